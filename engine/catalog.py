@@ -1,0 +1,223 @@
+"""Catalog: schemas, tables, columns, constraints and indexes, as immutable values.
+
+Every column has a stable numeric id, and segment files name their columns by id
+(``c<id>``), so renaming a column or table never touches data files. The catalog is versioned
+with the data: it is part of each snapshot and of the manifest, and DDL goes through the WAL
+like any other change.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import AlreadyExists, NotFound, SchemaError
+
+DEFAULT_SCHEMA = "main"
+ROWID = "__rowid"
+
+
+def physical_name(column_id: int) -> str:
+    return f"c{column_id}"
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"t"`` → ``("main", "t")``; ``"s.t"`` → ``("s", "t")``; names fold to lower case."""
+    parts = name.split(".")
+    if len(parts) == 1:
+        return DEFAULT_SCHEMA, parts[0].lower()
+    if len(parts) == 2 and all(parts):
+        return parts[0].lower(), parts[1].lower()
+    raise SchemaError(f"invalid table name {name!r}")
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    id: int
+    name: str
+    type: pa.DataType
+    nullable: bool = True
+    default: Any = None
+
+    @property
+    def physical(self) -> str:
+        return physical_name(self.id)
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    name: str
+    columns: tuple[int, ...]  # column ids
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class TableDef:
+    id: int
+    schema_name: str
+    name: str
+    columns: tuple[ColumnDef, ...]
+    primary_key: tuple[int, ...] = ()
+    indexes: tuple[IndexDef, ...] = ()
+    next_column_id: int = 0
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema_name}.{self.name}"
+
+    def column(self, name: str) -> ColumnDef:
+        low = name.lower()
+        for c in self.columns:
+            if c.name == low:
+                return c
+        raise NotFound.named(f"column of table {self.qualified!r}:", name,
+                             [c.name for c in self.columns])
+
+    def column_by_id(self, cid: int) -> ColumnDef:
+        for c in self.columns:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def has_column(self, name: str) -> bool:
+        return any(c.name == name.lower() for c in self.columns)
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type, c.nullable) for c in self.columns])
+
+    @property
+    def physical_schema(self) -> pa.Schema:
+        fields = [pa.field(c.physical, c.type, c.nullable) for c in self.columns]
+        if not self.primary_key:
+            fields.append(pa.field(ROWID, pa.int64(), False))
+        return pa.schema(fields)
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        """Logical names of the primary-key columns (empty: keyless, rows keyed by row id)."""
+        return tuple(self.column_by_id(i).name for i in self.primary_key)
+
+    def replace(self, **kw: Any) -> TableDef:
+        return dataclasses.replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    schemas: frozenset[str] = frozenset({DEFAULT_SCHEMA})
+    tables: dict[int, TableDef] = field(default_factory=dict)
+    next_table_id: int = 1
+
+    def find(self, name: str) -> TableDef | None:
+        s, t = split_name(name)
+        for td in self.tables.values():
+            if td.schema_name == s and td.name == t:
+                return td
+        return None
+
+    def get(self, name: str) -> TableDef:
+        td = self.find(name)
+        if td is None:
+            raise NotFound.named("table", name, self.table_names() + [
+                td.name for td in self.tables.values()])
+        return td
+
+    def table_names(self, schema: str | None = None) -> list[str]:
+        return sorted(td.qualified for td in self.tables.values()
+                      if schema is None or td.schema_name == schema.lower())
+
+    def find_index(self, name: str) -> tuple[TableDef, IndexDef] | None:
+        for td in self.tables.values():
+            for ix in td.indexes:
+                if ix.name == name.lower():
+                    return td, ix
+        return None
+
+    def with_table(self, td: TableDef) -> Catalog:
+        tables = dict(self.tables)
+        tables[td.id] = td
+        return dataclasses.replace(self, tables=tables,
+                                   next_table_id=max(self.next_table_id, td.id + 1))
+
+    def without_table(self, table_id: int) -> Catalog:
+        tables = dict(self.tables)
+        del tables[table_id]
+        return dataclasses.replace(self, tables=tables)
+
+    def with_schema(self, name: str) -> Catalog:
+        if name in self.schemas:
+            raise AlreadyExists(f"schema {name!r} already exists")
+        return dataclasses.replace(self, schemas=self.schemas | {name})
+
+    # -- serialisation (part of the manifest) -------------------------------------------
+
+    def to_json(self) -> dict:
+        return {
+            "schemas": sorted(self.schemas),
+            "next_table_id": self.next_table_id,
+            "tables": [_table_to_json(td) for td in self.tables.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Catalog:
+        tables = {t["id"]: _table_from_json(t) for t in data["tables"]}
+        return cls(frozenset(data["schemas"]), tables, data["next_table_id"])
+
+
+def encode_type(t: pa.DataType) -> str:
+    return base64.b64encode(pa.schema([pa.field("t", t)]).serialize().to_pybytes()).decode()
+
+
+def decode_type(s: str) -> pa.DataType:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(s))).field(0).type
+
+
+def encode_value(v: Any, t: pa.DataType) -> str | None:
+    if v is None:
+        return None
+    batch = pa.record_batch([pa.array([v], t)], names=["v"])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as w:
+        w.write_batch(batch)
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode()
+
+
+def decode_value(s: str | None) -> Any:
+    if s is None:
+        return None
+    table = pa.ipc.open_stream(pa.py_buffer(base64.b64decode(s))).read_all()
+    return table.column(0)[0].as_py()
+
+
+def _table_to_json(td: TableDef) -> dict:
+    return {
+        "id": td.id,
+        "schema": td.schema_name,
+        "name": td.name,
+        "columns": [
+            {"id": c.id, "name": c.name, "type": encode_type(c.type), "nullable": c.nullable,
+             "default": encode_value(c.default, c.type)}
+            for c in td.columns
+        ],
+        "primary_key": list(td.primary_key),
+        "indexes": [{"name": i.name, "columns": list(i.columns), "unique": i.unique}
+                    for i in td.indexes],
+        "next_column_id": td.next_column_id,
+    }
+
+
+def _table_from_json(t: dict) -> TableDef:
+    cols = tuple(
+        ColumnDef(c["id"], c["name"], decode_type(c["type"]), c["nullable"],
+                  decode_value(c["default"]))
+        for c in t["columns"]
+    )
+    return TableDef(
+        t["id"], t["schema"], t["name"], cols, tuple(t["primary_key"]),
+        tuple(IndexDef(i["name"], tuple(i["columns"]), i["unique"]) for i in t["indexes"]),
+        t["next_column_id"],
+    )

@@ -1,0 +1,471 @@
+"""The database handle: opening and recovery, commit, checkpoint, compaction, file lifetimes.
+
+On-disk layout of a data directory::
+
+    LOCK                 held (flock) by the one process that has the database open
+    MANIFEST             the live set: catalog, segments, deletion vectors, checkpoint LSN
+    segments/*.arrow     immutable Feather v2 files, uncompressed (memory-mapped)
+    deletes/*.del        immutable deletion vectors (uint32 row offsets + CRC)
+    wal/*.log            commits since the checkpoint
+
+Open = read MANIFEST → rebuild indexes from the segments → replay WAL records newer than the
+checkpoint LSN → remove files nothing references (segments of transactions that never
+committed). Checkpoint = write the write buffers as sorted segments and pending deletion
+vectors as files → install a new MANIFEST atomically → start a new WAL file and delete the
+old ones.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import struct
+import threading
+import weakref
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .apply import Applier
+from .betree import BeTree
+from .btree import BPlusTree
+from .catalog import Catalog
+from .errors import ConflictError, CorruptionError, DatabaseClosed, StorageError
+from .fileio import FileSystem
+from .oplog import OpLog
+from .segment import DeletionVector, Segment, write_segment
+from .snapshot import Snapshot, State
+from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
+from .transaction import Transaction
+from .wal import WriteAheadLog
+
+log = logging.getLogger("kodiak.engine")
+
+MANIFEST = "MANIFEST"
+MANIFEST_MAGIC = b"KDKMAN01"
+FORMAT = 1
+
+
+class Database:
+    """An open data directory. Thread-safe: one writer at a time, any number of readers."""
+
+    def __init__(self, root: str, fs: FileSystem, *, checkpoint_rows: int,
+                 wal_limit: int, bulk_rows: int, segment_rows: int,
+                 compact_below: int) -> None:
+        self.root = root
+        self.fs = fs
+        self.checkpoint_rows = checkpoint_rows
+        self.wal_limit = wal_limit
+        self.bulk_rows = bulk_rows
+        self.segment_rows = segment_rows
+        self.compact_below = compact_below
+        self.recovery_warnings: list[str] = []
+        self._writer = threading.Lock()
+        self._publish = threading.Lock()
+        self._live: weakref.WeakSet[Snapshot] = weakref.WeakSet()
+        self._obsolete: list[tuple[str, int]] = []
+        self._seg_id = 1
+        self._lockfile: int | None = None
+        self._closed = False
+        self._state: State
+        self._latest: State
+        self.wal: WriteAheadLog
+
+    # -- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str, *, fs: FileSystem | None = None, recovery: str = "strict",
+             checkpoint_rows: int = 200_000, wal_limit: int = 64 << 20,
+             bulk_rows: int = 4096, segment_rows: int = 1 << 20,
+             compact_below: int = 65536) -> Database:
+        """Open (creating if needed) the data directory at ``path`` and recover it.
+
+        ``recovery="strict"`` refuses to open when an acknowledged commit is damaged;
+        ``"point_in_time"`` keeps the valid prefix of the log and drops the rest, loudly.
+        """
+        db = cls(os.path.abspath(path), fs or FileSystem(), checkpoint_rows=checkpoint_rows,
+                 wal_limit=wal_limit, bulk_rows=bulk_rows, segment_rows=segment_rows,
+                 compact_below=compact_below)
+        db._open(recovery)
+        return db
+
+    def _open(self, recovery: str) -> None:
+        fs = self.fs
+        for d in (self.root, self._p("segments"), self._p("deletes"), self._p("wal")):
+            fs.makedirs(d)
+        self._lock_dir()
+        try:
+            catalog, tables, lsn = self._read_manifest()
+            rec = WriteAheadLog.recover(fs, self._p("wal"), lsn, recovery)
+            self.recovery_warnings = rec.truncated
+            ap = Applier(catalog, tables, fs, self.root)
+            for rec_lsn, payload in rec.records:
+                try:
+                    ap.replay(payload)
+                except CorruptionError as exc:
+                    raise CorruptionError(f"write-ahead log record {rec_lsn}: {exc}") from exc
+            self._seg_id = max(self._seg_id, ap.max_segment_id + 1)
+            state = State(ap.catalog, ap.tables, rec.last_lsn, 1)
+            self._state = self._latest = state
+            self._remove_orphans(state)
+            self.wal = WriteAheadLog(fs, self._p("wal"), rec.last_lsn + 1)
+        except BaseException:
+            self._unlock_dir()
+            raise
+
+    def _p(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def _lock_dir(self) -> None:
+        fd = os.open(self._p("LOCK"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StorageError(f"data directory {self.root} is in use by another process")
+        self._lockfile = fd
+
+    def _unlock_dir(self) -> None:
+        if self._lockfile is not None:
+            os.close(self._lockfile)
+            self._lockfile = None
+
+    def _read_manifest(self) -> tuple[Catalog, dict[int, TableData], int]:
+        path = self._p(MANIFEST)
+        if not self.fs.exists(path):
+            return Catalog(), {}, 0
+        raw = self.fs.read_bytes(path)
+        head = len(MANIFEST_MAGIC) + 4
+        if len(raw) < head or raw[:len(MANIFEST_MAGIC)] != MANIFEST_MAGIC:
+            raise CorruptionError(f"{path}: not a Kodiak manifest (offset 0)")
+        (crc,) = struct.unpack_from("<I", raw, len(MANIFEST_MAGIC))
+        body = raw[head:]
+        if zlib.crc32(body) != crc:
+            raise CorruptionError(f"{path}: manifest checksum mismatch (offset {head})")
+        doc = json.loads(body)
+        if doc["format"] != FORMAT:
+            raise CorruptionError(f"{path}: unknown manifest format {doc['format']}")
+        catalog = Catalog.from_json(doc["catalog"])
+        self._seg_id = doc["next_segment_id"]
+        tables: dict[int, TableData] = {}
+        for tid_s, t in doc["tables"].items():
+            tdef = catalog.tables[int(tid_s)]
+            parts = []
+            for s in t["segments"]:
+                seg = Segment.from_json(s)
+                dv = (DeletionVector.read(self.fs, self.root, s["deletes"]) if s.get("deletes")
+                      else DeletionVector())
+                parts.append(Part(seg, dv))
+            data = TableData(tdef, tuple(parts), BeTree.empty(), 0, None, {}, t["next_rowid"])
+            tables[tdef.id] = self._with_indexes(data)
+        return catalog, tables, doc["checkpoint_lsn"]
+
+    def _with_indexes(self, data: TableData) -> TableData:
+        """Rebuild a table's B+ trees from its segments (indexes are not persisted)."""
+        loaded = [(p, p.segment.table(self.fs, self.root)) for p in data.parts]
+        pk = None
+        if data.tdef.primary_key:
+            keys: list = []
+            locs: list[int] = []
+            for p, t in loaded:
+                kt = t.select(key_columns(data.tdef))
+                offsets = np.arange(p.segment.rows, dtype=np.int64)
+                mask = p.deletes.live_mask(p.segment.rows)
+                if mask is not None:
+                    kt = kt.filter(pa.array(mask))
+                    offsets = offsets[mask]
+                keys.extend(keys_of(data.tdef, kt))
+                locs.extend(((p.segment.id << OFFSET_BITS) + offsets).tolist())
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            pk = BPlusTree.bulk_load([keys[i] for i in order], [locs[i] for i in order])
+        data = data.replace(pk=pk)
+        sec = {ix.name: data.build_index(ix, loaded) for ix in data.tdef.indexes}
+        return data.replace(secondary=sec)
+
+    def _remove_orphans(self, state: State) -> None:
+        live = set()
+        for data in state.tables.values():
+            for p in data.parts:
+                live.add(p.segment.file)
+                if p.deletes.file:
+                    live.add(p.deletes.file)
+        for d in ("segments", "deletes"):
+            for name in self.fs.listdir(self._p(d)):
+                rel = os.path.join(d, name)
+                if rel not in live:
+                    self._remove_quietly(rel)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        self._check_open()
+        return self._register(Snapshot(self._state, self.fs, self.root))
+
+    def _register(self, snap: Snapshot) -> Snapshot:
+        self._live.add(snap)
+        return snap
+
+    def scan(self, name: str, *args: Any, **kw: Any) -> pa.RecordBatchReader:
+        return self.snapshot().scan(name, *args, **kw)
+
+    def lookup(self, name: str, keys: pa.Table, columns: list[str] | None = None) -> pa.Table:
+        return self.snapshot().lookup(name, keys, columns)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def begin(self, timeout: float | None = 5.0) -> Transaction:
+        """Start the one write transaction; wait up to ``timeout`` s for the writer lock."""
+        self._check_open()
+        ok = self._writer.acquire(timeout=-1 if timeout is None else timeout)
+        if not ok:
+            raise ConflictError(f"another transaction is writing; gave up after {timeout} s")
+        if self._closed:
+            self._writer.release()
+            raise DatabaseClosed("database is closed")
+        return Transaction(self, self._latest, self._writer)
+
+    def _auto(self, method: str, *args: Any, **kw: Any) -> Any:
+        with self.begin() as tx:
+            return getattr(tx, method)(*args, **kw)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name in _AUTOCOMMIT:
+            return lambda *a, **k: self._auto(name, *a, **k)
+        raise AttributeError(name)
+
+    def _next_segment_id(self) -> int:
+        sid = self._seg_id
+        self._seg_id += 1
+        return sid
+
+    def _commit(self, tx: Transaction, work: Applier, ops: OpLog,
+                dropped: list[str]) -> None:
+        """Called by Transaction.commit while it holds the writer lock (released here)."""
+        try:
+            if not len(ops):
+                return
+            lsn = self.wal.append(ops.encode())
+            state = State(work.catalog, work.tables, lsn, self._latest.version + 1)
+            self._latest = state
+            for f in dropped:
+                self._obsolete.append((f, state.version))
+        finally:
+            self._writer.release()
+        self.wal.sync(lsn)
+        self._publish_state(state)
+        self._maybe_checkpoint()
+
+    def _publish_state(self, state: State) -> None:
+        with self._publish:
+            if state.version > self._state.version:
+                self._state = state
+        self._collect()
+
+    def _maybe_checkpoint(self) -> None:
+        buffered = sum(d.buffer.message_count for d in self._latest.tables.values())
+        if buffered >= self.checkpoint_rows or self._wal_size() >= self.wal_limit:
+            try:
+                self.checkpoint(timeout=0)
+            except ConflictError:
+                pass  # another writer is busy; a later commit will checkpoint
+
+    def _wal_size(self) -> int:
+        try:
+            return self.fs.size(self.wal.path)
+        except OSError:
+            return 0
+
+    # -- checkpoint and compaction ------------------------------------------------------
+
+    def checkpoint(self, timeout: float | None = 5.0, compact: bool = False) -> None:
+        """Move write buffers into segments, persist deletion vectors, install a manifest,
+        and cut the WAL. With ``compact``, also merge small segments and drop deleted rows."""
+        self._check_open()
+        if not self._writer.acquire(timeout=-1 if timeout is None else timeout):
+            raise ConflictError("checkpoint waits for the writer lock")
+        try:
+            state = self._latest
+            self.wal.sync(state.lsn)
+            new_files: list[str] = []
+            obsolete: list[str] = []
+            tables = {}
+            try:
+                for tid, data in state.tables.items():
+                    data = self._flush_buffer(data, new_files)
+                    if compact:
+                        data = self._compact(data, new_files, obsolete)
+                    tables[tid] = self._persist_deletes(data, state.version + 1, new_files,
+                                                        obsolete)
+                self._write_manifest(state.catalog, tables, state.lsn)
+            except BaseException:
+                for f in new_files:
+                    self._remove_quietly(f)
+                raise
+            old_wal = self.wal.rotate()
+            for path in old_wal:
+                self._remove_quietly(os.path.relpath(path, self.root))
+            new_state = State(state.catalog, tables, state.lsn, state.version + 1)
+            self._latest = new_state
+            for f in obsolete:
+                self._obsolete.append((f, new_state.version))
+            self._publish_state(new_state)
+        finally:
+            self._writer.release()
+
+    def _flush_buffer(self, data: TableData, new_files: list[str]) -> TableData:
+        bt = data.buffer_table
+        if bt.num_rows == 0:
+            return data.replace(buffer=BeTree.empty(), buffer_rows=0)
+        seg = write_segment(self.fs, self.root, self._next_segment_id(), bt)
+        new_files.append(seg.file)
+        data = data.replace(buffer=BeTree.empty(), buffer_rows=0)
+        return _relocate(data, seg, bt, (*data.parts, Part(seg)))
+
+    def _compact(self, data: TableData, new_files: list[str], obsolete: list[str]) -> TableData:
+        small = [p for p in data.parts
+                 if p.segment.rows < self.compact_below or len(p.deletes) * 5 > p.segment.rows]
+        if len(small) < 2 and not any(len(p.deletes) for p in small):
+            return data
+        keep = [p for p in data.parts if p not in small]
+        tables = []
+        for p in small:
+            t = p.segment.table(self.fs, self.root)
+            mask = p.deletes.live_mask(p.segment.rows)
+            tables.append(t.filter(pa.array(mask)) if mask is not None else t)
+            obsolete.append(p.segment.file)
+            if p.deletes.file:
+                obsolete.append(p.deletes.file)
+        schema = data.tdef.physical_schema
+        from .snapshot import _physical
+
+        merged = pa.concat_tables([_physical(t, data.tdef, schema.names) for t in tables])
+        merged = merged.sort_by([(c, "ascending") for c in key_columns(data.tdef)])
+        parts = list(keep)
+        if merged.num_rows:
+            seg = write_segment(self.fs, self.root, self._next_segment_id(), merged)
+            new_files.append(seg.file)
+            parts.append(Part(seg))
+            return _relocate(data, seg, merged, tuple(parts))
+        return data.replace(parts=tuple(parts))
+
+    def _persist_deletes(self, data: TableData, version: int, new_files: list[str],
+                         obsolete: list[str]) -> TableData:
+        parts = []
+        for p in data.parts:
+            if p.live_rows == 0:
+                obsolete.append(p.segment.file)
+                if p.deletes.file:
+                    obsolete.append(p.deletes.file)
+                continue
+            if len(p.deletes) and p.deletes.file is None:
+                rel = os.path.join("deletes", f"{p.segment.id:010d}-{version}.del")
+                old = _persisted_file(data, p.segment.id)
+                dv = p.deletes.write(self.fs, self.root, rel)
+                new_files.append(rel)
+                if old:
+                    obsolete.append(old)
+                p = Part(p.segment, dv)
+            parts.append(p)
+        return data.replace(parts=tuple(parts))
+
+    def _write_manifest(self, catalog: Catalog, tables: dict[int, TableData], lsn: int) -> None:
+        doc = {
+            "format": FORMAT,
+            "checkpoint_lsn": lsn,
+            "next_segment_id": self._seg_id,
+            "catalog": catalog.to_json(),
+            "tables": {
+                str(tid): {
+                    "next_rowid": d.next_rowid,
+                    "segments": [{**p.segment.to_json(), "deletes": p.deletes.file}
+                                 for p in d.parts],
+                }
+                for tid, d in tables.items()
+            },
+        }
+        body = json.dumps(doc, separators=(",", ":")).encode()
+        self.fs.write_atomic(self._p(MANIFEST),
+                             MANIFEST_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
+
+    def compact(self) -> None:
+        self.checkpoint(compact=True)
+
+    # -- file lifetimes -----------------------------------------------------------------
+
+    def _collect(self) -> None:
+        """Delete obsolete files that no open snapshot can still read."""
+        if not self._obsolete:
+            return
+        versions = [s.state.version for s in list(self._live)]
+        oldest = min(versions) if versions else None
+        keep = []
+        for f, v in self._obsolete:
+            if oldest is not None and oldest < v:
+                keep.append((f, v))
+            else:
+                self._remove_quietly(f)
+        self._obsolete = keep
+
+    def _remove_quietly(self, rel: str) -> None:
+        try:
+            self.fs.remove(self._p(rel))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # a leftover file is harmless: the next open removes it
+            log.warning("could not remove %s: %s", rel, exc)
+
+    # -- integrity and shutdown ---------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Verify checksums, the manifest, every segment and that indexes agree with data.
+
+        Returns the problems found; an empty list means the database is consistent.
+        """
+        from .integrity import check_database
+
+        return check_database(self)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        with self._writer:
+            self._closed = True
+            self.wal.close()
+            self._unlock_dir()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseClosed("database is closed")
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_AUTOCOMMIT = {
+    "create_schema", "create_table", "drop_table", "rename_table", "add_column",
+    "drop_column", "rename_column", "create_index", "drop_index", "insert", "upsert",
+    "delete", "update",
+}
+
+
+def _relocate(data: TableData, seg: Segment, table: pa.Table,
+              parts: tuple[Part, ...]) -> TableData:
+    """Point the primary-key index at rows that moved into ``seg``."""
+    if data.pk is None:
+        return data.replace(parts=parts)
+    keys = keys_of(data.tdef, table)
+    base = seg.id << OFFSET_BITS
+    pk = data.pk.update_many(puts=list(zip(keys, range(base, base + len(keys)), strict=True)))
+    return data.replace(parts=parts, pk=pk)
+
+
+def _persisted_file(data: TableData, seg_id: int) -> str | None:
+    return None

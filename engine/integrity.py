@@ -1,0 +1,97 @@
+"""Integrity check: checksums, manifest, segments, statistics and index agreement.
+
+Every problem found is reported as one line; an empty list means consistent.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from .errors import KodiakError
+from .segment import compute_stats
+from .table import BUFFERED, key_columns, keys_of
+from .wal import HEADER, MAGIC, _frame_problem
+
+if TYPE_CHECKING:
+    from .database import Database
+
+
+def check_database(db: Database) -> list[str]:
+    problems: list[str] = []
+    try:
+        db._read_manifest()
+    except KodiakError as exc:
+        problems.append(f"manifest: {exc}")
+    problems += _check_wal(db)
+    state = db.snapshot().state
+    for data in state.tables.values():
+        name = data.tdef.qualified
+        for p in data.parts:
+            seg = p.segment
+            try:
+                t = seg.table(db.fs, db.root)
+            except KodiakError as exc:
+                problems.append(f"{name}: {exc}")
+                continue
+            offs = p.deletes.offsets()
+            if len(offs) and int(offs.max()) >= seg.rows:
+                problems.append(f"{name}: deletion vector of {seg.file} points past its rows")
+            for start, n, st in seg.batches:
+                actual = compute_stats(t.slice(start, n))
+                for col, s in st.items():
+                    if col in actual and actual[col] != s:
+                        problems.append(f"{name}: {seg.file} rows {start}+{n}: statistics of "
+                                        f"{col} say {s}, data says {actual[col]}")
+        problems += _check_indexes(db, data)
+    return problems
+
+
+def _check_wal(db: Database) -> list[str]:
+    out = []
+    wal_dir = os.path.join(db.root, "wal")
+    for name in sorted(db.fs.listdir(wal_dir)):
+        path = os.path.join(wal_dir, name)
+        data = db.fs.read_bytes(path)
+        if data[:len(MAGIC)] != MAGIC:
+            out.append(f"{path}: bad magic")
+            continue
+        pos = len(MAGIC)
+        while pos < len(data):
+            bad = _frame_problem(data, pos)
+            if bad:
+                out.append(f"{path} at offset {pos}: {bad}")
+                break
+            pos += HEADER.size + HEADER.unpack_from(data, pos)[0]
+    return out
+
+
+def _check_indexes(db: Database, data) -> list[str]:  # noqa: ANN001
+    out: list[str] = []
+    name = data.tdef.qualified
+    try:
+        if data.pk is not None:
+            data.pk.check()
+        for tree in data.secondary.values():
+            tree.check()
+        data.buffer.check()
+    except ValueError as exc:
+        out.append(f"{name}: tree invariant broken: {exc}")
+        return out
+    rebuilt = db._with_indexes(data.replace(pk=None, secondary={}))
+    if data.pk is not None:
+        # Rows in the buffer are indexed as BUFFERED; compare the rest location by location.
+        actual = {k: v for k, v in data.pk.items() if v != BUFFERED}
+        expected = dict(rebuilt.pk.items())
+        buffered = set(keys_of(data.tdef, data.buffer_table.select(key_columns(data.tdef))))
+        if actual != expected:
+            out.append(f"{name}: primary-key index disagrees with the segments "
+                       f"({len(actual)} vs {len(expected)} entries)")
+        if {k for k, v in data.pk.items() if v == BUFFERED} != buffered:
+            out.append(f"{name}: primary-key index disagrees with the write buffer")
+        if len(data.pk) != data.row_count:
+            out.append(f"{name}: index holds {len(data.pk)} keys for {data.row_count} rows")
+    for ix_name, tree in data.secondary.items():
+        if list(tree.items()) != list(rebuilt.secondary[ix_name].items()):
+            out.append(f"{name}: index {ix_name!r} disagrees with the data")
+    return out

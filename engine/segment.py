@@ -1,0 +1,250 @@
+"""Immutable Feather (Arrow IPC file) segments and their statistics.
+
+A segment is written once, fsynced, and never modified: deletes are recorded in deletion
+vectors, and compaction writes new segments. Files are uncompressed so a reader memory-maps
+them and serves the buffers without copying. Each segment carries min/max/null-count
+statistics per column, for the whole file and for each record batch, so scans skip files and
+batches that cannot match.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import os
+import struct
+import threading
+import zlib
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import CorruptionError
+from .fileio import FileSystem
+
+BATCH_ROWS = 65536
+Stats = dict[str, tuple[Any, Any, int, int]]  # column -> (min, max, null_count, rows)
+
+
+def _json_value(v: Any) -> Any:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, dt.datetime):
+        return ["ts", v.isoformat()]
+    if isinstance(v, dt.date):
+        return ["d", v.isoformat()]
+    if isinstance(v, dt.time):
+        return ["t", v.isoformat()]
+    if isinstance(v, decimal.Decimal):
+        return ["dec", str(v)]
+    if isinstance(v, bytes):
+        return ["b", base64.b64encode(v).decode()]
+    raise TypeError
+
+
+def _from_json_value(v: Any) -> Any:
+    if not isinstance(v, list):
+        return v
+    tag, s = v
+    return {
+        "ts": dt.datetime.fromisoformat,
+        "d": dt.date.fromisoformat,
+        "t": dt.time.fromisoformat,
+        "dec": decimal.Decimal,
+        "b": lambda x: base64.b64decode(x),
+    }[tag](s)
+
+
+def _sortable(t: pa.DataType) -> bool:
+    return not (pa.types.is_nested(t) or pa.types.is_dictionary(t) or pa.types.is_null(t)
+                or pa.types.is_interval(t))
+
+
+def compute_stats(batch: pa.RecordBatch | pa.Table) -> Stats:
+    stats: Stats = {}
+    n = batch.num_rows
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        nulls = column.null_count
+        lo = hi = None
+        if _sortable(column.type) and nulls < n:
+            try:
+                if pa.types.is_string_view(column.type) or pa.types.is_binary_view(column.type):
+                    column = column.cast(pa.large_string() if pa.types.is_string_view(
+                        column.type) else pa.large_binary())
+                mm = pc.min_max(column)
+                lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                if isinstance(lo, float) and (lo != lo or hi != hi):  # NaN: unknown
+                    lo = hi = None
+                _json_value(lo), _json_value(hi)
+            except (pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+                lo = hi = None
+        stats[name] = (lo, hi, nulls, n)
+    return stats
+
+
+def stats_to_json(stats: Stats) -> dict:
+    return {k: [_json_value(lo), _json_value(hi), nulls, rows]
+            for k, (lo, hi, nulls, rows) in stats.items()}
+
+
+def stats_from_json(data: dict) -> Stats:
+    return {k: (_from_json_value(v[0]), _from_json_value(v[1]), v[2], v[3])
+            for k, v in data.items()}
+
+
+class Segment:
+    """One immutable data file; caches its memory-mapped table, shared by every snapshot."""
+
+    def __init__(self, seg_id: int, file: str, rows: int, stats: Stats,
+                 batches: list[tuple[int, int, Stats]]) -> None:
+        self.id = seg_id
+        self.file = file
+        self.rows = rows
+        self.stats = stats
+        self.batches = batches  # (start row, rows, stats)
+        self._table: pa.Table | None = None
+        self._lock = threading.Lock()
+
+    def table(self, fs: FileSystem, root: str) -> pa.Table:
+        if self._table is None:
+            with self._lock:
+                if self._table is None:
+                    path = os.path.join(root, self.file)
+                    try:
+                        reader = pa.ipc.open_file(fs.memory_map(path))
+                        table = reader.read_all()
+                    except (pa.ArrowInvalid, OSError) as exc:
+                        raise CorruptionError(f"segment {path} unreadable: {exc}") from exc
+                    if table.num_rows != self.rows:
+                        raise CorruptionError(
+                            f"segment {path} holds {table.num_rows} rows, manifest says "
+                            f"{self.rows}")
+                    self._table = table
+        return self._table
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "file": self.file, "rows": self.rows,
+                "stats": stats_to_json(self.stats),
+                "batches": [[s, n, stats_to_json(st)] for s, n, st in self.batches]}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Segment:
+        return cls(d["id"], d["file"], d["rows"], stats_from_json(d["stats"]),
+                   [(s, n, stats_from_json(st)) for s, n, st in d["batches"]])
+
+
+def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Segment:
+    """Write ``table`` as a new durable segment file and describe it."""
+    table = table.combine_chunks() if table.num_rows and _too_fragmented(table) else table
+    batches = table.to_batches(max_chunksize=BATCH_ROWS)
+    sink = pa.BufferOutputStream()
+    batch_stats: list[tuple[int, int, Stats]] = []
+    start = 0
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            writer.write_batch(b)
+            batch_stats.append((start, b.num_rows, compute_stats(b)))
+            start += b.num_rows
+    rel = os.path.join("segments", f"{seg_id:010d}.arrow")
+    fs.write_durable(os.path.join(root, rel), sink.getvalue())
+    return Segment(seg_id, rel, table.num_rows, _merge_stats(batch_stats, table.schema.names),
+                   batch_stats)
+
+
+def _too_fragmented(table: pa.Table) -> bool:
+    return any(c.num_chunks > max(1, table.num_rows // 1024) for c in table.columns)
+
+
+def _merge_stats(batches: list[tuple[int, int, Stats]], names: list[str]) -> Stats:
+    out: Stats = {}
+    for name in names:
+        lo = hi = None
+        nulls = rows = 0
+        known = True
+        for _, n, st in batches:
+            blo, bhi, bnulls, _ = st[name]
+            nulls += bnulls
+            rows += n
+            if bnulls == n:
+                continue
+            if blo is None:
+                known = False
+                continue
+            lo = blo if lo is None or blo < lo else lo
+            hi = bhi if hi is None or bhi > hi else hi
+        out[name] = (lo, hi, nulls, rows) if known else (None, None, nulls, rows)
+    return out
+
+
+# -- deletion vectors ---------------------------------------------------------------------
+
+DV_HEADER = struct.Struct("<8sII")  # magic, crc32 of the offsets, count
+DV_MAGIC = b"KDKDEL01"
+
+
+class DeletionVector:
+    """The deleted row offsets of one segment; immutable, so snapshots share it safely.
+
+    Small deletes append a chunk; chunks merge once there are many, so a run of single-row
+    deletes costs amortised O(chunk) copying rather than O(deleted rows) each.
+    """
+
+    __slots__ = ("_chunks", "_merged", "_mask", "file")
+
+    def __init__(self, chunks: tuple[np.ndarray, ...] = (), file: str | None = None) -> None:
+        self._chunks = chunks
+        self._merged: np.ndarray | None = chunks[0] if len(chunks) == 1 else None
+        self._mask: np.ndarray | None = None
+        self.file = file  # persisted copy, if this exact vector is on disk
+
+    def __len__(self) -> int:
+        return int(self.offsets().size)
+
+    def offsets(self) -> np.ndarray:
+        if self._merged is None:
+            self._merged = (np.unique(np.concatenate(self._chunks)) if self._chunks
+                            else np.empty(0, np.uint32))
+        return self._merged
+
+    def add(self, offsets: np.ndarray) -> DeletionVector:
+        chunk = np.asarray(offsets, dtype=np.uint32)
+        if chunk.size == 0:
+            return self
+        chunks = (*self._chunks, chunk)
+        if len(chunks) > 32:
+            chunks = (np.unique(np.concatenate(chunks)),)
+        return DeletionVector(chunks)
+
+    def live_mask(self, rows: int) -> np.ndarray | None:
+        """Boolean array, True where the row is live; None when nothing is deleted."""
+        if not self._chunks:
+            return None
+        if self._mask is None:
+            mask = np.ones(rows, dtype=bool)
+            mask[self.offsets()] = False
+            self._mask = mask
+        return self._mask
+
+    def write(self, fs: FileSystem, root: str, rel: str) -> DeletionVector:
+        data = self.offsets().astype("<u4").tobytes()
+        header = DV_HEADER.pack(DV_MAGIC, zlib.crc32(data), len(data) // 4)
+        fs.write_durable(os.path.join(root, rel), header + data)
+        dv = DeletionVector((self.offsets(),), rel)
+        return dv
+
+    @classmethod
+    def read(cls, fs: FileSystem, root: str, rel: str) -> DeletionVector:
+        path = os.path.join(root, rel)
+        raw = fs.read_bytes(path)
+        if len(raw) < DV_HEADER.size:
+            raise CorruptionError(f"deletion vector {path} truncated (offset 0)")
+        magic, crc, count = DV_HEADER.unpack_from(raw)
+        data = raw[DV_HEADER.size:]
+        if magic != DV_MAGIC or len(data) != count * 4 or zlib.crc32(data) != crc:
+            raise CorruptionError(f"deletion vector {path} fails its checksum (offset 0)")
+        return cls((np.frombuffer(data, dtype="<u4").astype(np.uint32),), rel)

@@ -1,0 +1,347 @@
+"""Reading one consistent state: scans, key lookups and the row matching DML needs.
+
+A Snapshot wraps an immutable database state (catalog plus every table's segments, deletion
+vectors, write buffer and indexes). Nothing it references is ever modified, so a stream can
+read it batch by batch for as long as it likes while writers publish newer states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .catalog import ROWID, Catalog, ColumnDef, TableDef
+from .errors import NotFound, SchemaError
+from .predicate import Predicate, key_bounds
+from .table import BUFFERED, TOP, Part, TableData, key_columns, split_location
+
+if TYPE_CHECKING:
+    from .fileio import FileSystem
+
+INDEX_FRACTION = 0.25  # use the B+ tree for a key range expected to hold less than this
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    schema: pa.Schema
+    primary_key: tuple[str, ...]
+    not_null: frozenset[str]
+    defaults: dict[str, Any]
+    unique: tuple[tuple[str, ...], ...]
+    indexes: dict[str, IndexInfo]
+    row_count: int
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything a reader needs; replaced wholesale by each commit."""
+
+    catalog: Catalog
+    tables: dict[int, TableData]
+    lsn: int
+    version: int
+
+
+@dataclass
+class Piece:
+    """A slice of a table's live rows, with where they came from (for DML)."""
+
+    part: Part | None  # None: the write buffer
+    offsets: np.ndarray | None  # row offsets within the segment (None for the buffer)
+    rows: pa.Table  # physical columns
+
+
+class Snapshot:
+    def __init__(self, state: State, fs: FileSystem, root: str) -> None:
+        self.state = state
+        self.fs = fs
+        self.root = root
+
+    @property
+    def lsn(self) -> int:
+        return self.state.lsn
+
+    # -- catalog ------------------------------------------------------------------------
+
+    def schemas(self) -> list[str]:
+        return sorted(self.state.catalog.schemas)
+
+    def tables(self, schema: str | None = None) -> list[str]:
+        return self.state.catalog.table_names(schema)
+
+    def has_table(self, name: str) -> bool:
+        return self.state.catalog.find(name) is not None
+
+    def data(self, name: str) -> TableData:
+        return self.state.tables[self.state.catalog.get(name).id]
+
+    def table(self, name: str) -> TableInfo:
+        td = self.state.catalog.get(name)
+        data = self.state.tables[td.id]
+        return TableInfo(
+            name=td.qualified,
+            schema=td.arrow_schema,
+            primary_key=td.key_names,
+            not_null=frozenset(c.name for c in td.columns if not c.nullable),
+            defaults={c.name: c.default for c in td.columns if c.default is not None},
+            unique=tuple(tuple(td.column_by_id(i).name for i in ix.columns)
+                         for ix in td.indexes if ix.unique),
+            indexes={ix.name: IndexInfo(ix.name, tuple(td.column_by_id(i).name
+                                                       for i in ix.columns), ix.unique)
+                     for ix in td.indexes},
+            row_count=data.row_count,
+        )
+
+    # -- scans --------------------------------------------------------------------------
+
+    def scan(self, name: str, columns: list[str] | None = None,
+             predicate: Predicate | pc.Expression | None = None,
+             batch_size: int = 65536) -> pa.RecordBatchReader:
+        """Stream the live rows of ``name``: projection, filtering, pruning, index use."""
+        data = self.data(name)
+        tdef = data.tdef
+        out = [tdef.column(c) for c in columns] if columns is not None else list(tdef.columns)
+        schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
+        pred_cols = _predicate_columns(tdef, predicate)
+        need = _dedupe(out + pred_cols)
+        expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
+        out_names = [c.name for c in out]
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for piece in self._pieces(data, need, predicate):
+                t = _logical(piece.rows, need)
+                if expr is not None:
+                    t = t.filter(expr)
+                if t.num_rows == 0:
+                    continue
+                t = t.select(out_names)
+                yield from t.to_batches(max_chunksize=batch_size)
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def lookup(self, name: str, keys: pa.Table, columns: list[str] | None = None) -> pa.Table:
+        """Rows whose primary key equals one of ``keys``' rows, through the B+ tree."""
+        data = self.data(name)
+        tdef = data.tdef
+        if not tdef.primary_key:
+            raise SchemaError(f"table {tdef.qualified!r} has no primary key to look up by")
+        names = list(tdef.key_names)
+        missing = [n for n in names if n not in keys.column_names]
+        if missing:
+            raise SchemaError(f"lookup keys lack primary-key column(s) {missing}")
+        cols = [keys.column(n).to_pylist() for n in names]
+        probe = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
+        out = [tdef.column(c) for c in columns] if columns is not None else list(tdef.columns)
+        pieces = self._located(data, _dedupe(out), _unique(probe))
+        tables = [_logical(p.rows, out) for p in pieces]
+        schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    # -- pieces: the rows a scan or a DML statement reads ----------------------------------
+
+    def pieces(self, name: str, predicate: Predicate | pc.Expression | None,
+               columns: list[ColumnDef] | None = None) -> Iterator[Piece]:
+        """Live rows matching ``predicate``, with their locations, for DELETE and UPDATE."""
+        data = self.data(name)
+        tdef = data.tdef
+        need = _dedupe(list(columns if columns is not None else tdef.columns)
+                       + _predicate_columns(tdef, predicate))
+        expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
+        for piece in self._pieces(data, need, predicate, with_keys=True):
+            if expr is not None:
+                sel = pc.fill_null(_evaluate(_logical(piece.rows, need), expr), False)
+                piece.rows = piece.rows.filter(sel)
+                if piece.offsets is not None:
+                    piece.offsets = piece.offsets[np.asarray(sel)]
+            if piece.rows.num_rows:
+                yield piece
+
+    def _pieces(self, data: TableData, need: list[ColumnDef],
+                predicate: Predicate | pc.Expression | None,
+                with_keys: bool = False) -> Iterator[Piece]:
+        tdef = data.tdef
+        phys = [c.physical for c in need]
+        if with_keys:
+            phys = _dedupe_names(phys + key_columns(tdef))
+        if isinstance(predicate, Predicate) and data.pk is not None:
+            probe = self._index_probe(data, predicate)
+            if probe is not None:
+                yield from self._located(data, need, probe, phys)
+                return
+        pstats = isinstance(predicate, Predicate)
+        for part in data.parts:
+            seg = part.segment
+            if pstats and not predicate.may_match(_stats(tdef, seg.stats)):
+                continue
+            table = seg.table(self.fs, self.root)
+            mask = part.deletes.live_mask(seg.rows)
+            for start, n, st in seg.batches:
+                if pstats and not predicate.may_match(_stats(tdef, st)):
+                    continue
+                rows = _physical(table.slice(start, n), tdef, phys)
+                offsets = np.arange(start, start + n, dtype=np.int64) if with_keys else None
+                if mask is not None:
+                    m = mask[start:start + n]
+                    if not m.all():
+                        rows = rows.filter(pa.array(m))
+                        if offsets is not None:
+                            offsets = offsets[m]
+                yield Piece(part, offsets, rows)
+        if data.buffer_rows:
+            yield Piece(None, None, _physical(data.buffer_table, tdef, phys))
+
+    def _index_probe(self, data: TableData, predicate: Predicate) -> list | None:
+        """Keys to fetch through the primary-key B+ tree, or None to scan instead."""
+        tdef = data.tdef
+        first = tdef.key_names[0]
+        lo, hi, lo_inc, hi_inc, values = key_bounds(predicate, first)
+        assert data.pk is not None
+        composite = len(tdef.primary_key) > 1
+        if values is not None:
+            if not composite:
+                return _unique(values)
+            keys: list = []
+            for v in values:
+                keys.extend(data.pk.keys((v,), (v, TOP)))
+            return keys
+        if lo is None and hi is None:
+            return None
+        if composite:
+            lo_k = None if lo is None else ((lo,) if lo_inc else (lo, TOP))
+            hi_k = None if hi is None else ((hi, TOP) if hi_inc else (hi,))
+            lo_inc = hi_inc = True
+        else:
+            lo_k, hi_k = lo, hi
+        try:
+            n = data.pk.count_range(lo_k, hi_k, lo_inc, hi_inc)
+        except TypeError:
+            return None  # a bound of another type than the key: let the filter decide
+        if n > INDEX_FRACTION * max(1, data.row_count):
+            return None
+        return data.pk.keys(lo_k, hi_k, lo_inc, hi_inc)
+
+    def _located(self, data: TableData, need: list[ColumnDef], keys: list,
+                 phys: list[str] | None = None) -> Iterator[Piece]:
+        tdef = data.tdef
+        if phys is None:
+            phys = [c.physical for c in need]
+        groups = data.locations(keys)
+        for part in data.parts:
+            offs = groups.get(part.segment.id)
+            if not offs:
+                continue
+            offsets = np.sort(np.asarray(offs, dtype=np.int64))
+            table = part.segment.table(self.fs, self.root)
+            rows = _physical(table, tdef, phys).take(pa.array(offsets))
+            yield Piece(part, offsets, rows)
+        buffered = groups.get(-1)
+        if buffered:
+            bt = data.buffer_table
+            kc = key_columns(tdef)
+            if len(kc) == 1:
+                sel = pc.is_in(bt.column(kc[0]), value_set=pa.array(buffered,
+                                                                    bt.column(kc[0]).type))
+            else:
+                wanted = set(buffered)
+                sel = pa.array([k in wanted for k in _keys(bt, kc)])
+            yield Piece(None, None, _physical(bt.filter(sel), tdef, phys))
+
+
+def _keys(t: pa.Table, cols: list[str]) -> list:
+    return list(zip(*(t.column(c).to_pylist() for c in cols), strict=True))
+
+
+def _evaluate(table: pa.Table, expr: pc.Expression) -> pa.ChunkedArray | pa.Array:
+    import pyarrow.acero as ac
+
+    decl = ac.Declaration.from_sequence([
+        ac.Declaration("table_source", ac.TableSourceNodeOptions(table)),
+        ac.Declaration("project", ac.ProjectNodeOptions([expr], ["m"])),
+    ])
+    return decl.to_table(use_threads=False).column(0)
+
+
+def _unique(values: list) -> list:
+    seen = set()
+    out = []
+    for v in values:
+        if v is not None and v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+def _dedupe(cols: list[ColumnDef]) -> list[ColumnDef]:
+    seen: set[int] = set()
+    out = []
+    for c in cols:
+        if c.id not in seen:
+            seen.add(c.id)
+            out.append(c)
+    return out
+
+
+def _dedupe_names(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _predicate_columns(tdef: TableDef, predicate: Any) -> list[ColumnDef]:
+    if isinstance(predicate, Predicate):
+        return [tdef.column(c) for c in sorted(predicate.columns())]
+    if predicate is None:
+        return []
+    # An opaque pyarrow expression: any column may be referenced; read them all.
+    return list(tdef.columns)
+
+
+def _stats(tdef: TableDef, stats: dict) -> dict:
+    out = {}
+    for c in tdef.columns:
+        s = stats.get(c.physical)
+        if s is not None:
+            out[c.name] = s
+    return out
+
+
+def _physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
+    """Select physical columns, filling columns a segment predates with their default."""
+    have = set(table.column_names)
+    if all(n in have for n in names):
+        return table.select(names)
+    arrays = []
+    fields = []
+    for n in names:
+        if n in have:
+            arrays.append(table.column(n))
+            fields.append(table.schema.field(n))
+            continue
+        c = next(c for c in tdef.columns if c.physical == n)
+        if c.default is None:
+            arrays.append(pa.nulls(table.num_rows, c.type))
+        else:
+            arrays.append(pa.array([c.default], c.type).take(
+                pa.array(np.zeros(table.num_rows, dtype=np.int64))))
+        fields.append(pa.field(n, c.type, c.nullable))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _logical(table: pa.Table, cols: list[ColumnDef]) -> pa.Table:
+    t = table.select([c.physical for c in cols])
+    return t.rename_columns([c.name for c in cols])
+
+
+__all__ = ["Snapshot", "State", "TableInfo", "IndexInfo", "Piece", "BUFFERED", "ROWID",
+           "split_location"]

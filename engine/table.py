@@ -1,0 +1,273 @@
+"""One table's data as an immutable value: segments with deletion vectors, the B^ε write
+buffer, and the B+ tree indexes.
+
+Every change goes through three physical primitives — ``put_rows`` (into the buffer),
+``add_segment`` (a bulk-written file) and ``delete_rows`` (deletion vectors and buffer
+tombstones). Transactions log exactly these to the WAL, and recovery replays them through the
+same code, so live writes and replay cannot drift apart.
+
+Row identity: a table with a primary key is keyed by it (a scalar for one column, a tuple for
+several); a keyless table gets a hidden ``__rowid`` column. The primary-key B+ tree maps
+key → location (``segment id << 32 | row offset``, or BUFFERED for rows in the buffer);
+secondary indexes map (values…, key…) → key, unique ones (values…) → key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .betree import BeTree
+from .btree import BPlusTree
+from .catalog import ROWID, IndexDef, TableDef
+from .errors import ConstraintError
+from .segment import DeletionVector, Segment
+
+BUFFERED = -1
+OFFSET_BITS = 32
+
+
+def location(seg_id: int, offset: int) -> int:
+    return (seg_id << OFFSET_BITS) | offset
+
+
+def split_location(loc: int) -> tuple[int, int]:
+    return loc >> OFFSET_BITS, loc & ((1 << OFFSET_BITS) - 1)
+
+
+class _Top:
+    """Greater than every value: closes prefix ranges over tuple keys."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return other is not self
+
+    def __le__(self, other: object) -> bool:
+        return other is self
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return other is self
+
+    __hash__ = object.__hash__
+
+
+TOP = _Top()
+
+
+@dataclass(frozen=True)
+class Part:
+    segment: Segment
+    deletes: DeletionVector = field(default_factory=DeletionVector)
+
+    @property
+    def live_rows(self) -> int:
+        return self.segment.rows - len(self.deletes)
+
+
+def key_columns(tdef: TableDef) -> list[str]:
+    """Physical names of the columns that identify a row."""
+    if tdef.primary_key:
+        return [tdef.column_by_id(i).physical for i in tdef.primary_key]
+    return [ROWID]
+
+
+def keys_of(tdef: TableDef, rows: pa.Table | pa.RecordBatch) -> list:
+    cols = key_columns(tdef)
+    if len(cols) == 1:
+        return rows.column(cols[0]).to_pylist()
+    return list(zip(*(rows.column(c).to_pylist() for c in cols), strict=True))
+
+
+def index_entries(tdef: TableDef, ix: IndexDef, rows: pa.Table | pa.RecordBatch,
+                  keys: list) -> list[tuple]:
+    """B+ tree entries for ``rows``; rows with a NULL in an indexed column are not indexed."""
+    vals = [rows.column(tdef.column_by_id(c).physical).to_pylist() for c in ix.columns]
+    out = []
+    for i, v in enumerate(zip(*vals, strict=True)):
+        if any(x is None for x in v):
+            continue
+        if ix.unique:
+            out.append((v, keys[i]))
+        else:
+            out.append(((*v, keys[i]), keys[i]))
+    return out
+
+
+@dataclass(frozen=True)
+class TableData:
+    tdef: TableDef
+    parts: tuple[Part, ...] = ()
+    buffer: BeTree = field(default_factory=BeTree.empty)
+    buffer_rows: int = 0
+    pk: BPlusTree | None = None
+    secondary: dict[str, BPlusTree] = field(default_factory=dict)
+    next_rowid: int = 0
+
+    @classmethod
+    def new(cls, tdef: TableDef) -> TableData:
+        pk = BPlusTree.empty() if tdef.primary_key else None
+        sec = {ix.name: BPlusTree.empty() for ix in tdef.indexes}
+        return cls(tdef, pk=pk, secondary=sec)
+
+    def replace(self, **kw: Any) -> TableData:
+        return dataclasses.replace(self, **kw)
+
+    @property
+    def row_count(self) -> int:
+        return sum(p.live_rows for p in self.parts) + self.buffer_rows
+
+    def part(self, seg_id: int) -> Part:
+        for p in self.parts:
+            if p.segment.id == seg_id:
+                return p
+        raise KeyError(seg_id)
+
+    # -- the buffer as Arrow ------------------------------------------------------------
+
+    @cached_property
+    def buffer_table(self) -> pa.Table:
+        """The write buffer's live rows as a physical table, sorted by key; built once per
+        immutable state and shared by every scan of it."""
+        schema = self.tdef.physical_schema
+        items = self.buffer.items()
+        if not items:
+            return schema.empty_table()
+        keys, rows = zip(*items, strict=True)
+        columns = list(zip(*rows, strict=True))
+        arrays = [pa.array(columns[i], type=c.type) for i, c in enumerate(self.tdef.columns)]
+        if not self.tdef.primary_key:
+            arrays.append(pa.array(keys, type=pa.int64()))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    # -- physical primitives (logged and replayed) ----------------------------------------
+
+    def put_rows(self, rows: pa.Table) -> TableData:
+        """Add rows whose keys are absent into the write buffer."""
+        if rows.num_rows == 0:
+            return self
+        keys = keys_of(self.tdef, rows)
+        cols = [rows.column(c.physical).to_pylist() for c in self.tdef.columns]
+        tuples = list(zip(*cols, strict=True)) if cols else [()] * rows.num_rows
+        buffer = self.buffer.put_many(list(zip(keys, tuples, strict=True)))
+        pk = self.pk.update_many(puts=[(k, BUFFERED) for k in keys]) if self.pk is not None else None
+        next_rowid = self.next_rowid
+        if not self.tdef.primary_key:
+            next_rowid = max(next_rowid, max(keys) + 1)
+        return self.replace(buffer=buffer, buffer_rows=self.buffer_rows + rows.num_rows,
+                            pk=pk, secondary=self._index_add(rows, keys),
+                            next_rowid=next_rowid)
+
+    def add_segment(self, seg: Segment, table: pa.Table) -> TableData:
+        """Adopt a freshly written segment whose rows are ``table``."""
+        keys = keys_of(self.tdef, table)
+        pk = self.pk
+        if pk is not None:
+            base = seg.id << OFFSET_BITS
+            pk = pk.update_many(puts=list(zip(keys, range(base, base + len(keys)),
+                                              strict=True)))
+        next_rowid = self.next_rowid
+        if not self.tdef.primary_key and keys:
+            next_rowid = max(next_rowid, max(keys) + 1)
+        return self.replace(parts=(*self.parts, Part(seg)), pk=pk,
+                            secondary=self._index_add(table, keys), next_rowid=next_rowid)
+
+    def delete_rows(self, seg_offsets: dict[int, np.ndarray], seg_rows: dict[int, pa.Table],
+                    buffer_keys: list) -> TableData:
+        """Delete segment rows (by offset; ``seg_rows`` holds their key and indexed columns)
+        and buffered rows (by key)."""
+        parts = list(self.parts)
+        dead_keys: list = []
+        sec = self.secondary
+        for i, p in enumerate(parts):
+            offs = seg_offsets.get(p.segment.id)
+            if offs is None or len(offs) == 0:
+                continue
+            parts[i] = Part(p.segment, p.deletes.add(offs))
+            rows = seg_rows[p.segment.id]
+            keys = keys_of(self.tdef, rows)
+            dead_keys.extend(keys)
+            sec = self._index_remove(sec, rows, keys)
+        if buffer_keys:
+            old = [self.buffer.get(k) for k in buffer_keys]
+            if any(r is None for r in old):
+                raise ConstraintError("internal: deleting a buffered row that is not there")
+            if sec:
+                rows = self._rows_from_tuples(old, buffer_keys)
+                sec = self._index_remove(sec, rows, buffer_keys)
+            dead_keys.extend(buffer_keys)
+        pk = self.pk.update_many(deletes=dead_keys) if self.pk is not None else None
+        buffer = self.buffer.delete_many(buffer_keys) if buffer_keys else self.buffer
+        return self.replace(parts=tuple(parts), buffer=buffer, pk=pk, secondary=sec,
+                            buffer_rows=self.buffer_rows - len(buffer_keys))
+
+    # -- indexes ------------------------------------------------------------------------
+
+    def _rows_from_tuples(self, tuples: list, keys: list) -> pa.Table:
+        columns = list(zip(*tuples, strict=True)) if tuples else [[] for _ in self.tdef.columns]
+        arrays = [pa.array(columns[i], type=c.type) for i, c in enumerate(self.tdef.columns)]
+        if not self.tdef.primary_key:
+            arrays.append(pa.array(keys, type=pa.int64()))
+        return pa.Table.from_arrays(arrays, schema=self.tdef.physical_schema)
+
+    def _index_add(self, rows: pa.Table, keys: list) -> dict[str, BPlusTree]:
+        if not self.secondary:
+            return self.secondary
+        out = dict(self.secondary)
+        for ix in self.tdef.indexes:
+            out[ix.name] = out[ix.name].update_many(puts=index_entries(self.tdef, ix, rows,
+                                                                       keys))
+        return out
+
+    def _index_remove(self, sec: dict[str, BPlusTree], rows: pa.Table,
+                      keys: list) -> dict[str, BPlusTree]:
+        if not sec:
+            return sec
+        out = dict(sec)
+        for ix in self.tdef.indexes:
+            dead = [k for k, _ in index_entries(self.tdef, ix, rows, keys)]
+            out[ix.name] = out[ix.name].update_many(deletes=dead)
+        return out
+
+    def build_index(self, ix: IndexDef, tables: Iterable[tuple[Part, pa.Table]]) -> BPlusTree:
+        """Build a secondary index over every live row (create index, and on open)."""
+        entries: list[tuple] = []
+        for p, t in tables:
+            mask = p.deletes.live_mask(p.segment.rows)
+            if mask is not None:
+                t = t.filter(pa.array(mask))
+            entries.extend(index_entries(self.tdef, ix, t, keys_of(self.tdef, t)))
+        bt = self.buffer_table
+        entries.extend(index_entries(self.tdef, ix, bt, keys_of(self.tdef, bt)))
+        entries.sort(key=lambda e: e[0])
+        if ix.unique:
+            for a, b in zip(entries, entries[1:], strict=False):
+                if a[0] == b[0]:
+                    raise ConstraintError(
+                        f"cannot create unique index {ix.name!r}: duplicate value {a[0]!r}")
+        return BPlusTree.bulk_load([e[0] for e in entries], [e[1] for e in entries])
+
+    def locations(self, keys: list) -> dict[int, list[int]]:
+        """Group the segment locations of ``keys`` by segment; BUFFERED ones under -1."""
+        assert self.pk is not None
+        out: dict[int, list[int]] = defaultdict(list)
+        for k, loc in zip(keys, self.pk.get_many(keys), strict=True):
+            if loc is None:
+                continue
+            if loc == BUFFERED:
+                out[-1].append(k)
+            else:
+                seg, off = split_location(loc)
+                out[seg].append(off)
+        return out

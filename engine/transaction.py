@@ -1,0 +1,565 @@
+"""Transactions: all-or-nothing groups of changes, built on immutable state.
+
+A transaction starts from the latest state, applies each change to its own copy (cheap:
+every structure is persistent, so a copy shares everything it does not change) and logs the
+physical operations. Commit appends one WAL record, fsyncs it (shared with concurrent
+committers), then publishes the new state by swapping one reference. Rollback, or a failed
+statement, simply drops the copy; savepoints are remembered copies.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .apply import Applier
+from .catalog import (
+    DEFAULT_SCHEMA,
+    ROWID,
+    ColumnDef,
+    IndexDef,
+    TableDef,
+    _table_to_json,
+    split_name,
+)
+from .errors import AlreadyExists, ConstraintError, KodiakError, NotFound, SchemaError
+from .oplog import OpLog
+from .predicate import Predicate
+from .segment import write_segment
+from .snapshot import Snapshot, State, _evaluate
+from .table import index_entries, key_columns, keys_of
+
+if TYPE_CHECKING:
+    from .database import Database
+
+Data = pa.Table | pa.RecordBatch | pa.RecordBatchReader
+
+
+class Transaction:
+    def __init__(self, db: Database, state: State, lock: threading.Lock) -> None:
+        self._db = db
+        self._base = state
+        self._w = Applier(state.catalog, state.tables, db.fs, db.root)
+        self._log = OpLog()
+        self._lock = lock
+        self._savepoints: list[tuple[str, Any]] = []
+        self._new_files: list[str] = []
+        self._dropped_files: list[str] = []
+        self.closed = False
+
+    # -- reading ------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Reads that include this transaction's own uncommitted writes."""
+        self._check_open()
+        state = State(self._w.catalog, dict(self._w.tables), self._base.lsn,
+                      self._base.version)
+        return self._db._register(Snapshot(state, self._db.fs, self._db.root))
+
+    # -- statement atomicity -----------------------------------------------------------
+
+    def _mark(self) -> tuple:
+        return (self._w.catalog, dict(self._w.tables), len(self._log.ops),
+                len(self._log.blobs), len(self._new_files), len(self._dropped_files))
+
+    def _restore(self, mark: tuple) -> None:
+        self._w.catalog, tables, n_ops, n_blobs, n_new, n_drop = mark
+        self._w.tables = dict(tables)
+        self._log.truncate(n_ops, n_blobs)
+        for f in self._new_files[n_new:]:
+            self._db._remove_quietly(f)
+        del self._new_files[n_new:]
+        del self._dropped_files[n_drop:]
+
+    def _statement(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """Run one statement; if it fails, undo its partial effects and re-raise."""
+        self._check_open()
+        mark = self._mark()
+        try:
+            return fn(*args, **kw)
+        except BaseException:
+            self._restore(mark)
+            raise
+
+    # -- DDL ----------------------------------------------------------------------------
+
+    def create_schema(self, name: str, if_not_exists: bool = False) -> None:
+        name = name.lower()
+        if name in self._w.catalog.schemas:
+            if if_not_exists:
+                return
+            raise AlreadyExists(f"schema {name!r} already exists")
+        self._statement(self._do, "schema", lambda: self._w.create_schema(name), name=name)
+
+    def _do(self, kind: str, action: Any, **fields: Any) -> None:
+        action()
+        self._log.add(kind, **fields)
+
+    def create_table(self, name: str, schema: pa.Schema, primary_key: Sequence[str] = (),
+                     not_null: Iterable[str] = (), defaults: dict[str, Any] | None = None,
+                     unique: Iterable[Sequence[str]] = (), if_not_exists: bool = False) -> bool:
+        """Returns False when ``if_not_exists`` found the table already there."""
+        self._check_open()
+        sname, tname = split_name(name)
+        if self._w.catalog.find(name) is not None:
+            if if_not_exists:
+                return False
+            raise AlreadyExists(f"table {sname}.{tname!r} already exists")
+        if sname not in self._w.catalog.schemas:
+            raise NotFound.named("schema", sname, self._w.catalog.schemas)
+        names = [f.name.lower() for f in schema]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise SchemaError(f"column {sorted(dup)[0]!r} specified more than once")
+        if not names:
+            raise SchemaError("a table needs at least one column")
+        defaults = {k.lower(): v for k, v in (defaults or {}).items()}
+        nn = {n.lower() for n in not_null} | {n.lower() for n in primary_key}
+        for n in list(nn) + list(defaults) + [c.lower() for c in primary_key]:
+            if n not in names:
+                raise NotFound.named("column", n, names)
+        cols = []
+        for i, f in enumerate(schema):
+            n = f.name.lower()
+            default = defaults.get(n)
+            if default is not None:
+                try:
+                    pa.array([default], f.type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+                    raise SchemaError(
+                        f"default {default!r} does not fit column {n!r} of type {f.type}"
+                    ) from exc
+            cols.append(ColumnDef(i, n, f.type, f.nullable and n not in nn, default))
+        ids = {c.name: c.id for c in cols}
+        pk = tuple(ids[c.lower()] for c in primary_key)
+        if len(set(pk)) != len(pk):
+            raise SchemaError("a primary key column is listed twice")
+        indexes = []
+        for j, u in enumerate(unique):
+            uc = tuple(ids[c.lower()] if c.lower() in ids else
+                       _raise(NotFound.named("column", c, names)) for c in u)
+            indexes.append(IndexDef(f"{tname}_unique_{j}", uc, True))
+        tdef = TableDef(self._w.catalog.next_table_id, sname, tname, tuple(cols), pk,
+                        tuple(indexes), len(cols))
+        self._statement(self._do, "create", lambda: self._w.create_table(tdef),
+                        **{"def": _table_to_json(tdef)})
+        return True
+
+    def drop_table(self, name: str, if_exists: bool = False) -> bool:
+        self._check_open()
+        td = self._w.catalog.find(name)
+        if td is None:
+            if if_exists:
+                return False
+            self._w.catalog.get(name)  # raises NotFound with suggestions
+
+        def act() -> None:
+            self._dropped_files.extend(self._w.drop_table(td.id))
+
+        self._statement(self._do, "drop", act, t=td.id)
+        return True
+
+    def _alter(self, tdef: TableDef) -> None:
+        self._statement(self._do, "alter", lambda: self._w.alter_table(tdef),
+                        **{"def": _table_to_json(tdef)})
+
+    def rename_table(self, name: str, new_name: str) -> None:
+        td = self._table(name)
+        sname, tname = split_name(new_name)
+        if sname != td.schema_name and "." in new_name:
+            raise SchemaError("a table cannot be renamed into another schema")
+        if self._w.catalog.find(f"{td.schema_name}.{tname}") is not None:
+            raise AlreadyExists(f"table {td.schema_name}.{tname!r} already exists")
+        self._alter(td.replace(name=tname))
+
+    def add_column(self, name: str, field: pa.Field, default: Any = None) -> None:
+        td = self._table(name)
+        cname = field.name.lower()
+        if td.has_column(cname):
+            raise AlreadyExists(f"column {cname!r} already exists in {td.qualified!r}")
+        if not field.nullable and default is None and self._w.tables[td.id].row_count:
+            raise ConstraintError(
+                f"cannot add NOT NULL column {cname!r} without a default to a table with rows")
+        if default is not None:
+            try:
+                pa.array([default], field.type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+                raise SchemaError(f"default {default!r} does not fit type {field.type}") from exc
+        col = ColumnDef(td.next_column_id, cname, field.type, field.nullable, default)
+        self._alter(td.replace(columns=(*td.columns, col), next_column_id=col.id + 1))
+
+    def drop_column(self, name: str, column: str) -> None:
+        td = self._table(name)
+        col = td.column(column)
+        if col.id in td.primary_key:
+            raise SchemaError(f"cannot drop primary-key column {col.name!r}")
+        if len(td.columns) == 1:
+            raise SchemaError(f"cannot drop {col.name!r}, the only column of {td.qualified!r}")
+        indexes = tuple(ix for ix in td.indexes if col.id not in ix.columns)
+        self._alter(td.replace(columns=tuple(c for c in td.columns if c.id != col.id),
+                               indexes=indexes))
+
+    def rename_column(self, name: str, old: str, new: str) -> None:
+        td = self._table(name)
+        col = td.column(old)
+        if td.has_column(new):
+            raise AlreadyExists(f"column {new.lower()!r} already exists in {td.qualified!r}")
+        cols = tuple(c.__class__(c.id, new.lower(), c.type, c.nullable, c.default)
+                     if c.id == col.id else c for c in td.columns)
+        self._alter(td.replace(columns=cols))
+
+    def create_index(self, index_name: str, table: str, columns: Sequence[str],
+                     unique: bool = False, if_not_exists: bool = False) -> bool:
+        td = self._table(table)
+        iname = index_name.lower()
+        if self._w.catalog.find_index(iname) is not None:
+            if if_not_exists:
+                return False
+            raise AlreadyExists(f"index {iname!r} already exists")
+        if not columns:
+            raise SchemaError("an index needs at least one column")
+        ids = tuple(td.column(c).id for c in columns)
+        self._alter(td.replace(indexes=(*td.indexes, IndexDef(iname, ids, unique))))
+        return True
+
+    def drop_index(self, index_name: str, if_exists: bool = False) -> bool:
+        found = self._w.catalog.find_index(index_name)
+        if found is None:
+            if if_exists:
+                return False
+            raise NotFound(f"index {index_name.lower()!r} does not exist")
+        td, ix = found
+        self._alter(td.replace(indexes=tuple(i for i in td.indexes if i.name != ix.name)))
+        return True
+
+    # -- DML ----------------------------------------------------------------------------
+
+    def insert(self, name: str, data: Data) -> int:
+        td = self._table(name)
+        return self._statement(self._insert, td, data)
+
+    def _insert(self, td: TableDef, data: Data) -> int:
+        total = 0
+        for chunk in _chunks(data, self._db.segment_rows):
+            rows = conform(td, chunk)
+            total += self._insert_rows(td, rows)
+        return total
+
+    def _insert_rows(self, td: TableDef, rows: pa.Table) -> int:
+        n = rows.num_rows
+        if n == 0:
+            return 0
+        data = self._w.tables[td.id]
+        if not td.primary_key:
+            start = data.next_rowid
+            rows = rows.append_column(ROWID, pa.array(np.arange(start, start + n,
+                                                                dtype=np.int64)))
+        else:
+            self._check_keys(td, rows)
+        self._check_unique(td, rows)
+        if n >= self._db.bulk_rows:
+            if td.primary_key:
+                rows = rows.sort_by([(c, "ascending") for c in key_columns(td)])
+            seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows)
+            self._new_files.append(seg.file)
+            self._w.segment(td.id, seg)
+            self._log.add("seg", t=td.id, seg=seg.to_json())
+        else:
+            self._w.put(td.id, rows)
+            self._log.add("put", t=td.id, rows=self._log.blob_table(rows))
+        return n
+
+    def _check_keys(self, td: TableDef, rows: pa.Table) -> None:
+        keys = keys_of(td, rows)
+        if len(set(keys)) != len(keys):
+            seen: set = set()
+            for k in keys:
+                if k in seen:
+                    raise ConstraintError(
+                        f"duplicate primary key {_show(k)} in table {td.qualified!r}")
+                seen.add(k)
+        pk = self._w.tables[td.id].pk
+        assert pk is not None
+        for k, loc in zip(keys, pk.get_many(keys), strict=True):
+            if loc is not None:
+                raise ConstraintError(
+                    f"duplicate primary key {_show(k)} in table {td.qualified!r}")
+
+    def _check_unique(self, td: TableDef, rows: pa.Table) -> None:
+        data = self._w.tables[td.id]
+        keys = keys_of(td, rows)
+        for ix in td.indexes:
+            if not ix.unique:
+                continue
+            entries = index_entries(td, ix, rows, keys)
+            vals = [e[0] for e in entries]
+            cols = ", ".join(td.column_by_id(c).name for c in ix.columns)
+            if len(set(vals)) != len(vals):
+                raise ConstraintError(f"duplicate value in unique column(s) ({cols}) of "
+                                      f"table {td.qualified!r}")
+            for v, hit in zip(vals, data.secondary[ix.name].get_many(vals), strict=True):
+                if hit is not None:
+                    raise ConstraintError(f"duplicate value {_show(v)} in unique column(s) "
+                                          f"({cols}) of table {td.qualified!r}")
+
+    def delete(self, name: str, predicate: Predicate | pc.Expression | None = None) -> int:
+        td = self._table(name)
+        return self._statement(self._delete_where, td, predicate)
+
+    def _delete_where(self, td: TableDef, predicate: Any) -> int:
+        snap = self._peek()
+        seg_offsets: dict[int, list[np.ndarray]] = {}
+        buffer_keys: list = []
+        for piece in snap.pieces(td.qualified, predicate, columns=[]):
+            if piece.part is None:
+                buffer_keys.extend(keys_of(td, piece.rows))
+            else:
+                seg_offsets.setdefault(piece.part.segment.id, []).append(piece.offsets)
+        return self._delete_located(td, {s: np.concatenate(o) for s, o in seg_offsets.items()},
+                                    buffer_keys)
+
+    def _delete_located(self, td: TableDef, seg_offsets: dict[int, np.ndarray],
+                        buffer_keys: list) -> int:
+        n = sum(len(o) for o in seg_offsets.values()) + len(buffer_keys)
+        if n == 0:
+            return 0
+        self._w.delete(td.id, seg_offsets, buffer_keys)
+        buf = None
+        if buffer_keys:
+            kc = key_columns(td)
+            phys = td.physical_schema
+            if len(kc) == 1:
+                kt = pa.table({kc[0]: pa.array(buffer_keys, phys.field(kc[0]).type)})
+            else:
+                cols = list(zip(*buffer_keys, strict=True))
+                kt = pa.table({c: pa.array(cols[i], phys.field(c).type)
+                               for i, c in enumerate(kc)})
+            buf = self._log.blob_table(kt)
+        self._log.add("del", t=td.id,
+                      segs={str(s): self._log.blob_offsets(o) for s, o in seg_offsets.items()},
+                      buf=buf)
+        return n
+
+    def update(self, name: str, assignments: dict[str, pc.Expression],
+               predicate: Predicate | pc.Expression | None = None) -> int:
+        td = self._table(name)
+        return self._statement(self._update, td, assignments, predicate)
+
+    def _update(self, td: TableDef, assignments: dict[str, pc.Expression],
+                predicate: Any) -> int:
+        targets = {td.column(c).name: e for c, e in assignments.items()}
+        snap = self._peek()
+        old_parts = []
+        seg_offsets: dict[int, list[np.ndarray]] = {}
+        buffer_keys: list = []
+        for piece in snap.pieces(td.qualified, predicate):
+            old_parts.append(piece.rows)
+            if piece.part is None:
+                buffer_keys.extend(keys_of(td, piece.rows))
+            else:
+                seg_offsets.setdefault(piece.part.segment.id, []).append(piece.offsets)
+        if not old_parts:
+            return 0
+        old = pa.concat_tables([t.select([c.physical for c in td.columns]) for t in old_parts])
+        logical = old.rename_columns([c.name for c in td.columns])
+        new_cols = []
+        for c in td.columns:
+            if c.name in targets:
+                expr = targets[c.name]
+                value = (_evaluate(logical, expr) if isinstance(expr, pc.Expression)
+                         else pa.array([expr] * logical.num_rows))
+                new_cols.append(value)
+            else:
+                new_cols.append(logical.column(c.name))
+        new = pa.table(new_cols, names=[c.name for c in td.columns])
+        self._delete_located(td, {s: np.concatenate(o) for s, o in seg_offsets.items()},
+                             buffer_keys)
+        self._insert_rows(td, conform(td, new))
+        return old.num_rows
+
+    def upsert(self, name: str, data: Data, update_columns: Sequence[str] | None = None) -> int:
+        td = self._table(name)
+        if not td.primary_key:
+            raise SchemaError(f"upsert needs a primary key, and {td.qualified!r} has none")
+        return self._statement(self._upsert, td, data, update_columns)
+
+    def _upsert(self, td: TableDef, data: Data, update_columns: Sequence[str] | None) -> int:
+        total = 0
+        if update_columns is None:
+            update = [c.name for c in td.columns if c.id not in td.primary_key]
+        else:
+            update = [td.column(c).name for c in update_columns]
+        for chunk in _chunks(data, self._db.segment_rows):
+            rows = conform(td, chunk)
+            keys = keys_of(td, rows)
+            if len(set(keys)) != len(keys):
+                raise ConstraintError("an upsert cannot change the same row twice: duplicate "
+                                      f"key in the input for {td.qualified!r}")
+            pk = self._w.tables[td.id].pk
+            assert pk is not None
+            hits = np.array([loc is not None for loc in pk.get_many(keys)], dtype=bool)
+            fresh = rows.filter(pa.array(~hits))
+            total += self._insert_rows(td, fresh)
+            if not hits.any() or not update:
+                continue
+            incoming = rows.filter(pa.array(hits))
+            kc = key_columns(td)
+            key_names = list(td.key_names)
+            snap = self._peek()
+            logical_in = incoming.select([c.physical for c in td.columns]).rename_columns(
+                [c.name for c in td.columns])
+            old = snap.lookup(td.qualified, logical_in.select(key_names))
+            order = [(n, "ascending") for n in key_names]
+            old = old.sort_by(order)
+            logical_in = logical_in.sort_by(order)
+            merged = pa.table(
+                [logical_in.column(c.name) if c.name in update else old.column(c.name)
+                 for c in td.columns], names=[c.name for c in td.columns])
+            groups = self._w.tables[td.id].locations(keys_of(td, incoming))
+            buffered = groups.pop(-1, [])
+            self._delete_located(td, {s: np.asarray(sorted(o), dtype=np.int64)
+                                      for s, o in groups.items()}, buffered)
+            del kc
+            total += self._insert_rows(td, conform(td, merged))
+        return total
+
+    # -- savepoints and the end ------------------------------------------------------------
+
+    def savepoint(self, name: str) -> None:
+        self._check_open()
+        self._savepoints.append((name.lower(), self._mark()))
+
+    def _find_savepoint(self, name: str) -> int:
+        for i in range(len(self._savepoints) - 1, -1, -1):
+            if self._savepoints[i][0] == name.lower():
+                return i
+        raise NotFound(f"savepoint {name!r} does not exist")
+
+    def rollback_to(self, name: str) -> None:
+        self._check_open()
+        i = self._find_savepoint(name)
+        self._restore(self._savepoints[i][1])
+        del self._savepoints[i + 1:]
+
+    def release(self, name: str) -> None:
+        self._check_open()
+        del self._savepoints[self._find_savepoint(name):]
+
+    def commit(self) -> None:
+        self._check_open()
+        self.closed = True
+        try:
+            self._db._commit(self, self._w, self._log, self._dropped_files)
+        except BaseException:
+            for f in self._new_files:
+                self._db._remove_quietly(f)
+            raise
+
+    def rollback(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for f in self._new_files:
+            self._db._remove_quietly(f)
+        self._lock.release()
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self.closed:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise KodiakError("transaction is already committed or rolled back")
+
+    def _table(self, name: str) -> TableDef:
+        self._check_open()
+        return self._w.catalog.get(name)
+
+    def _peek(self) -> Snapshot:
+        state = State(self._w.catalog, self._w.tables, self._base.lsn, self._base.version)
+        return Snapshot(state, self._db.fs, self._db.root)
+
+
+def _raise(exc: Exception) -> Any:
+    raise exc
+
+
+def _show(key: Any) -> str:
+    return repr(key) if not isinstance(key, tuple) else "(" + ", ".join(map(repr, key)) + ")"
+
+
+def _chunks(data: Data, rows: int) -> Iterable[pa.Table]:
+    if isinstance(data, pa.RecordBatchReader):
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        for batch in data:
+            pending.append(batch)
+            count += batch.num_rows
+            if count >= rows:
+                yield pa.Table.from_batches(pending)
+                pending, count = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending)
+        return
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if not isinstance(data, pa.Table):
+        raise SchemaError(f"cannot insert a {type(data).__name__}; give Arrow data")
+    for start in range(0, max(data.num_rows, 1), rows):
+        yield data.slice(start, rows)
+
+
+def conform(td: TableDef, data: pa.Table) -> pa.Table:
+    """Match ``data`` to the table by column name: cast, fill defaults, check NOT NULL.
+
+    Returns the physical layout; raises before anything is written.
+    """
+    given = {}
+    for i, n in enumerate(data.column_names):
+        low = n.lower()
+        if low in given:
+            raise SchemaError(f"column {low!r} given more than once")
+        if not td.has_column(low):
+            raise NotFound.named(f"column of table {td.qualified!r}:", n,
+                                 [c.name for c in td.columns])
+        given[low] = i
+    arrays = []
+    n = data.num_rows
+    for c in td.columns:
+        if c.name in given:
+            arr = data.column(given[c.name])
+            if arr.type != c.type:
+                try:
+                    arr = arr.cast(c.type, safe=True)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+                    raise SchemaError(f"column {c.name!r} of {td.qualified!r} is {c.type}; "
+                                      f"cannot store {arr.type} values in it: {e}") from e
+        elif c.default is not None:
+            arr = pa.array([c.default], c.type).take(pa.array(np.zeros(n, dtype=np.int64)))
+        else:
+            arr = pa.nulls(n, c.type)
+        if not c.nullable and arr.null_count:
+            raise ConstraintError(f"NULL in NOT NULL column {c.name!r} of table "
+                                  f"{td.qualified!r}")
+        arrays.append(arr)
+    phys = pa.schema([pa.field(c.physical, c.type, c.nullable) for c in td.columns])
+    return pa.Table.from_arrays(arrays, schema=phys)
+
+
+__all__ = ["Transaction", "conform", "DEFAULT_SCHEMA"]
+_ = os
