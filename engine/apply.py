@@ -46,7 +46,8 @@ class Applier:
         data = self.tables.pop(table_id)
         self.catalog = self.catalog.without_table(table_id)
         files = [p.segment.file for p in data.parts]
-        files += [p.deletes.file for p in data.parts if p.deletes.file]
+        files += [p.deletes.file or p.deletes.base_file for p in data.parts
+                  if p.deletes.file or p.deletes.base_file]
         return files
 
     def alter_table(self, tdef: TableDef) -> None:

@@ -68,7 +68,10 @@ class Database:
         self._writer = threading.Lock()
         self._publish = threading.Lock()
         self._live: weakref.WeakSet[Snapshot] = weakref.WeakSet()
-        self._obsolete: list[tuple[str, int]] = []
+        self._obsolete: list[tuple[str, int]] = []  # (file, first version without it)
+        # Files a commit stopped using; the manifest still names them until the next
+        # checkpoint, so they may not be deleted before then.
+        self._unreferenced: list[str] = []
         self._seg_id = 1
         self._lockfile: int | None = None
         self._closed = False
@@ -192,8 +195,8 @@ class Database:
         for data in state.tables.values():
             for p in data.parts:
                 live.add(p.segment.file)
-                if p.deletes.file:
-                    live.add(p.deletes.file)
+                # base_file: the manifest still names it even if replay added deletes since.
+                live.update(f for f in (p.deletes.file, p.deletes.base_file) if f)
         for d in ("segments", "deletes"):
             for name in self.fs.listdir(self._p(d)):
                 rel = os.path.join(d, name)
@@ -252,8 +255,7 @@ class Database:
             lsn = self.wal.append(ops.encode())
             state = State(work.catalog, work.tables, lsn, self._latest.version + 1)
             self._latest = state
-            for f in dropped:
-                self._obsolete.append((f, state.version))
+            self._unreferenced.extend(dropped)
         finally:
             self._writer.release()
         self.wal.sync(lsn)
@@ -311,8 +313,9 @@ class Database:
                 self._remove_quietly(os.path.relpath(path, self.root))
             new_state = State(state.catalog, tables, state.lsn, state.version + 1)
             self._latest = new_state
-            for f in obsolete:
+            for f in obsolete + self._unreferenced:
                 self._obsolete.append((f, new_state.version))
+            self._unreferenced = []
             self._publish_state(new_state)
         finally:
             self._writer.release()
@@ -338,8 +341,8 @@ class Database:
             mask = p.deletes.live_mask(p.segment.rows)
             tables.append(t.filter(pa.array(mask)) if mask is not None else t)
             obsolete.append(p.segment.file)
-            if p.deletes.file:
-                obsolete.append(p.deletes.file)
+            if p.deletes.file or p.deletes.base_file:
+                obsolete.append(p.deletes.file or p.deletes.base_file)
         schema = data.tdef.physical_schema
         from .snapshot import _physical
 
@@ -359,12 +362,14 @@ class Database:
         for p in data.parts:
             if p.live_rows == 0:
                 obsolete.append(p.segment.file)
-                if p.deletes.file:
-                    obsolete.append(p.deletes.file)
+                if p.deletes.file or p.deletes.base_file:
+                    obsolete.append(p.deletes.file or p.deletes.base_file)
                 continue
             if len(p.deletes) and p.deletes.file is None:
-                rel = os.path.join("deletes", f"{p.segment.id:010d}-{version}.del")
-                old = _persisted_file(data, p.segment.id)
+                # Named from the persisted file counter: versions restart at every open.
+                rel = os.path.join("deletes",
+                                   f"{p.segment.id:010d}-{self._next_segment_id():010d}.del")
+                old = p.deletes.base_file
                 dv = p.deletes.write(self.fs, self.root, rel)
                 new_files.append(rel)
                 if old:
@@ -466,6 +471,3 @@ def _relocate(data: TableData, seg: Segment, table: pa.Table,
     pk = data.pk.update_many(puts=list(zip(keys, range(base, base + len(keys)), strict=True)))
     return data.replace(parts=parts, pk=pk)
 
-
-def _persisted_file(data: TableData, seg_id: int) -> str | None:
-    return None

@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .errors import KodiakError
-from .segment import compute_stats
+from .segment import _crc, compute_stats
 from .table import BUFFERED, key_columns, keys_of
 from .wal import HEADER, MAGIC, _frame_problem
 
@@ -30,6 +30,10 @@ def check_database(db: Database) -> list[str]:
         for p in data.parts:
             seg = p.segment
             try:
+                path = os.path.join(db.root, seg.file)
+                if _crc(db.fs.memory_map(path)) != seg.crc:
+                    problems.append(f"{name}: segment {path} fails its checksum (offset 0)")
+                    continue
                 t = seg.table(db.fs, db.root)
             except KodiakError as exc:
                 problems.append(f"{name}: {exc}")

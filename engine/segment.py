@@ -99,10 +99,12 @@ class Segment:
     """One immutable data file; caches its memory-mapped table, shared by every snapshot."""
 
     def __init__(self, seg_id: int, file: str, rows: int, stats: Stats,
-                 batches: list[tuple[int, int, Stats]]) -> None:
+                 batches: list[tuple[int, int, Stats]], crc: int, size: int) -> None:
         self.id = seg_id
         self.file = file
         self.rows = rows
+        self.crc = crc  # of the whole file: checked before pyarrow parses a single byte
+        self.size = size
         self.stats = stats
         self.batches = batches  # (start row, rows, stats)
         self._table: pa.Table | None = None
@@ -114,7 +116,14 @@ class Segment:
                 if self._table is None:
                     path = os.path.join(root, self.file)
                     try:
-                        reader = pa.ipc.open_file(fs.memory_map(path))
+                        mm = fs.memory_map(path)
+                        if mm.size() != self.size:
+                            raise CorruptionError(f"segment {path} is {mm.size()} bytes, "
+                                                  f"manifest says {self.size} (offset 0)")
+                        if _crc(mm) != self.crc:
+                            raise CorruptionError(f"segment {path} fails its checksum "
+                                                  "(offset 0)")
+                        reader = pa.ipc.open_file(mm)
                         table = reader.read_all()
                     except (pa.ArrowInvalid, OSError) as exc:
                         raise CorruptionError(f"segment {path} unreadable: {exc}") from exc
@@ -126,14 +135,15 @@ class Segment:
         return self._table
 
     def to_json(self) -> dict:
-        return {"id": self.id, "file": self.file, "rows": self.rows,
-                "stats": stats_to_json(self.stats),
+        return {"id": self.id, "file": self.file, "rows": self.rows, "crc": self.crc,
+                "size": self.size, "stats": stats_to_json(self.stats),
                 "batches": [[s, n, stats_to_json(st)] for s, n, st in self.batches]}
 
     @classmethod
     def from_json(cls, d: dict) -> Segment:
         return cls(d["id"], d["file"], d["rows"], stats_from_json(d["stats"]),
-                   [(s, n, stats_from_json(st)) for s, n, st in d["batches"]])
+                   [(s, n, stats_from_json(st)) for s, n, st in d["batches"]],
+                   d["crc"], d["size"])
 
 
 def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Segment:
@@ -151,9 +161,25 @@ def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Se
             batch_stats.append((start, b.num_rows, compute_stats(b)))
             start += b.num_rows
     rel = os.path.join("segments", f"{seg_id:010d}.arrow")
-    fs.write_durable(os.path.join(root, rel), sink.getvalue())
+    buf = sink.getvalue()
+    fs.write_durable(os.path.join(root, rel), buf)
     return Segment(seg_id, rel, table.num_rows, _merge_stats(batch_stats, table.schema.names),
-                   batch_stats)
+                   batch_stats, _crc(buf), buf.size)
+
+
+def _crc(buf: pa.Buffer | pa.MemoryMappedFile) -> int:
+    """CRC-32 over a buffer or mapped file, in 64 MiB steps (no whole-file copy)."""
+    if isinstance(buf, pa.MemoryMappedFile):
+        buf.seek(0)
+        data = buf.read_buffer()
+    else:
+        data = buf
+    view = memoryview(data)
+    crc = 0
+    step = 64 << 20
+    for i in range(0, len(view), step):
+        crc = zlib.crc32(view[i:i + step], crc)
+    return crc
 
 
 def _too_fragmented(table: pa.Table) -> bool:
@@ -194,13 +220,15 @@ class DeletionVector:
     deletes costs amortised O(chunk) copying rather than O(deleted rows) each.
     """
 
-    __slots__ = ("_chunks", "_merged", "_mask", "file")
+    __slots__ = ("_chunks", "_merged", "_mask", "file", "base_file")
 
-    def __init__(self, chunks: tuple[np.ndarray, ...] = (), file: str | None = None) -> None:
+    def __init__(self, chunks: tuple[np.ndarray, ...] = (), file: str | None = None,
+                 base_file: str | None = None) -> None:
         self._chunks = chunks
         self._merged: np.ndarray | None = chunks[0] if len(chunks) == 1 else None
         self._mask: np.ndarray | None = None
         self.file = file  # persisted copy, if this exact vector is on disk
+        self.base_file = base_file  # the persisted vector this one grew from, if any
 
     def __len__(self) -> int:
         return int(self.offsets().size)
@@ -218,7 +246,7 @@ class DeletionVector:
         chunks = (*self._chunks, chunk)
         if len(chunks) > 32:
             chunks = (np.unique(np.concatenate(chunks)),)
-        return DeletionVector(chunks)
+        return DeletionVector(chunks, None, self.file or self.base_file)
 
     def live_mask(self, rows: int) -> np.ndarray | None:
         """Boolean array, True where the row is live; None when nothing is deleted."""
