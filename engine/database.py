@@ -346,7 +346,8 @@ class Database:
         schema = data.tdef.physical_schema
         from .snapshot import _physical
 
-        merged = pa.concat_tables([_physical(t, data.tdef, schema.names) for t in tables])
+        merged = pa.concat_tables([_physical(t, data.tdef, schema.names).cast(schema)
+                                   for t in tables])
         merged = merged.sort_by([(c, "ascending") for c in key_columns(data.tdef)])
         parts = list(keep)
         if merged.num_rows:

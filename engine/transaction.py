@@ -258,8 +258,8 @@ class Transaction:
         data = self._w.tables[td.id]
         if not td.primary_key:
             start = data.next_rowid
-            rows = rows.append_column(ROWID, pa.array(np.arange(start, start + n,
-                                                                dtype=np.int64)))
+            rows = rows.append_column(pa.field(ROWID, pa.int64(), False),
+                                      pa.array(np.arange(start, start + n, dtype=np.int64)))
         else:
             self._check_keys(td, rows)
         self._check_unique(td, rows)
