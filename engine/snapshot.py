@@ -176,8 +176,10 @@ class Snapshot:
         phys = [c.physical for c in need]
         if with_keys:
             phys = _dedupe_names(phys + key_columns(tdef))
-        if isinstance(predicate, Predicate) and data.pk is not None:
-            probe = self._index_probe(data, predicate)
+        if isinstance(predicate, Predicate):
+            probe = self._index_probe(data, predicate) if data.pk is not None else None
+            if probe is None:
+                probe = self._secondary_probe(data, predicate)
             if probe is not None:
                 yield from self._located(data, need, probe, phys)
                 return
@@ -233,12 +235,33 @@ class Snapshot:
             return None
         return data.pk.keys(lo_k, hi_k, lo_inc, hi_inc)
 
+    def _secondary_probe(self, data: TableData, predicate: Predicate) -> list | None:
+        """Row keys from a secondary index whose first column the predicate pins by
+        equality or IN; None when no index applies."""
+        tdef = data.tdef
+        for ix in tdef.indexes:
+            first = tdef.column_by_id(ix.columns[0]).name
+            values = key_bounds(predicate, first)[4]
+            if values is None:
+                continue
+            tree = data.secondary[ix.name]
+            keys: list = []
+            for v in _unique(list(values)):
+                if ix.unique and len(ix.columns) == 1:
+                    hit = tree.get((v,))
+                    if hit is not None:
+                        keys.append(hit)
+                else:
+                    keys.extend(tree.values((v,), (v, TOP)))
+            return keys
+        return None
+
     def _located(self, data: TableData, need: list[ColumnDef], keys: list,
                  phys: list[str] | None = None) -> Iterator[Piece]:
         tdef = data.tdef
         if phys is None:
             phys = [c.physical for c in need]
-        groups = data.locations(keys)
+        groups = data.locations(keys, self.fs, self.root)
         for part in data.parts:
             offs = groups.get(part.segment.id)
             if not offs:

@@ -258,10 +258,24 @@ class TableData:
                         f"cannot create unique index {ix.name!r}: duplicate value {a[0]!r}")
         return BPlusTree.bulk_load([e[0] for e in entries], [e[1] for e in entries])
 
-    def locations(self, keys: list) -> dict[int, list[int]]:
-        """Group the segment locations of ``keys`` by segment; BUFFERED ones under -1."""
-        assert self.pk is not None
+    def locations(self, keys: list, fs: Any = None, root: str = "") -> dict[int, list[int]]:
+        """Group the segment locations of ``keys`` by segment; BUFFERED ones under -1.
+
+        Keyless tables have no key tree: their row ids are sorted within each segment, so
+        a vectorised binary search over the memory-mapped ``__rowid`` column finds them.
+        """
         out: dict[int, list[int]] = defaultdict(list)
+        if self.pk is None:
+            probe = np.asarray(sorted(keys), dtype=np.int64)
+            for p in self.parts:
+                rowids = p.segment.table(fs, root).column(ROWID).to_numpy()
+                pos = np.searchsorted(rowids, probe)
+                ok = pos < len(rowids)
+                ok[ok] = rowids[pos[ok]] == probe[ok]
+                if ok.any():
+                    out[p.segment.id].extend(pos[ok].tolist())
+            out[-1].extend(k for k in keys if k in self.buffer)
+            return out
         for k, loc in zip(keys, self.pk.get_many(keys), strict=True):
             if loc is None:
                 continue

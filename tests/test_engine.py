@@ -295,3 +295,24 @@ def test_second_process_cannot_open(tmp_path):
             engine.Database.open(str(tmp_path / "x"))
     finally:
         d.close()
+
+
+@pytest.mark.parametrize("keyed", [True, False])
+def test_secondary_index_answers_scans(db, keyed):
+    n = 20_000
+    db.create_table("s", pa.schema([("id", pa.int64()), ("tag", pa.string())]),
+                    primary_key=["id"] if keyed else ())
+    db.insert("s", pa.table({"id": list(range(n)), "tag": [f"t{i % 1000}" for i in range(n)]}))
+    db.insert("s", pa.table({"id": [n], "tag": ["t7"]}))  # one buffered row
+    db.create_index("s_tag", "s", ["tag"])
+    snap = db.snapshot()
+    data = snap.data("s")
+    assert snap._secondary_probe(data, col("tag") == "t7") is not None  # the index is used
+    got = db.scan("s", ["id"], col("tag") == "t7").read_all().column("id").to_pylist()
+    assert sorted(got) == [i for i in range(n) if i % 1000 == 7] + [n]
+    got = db.scan("s", ["id"], col("tag").isin(["t1", "nope"])).read_all()
+    assert sorted(got.column("id").to_pylist()) == [i for i in range(n) if i % 1000 == 1]
+    db.delete("s", col("id") == 7)
+    got = db.scan("s", ["id"], col("tag") == "t7").read_all().column("id").to_pylist()
+    assert 7 not in got and len(got) == n // 1000
+    assert db.check() == []
