@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -113,11 +114,18 @@ class Catalog:
     next_table_id: int = 1
 
     def find(self, name: str) -> TableDef | None:
+        td = self._by_name.get(name)
+        if td is not None:
+            return td
         s, t = split_name(name)
-        for td in self.tables.values():
-            if td.schema_name == s and td.name == t:
-                return td
-        return None
+        return self._by_name.get(f"{s}.{t}")
+
+    @cached_property
+    def _by_name(self) -> dict[str, TableDef]:
+        out = {td.qualified: td for td in self.tables.values()}
+        out.update({td.name: td for td in self.tables.values()
+                    if td.schema_name == DEFAULT_SCHEMA})
+        return out
 
     def get(self, name: str) -> TableDef:
         td = self.find(name)

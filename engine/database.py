@@ -270,17 +270,11 @@ class Database:
 
     def _maybe_checkpoint(self) -> None:
         buffered = sum(d.buffer.message_count for d in self._latest.tables.values())
-        if buffered >= self.checkpoint_rows or self._wal_size() >= self.wal_limit:
+        if buffered >= self.checkpoint_rows or self.wal.size >= self.wal_limit:
             try:
                 self.checkpoint(timeout=0)
             except ConflictError:
                 pass  # another writer is busy; a later commit will checkpoint
-
-    def _wal_size(self) -> int:
-        try:
-            return self.fs.size(self.wal.path)
-        except OSError:
-            return 0
 
     # -- checkpoint and compaction ------------------------------------------------------
 

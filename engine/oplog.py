@@ -16,6 +16,8 @@ import pyarrow as pa
 
 from .errors import CorruptionError
 
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions()
+
 
 class OpLog:
     """Operations collected by one transaction, in order."""
@@ -32,7 +34,7 @@ class OpLog:
 
     def blob_table(self, table: pa.Table) -> int:
         sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as w:
+        with pa.ipc.new_stream(sink, table.schema, options=_IPC_OPTIONS) as w:
             w.write_table(table)
         self.blobs.append(sink.getvalue().to_pybytes())
         return len(self.blobs) - 1

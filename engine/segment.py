@@ -10,6 +10,7 @@ batches that cannot match.
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import decimal
 import os
@@ -108,6 +109,9 @@ class Segment:
         self.stats = stats
         self.batches = batches  # (start row, rows, stats)
         self._table: pa.Table | None = None
+        self._starts: np.ndarray | None = None
+        self._starts_py: list[int] | None = None
+        self._batches: list[pa.RecordBatch] | None = None
         self._lock = threading.Lock()
 
     def table(self, fs: FileSystem, root: str) -> pa.Table:
@@ -133,6 +137,40 @@ class Segment:
                             f"{self.rows}")
                     self._table = table
         return self._table
+
+    def row(self, fs: FileSystem, root: str, offset: int) -> pa.RecordBatch:
+        """The one-row slice at ``offset``: the point-lookup fast path."""
+        if self._batches is None:
+            self._batches = self.table(fs, root).to_batches()
+            self._starts = np.asarray([b[0] for b in self.batches], dtype=np.int64)
+        i = bisect.bisect_right(self._starts_list(), offset) - 1
+        return self._batches[i].slice(offset - self.batches[i][0], 1)
+
+    def _starts_list(self) -> list[int]:
+        if self._starts_py is None:
+            self._starts_py = [b[0] for b in self.batches]
+        return self._starts_py
+
+    def take(self, fs: FileSystem, root: str, offsets: np.ndarray,
+             columns: list[str]) -> pa.Table:
+        """Rows at sorted ``offsets``, taken batch by batch: ``Table.take`` on a table of
+        many chunks concatenates them first, which costs more than the whole lookup."""
+        table = self.table(fs, root).select(columns)
+        if self._starts is None:
+            self._starts = np.asarray([b[0] for b in self.batches], dtype=np.int64)
+        which = np.searchsorted(self._starts, offsets, side="right") - 1
+        out = []
+        for i in np.unique(which):
+            start, n, _ = self.batches[i]
+            local = offsets[which == i] - start
+            batch = table.slice(start, n)
+            if len(local) == 1:
+                out.append(batch.slice(int(local[0]), 1))
+            else:
+                out.append(batch.take(pa.array(local)))
+        if not out:
+            return table.schema.empty_table()
+        return pa.concat_tables(out) if len(out) > 1 else out[0]
 
     def to_json(self) -> dict:
         return {"id": self.id, "file": self.file, "rows": self.rows, "crc": self.crc,

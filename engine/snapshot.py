@@ -132,6 +132,22 @@ class Snapshot:
 
         return pa.RecordBatchReader.from_batches(schema, batches())
 
+    def get(self, name: str, key: Any) -> dict[str, Any] | None:
+        """One row by primary key as a dict, or None: the cheapest point lookup."""
+        data = self.data(name)
+        if data.pk is None:
+            raise SchemaError(f"table {data.tdef.qualified!r} has no primary key to look up by")
+        loc = data.pk.get(key)
+        if loc is None:
+            return None
+        names = [c.name for c in data.tdef.columns]
+        if loc == BUFFERED:
+            return dict(zip(names, data.buffer.get(key), strict=True))
+        seg_id, off = split_location(loc)
+        part = data.part(seg_id)
+        values = part.segment.row(self.fs, self.root, off).to_pylist()[0]
+        return {c.name: values.get(c.physical, c.default) for c in data.tdef.columns}
+
     def lookup(self, name: str, keys: pa.Table, columns: list[str] | None = None) -> pa.Table:
         """Rows whose primary key equals one of ``keys``' rows, through the B+ tree."""
         data = self.data(name)
@@ -145,10 +161,30 @@ class Snapshot:
         cols = [keys.column(n).to_pylist() for n in names]
         probe = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
         out = [tdef.column(c) for c in columns] if columns is not None else list(tdef.columns)
+        if len(probe) == 1 and data.pk is not None:
+            one = self._lookup_one(data, probe[0], out)
+            if one is not None:
+                return one
         pieces = self._located(data, _dedupe(out), _unique(probe))
         tables = [_logical(p.rows, out) for p in pieces]
         schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
         return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
+        """Single-key fast path straight from the memory-mapped batch; None → general path."""
+        loc = data.pk.get(key) if key is not None else None
+        schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
+        if loc is None:
+            return schema.empty_table()
+        if loc == BUFFERED:
+            return None
+        seg_id, off = split_location(loc)
+        row = data.part(seg_id).segment.row(self.fs, self.root, off)
+        names = row.schema.names
+        if any(c.physical not in names for c in out):
+            return None
+        batch = pa.RecordBatch.from_arrays([row.column(c.physical) for c in out], schema=schema)
+        return pa.Table.from_batches([batch])
 
     # -- pieces: the rows a scan or a DML statement reads ----------------------------------
 
@@ -268,7 +304,8 @@ class Snapshot:
                 continue
             offsets = np.sort(np.asarray(offs, dtype=np.int64))
             table = part.segment.table(self.fs, self.root)
-            rows = _physical(table, tdef, phys).take(pa.array(offsets))
+            have = [n for n in phys if n in table.schema.names]
+            rows = _physical(part.segment.take(self.fs, self.root, offsets, have), tdef, phys)
             yield Piece(part, offsets, rows)
         buffered = groups.get(-1)
         if buffered:

@@ -129,10 +129,11 @@ class TableData:
         return sum(p.live_rows for p in self.parts) + self.buffer_rows
 
     def part(self, seg_id: int) -> Part:
-        for p in self.parts:
-            if p.segment.id == seg_id:
-                return p
-        raise KeyError(seg_id)
+        return self._parts_by_id[seg_id]
+
+    @cached_property
+    def _parts_by_id(self) -> dict[int, Part]:
+        return {p.segment.id: p for p in self.parts}
 
     # -- the buffer as Arrow ------------------------------------------------------------
 

@@ -79,6 +79,7 @@ class WriteAheadLog:
         f.sync()
         self.fs.sync_dir(self.directory)
         self._file, self._path = f, path
+        self.size = len(MAGIC)  # bytes in the current file, for the checkpoint trigger
 
     @property
     def path(self) -> str:
@@ -108,6 +109,7 @@ class WriteAheadLog:
                 self._fail(exc2)
             raise StorageError(f"cannot write the write-ahead log {self._path}: {exc}") from exc
         self._next = lsn + 1
+        self.size = start + len(frame)
         with self._cond:
             self._written = lsn
         return lsn
