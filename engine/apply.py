@@ -7,7 +7,6 @@ acknowledged.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,8 +14,10 @@ import pyarrow as pa
 
 from .betree import BeTree
 from .catalog import Catalog, TableDef, _table_from_json
+from .errors import CorruptionError
 from .oplog import DecodedOps
 from .segment import Segment
+from .snapshot import _physical
 from .table import TableData, key_columns
 
 if TYPE_CHECKING:
@@ -91,8 +92,6 @@ class Applier:
         seg_rows = {}
         for sid, offs in seg_offsets.items():
             t = data.part(sid).segment.table(self.fs, self.root)
-            from .snapshot import _physical  # shared column-filling logic
-
             seg_rows[sid] = _physical(t, data.tdef, need).take(pa.array(offs))
         self.tables[table_id] = data.delete_rows(seg_offsets, seg_rows, buffer_keys)
 
@@ -123,10 +122,5 @@ class Applier:
                     keys = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
                 self.delete(op["t"], offs, keys)
             else:
-                from .errors import CorruptionError
-
                 raise CorruptionError(f"unknown operation {k!r} in commit record")
 
-
-def with_catalog(catalog: Catalog, **kw: object) -> Catalog:
-    return dataclasses.replace(catalog, **kw)

@@ -34,7 +34,7 @@ one small dict buffer *per child* (``bufs[i]`` holds the messages destined for
 list of F references, and a read does one bisect and one dict lookup per level. Child ``i``
 covers ``pivots[i-1] <= key < pivots[i]``. Leaves hold parallel sorted ``keys``/``vals``
 lists. PUT values are stored as-is, DELETE is a private sentinel and PATCH is a private dict
-subclass, so a write allocates no message object.
+subclass (the copy of ``changes``), so PUT and DELETE allocate no message object.
 
 Flush policy
 ------------
@@ -47,13 +47,19 @@ what amortizes the cost. Leaves that grow past ``leaf_capacity`` split into even
 pieces; internal nodes with more than ``fanout`` children split likewise and the root grows
 a level. A child left under a quarter full by a flush is merged with a neighbour when the
 result fits, and a root with a single child is flushed into it and dropped, so deletes do
-not leave long chains of empty nodes (there is no other rebalancing).
+not leave long chains of empty nodes (there is no other rebalancing). Messages below the
+root move only when their node overflows, so tombstones and superseded entries can sit in
+the tree indefinitely; ``message_count`` counts them, which is what the checkpoint trigger
+wants (memory held), not the number of live keys.
 
 Costs (N entries, F fanout, B buffer capacity, L leaf capacity, h = log_F(N/L) height)
 ----------------------------------------------------------------------------------------
-* ``put``/``delete``/``patch``: O(log F + F + B/F) to copy the root; amortized flushing adds
-  O(h * (F/B) * (F + B + L)) element copies per message (done in C by list/dict copies).
-  A single call can cascade flushes down the whole height (worst case O(h * F * (F + B + L))).
+* ``put``/``delete``/``patch``: O(log F + F + b) to copy the root, where b <= B is the size
+  of the target child's buffer (about B/F for spread-out keys); while the root is still a
+  single leaf (under L entries) it is O(L). Amortized flushing adds
+  O(h * (F/B) * (F + B + L)) element copies per message, mostly done in C (list/dict
+  copies, slices). One call can cascade flushes down several levels; its worst case is
+  bounded by the number of messages buffered below the root, not by h.
 * ``put_many``/``delete_many`` of k items: O(k log k) to sort and distribute, then flushing.
 * ``get``/``in``: O(h log F) plus applying any pending patches for the key.
 * ``items(lo, hi)``: O(n + M log M + h log F) for n leaf entries and M buffered messages in
@@ -72,10 +78,18 @@ the tree it was called on intact. Old versions are freed by the garbage collecto
 reader holds them. Nodes created during one operation are mutated in place until the
 operation returns, which keeps the copying to one copy per touched node.
 
-Keys must be totally ordered among themselves (ints, strs, tuples of those...). A key that
-is not comparable with its neighbours is usually rejected immediately by a bisect, but a
-pathological one (e.g. a tuple comparable with the pivots but not with another key) can
-make a later flush raise.
+Keys must be hashable and totally ordered among themselves (ints, strs, tuples of
+those...; never ``None``, which ``items()`` uses for "unbounded" and writes reject);
+keys that compare equal (``1``, ``1.0``, ``True``) are the same key, and NaN is
+not a valid key. A key that is not comparable with the others is usually rejected at once
+by a bisect against a pivot or leaf key, but a pathological one (e.g. a tuple that compares
+with the pivots but not with another buffered key) can make a later flush raise -- and then
+every write that triggers that flush, though older versions stay readable. Do not mix key
+types.
+
+Mutators are pure functions of the tree they are called on, so two writers working from the
+same version produce two diverging versions; whoever publishes "the current tree" must
+serialize writers (in Kodiak, the database writer lock does).
 """
 
 from __future__ import annotations
@@ -226,6 +240,8 @@ class BeTree:
         return self._write_batch(batch)
 
     def _write(self, key: Any, msg: Any) -> BeTree:
+        if key is None:
+            raise ValueError("None is not a valid key (it means 'unbounded' in items())")
         root = self._root
         if type(root) is _Leaf:
             # A leaf root has no buffer: apply directly (the tree is tiny anyway).
@@ -255,6 +271,8 @@ class BeTree:
         return self._finish_root([node], [])
 
     def _write_batch(self, batch: dict) -> BeTree:
+        if None in batch:
+            raise ValueError("None is not a valid key (it means 'unbounded' in items())")
         keys = sorted(batch)
         return self._write_sorted(keys, [batch[k] for k in keys])
 
@@ -278,13 +296,9 @@ class BeTree:
             d = root.bufs[0]
             keys = sorted(d)
             nodes, seps = self._apply(root.children[0], keys, [d[k] for k in keys])
-            if len(nodes) == 1:
-                root = nodes[0]
-            else:
-                root = _Internal(seps, nodes, [{} for _ in nodes], 0,
-                                 sum(n.size for n in nodes))
-                if len(nodes) > fanout:
-                    return self._finish_root(*self._split_internal(root))
+            if len(nodes) > 1:
+                return self._finish_root(nodes, seps)
+            root = nodes[0]
         return self._derive(root)
 
     # ------------------------------------------------------------------ flushing

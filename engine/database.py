@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .apply import Applier
 from .betree import BeTree
@@ -39,7 +40,7 @@ from .errors import ConflictError, CorruptionError, DatabaseClosed, StorageError
 from .fileio import FileSystem
 from .oplog import OpLog
 from .segment import DeletionVector, Segment, write_segment
-from .snapshot import Snapshot, State
+from .snapshot import Snapshot, State, _physical
 from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
 from .transaction import Transaction
 from .wal import WriteAheadLog
@@ -130,7 +131,8 @@ class Database:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise StorageError(f"data directory {self.root} is in use by another process")
+            raise StorageError(
+                f"data directory {self.root} is in use by another process") from None
         self._lockfile = fd
 
     def _unlock_dir(self) -> None:
@@ -173,19 +175,26 @@ class Database:
         loaded = [(p, p.segment.table(self.fs, self.root)) for p in data.parts]
         pk = None
         if data.tdef.primary_key:
-            keys: list = []
-            locs: list[int] = []
+            kc = key_columns(data.tdef)
+            key_tables = []
+            locs = []
             for p, t in loaded:
-                kt = t.select(key_columns(data.tdef))
+                kt = t.select(kc)
                 offsets = np.arange(p.segment.rows, dtype=np.int64)
                 mask = p.deletes.live_mask(p.segment.rows)
                 if mask is not None:
                     kt = kt.filter(pa.array(mask))
                     offsets = offsets[mask]
-                keys.extend(keys_of(data.tdef, kt))
-                locs.extend(((p.segment.id << OFFSET_BITS) + offsets).tolist())
-            order = sorted(range(len(keys)), key=keys.__getitem__)
-            pk = BPlusTree.bulk_load([keys[i] for i in order], [locs[i] for i in order])
+                key_tables.append(kt)
+                locs.append((p.segment.id << OFFSET_BITS) + offsets)
+            if key_tables:
+                keys_t = pa.concat_tables(key_tables)
+                order = pc.sort_indices(keys_t, sort_keys=[(c, "ascending") for c in kc])
+                all_locs = np.concatenate(locs)[order.to_numpy()]
+                pk = BPlusTree.bulk_load(keys_of(data.tdef, keys_t.take(order)),
+                                         all_locs.tolist())
+            else:
+                pk = BPlusTree.empty()
         data = data.replace(pk=pk)
         sec = {ix.name: data.build_index(ix, loaded) for ix in data.tdef.indexes}
         return data.replace(secondary=sec)
@@ -338,8 +347,6 @@ class Database:
             if p.deletes.file or p.deletes.base_file:
                 obsolete.append(p.deletes.file or p.deletes.base_file)
         schema = data.tdef.physical_schema
-        from .snapshot import _physical
-
         merged = pa.concat_tables([_physical(t, data.tdef, schema.names).cast(schema)
                                    for t in tables])
         merged = merged.sort_by([(c, "ascending") for c in key_columns(data.tdef)])
@@ -463,6 +470,12 @@ def _relocate(data: TableData, seg: Segment, table: pa.Table,
         return data.replace(parts=parts)
     keys = keys_of(data.tdef, table)
     base = seg.id << OFFSET_BITS
-    pk = data.pk.update_many(puts=list(zip(keys, range(base, base + len(keys)), strict=True)))
+    if len(keys) * 8 < len(data.pk):
+        pk = data.pk.update_many(puts=list(zip(keys, range(base, base + len(keys)),
+                                              strict=True)))
+    else:  # most keys move: rebuild rather than touch every leaf
+        moved = dict(zip(keys, range(base, base + len(keys)), strict=True))
+        items = [(k, moved.get(k, v)) for k, v in data.pk.items()]
+        pk = BPlusTree.bulk_load([k for k, _ in items], [v for _, v in items])
     return data.replace(parts=parts, pk=pk)
 

@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import ROWID, Catalog, ColumnDef, TableDef
-from .errors import NotFound, SchemaError
+from .errors import SchemaError
 from .predicate import Predicate, key_bounds
-from .table import BUFFERED, TOP, Part, TableData, key_columns, split_location
+from .table import BUFFERED, OFFSET_BITS, TOP, Part, TableData, key_columns, split_location
 
 if TYPE_CHECKING:
     from .fileio import FileSystem
@@ -53,6 +53,17 @@ class State:
     tables: dict[int, TableData]
     lsn: int
     version: int
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """A primary-key range and how many keys the B+ tree holds in it."""
+
+    lo: Any
+    hi: Any
+    lo_inc: bool
+    hi_inc: bool
+    count: int
 
 
 @dataclass
@@ -214,6 +225,12 @@ class Snapshot:
             phys = _dedupe_names(phys + key_columns(tdef))
         if isinstance(predicate, Predicate):
             probe = self._index_probe(data, predicate) if data.pk is not None else None
+            if isinstance(probe, KeyRange):
+                if self._pruned_rows(data, predicate) > 4 * probe.count:
+                    groups = self._range_groups(data, probe)
+                    yield from self._from_groups(data, need, groups, phys)
+                    return
+                probe = None  # statistics narrow it as well as the index: scan the batches
             if probe is None:
                 probe = self._secondary_probe(data, predicate)
             if probe is not None:
@@ -269,7 +286,33 @@ class Snapshot:
             return None  # a bound of another type than the key: let the filter decide
         if n > INDEX_FRACTION * max(1, data.row_count):
             return None
-        return data.pk.keys(lo_k, hi_k, lo_inc, hi_inc)
+        return KeyRange(lo_k, hi_k, lo_inc, hi_inc, n)
+
+    def _pruned_rows(self, data: TableData, predicate: Predicate) -> int:
+        """Rows a statistics-pruned scan would read: the cost of not using the index."""
+        total = data.buffer_rows
+        for part in data.parts:
+            if not predicate.may_match(_stats(data.tdef, part.segment.stats)):
+                continue
+            total += sum(n for _, n, st in part.segment.batches
+                         if predicate.may_match(_stats(data.tdef, st)))
+        return total
+
+    def _range_groups(self, data: TableData, r: KeyRange) -> dict[int, Any]:
+        """Locations of a key range grouped by segment, straight from the leaves."""
+        assert data.pk is not None
+        locs = np.asarray(data.pk.values(r.lo, r.hi, r.lo_inc, r.hi_inc), dtype=np.int64)
+        groups: dict[int, Any] = {}
+        buffered = locs == BUFFERED
+        if buffered.any():
+            keys = data.pk.keys(r.lo, r.hi, r.lo_inc, r.hi_inc)
+            groups[-1] = [k for k, b in zip(keys, buffered.tolist(), strict=True) if b]
+            locs = locs[~buffered]
+        seg_ids = locs >> OFFSET_BITS
+        offsets = locs & ((1 << OFFSET_BITS) - 1)
+        for sid in np.unique(seg_ids).tolist():
+            groups[sid] = offsets[seg_ids == sid]
+        return groups
 
     def _secondary_probe(self, data: TableData, predicate: Predicate) -> list | None:
         """Row keys from a secondary index whose first column the predicate pins by
@@ -294,13 +337,16 @@ class Snapshot:
 
     def _located(self, data: TableData, need: list[ColumnDef], keys: list,
                  phys: list[str] | None = None) -> Iterator[Piece]:
+        yield from self._from_groups(data, need, data.locations(keys, self.fs, self.root), phys)
+
+    def _from_groups(self, data: TableData, need: list[ColumnDef], groups: dict[int, Any],
+                     phys: list[str] | None = None) -> Iterator[Piece]:
         tdef = data.tdef
         if phys is None:
             phys = [c.physical for c in need]
-        groups = data.locations(keys, self.fs, self.root)
         for part in data.parts:
             offs = groups.get(part.segment.id)
-            if not offs:
+            if offs is None or len(offs) == 0:
                 continue
             offsets = np.sort(np.asarray(offs, dtype=np.int64))
             table = part.segment.table(self.fs, self.root)

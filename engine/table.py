@@ -15,10 +15,12 @@ secondary indexes map (values…, key…) → key, unique ones (values…) → k
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,28 @@ class _Top:
 
 
 TOP = _Top()
+
+
+def merge_sorted(tree: BPlusTree, keys: list, values: list) -> BPlusTree:
+    """Add ascending keys absent from ``tree``.
+
+    A large batch rebuilds the tree bottom-up (bulk load is O(n) and several times faster
+    than inserting millions of keys one leaf at a time); a small one goes through
+    ``update_many``.
+    """
+    if not keys:
+        return tree
+    if len(tree) == 0:
+        return BPlusTree.bulk_load(keys, values)
+    if len(keys) * 8 < len(tree):
+        return tree.update_many(puts=list(zip(keys, values, strict=True)))
+    if keys[0] > tree.max_key():
+        return BPlusTree.bulk_load(tree.keys() + keys, tree.values() + values)
+    if keys[-1] < tree.min_key():
+        return BPlusTree.bulk_load(keys + tree.keys(), values + tree.values())
+    merged = list(heapq.merge(tree.items(), zip(keys, values, strict=True),
+                              key=itemgetter(0)))
+    return BPlusTree.bulk_load([k for k, _ in merged], [v for _, v in merged])
 
 
 @dataclass(frozen=True)
@@ -176,8 +200,7 @@ class TableData:
         pk = self.pk
         if pk is not None:
             base = seg.id << OFFSET_BITS
-            pk = pk.update_many(puts=list(zip(keys, range(base, base + len(keys)),
-                                              strict=True)))
+            pk = merge_sorted(pk, keys, list(range(base, base + len(keys))))
         next_rowid = self.next_rowid
         if not self.tdef.primary_key and keys:
             next_rowid = max(next_rowid, max(keys) + 1)

@@ -9,7 +9,6 @@ statement, simply drops the copy; savepoints are remembered copies.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -256,16 +255,17 @@ class Transaction:
         if n == 0:
             return 0
         data = self._w.tables[td.id]
+        bulk = n >= self._db.bulk_rows
         if not td.primary_key:
             start = data.next_rowid
             rows = rows.append_column(pa.field(ROWID, pa.int64(), False),
                                       pa.array(np.arange(start, start + n, dtype=np.int64)))
         else:
-            self._check_keys(td, rows)
-        self._check_unique(td, rows)
-        if n >= self._db.bulk_rows:
-            if td.primary_key:
+            if bulk:  # segments of keyed tables are sorted by key
                 rows = rows.sort_by([(c, "ascending") for c in key_columns(td)])
+            self._check_keys(td, rows, is_sorted=bulk)
+        self._check_unique(td, rows)
+        if bulk:
             seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows)
             self._new_files.append(seg.file)
             self._w.segment(td.id, seg)
@@ -275,17 +275,43 @@ class Transaction:
             self._log.add("put", t=td.id, rows=self._log.blob_table(rows))
         return n
 
-    def _check_keys(self, td: TableDef, rows: pa.Table) -> None:
-        keys = keys_of(td, rows)
-        if len(set(keys)) != len(keys):
-            seen: set = set()
-            for k in keys:
-                if k in seen:
-                    raise ConstraintError(
-                        f"duplicate primary key {_show(k)} in table {td.qualified!r}")
-                seen.add(k)
+    def _check_keys(self, td: TableDef, rows: pa.Table, is_sorted: bool = False) -> None:
+        """Primary keys must be unique within ``rows`` and absent from the table.
+
+        Sorted input is checked vectorised (equal neighbours); a batch whose key range lies
+        outside the tree's is not probed key by key.
+        """
+        kc = key_columns(td)
+        n = rows.num_rows
+        if is_sorted and n > 1:
+            same = None
+            for c in kc:
+                col = rows.column(c)
+                eq = pc.equal(col.slice(1), col.slice(0, n - 1))
+                same = eq if same is None else pc.and_(same, eq)
+            if pc.any(same).as_py():
+                at = int(np.flatnonzero(np.asarray(same))[0])
+                dup = keys_of(td, rows.slice(at, 1))[0]
+                raise ConstraintError(
+                    f"duplicate primary key {_show(dup)} in table {td.qualified!r}")
+        elif not is_sorted:
+            keys = keys_of(td, rows)
+            if len(set(keys)) != len(keys):
+                seen: set = set()
+                for k in keys:
+                    if k in seen:
+                        raise ConstraintError(
+                            f"duplicate primary key {_show(k)} in table {td.qualified!r}")
+                    seen.add(k)
         pk = self._w.tables[td.id].pk
         assert pk is not None
+        if len(pk) == 0 or n == 0:
+            return
+        if is_sorted:
+            lo, hi = keys_of(td, rows.slice(0, 1))[0], keys_of(td, rows.slice(n - 1, 1))[0]
+            if lo > pk.max_key() or hi < pk.min_key():
+                return
+        keys = keys_of(td, rows)
         for k, loc in zip(keys, pk.get_many(keys), strict=True):
             if loc is not None:
                 raise ConstraintError(
@@ -409,7 +435,6 @@ class Transaction:
             if not hits.any() or not update:
                 continue
             incoming = rows.filter(pa.array(hits))
-            kc = key_columns(td)
             key_names = list(td.key_names)
             snap = self._peek()
             logical_in = incoming.select([c.physical for c in td.columns]).rename_columns(
@@ -425,7 +450,6 @@ class Transaction:
             buffered = groups.pop(-1, [])
             self._delete_located(td, {s: np.asarray(sorted(o), dtype=np.int64)
                                       for s, o in groups.items()}, buffered)
-            del kc
             total += self._insert_rows(td, conform(td, merged))
         return total
 
@@ -562,4 +586,3 @@ def conform(td: TableDef, data: pa.Table) -> pa.Table:
 
 
 __all__ = ["Transaction", "conform", "DEFAULT_SCHEMA"]
-_ = os
