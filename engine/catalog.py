@@ -36,6 +36,30 @@ def split_name(name: str) -> tuple[str, str]:
     raise SchemaError(f"invalid table name {name!r}")
 
 
+def storage_type(t: pa.DataType) -> pa.DataType:
+    """The type a column is stored and processed as.
+
+    pyarrow has no take, filter or comparison kernels for the view types yet, and the engine
+    needs all three (deletion vectors, index lookups, sorted segments), so view columns are
+    kept as their classic equivalents and cast back to the view type on the way out.
+    """
+    if pa.types.is_string_view(t):
+        return pa.large_string()
+    if pa.types.is_binary_view(t):
+        return pa.large_binary()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        inner = storage_type(t.value_type)
+        if inner != t.value_type:
+            field = t.value_field.with_type(inner)
+            return pa.list_(field) if pa.types.is_list(t) else pa.large_list(field)
+    if pa.types.is_struct(t):
+        fields = [t.field(i) for i in range(t.num_fields)]
+        new = [f.with_type(storage_type(f.type)) for f in fields]
+        if new != fields:
+            return pa.struct(new)
+    return t
+
+
 @dataclass(frozen=True)
 class ColumnDef:
     id: int
@@ -47,6 +71,10 @@ class ColumnDef:
     @property
     def physical(self) -> str:
         return physical_name(self.id)
+
+    @property
+    def stored(self) -> pa.DataType:
+        return storage_type(self.type)
 
 
 @dataclass(frozen=True)
@@ -93,7 +121,7 @@ class TableDef:
 
     @property
     def physical_schema(self) -> pa.Schema:
-        fields = [pa.field(c.physical, c.type, c.nullable) for c in self.columns]
+        fields = [pa.field(c.physical, c.stored, c.nullable) for c in self.columns]
         if not self.primary_key:
             fields.append(pa.field(ROWID, pa.int64(), False))
         return pa.schema(fields)

@@ -307,9 +307,11 @@ class Database:
                     tables[tid] = self._persist_deletes(data, state.version + 1, new_files,
                                                         obsolete)
                 self._write_manifest(state.catalog, tables, state.lsn)
-            except BaseException:
+            except BaseException as exc:
                 for f in new_files:
                     self._remove_quietly(f)
+                if isinstance(exc, OSError):
+                    raise StorageError(f"checkpoint failed, nothing changed: {exc}") from exc
                 raise
             old_wal = self.wal.rotate()
             for path in old_wal:

@@ -72,9 +72,6 @@ def compute_stats(batch: pa.RecordBatch | pa.Table) -> Stats:
         lo = hi = None
         if _sortable(column.type) and nulls < n:
             try:
-                if pa.types.is_string_view(column.type) or pa.types.is_binary_view(column.type):
-                    column = column.cast(pa.large_string() if pa.types.is_string_view(
-                        column.type) else pa.large_binary())
                 mm = pc.min_max(column)
                 lo, hi = mm["min"].as_py(), mm["max"].as_py()
                 if isinstance(lo, float) and (lo != lo or hi != hi):  # NaN: unknown

@@ -138,7 +138,7 @@ class Snapshot:
                     t = t.filter(expr)
                 if t.num_rows == 0:
                     continue
-                t = t.select(out_names)
+                t = _restore_types(t.select(out_names), schema)
                 yield from t.to_batches(max_chunksize=batch_size)
 
         return pa.RecordBatchReader.from_batches(schema, batches())
@@ -179,7 +179,8 @@ class Snapshot:
         pieces = self._located(data, _dedupe(out), _unique(probe))
         tables = [_logical(p.rows, out) for p in pieces]
         schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
-        return pa.concat_tables(tables) if tables else schema.empty_table()
+        return _restore_types(pa.concat_tables(tables), schema) if tables else \
+            schema.empty_table()
 
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
         """Single-key fast path straight from the memory-mapped batch; None → general path."""
@@ -194,8 +195,9 @@ class Snapshot:
         names = row.schema.names
         if any(c.physical not in names for c in out):
             return None
-        batch = pa.RecordBatch.from_arrays([row.column(c.physical) for c in out], schema=schema)
-        return pa.Table.from_batches([batch])
+        stored = pa.schema([pa.field(c.name, c.stored, c.nullable) for c in out])
+        batch = pa.RecordBatch.from_arrays([row.column(c.physical) for c in out], schema=stored)
+        return _restore_types(pa.Table.from_batches([batch]), schema)
 
     # -- pieces: the rows a scan or a DML statement reads ----------------------------------
 
@@ -436,12 +438,19 @@ def _physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
             continue
         c = next(c for c in tdef.columns if c.physical == n)
         if c.default is None:
-            arrays.append(pa.nulls(table.num_rows, c.type))
+            arrays.append(pa.nulls(table.num_rows, c.stored))
         else:
-            arrays.append(pa.array([c.default], c.type).take(
+            arrays.append(pa.array([c.default], c.stored).take(
                 pa.array(np.zeros(table.num_rows, dtype=np.int64))))
-        fields.append(pa.field(n, c.type, c.nullable))
+        fields.append(pa.field(n, c.stored, c.nullable))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _restore_types(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Cast columns stored as a classic type back to the view type the table declares."""
+    if table.schema == schema:
+        return table
+    return table.cast(schema)
 
 
 def _logical(table: pa.Table, cols: list[ColumnDef]) -> pa.Table:

@@ -171,7 +171,7 @@ class TableData:
             return schema.empty_table()
         keys, rows = zip(*items, strict=True)
         columns = list(zip(*rows, strict=True))
-        arrays = [pa.array(columns[i], type=c.type) for i, c in enumerate(self.tdef.columns)]
+        arrays = [pa.array(columns[i], type=c.stored) for i, c in enumerate(self.tdef.columns)]
         if not self.tdef.primary_key:
             arrays.append(pa.array(keys, type=pa.int64()))
         return pa.Table.from_arrays(arrays, schema=schema)
@@ -240,7 +240,7 @@ class TableData:
 
     def _rows_from_tuples(self, tuples: list, keys: list) -> pa.Table:
         columns = list(zip(*tuples, strict=True)) if tuples else [[] for _ in self.tdef.columns]
-        arrays = [pa.array(columns[i], type=c.type) for i, c in enumerate(self.tdef.columns)]
+        arrays = [pa.array(columns[i], type=c.stored) for i, c in enumerate(self.tdef.columns)]
         if not self.tdef.primary_key:
             arrays.append(pa.array(keys, type=pa.int64()))
         return pa.Table.from_arrays(arrays, schema=self.tdef.physical_schema)

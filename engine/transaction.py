@@ -27,7 +27,14 @@ from .catalog import (
     _table_to_json,
     split_name,
 )
-from .errors import AlreadyExists, ConstraintError, KodiakError, NotFound, SchemaError
+from .errors import (
+    AlreadyExists,
+    ConstraintError,
+    KodiakError,
+    NotFound,
+    SchemaError,
+    StorageError,
+)
 from .oplog import OpLog
 from .predicate import Predicate
 from .segment import write_segment
@@ -82,6 +89,9 @@ class Transaction:
         mark = self._mark()
         try:
             return fn(*args, **kw)
+        except OSError as exc:
+            self._restore(mark)
+            raise StorageError(f"I/O error, statement undone: {exc}") from exc
         except BaseException:
             self._restore(mark)
             raise
@@ -567,21 +577,21 @@ def conform(td: TableDef, data: pa.Table) -> pa.Table:
     for c in td.columns:
         if c.name in given:
             arr = data.column(given[c.name])
-            if arr.type != c.type:
+            if arr.type != c.stored:
                 try:
-                    arr = arr.cast(c.type, safe=True)
+                    arr = arr.cast(c.stored, safe=True)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
                     raise SchemaError(f"column {c.name!r} of {td.qualified!r} is {c.type}; "
                                       f"cannot store {arr.type} values in it: {e}") from e
         elif c.default is not None:
-            arr = pa.array([c.default], c.type).take(pa.array(np.zeros(n, dtype=np.int64)))
+            arr = pa.array([c.default], c.stored).take(pa.array(np.zeros(n, dtype=np.int64)))
         else:
-            arr = pa.nulls(n, c.type)
+            arr = pa.nulls(n, c.stored)
         if not c.nullable and arr.null_count:
             raise ConstraintError(f"NULL in NOT NULL column {c.name!r} of table "
                                   f"{td.qualified!r}")
         arrays.append(arr)
-    phys = pa.schema([pa.field(c.physical, c.type, c.nullable) for c in td.columns])
+    phys = pa.schema([pa.field(c.physical, c.stored, c.nullable) for c in td.columns])
     return pa.Table.from_arrays(arrays, schema=phys)
 
 

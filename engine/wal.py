@@ -154,7 +154,12 @@ class WriteAheadLog:
                if n.endswith(".log")]
         assert self._file is not None
         self._file.close()
-        self._open_new(self._next)
+        try:
+            self._open_new(self._next)
+        except OSError as exc:  # no log to append to: refuse writes until reopened
+            self._file = None
+            self._fail(exc)
+            raise DatabaseClosed(f"cannot start a new write-ahead log file: {exc}") from exc
         return [p for p in old if p != self._path]
 
     def close(self) -> None:
