@@ -1,0 +1,17 @@
+"""PL-Grizzly: Kodiak's SQL layer (parse -> bind -> plan -> optimise -> Acero)."""
+
+from .errors import (
+    BindError,
+    ExecutionError,
+    NotSupportedError,
+    ParameterError,
+    ParseError,
+    SqlError,
+    SqlTypeError,
+    TransactionError,
+)
+from .session import Prepared, Result, Session
+
+__all__ = ["Session", "Result", "Prepared", "SqlError", "ParseError", "BindError",
+           "SqlTypeError", "NotSupportedError", "ParameterError", "TransactionError",
+           "ExecutionError"]

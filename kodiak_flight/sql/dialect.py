@@ -1,0 +1,73 @@
+"""The PL-Grizzly dialect: DuckDB's grammar, under our own name.
+
+Subclassing keeps room for Kodiak-specific syntax without forking the parser, and gives one
+place that turns sqlglot's parse failures into :class:`errors.ParseError` with a position.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.errors import ErrorLevel, TokenError
+from sqlglot.errors import ParseError as _GlotParseError
+from sqlglot.tokens import TokenType
+
+from .errors import ParseError
+
+
+class Grizzly(DuckDB):
+    """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...)."""
+
+
+def number_placeholders(sql: str) -> str:
+    """Rewrite each ``?`` placeholder as ``$N`` (N by position) so all are numbered."""
+    try:
+        tokens = Grizzly().tokenize(sql)
+    except TokenError:
+        return sql
+    out, last, n = [], 0, 0
+    for t in tokens:
+        if t.token_type == TokenType.PLACEHOLDER and t.text == "?":
+            n += 1
+            out.append(sql[last:t.start])
+            out.append(f"${n}")
+            last = t.end + 1
+    if not n:
+        return sql
+    out.append(sql[last:])
+    return "".join(out)
+
+
+_EXPLAIN = re.compile(r"^\s*explain\s+(?:analyze\s+)?", re.IGNORECASE)
+
+
+def parse(sql: str) -> list[exp.Expression]:
+    """Parse one or more statements; raise :class:`ParseError` naming line, column and token."""
+    m = _EXPLAIN.match(sql)
+    if m:
+        inner = sql[m.end():]
+        parse(inner)  # syntax errors surface with their own position
+        return [exp.Command(this="EXPLAIN", expression=exp.Literal.string(inner))]
+    sql = number_placeholders(sql)
+    try:
+        stmts = sqlglot.parse(sql, read=Grizzly, error_level=ErrorLevel.RAISE)
+    except _GlotParseError as e:
+        info = e.errors[0] if e.errors else {}
+        line, col = info.get("line"), info.get("col")
+        token = (info.get("highlight") or "").strip() or None
+        desc = info.get("description") or str(e)
+        desc = re.sub(r"<Token token_type: TokenType\.SENTINEL[^>]*>", "end of input", desc)
+        desc = re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),[^>]*>",
+                      lambda m: repr(m.group(2)), desc)
+        where = f" at line {line}, column {col}" if line is not None else ""
+        near = f" near {token!r}" if token else ""
+        raise ParseError(f"syntax error{where}{near}: {desc}", line, col, token) from None
+    except TokenError as e:
+        raise ParseError(f"syntax error: {e}") from None
+    out = [s for s in stmts if s is not None]
+    if not out:
+        raise ParseError("empty statement")
+    return out

@@ -1,0 +1,64 @@
+"""SQL-layer errors.
+
+Each class maps to one gRPC status in the Flight server, so the layer raises the most specific
+one it can. Storage errors are not wrapped: ``engine.errors.*`` pass through unchanged so the
+server maps them by their own type.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SqlError(Exception):
+    """Base of every error the SQL layer raises itself (gRPC INVALID_ARGUMENT by default)."""
+
+
+class ParseError(SqlError):
+    """The text is not valid PL-Grizzly SQL; the message names line, column and token."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None,
+                 token: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.token = token
+
+
+class BindError(SqlError):
+    """A name does not resolve (unknown table, column, function) or is ambiguous."""
+
+
+class TypeError_(SqlError):
+    """Operands or arguments have types no kernel accepts."""
+
+
+SqlTypeError = TypeError_
+
+
+class NotSupportedError(SqlError):
+    """Valid SQL that PL-Grizzly does not implement yet (gRPC UNIMPLEMENTED)."""
+
+
+class ParameterError(SqlError):
+    """Parameters missing, surplus, or of a shape that cannot bind."""
+
+
+class TransactionError(SqlError):
+    """BEGIN inside a transaction, COMMIT without one, and similar misuse."""
+
+
+class ExecutionError(SqlError):
+    """A runtime failure evaluating a query (division by zero, overflow, bad cast)."""
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """A ' (did you mean: a, b?)' hint listing the closest existing names, or ''."""
+    cands = sorted(set(candidates))
+    close = difflib.get_close_matches(name, cands, n=3, cutoff=0.5)
+    if not close:
+        lowered = {c.lower(): c for c in cands}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3,
+                                                               cutoff=0.5)]
+    return f" (did you mean: {', '.join(close)}?)" if close else ""

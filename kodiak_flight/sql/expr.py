@@ -1,0 +1,192 @@
+"""Bound scalar expressions: the typed IR between the binder and Arrow.
+
+Every node carries its Arrow type, found by asking the real kernel (``call``) rather than
+re-deriving Arrow's promotion rules, so binding fails exactly where execution would. Columns
+are referred to by globally unique ids (``c17``), never by user names, which lets plans be
+rearranged freely without name clashes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import ExecutionError, SqlTypeError
+from .types import sql_name
+
+
+class Expr:
+    """Base class of bound expressions."""
+
+    type: pa.DataType
+
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+    def walk(self) -> Iterator[Expr]:
+        yield self
+        for c in self.children():
+            yield from c.walk()
+
+    def col_ids(self) -> set[str]:
+        return {e.id for e in self.walk() if isinstance(e, Col)}
+
+
+@dataclass(eq=False)
+class Col(Expr):
+    id: str
+    type: pa.DataType
+
+    def __repr__(self) -> str:
+        return self.id
+
+
+@dataclass(eq=False)
+class Lit(Expr):
+    value: Any
+    type: pa.DataType
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    def scalar(self) -> pa.Scalar:
+        return pa.scalar(self.value, type=self.type)
+
+
+@dataclass(eq=False)
+class Call(Expr):
+    fn: str
+    args: tuple[Expr, ...]
+    options: Any
+    type: pa.DataType
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __repr__(self) -> str:
+        return f"{self.fn}({', '.join(map(repr, self.args))})"
+
+
+@dataclass(eq=False)
+class SubqueryValue(Expr):
+    """An uncorrelated subquery, evaluated once before the query runs.
+
+    ``kind`` is ``scalar`` (one value), ``exists`` (bool) or ``set`` (its distinct values, for
+    ``x IN (SELECT ...)`` in positions that cannot become a semi-join).
+    """
+
+    plan: Any
+    kind: str
+    type: pa.DataType
+    out_id: str = ""
+    key: int = field(default_factory=lambda: next(_subquery_ids))
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} subquery #{self.key}>"
+
+
+_subquery_ids = itertools.count(1)
+
+
+def lit(value: Any, type: pa.DataType | None = None) -> Lit:
+    if type is None:
+        type = pa.scalar(value).type if value is not None else pa.null()
+    return Lit(value, type)
+
+
+def infer_type(fn: str, arg_types: list[pa.DataType], options: Any = None) -> pa.DataType:
+    """Output type of ``fn`` by running the kernel on empty inputs (cheap, and exact)."""
+    arrays = [pa.array([], type=t) for t in arg_types]
+    return pc.call_function(fn, arrays, options).type
+
+
+def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
+         what: str | None = None) -> Expr:
+    """A typed call; folds it to a literal when every argument is a literal."""
+    args = tuple(args)
+    try:
+        t = infer_type(fn, [a.type for a in args], options)
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as e:
+        shown = ", ".join(sql_name(a.type) for a in args)
+        raise SqlTypeError(
+            f"{what or fn} is not defined for operand types ({shown})"
+            + ("" if "no kernel" in str(e) else f": {e}")) from None
+    if args and all(isinstance(a, Lit) for a in args):
+        try:
+            value = pc.call_function(fn, [a.scalar() for a in args], options)
+        except pa.ArrowException as e:
+            raise ExecutionError(f"{what or fn}: {e}") from None
+        return Lit(value.as_py() if not isinstance(value, pa.Array) else value, value.type)
+    return Call(fn, args, options, t)
+
+
+def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
+    if e.type == to:
+        return e
+    if isinstance(e, Lit) and e.value is None:
+        return Lit(None, to)
+    if isinstance(e, Lit) and pa.types.is_decimal(to) and isinstance(e.value, (int, Decimal)) \
+            and not isinstance(e.value, bool):
+        v = Decimal(e.value).quantize(Decimal(1).scaleb(-to.scale))
+        if len(v.as_tuple().digits) > to.precision:
+            raise ExecutionError(f"{e.value} does not fit in {sql_name(to)}")
+        return Lit(v, to)
+    if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
+        mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
+        e = call("round", [e], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB does)
+    if pa.types.is_decimal(to) and pa.types.is_integer(e.type):
+        e = call("cast", [e], pc.CastOptions(pa.decimal128(38, to.scale)))
+    return call("cast", [e], pc.CastOptions(to, allow_int_overflow=not safe,
+                                            allow_decimal_truncate=True,
+                                            allow_float_truncate=True),
+                what=f"CAST to {sql_name(to)}")
+
+
+def to_arrow(e: Expr, resolve: Callable[[Expr], Expr] | None = None) -> pc.Expression:
+    """Compile to a ``pyarrow.compute.Expression`` over columns named by id."""
+    if resolve is not None:
+        e = resolve(e)
+    if isinstance(e, Col):
+        return pc.field(e.id)
+    if isinstance(e, Lit):
+        return pc.scalar(e.scalar())
+    if isinstance(e, Call):
+        return pc.Expression._call(e.fn, [to_arrow(a, resolve) for a in e.args], e.options)
+    raise TypeError(f"cannot compile {e!r}")  # pragma: no cover
+
+
+def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
+    """Replace column references by the expressions ``mapping`` gives for their ids."""
+    if isinstance(e, Col):
+        return mapping.get(e.id, e)
+    if isinstance(e, Call):
+        args = tuple(substitute(a, mapping) for a in e.args)
+        if all(a is b for a, b in zip(args, e.args, strict=True)):
+            return e
+        return Call(e.fn, args, e.options, e.type)
+    return e
+
+
+def conjuncts(e: Expr | None) -> list[Expr]:
+    if e is None:
+        return []
+    if isinstance(e, Call) and e.fn == "and_kleene":
+        return [c for a in e.args for c in conjuncts(a)]
+    return [e]
+
+
+def and_all(parts: list[Expr]) -> Expr | None:
+    out: Expr | None = None
+    for p in parts:
+        out = p if out is None else Call("and_kleene", (out, p), None, pa.bool_())
+    return out
+
+
+def render(e: Expr) -> str:
+    return repr(e)

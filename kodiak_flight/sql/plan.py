@@ -1,0 +1,256 @@
+"""Logical plan operators.
+
+Nodes are small mutable dataclasses; each knows its output columns as ``(id, type)`` pairs.
+The binder builds them naively, the optimizer rewrites them (pushdown, join order, pruning)
+and the executor maps each onto Acero nodes or a vectorised pyarrow step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from .expr import Col, Expr
+
+Field = tuple[str, pa.DataType]
+
+
+class Node:
+    def children(self) -> list[Node]:
+        return []
+
+    @property
+    def output(self) -> list[Field]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def out_ids(self) -> list[str]:
+        return [i for i, _ in self.output]
+
+    def label(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(eq=False)
+class Scan(Node):
+    table: str
+    columns: list[tuple[str, str, pa.DataType]]  # (source column, id, type)
+    predicate: Any = None  # engine.predicate.Predicate pushed into the engine scan
+    est_rows: int = 1000
+    raw_types: dict = field(default_factory=dict)  # source column -> stored Arrow type
+
+    @property
+    def output(self) -> list[Field]:
+        return [(i, t) for _, i, t in self.columns]
+
+    def label(self) -> str:
+        cols = ", ".join(f"{s}->{i}" for s, i, _ in self.columns)
+        pred = f" predicate={self.predicate}" if self.predicate is not None else ""
+        return f"Scan {self.table} [{cols}]{pred}"
+
+
+@dataclass(eq=False)
+class Values(Node):
+    table: pa.Table  # columns named by id
+
+    @property
+    def output(self) -> list[Field]:
+        return [(f.name, f.type) for f in self.table.schema]
+
+    def label(self) -> str:
+        return f"Values rows={self.table.num_rows}"
+
+
+@dataclass(eq=False)
+class Filter(Node):
+    input: Node
+    cond: Expr
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output
+
+    def label(self) -> str:
+        return f"Filter {self.cond!r}"
+
+
+@dataclass(eq=False)
+class Project(Node):
+    input: Node
+    exprs: list[tuple[str, Expr]]
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return [(i, e.type) for i, e in self.exprs]
+
+    def label(self) -> str:
+        return "Project " + ", ".join(
+            i if isinstance(e, Col) and e.id == i else f"{i}={e!r}" for i, e in self.exprs)
+
+
+@dataclass(eq=False)
+class AggCall:
+    id: str
+    func: str  # SQL name: count, count_star, sum, avg, min, max, stddev_samp, ...
+    arg: str | None  # input column id
+    type: pa.DataType
+    distinct: bool = False
+    extra: Any = None  # separator for string_agg, quantile for quantile_*
+
+    def __repr__(self) -> str:
+        d = "DISTINCT " if self.distinct else ""
+        return f"{self.id}={self.func}({d}{self.arg or '*'})"
+
+
+@dataclass(eq=False)
+class Aggregate(Node):
+    input: Node
+    keys: list[str]  # input column ids; output keeps the same ids
+    aggs: list[AggCall]
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        types = dict(self.input.output)
+        return [(k, types[k]) for k in self.keys] + [(a.id, a.type) for a in self.aggs]
+
+    def label(self) -> str:
+        return f"Aggregate keys=[{', '.join(self.keys)}] aggs=[{', '.join(map(repr, self.aggs))}]"
+
+
+@dataclass(eq=False)
+class Join(Node):
+    left: Node
+    right: Node
+    kind: str  # inner, left, right, full, semi, anti, cross
+    left_keys: list[Expr] = field(default_factory=list)
+    right_keys: list[Expr] = field(default_factory=list)
+    residual: Expr | None = None
+
+    def children(self) -> list[Node]:
+        return [self.left, self.right]
+
+    @property
+    def output(self) -> list[Field]:
+        if self.kind in ("semi", "anti"):
+            return self.left.output
+        return self.left.output + self.right.output
+
+    def label(self) -> str:
+        keys = ", ".join(f"{a!r}={b!r}" for a, b in zip(self.left_keys, self.right_keys,
+                                                       strict=True))
+        res = f" residual={self.residual!r}" if self.residual is not None else ""
+        return f"Join {self.kind} [{keys}]{res}"
+
+
+@dataclass(eq=False)
+class SortKey:
+    expr: Expr
+    desc: bool = False
+    nulls_first: bool = False
+
+
+@dataclass(eq=False)
+class Sort(Node):
+    input: Node
+    keys: list[SortKey]
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output
+
+    def label(self) -> str:
+        return "Sort " + ", ".join(
+            f"{k.expr!r}{' DESC' if k.desc else ''}{' NULLS FIRST' if k.nulls_first else ''}"
+            for k in self.keys)
+
+
+@dataclass(eq=False)
+class Limit(Node):
+    input: Node
+    limit: int | None
+    offset: int = 0
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output
+
+    def label(self) -> str:
+        return f"Limit {self.limit} offset {self.offset}"
+
+
+@dataclass(eq=False)
+class SetOp(Node):
+    kind: str  # union, intersect, except
+    all: bool
+    left: Node
+    right: Node
+
+    def children(self) -> list[Node]:
+        return [self.left, self.right]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.left.output
+
+    def label(self) -> str:
+        return f"SetOp {self.kind}{' all' if self.all else ''}"
+
+
+@dataclass(eq=False)
+class WindowCall:
+    id: str
+    func: str
+    args: list[Expr]
+    type: pa.DataType
+    partition: list[Expr]
+    order: list[SortKey]
+    extra: Any = None
+    frame: str = "range"  # "range" (default: up to current peer group), "rows_unbounded", "all"
+
+
+@dataclass(eq=False)
+class Window(Node):
+    input: Node
+    calls: list[WindowCall]
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output + [(c.id, c.type) for c in self.calls]
+
+    def label(self) -> str:
+        return "Window " + ", ".join(
+            f"{c.id}={c.func}({', '.join(map(repr, c.args))}) over (partition by {c.partition})"
+            for c in self.calls)
+
+
+def set_children(node: Node, kids: list[Node]) -> None:
+    if isinstance(node, (Join, SetOp)):
+        node.left, node.right = kids
+    elif kids:
+        node.input = kids[0]  # type: ignore[attr-defined]
+
+
+def explain(node: Node, indent: int = 0) -> list[str]:
+    lines = ["  " * indent + node.label()]
+    for c in node.children():
+        lines.extend(explain(c, indent + 1))
+    return lines

@@ -1,0 +1,247 @@
+"""Session: the entry point the Flight server calls.
+
+A session owns at most one engine transaction. Statements outside an explicit transaction
+autocommit (queries just read a fresh snapshot); BEGIN/COMMIT/ROLLBACK statements and the
+methods of the same names share one mechanism. Queries stream: ``Result.reader`` pulls
+batches from the engine snapshot through the Acero plan as the client reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from . import statements as S
+from .binder import Binder, Context
+from .dialect import parse
+from .errors import NotSupportedError, ParameterError, TransactionError
+from .executor import Executor
+from .optimizer import optimize
+from .plan import explain
+
+_QUERY = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
+
+
+@dataclass
+class Result:
+    schema: pa.Schema
+    reader: pa.RecordBatchReader | None
+    rowcount: int
+
+
+class Session:
+    def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main") -> None:
+        self.db = db
+        self.catalog = catalog
+        self.schema = schema
+        self._tx: Any = None
+
+    # ------------------------------------------------------------------ transactions
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    def begin(self) -> None:
+        if self._tx is not None:
+            raise TransactionError("a transaction is already open")
+        self._tx = self.db.begin()
+
+    def commit(self) -> None:
+        if self._tx is None:
+            raise TransactionError("no transaction is open")
+        tx, self._tx = self._tx, None
+        tx.commit()
+
+    def rollback(self) -> None:
+        if self._tx is None:
+            raise TransactionError("no transaction is open")
+        tx, self._tx = self._tx, None
+        tx.rollback()
+
+    def close(self) -> None:
+        if self._tx is not None:
+            self.rollback()
+
+    # ------------------------------------------------------------------ statements
+
+    def execute(self, sql: str, params: pa.RecordBatch | pa.Table | None = None) -> Result:
+        stmts = parse(sql)
+        result = None
+        for stmt in stmts:
+            result = self._run(stmt, params)
+        assert result is not None
+        return result
+
+    def prepare(self, sql: str) -> Prepared:
+        stmts = parse(sql)
+        if len(stmts) != 1:
+            raise NotSupportedError("prepare one statement at a time")
+        return Prepared(self, stmts[0])
+
+    def _context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
+        return Context(snap, schema=self.schema, catalog=self.catalog, params=params)
+
+    def _snapshot(self) -> Any:
+        return self._tx.snapshot() if self._tx is not None else self.db.snapshot()
+
+    def _run(self, stmt: exp.Expression, params: pa.RecordBatch | pa.Table | None) -> Result:
+        rows = _param_rows(params)
+        if isinstance(stmt, exp.Insert) and rows is not None and len(rows) > 1 and \
+                _all_placeholders(stmt):
+            return self._write(lambda tx, ctx: S.insert_table(tx, ctx, stmt, _as_table(params)),
+                               None)
+        if rows is not None and len(rows) > 1:
+            if _is_query(stmt):
+                raise ParameterError("a query can bind only one row of parameters")
+            total = 0
+            for r in rows:
+                total += self._run_one(stmt, r).rowcount
+            return Result(pa.schema([]), None, total)
+        return self._run_one(stmt, rows[0] if rows else None)
+
+    def _run_one(self, stmt: exp.Expression, params: list[pa.Scalar] | None) -> Result:
+        if isinstance(stmt, exp.Transaction):
+            self.begin()
+            return _done()
+        if isinstance(stmt, exp.Commit):
+            self.commit()
+            return _done()
+        if isinstance(stmt, exp.Rollback):
+            self.rollback()
+            return _done()
+        if isinstance(stmt, exp.Command) and stmt.name.upper() == "EXPLAIN":
+            return self._explain(stmt.expression.name, params)
+        if _is_query(stmt):
+            return self._query(stmt, params)
+        if isinstance(stmt, exp.Use):
+            self.schema = stmt.this.name
+            return _done()
+        handler = {exp.Create: S.create, exp.Drop: S.drop, exp.Alter: S.alter,
+                   exp.Insert: S.insert, exp.Update: S.update, exp.Delete: S.delete}.get(
+                       type(stmt))
+        if handler is None:
+            raise NotSupportedError(f"statement {stmt.key.upper()} is not supported")
+        return self._write(lambda tx, ctx: handler(tx, ctx, stmt), params)
+
+    def _write(self, fn: Any, params: list[pa.Scalar] | None) -> Result:
+        if self._tx is not None:
+            ctx = self._context(self._tx.snapshot(), params)
+            n = fn(self._tx, ctx)
+            return Result(pa.schema([]), None, n)
+        tx = self.db.begin()
+        try:
+            ctx = self._context(tx.snapshot(), params)
+            n = fn(tx, ctx)
+        except BaseException:
+            tx.rollback()
+            raise
+        tx.commit()
+        return Result(pa.schema([]), None, n)
+
+    def _plan(self, stmt: exp.Expression, ctx: Context) -> tuple[Any, list[str]]:
+        bound = Binder(ctx).bind_query(stmt)
+        return optimize(bound.plan), [c.name for c in bound.cols]
+
+    def _query(self, stmt: exp.Expression, params: list[pa.Scalar] | None) -> Result:
+        snap = self._snapshot()
+        ctx = self._context(snap, params)
+        plan, names = self._plan(stmt, ctx)
+        reader = Executor(snap).reader(plan, names)
+        return Result(reader.schema, reader, -1)
+
+    def _explain(self, sql: str, params: list[pa.Scalar] | None) -> Result:
+        stmts = parse(sql)
+        if len(stmts) != 1 or not _is_query(stmts[0]):
+            raise NotSupportedError("EXPLAIN supports a single query")
+        ctx = self._context(self._snapshot(), params)
+        plan, _ = self._plan(stmts[0], ctx)
+        table = pa.table({"plan": pa.array(explain(plan), pa.string())})
+        return Result(table.schema, table.to_reader(), -1)
+
+
+class Prepared:
+    """A parsed, bound statement; ``execute`` re-binds with the parameter values."""
+
+    def __init__(self, session: Session, stmt: exp.Expression) -> None:
+        self.session = session
+        self.stmt = stmt
+        self.is_update = not _is_query(stmt) and not (
+            isinstance(stmt, exp.Command) and stmt.name.upper() == "EXPLAIN")
+        count = _placeholder_count(stmt)
+        ctx = session._context(session._snapshot(), None)
+        self.dataset_schema: pa.Schema | None = None
+        if _is_query(stmt):
+            plan, names = session._plan(stmt, ctx)
+            self.dataset_schema = pa.schema([pa.field(n, t) for n, (_, t)
+                                             in zip(names, plan.output, strict=True)])
+        elif isinstance(stmt, exp.Insert) and isinstance(stmt.expression, exp.Values):
+            _hint_insert(ctx, stmt)
+        elif isinstance(stmt, exp.Command):
+            self.dataset_schema = pa.schema([pa.field("plan", pa.string())])
+        self.parameter_schema = pa.schema(
+            [pa.field(f"${i}", ctx.param_types.get(i, pa.null())) for i in range(1, count + 1)])
+
+    def execute(self, params: pa.RecordBatch | pa.Table | None = None) -> Result:
+        return self.session._run(self.stmt, params)
+
+
+def _hint_insert(ctx: Context, stmt: exp.Insert) -> None:
+    from .types import normalize
+    target = stmt.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    if not ctx.snap.has_table(ctx.table_name(table)):
+        return
+    info = ctx.snap.table(ctx.table_name(table))
+    names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
+        else list(info.schema.names)
+    for row in stmt.expression.expressions:
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        for n, it in zip(names, items, strict=False):
+            if isinstance(it, exp.Placeholder) and it.this is not None:
+                ctx.param_types.setdefault(int(str(it.this)),
+                                           normalize(info.schema.field(n).type))
+
+
+def _done() -> Result:
+    return Result(pa.schema([]), None, -1)
+
+
+def _is_query(stmt: exp.Expression) -> bool:
+    return isinstance(stmt, _QUERY)
+
+
+def _placeholder_count(stmt: exp.Expression) -> int:
+    nums = [int(str(p.this)) for p in stmt.find_all(exp.Placeholder) if p.this is not None]
+    return max(nums, default=0)
+
+
+def _all_placeholders(stmt: exp.Insert) -> bool:
+    src = stmt.expression
+    if not isinstance(src, exp.Values) or len(src.expressions) != 1:
+        return False
+    row = src.expressions[0]
+    items = row.expressions if isinstance(row, exp.Tuple) else [row]
+    return all(isinstance(i, exp.Placeholder) and str(i.this) == str(n + 1)
+               for n, i in enumerate(items))
+
+
+def _as_table(params: pa.RecordBatch | pa.Table | None) -> pa.Table:
+    if isinstance(params, pa.RecordBatch):
+        return pa.Table.from_batches([params])
+    assert params is not None
+    return params
+
+
+def _param_rows(params: pa.RecordBatch | pa.Table | None) -> list[list[pa.Scalar]] | None:
+    """Parameter rows as lists of Arrow scalars (values are never spliced into SQL text)."""
+    if params is None:
+        return None
+    t = _as_table(params)
+    if t.num_columns == 0:
+        return None
+    cols = [c.combine_chunks() if c.num_chunks else pa.array([], c.type) for c in t.columns]
+    return [[c[i] for c in cols] for i in range(t.num_rows)]

@@ -1,0 +1,344 @@
+"""DDL and DML: statements that change the catalog or the data, run inside a transaction.
+
+Each function takes the engine transaction and returns the affected row count (-1 where
+SQL has none, e.g. CREATE TABLE). Data flows as Arrow tables; WHERE and SET expressions
+are compiled to ``engine.predicate`` / ``pc.Expression`` and evaluated by the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from .binder import Binder, Context
+from .errors import BindError, NotSupportedError, suggest
+from .executor import Executor
+from .expr import Col, Expr, Lit, cast, substitute, to_arrow
+from .functions import _bool, coerce_literal
+from .optimizer import optimize, to_engine_predicate
+from .scope import ColInfo, Scope
+from .types import from_sql, normalize
+
+
+def _table_name(ctx: Context, t: exp.Table) -> str:
+    if t.text("db"):
+        return f"{t.text('db')}.{t.name}"
+    return f"{ctx.schema}.{t.name}"
+
+
+def _existing(ctx: Context, t: exp.Table) -> Any:
+    name = ctx.table_name(t)
+    if not ctx.snap.has_table(name):
+        names = [n.split(".", 1)[1] for n in ctx.snap.tables()]
+        raise BindError(f"table {t.name!r} does not exist" + suggest(t.name, names))
+    return ctx.snap.table(name)
+
+
+def _const(ctx: Context, node: exp.Expression) -> Any:
+    e = Binder(ctx).expr(node, Scope([]))
+    if not isinstance(e, Lit):
+        raise NotSupportedError(f"{node.sql()} must be a constant")
+    return e
+
+
+# ---------------------------------------------------------------------------- DDL
+
+
+def create(tx: Any, ctx: Context, node: exp.Create) -> int:
+    kind = (node.args.get("kind") or "").upper()
+    exists = bool(node.args.get("exists"))
+    if kind == "SCHEMA":
+        tx.create_schema(node.this.text("db") or node.this.name, if_not_exists=exists)
+        return -1
+    if kind == "INDEX":
+        idx = node.this
+        table = idx.args["table"]
+        info = _existing(ctx, table)
+        cols = [o.this.name if isinstance(o, exp.Ordered) else o.name
+                for o in idx.args["params"].args.get("columns") or []]
+        for c in cols:
+            if c not in info.schema.names:
+                raise BindError(f"column {c!r} not found in {info.name}"
+                                + suggest(c, info.schema.names))
+        tx.create_index(idx.name, info.name, cols, unique=bool(node.args.get("unique")),
+                        if_not_exists=exists)
+        return -1
+    if kind == "VIEW":
+        raise NotSupportedError("views are not supported yet")
+    if kind != "TABLE":
+        raise NotSupportedError(f"CREATE {kind} is not supported")
+    if node.args.get("replace"):
+        raise NotSupportedError("CREATE OR REPLACE TABLE is not supported")
+    target = node.this
+    if isinstance(target, exp.Schema):
+        return _create_table(tx, ctx, target, exists)
+    query = node.args.get("expression")
+    if query is None:
+        raise BindError("CREATE TABLE needs columns or AS SELECT")
+    name = _table_name(ctx, target)
+    if exists and ctx.snap.has_table(name):
+        return 0
+    bound = Binder(ctx).bind_query(query)
+    plan = optimize(bound.plan)
+    data = Executor(ctx.snap).table(plan)
+    names = [c.name for c in bound.cols]
+    data = data.rename_columns(names)
+    tx.create_table(name, data.schema)
+    return tx.insert(name, data)
+
+
+def _create_table(tx: Any, ctx: Context, schema: exp.Schema, exists: bool) -> int:
+    name = _table_name(ctx, schema.this)
+    fields, pk, not_null, defaults, unique = [], [], [], {}, []
+    for item in schema.expressions:
+        if isinstance(item, exp.ColumnDef):
+            cname = item.name
+            t = from_sql(item.args["kind"]) if item.args.get("kind") else pa.string()
+            for c in item.args.get("constraints") or []:
+                k = c.args.get("kind")
+                if isinstance(k, exp.PrimaryKeyColumnConstraint):
+                    pk.append(cname)
+                elif isinstance(k, exp.NotNullColumnConstraint):
+                    if not k.args.get("allow_null"):
+                        not_null.append(cname)
+                elif isinstance(k, exp.DefaultColumnConstraint):
+                    v = _const(ctx, k.this)
+                    defaults[cname] = cast(coerce_literal(v, t), t).value \
+                        if not pa.types.is_null(v.type) else None
+                elif isinstance(k, exp.UniqueColumnConstraint):
+                    unique.append((cname,))
+                else:
+                    raise NotSupportedError(f"column constraint {c.sql()} is not supported")
+            fields.append(pa.field(cname, t))
+        elif isinstance(item, exp.PrimaryKey):
+            pk.extend(e.name for e in item.expressions)
+        elif isinstance(item, exp.UniqueColumnConstraint):
+            unique.append(tuple(e.name for e in item.this.expressions))
+        else:
+            raise NotSupportedError(f"table constraint {item.sql()} is not supported")
+    names = [f.name for f in fields]
+    for c in pk + not_null + [c for u in unique for c in u]:
+        if c not in names:
+            raise BindError(f"constraint names unknown column {c!r}" + suggest(c, names))
+    if len(set(names)) != len(names):
+        raise BindError("duplicate column name in CREATE TABLE")
+    tx.create_table(name, pa.schema(fields), primary_key=tuple(pk), not_null=tuple(not_null),
+                    defaults=defaults, unique=tuple(unique), if_not_exists=exists)
+    return -1
+
+
+def drop(tx: Any, ctx: Context, node: exp.Drop) -> int:
+    kind = (node.args.get("kind") or "").upper()
+    exists = bool(node.args.get("exists"))
+    if kind == "TABLE":
+        for t in node.args.get("tables") or [node.this]:
+            name = ctx.table_name(t)
+            if not exists and not ctx.snap.has_table(name):
+                _existing(ctx, t)
+            tx.drop_table(name, if_exists=exists)
+        return -1
+    if kind == "INDEX":
+        for t in node.args.get("tables") or [node.this]:
+            tx.drop_index(t.name, if_exists=exists)
+        return -1
+    raise NotSupportedError(f"DROP {kind} is not supported")
+
+
+def alter(tx: Any, ctx: Context, node: exp.Alter) -> int:
+    if (node.args.get("kind") or "").upper() != "TABLE":
+        raise NotSupportedError("only ALTER TABLE is supported")
+    info = _existing(ctx, node.this)
+    for action in node.args.get("actions") or []:
+        if isinstance(action, exp.ColumnDef):
+            t = from_sql(action.args["kind"])
+            default = None
+            nullable = True
+            for c in action.args.get("constraints") or []:
+                k = c.args.get("kind")
+                if isinstance(k, exp.DefaultColumnConstraint):
+                    v = _const(ctx, k.this)
+                    default = cast(coerce_literal(v, t), t).value
+                elif isinstance(k, exp.NotNullColumnConstraint):
+                    nullable = False
+                else:
+                    raise NotSupportedError(f"constraint {c.sql()} in ADD COLUMN")
+            tx.add_column(info.name, pa.field(action.name, t, nullable=nullable),
+                          default=default)
+        elif isinstance(action, exp.Drop):
+            for col in action.args.get("tables") or []:
+                tx.drop_column(info.name, col.name)
+        elif isinstance(action, exp.RenameColumn):
+            tx.rename_column(info.name, action.this.name, action.args["to"].name)
+        elif isinstance(action, exp.AlterRename):
+            new = action.this
+            tx.rename_table(info.name, _table_name(ctx, new) if new.text("db")
+                            else f"{info.name.split('.')[0]}.{new.name}")
+        else:
+            raise NotSupportedError(f"ALTER TABLE action {action.sql()} is not supported")
+    return -1
+
+
+# ---------------------------------------------------------------------------- DML
+
+
+def _row_scope(info: Any, qual: str) -> tuple[Scope, dict[str, Expr]]:
+    """Scope whose column ids are the table's real column names, plus view-cast fixes."""
+    cols, fixes = [], {}
+    for f in info.schema:
+        t = normalize(f.type)
+        cols.append(ColInfo(f.name, f.name, t, qual))
+        if t != f.type:
+            fixes[f.name] = cast(Col(f.name, f.type), t)
+    return Scope(cols), fixes
+
+
+def _compile_row_expr(ctx: Context, e: Expr, fixes: dict[str, Expr]) -> pc.Expression:
+    ex = Executor(ctx.snap)
+    return to_arrow(substitute(ex.resolve(e), fixes))
+
+
+def _where(ctx: Context, info: Any, node: exp.Expression, qual: str) -> Any:
+    where = node.args.get("where")
+    if where is None:
+        return None
+    scope, fixes = _row_scope(info, qual)
+    cond = _bool(Binder(ctx).expr(where.this, scope))
+    resolved = Executor(ctx.snap).resolve(cond)
+    names = {f.name: f.name for f in info.schema if f.name not in fixes}
+    ep = to_engine_predicate(resolved, names)
+    if ep is not None:
+        return ep
+    if isinstance(resolved, Lit):
+        return pc.scalar(bool(resolved.value))
+    return to_arrow(substitute(resolved, fixes))
+
+
+def delete(tx: Any, ctx: Context, node: exp.Delete) -> int:
+    if node.args.get("using"):
+        raise NotSupportedError("DELETE ... USING is not supported")
+    t = node.this
+    info = _existing(ctx, t)
+    pred = _where(ctx, info, node, t.alias_or_name)
+    return tx.delete(info.name, pred)
+
+
+def update(tx: Any, ctx: Context, node: exp.Update) -> int:
+    if node.args.get("from_") or node.args.get("from"):
+        raise NotSupportedError("UPDATE ... FROM is not supported")
+    t = node.this
+    info = _existing(ctx, t)
+    scope, fixes = _row_scope(info, t.alias_or_name)
+    assignments = {}
+    for a in node.expressions:
+        col = a.this.name
+        if col not in info.schema.names:
+            raise BindError(f"column {col!r} not found in {info.name}"
+                            + suggest(col, info.schema.names))
+        target = normalize(info.schema.field(col).type)
+        e = Binder(ctx).expr(a.expression, scope)
+        e = cast(coerce_literal(e, target), target)
+        assignments[col] = _compile_row_expr(ctx, e, fixes)
+    pred = _where(ctx, info, node, t.alias_or_name)
+    return tx.update(info.name, assignments, pred)
+
+
+def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
+    target = node.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    info = _existing(ctx, table)
+    names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
+        else list(info.schema.names)
+    for n in names:
+        if n not in info.schema.names:
+            raise BindError(f"column {n!r} not found in {info.name}"
+                            + suggest(n, info.schema.names))
+    src = node.expression
+    if src is None:
+        raise NotSupportedError("INSERT ... DEFAULT VALUES is not supported")
+    types = [normalize(info.schema.field(n).type) for n in names]
+    if isinstance(src, exp.Values):
+        data = _values_table(ctx, src, names, types)
+    else:
+        bound = Binder(ctx).bind_query(src)
+        if len(bound.cols) != len(names):
+            raise BindError(f"INSERT has {len(names)} target columns but the query returns "
+                            f"{len(bound.cols)}")
+        data = Executor(ctx.snap).table(optimize(bound.plan))
+        data = data.rename_columns(names)
+        data = _cast_table(data, types)
+    return _write(tx, ctx, info, node, data)
+
+
+def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int:
+    """INSERT ... VALUES (?, ?, ...) bound to a whole parameter batch at once."""
+    target = node.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    info = _existing(ctx, table)
+    names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
+        else list(info.schema.names)
+    if data.num_columns != len(names):
+        raise BindError(f"INSERT has {len(names)} target columns but {data.num_columns} "
+                        "parameters were bound")
+    data = data.rename_columns(names)
+    types = [normalize(info.schema.field(n).type) for n in names]
+    return _write(tx, ctx, info, node, _cast_table(data, types))
+
+
+def _write(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table) -> int:
+    conflict = node.args.get("conflict")
+    if conflict is None:
+        return tx.insert(info.name, data)
+    action = (conflict.args.get("action").name if conflict.args.get("action") is not None
+              else "").upper()
+    if "NOTHING" in action:
+        return tx.upsert(info.name, data, update_columns=[])
+    cols = []
+    for a in conflict.expressions:
+        lhs, rhs = a.this, a.expression
+        if not (isinstance(rhs, exp.Column) and rhs.text("table").lower() == "excluded"
+                and rhs.name == lhs.name):
+            raise NotSupportedError("ON CONFLICT DO UPDATE supports only SET col = "
+                                    "excluded.col")
+        cols.append(lhs.name)
+    return tx.upsert(info.name, data, update_columns=cols)
+
+
+def _cast_table(data: pa.Table, types: list[pa.DataType]) -> pa.Table:
+    cols = []
+    for c, t in zip(data.columns, types, strict=True):
+        if c.type != t:
+            try:
+                c = c.cast(t)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise BindError(f"cannot insert {c.type} values into a {t} column: "
+                                f"{str(e).splitlines()[0]}") from None
+        cols.append(c)
+    return pa.Table.from_arrays(cols, names=data.column_names)
+
+
+def _values_table(ctx: Context, src: exp.Values, names: list[str], types: list[pa.DataType]
+                  ) -> pa.Table:
+    binder = Binder(ctx)
+    columns: list[list[Any]] = [[] for _ in names]
+    present = [True] * len(names)
+    for row in src.expressions:
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        if len(items) != len(names):
+            raise BindError(f"INSERT has {len(names)} target columns but a VALUES row has "
+                            f"{len(items)}")
+        for i, it in enumerate(items):
+            if isinstance(it, exp.Var) and it.name.upper() == "DEFAULT":
+                raise NotSupportedError("DEFAULT in VALUES is not supported; omit the column")
+            if isinstance(it, exp.Placeholder) and it.this is not None:
+                ctx.param_types.setdefault(int(str(it.this)), types[i])
+            e = binder.expr(it, Scope([]))
+            e = Executor(ctx.snap).resolve(e)
+            if not isinstance(e, Lit):
+                raise NotSupportedError("VALUES entries must be constants")
+            e = cast(coerce_literal(e, types[i]), types[i])
+            columns[i].append(e.value)
+    arrays = [pa.array(v, type=t) for v, t, p in zip(columns, types, present, strict=True)]
+    return pa.Table.from_arrays(arrays, names=names)

@@ -1,0 +1,108 @@
+"""Fixtures: a fresh engine database per test, shared sample data, cached TPC-H SF0.01."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import engine
+from kodiak_flight.sql import Session
+
+from .harness import load, plain
+
+TPCH_TABLES = ["nation", "region", "part", "supplier", "partsupp", "customer", "orders",
+               "lineitem"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = engine.Database.open(str(tmp_path / "db"))
+    yield d
+    close = getattr(d, "close", None)
+    if close:
+        close()
+
+
+@pytest.fixture
+def session(db):
+    s = Session(db)
+    yield s
+    s.close()
+
+
+def sample_tables() -> dict[str, pa.Table]:
+    t = pa.table({
+        "id": pa.array([1, 2, 3, 4, 5, 6, 7, 8], pa.int64()),
+        "grp": ["a", "b", "a", "c", None, "b", "a", "c"],
+        "x": pa.array([10, 20, None, 40, 50, -5, 7, 0], pa.int32()),
+        "y": [1.5, 2.25, 3.0, None, -1.0, 0.5, 100.0, 2.0],
+        "price": pa.array([None, "1.10", "2.20", "3.30", "4.40", "5.50", "0.01", "9.99"]
+                          ).cast(pa.decimal128(10, 2)),
+        "name": ["alpha", "Beta", "gamma", "delta", "epsilon", None, "eta", "theta  "],
+        "d": pa.array([0, 31, 59, 365, 400, None, 1000, 12000]).cast(pa.int32())
+        .cast(pa.date32()),
+        "flag": [True, False, None, True, True, False, True, None],
+    })
+    u = pa.table({
+        "id": pa.array([1, 2, 2, 3, 9, None], pa.int64()),
+        "grp": ["a", "b", "x", None, "c", "a"],
+        "v": pa.array([100, 200, 201, 300, 900, 0], pa.int32()),
+    })
+    return {"t": t, "u": u}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """(session, duckdb connection) with tables t and u loaded in both."""
+    path = tmp_path_factory.mktemp("sample")
+    d = engine.Database.open(str(path / "db"))
+    con = duckdb.connect()
+    for name, table in sample_tables().items():
+        load(d, name, table)
+        con.register(f"{name}_src", table)
+        con.execute(f"create table {name} as select * from {name}_src")
+        con.unregister(f"{name}_src")
+    s = Session(d)
+    yield s, con
+    s.close()
+
+
+def _tpch_dir(root: Path) -> Path:
+    out = root / "tpch-sf0.01"
+    if (out / "lineitem.parquet").exists():
+        return out
+    tmp = root / "tpch-tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    exe = Path(sys.executable).with_name("tpchgen-cli")
+    subprocess.run([str(exe) if exe.exists() else "tpchgen-cli", "parquet", "-s", "0.01",
+                    "--output-dir", str(tmp)], check=True, capture_output=True)
+    tmp.rename(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tpch(tmp_path_factory):
+    """(session, duckdb connection) with TPC-H SF0.01 loaded in both."""
+    root = tmp_path_factory.getbasetemp().parent / "kodiak-tpch-cache"
+    root.mkdir(exist_ok=True)
+    data = _tpch_dir(root)
+    d = engine.Database.open(str(tmp_path_factory.mktemp("tpch") / "db"))
+    con = duckdb.connect()
+    for name in TPCH_TABLES:
+        files = [data / f"{name}.parquet"] if (data / f"{name}.parquet").exists() \
+            else sorted((data / name).glob("*.parquet"))
+        table = pa.concat_tables([pq.read_table(f) for f in files])
+        load(d, name, table)
+        con.register(f"{name}_src", plain(table))
+        con.execute(f"create table {name} as select * from {name}_src")
+        con.unregister(f"{name}_src")
+    s = Session(d)
+    yield s, con
+    s.close()
