@@ -3,6 +3,7 @@
 import datetime as dt
 import decimal
 import threading
+import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -342,3 +343,55 @@ def test_view_types_filter_delete_and_sort(db, reopen):
     assert t.schema.field("s").type == sv and t.num_rows == n + 1 - (n // 7 + (n % 7 > 3))
     assert db.snapshot().get("v", "zz")["s"] == "new"
     assert db.check() == []
+
+
+class CountingFS(engine.FileSystem):
+    """Counts WAL fsyncs and makes each one slow, like a real disk under load."""
+
+    def __init__(self):
+        self.wal_syncs = 0
+
+    def append(self, path):
+        return self._wrap(super().append(path))
+
+    def create(self, path):
+        return self._wrap(super().create(path))
+
+    def _wrap(self, f):
+        if "/wal/" not in f.path:
+            return f
+        fs = self
+        inner = f.sync
+
+        def sync():
+            fs.wal_syncs += 1
+            time.sleep(0.005)
+            inner()
+
+        f.sync = sync
+        return f
+
+
+def test_group_commit_shares_fsyncs(tmp_path):
+    fs = CountingFS()
+    db = engine.Database.open(str(tmp_path / "g"), fs=fs)
+    db.create_table("t", pa.schema([("id", pa.int64())]), primary_key=["id"])
+    before = fs.wal_syncs
+    threads, per = 8, 25
+
+    def work(t):
+        for i in range(per):
+            db.insert("t", pa.table({"id": [t * 1000 + i]}))
+
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    commits = threads * per
+    assert db.snapshot().table("t").row_count == commits
+    assert fs.wal_syncs - before < commits * 0.8, (fs.wal_syncs - before, commits)
+    db.close()
+    db = engine.Database.open(str(tmp_path / "g"))
+    assert db.snapshot().table("t").row_count == commits  # every acknowledged commit
+    db.close()
