@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 # Regenerate the committed Flight SQL protobuf modules from kodiak_flight/proto/*.proto.
 proto: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[proto]"
 	$(BIN)/python -m grpc_tools.protoc -I kodiak_flight/proto --python_out=kodiak_flight/proto \
 		kodiak_flight/proto/FlightSql.proto kodiak_flight/proto/FlightCore.proto
 

@@ -1,0 +1,426 @@
+"""Flight SQL metadata results: exact result schemas and the tables that fill them.
+
+Clients (the ADBC driver in particular) compare these schemas field by field, nullability
+included, so every schema here is spelled out rather than inferred.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+
+from .proto import FlightSql_pb2 as pb
+
+TABLE_TYPES = ("TABLE",)
+
+
+def _f(name: str, type_: pa.DataType, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable)
+
+
+CATALOGS_SCHEMA = pa.schema([_f("catalog_name", pa.utf8(), False)])
+
+DB_SCHEMAS_SCHEMA = pa.schema([
+    _f("catalog_name", pa.utf8()),
+    _f("db_schema_name", pa.utf8(), False),
+])
+
+TABLES_SCHEMA = pa.schema([
+    _f("catalog_name", pa.utf8()),
+    _f("db_schema_name", pa.utf8()),
+    _f("table_name", pa.utf8(), False),
+    _f("table_type", pa.utf8(), False),
+])
+
+TABLES_SCHEMA_WITH_SCHEMA = TABLES_SCHEMA.append(_f("table_schema", pa.binary(), False))
+
+TABLE_TYPES_SCHEMA = pa.schema([_f("table_type", pa.utf8(), False)])
+
+# Field order as in the Arrow reference implementations (key_sequence before key_name).
+PRIMARY_KEYS_SCHEMA = pa.schema([
+    _f("catalog_name", pa.utf8()),
+    _f("db_schema_name", pa.utf8()),
+    _f("table_name", pa.utf8(), False),
+    _f("column_name", pa.utf8(), False),
+    _f("key_sequence", pa.int32(), False),
+    _f("key_name", pa.utf8()),
+])
+
+FOREIGN_KEYS_SCHEMA = pa.schema([
+    _f("pk_catalog_name", pa.utf8()),
+    _f("pk_db_schema_name", pa.utf8()),
+    _f("pk_table_name", pa.utf8(), False),
+    _f("pk_column_name", pa.utf8(), False),
+    _f("fk_catalog_name", pa.utf8()),
+    _f("fk_db_schema_name", pa.utf8()),
+    _f("fk_table_name", pa.utf8(), False),
+    _f("fk_column_name", pa.utf8(), False),
+    _f("key_sequence", pa.int32(), False),
+    _f("fk_key_name", pa.utf8()),
+    _f("pk_key_name", pa.utf8()),
+    _f("update_rule", pa.uint8(), False),
+    _f("delete_rule", pa.uint8(), False),
+])
+
+SQL_INFO_VALUE_TYPE = pa.dense_union(
+    [
+        _f("string_value", pa.utf8()),
+        _f("bool_value", pa.bool_()),
+        _f("bigint_value", pa.int64()),
+        _f("int32_bitmask", pa.int32()),
+        _f("string_list", pa.list_(pa.utf8())),
+        _f("int32_to_int32_list_map", pa.map_(pa.int32(), pa.list_(pa.int32()))),
+    ],
+    type_codes=[0, 1, 2, 3, 4, 5],
+)
+
+SQL_INFO_SCHEMA = pa.schema([
+    _f("info_name", pa.uint32(), False),
+    _f("value", SQL_INFO_VALUE_TYPE, False),
+])
+
+XDBC_TYPE_INFO_SCHEMA = pa.schema([
+    _f("type_name", pa.utf8(), False),
+    _f("data_type", pa.int32(), False),
+    _f("column_size", pa.int32()),
+    _f("literal_prefix", pa.utf8()),
+    _f("literal_suffix", pa.utf8()),
+    _f("create_params", pa.list_(pa.field("item", pa.utf8(), nullable=False))),
+    _f("nullable", pa.int32(), False),
+    _f("case_sensitive", pa.bool_(), False),
+    _f("searchable", pa.int32(), False),
+    _f("unsigned_attribute", pa.bool_()),
+    _f("fixed_prec_scale", pa.bool_(), False),
+    _f("auto_increment", pa.bool_()),
+    _f("local_type_name", pa.utf8()),
+    _f("minimum_scale", pa.int32()),
+    _f("maximum_scale", pa.int32()),
+    _f("sql_data_type", pa.int32(), False),
+    _f("datetime_subcode", pa.int32()),
+    _f("num_prec_radix", pa.int32()),
+    _f("interval_precision", pa.int32()),
+])
+
+
+def result_schema(cmd: Any) -> pa.Schema:
+    """The result schema of a metadata command (GetFlightInfo / GetSchema)."""
+    if isinstance(cmd, pb.CommandGetTables):
+        return TABLES_SCHEMA_WITH_SCHEMA if cmd.include_schema else TABLES_SCHEMA
+    return {
+        pb.CommandGetSqlInfo: SQL_INFO_SCHEMA,
+        pb.CommandGetXdbcTypeInfo: XDBC_TYPE_INFO_SCHEMA,
+        pb.CommandGetCatalogs: CATALOGS_SCHEMA,
+        pb.CommandGetDbSchemas: DB_SCHEMAS_SCHEMA,
+        pb.CommandGetTableTypes: TABLE_TYPES_SCHEMA,
+        pb.CommandGetPrimaryKeys: PRIMARY_KEYS_SCHEMA,
+        pb.CommandGetExportedKeys: FOREIGN_KEYS_SCHEMA,
+        pb.CommandGetImportedKeys: FOREIGN_KEYS_SCHEMA,
+        pb.CommandGetCrossReference: FOREIGN_KEYS_SCHEMA,
+    }[type(cmd)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Filter patterns (SQL LIKE: % any run, _ one character, backslash escapes)
+
+def like(pattern: str) -> re.Pattern[str]:
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _matches(pattern: str | None, value: str) -> bool:
+    return pattern is None or like(pattern).fullmatch(value) is not None
+
+
+def _opt(cmd: Any, name: str) -> str | None:
+    return getattr(cmd, name) if cmd.HasField(name) else None
+
+
+def _catalog_ok(requested: str | None, catalog: str) -> bool:
+    # Omitted: no narrowing. "" means "objects without a catalog": Kodiak has none of those.
+    return requested is None or requested == catalog
+
+
+def _split(qualified: str, schema: str) -> str:
+    prefix = schema + "."
+    return qualified[len(prefix):] if qualified.startswith(prefix) else qualified
+
+
+def _schema_tables(snap: Any, schema: str) -> list[str]:
+    return sorted(_split(t, schema) for t in snap.tables(schema))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+def catalogs(catalog: str) -> pa.Table:
+    return pa.Table.from_pylist([{"catalog_name": catalog}], schema=CATALOGS_SCHEMA)
+
+
+def db_schemas(snap: Any, catalog: str, cmd: pb.CommandGetDbSchemas) -> pa.Table:
+    rows = []
+    if _catalog_ok(_opt(cmd, "catalog"), catalog):
+        pattern = _opt(cmd, "db_schema_filter_pattern")
+        rows = [{"catalog_name": catalog, "db_schema_name": s}
+                for s in sorted(snap.schemas()) if _matches(pattern, s)]
+    return pa.Table.from_pylist(rows, schema=DB_SCHEMAS_SCHEMA)
+
+
+def table_schema_with_metadata(info: Any, catalog: str, schema: str, table: str) -> pa.Schema:
+    """A table's Arrow schema with the ARROW:FLIGHT:SQL:* column metadata JDBC/ODBC use."""
+    fields = []
+    for f in info.schema:
+        md = dict(f.metadata or {})
+        md.update({
+            b"ARROW:FLIGHT:SQL:CATALOG_NAME": catalog.encode(),
+            b"ARROW:FLIGHT:SQL:DB_SCHEMA_NAME": schema.encode(),
+            b"ARROW:FLIGHT:SQL:TABLE_NAME": table.encode(),
+            b"ARROW:FLIGHT:SQL:TYPE_NAME": sql_type_name(f.type).encode(),
+            b"ARROW:FLIGHT:SQL:IS_AUTO_INCREMENT": b"0",
+            b"ARROW:FLIGHT:SQL:IS_CASE_SENSITIVE": b"1" if _is_text(f.type) else b"0",
+            b"ARROW:FLIGHT:SQL:IS_READ_ONLY": b"0",
+            b"ARROW:FLIGHT:SQL:IS_SEARCHABLE": b"1",
+        })
+        if pa.types.is_decimal(f.type):
+            md[b"ARROW:FLIGHT:SQL:PRECISION"] = str(f.type.precision).encode()
+            md[b"ARROW:FLIGHT:SQL:SCALE"] = str(f.type.scale).encode()
+        fields.append(f.with_metadata(md))
+    return pa.schema(fields)
+
+
+def tables(snap: Any, catalog: str, cmd: pb.CommandGetTables) -> pa.Table:
+    schema_out = TABLES_SCHEMA_WITH_SCHEMA if cmd.include_schema else TABLES_SCHEMA
+    rows: list[dict[str, Any]] = []
+    wanted_types = {t.upper() for t in cmd.table_types}
+    if not _catalog_ok(_opt(cmd, "catalog"), catalog):
+        return pa.Table.from_pylist(rows, schema=schema_out)
+    if wanted_types and not wanted_types & set(TABLE_TYPES):
+        return pa.Table.from_pylist(rows, schema=schema_out)
+    spattern = _opt(cmd, "db_schema_filter_pattern")
+    tpattern = _opt(cmd, "table_name_filter_pattern")
+    for schema in sorted(snap.schemas()):
+        if not _matches(spattern, schema):
+            continue
+        for table in _schema_tables(snap, schema):
+            if not _matches(tpattern, table):
+                continue
+            row: dict[str, Any] = {"catalog_name": catalog, "db_schema_name": schema,
+                                   "table_name": table, "table_type": "TABLE"}
+            if cmd.include_schema:
+                info = snap.table(f"{schema}.{table}")
+                row["table_schema"] = table_schema_with_metadata(
+                    info, catalog, schema, table).serialize().to_pybytes()
+            rows.append(row)
+    return pa.Table.from_pylist(rows, schema=schema_out)
+
+
+def table_types() -> pa.Table:
+    return pa.Table.from_pylist([{"table_type": t} for t in TABLE_TYPES],
+                                schema=TABLE_TYPES_SCHEMA)
+
+
+def primary_keys(snap: Any, catalog: str, cmd: pb.CommandGetPrimaryKeys) -> pa.Table:
+    rows: list[dict[str, Any]] = []
+    if _catalog_ok(_opt(cmd, "catalog"), catalog):
+        requested = _opt(cmd, "db_schema")
+        for schema in sorted(snap.schemas()):
+            if requested is not None and schema != requested:
+                continue
+            if cmd.table not in _schema_tables(snap, schema):
+                continue
+            info = snap.table(f"{schema}.{cmd.table}")
+            for seq, column in enumerate(info.primary_key, start=1):
+                rows.append({"catalog_name": catalog, "db_schema_name": schema,
+                             "table_name": cmd.table, "column_name": column,
+                             "key_sequence": seq, "key_name": None})
+    return pa.Table.from_pylist(rows, schema=PRIMARY_KEYS_SCHEMA)
+
+
+def foreign_keys() -> pa.Table:
+    """Kodiak has no foreign keys: exported/imported keys and cross references are empty."""
+    return FOREIGN_KEYS_SCHEMA.empty_table()
+
+
+# ---------------------------------------------------------------------------------------------
+# SqlInfo
+
+def sql_info(values: dict[int, Any], requested: Iterable[int]) -> pa.Table:
+    """The GetSqlInfo answer for ``requested`` ids (all known ids if empty); unknown ids are
+    left out, as the specification allows."""
+    ids = [i for i in (list(requested) or sorted(values)) if i in values]
+    type_ids: list[int] = []
+    offsets: list[int] = []
+    children: list[list[Any]] = [[] for _ in range(6)]
+    for i in ids:
+        v = values[i]
+        if isinstance(v, bool):
+            code = 1
+        elif isinstance(v, str):
+            code = 0
+        elif isinstance(v, Int32):
+            code, v = 3, int(v)
+        elif isinstance(v, int):
+            code = 2
+        elif isinstance(v, list | tuple):
+            code, v = 4, list(v)
+        elif isinstance(v, dict):
+            code, v = 5, list(v.items())
+        else:  # pragma: no cover - programming error
+            raise TypeError(f"unsupported SqlInfo value {v!r}")
+        type_ids.append(code)
+        offsets.append(len(children[code]))
+        children[code].append(v)
+    child_arrays = [pa.array(vals, type=field.type)
+                    for vals, field in zip(children, SQL_INFO_VALUE_TYPE, strict=True)]
+    union = pa.UnionArray.from_dense(
+        pa.array(type_ids, type=pa.int8()),
+        pa.array(offsets, type=pa.int32()),
+        child_arrays,
+        [f.name for f in SQL_INFO_VALUE_TYPE],
+        [0, 1, 2, 3, 4, 5],
+    )
+    return pa.Table.from_arrays([pa.array(ids, type=pa.uint32()), union],
+                                schema=SQL_INFO_SCHEMA)
+
+
+class Int32(int):
+    """Marks an SqlInfo value that travels as ``int32_bitmask`` (int32) rather than int64."""
+
+
+def default_sql_info(*, server_version: str, ingest_transactions: bool) -> dict[int, Any]:
+    """What Kodiak honestly reports about itself."""
+    return {
+        pb.FLIGHT_SQL_SERVER_NAME: "Kodiak",
+        pb.FLIGHT_SQL_SERVER_VERSION: server_version,
+        pb.FLIGHT_SQL_SERVER_ARROW_VERSION: pa.__version__,
+        pb.FLIGHT_SQL_SERVER_READ_ONLY: False,
+        pb.FLIGHT_SQL_SERVER_SQL: True,
+        pb.FLIGHT_SQL_SERVER_SUBSTRAIT: False,
+        pb.FLIGHT_SQL_SERVER_TRANSACTION: Int32(pb.SQL_SUPPORTED_TRANSACTION_TRANSACTION),
+        pb.FLIGHT_SQL_SERVER_CANCEL: True,
+        pb.FLIGHT_SQL_SERVER_BULK_INGESTION: True,
+        pb.FLIGHT_SQL_SERVER_INGEST_TRANSACTIONS_SUPPORTED: ingest_transactions,
+        pb.SQL_DDL_CATALOG: False,
+        pb.SQL_DDL_TABLE: True,
+        pb.SQL_IDENTIFIER_QUOTE_CHAR: '"',
+        pb.SQL_ALL_TABLES_ARE_SELECTABLE: True,
+        pb.SQL_SEARCH_STRING_ESCAPE: "\\",
+        pb.SQL_SUPPORTS_COLUMN_ALIASING: True,
+        pb.SQL_NULL_PLUS_NULL_IS_NULL: True,
+        pb.SQL_SUPPORTS_NON_NULLABLE_COLUMNS: True,
+        pb.SQL_SCHEMA_TERM: "schema",
+        pb.SQL_CATALOG_TERM: "catalog",
+        pb.SQL_CATALOG_AT_START: True,
+        pb.SQL_SELECT_FOR_UPDATE_SUPPORTED: False,
+        pb.SQL_STORED_PROCEDURES_SUPPORTED: False,
+        pb.SQL_TRANSACTIONS_SUPPORTED: True,
+        pb.SQL_DATA_DEFINITION_CAUSES_TRANSACTION_COMMIT: False,
+        pb.SQL_DATA_DEFINITIONS_IN_TRANSACTIONS_IGNORED: False,
+        pb.SQL_BATCH_UPDATES_SUPPORTED: True,
+        pb.SQL_SAVEPOINTS_SUPPORTED: False,
+        pb.SQL_NAMED_PARAMETERS_SUPPORTED: False,
+        pb.SQL_STORED_FUNCTIONS_USING_CALL_SYNTAX_SUPPORTED: False,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Types
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+_SQL_NAMES = {
+    pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT", pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT",
+    pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT", pa.float16(): "FLOAT",
+    pa.float32(): "FLOAT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR", pa.string_view(): "VARCHAR", pa.binary(): "BLOB",
+    pa.large_binary(): "BLOB", pa.binary_view(): "BLOB", pa.date32(): "DATE",
+    pa.date64(): "DATE", pa.null(): "NULL", pa.month_day_nano_interval(): "INTERVAL",
+}
+
+
+def sql_type_name(t: pa.DataType) -> str:
+    """The SQL spelling of an Arrow type (the SQL layer's spelling when it names it)."""
+    try:
+        from .sql.types import sql_name
+
+        return sql_name(t)
+    except Exception:  # the SQL layer does not name every type (or is not importable)
+        pass
+    if t in _SQL_NAMES:
+        return _SQL_NAMES[t]
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP" if t.tz is None else "TIMESTAMPTZ"
+    if pa.types.is_time(t):
+        return "TIME"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return f"{sql_type_name(t.value_type)}[]"
+    return str(t).upper()
+
+
+# (type_name, xdbc data_type, column_size, literal_prefix, literal_suffix, create_params,
+#  case_sensitive, searchable, unsigned, fixed_prec_scale, min_scale, max_scale, subcode, radix)
+_XDBC_TYPES: list[tuple[Any, ...]] = [
+    ("BOOLEAN", pb.XDBC_BIT, 1, None, None, None, False, 2, None, False, None, None, None, None),
+    ("TINYINT", pb.XDBC_TINYINT, 3, None, None, None, False, 2, False, True, 0, 0, None, 10),
+    ("SMALLINT", pb.XDBC_SMALLINT, 5, None, None, None, False, 2, False, True, 0, 0, None, 10),
+    ("INTEGER", pb.XDBC_INTEGER, 10, None, None, None, False, 2, False, True, 0, 0, None, 10),
+    ("BIGINT", pb.XDBC_BIGINT, 19, None, None, None, False, 2, False, True, 0, 0, None, 10),
+    ("DECIMAL", pb.XDBC_DECIMAL, 38, None, None, ["precision", "scale"], False, 2, False,
+     True, 0, 38, None, 10),
+    ("FLOAT", pb.XDBC_REAL, 24, None, None, None, False, 2, False, False, None, None, None, 2),
+    ("DOUBLE", pb.XDBC_DOUBLE, 53, None, None, None, False, 2, False, False, None, None, None,
+     2),
+    ("VARCHAR", pb.XDBC_VARCHAR, None, "'", "'", None, True, 3, None, False, None, None, None,
+     None),
+    ("BLOB", pb.XDBC_VARBINARY, None, "'", "'::BLOB", None, False, 2, None, False, None, None,
+     None, None),
+    ("DATE", pb.XDBC_DATE, 10, "DATE '", "'", None, False, 2, None, False, None, None, 1,
+     None),
+    ("TIME", pb.XDBC_TIME, 15, "TIME '", "'", None, False, 2, None, False, 0, 6, 2, None),
+    ("TIMESTAMP", pb.XDBC_TIMESTAMP, 26, "TIMESTAMP '", "'", None, False, 2, None, False, 0,
+     6, 3, None),
+    ("TIMESTAMPTZ", pb.XDBC_TIMESTAMP, 32, "TIMESTAMPTZ '", "'", None, False, 2, None, False,
+     0, 6, 5, None),
+    ("INTERVAL", pb.XDBC_INTERVAL, None, "INTERVAL '", "'", None, False, 2, None, False,
+     None, None, None, None),
+]
+
+_SQL_DATA_TYPE = {pb.XDBC_DATE: pb.XDBC_DATETIME, pb.XDBC_TIME: pb.XDBC_DATETIME,
+                  pb.XDBC_TIMESTAMP: pb.XDBC_DATETIME}
+
+
+def xdbc_type_info(cmd: pb.CommandGetXdbcTypeInfo) -> pa.Table:
+    wanted = cmd.data_type if cmd.HasField("data_type") else None
+    rows = []
+    for (name, code, size, prefix, suffix, params, case_sensitive, searchable, unsigned, fixed,
+         min_scale, max_scale, subcode, radix) in _XDBC_TYPES:
+        if wanted is not None and code != wanted:
+            continue
+        rows.append({
+            "type_name": name, "data_type": code, "column_size": size,
+            "literal_prefix": prefix, "literal_suffix": suffix, "create_params": params,
+            "nullable": 1,  # NULLABILITY_NULLABLE
+            "case_sensitive": case_sensitive, "searchable": searchable,
+            "unsigned_attribute": unsigned, "fixed_prec_scale": fixed, "auto_increment": False,
+            "local_type_name": name, "minimum_scale": min_scale, "maximum_scale": max_scale,
+            "sql_data_type": _SQL_DATA_TYPE.get(code, code), "datetime_subcode": subcode,
+            "num_prec_radix": radix, "interval_precision": None,
+        })
+    rows.sort(key=lambda r: (r["data_type"], r["type_name"]))
+    return pa.Table.from_pylist(rows, schema=XDBC_TYPE_INFO_SCHEMA)

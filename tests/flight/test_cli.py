@@ -1,0 +1,55 @@
+"""``kodiak serve``: prints its URI, serves, stops cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pyarrow.flight as flight
+import pytest
+
+from .helpers import query
+
+
+def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kodiak_flight.cli", "serve", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_uri_and_stops_cleanly(tmp_path, sig):
+    proc = _start(["--host", "127.0.0.1", "--port", "0", "--data-dir", str(tmp_path / "d")])
+    try:
+        uri = proc.stdout.readline().strip()
+        assert uri.startswith("grpc://127.0.0.1:"), (uri, proc.stderr.read())
+        client = flight.connect(uri)
+        assert query(client, "SELECT 5 AS x").to_pydict() == {"x": [5]}
+        client.close()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_refuses_remote_host_without_password(tmp_path):
+    env = {k: "" for k in ("KODIAK_PASSWORD", "KODIAK_PASSWORD_HASH")}
+    proc = _start(["--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path / "d")], env)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "refusing" in err and "KODIAK_PASSWORD" in err
+    assert out == ""
+
+
+def test_tls_flags_go_together(tmp_path):
+    proc = _start(["--port", "0", "--data-dir", str(tmp_path / "d"),
+                   "--tls-cert", str(tmp_path / "c.pem")])
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "--tls-key" in err
