@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(help="Kodiak: an analytics database served over Arrow Flight SQL.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
 
 log = logging.getLogger("kodiak")
 
@@ -121,7 +122,18 @@ def hash_password_cmd() -> None:
 
 
 def main() -> None:
-    app()
+    """Every error is one line on stderr and exit 1; ``--debug`` shows the traceback."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app()
+    except Exception as exc:
+        if debug:
+            raise
+        message = str(exc) or type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,18 @@ def test_tls_flags_go_together(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "--tls-key" in err
+def test_error_is_one_line_and_nonzero(tmp_path):
+    data = tmp_path / "d"
+    first = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port", "0",
+                              "--data-dir", str(data)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().startswith("grpc://")
+        second = subprocess.run([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port",
+                                 "0", "--data-dir", str(data)], capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 1
+        lines = second.stderr.strip().splitlines()
+        assert lines == [f"error: data directory {data} is in use by another process"]
+    finally:
+        first.terminate()
+        assert first.wait(30) == 0  # SIGTERM: clean shutdown, exit 0
