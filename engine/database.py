@@ -404,6 +404,13 @@ class Database:
     def compact(self) -> None:
         self.checkpoint(compact=True)
 
+    def backup(self, dest: str) -> dict:
+        """A consistent copy of the committed state, taken while writers continue."""
+        from .backup import backup
+
+        self._check_open()
+        return backup(self, dest)
+
     # -- file lifetimes -----------------------------------------------------------------
 
     def _collect(self) -> None:
