@@ -137,26 +137,31 @@ def _merge_pair(a: _Node, sep: Any, b: _Node, height: int, order: int) -> tuple[
     # After a batch, an underfull node can have a single (underfull) child; once it has a
     # sibling, that child must be fixed too, so repair the seam a level down.
     if len(kids[seam - 1].keys) < minimum or len(kids[seam].keys) < minimum:
-        _normalize(kids, keys, height - 1, order, seam - 1)
+        _normalize(kids, keys, height - 1, order, (seam - 1, seam))
     return _split_inner(keys, kids, order)
 
 
-def _normalize(kids: list, seps: list, height: int, order: int, start: int = 0) -> None:
-    """Join every underfull node in a sibling list with a neighbour, in place.
+def _normalize(kids: list, seps: list, height: int, order: int,
+               positions: Sequence[int]) -> None:
+    """Join the underfull nodes at ``positions`` (the ones a batch rebuilt) with a neighbour,
+    in place.
 
-    Afterwards every node is within bounds unless only one node is left.
+    Untouched siblings are within bounds already, so only rebuilt positions are checked —
+    scanning every sibling made a one-key insert cost O(fan-out) ``len`` calls per level.
+    Positions are handled from the highest down, so a merge never shifts one still to come;
+    a neighbour that was not rebuilt holds at least ``order // 2`` keys, so merging with it
+    leaves nothing underfull. Afterwards every node is within bounds unless only one is left.
     """
     minimum = order // 2
-    i = start
-    while i < len(kids) and len(kids) > 1:
-        if len(kids[i].keys) >= minimum:
-            i += 1
+    for p in sorted(set(positions), reverse=True):
+        if len(kids) <= 1:
+            return
+        if p >= len(kids) or len(kids[p].keys) >= minimum:
             continue
-        a = i if i + 1 < len(kids) else i - 1
+        a = p if p + 1 < len(kids) else p - 1
         nodes, new_seps = _merge_pair(kids[a], seps[a], kids[a + 1], height, order)
         kids[a : a + 2] = nodes
         seps[a : a + 1] = new_seps
-        i = a
 
 
 def _as_list(seq: Sequence) -> list:
@@ -625,6 +630,7 @@ class BPlusTree:
             nkeys = len(ikeys)
             out_kids: list = []
             out_seps: list = []
+            touched: list[int] = []  # positions in out_kids of rebuilt children
             done = 0  # original children before this index are already handled
             t = lo
             while t < hi:
@@ -644,7 +650,10 @@ class BPlusTree:
                     if out_kids:
                         out_seps.append(ikeys[c - 1])
                     out_seps += seps
+                    touched.extend(range(len(out_kids), len(out_kids) + len(nodes)))
                     out_kids += nodes
+                elif out_kids:  # the child vanished: its left neighbour gains a new seam
+                    touched.append(len(out_kids) - 1)
                 done = c + 1
             if not done:
                 return None
@@ -655,7 +664,7 @@ class BPlusTree:
                 out_kids += kids[done:]
             if not out_kids:
                 return [], []
-            _normalize(out_kids, out_seps, height - 1, order)
+            _normalize(out_kids, out_seps, height - 1, order, touched)
             return _split_inner(out_seps, out_kids, order)
 
         height = self._height

@@ -72,7 +72,7 @@ class ColumnDef:
     def physical(self) -> str:
         return physical_name(self.id)
 
-    @property
+    @cached_property
     def stored(self) -> pa.DataType:
         return storage_type(self.type)
 
@@ -115,11 +115,21 @@ class TableDef:
     def has_column(self, name: str) -> bool:
         return any(c.name == name.lower() for c in self.columns)
 
-    @property
+    @cached_property
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.type, c.nullable) for c in self.columns])
 
-    @property
+    @cached_property
+    def stored_schema(self) -> pa.Schema:
+        """Logical names with the types columns are stored as (see ``storage_type``)."""
+        return pa.schema([pa.field(c.name, c.stored, c.nullable) for c in self.columns])
+
+    @cached_property
+    def data_schema(self) -> pa.Schema:
+        """The physical schema without the hidden row id: what ``conform`` produces."""
+        return pa.schema([pa.field(c.physical, c.stored, c.nullable) for c in self.columns])
+
+    @cached_property
     def physical_schema(self) -> pa.Schema:
         fields = [pa.field(c.physical, c.stored, c.nullable) for c in self.columns]
         if not self.primary_key:

@@ -66,6 +66,7 @@ class Database:
         self.segment_rows = segment_rows
         self.compact_below = compact_below
         self.recovery_warnings: list[str] = []
+        self.lock_timeout: float | None = 30.0
         self._writer = threading.Lock()
         self._publish = threading.Lock()
         self._live: weakref.WeakSet[Snapshot] = weakref.WeakSet()
@@ -86,15 +87,18 @@ class Database:
     def open(cls, path: str, *, fs: FileSystem | None = None, recovery: str = "strict",
              checkpoint_rows: int = 200_000, wal_limit: int = 64 << 20,
              bulk_rows: int = 4096, segment_rows: int = 1 << 20,
-             compact_below: int = 65536) -> Database:
+             compact_below: int = 65536, lock_timeout: float | None = 30.0) -> Database:
         """Open (creating if needed) the data directory at ``path`` and recover it.
 
         ``recovery="strict"`` refuses to open when an acknowledged commit is damaged;
         ``"point_in_time"`` keeps the valid prefix of the log and drops the rest, loudly.
+        ``lock_timeout`` is how long an autocommitted write (``db.insert`` …) waits for the
+        writer lock before raising ConflictError; None waits forever.
         """
         db = cls(os.path.abspath(path), fs or FileSystem(), checkpoint_rows=checkpoint_rows,
                  wal_limit=wal_limit, bulk_rows=bulk_rows, segment_rows=segment_rows,
                  compact_below=compact_below)
+        db.lock_timeout = lock_timeout
         db._open(recovery)
         return db
 
@@ -242,7 +246,7 @@ class Database:
         return Transaction(self, self._latest, self._writer)
 
     def _auto(self, method: str, *args: Any, **kw: Any) -> Any:
-        with self.begin() as tx:
+        with self.begin(self.lock_timeout) as tx:
             return getattr(tx, method)(*args, **kw)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import CorruptionError
-from .fileio import FileSystem
+from .fileio import File, FileSystem
 
 BATCH_ROWS = 65536
 Stats = dict[str, tuple[Any, Any, int, int]]  # column -> (min, max, null_count, rows)
@@ -106,6 +106,7 @@ class Segment:
         self.stats = stats
         self.batches = batches  # (start row, rows, stats)
         self._table: pa.Table | None = None
+        self.verified = False  # set when this process wrote the bytes and checksummed them
         self._starts: np.ndarray | None = None
         self._starts_py: list[int] | None = None
         self._batches: list[pa.RecordBatch] | None = None
@@ -121,7 +122,7 @@ class Segment:
                         if mm.size() != self.size:
                             raise CorruptionError(f"segment {path} is {mm.size()} bytes, "
                                                   f"manifest says {self.size} (offset 0)")
-                        if _crc(mm) != self.crc:
+                        if not self.verified and _crc(mm) != self.crc:
                             raise CorruptionError(f"segment {path} fails its checksum "
                                                   "(offset 0)")
                         reader = pa.ipc.open_file(mm)
@@ -182,24 +183,69 @@ class Segment:
 
 
 def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Segment:
-    """Write ``table`` as a new durable segment file and describe it."""
+    """Write ``table`` as a new durable segment file and describe it.
+
+    The IPC writer streams straight into the file (no in-memory copy of the whole segment)
+    while the CRC is computed over the same bytes on their way out.
+    """
     table = table.combine_chunks() if table.num_rows and _too_fragmented(table) else table
     batches = table.to_batches(max_chunksize=BATCH_ROWS)
-    sink = pa.BufferOutputStream()
     batch_stats: list[tuple[int, int, Stats]] = []
-    start = 0
-    with pa.ipc.new_file(sink, table.schema) as writer:
-        for b in batches:
-            if b.num_rows == 0:
-                continue
-            writer.write_batch(b)
-            batch_stats.append((start, b.num_rows, compute_stats(b)))
-            start += b.num_rows
     rel = os.path.join("segments", f"{seg_id:010d}.arrow")
-    buf = sink.getvalue()
-    fs.write_durable(os.path.join(root, rel), buf)
-    return Segment(seg_id, rel, table.num_rows, _merge_stats(batch_stats, table.schema.names),
-                   batch_stats, _crc(buf), buf.size)
+    path = os.path.join(root, rel)
+    start = 0
+    try:
+        with fs.create(path) as f:
+            out = _ChecksummedWriter(f)
+            with pa.ipc.new_file(pa.PythonFile(out, mode="w"), table.schema) as writer:
+                for b in batches:
+                    if b.num_rows == 0:
+                        continue
+                    writer.write_batch(b)
+                    batch_stats.append((start, b.num_rows, compute_stats(b)))
+                    start += b.num_rows
+            f.sync()
+        fs.sync_dir(os.path.dirname(path))
+    except BaseException:
+        try:
+            fs.remove(path)
+        except OSError:
+            pass  # the next open removes files no manifest or log names
+        raise
+    seg = Segment(seg_id, rel, table.num_rows, _merge_stats(batch_stats, table.schema.names),
+                  batch_stats, out.crc, out.size)
+    seg.verified = True  # these bytes were checksummed as they were written
+    return seg
+
+
+class _ChecksummedWriter:
+    """A write-only file object for pyarrow that checksums what it forwards."""
+
+    closed = False
+
+    def __init__(self, f: File) -> None:
+        self.f = f
+        self.crc = 0
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data)
+        self.crc = zlib.crc32(view, self.crc)
+        self.f.write(view)
+        self.size += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        pass
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
 
 
 def _crc(buf: pa.Buffer | pa.MemoryMappedFile) -> int:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from .catalog import ROWID, Catalog, ColumnDef, TableDef
 from .errors import SchemaError
-from .predicate import Predicate, key_bounds
+from .predicate import Compare, In, Predicate, key_bounds
 from .table import BUFFERED, OFFSET_BITS, TOP, Part, TableData, key_columns, split_location
 
 if TYPE_CHECKING:
@@ -131,6 +131,9 @@ class Snapshot:
         expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
         out_names = [c.name for c in out]
 
+        if _answered_by_key(tdef, predicate):
+            expr = None  # the B+ tree returns exactly the matching keys: nothing to filter
+
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):
                 t = _logical(piece.rows, need)
@@ -185,7 +188,9 @@ class Snapshot:
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
         """Single-key fast path straight from the memory-mapped batch; None → general path."""
         loc = data.pk.get(key) if key is not None else None
-        schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
+        whole = len(out) == len(data.tdef.columns)
+        schema = data.tdef.arrow_schema if whole else pa.schema(
+            [pa.field(c.name, c.type, c.nullable) for c in out])
         if loc is None:
             return schema.empty_table()
         if loc == BUFFERED:
@@ -195,8 +200,13 @@ class Snapshot:
         names = row.schema.names
         if any(c.physical not in names for c in out):
             return None
-        stored = pa.schema([pa.field(c.name, c.stored, c.nullable) for c in out])
-        batch = pa.RecordBatch.from_arrays([row.column(c.physical) for c in out], schema=stored)
+        stored = data.tdef.stored_schema if whole else pa.schema(
+            [pa.field(c.name, c.stored, c.nullable) for c in out])
+        if whole and row.schema.names == data.tdef.physical_schema.names:
+            batch = pa.RecordBatch.from_arrays(row.columns, schema=stored)
+        else:
+            batch = pa.RecordBatch.from_arrays([row.column(c.physical) for c in out],
+                                               schema=stored)
         return _restore_types(pa.Table.from_batches([batch]), schema)
 
     # -- pieces: the rows a scan or a DML statement reads ----------------------------------
@@ -366,6 +376,16 @@ class Snapshot:
                 wanted = set(buffered)
                 sel = pa.array([k in wanted for k in _keys(bt, kc)])
             yield Piece(None, None, _physical(bt.filter(sel), tdef, phys))
+
+
+def _answered_by_key(tdef: TableDef, predicate: Any) -> bool:
+    """Whether the primary-key probe alone decides the predicate (key = v, or key IN (…))."""
+    if len(tdef.primary_key) != 1:
+        return False
+    key = tdef.key_names[0]
+    if isinstance(predicate, Compare):
+        return predicate.column == key and predicate.op == "=="
+    return isinstance(predicate, In) and predicate.column == key
 
 
 def _keys(t: pa.Table, cols: list[str]) -> list:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .betree import BeTree
 from .btree import BPlusTree
@@ -196,14 +197,16 @@ class TableData:
 
     def add_segment(self, seg: Segment, table: pa.Table) -> TableData:
         """Adopt a freshly written segment whose rows are ``table``."""
-        keys = keys_of(self.tdef, table)
         pk = self.pk
+        next_rowid = self.next_rowid
+        if not self.tdef.primary_key and table.num_rows:
+            next_rowid = max(next_rowid, pc.max(table.column(ROWID)).as_py() + 1)
+        if pk is None and not self.secondary:  # keyless, unindexed: no key needed at all
+            return self.replace(parts=(*self.parts, Part(seg)), next_rowid=next_rowid)
+        keys = keys_of(self.tdef, table)
         if pk is not None:
             base = seg.id << OFFSET_BITS
             pk = merge_sorted(pk, keys, list(range(base, base + len(keys))))
-        next_rowid = self.next_rowid
-        if not self.tdef.primary_key and keys:
-            next_rowid = max(next_rowid, max(keys) + 1)
         return self.replace(parts=(*self.parts, Part(seg)), pk=pk,
                             secondary=self._index_add(table, keys), next_rowid=next_rowid)
 

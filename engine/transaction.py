@@ -328,6 +328,8 @@ class Transaction:
                     f"duplicate primary key {_show(k)} in table {td.qualified!r}")
 
     def _check_unique(self, td: TableDef, rows: pa.Table) -> None:
+        if not any(ix.unique for ix in td.indexes):
+            return
         data = self._w.tables[td.id]
         keys = keys_of(td, rows)
         for ix in td.indexes:
@@ -591,8 +593,7 @@ def conform(td: TableDef, data: pa.Table) -> pa.Table:
             raise ConstraintError(f"NULL in NOT NULL column {c.name!r} of table "
                                   f"{td.qualified!r}")
         arrays.append(arr)
-    phys = pa.schema([pa.field(c.physical, c.stored, c.nullable) for c in td.columns])
-    return pa.Table.from_arrays(arrays, schema=phys)
+    return pa.Table.from_arrays(arrays, schema=td.data_schema)
 
 
 __all__ = ["Transaction", "conform", "DEFAULT_SCHEMA"]
