@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from .errors import CorruptionError
 from .fileio import File, FileSystem
+from .rowreader import BatchRows
 
 BATCH_ROWS = 65536
 Stats = dict[str, tuple[Any, Any, int, int]]  # column -> (min, max, null_count, rows)
@@ -110,6 +111,7 @@ class Segment:
         self._starts: np.ndarray | None = None
         self._starts_py: list[int] | None = None
         self._batches: list[pa.RecordBatch] | None = None
+        self._rows: list[BatchRows | None] | None = None
         self._lock = threading.Lock()
 
     def table(self, fs: FileSystem, root: str) -> pa.Table:
@@ -143,6 +145,18 @@ class Segment:
             self._starts = np.asarray([b[0] for b in self.batches], dtype=np.int64)
         i = bisect.bisect_right(self._starts_list(), offset) - 1
         return self._batches[i].slice(offset - self.batches[i][0], 1)
+
+    def row_values(self, fs: FileSystem, root: str, offset: int) -> dict[str, Any]:
+        """The row at ``offset`` as {physical column: Python value}, for ``Snapshot.get``."""
+        if self._batches is None:
+            self.row(fs, root, offset)
+        i = bisect.bisect_right(self._starts_list(), offset) - 1
+        rows = self._rows[i] if self._rows is not None else None
+        if rows is None:
+            if self._rows is None:
+                self._rows = [None] * len(self.batches)
+            rows = self._rows[i] = BatchRows(self._batches[i])
+        return dict(zip(rows.names, rows.row(offset - self.batches[i][0]), strict=True))
 
     def _starts_list(self) -> list[int]:
         if self._starts_py is None:

@@ -159,7 +159,7 @@ class Snapshot:
             return dict(zip(names, data.buffer.get(key), strict=True))
         seg_id, off = split_location(loc)
         part = data.part(seg_id)
-        values = part.segment.row(self.fs, self.root, off).to_pylist()[0]
+        values = part.segment.row_values(self.fs, self.root, off)
         return {c.name: values.get(c.physical, c.default) for c in data.tdef.columns}
 
     def lookup(self, name: str, keys: pa.Table, columns: list[str] | None = None) -> pa.Table:
