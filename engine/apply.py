@@ -34,6 +34,7 @@ class Applier:
         self.fs = fs
         self.root = root
         self.max_segment_id = 0
+        self.adopted: set[str] = set()  # segment files adopted by replayed log records
 
     def create_schema(self, name: str) -> None:
         self.catalog = self.catalog.with_schema(name)
@@ -112,7 +113,9 @@ class Applier:
             elif k == "put":
                 self.put(op["t"], dec.table(op["rows"]))
             elif k == "seg":
-                self.segment(op["t"], Segment.from_json(op["seg"]))
+                seg = Segment.from_json(op["seg"])
+                self.adopted.add(seg.file)
+                self.segment(op["t"], seg)
             elif k == "del":
                 offs = {int(s): dec.offsets(b) for s, b in op["segs"].items()}
                 keys = []

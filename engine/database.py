@@ -52,6 +52,10 @@ MANIFEST_MAGIC = b"KDKMAN01"
 FORMAT = 1
 
 
+class ManifestInstalled(Exception):
+    """The new manifest was renamed into place, but making that durable failed."""
+
+
 class Database:
     """An open data directory. Thread-safe: one writer at a time, any number of readers."""
 
@@ -108,7 +112,7 @@ class Database:
             fs.makedirs(d)
         self._lock_dir()
         try:
-            catalog, tables, lsn = self._read_manifest()
+            catalog, tables, lsn, self._seg_id = self._read_manifest()
             rec = WriteAheadLog.recover(fs, self._p("wal"), lsn, recovery)
             self.recovery_warnings = rec.truncated
             ap = Applier(catalog, tables, fs, self.root)
@@ -120,7 +124,11 @@ class Database:
             self._seg_id = max(self._seg_id, ap.max_segment_id + 1)
             state = State(ap.catalog, ap.tables, rec.last_lsn, 1)
             self._state = self._latest = state
-            self._remove_orphans(state)
+            # Segments that log records adopt must outlive the log: the next open replays
+            # those records again. Ones the state no longer uses go after the next checkpoint.
+            live = _files_of(state)
+            self._unreferenced = sorted(ap.adopted - live)
+            self._remove_orphans(live | ap.adopted)
             self.wal = WriteAheadLog(fs, self._p("wal"), rec.last_lsn + 1)
         except BaseException:
             self._unlock_dir()
@@ -144,10 +152,12 @@ class Database:
             os.close(self._lockfile)
             self._lockfile = None
 
-    def _read_manifest(self) -> tuple[Catalog, dict[int, TableData], int]:
+    def _read_manifest(self) -> tuple[Catalog, dict[int, TableData], int, int]:
+        """(catalog, tables, checkpoint LSN, next file number); reads only, changes nothing
+        (``check()`` calls it on a live handle)."""
         path = self._p(MANIFEST)
         if not self.fs.exists(path):
-            return Catalog(), {}, 0
+            return Catalog(), {}, 0, 1
         raw = self.fs.read_bytes(path)
         head = len(MANIFEST_MAGIC) + 4
         if len(raw) < head or raw[:len(MANIFEST_MAGIC)] != MANIFEST_MAGIC:
@@ -160,7 +170,6 @@ class Database:
         if doc["format"] != FORMAT:
             raise CorruptionError(f"{path}: unknown manifest format {doc['format']}")
         catalog = Catalog.from_json(doc["catalog"])
-        self._seg_id = doc["next_segment_id"]
         tables: dict[int, TableData] = {}
         for tid_s, t in doc["tables"].items():
             tdef = catalog.tables[int(tid_s)]
@@ -172,7 +181,7 @@ class Database:
                 parts.append(Part(seg, dv))
             data = TableData(tdef, tuple(parts), BeTree.empty(), 0, None, {}, t["next_rowid"])
             tables[tdef.id] = self._with_indexes(data)
-        return catalog, tables, doc["checkpoint_lsn"]
+        return catalog, tables, doc["checkpoint_lsn"], doc["next_segment_id"]
 
     def _with_indexes(self, data: TableData) -> TableData:
         """Rebuild a table's B+ trees from its segments (indexes are not persisted)."""
@@ -203,13 +212,7 @@ class Database:
         sec = {ix.name: data.build_index(ix, loaded) for ix in data.tdef.indexes}
         return data.replace(secondary=sec)
 
-    def _remove_orphans(self, state: State) -> None:
-        live = set()
-        for data in state.tables.values():
-            for p in data.parts:
-                live.add(p.segment.file)
-                # base_file: the manifest still names it even if replay added deletes since.
-                live.update(f for f in (p.deletes.file, p.deletes.base_file) if f)
+    def _remove_orphans(self, live: set[str]) -> None:
         for d in ("segments", "deletes"):
             for name in self.fs.listdir(self._p(d)):
                 rel = os.path.join(d, name)
@@ -266,6 +269,7 @@ class Database:
             if not len(ops):
                 return
             lsn = self.wal.append(ops.encode())
+            tx.logged = True
             state = State(work.catalog, work.tables, lsn, self._latest.version + 1)
             self._latest = state
             self._unreferenced.extend(dropped)
@@ -273,7 +277,10 @@ class Database:
             self._writer.release()
         self.wal.sync(lsn)
         self._publish_state(state)
-        self._maybe_checkpoint()
+        try:
+            self._maybe_checkpoint()
+        except StorageError as exc:  # the commit is durable; the checkpoint can wait
+            log.warning("automatic checkpoint failed, will retry later: %s", exc)
 
     def _publish_state(self, state: State) -> None:
         with self._publish:
@@ -311,6 +318,13 @@ class Database:
                     tables[tid] = self._persist_deletes(data, state.version + 1, new_files,
                                                         obsolete)
                 self._write_manifest(state.catalog, tables, state.lsn)
+            except ManifestInstalled as exc:
+                # The new manifest is in place but perhaps not durable: either manifest is
+                # consistent with the WAL, so keep every file both name and carry on with the
+                # old state; the next checkpoint writes a manifest that supersedes this one.
+                self._unreferenced.extend(new_files)
+                raise StorageError(f"checkpoint could not make its manifest durable: "
+                                   f"{exc.__cause__}") from exc
             except BaseException as exc:
                 for f in new_files:
                     self._remove_quietly(f)
@@ -402,8 +416,17 @@ class Database:
             },
         }
         body = json.dumps(doc, separators=(",", ":")).encode()
-        self.fs.write_atomic(self._p(MANIFEST),
-                             MANIFEST_MAGIC + struct.pack("<I", zlib.crc32(body)) + body)
+        data = MANIFEST_MAGIC + struct.pack("<I", zlib.crc32(body)) + body
+        path = self._p(MANIFEST)
+        tmp = path + ".tmp"
+        with self.fs.create(tmp) as f:  # the durable-rename protocol, as in write_atomic,
+            f.write(data)               # but telling the caller which side of the rename
+            f.sync()                    # a failure fell on
+        self.fs.rename(tmp, path)
+        try:
+            self.fs.sync_dir(self.root)
+        except OSError as exc:
+            raise ManifestInstalled() from exc
 
     def compact(self) -> None:
         self.checkpoint(compact=True)
@@ -467,6 +490,17 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _files_of(state: State) -> set[str]:
+    """Every file a state reads, including persisted deletion vectors it has grown past
+    (the manifest still names those)."""
+    live = set()
+    for data in state.tables.values():
+        for p in data.parts:
+            live.add(p.segment.file)
+            live.update(f for f in (p.deletes.file, p.deletes.base_file) if f)
+    return live
 
 
 _AUTOCOMMIT = {

@@ -58,6 +58,7 @@ class Transaction:
         self._new_files: list[str] = []
         self._dropped_files: list[str] = []
         self.closed = False
+        self.logged = False  # set once the commit record is appended to the WAL
 
     # -- reading ------------------------------------------------------------------------
 
@@ -493,8 +494,12 @@ class Transaction:
         try:
             self._db._commit(self, self._w, self._log, self._dropped_files)
         except BaseException:
-            for f in self._new_files:
-                self._db._remove_quietly(f)
+            # Once the record is in the log (even if its fsync failed, and it may still have
+            # reached the disk) recovery may adopt these files: only an unlogged commit may
+            # take them back.
+            if not self.logged:
+                for f in self._new_files:
+                    self._db._remove_quietly(f)
             raise
 
     def rollback(self) -> None:

@@ -199,6 +199,11 @@ class WriteAheadLog:
                     continue
                 raise CorruptionError(f"{path}: not a Kodiak write-ahead log (offset 0)")
             pos = len(MAGIC)
+            if expected is None:  # a file is named by the LSN of its first frame
+                try:
+                    expected = int(name[:-len(".log")], 16)
+                except ValueError:
+                    raise CorruptionError(f"{path}: not named by an LSN (offset 0)") from None
             while pos < len(data):
                 bad = _frame_problem(data, pos)
                 if bad is None:
