@@ -36,7 +36,13 @@ from .apply import Applier
 from .betree import BeTree
 from .btree import BPlusTree
 from .catalog import Catalog
-from .errors import ConflictError, CorruptionError, DatabaseClosed, StorageError
+from .errors import (
+    ConflictError,
+    CorruptionError,
+    DatabaseClosed,
+    KodiakError,
+    StorageError,
+)
 from .fileio import FileSystem
 from .oplog import OpLog
 from .segment import DeletionVector, Segment, write_segment
@@ -109,7 +115,7 @@ class Database:
     def _open(self, recovery: str) -> None:
         fs = self.fs
         for d in (self.root, self._p("segments"), self._p("deletes"), self._p("wal")):
-            fs.makedirs(d)
+            fs.makedirs_durable(d)
         self._lock_dir()
         try:
             catalog, tables, lsn, self._seg_id = self._read_manifest()
@@ -279,7 +285,8 @@ class Database:
         self._publish_state(state)
         try:
             self._maybe_checkpoint()
-        except StorageError as exc:  # the commit is durable; the checkpoint can wait
+        except KodiakError as exc:  # the commit is durable; the checkpoint can wait (or, if
+            # the log could not be restarted, the next write reports the handle as closed)
             log.warning("automatic checkpoint failed, will retry later: %s", exc)
 
     def _publish_state(self, state: State) -> None:

@@ -124,6 +124,25 @@ class FileSystem:
         self.rename(tmp, path)
         self.sync_dir(os.path.dirname(path) or ".")
 
+    def makedirs_durable(self, path: str) -> None:
+        """Create a directory (and missing parents) so that it survives power loss: a new
+        directory entry is only on disk once its parent is fsynced."""
+        path = os.path.abspath(path)
+        missing = []
+        p = path
+        while not self.exists(p):
+            missing.append(p)
+            p = os.path.dirname(p)
+        self.makedirs(path)
+        for m in reversed(missing):
+            self.sync_dir(os.path.dirname(m))
+
+    def truncate_durable(self, path: str, size: int) -> None:
+        """Cut a file and make the cut durable (through a handle, so it can be fsynced)."""
+        with self.append(path) as f:
+            f.truncate(size)
+            f.sync()
+
     def write_durable(self, path: str, data: bytes | pa.Buffer) -> None:
         """A new immutable file, its bytes and its directory entry both on disk."""
         with self.create(path) as f:

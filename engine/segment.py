@@ -363,7 +363,10 @@ class DeletionVector:
     @classmethod
     def read(cls, fs: FileSystem, root: str, rel: str) -> DeletionVector:
         path = os.path.join(root, rel)
-        raw = fs.read_bytes(path)
+        try:
+            raw = fs.read_bytes(path)
+        except OSError as exc:
+            raise CorruptionError(f"deletion vector {path} unreadable: {exc}") from exc
         if len(raw) < DV_HEADER.size:
             raise CorruptionError(f"deletion vector {path} truncated (offset 0)")
         magic, crc, count = DV_HEADER.unpack_from(raw)

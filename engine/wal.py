@@ -70,14 +70,22 @@ class WriteAheadLog:
     # -- writing ------------------------------------------------------------------------
 
     def _open_new(self, first_lsn: int) -> None:
-        self.fs.makedirs(self.directory)
+        self.fs.makedirs_durable(self.directory)
         # A file already named for this LSN can hold no valid record (recovery would have
         # advanced the LSN past it), so starting it afresh loses nothing.
         path = os.path.join(self.directory, wal_file_name(first_lsn))
         f = self.fs.create(path)
-        f.write(MAGIC)
-        f.sync()
-        self.fs.sync_dir(self.directory)
+        try:
+            f.write(MAGIC)
+            f.sync()
+            self.fs.sync_dir(self.directory)
+        except OSError:
+            f.close()
+            try:  # no half-made log file left behind (recovery would drop it anyway)
+                self.fs.remove(path)
+            except OSError:
+                pass
+            raise
         self._file, self._path = f, path
         self.size = len(MAGIC)  # bytes in the current file, for the checkpoint trigger
 
@@ -150,8 +158,8 @@ class WriteAheadLog:
         """Start a new file at the next LSN; return the old files, for removal after the
         manifest that makes them unnecessary is installed."""
         self.sync(self._written)
-        old = [os.path.join(self.directory, n) for n in self.fs.listdir(self.directory)
-               if n.endswith(".log")]
+        old = [os.path.join(self.directory, n) for n in sorted(self.fs.listdir(self.directory))
+               if n.endswith(".log")]  # oldest first: a crash mid-removal leaves a suffix
         assert self._file is not None
         self._file.close()
         try:
@@ -186,6 +194,18 @@ class WriteAheadLog:
         if not fs.exists(directory):
             return Recovered(records, after_lsn, warnings)
         names = sorted(n for n in fs.listdir(directory) if n.endswith(".log"))
+        # A file whose successor starts at or before the checkpoint holds only checkpointed
+        # records: a crash while a checkpoint deleted old files can leave it behind, maybe
+        # with a gap after it, and it is not needed.
+        firsts = [_first_lsn(directory, n) for n in names]
+        keep = [i for i in range(len(names))
+                if i + 1 == len(names) or firsts[i + 1] > after_lsn + 1]
+        for i in range(len(names)):
+            if i not in keep:
+                fs.remove(os.path.join(directory, names[i]))
+        if len(keep) < len(names):
+            fs.sync_dir(directory)
+        names = [names[i] for i in keep]
         expected = None
         for i, name in enumerate(names):
             path = os.path.join(directory, name)
@@ -196,14 +216,12 @@ class WriteAheadLog:
                 if last_file and torn_header:  # crashed while creating the file
                     warnings.append(f"{path}: torn file header; ignored")
                     fs.remove(path)
+                    fs.sync_dir(directory)
                     continue
                 raise CorruptionError(f"{path}: not a Kodiak write-ahead log (offset 0)")
             pos = len(MAGIC)
             if expected is None:  # a file is named by the LSN of its first frame
-                try:
-                    expected = int(name[:-len(".log")], 16)
-                except ValueError:
-                    raise CorruptionError(f"{path}: not named by an LSN (offset 0)") from None
+                expected = _first_lsn(directory, name)
             while pos < len(data):
                 bad = _frame_problem(data, pos)
                 if bad is None:
@@ -219,9 +237,10 @@ class WriteAheadLog:
                            f"write-ahead log tail: {where}: {bad}")
                     log.warning(msg)
                     warnings.append(msg)
-                    fs.truncate(path, pos)
+                    fs.truncate_durable(path, pos)
                     for later in names[i + 1:]:
                         fs.remove(os.path.join(directory, later))
+                    fs.sync_dir(directory)
                     return Recovered(records, _last(records, after_lsn, expected), warnings)
                 payload = data[pos + HEADER.size: pos + HEADER.size + length]
                 if lsn > after_lsn:
@@ -229,6 +248,14 @@ class WriteAheadLog:
                 expected = lsn + 1
                 pos += HEADER.size + length
         return Recovered(records, _last(records, after_lsn, expected), warnings)
+
+
+def _first_lsn(directory: str, name: str) -> int:
+    try:
+        return int(name[:-len(".log")], 16)
+    except ValueError:
+        raise CorruptionError(
+            f"{os.path.join(directory, name)}: not named by an LSN (offset 0)") from None
 
 
 def _last(records: list[tuple[int, bytes]], after_lsn: int, expected: int | None) -> int:
