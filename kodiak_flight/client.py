@@ -1,0 +1,468 @@
+"""One interface over the two ways the ``kodiak`` command reaches a database.
+
+* :class:`Remote`: a Kodiak (or any Flight SQL) server at a ``grpc://`` / ``grpc+tls://`` URI,
+  through the ADBC Flight SQL driver.
+* :class:`Embedded`: a data directory opened in this process with ``engine.Database.open``,
+  SQL run by ``kodiak_flight.sql.Session``. Only one process may have a directory open, so this
+  fails while a server is serving it.
+
+Both stream: a query's ``Outcome.reader`` yields record batches as they are read, and
+``ingest`` consumes a ``RecordBatchReader`` batch by batch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+
+class ClientError(Exception):
+    """An error to show the user as one line."""
+
+
+@dataclass
+class Outcome:
+    """The result of one statement: a stream for queries, a row count for the rest."""
+
+    schema: pa.Schema
+    reader: pa.RecordBatchReader | None
+    rowcount: int
+    _close: Any = None
+
+    @property
+    def is_query(self) -> bool:
+        return self.reader is not None
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+
+@dataclass
+class Column:
+    name: str
+    type: pa.DataType
+    nullable: bool
+    type_name: str
+
+
+@dataclass
+class TableStats:
+    name: str
+    rows: int | None
+    columns: int
+    segments: int | None = None
+    segment_bytes: int | None = None
+    deleted_rows: int | None = None
+    buffered_rows: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+INGEST_MODES = ("create", "append", "replace", "create_append")
+
+
+# -------------------------------------------------------------------------------------------
+# SQL text helpers (shared with the shell)
+
+_TOKEN = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|/\*.*?(?:\*/|\Z)|;""",
+                    re.S)
+
+
+def split_statements(text: str) -> list[str]:
+    """Split on ``;`` outside quotes and comments; drop empty statements."""
+    out, start = [], 0
+    for m in _TOKEN.finditer(text):
+        if m.group() == ";":
+            out.append(text[start:m.start()])
+            start = m.end()
+    out.append(text[start:])
+    return [s.strip() for s in out if _strip_comments(s).strip()]
+
+
+def is_complete(text: str) -> bool:
+    """Whether ``text`` ends a statement: its last token outside comments is ``;``."""
+    last = None
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok.startswith(("--", "/*")):
+            if tok.startswith("/*") and not tok.endswith("*/"):
+                return False  # open block comment
+            continue
+        if tok[0] in "'\"" and (len(tok) == 1 or tok[-1] != tok[0] or _odd_quotes(tok)):
+            return False  # open string or identifier
+        last = m
+    if last is None or last.group() != ";":
+        return False
+    tail = _strip_comments(text[last.end():])
+    return not tail.strip()
+
+
+def _odd_quotes(tok: str) -> bool:
+    return tok.count(tok[0]) % 2 == 1
+
+
+def _strip_comments(text: str) -> str:
+    return _TOKEN.sub(lambda m: "" if m.group().startswith(("--", "/*")) else m.group(), text)
+
+
+_QUERY_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b|explain\b|table\b)", re.I)
+
+
+def looks_like_query(text: str) -> bool:
+    return bool(_QUERY_START.match(_strip_comments(text)))
+
+
+def quote_ident(name: str) -> str:
+    """``s.t`` → ``"s"."t"``; a name already quoted is kept."""
+    if name.startswith('"'):
+        return name
+    return ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
+
+
+def split_table(name: str) -> tuple[str | None, str]:
+    parts = name.split(".")
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return None, name
+
+
+def clean_error(exc: BaseException) -> str:
+    """One readable line from an ADBC/Flight/engine error."""
+    text = str(exc) or type(exc).__name__
+    text = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    text = re.sub(r"^[A-Za-z_]+: \[FlightSQL\] ", "", text)
+    text = re.sub(r"\s*Detail: Python exception: \w+", "", text)
+    text = re.sub(r"\s*Vendor code: \d+\s*$", "", text)
+    text = re.sub(r"\s*\(\w+; [\w()]+\)\.?\s*$", "", text)
+    text = re.sub(r"\. gRPC client debug context: .*$", "", text)
+    return text.strip()
+
+
+# -------------------------------------------------------------------------------------------
+# Backends
+
+
+class Backend:
+    mode = "?"
+    description = ""
+
+    def execute(self, sql: str) -> Outcome:
+        raise NotImplementedError
+
+    def tables(self) -> list[str]:
+        raise NotImplementedError
+
+    def columns(self, table: str) -> list[Column]:
+        raise NotImplementedError
+
+    def primary_key(self, table: str) -> list[str]:
+        return []
+
+    def table_schema(self, table: str) -> pa.Schema | None:
+        """The table's Arrow schema, or None when it does not exist."""
+        raise NotImplementedError
+
+    def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
+        raise NotImplementedError
+
+    def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sql_type_name(t: pa.DataType) -> str:
+    """The PL-Grizzly name of an Arrow type (for ``.schema`` and ``info``)."""
+    names = {
+        pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER", pa.int64(): "BIGINT", pa.uint8(): "UTINYINT",
+        pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
+        pa.float16(): "FLOAT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
+        pa.string(): "VARCHAR", pa.large_string(): "VARCHAR", pa.string_view(): "VARCHAR",
+        pa.binary(): "BLOB", pa.large_binary(): "BLOB", pa.date32(): "DATE",
+        pa.time64("us"): "TIME", pa.null(): "NULL",
+    }
+    if t in names:
+        return names[t]
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_timestamp(t):
+        if t.tz is not None:
+            return "TIMESTAMPTZ"
+        return {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP",
+                "ns": "TIMESTAMP_NS"}[t.unit]
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return sql_type_name(t.value_type) + "[]"
+    if pa.types.is_interval(t) or pa.types.is_duration(t):
+        return "INTERVAL"
+    return str(t).upper()
+
+
+class Embedded(Backend):
+    """A data directory opened in this process."""
+
+    mode = "embedded"
+
+    def __init__(self, data_dir: Path | str, *, must_exist: bool = False) -> None:
+        import engine
+
+        from .sql.session import Session
+
+        path = Path(data_dir)
+        if must_exist and not path.is_dir():
+            raise ClientError(f"no database at {path} (directory does not exist)")
+        self.path = path
+        self.description = f"data directory {path}"
+        try:
+            self.db = engine.Database.open(str(path))
+        except engine.errors.StorageError as exc:
+            if "in use" in str(exc):
+                raise ClientError(f"{exc} (is a server serving it? use --uri grpc://...)"
+                                  ) from None
+            raise
+        self.session = Session(self.db)
+
+    def execute(self, sql: str) -> Outcome:
+        res = self.session.execute(sql)
+        return Outcome(res.schema, res.reader, res.rowcount)
+
+    def _snap(self) -> Any:
+        return self.session._tx.snapshot() if self.session.in_transaction \
+            else self.db.snapshot()
+
+    def tables(self) -> list[str]:
+        return [_short(n) for n in self._snap().tables()]
+
+    def columns(self, table: str) -> list[Column]:
+        info = self._snap().table(table)
+        return [Column(f.name, f.type, f.nullable, sql_type_name(f.type)) for f in info.schema]
+
+    def primary_key(self, table: str) -> list[str]:
+        return list(self._snap().table(table).primary_key)
+
+    def table_schema(self, table: str) -> pa.Schema | None:
+        snap = self._snap()
+        return snap.table(table).schema if snap.has_table(table) else None
+
+    def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
+        from engine.errors import AlreadyExists, NotFound
+
+        if self.session.in_transaction:
+            raise ClientError("finish the open transaction (COMMIT or ROLLBACK) first")
+        with self.db.begin() as tx:
+            exists = tx.snapshot().has_table(table)
+            if mode == "create" and exists:
+                raise AlreadyExists(f"table {table!r} already exists (use --append or "
+                                    "--replace)")
+            if mode == "append" and not exists:
+                raise NotFound(f"table {table!r} does not exist (use --create)")
+            if mode == "replace" and exists:
+                tx.drop_table(table)
+                exists = False
+            if not exists:
+                tx.create_table(table, reader.schema)
+            return tx.insert(table, reader)
+
+    def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
+        snap = self.db.snapshot()
+        out = []
+        for name in snap.tables():
+            data = snap.data(name)
+            parts = data.parts
+            out.append(TableStats(
+                name=_short(name), rows=data.row_count, columns=len(data.tdef.columns),
+                segments=len(parts), segment_bytes=sum(p.segment.size for p in parts),
+                deleted_rows=sum(len(p.deletes) for p in parts),
+                buffered_rows=data.buffer_rows))
+        root = Path(self.db.root)
+        wal = sum(_size(p) for p in (root / "wal").glob("*.log"))
+        total = sum(_size(p) for p in root.rglob("*") if p.is_file())
+        return out, {"data_dir": str(root), "lsn": snap.lsn, "wal_bytes": wal,
+                     "wal_files": len(list((root / "wal").glob("*.log"))),
+                     "total_bytes": total, "schemas": snap.schemas()}
+
+    def close(self) -> None:
+        try:
+            self.session.close()
+        finally:
+            self.db.close()
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _short(qualified: str) -> str:
+    return qualified[5:] if qualified.startswith("main.") else qualified
+
+
+class Remote(Backend):
+    """A Flight SQL server through ADBC (autocommit on: each statement commits unless the
+    session opened a transaction with BEGIN)."""
+
+    mode = "server"
+
+    def __init__(self, uri: str, *, user: str | None = None, password: str | None = None,
+                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False) -> None:
+        import adbc_driver_flightsql.dbapi as flight_sql
+
+        if not re.match(r"^grpc(\+tls|\+tcp|\+unix)?://", uri):
+            raise ClientError(f"not a Flight SQL URI: {uri!r} (expected grpc://host:port or "
+                              "grpc+tls://host:port)")
+        self.uri = uri
+        self.description = f"server {uri}"
+        kwargs: dict[str, str] = {}
+        self._has_password = password is not None
+        if password is not None:
+            kwargs["username"] = user or "kodiak"
+            kwargs["password"] = password
+        elif user:
+            raise ClientError(f"user {user!r} given without a password (set KODIAK_PASSWORD "
+                              "or `password` in kodiak.toml)")
+        if tls_root_certs is not None:
+            try:
+                kwargs["adbc.flight.sql.client_option.tls_root_certs"] = \
+                    Path(tls_root_certs).read_text()
+            except OSError as exc:
+                raise ClientError(f"cannot read {tls_root_certs}: {exc.strerror}") from None
+        if tls_skip_verify:
+            kwargs["adbc.flight.sql.client_option.tls_skip_verify"] = "true"
+        try:
+            self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
+        except Exception as exc:
+            raise ClientError(f"cannot connect to {uri}: {clean_error(exc)}") from None
+
+    def _cursor(self) -> Any:
+        return self.conn.cursor()
+
+    def _unreachable(self, exc: BaseException) -> None:
+        text = str(exc)
+        if "(Unavailable;" in text and ("connection error" in text or "resolver" in text):
+            raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)}"
+                              ) from None
+        if "(Unauthenticated;" in text or "UNAUTHENTICATED" in text:
+            hint = "" if self._has_password else \
+                " (pass --user and set KODIAK_PASSWORD, or put them in kodiak.toml)"
+            raise ClientError(f"{clean_error(exc)}{hint}") from None
+
+    def execute(self, sql: str) -> Outcome:
+        cur = self._cursor()
+        try:
+            try:
+                cur.execute(sql)
+            except Exception as exc:
+                self._unreachable(exc)
+                raise
+            if cur.description:
+                reader = cur.fetch_record_batch()
+                return Outcome(reader.schema, reader, -1, cur.close)
+            rowcount = cur.rowcount
+        except BaseException:
+            cur.close()
+            raise
+        cur.close()
+        return Outcome(pa.schema([]), None, rowcount)
+
+    def _objects(self) -> list[dict]:
+        try:
+            reader = self.conn.adbc_get_objects(depth="tables", catalog_filter=None)
+            return reader.read_all().to_pylist()
+        except Exception as exc:
+            self._unreachable(exc)
+            raise
+
+    def tables(self) -> list[str]:
+        out = []
+        for cat in self._objects():
+            for sch in cat["catalog_db_schemas"] or []:
+                for t in sch["db_schema_tables"] or []:
+                    name = t["table_name"]
+                    schema = sch["db_schema_name"]
+                    out.append(name if schema in (None, "", "main") else f"{schema}.{name}")
+        return sorted(out)
+
+    def table_schema(self, table: str) -> pa.Schema | None:
+        schema, name = split_table(table)
+        try:
+            return self.conn.adbc_get_table_schema(name, db_schema_filter=schema)
+        except Exception as exc:
+            if "NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+                return None
+            self._unreachable(exc)
+            raise
+
+    def columns(self, table: str) -> list[Column]:
+        schema = self.table_schema(table)
+        if schema is None:
+            raise ClientError(f"table {table!r} does not exist")
+        out = []
+        for f in schema:
+            meta = f.metadata or {}
+            tname = meta.get(b"ARROW:FLIGHT:SQL:TYPE_NAME", b"").decode() or \
+                sql_type_name(f.type)
+            out.append(Column(f.name, f.type, f.nullable, tname))
+        return out
+
+    def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
+        schema, name = split_table(table)
+        cur = self._cursor()
+        try:
+            return cur.adbc_ingest(name, reader, mode=mode, db_schema_name=schema)
+        except Exception as exc:
+            self._unreachable(exc)
+            raise
+        finally:
+            cur.close()
+
+    def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
+        out = []
+        for name in self.tables():
+            ncols = len(self.table_schema(name) or [])
+            o = self.execute(f"SELECT count(*) AS n FROM {quote_ident(name)}")
+            assert o.reader is not None
+            rows = o.reader.read_all().column(0)[0].as_py()
+            o.close()
+            out.append(TableStats(name=name, rows=rows, columns=ncols))
+        return out, {"uri": self.uri}
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_backend(uri: str | None, data_dir: Path, *, must_exist: bool = False,
+                 user: str | None = None, password: str | None = None,
+                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False
+                 ) -> Backend:
+    if uri:
+        return Remote(uri, user=user, password=password, tls_root_certs=tls_root_certs,
+                      tls_skip_verify=tls_skip_verify)
+    return Embedded(data_dir, must_exist=must_exist)
+
+
+def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
