@@ -241,7 +241,7 @@ class Embedded(Backend):
         return Outcome(res.schema, res.reader, res.rowcount)
 
     def _snap(self) -> Any:
-        return self.session._tx.snapshot() if self.session.in_transaction \
+        return self.session.transaction.snapshot() if self.session.in_transaction \
             else self.db.snapshot()
 
     def tables(self) -> list[str]:

@@ -21,6 +21,7 @@ from .errors import NotSupportedError, ParameterError, TransactionError
 from .executor import Executor
 from .optimizer import optimize
 from .plan import explain
+from .stats import cache_for
 
 _QUERY = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
 
@@ -44,6 +45,25 @@ class Session:
     @property
     def in_transaction(self) -> bool:
         return self._tx is not None
+
+    @property
+    def transaction(self) -> Any:
+        """The open engine transaction (for ingest and savepoints), or None."""
+        return self._tx
+
+    def savepoint(self, name: str) -> None:
+        self._open_tx().savepoint(name)
+
+    def rollback_to(self, name: str) -> None:
+        self._open_tx().rollback_to(name)
+
+    def release(self, name: str) -> None:
+        self._open_tx().release(name)
+
+    def _open_tx(self) -> Any:
+        if self._tx is None:
+            raise TransactionError("no transaction is open")
+        return self._tx
 
     def begin(self) -> None:
         if self._tx is not None:
@@ -83,7 +103,8 @@ class Session:
         return Prepared(self, stmts[0])
 
     def _context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
-        return Context(snap, schema=self.schema, catalog=self.catalog, params=params)
+        return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
+                       stats=cache_for(self.db))
 
     def _snapshot(self) -> Any:
         return self._tx.snapshot() if self._tx is not None else self.db.snapshot()
