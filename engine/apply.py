@@ -77,8 +77,8 @@ class Applier:
                 data = data.replace(secondary=sec)
         self.tables[tdef.id] = data
 
-    def put(self, table_id: int, rows: pa.Table) -> None:
-        self.tables[table_id] = self.tables[table_id].put_rows(rows)
+    def put(self, table_id: int, rows: pa.Table, keys: list | None = None) -> None:
+        self.tables[table_id] = self.tables[table_id].put_rows(rows, keys)
 
     def segment(self, table_id: int, seg: Segment) -> None:
         self.max_segment_id = max(self.max_segment_id, seg.id)

@@ -125,6 +125,14 @@ class TableDef:
         return pa.schema([pa.field(c.name, c.stored, c.nullable) for c in self.columns])
 
     @cached_property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @cached_property
+    def stored_types(self) -> list[pa.DataType]:
+        return [c.stored for c in self.columns]
+
+    @cached_property
     def data_schema(self) -> pa.Schema:
         """The physical schema without the hidden row id: what ``conform`` produces."""
         return pa.schema([pa.field(c.physical, c.stored, c.nullable) for c in self.columns])

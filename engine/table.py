@@ -179,11 +179,13 @@ class TableData:
 
     # -- physical primitives (logged and replayed) ----------------------------------------
 
-    def put_rows(self, rows: pa.Table) -> TableData:
-        """Add rows whose keys are absent into the write buffer."""
+    def put_rows(self, rows: pa.Table, keys: list | None = None) -> TableData:
+        """Add rows whose keys are absent into the write buffer (``keys``: their keys, if
+        the caller already listed them)."""
         if rows.num_rows == 0:
             return self
-        keys = keys_of(self.tdef, rows)
+        if keys is None:
+            keys = keys_of(self.tdef, rows)
         cols = [rows.column(c.physical).to_pylist() for c in self.tdef.columns]
         tuples = list(zip(*cols, strict=True)) if cols else [()] * rows.num_rows
         buffer = self.buffer.put_many(list(zip(keys, tuples, strict=True)))

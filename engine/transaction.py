@@ -267,6 +267,7 @@ class Transaction:
             return 0
         data = self._w.tables[td.id]
         bulk = n >= self._db.bulk_rows
+        keys = None
         if not td.primary_key:
             start = data.next_rowid
             rows = rows.append_column(pa.field(ROWID, pa.int64(), False),
@@ -274,7 +275,7 @@ class Transaction:
         else:
             if bulk:  # segments of keyed tables are sorted by key
                 rows = rows.sort_by([(c, "ascending") for c in key_columns(td)])
-            self._check_keys(td, rows, is_sorted=bulk)
+            keys = self._check_keys(td, rows, is_sorted=bulk)
         self._check_unique(td, rows)
         if bulk:
             seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows)
@@ -282,16 +283,18 @@ class Transaction:
             self._w.segment(td.id, seg)
             self._log.add("seg", t=td.id, seg=seg.to_json())
         else:
-            self._w.put(td.id, rows)
+            self._w.put(td.id, rows, keys)
             self._log.add("put", t=td.id, rows=self._log.blob_table(rows))
         return n
 
-    def _check_keys(self, td: TableDef, rows: pa.Table, is_sorted: bool = False) -> None:
+    def _check_keys(self, td: TableDef, rows: pa.Table, is_sorted: bool = False) -> list | None:
         """Primary keys must be unique within ``rows`` and absent from the table.
 
         Sorted input is checked vectorised (equal neighbours); a batch whose key range lies
-        outside the tree's is not probed key by key.
+        outside the tree's is not probed key by key. Returns the keys when it had to list
+        them (the caller reuses them), else None.
         """
+        keys = None
         kc = key_columns(td)
         n = rows.num_rows
         if is_sorted and n > 1:
@@ -317,16 +320,18 @@ class Transaction:
         pk = self._w.tables[td.id].pk
         assert pk is not None
         if len(pk) == 0 or n == 0:
-            return
+            return keys
         if is_sorted:
             lo, hi = keys_of(td, rows.slice(0, 1))[0], keys_of(td, rows.slice(n - 1, 1))[0]
             if lo > pk.max_key() or hi < pk.min_key():
-                return
-        keys = keys_of(td, rows)
+                return keys
+        if keys is None:
+            keys = keys_of(td, rows)
         for k, loc in zip(keys, pk.get_many(keys), strict=True):
             if loc is not None:
                 raise ConstraintError(
                     f"duplicate primary key {_show(k)} in table {td.qualified!r}")
+        return keys
 
     def _check_unique(self, td: TableDef, rows: pa.Table) -> None:
         if not any(ix.unique for ix in td.indexes):
@@ -561,7 +566,10 @@ def _chunks(data: Data, rows: int) -> Iterable[pa.Table]:
         data = pa.Table.from_batches([data])
     if not isinstance(data, pa.Table):
         raise SchemaError(f"cannot insert a {type(data).__name__}; give Arrow data")
-    for start in range(0, max(data.num_rows, 1), rows):
+    if data.num_rows <= rows:
+        yield data
+        return
+    for start in range(0, data.num_rows, rows):
         yield data.slice(start, rows)
 
 
@@ -570,6 +578,14 @@ def conform(td: TableDef, data: pa.Table) -> pa.Table:
 
     Returns the physical layout; raises before anything is written.
     """
+    if data.schema.names == td.column_names and data.schema.types == td.stored_types:
+        # Already the table's shape (the common case for prepared inserts): no casts, no
+        # defaults; only NOT NULL remains to check.
+        for c, arr in zip(td.columns, data.columns, strict=True):
+            if not c.nullable and arr.null_count:
+                raise ConstraintError(f"NULL in NOT NULL column {c.name!r} of table "
+                                      f"{td.qualified!r}")
+        return pa.Table.from_arrays(data.columns, schema=td.data_schema)
     given = {}
     for i, n in enumerate(data.column_names):
         low = n.lower()
