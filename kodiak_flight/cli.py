@@ -188,6 +188,9 @@ def serve(
         help="Allow a non-loopback address without authentication.")] = None,
     log_level: Annotated[str | None, typer.Option(
         help="debug, info, warning or error (KODIAK_LOG_LEVEL).")] = None,
+    query_timeout: Annotated[float | None, typer.Option(
+        help="Stop a query whose result is still streaming after this many seconds "
+             "(KODIAK_QUERY_TIMEOUT; default: no limit).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -203,6 +206,10 @@ def serve(
     tls_key = cfg.get("serve.tls_key", tls_key)
     allow_insecure_remote = cfg.get("serve.allow_insecure_remote", allow_insecure_remote)
     log_level = cfg.get("serve.log_level", log_level)
+    query_timeout = cfg.get("serve.query_timeout", query_timeout)
+    if query_timeout is not None and query_timeout <= 0:
+        typer.echo("error: --query-timeout must be a positive number of seconds", err=True)
+        raise typer.Exit(2)
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
@@ -231,7 +238,8 @@ def serve(
 
     db = engine.Database.open(str(data_dir))
     try:
-        server = start_server(db, host, port, auth=auth, tls_certificates=certs)
+        server = start_server(db, host, port, auth=auth, tls_certificates=certs,
+                              query_timeout=query_timeout)
     except Exception as exc:
         db.close()
         typer.echo(f"error: cannot serve on {host}:{port}: {exc}", err=True)

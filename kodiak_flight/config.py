@@ -55,6 +55,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
     Setting("serve.log_level", str, "info", "debug, info, warning or error"),
     Setting("serve.allow_insecure_remote", bool, False,
             "allow a non-loopback address without authentication"),
+    Setting("serve.query_timeout", float, None,
+            "seconds a query's result may stream before it is stopped (default: no limit)"),
 ]}
 
 
@@ -78,6 +80,10 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
         if kind is Path:
             if not isinstance(value, str):
                 raise ValueError(value)

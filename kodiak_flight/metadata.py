@@ -298,7 +298,8 @@ class Int32(int):
     """Marks an SqlInfo value that travels as ``int32_bitmask`` (int32) rather than int64."""
 
 
-def default_sql_info(*, server_version: str, ingest_transactions: bool) -> dict[int, Any]:
+def default_sql_info(*, server_version: str, ingest_transactions: bool,
+                     savepoints: bool = False) -> dict[int, Any]:
     """What Kodiak honestly reports about itself."""
     return {
         pb.FLIGHT_SQL_SERVER_NAME: "Kodiak",
@@ -307,7 +308,9 @@ def default_sql_info(*, server_version: str, ingest_transactions: bool) -> dict[
         pb.FLIGHT_SQL_SERVER_READ_ONLY: False,
         pb.FLIGHT_SQL_SERVER_SQL: True,
         pb.FLIGHT_SQL_SERVER_SUBSTRAIT: False,
-        pb.FLIGHT_SQL_SERVER_TRANSACTION: Int32(pb.SQL_SUPPORTED_TRANSACTION_TRANSACTION),
+        pb.FLIGHT_SQL_SERVER_TRANSACTION: Int32(pb.SQL_SUPPORTED_TRANSACTION_SAVEPOINT
+                                                if savepoints
+                                                else pb.SQL_SUPPORTED_TRANSACTION_TRANSACTION),
         pb.FLIGHT_SQL_SERVER_CANCEL: True,
         pb.FLIGHT_SQL_SERVER_BULK_INGESTION: True,
         pb.FLIGHT_SQL_SERVER_INGEST_TRANSACTIONS_SUPPORTED: ingest_transactions,
@@ -328,7 +331,7 @@ def default_sql_info(*, server_version: str, ingest_transactions: bool) -> dict[
         pb.SQL_DATA_DEFINITION_CAUSES_TRANSACTION_COMMIT: False,
         pb.SQL_DATA_DEFINITIONS_IN_TRANSACTIONS_IGNORED: False,
         pb.SQL_BATCH_UPDATES_SUPPORTED: True,
-        pb.SQL_SAVEPOINTS_SUPPORTED: False,
+        pb.SQL_SAVEPOINTS_SUPPORTED: savepoints,
         pb.SQL_NAMED_PARAMETERS_SUPPORTED: False,
         pb.SQL_STORED_FUNCTIONS_USING_CALL_SYNTAX_SUPPORTED: False,
     }

@@ -47,6 +47,8 @@ MIDDLEWARE_KEY = "kodiak"
 
 SessionFactory = Callable[..., Any]
 
+MAX_SQL_NESTING = 500  # parentheses; deeper statements are refused before parsing
+
 
 def _default_session_factory(db: Any, *, catalog: str, schema: str) -> Any:
     from .sql.session import Session
@@ -204,6 +206,8 @@ class Transaction:
     lock: threading.RLock = field(default_factory=threading.RLock)
     last_used: float = field(default_factory=time.monotonic)
     begun: bool = False
+    # Open savepoints, oldest first: (Flight SQL savepoint id, name in the SQL session).
+    savepoints: list[tuple[bytes, str]] = field(default_factory=list)
 
     def ensure_begun(self) -> None:
         with self.lock:
@@ -245,6 +249,7 @@ class Execution:
     rowcount: int = -1
     created: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    deadline: float | None = None  # monotonic time after which streaming stops
 
     def close(self) -> None:
         if self.reader is not None:
@@ -275,6 +280,19 @@ def _handle_query(handle: bytes) -> str | None:
         return None
 
 
+def _check_param_count(ps: PreparedStatement, params: pa.Table | None) -> None:
+    """Refuse a parameter batch with more or fewer columns than the statement has
+    placeholders (the SQL layer would otherwise ignore extra columns)."""
+    schema = getattr(ps.prepared, "parameter_schema", None)
+    if params is None or schema is None:
+        return
+    if params.num_columns != len(schema):
+        raise InvalidArgument(f"the statement takes {len(schema)} parameter"
+                              f"{'' if len(schema) == 1 else 's'}, but {params.num_columns} "
+                              f"{'was' if params.num_columns == 1 else 'were'} bound",
+                              "ParameterError")
+
+
 def _params(table: pa.Table) -> pa.Table | None:
     """Bound parameters as the SQL layer takes them (None when the client bound none)."""
     if table.num_columns == 0:
@@ -301,8 +319,14 @@ class KodiakFlightServer(flight.FlightServerBase):
                  catalog: str = "kodiak", default_schema: str = "main",
                  session_idle_timeout: float = 3600.0,
                  transaction_idle_timeout: float = 300.0,
-                 result_ttl: float = 600.0) -> None:
+                 result_ttl: float = 600.0,
+                 query_timeout: float | None = None,
+                 max_sql_nesting: int = MAX_SQL_NESTING) -> None:
         status.install()
+        if query_timeout is not None and query_timeout <= 0:
+            raise ValueError("query_timeout must be positive (or None for no limit)")
+        self.query_timeout = query_timeout
+        self.max_sql_nesting = max_sql_nesting
         self.db = db
         self.auth = auth
         self.catalog = catalog
@@ -319,12 +343,13 @@ class KodiakFlightServer(flight.FlightServerBase):
         self._prepared: dict[bytes, PreparedStatement] = {}
         self._executions: dict[bytes, Execution] = {}
         self._expired: OrderedDict[bytes, _Expired] = OrderedDict()
+        self._savepoints: dict[bytes, bytes] = {}  # savepoint id -> transaction id
         self._next_sweep = 0.0
         self._sweep_interval = max(0.05, min(5.0, transaction_idle_timeout / 4,
                                              session_idle_timeout / 4, result_ttl / 4))
         self._stop = threading.Event()
         self.sql_info = metadata.default_sql_info(server_version=_server_version(),
-                                                  ingest_transactions=True)
+                                                  ingest_transactions=True, savepoints=True)
         super().__init__(location, auth_handler=_HandshakeHandler(),
                          tls_certificates=tls_certificates,
                          middleware={MIDDLEWARE_KEY: CallMiddlewareFactory(auth)})
@@ -432,13 +457,43 @@ class KodiakFlightServer(flight.FlightServerBase):
         return bytes(cmd.transaction_id) if cmd.HasField("transaction_id") \
             and cmd.transaction_id else None
 
+    def _check_sql(self, query: str) -> None:
+        """Refuse SQL nested deeper than ``max_sql_nesting`` parentheses before parsing it:
+        a recursive-descent parser would otherwise exhaust the stack of the server thread."""
+        limit = self.max_sql_nesting
+        if query.count("(") <= limit:
+            return
+        depth = 0
+        quote = ""
+        for ch in query:
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+                if depth > limit:
+                    raise InvalidArgument(f"the statement is nested too deeply (more than "
+                                          f"{limit} levels of parentheses)", "TooComplex")
+            elif ch == ")":
+                depth -= 1
+
+    def _prepare(self, sql: Any, query: str) -> Any:
+        self._check_sql(query)
+        return sql.prepare(query)
+
+    def _deadline(self) -> float | None:
+        return None if self.query_timeout is None else time.monotonic() + self.query_timeout
+
     def _run_sql(self, client: ClientSession, query: str, txn_id: bytes | None, *,
                  update: bool) -> Any:
         """Run SQL text once; inside a transaction, begin it first if the statement writes."""
+        self._check_sql(query)
         sql, lock, txn = self._target(client, txn_id)
         with lock:
             if txn is not None and not txn.begun:
-                if update or sql.prepare(query).is_update:
+                if update or self._prepare(sql, query).is_update:
                     txn.ensure_begun()
             return sql.execute(query)
 
@@ -500,7 +555,7 @@ class KodiakFlightServer(flight.FlightServerBase):
         else:
             sql, lock, txn_id = client.sql, client.lock, None
         with lock:
-            prepared = sql.prepare(query)
+            prepared = self._prepare(sql, query)
         with self._lock:
             ps = self._prepared.get(handle)
             if ps is None:
@@ -520,6 +575,10 @@ class KodiakFlightServer(flight.FlightServerBase):
             log.exception("closing a SQL session failed")
 
     def _end_transaction(self, txn: Transaction, *, commit: bool, quiet: bool = False) -> None:
+        with self._lock:
+            for sp_id, _ in txn.savepoints:
+                self._savepoints.pop(sp_id, None)
+        txn.savepoints.clear()
         try:
             with txn.lock:
                 if not txn.begun:
@@ -593,7 +652,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             self._prepared.pop(handle, None)
         return session
 
-    def _register_execution(self, result: Any) -> Execution:
+    def _register_execution(self, result: Any, deadline: float | None = None) -> Execution:
         handle = secrets.token_bytes(16)
         if _is_update(result):
             # Side effects have happened; keep the (small) outcome, not a live reader.
@@ -602,7 +661,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             ex = Execution(handle, table.schema, table=table, rowcount=result.rowcount)
         else:
             reader = result.reader
-            ex = Execution(handle, reader.schema, reader=reader)
+            ex = Execution(handle, reader.schema, reader=reader, deadline=deadline)
         with self._lock:
             self._executions[handle] = ex
         return ex
@@ -633,12 +692,16 @@ class KodiakFlightServer(flight.FlightServerBase):
             cmd = self._command(descriptor)
             client = self._client(context)
             if isinstance(cmd, pb.CommandStatementQuery):
+                deadline = self._deadline()
                 result = self._run_sql(client, cmd.query, self._txn_id(cmd), update=False)
-                return self._statement_info(descriptor, self._register_execution(result))
+                return self._statement_info(descriptor,
+                                            self._register_execution(result, deadline))
             if isinstance(cmd, pb.CommandPreparedStatementQuery):
+                deadline = self._deadline()
                 ps = self._prepared_statement(cmd.prepared_statement_handle, client)
                 result = self._run_prepared(ps, ps.params)
-                return self._statement_info(descriptor, self._register_execution(result))
+                return self._statement_info(descriptor,
+                                            self._register_execution(result, deadline))
             if isinstance(cmd, fsql.METADATA_COMMANDS):
                 ticket = flight.Ticket(fsql.pack(cmd))
                 return flight.FlightInfo(metadata.result_schema(cmd), descriptor,
@@ -653,7 +716,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             if isinstance(cmd, pb.CommandStatementQuery):
                 sql, lock, _ = self._target(client, self._txn_id(cmd))
                 with lock:
-                    prepared = sql.prepare(cmd.query)
+                    prepared = self._prepare(sql, cmd.query)
                 return flight.SchemaResult(prepared.dataset_schema or pa.schema([]))
             if isinstance(cmd, pb.CommandPreparedStatementQuery):
                 ps = self._prepared_statement(cmd.prepared_statement_handle, client)
@@ -706,6 +769,10 @@ class KodiakFlightServer(flight.FlightServerBase):
                 while True:
                     if ex.cancelled.is_set():
                         raise flight.FlightCancelledError("the query was cancelled")
+                    if ex.deadline is not None and time.monotonic() > ex.deadline:
+                        raise flight.FlightTimedOutError(
+                            f"the query ran longer than the server's query timeout "
+                            f"({self.query_timeout:g} s) and was stopped")
                     try:
                         batch = reader.read_next_batch()
                     except StopIteration:
@@ -752,6 +819,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             if isinstance(cmd, pb.CommandPreparedStatementQuery):
                 ps = self._prepared_statement(cmd.prepared_statement_handle, client)
                 params = _params(reader.read_all())
+                _check_param_count(ps, params)
                 with ps.lock:
                     ps.params = params
                 writer.write(fsql.prepared_put_result(ps.handle))
@@ -759,6 +827,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             if isinstance(cmd, pb.CommandPreparedStatementUpdate):
                 ps = self._prepared_statement(cmd.prepared_statement_handle, client)
                 params = _params(reader.read_all())
+                _check_param_count(ps, params)
                 result = self._run_prepared(ps, params if params is not None else ps.params,
                                             update=True)
                 writer.write(fsql.update_result(self._drain_rowcount(result)))
@@ -863,14 +932,10 @@ class KodiakFlightServer(flight.FlightServerBase):
     @staticmethod
     def _engine_transaction(sql: Any) -> Any:
         """The engine transaction a SQL session has open (for ingest inside a transaction)."""
-        tx = getattr(sql, "transaction", None)
-        if callable(tx):
-            tx = tx()
-        if tx is None:  # the SQL layer has no public accessor (yet)
-            tx = getattr(sql, "_tx", None)
-        if tx is None:
-            raise Unimplemented("ingest inside a transaction: the SQL session does not expose "
-                                "its engine transaction", "Unsupported")
+        tx = sql.transaction
+        if tx is None:  # pragma: no cover - ensure_begun() opened it
+            raise InvalidArgument("ingest inside a transaction: the transaction is not open",
+                                  "TransactionError")
         return tx
 
     # -- DoAction ---------------------------------------------------------------------------
@@ -881,6 +946,8 @@ class KodiakFlightServer(flight.FlightServerBase):
             (fsql.CLOSE_PREPARED_STATEMENT, "Close a prepared statement"),
             (fsql.BEGIN_TRANSACTION, "Begin a transaction"),
             (fsql.END_TRANSACTION, "Commit or roll back a transaction"),
+            (fsql.BEGIN_SAVEPOINT, "Set a savepoint in a transaction"),
+            (fsql.END_SAVEPOINT, "Release or roll back to a savepoint"),
             (fsql.CANCEL_FLIGHT_INFO, "Cancel a query whose results were not fully read"),
             (fsql.CANCEL_QUERY, "Cancel a query (deprecated Flight SQL action)"),
             (fsql.SET_SESSION_OPTIONS, "Set session options: catalog, schema"),
@@ -945,8 +1012,19 @@ class KodiakFlightServer(flight.FlightServerBase):
                                "process)", "UnknownTransaction")
             self._end_transaction(txn, commit=commit)
             return []
-        if kind in (fsql.BEGIN_SAVEPOINT, fsql.END_SAVEPOINT):
-            raise Unimplemented("savepoints are not supported over Flight SQL", "Unsupported")
+        if kind == fsql.BEGIN_SAVEPOINT:
+            req = fsql.unpack(body, what="action body")
+            if not isinstance(req, pb.ActionBeginSavepointRequest):
+                raise InvalidArgument("BeginSavepoint expects ActionBeginSavepointRequest",
+                                      "ProtocolError")
+            return [self._begin_savepoint(client, req)]
+        if kind == fsql.END_SAVEPOINT:
+            req = fsql.unpack(body, what="action body")
+            if not isinstance(req, pb.ActionEndSavepointRequest):
+                raise InvalidArgument("EndSavepoint expects ActionEndSavepointRequest",
+                                      "ProtocolError")
+            self._end_savepoint(req)
+            return []
         if kind == fsql.CREATE_PREPARED_SUBSTRAIT_PLAN:
             raise Unimplemented("Substrait plans are not supported; send SQL", "Unsupported")
         if kind == fsql.CANCEL_FLIGHT_INFO:
@@ -980,7 +1058,7 @@ class KodiakFlightServer(flight.FlightServerBase):
         txn_id = self._txn_id(req)
         sql, lock, _ = self._target(client, txn_id)
         with lock:
-            prepared = sql.prepare(req.query)
+            prepared = self._prepare(sql, req.query)
         handle = _make_handle(req.query)
         ps = PreparedStatement(handle, req.query, prepared, sql, lock, client.id, txn_id)
         with self._lock:
@@ -993,6 +1071,63 @@ class KodiakFlightServer(flight.FlightServerBase):
             is_update=bool(prepared.is_update),
         )
         return fsql.pack(result)
+
+    def _begin_savepoint(self, client: ClientSession,
+                         req: pb.ActionBeginSavepointRequest) -> bytes:
+        """A savepoint in an open transaction. Savepoint names need not be unique (the id
+        identifies it); the transaction begins here if it has not written yet, so a rollback
+        to the savepoint undoes exactly what followed it."""
+        if not req.transaction_id:
+            raise InvalidArgument("BeginSavepoint: a transaction_id is required",
+                                  "ProtocolError")
+        txn = self._transaction(req.transaction_id, client)
+        sp_id = secrets.token_bytes(16)
+        internal = f"flightsql_sp_{sp_id.hex()}"
+        with txn.lock:
+            txn.ensure_begun()
+            txn.sql.savepoint(internal)
+            txn.savepoints.append((sp_id, internal))
+        with self._lock:
+            self._savepoints[sp_id] = txn.id
+        return fsql.pack(pb.ActionBeginSavepointResult(savepoint_id=sp_id))
+
+    def _end_savepoint(self, req: pb.ActionEndSavepointRequest) -> None:
+        """RELEASE forgets the savepoint and every later one; ROLLBACK undoes what followed
+        it and forgets the later ones (the savepoint itself stays, as in SQL)."""
+        act = pb.ActionEndSavepointRequest
+        if req.action not in (act.END_SAVEPOINT_RELEASE, act.END_SAVEPOINT_ROLLBACK):
+            raise InvalidArgument("EndSavepoint: action must be RELEASE or ROLLBACK",
+                                  "ProtocolError")
+        sp_id = bytes(req.savepoint_id)
+        with self._lock:
+            txn_id = self._savepoints.get(sp_id)
+            txn = self._transactions.get(txn_id) if txn_id is not None else None
+        if txn is None:
+            with self._lock:
+                self._savepoints.pop(sp_id, None)
+            raise NotFound("unknown savepoint (released, rolled back past, or its transaction "
+                           "has ended)", "UnknownSavepoint")
+        with txn.lock:
+            ids = [s for s, _ in txn.savepoints]
+            if sp_id not in ids:
+                with self._lock:
+                    self._savepoints.pop(sp_id, None)
+                raise NotFound("unknown savepoint (released or rolled back past)",
+                               "UnknownSavepoint")
+            i = ids.index(sp_id)
+            internal = txn.savepoints[i][1]
+            if req.action == act.END_SAVEPOINT_RELEASE:
+                txn.sql.release(internal)
+                dropped = txn.savepoints[i:]
+                del txn.savepoints[i:]
+            else:
+                txn.sql.rollback_to(internal)
+                dropped = txn.savepoints[i + 1:]
+                del txn.savepoints[i + 1:]
+            txn.last_used = time.monotonic()
+        with self._lock:
+            for s, _ in dropped:
+                self._savepoints.pop(s, None)
 
     def _begin_transaction(self, client: ClientSession) -> bytes:
         sql = self._new_sql(client.schema)  # begun at its first write: see Transaction

@@ -140,6 +140,9 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
                 return flight.FlightInternalError(f"{name}: {message}")
             if name == "KodiakError":
                 return InvalidArgument(message, type(exc).__name__)
+    if isinstance(exc, RecursionError):
+        return InvalidArgument("the statement is nested too deeply or too complex to process",
+                               "TooComplex")
     # Arrow compute errors raised while evaluating a query: bad casts, overflow, ...
     if isinstance(exc, pa.ArrowNotImplementedError):
         return Unimplemented(message, "ArrowNotImplementedError")

@@ -47,6 +47,26 @@ def test_refuses_remote_host_without_password(tmp_path):
     assert out == ""
 
 
+def test_query_timeout_flag(tmp_path):
+    proc = _start(["--port", "0", "--data-dir", str(tmp_path / "d"), "--query-timeout", "0"])
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "--query-timeout" in err
+    proc = _start(["--port", "0", "--data-dir", str(tmp_path / "d"), "--query-timeout", "2.5"])
+    try:
+        uri = proc.stdout.readline().strip()
+        assert uri.startswith("grpc://"), (uri, proc.stderr.read())
+        client = flight.connect(uri)
+        assert query(client, "SELECT 5 AS x").to_pydict() == {"x": [5]}
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_tls_flags_go_together(tmp_path):
     proc = _start(["--port", "0", "--data-dir", str(tmp_path / "d"),
                    "--tls-cert", str(tmp_path / "c.pem")])

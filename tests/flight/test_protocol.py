@@ -353,7 +353,7 @@ def test_sql_info(client):
     assert values[pb.FLIGHT_SQL_SERVER_NAME] == "Kodiak"
     assert values[pb.FLIGHT_SQL_SERVER_ARROW_VERSION] == pa.__version__
     assert values[pb.FLIGHT_SQL_SERVER_READ_ONLY] is False
-    assert values[pb.FLIGHT_SQL_SERVER_TRANSACTION] == 1
+    assert values[pb.FLIGHT_SQL_SERVER_TRANSACTION] == pb.SQL_SUPPORTED_TRANSACTION_SAVEPOINT
     table = _metadata(client, pb.CommandGetSqlInfo(info=[8, 9999]))
     assert table.column("info_name").to_pylist() == [8]
     assert table.column("value").type[3].type == pa.int32()
