@@ -1,7 +1,8 @@
 """``python -m bench [TARGET ...] [--quick] [--markdown] [--json FILE] [--strict]``
 
-TARGET is a group (``engine``, ``all``) or a benchmark name (``bulk_load``, ``point_lookup``,
-``commits``, ``range_scan``); the default is everything. Each benchmark runs in a child
+TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
+(``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``flight_doget``,
+``flight_lookup``, ``flight_concurrency``); the default is everything. Each benchmark runs in a child
 process of its own, so one benchmark's memory never inflates the next one's peak RSS and a
 crash in one still lets the others report. Progress goes to stderr, the results table to
 stdout. The exit status is 1 if a benchmark failed to run, and with ``--strict`` also if a
@@ -29,11 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _benchmarks() -> dict:
     from .engine_bench import BENCHMARKS
+    from .flight_bench import BENCHMARKS as FLIGHT_BENCHMARKS
+    from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
 
-    return BENCHMARKS
+    return {**BENCHMARKS, **SQL_BENCHMARKS, **FLIGHT_BENCHMARKS}
 
 
-GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"]}
+GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
+          "sql": ["tpch"],
+          "flight": ["flight_doget", "flight_lookup", "flight_concurrency"]}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -57,9 +62,11 @@ def resolve(targets: list[str]) -> list[str]:
 
 
 def run_child(name: str, quick: bool, out: str) -> None:
-    from .engine_bench import FULL, QUICK
+    from . import engine_bench, flight_bench, sql_bench
 
-    rows = _benchmarks()[name](dict(QUICK if quick else FULL))
+    mod = sql_bench if name in sql_bench.BENCHMARKS else \
+        flight_bench if name in flight_bench.BENCHMARKS else engine_bench
+    rows = _benchmarks()[name](dict(mod.QUICK if quick else mod.FULL))
     rss = peak_rss_mib()
     for r in rows:
         r.rss_mib = rss
@@ -106,6 +113,8 @@ def environment() -> dict:
 def fmt_value(v: float | None, unit: str) -> str:
     if v is None:
         return "—"
+    if unit == "×":
+        return f"{v:.2f}×"
     if unit == "s":
         if v < 1e-3:
             return f"{v * 1e6:.1f} µs"
@@ -143,7 +152,7 @@ def table_lines(rows: list[Row], markdown: bool) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench",
                                  description="Kodiak against peers, measured in the same run.")
-    ap.add_argument("targets", nargs="*", help="group (engine, all) or benchmark names")
+    ap.add_argument("targets", nargs="*", help="group (engine, sql, flight, all) or benchmark names")
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ap.add_argument("--json", metavar="FILE", help="also write results and environment here")

@@ -21,7 +21,19 @@ from sqlglot import exp
 
 from . import functions as F
 from .errors import BindError, NotSupportedError, ParameterError, SqlTypeError, suggest
-from .expr import Col, Expr, Lit, SubqueryValue, and_all, call, cast, conjuncts, lit
+from .expr import (
+    Col,
+    Expr,
+    Lit,
+    SubqueryValue,
+    and_all,
+    call,
+    cast,
+    conjuncts,
+    fold,
+    lit,
+    substitute,
+)
 from .plan import (
     AggCall,
     Aggregate,
@@ -30,13 +42,17 @@ from .plan import (
     Limit,
     Node,
     Project,
+    RecursiveCTE,
     Scan,
     SetOp,
+    Shared,
+    SharedPlan,
     Sort,
     SortKey,
     Values,
     Window,
     WindowCall,
+    WorkTable,
 )
 from .scope import ColInfo, Scope
 from .types import common_type, from_sql, normalize
@@ -56,6 +72,9 @@ class Bound:
     cols: list[ColInfo]
     corr_keys: list[tuple[str, Expr]] = field(default_factory=list)  # (inner out id, outer)
     corr_residual: Expr | None = None
+    # each output's value over no input rows (``count(*)`` -> 0) for an ungrouped
+    # aggregating block; a correlated scalar subquery yields it where nothing matches
+    empty: list[Expr | None] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +87,32 @@ class Context:
     params: list[pa.Scalar] | None = None
     param_types: dict[int, pa.DataType] = field(default_factory=dict)
     ctes: list[dict[str, exp.Expression]] = field(default_factory=list)
+    # recursive CTE name -> (work table key, column names, types) while binding its step
+    recursive: dict[str, tuple[int, list[str], list[pa.DataType]]] = field(
+        default_factory=dict)
+    expanding: list[str] = field(default_factory=list)  # views being expanded (cycle check)
+    _views: dict[str, Any] | None = None
+    stats: dict | None = None  # distinct-count cache (``stats.cache_for(db)``)
+
+    def views(self) -> dict[str, Any]:
+        if self._views is None:
+            from .catalog import load_views
+            self._views = load_views(self.snap)
+        return self._views
+
+    def find_view(self, t: exp.Table) -> Any:
+        """The stored view ``t`` names (schema-qualified, else current then main), or None."""
+        views = self.views()
+        if not views:
+            return None
+        name = t.name.lower()
+        db = t.text("db")
+        cands = [f"{db.lower()}.{name}"] if db else [f"{self.schema.lower()}.{name}",
+                                                     f"main.{name}"]
+        for c in cands:
+            if c in views:
+                return views[c]
+        return None
 
     def table_name(self, t: exp.Table) -> str:
         db = t.text("db")
@@ -105,6 +150,8 @@ class AggState:
 
 
 def is_aggregate(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Filter) and is_aggregate(node.this):
+        return True
     if isinstance(node, exp.AggFunc):
         return True
     if isinstance(node, exp.Anonymous) and node.name.lower() in F.AGGREGATES:
@@ -135,6 +182,7 @@ class Binder:
         self.outer = outer
         self.plan: Node | None = None
         self._windows: list[WindowCall] = []
+        self._named_windows: dict[str, exp.Window] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -142,13 +190,19 @@ class Binder:
         with_ = node.args.get("with_")
         pushed = False
         if with_ is not None:
-            if with_.args.get("recursive"):
-                raise NotSupportedError("WITH RECURSIVE is not supported yet")
+            recursive = bool(with_.args.get("recursive"))
             frame: dict[str, exp.Expression] = {}
             self.ctx.ctes.append(frame)
             pushed = True
             for cte in with_.expressions:
-                frame[cte.alias_or_name.lower()] = cte
+                name = cte.alias_or_name.lower()
+                if recursive and _references(cte.this, name):
+                    cte = cte.copy()
+                    cte.meta["recursive"] = True
+                elif _reference_count(node, name) > 1 and not _volatile(cte.this):
+                    cte = cte.copy()
+                    cte.meta["shared"] = True  # referenced twice or more: compute once
+                frame[name] = cte
         try:
             if isinstance(node, exp.Select):
                 return self.bind_select(node, corr_mode)
@@ -225,6 +279,8 @@ class Binder:
         return plan, Scope(cols, self.outer)
 
     def from_item(self, item: exp.Expression) -> tuple[Node, list[ColInfo]]:
+        if isinstance(item, exp.TableAlias):  # pipe syntax "|> AS name" reads CTE "name"
+            item = exp.Table(this=item.this.copy())
         alias = item.args.get("alias")
         alias_name = alias.name if alias is not None and alias.name else None
         col_aliases = [c.name for c in alias.columns] if alias is not None and \
@@ -233,14 +289,35 @@ class Binder:
             if isinstance(item.this, exp.Anonymous) or isinstance(item.this, exp.Func):
                 raise NotSupportedError(f"table function {item.this.sql()} is not supported")
             name = item.name
+            qual = alias_name or name
+            work = None if item.text("db") else self.ctx.recursive.get(name.lower())
+            if work is not None:
+                key, names, types = work
+                cols = [ColInfo(n, new_id(), t, qual) for n, t in zip(names, types, strict=True)]
+                node = WorkTable(key, [(c.id, c.type) for c in cols])
+                return node, _rename(cols, qual, col_aliases)
             cte = None if item.text("db") else self._cte(name)
             if cte is not None:
-                bound = Binder(self.ctx, None).bind_query(cte.this)
-                qual = alias_name or name
                 cte_cols = [c.name for c in cte.args["alias"].columns] \
                     if cte.args.get("alias") is not None and cte.args["alias"].columns else []
+                if cte.meta.get("recursive"):
+                    plan, cols = self._bind_recursive(cte, name, cte_cols)
+                    return plan, _rename(cols, qual, col_aliases)
+                if cte.meta.get("shared"):
+                    holder = cte.meta.get("holder")
+                    if holder is None:
+                        bound = Binder(self.ctx, None).bind_query(cte.this)
+                        holder = (next(_ids), SharedPlan(bound.plan, name), bound.cols)
+                        cte.meta["holder"] = holder
+                    key, shared, bcols = holder
+                    cols = [ColInfo(c.name, new_id(), c.type, c.qual, c.hidden) for c in bcols]
+                    node = Shared(key, shared, [(c.id, c.type) for c in cols])
+                    return node, _rename(cols, qual, col_aliases or cte_cols)
+                bound = Binder(self.ctx, None).bind_query(cte.this)
                 return bound.plan, _rename(bound.cols, qual, col_aliases or cte_cols)
             full = self.ctx.table_name(item)
+            if not self.ctx.snap.has_table(full) and self.ctx.find_view(item) is not None:
+                return self._bind_view(self.ctx.find_view(item), qual, col_aliases)
             if not self.ctx.snap.has_table(full):
                 names = [t.split(".", 1)[1] if t.startswith(self.ctx.schema + ".") else t
                          for t in self.ctx.snap.tables()]
@@ -257,8 +334,11 @@ class Binder:
                 shown = col_aliases[i] if i < len(col_aliases) else f.name
                 cols.append(ColInfo(shown, cid, t, qual))
             raw = {f.name: f.type for f in info.schema}
+            keyed = set(info.primary_key[:1])
+            for ix in info.indexes.values():
+                keyed.update(ix.columns[:1])
             return Scan(info.name, scan_cols, est_rows=max(1, info.row_count),
-                        raw_types=raw), cols
+                        raw_types=raw, stats=self._stats(info), keyed=frozenset(keyed)), cols
         if isinstance(item, exp.Subquery):
             if item.args.get("lateral"):
                 raise NotSupportedError("LATERAL subqueries are not supported")
@@ -270,6 +350,63 @@ class Binder:
         if isinstance(item, exp.Lateral):
             raise NotSupportedError("LATERAL is not supported")
         raise NotSupportedError(f"{item.key.upper()} in FROM is not supported")
+
+    def _bind_view(self, view: Any, qual: str, col_aliases: list[str]
+                   ) -> tuple[Node, list[ColInfo]]:
+        from .dialect import parse
+        if view.name in self.ctx.expanding:
+            raise BindError(f"view {view.name!r} refers to itself")
+        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive)
+        self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.schema, [], {}
+        self.ctx.expanding.append(view.name)
+        try:
+            bound = Binder(self.ctx, None).bind_query(parse(view.sql)[0])
+        except BindError as e:
+            raise BindError(f"view {view.name!r} no longer binds: {e}") from None
+        finally:
+            self.ctx.expanding.pop()
+            self.ctx.schema, self.ctx.ctes, self.ctx.recursive = saved
+        return bound.plan, _rename(bound.cols, qual, col_aliases or list(view.columns))
+
+    def _bind_recursive(self, cte: exp.CTE, name: str, names: list[str]
+                        ) -> tuple[Node, list[ColInfo]]:
+        body = cte.this
+        if not isinstance(body, exp.Union):
+            raise NotSupportedError(f"recursive CTE {name!r} must be <anchor> UNION [ALL] "
+                                    "<recursive term>")
+        if _references(body.this, name.lower()):
+            raise NotSupportedError(f"the anchor of recursive CTE {name!r} must not refer to "
+                                    "it")
+        anchor = Binder(self.ctx, None).bind_query(body.this)
+        names = names or [c.name for c in anchor.cols]
+        if len(names) != len(anchor.cols):
+            raise BindError(f"recursive CTE {name!r} names {len(names)} columns but its anchor "
+                            f"returns {len(anchor.cols)}")
+        types = [c.type if not pa.types.is_null(c.type) else pa.int32() for c in anchor.cols]
+        key = next(_ids)
+        saved = self.ctx.recursive.get(name.lower())
+        self.ctx.recursive[name.lower()] = (key, names, types)
+        try:
+            step = Binder(self.ctx, None).bind_query(body.expression)
+        finally:
+            if saved is None:
+                self.ctx.recursive.pop(name.lower(), None)
+            else:
+                self.ctx.recursive[name.lower()] = saved
+        if len(step.cols) != len(types):
+            raise BindError(f"recursive CTE {name!r}: the recursive term returns "
+                            f"{len(step.cols)} columns, the anchor {len(types)}")
+        aplan = _conform(anchor, types)
+        splan = _conform(step, types)
+        node = RecursiveCTE(key, aplan, splan, not bool(body.args.get("distinct", True)))
+        cols = [ColInfo(n, i, t) for n, (i, t) in zip(names, aplan.output, strict=True)]
+        return node, cols
+
+    def _stats(self, info: Any) -> Any:
+        if self.ctx.stats is None:
+            return None
+        from .stats import TableStats
+        return TableStats(self.ctx.stats, self.ctx.snap, info.name, info.row_count)
 
     def _cte(self, name: str) -> exp.Expression | None:
         for frame in reversed(self.ctx.ctes):
@@ -286,13 +423,25 @@ class Binder:
             jt = "cross"
         elif kind in ("SEMI", "ANTI"):
             jt = kind.lower()
-        if j.args.get("method"):
-            raise NotSupportedError(f"{j.args['method']} joins are not supported")
+        method = str(j.args.get("method") or "").upper()
+        if method and method != "NATURAL":
+            raise NotSupportedError(f"{method} joins are not supported")
         scope = Scope(lcols + rcols, self.outer)
         on = j.args.get("on")
         using = j.args.get("using")
+        if method == "NATURAL":
+            rnames = {c.name.lower() for c in rcols if not c.hidden}
+            seen: set[str] = set()
+            using = []
+            for c in lcols:
+                if not c.hidden and c.name.lower() in rnames and c.name.lower() not in seen:
+                    seen.add(c.name.lower())
+                    using.append(exp.to_identifier(c.name))
+            if not using and jt == "inner":
+                jt = "cross"
         cond: Expr | None = None
         out_cols = lcols + rcols
+        merged: list[tuple[ColInfo, ColInfo]] = []
         if using:
             parts = []
             hidden = set()
@@ -305,6 +454,7 @@ class Binder:
                 parts.append(F.compare("equal", Col(lc[0].id, lc[0].type),
                                        Col(rc[0].id, rc[0].type)))
                 hidden.add(rc[0].id)
+                merged.append((lc[0], rc[0]))
             cond = and_all(parts)
             out_cols = lcols + [ColInfo(c.name, c.id, c.type, c.qual, c.id in hidden or c.hidden)
                                 for c in rcols]
@@ -321,8 +471,28 @@ class Binder:
             node: Node = Join(rplan, lplan, "left", residual=cond)
             order = [i for i, _ in lplan.output] + [i for i, _ in rplan.output]
             types = dict(node.output)
-            return Project(node, [(i, Col(i, types[i])) for i in order]), out_cols
-        return Join(lplan, rplan, jt, residual=cond), out_cols
+            node = Project(node, [(i, Col(i, types[i])) for i in order])
+        else:
+            node = Join(lplan, rplan, jt, residual=cond)
+        if merged and jt in ("right", "full"):
+            # the USING column is whichever side is not NULL
+            exprs = [(i, Col(i, t)) for i, t in node.output]
+            replace: dict[str, ColInfo] = {}
+            for lc, rc in merged:
+                mid = new_id()
+                e = F.coalesce([Col(lc.id, lc.type), Col(rc.id, rc.type)])
+                exprs.append((mid, e))
+                replace[lc.id] = ColInfo(lc.name, mid, e.type, None)
+            node = Project(node, exprs)
+            cols = []
+            for c in out_cols:
+                if c.id in replace:
+                    cols.append(replace[c.id])
+                    cols.append(ColInfo(c.name, c.id, c.type, c.qual, True))
+                else:
+                    cols.append(c)
+            out_cols = cols
+        return node, out_cols
 
     # ------------------------------------------------------------------ SELECT
 
@@ -337,6 +507,10 @@ class Binder:
         plan = self.plan
 
         items = self._expand_select(sel, scope)
+        self._named_windows = {w.this.name.lower(): w for w in sel.args.get("windows") or []}
+        qualify = sel.args.get("qualify")
+        qualify_ast = _replace_aliases(qualify.this, items, scope) if qualify is not None \
+            else None
         group = sel.args.get("group")
         having = sel.args.get("having")
         order = sel.args.get("order")
@@ -368,16 +542,28 @@ class Binder:
             having_expr = F._bool(self.expr(having.this, post_scope, agg)) \
                 if having is not None else None
             order_bound = self._bind_order_items(order, items, sel_exprs, post_scope, agg)
+            qualify_expr = F._bool(self.expr(qualify_ast, post_scope, agg)) \
+                if qualify_ast is not None else None
             plan = Aggregate(Project(plan, list(agg.pre.items())), [c.id for c in key_cols],
                              agg.aggs)
             if having_expr is not None:
                 plan = Filter(plan, having_expr)
             corr_out = [(key_cols[len(key_asts) + i], outer) for i, (_, outer)
                         in enumerate(corr_eq)]
+            if group is None:
+                zero = {a.id: Lit(0, a.type) if a.func in ("count", "count_star",
+                                                           "approx_count_distinct")
+                        else Lit(None, a.type) for a in agg.aggs}
+                empties: list[Expr | None] = []
+                for _, e in sel_exprs:
+                    v = fold(substitute(e, zero))
+                    empties.append(v if isinstance(v, Lit) else None)
         else:
             self.plan = plan
             sel_exprs = [(name, self.expr(e, scope)) for name, e in items]
             order_bound = self._bind_order_items(order, items, sel_exprs, scope, None)
+            qualify_expr = F._bool(self.expr(qualify_ast, scope)) \
+                if qualify_ast is not None else None
             plan = self.plan
             corr_out = [(inner, outer) for inner, outer in corr_eq]
 
@@ -385,6 +571,12 @@ class Binder:
         if self._windows:
             plan = Window(plan, self._windows)
             self._windows = []
+        if qualify_expr is not None:
+            if not contains_window(qualify_ast) and not any(
+                    contains_window(e) for _, e in items):
+                raise BindError("QUALIFY needs a window function in the SELECT list or in "
+                                "QUALIFY itself")
+            plan = Filter(plan, qualify_expr)
 
         # projection (+ hidden sort keys and correlation outputs)
         proj: list[tuple[str, Expr]] = []
@@ -435,6 +627,8 @@ class Binder:
                 raise NotSupportedError("DISTINCT ON is not supported")
             plan = Aggregate(plan, [c for c, _ in proj], [])
         bound = Bound(plan, cols, corr_keys, residual)
+        if agg is not None and group is None:
+            bound.empty = empties
         if sort_keys:
             bound.plan = Sort(bound.plan, sort_keys)
         bound = self._limit(sel, bound)
@@ -455,17 +649,23 @@ class Binder:
                 excl = {c.name.lower() for c in (star.args.get("except_") or
                                                  star.args.get("except") or [])}
                 repl = {a.alias.lower(): a.this for a in (star.args.get("replace") or [])}
+                renames = {a.this.name.lower(): a.alias for a in (star.args.get("rename") or [])}
                 cols = [c for c in scope.cols if not c.hidden and
                         (qual is None or (c.qual or "").lower() == qual.lower())]
                 if qual and not cols:
                     raise BindError(f"table {qual!r} not found in FROM clause"
                                     + suggest(qual, {c.qual for c in scope.cols if c.qual}))
+                names = {c.name.lower() for c in cols}
+                for k in list(excl) + list(repl) + list(renames):
+                    if k not in names:
+                        raise BindError(f"column {k!r} in * EXCLUDE/REPLACE/RENAME not found"
+                                        + suggest(k, [c.name for c in cols]))
                 for c in cols:
                     if c.name.lower() in excl:
                         continue
                     ref = exp.column(c.name, table=c.qual, quoted=True) if c.qual else \
                         exp.column(c.name, quoted=True)
-                    out.append((c.name, repl.get(c.name.lower(), ref)))
+                    out.append((renames.get(c.name.lower(), c.name), repl.get(c.name.lower(), ref)))
                 continue
             if isinstance(item, exp.Alias):
                 out.append((item.alias, item.this))
@@ -576,6 +776,10 @@ class Binder:
             if self._subquery_conjunct(part, scope):
                 continue
             e = F._bool(self.expr(part, scope))
+            if filters or correlated:  # evaluated only where the earlier conjuncts hold
+                prior = and_all([F._bool(x) for x in filters + correlated])
+                assert prior is not None
+                e = F.guard(e, call("coalesce", [prior, lit(True)]))
             if e.col_ids() & outer_ids:
                 correlated.append(e)
             else:
@@ -756,9 +960,10 @@ class Binder:
         from .types import is_string
         if isinstance(e, Lit):
             try:
-                return cast(e, to)
+                out = cast(e, to)
             except Exception:
                 return Lit(None, to)
+            return out if isinstance(out, Lit) else Lit(None, to)
         if is_string(e.type):
             import pyarrow.compute as pc
             pattern = None
@@ -894,11 +1099,9 @@ class Binder:
         a, b = self._bin(n, s, g)
         if not isinstance(b, Lit):
             raise NotSupportedError("GLOB pattern must be a constant")
-        import fnmatch
-
         import pyarrow.compute as pc
-        rx = fnmatch.translate(str(b.value))
-        return call("match_substring_regex", [a], pc.MatchSubstringOptions(rx))
+        return call("match_substring_regex", [F._str(a)],
+                    pc.MatchSubstringOptions(_glob_regex(str(b.value))))
 
     def _x_RegexpLike(self, n: exp.RegexpLike, s: Scope, g: AggState | None) -> Expr:
         return F.SCALAR["regexp_matches"](list(self._bin(n, s, g)))
@@ -1012,7 +1215,14 @@ class Binder:
                  [Col(i, o.type) for i, o in sub.corr_keys])
         self._fix_key_types(j)
         self.plan = j
-        return Col(c.id, c.type)
+        out: Expr = Col(c.id, c.type)
+        empty = sub.empty[0] if sub.empty else None
+        if isinstance(empty, Lit) and empty.value is not None:
+            kid = sub.corr_keys[0][0]
+            ktype = dict(sub.plan.output)[kid]
+            out = call("if_else", [call("is_valid", [Col(kid, ktype)]), out,
+                                   cast(empty, c.type)])
+        return out
 
     def _x_Exists(self, n: exp.Exists, s: Scope, g: AggState | None) -> Expr:
         sub = Binder(self.ctx, s).bind_query(n.this, corr_mode="exists")
@@ -1051,10 +1261,19 @@ class Binder:
         key = node.sql(dialect="duckdb")
         if key in agg.seen:
             return agg.seen[key]
+        filt: exp.Expression | None = None
+        if isinstance(node, exp.Filter):
+            filt = node.expression.this if isinstance(node.expression, exp.Where) \
+                else node.expression
+            node = node.this
         name = node.name.lower() if isinstance(node, exp.Anonymous) else node.sql_name().lower()
         name = F.canonical_agg(_FUNC_ALIASES.get(name, name))
         distinct = False
         args = _func_args(node)
+        order_items: list[exp.Ordered] = []
+        if args and isinstance(args[0], exp.Order):
+            order_items = list(args[0].expressions)
+            args = [args[0].this] + args[1:]
         if args and isinstance(args[0], exp.Distinct):
             distinct = True
             args = list(args[0].expressions) + args[1:]
@@ -1079,6 +1298,11 @@ class Binder:
             name, extra = "quantile_cont", 0.5
         if len(args) > 1:
             raise NotSupportedError(f"{name}() with {len(args)} arguments is not supported")
+        cond = F._bool(self.expr(filt, scope)) if filt is not None else None
+        if cond is not None and contains_aggregate(filt):
+            raise BindError("aggregate functions are not allowed in FILTER")
+        if cond is not None and name == "count_star":
+            name, args = "count", [exp.Literal.number(1)]
         arg_id = None
         t: pa.DataType = pa.null()
         if args:
@@ -1094,10 +1318,22 @@ class Binder:
                 e = F._str(e)
             if name in ("bool_and", "bool_or"):
                 e = F._bool(e)
+            if cond is not None:
+                e = call("if_else", [call("coalesce", [cond, lit(False)]), e,
+                                     Lit(None, e.type)])
             arg_id = new_id()
             agg.pre[arg_id] = e
             t = e.type
-        if distinct and name not in ("count", "min", "max", "any_value"):
+        order: list[tuple[str, bool, bool]] = []
+        if order_items and name == "any_value":
+            raise NotSupportedError(f"{name}(... ORDER BY ...) is not supported")
+        if order_items and name in ("string_agg", "list"):
+            for o in order_items:
+                oe = self.expr(o.this, scope)
+                oid = new_id()
+                agg.pre[oid] = oe
+                order.append((oid, bool(o.args.get("desc")), bool(o.args.get("nulls_first"))))
+        if distinct and name in ("quantile_cont", "quantile_disc"):
             raise NotSupportedError(f"{name}(DISTINCT ...) is not supported")
         try:
             rt = F.agg_type(name, t)
@@ -1105,7 +1341,7 @@ class Binder:
             raise
         if name not in _AGG_FUNCS:
             raise NotSupportedError(f"aggregate {name}() is not supported")
-        c = AggCall(new_id(), name, arg_id, rt, distinct, extra)
+        c = AggCall(new_id(), name, arg_id, rt, distinct, extra, order)
         agg.aggs.append(c)
         out = Col(c.id, rt)
         agg.seen[key] = out
@@ -1145,6 +1381,34 @@ def _func_args(node: exp.Expression) -> list[exp.Expression]:
     return out
 
 
+def _reference_count(node: exp.Expression, name: str) -> int:
+    return sum(1 for t in node.find_all(exp.Table) if t.name.lower() == name and
+               not t.text("db"))
+
+
+def _volatile(node: exp.Expression) -> bool:
+    return any(isinstance(f, (exp.Rand,)) for f in node.find_all(exp.Func))
+
+
+def _references(node: exp.Expression, name: str) -> bool:
+    """Does ``node`` read a table (not schema-qualified) called ``name``?"""
+    return any(t.name.lower() == name and not t.text("db") for t in node.find_all(exp.Table))
+
+
+def _replace_aliases(node: exp.Expression, items: list[tuple[str, exp.Expression]],
+                     scope: Scope) -> exp.Expression:
+    """Select-list aliases used in QUALIFY, replaced by the expressions they name."""
+    aliases = {name.lower(): e for name, e in items}
+    inputs = {c.name.lower() for c in scope.cols}
+
+    def repl(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column) and not n.table and n.name.lower() in aliases and \
+                n.name.lower() not in inputs:
+            return aliases[n.name.lower()].copy()
+        return n
+    return node.copy().transform(repl)
+
+
 def _split_and(node: exp.Expression) -> list[exp.Expression]:
     while isinstance(node, exp.Paren):
         node = node.this
@@ -1178,6 +1442,33 @@ def _conform(b: Bound, types: list[pa.DataType]) -> Node:
 def _in_subquery_value(x: Expr, values: SubqueryValue) -> Expr:
     from .expr import Call
     return Call("is_in", (x,), values, pa.bool_())
+
+
+def _glob_regex(pattern: str) -> str:
+    """GLOB (``*``, ``?``, ``[...]``) as an anchored RE2 pattern."""
+    import re
+    out, i = ["^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            j = pattern.find("]", i + 1)
+            if j < 0:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    out.append("$")
+    return "".join(out)
 
 
 def _translate_escape(pattern: str, esc: str) -> str:

@@ -7,6 +7,7 @@ place that turns sqlglot's parse failures into :class:`errors.ParseError` with a
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -18,8 +19,56 @@ from sqlglot.tokens import TokenType
 from .errors import ParseError
 
 
+def _pipe_set(self: Any, query: exp.Select) -> exp.Select:
+    """``|> SET col = expr, ...``: replace columns in place (``SELECT * REPLACE``)."""
+    items = []
+    for eq in self._parse_csv(self._parse_assignment):
+        if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
+            self.raise_error("expected col = expression in |> SET")
+            continue
+        items.append(exp.alias_(eq.expression, eq.this.name, quoted=eq.this.this.quoted))
+    return _settle(self, self._build_pipe_cte(query=query,
+                                              expressions=[exp.Star(replace=items)]))
+
+
+def _pipe_drop(self: Any, query: exp.Select) -> exp.Select:
+    """``|> DROP col, ...``: remove columns (``SELECT * EXCLUDE``)."""
+    cols = self._parse_csv(self._parse_column)
+    return _settle(self, self._build_pipe_cte(query=query, expressions=[exp.Star(except_=cols)]))
+
+
+def _pipe_rename(self: Any, query: exp.Select) -> exp.Select:
+    """``|> RENAME a AS b, ...``: rename columns in place (``SELECT * RENAME``)."""
+    items = []
+    for item in self._parse_csv(lambda: self._parse_alias(self._parse_column())):
+        if not isinstance(item, exp.Alias):
+            self.raise_error("expected old AS new in |> RENAME")
+            continue
+        items.append(item)
+    return _settle(self, self._build_pipe_cte(query=query, expressions=[exp.Star(rename=items)]))
+
+
+def _settle(self: Any, query: exp.Select) -> exp.Select:
+    """Wrap once more so the next operator sees the new columns (``|> WHERE`` appends to the
+    current SELECT, whose WHERE would otherwise see the old ones)."""
+    return self._build_pipe_cte(query=query, expressions=[exp.Star()])
+
+
 class Grizzly(DuckDB):
-    """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...)."""
+    """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...).
+
+    Pipe syntax (``FROM t |> WHERE ... |> AGGREGATE ... GROUP BY ... |> ORDER BY ...``) comes
+    from sqlglot, which rewrites each step into a CTE; we add the operators it lacks:
+    ``|> SET col = expr``, ``|> DROP col`` and ``|> RENAME a AS b``.
+    """
+
+    class Parser(DuckDB.Parser):
+        PIPE_SYNTAX_TRANSFORM_PARSERS = {
+            **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,
+            "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],
+            "DROP": lambda self, query: (self._advance(), _pipe_drop(self, query))[1],
+            "RENAME": lambda self, query: (self._advance(), _pipe_rename(self, query))[1],
+        }
 
 
 def number_placeholders(sql: str) -> str:

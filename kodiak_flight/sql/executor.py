@@ -28,12 +28,17 @@ from .plan import (
     Limit,
     Node,
     Project,
+    RecursiveCTE,
     Scan,
     SetOp,
+    Shared,
     Sort,
     Values,
     Window,
+    WorkTable,
 )
+
+MAX_RECURSION = 100_000  # iterations of a recursive CTE before we call it runaway
 
 
 @dataclass
@@ -58,12 +63,19 @@ def _seq(*decls: ac.Declaration) -> ac.Declaration:
     return ac.Declaration.from_sequence(list(decls))
 
 
+def execution_error(e: Exception) -> ExecutionError:
+    msg = str(e).split("\n")[0]
+    if msg.lower().endswith("divide by zero"):
+        msg = "division by zero"
+    return ExecutionError(msg)
+
+
 def _arrow_errors(fn: Any) -> Any:
     def wrapped(*a: Any, **k: Any) -> Any:
         try:
             return fn(*a, **k)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-            raise ExecutionError(str(e).split("\n")[0]) from None
+            raise execution_error(e) from None
     return wrapped
 
 
@@ -71,10 +83,19 @@ class Executor:
     def __init__(self, snap: Any) -> None:
         self.snap = snap
         self._subqueries: dict[int, Expr] = {}
+        self._work: dict[int, pa.Table] = {}
+        self._shared: dict[int, pa.Table] = {}
+        # A plan with one engine scan streams it through Acero batch by batch. With several,
+        # each is read whole in the calling thread first: Acero pulls record-batch readers
+        # from its own I/O threads, and two engine readers resumed there crash CPython 3.11
+        # (a segfault inside the engine's generator; reproduced without the SQL layer with
+        # two ``snap.scan`` readers under one Acero union).
+        self.materialize_scans = True
 
     # ------------------------------------------------------------------ public
 
     def reader(self, node: Node, names: list[str] | None = None) -> pa.RecordBatchReader:
+        self.materialize_scans = _count_scans(node) > 1
         out = self.run(node)
         r = self._as_reader(out)
         if names is None:
@@ -83,6 +104,7 @@ class Executor:
         return pa.RecordBatchReader.from_batches(schema, _renamed(r, schema))
 
     def table(self, node: Node) -> pa.Table:
+        self.materialize_scans = _count_scans(node) > 1
         return self._as_table(self.run(node))
 
     # ------------------------------------------------------------------ plumbing
@@ -152,7 +174,7 @@ class Executor:
             return self._subqueries[sq.key]
         from .optimizer import optimize
         plan = optimize(sq.plan)
-        table = self._as_table(self.run(plan))
+        table = self._run_separately(plan)
         if sq.kind == "exists":
             val: Expr = Lit(table.num_rows > 0, pa.bool_())
         elif sq.kind == "scalar":
@@ -168,6 +190,15 @@ class Executor:
             val = Lit((uniq.drop_null(), col.null_count > 0), sq.type)
         self._subqueries[sq.key] = val
         return val
+
+    def _run_separately(self, plan: Node) -> pa.Table:
+        """Run a sub-plan to completion now (subquery values, shared CTEs)."""
+        saved = self.materialize_scans
+        self.materialize_scans = saved or _count_scans(plan) > 1
+        try:
+            return self._as_table(self.run(plan))
+        finally:
+            self.materialize_scans = saved
 
     def compile(self, e: Expr) -> pc.Expression:
         return to_arrow(self.resolve(e))
@@ -185,8 +216,15 @@ class Executor:
                 f = f.cast(t)
             exprs.append(f)
             names.append(i)
-        return Out(decl=_seq(_source_reader(reader),
-                             ac.Declaration("project", ac.ProjectNodeOptions(exprs, names))))
+        if self.materialize_scans:
+            # Read in this thread: the engine's readers are Python generators, and Acero
+            # pulling two of them from its own threads crashes the interpreter (see
+            # ``materialize_scans``). Segments are memory-mapped, so this is cheap.
+            source = _source_table(reader.read_all())
+        else:
+            source = _source_reader(reader)
+        return Out(decl=_seq(source, ac.Declaration("project",
+                                                    ac.ProjectNodeOptions(exprs, names))))
 
     def _run_Values(self, node: Values) -> Out:
         return Out(table=node.table, ordered=True)
@@ -253,6 +291,18 @@ class Executor:
         jt = {"inner": "inner", "cross": "inner", "left": "left outer", "full": "full outer",
               "semi": "left semi", "anti": "left anti"}[node.kind]
         residual = self.compile(node.residual) if node.residual is not None else None
+        if node.build_left and node.kind in ("semi", "anti", "left"):
+            # Acero hashes its right input: swap the inputs, keep the semantics
+            rjt = {"semi": "right semi", "anti": "right anti", "left": "right outer"}[node.kind]
+            if node.kind == "left":
+                opts = ac.HashJoinNodeOptions(rjt, rnames, lnames, left_output=rids,
+                                              right_output=lids, filter_expression=residual)
+                j = ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl])
+                proj = ac.ProjectNodeOptions([pc.field(i) for i in lids + rids], lids + rids)
+                return Out(decl=_seq(j, ac.Declaration("project", proj)))
+            opts = ac.HashJoinNodeOptions(rjt, rnames, lnames, left_output=[],
+                                          right_output=lids, filter_expression=residual)
+            return Out(decl=ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl]))
         if node.kind in ("semi", "anti"):
             opts = ac.HashJoinNodeOptions(jt, lnames, rnames, left_output=lids,
                                           right_output=[], filter_expression=residual)
@@ -274,18 +324,30 @@ class Executor:
         inp = self.run(node.input)
         decl = self._as_decl(inp)
         keys = list(node.keys)
+        if not keys and node.aggs and not any(_via_list(a) for a in node.aggs):
+            # no GROUP BY: scalar aggregation (one row, even over no input)
+            specs = [(t, fn.removeprefix("hash_"), o, n) for a in node.aggs
+                     for t, fn, o, n in _agg_specs(a)]
+            decl = _seq(decl, ac.Declaration("aggregate",
+                                             ac.AggregateNodeOptions(specs, keys=[])))
+            t = self._as_table(Out(decl=decl))
+            types = dict(node.output)
+            arrays = [_chunk(t.column(a.id)).cast(types[a.id]) for a in node.aggs]
+            return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
+                       ordered=True)
         if not keys:
             in_ids = node.input.out_ids()
             exprs = [pc.field(i) for i in in_ids] + [pc.scalar(0)]
             decl = _seq(decl, ac.Declaration("project",
                                              ac.ProjectNodeOptions(exprs, in_ids + ["__g"])))
             keys = ["__g"]
-        specs = [_agg_spec(a) for a in node.aggs]
+        specs = [sp for a in node.aggs for sp in _agg_specs(a)]
         decl = _seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=keys)))
         t = self._as_table(Out(decl=decl))
         cols = {}
         for a in node.aggs:
-            cols[a.id] = _finalize(a, t.column(a.id))
+            order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]
+            cols[a.id] = _finalize(a, t.column(a.id), order_cols)
         if not node.keys and t.num_rows == 0:
             arrays = [pa.array([0 if a.func in ("count", "count_star",
                                                 "approx_count_distinct") else None],
@@ -335,6 +397,61 @@ class Executor:
                            inputs=[lproj, rproj])
         return Out(decl=j)
 
+    def _run_Shared(self, node: Shared) -> Out:
+        t = self._shared.get(node.key)
+        if t is None:
+            if not node.holder.optimized:
+                from .optimizer import optimize
+                node.holder.plan = optimize(node.holder.plan)
+                node.holder.optimized = True
+            t = self._run_separately(node.holder.plan)
+            self._shared[node.key] = t
+        return Out(table=pa.Table.from_arrays(t.columns, names=[i for i, _ in node.fields]),
+                   ordered=False)
+
+    def _run_WorkTable(self, node: WorkTable) -> Out:
+        t = self._work[node.key]
+        return Out(table=pa.Table.from_arrays(t.columns, names=[i for i, _ in node.fields]),
+                   ordered=False)
+
+    def _run_RecursiveCTE(self, node: RecursiveCTE) -> Out:
+        ids = node.anchor.out_ids()
+        schema = pa.schema([pa.field(i, t) for i, t in node.output])
+
+        def conform(t: pa.Table) -> pa.Table:
+            return pa.Table.from_arrays(t.columns, schema=schema) if t.schema == schema \
+                else pa.Table.from_arrays([c.cast(f.type) for c, f in zip(t.columns, schema,
+                                                                          strict=True)],
+                                          schema=schema)
+
+        work = conform(self._as_table(self.run(node.anchor)))
+        if not node.all:
+            work = _distinct(work)
+        parts = [work]
+        seen = work
+        saved = self._work.get(node.key)
+        try:
+            for _ in range(MAX_RECURSION):
+                if work.num_rows == 0:
+                    break
+                self._work[node.key] = work
+                new = conform(self._as_table(self.run(node.step)))
+                if not node.all:
+                    new = _new_rows(_distinct(new), seen)
+                    seen = pa.concat_tables([seen, new])
+                parts.append(new)
+                work = new
+            else:
+                raise ExecutionError(f"recursive CTE did not finish after {MAX_RECURSION} "
+                                     "iterations")
+        finally:
+            if saved is None:
+                self._work.pop(node.key, None)
+            else:
+                self._work[node.key] = saved
+        out = pa.concat_tables(parts).combine_chunks()
+        return Out(table=out.rename_columns(ids), ordered=False)
+
     def _run_Window(self, node: Window) -> Out:
         from .window import run_window
         t = self._as_table(self.run(node.input))
@@ -348,7 +465,7 @@ class _ErrorMappingReader:
             try:
                 yield from r
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
-                raise ExecutionError(str(e).split("\n")[0]) from None
+                raise execution_error(e) from None
         return pa.RecordBatchReader.from_batches(r.schema, gen())
 
 
@@ -378,6 +495,31 @@ def _limit_batches(r: pa.RecordBatchReader, offset: int, limit: int | None
                 break
     finally:
         r.close()
+
+
+def _count_scans(node: Node) -> int:
+    """Engine scans in one Acero plan (Shared plans run on their own, but count as many)."""
+    if isinstance(node, Shared):
+        return 2
+    return (1 if isinstance(node, Scan) else 0) + sum(_count_scans(c) for c in node.children())
+
+
+def _distinct(t: pa.Table) -> pa.Table:
+    if not t.num_rows:
+        return t
+    return t.group_by(t.column_names, use_threads=False).aggregate([]).select(t.column_names)
+
+
+def _new_rows(new: pa.Table, seen: pa.Table) -> pa.Table:
+    """Rows of ``new`` not in ``seen`` (NULLs equal), both already distinct."""
+    if not new.num_rows or not seen.num_rows:
+        return new
+    names = new.column_names
+    both = pa.concat_tables([
+        seen.append_column("__m", pa.array(np.zeros(seen.num_rows, dtype=np.int8))),
+        new.append_column("__m", pa.array(np.ones(new.num_rows, dtype=np.int8)))])
+    g = both.group_by(names, use_threads=False).aggregate([("__m", "min")])
+    return g.filter(pc.equal(g.column("__m_min"), 1)).select(names)
 
 
 def _eval(t: pa.Table, e: pc.Expression) -> pa.ChunkedArray:
@@ -428,22 +570,83 @@ def _agg_spec(a: AggCall) -> tuple:
     raise ExecutionError(f"aggregate {f} is not implemented")  # pragma: no cover
 
 
-def _finalize(a: AggCall, col: pa.ChunkedArray) -> pa.Array:
-    arr = col.combine_chunks() if col.num_chunks else pa.array([], col.type)
-    if a.func not in _LISTY or a.func == "list":
+_PLAIN_DISTINCT = {"count", "min", "max", "any_value", "approx_count_distinct", "bool_and",
+                   "bool_or"}
+
+
+def _via_list(a: AggCall) -> bool:
+    """Computed from per-group value lists (ordered or DISTINCT aggregates, quantiles...)."""
+    return bool(a.order) or (a.distinct and a.func not in _PLAIN_DISTINCT) or a.func in _LISTY
+
+
+def _agg_specs(a: AggCall) -> list[tuple]:
+    if not _via_list(a):
+        return [_agg_spec(a)]
+    return [(a.arg, "hash_list", None, a.id)] + [
+        (oid, "hash_list", None, f"{a.id}__o{k}") for k, (oid, _, _) in enumerate(a.order)]
+
+
+def _chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks else pa.array([], col.type)
+    return col
+
+
+def _finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -> pa.Array:
+    arr = _chunk(col)
+    if not _via_list(a) or (a.func == "list" and not a.order and not a.distinct):
         return arr
     n = len(arr)
     values = pc.list_flatten(arr)
-    parents = pc.list_parent_indices(arr)
+    parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = [pc.list_flatten(_chunk(c)) for c in order_cols or []]
+    if any(len(k) != len(values) for k in keys):  # pragma: no cover - Acero keeps them aligned
+        raise ExecutionError("internal error: ordered aggregate lists are misaligned")
+    if a.distinct:
+        t = pa.table({"p": parents, "v": values}).group_by(["p", "v"], use_threads=False
+                                                           ).aggregate([])
+        desc = bool(a.order and a.order[0][1])
+        perm = pc.sort_indices(t, sort_keys=[("p", "ascending"),
+                                             ("v", "descending" if desc else "ascending",
+                                              "at_start" if a.order and a.order[0][2]
+                                              else "at_end")])
+        t = t.take(perm)
+        parents = t.column("p").to_numpy().astype(np.int64)
+        values = _chunk(t.column("v"))
+    elif keys:
+        cols = {"p": parents}
+        sk: list = [("p", "ascending")]
+        for k, ((_, desc, nf), kv) in enumerate(zip(a.order, keys, strict=True)):
+            cols[f"k{k}"] = kv
+            sk.append((f"k{k}", "descending" if desc else "ascending",
+                       "at_start" if nf else "at_end"))
+        perm = pc.sort_indices(pa.table(cols), sort_keys=sk)
+        values = values.take(perm)
+        parents = parents[perm.to_numpy()]
+    if a.func == "list":
+        counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), values)
     valid = pc.is_valid(values)
     values = values.filter(valid)
-    parents = parents.filter(valid).to_numpy(zero_copy_only=False)
+    parents = parents[valid.to_numpy(zero_copy_only=False)]
     counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     if a.func == "string_agg":
         lists = pa.ListArray.from_arrays(pa.array(offsets), values)
         joined = pc.binary_join(lists, a.extra)
         return pc.if_else(pa.array(counts > 0), joined, pa.nulls(n, pa.string()))
+    if a.func not in ("quantile_cont", "quantile_disc"):
+        # a DISTINCT aggregate over the de-duplicated values of each group
+        plain = AggCall(a.id, a.func, "v", a.type, False, a.extra)
+        target, fn, opts, _ = _agg_spec(plain)
+        g = pa.table({"p": parents, "v": values}).group_by("p", use_threads=False).aggregate(
+            [(target, fn.removeprefix("hash_"), opts)])
+        res = _chunk(g.column([c for c in g.column_names if c != "p"][0]))
+        slot = np.full(n, -1, dtype=np.int64)
+        slot[g.column("p").to_numpy()] = np.arange(g.num_rows)
+        out = res.take(pa.array(np.maximum(slot, 0))) if len(res) else pa.nulls(n, res.type)
+        return pc.if_else(pa.array(slot >= 0), out, pa.nulls(n, out.type)).cast(a.type)
     # exact quantiles: sort values within their group, then index (and interpolate)
     order = pc.sort_indices(pa.table({"p": parents, "v": values}),
                             sort_keys=[("p", "ascending"), ("v", "ascending")])

@@ -120,8 +120,9 @@ def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
     if args and all(isinstance(a, Lit) for a in args):
         try:
             value = pc.call_function(fn, [a.scalar() for a in args], options)
-        except pa.ArrowException as e:
-            raise ExecutionError(f"{what or fn}: {e}") from None
+        except pa.ArrowException:
+            # leave it to run time: an unreached CASE branch must not fail
+            return Call(fn, args, options, t)
         return Lit(value.as_py() if not isinstance(value, pa.Array) else value, value.type)
     return Call(fn, args, options, t)
 
@@ -142,6 +143,15 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         e = call("round", [e], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB does)
     if pa.types.is_decimal(to) and pa.types.is_integer(e.type):
         e = call("cast", [e], pc.CastOptions(pa.decimal128(38, to.scale)))
+    if pa.types.is_decimal(to) and pa.types.is_floating(e.type):
+        # round half away from zero at the target scale, on the scaled value (as DuckDB)
+        scale = 10.0 ** to.scale
+        e = call("multiply", [e, Lit(scale, pa.float64())]) if e.type == pa.float64() else \
+            call("multiply", [call("cast", [e], pc.CastOptions(pa.float64())),
+                              Lit(scale, pa.float64())])
+        e = call("round", [e], pc.RoundOptions(0, "half_towards_infinity"))
+        e = call("round", [call("divide", [e, Lit(scale, pa.float64())])],
+                 pc.RoundOptions(to.scale, "half_towards_infinity"))
     return call("cast", [e], pc.CastOptions(to, allow_int_overflow=not safe,
                                             allow_decimal_truncate=True,
                                             allow_float_truncate=True),
@@ -170,6 +180,19 @@ def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
         if all(a is b for a, b in zip(args, e.args, strict=True)):
             return e
         return Call(e.fn, args, e.options, e.type)
+    return e
+
+
+def fold(e: Expr) -> Expr:
+    """Evaluate calls whose arguments are (after folding) all literals."""
+    if isinstance(e, Call) and not isinstance(e.options, SubqueryValue):
+        args = [fold(a) for a in e.args]
+        if all(isinstance(a, Lit) for a in args):
+            try:
+                return call(e.fn, args, e.options)
+            except Exception:
+                return e
+        return Call(e.fn, tuple(args), e.options, e.type)
     return e
 
 

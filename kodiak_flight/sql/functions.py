@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import BindError, NotSupportedError, SqlTypeError, suggest
-from .expr import Expr, Lit, call, cast, lit
+from .expr import Call, Expr, Lit, call, cast, lit
 from .types import common_type, is_numeric, is_string, is_temporal, sql_name
 
 # ---------------------------------------------------------------------------- coercion
@@ -54,8 +54,11 @@ def _narrow_int_literal(e: Expr) -> Expr:
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
     """``a op b`` for op in equal/not_equal/less/... after SQL's implicit casts."""
+    if _is_null_lit(a) or _is_null_lit(b) or pa.types.is_null(a.type) or \
+            pa.types.is_null(b.type):
+        return Lit(None, pa.bool_())  # anything compared with NULL is NULL
     a, b = coerce_literal(a, b.type), coerce_literal(b, a.type)
-    if a.type != b.type and not (_is_null_lit(a) or _is_null_lit(b)):
+    if a.type != b.type:
         if pa.types.is_decimal(a.type) or pa.types.is_decimal(b.type):
             a, b = _narrow_int_literal(a), _narrow_int_literal(b)
         t = common_type(a.type, b.type, f"comparison {_OPNAME.get(op, op)}")
@@ -96,7 +99,16 @@ def _date_interval(op: str, d: Expr, iv: Expr) -> Expr:
         return Lit(v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time()),
                    d.type if pa.types.is_timestamp(d.type) else pa.timestamp("us"))
     if months:
-        raise NotSupportedError("adding month/year intervals to a column is not supported yet")
+        if pa.types.is_date(d.type):
+            d = add_months(d, months)
+        elif pa.types.is_timestamp(d.type):
+            day = cast(d, pa.date32())
+            time_of_day = call("subtract", [d, cast(day, d.type)])
+            d = call("add", [cast(add_months(day, months), d.type), time_of_day])
+        else:
+            raise NotSupportedError(f"cannot add a month interval to {sql_name(d.type)}")
+        if not days and not nanos:
+            return d
     if pa.types.is_date(d.type) and nanos == 0:
         days_since = cast(cast(d, pa.int32()), pa.int64())
         return cast(cast(call("add_checked", [days_since, lit(days, pa.int64())]), pa.int32()),
@@ -106,6 +118,51 @@ def _date_interval(op: str, d: Expr, iv: Expr) -> Expr:
     per = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
     delta = days * 86400 * 10**9 // per + nanos // per
     return call("add_checked", [ts, Lit(delta, pa.duration(unit))])
+
+
+def _i(v: int) -> Lit:
+    return Lit(v, pa.int64())
+
+
+def _ops(fn: str, *args: Expr) -> Expr:
+    return call(fn, list(args))
+
+
+def _days_from_civil(y: Expr, m: Expr, d: Expr) -> Expr:
+    """Days since 1970-01-01 of the proleptic Gregorian date (y >= 1), vectorised
+    (H. Hinnant's ``days_from_civil``)."""
+    early = cast(_ops("less_equal", m, _i(2)), pa.int64())
+    y = _ops("subtract", y, early)
+    era = _ops("divide", y, _i(400))
+    yoe = _ops("subtract", y, _ops("multiply", era, _i(400)))
+    mp = _ops("subtract", _ops("add", m, _i(9)),
+              _ops("multiply", _ops("divide", _ops("add", m, _i(9)), _i(12)), _i(12)))
+    doy = _ops("add", _ops("divide", _ops("add", _ops("multiply", mp, _i(153)), _i(2)), _i(5)),
+               _ops("subtract", d, _i(1)))
+    doe = _ops("add", _ops("subtract", _ops("add", _ops("multiply", yoe, _i(365)),
+                                              _ops("divide", yoe, _i(4))),
+                           _ops("divide", yoe, _i(100))), doy)
+    return _ops("subtract", _ops("add", _ops("multiply", era, _i(146097)), doe), _i(719468))
+
+
+def add_months(d: Expr, months: int) -> Expr:
+    """``date + INTERVAL months MONTH`` on a column: the same day in the target month,
+    clamped to its last day (Jan 31 + 1 month = Feb 28/29), as DuckDB does."""
+    y = cast(call("year", [d]), pa.int64())
+    m = cast(call("month", [d]), pa.int64())
+    day = cast(call("day", [d]), pa.int64())
+    total = _ops("add", _ops("add", _ops("multiply", y, _i(12)), _ops("subtract", m, _i(1))),
+                 _i(months))
+    ny = _ops("divide", total, _i(12))
+    nm = _ops("add", _ops("subtract", total, _ops("multiply", ny, _i(12))), _i(1))
+    first = _days_from_civil(ny, nm, _i(1))
+    ny2 = _ops("add", ny, cast(_ops("equal", nm, _i(12)), pa.int64()))
+    nm2 = _ops("add", _ops("subtract", nm, _ops("multiply", _ops("divide", nm, _i(12)),
+                                                 _i(12))), _i(1))
+    month_len = _ops("subtract", _days_from_civil(ny2, nm2, _i(1)), first)
+    clamped = call("min_element_wise", [day, month_len])
+    days = _ops("add", first, _ops("subtract", clamped, _i(1)))
+    return cast(cast(days, pa.int32()), pa.date32())
 
 
 def arith(op: str, a: Expr, b: Expr) -> Expr:
@@ -131,14 +188,15 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
     if not (is_numeric(ta) and is_numeric(tb)):
         raise SqlTypeError(f"operator {op} is not defined for operand types "
                            f"({sql_name(ta)}, {sql_name(tb)})")
-    if op == "/":
+    if op == "/":  # IEEE: x / 0 is +-Infinity, 0 / 0 is NaN (DuckDB's default)
         a, b = cast(a, pa.float64()), cast(b, pa.float64())
-        return _null_if_zero_divisor(call("divide", [a, b], what="/"), b)
-    if op == "//":
+        return call("divide", [a, b], what="/")
+    if op == "//":  # integer division for integers, else division; zero divisor is an error
         t = common_type(ta, tb)
         if not pa.types.is_integer(t):
-            return call("floor", [arith("/", a, b)])
-        return _null_if_zero_divisor(call("divide", [cast(a, t), _nonzero(cast(b, t))]), b)
+            a, b = cast(a, pa.float64()), cast(b, pa.float64())
+            return call("divide_checked", [a, b], what="//")
+        return call("divide_checked", [cast(a, t), cast(b, t)], what="//")
     if pa.types.is_decimal(ta) or pa.types.is_decimal(tb):
         if pa.types.is_floating(ta) or pa.types.is_floating(tb):
             a, b = cast(a, pa.float64()), cast(b, pa.float64())
@@ -158,13 +216,43 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         t = common_type(ta, tb)
         a, b = cast(a, t), cast(b, t)
     if op == "%":  # SQL's remainder takes the dividend's sign (truncated division)
-        nz = _nonzero(b)
-        q = call("divide", [a, nz], what="%")
+        if pa.types.is_floating(a.type):  # IEEE fmod: x % 0 is NaN
+            q = call("trunc", [call("divide", [a, b], what="%")])
+            return call("subtract", [a, call("multiply", [q, b])], what="%")
+        q = call("divide_checked", [a, b], what="%")  # zero divisor: error
         if not pa.types.is_integer(q.type):
             q = call("trunc", [q])
-        rem = call("subtract_checked", [a, call("multiply_checked", [q, nz])], what="%")
-        return _null_if_zero_divisor(rem, b)
+        return call("subtract_checked", [a, call("multiply_checked", [q, b])], what="%")
     return call(name, [a, b], what=op)
+
+
+def _has_checked_division(e: Expr) -> bool:
+    return any(isinstance(x, Call) and x.fn == "divide_checked" for x in e.walk())
+
+
+def guard(e: Expr, needed: Expr) -> Expr:
+    """``e`` evaluated only where ``needed`` holds, as far as errors go: divisors of checked
+    divisions become 1 where ``needed`` is false, so rows a CASE branch, an AND/OR operand
+    or a COALESCE argument does not reach cannot raise "division by zero" (Arrow evaluates
+    every row; SQL evaluates only the rows that reach an expression)."""
+    if not _has_checked_division(e):
+        return e
+    g = call("coalesce", [needed, lit(False)]) if not isinstance(needed, Lit) else needed
+    if isinstance(g, Lit):
+        if g.value:
+            return e
+
+    def rec(x: Expr) -> Expr:
+        if not isinstance(x, Call):
+            return x
+        args = [rec(a) for a in x.args]
+        if x.fn == "divide_checked":
+            b = args[1]
+            one = cast(lit(1), b.type)
+            args[1] = Call("if_else", (g, b, one), None, b.type) if not isinstance(g, Lit) \
+                else one
+        return Call(x.fn, tuple(args), x.options, x.type)
+    return rec(e)
 
 
 def _date_plus_days(d: Expr, n: Expr) -> Expr:
@@ -172,30 +260,19 @@ def _date_plus_days(d: Expr, n: Expr) -> Expr:
     return cast(cast(days, pa.int32()), pa.date32())
 
 
-def _nonzero(b: Expr) -> Expr:
-    """Divisor with zeros replaced by one, so kernels never trap; the caller nulls them."""
-    if isinstance(b, Lit):
-        return b if b.value not in (0, None) else Lit(1, b.type) if b.value == 0 else b
-    one = cast(lit(1), b.type)
-    return call("if_else", [call("equal", [b, cast(lit(0), b.type)]), one, b])
-
-
-def _null_if_zero_divisor(result: Expr, b: Expr) -> Expr:
-    if isinstance(b, Lit):
-        return Lit(None, result.type) if b.value == 0 else result
-    is_zero = call("equal", [b, cast(lit(0), b.type)])
-    return call("if_else", [is_zero, Lit(None, result.type), result])
-
-
 # ---------------------------------------------------------------------------- logic
 
 
 def and_(a: Expr, b: Expr) -> Expr:
-    return call("and_kleene", [_bool(a), _bool(b)], what="AND")
+    a, b = _bool(a), _bool(b)
+    b = guard(b, call("coalesce", [a, lit(True)]))  # rows where a is false skip b
+    return call("and_kleene", [a, b], what="AND")
 
 
 def or_(a: Expr, b: Expr) -> Expr:
-    return call("or_kleene", [_bool(a), _bool(b)], what="OR")
+    a, b = _bool(a), _bool(b)
+    b = guard(b, call("invert", [call("coalesce", [a, lit(False)])]))
+    return call("or_kleene", [a, b], what="OR")
 
 
 def not_(a: Expr) -> Expr:
@@ -217,6 +294,14 @@ def case_when(conds: list[Expr], values: list[Expr], default: Expr | None) -> Ex
     if pa.types.is_null(vals[0].type):
         vals = [cast(v, pa.int32()) for v in vals]
     conds = [_bool(c) for c in conds]
+    if any(_has_checked_division(v) for v in vals):
+        taken: Expr = lit(False)  # some earlier branch already matched
+        for i, c in enumerate(conds):
+            hit = call("and_kleene", [call("invert", [taken]),
+                                      call("coalesce", [c, lit(False)])])
+            vals[i] = guard(vals[i], hit)
+            taken = call("or_kleene", [taken, call("coalesce", [c, lit(False)])])
+        vals[-1] = guard(vals[-1], call("invert", [taken]))
     names = [f"c{i}" for i in range(len(conds))]
     struct = call("make_struct", conds, pc.MakeStructOptions(names))
     return call("case_when", [struct, *vals], what="CASE")
@@ -226,10 +311,20 @@ def coalesce(args: list[Expr]) -> Expr:
     args = unify(args, "COALESCE arguments")
     if len(args) == 1:
         return args[0]
+    if any(_has_checked_division(x) for x in args[1:]):
+        out = [args[0]]
+        for x in args[1:]:  # later arguments only matter where the earlier ones are NULL
+            before = call("is_null", [out[0]])
+            for y in out[1:]:
+                before = call("and_kleene", [before, call("is_null", [y])])
+            out.append(guard(x, before))
+        args = out
     return call("coalesce", args, what="COALESCE")
 
 
 def in_list(x: Expr, items: list[Expr]) -> Expr:
+    if _is_null_lit(x) or pa.types.is_null(x.type):
+        return Lit(None, pa.bool_())
     vals = unify([x, *items], "IN list")
     x, items = vals[0], vals[1:]
     if all(isinstance(i, Lit) for i in items):
@@ -271,6 +366,12 @@ def _substring(args: list[Expr]) -> Expr:
     start = int(_const(args[1], "substring start"))
     length = int(_const(args[2], "substring length")) if len(args) > 2 else None
     begin = start - 1 if start > 0 else start - 1  # SQL 1-based; 0 behaves like 1 with len-1
+    if start < 0:  # counts from the end
+        stop = start + length if length is not None else None
+        if stop is not None and stop >= 0:
+            stop = None
+        opts = pc.SliceOptions(start, stop) if stop is not None else pc.SliceOptions(start)
+        return call("utf8_slice_codeunits", [s], opts, what="substring")
     if start <= 0:
         stop = begin + length if length is not None else None
         begin = 0

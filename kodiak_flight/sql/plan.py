@@ -39,6 +39,8 @@ class Scan(Node):
     predicate: Any = None  # engine.predicate.Predicate pushed into the engine scan
     est_rows: int = 1000
     raw_types: dict = field(default_factory=dict)  # source column -> stored Arrow type
+    stats: Any = None  # stats.TableStats: distinct counts, min/max, clustering
+    keyed: frozenset = frozenset()  # source columns a primary key or index can answer
 
     @property
     def output(self) -> list[Field]:
@@ -103,10 +105,13 @@ class AggCall:
     type: pa.DataType
     distinct: bool = False
     extra: Any = None  # separator for string_agg, quantile for quantile_*
+    order: list = field(default_factory=list)  # (input id, desc, nulls_first): ordered aggs
 
     def __repr__(self) -> str:
         d = "DISTINCT " if self.distinct else ""
-        return f"{self.id}={self.func}({d}{self.arg or '*'})"
+        o = (" ORDER BY " + ", ".join(f"{i}{' DESC' if dsc else ''}" for i, dsc, _ in
+                                      self.order)) if self.order else ""
+        return f"{self.id}={self.func}({d}{self.arg or '*'}{o})"
 
 
 @dataclass(eq=False)
@@ -135,6 +140,7 @@ class Join(Node):
     left_keys: list[Expr] = field(default_factory=list)
     right_keys: list[Expr] = field(default_factory=list)
     residual: Expr | None = None
+    build_left: bool = False  # hash the left input (semi/anti/left joins with a small left)
 
     def children(self) -> list[Node]:
         return [self.left, self.right]
@@ -149,7 +155,8 @@ class Join(Node):
         keys = ", ".join(f"{a!r}={b!r}" for a, b in zip(self.left_keys, self.right_keys,
                                                        strict=True))
         res = f" residual={self.residual!r}" if self.residual is not None else ""
-        return f"Join {self.kind} [{keys}]{res}"
+        build = " build=left" if self.build_left else ""
+        return f"Join {self.kind} [{keys}]{res}{build}"
 
 
 @dataclass(eq=False)
@@ -221,7 +228,11 @@ class WindowCall:
     partition: list[Expr]
     order: list[SortKey]
     extra: Any = None
-    frame: str = "range"  # "range" (default: up to current peer group), "rows_unbounded", "all"
+    # (mode, start, end): mode rows/range/groups; a bound is ("unbounded", -1|1),
+    # ("current", None) or ("offset", signed value; negative = PRECEDING)
+    frame: Any = None
+    ignore_nulls: bool = False
+    distinct: bool = False
 
 
 @dataclass(eq=False)
@@ -242,15 +253,86 @@ class Window(Node):
             for c in self.calls)
 
 
+@dataclass(eq=False)
+class WorkTable(Node):
+    """The rows of the previous iteration of a recursive CTE (``key`` names which)."""
+
+    key: int
+    fields: list[Field]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.fields
+
+    def label(self) -> str:
+        return f"WorkTable #{self.key}"
+
+
+@dataclass(eq=False)
+class RecursiveCTE(Node):
+    """``anchor UNION [ALL] step`` iterated until ``step`` (reading ``WorkTable key``,
+    the previous iteration's new rows) produces nothing new."""
+
+    key: int
+    anchor: Node
+    step: Node
+    all: bool
+
+    def children(self) -> list[Node]:
+        return [self.anchor, self.step]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.anchor.output
+
+    def label(self) -> str:
+        return f"RecursiveCTE #{self.key}{' union all' if self.all else ' union'}"
+
+
+@dataclass(eq=False)
+class SharedPlan:
+    """A plan several ``Shared`` nodes read (a CTE referenced more than once)."""
+
+    plan: Node
+    name: str = ""
+    optimized: bool = False
+
+
+@dataclass(eq=False)
+class Shared(Node):
+    """One reference to a materialised CTE: the plan runs once per statement and every
+    reference reads its result, under its own column ids (``fields``, positionally)."""
+
+    key: int
+    holder: SharedPlan
+    fields: list[Field]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.fields
+
+    def label(self) -> str:
+        return f"Shared #{self.key} ({self.holder.name})"
+
+
 def set_children(node: Node, kids: list[Node]) -> None:
+    if isinstance(node, RecursiveCTE):
+        node.anchor, node.step = kids
+        return
     if isinstance(node, (Join, SetOp)):
         node.left, node.right = kids
     elif kids:
         node.input = kids[0]  # type: ignore[attr-defined]
 
 
-def explain(node: Node, indent: int = 0) -> list[str]:
+def explain(node: Node, indent: int = 0, seen: set[int] | None = None) -> list[str]:
+    seen = set() if seen is None else seen
     lines = ["  " * indent + node.label()]
+    if isinstance(node, Shared):
+        if node.key not in seen:
+            seen.add(node.key)
+            lines.extend(explain(node.holder.plan, indent + 1, seen))
+        return lines
     for c in node.children():
-        lines.extend(explain(c, indent + 1))
+        lines.extend(explain(c, indent + 1, seen))
     return lines

@@ -13,6 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from engine import errors
+
+from . import catalog as C
 from .binder import Binder, Context
 from .errors import BindError, NotSupportedError, suggest
 from .executor import Executor
@@ -51,8 +54,15 @@ def create(tx: Any, ctx: Context, node: exp.Create) -> int:
     kind = (node.args.get("kind") or "").upper()
     exists = bool(node.args.get("exists"))
     if kind == "SCHEMA":
-        tx.create_schema(node.this.text("db") or node.this.name, if_not_exists=exists)
+        name = node.this.text("db") or node.this.name
+        if name in C.dropped_schemas(ctx.snap):
+            C.mark_schema_dropped(tx, name, False)
+            tx.create_schema(name, if_not_exists=True)
+            return -1
+        tx.create_schema(name, if_not_exists=exists)
         return -1
+    if kind == "VIEW":
+        return create_view(tx, ctx, node)
     if kind == "INDEX":
         idx = node.this
         table = idx.args["table"]
@@ -66,28 +76,76 @@ def create(tx: Any, ctx: Context, node: exp.Create) -> int:
         tx.create_index(idx.name, info.name, cols, unique=bool(node.args.get("unique")),
                         if_not_exists=exists)
         return -1
-    if kind == "VIEW":
-        raise NotSupportedError("views are not supported yet")
     if kind != "TABLE":
         raise NotSupportedError(f"CREATE {kind} is not supported")
-    if node.args.get("replace"):
-        raise NotSupportedError("CREATE OR REPLACE TABLE is not supported")
+    replace = bool(node.args.get("replace"))
+    if replace and exists:
+        raise BindError("CREATE OR REPLACE and IF NOT EXISTS cannot be combined")
     target = node.this
+    name = _table_name(ctx, target.this if isinstance(target, exp.Schema) else target)
+    _check_schema(ctx, name)
+    if ctx.find_view(_as_table_ref(name)) is not None:
+        raise errors.AlreadyExists(f"{name!r} already exists as a view")
     if isinstance(target, exp.Schema):
+        if replace and ctx.snap.has_table(name):
+            tx.drop_table(name)
         return _create_table(tx, ctx, target, exists)
     query = node.args.get("expression")
     if query is None:
         raise BindError("CREATE TABLE needs columns or AS SELECT")
-    name = _table_name(ctx, target)
     if exists and ctx.snap.has_table(name):
         return 0
     bound = Binder(ctx).bind_query(query)
     plan = optimize(bound.plan)
-    data = Executor(ctx.snap).table(plan)
+    data = Executor(ctx.snap).table(plan)  # read before a REPLACE drops the source
     names = [c.name for c in bound.cols]
     data = data.rename_columns(names)
+    if replace and ctx.snap.has_table(name):
+        tx.drop_table(name)
     tx.create_table(name, data.schema)
     return tx.insert(name, data)
+
+
+def _as_table_ref(name: str) -> exp.Table:
+    db, _, t = name.partition(".")
+    return exp.table_(t, db=db)
+
+
+def _check_schema(ctx: Context, name: str) -> None:
+    schema = name.split(".", 1)[0]
+    if schema in C.dropped_schemas(ctx.snap):
+        raise errors.NotFound(f"schema {schema!r} does not exist")
+
+
+def create_view(tx: Any, ctx: Context, node: exp.Create) -> int:
+    from .dialect import Grizzly
+    target = node.this
+    cols: list[str] = []
+    if isinstance(target, exp.Schema):
+        cols = [i.name for i in target.expressions]
+        target = target.this
+    name = _table_name(ctx, target)
+    _check_schema(ctx, name)
+    query = node.args.get("expression")
+    if query is None:
+        raise BindError("CREATE VIEW needs AS <query>")
+    if any(True for _ in query.find_all(exp.Placeholder)) or \
+            any(True for _ in query.find_all(exp.Parameter)):
+        raise BindError("a view cannot have parameters")
+    if ctx.snap.has_table(name):
+        raise errors.AlreadyExists(f"{name!r} already exists as a table")
+    existing = C.load_views(ctx.snap).get(name.lower())
+    if existing is not None and not node.args.get("replace"):
+        if node.args.get("exists"):
+            return -1
+        raise errors.AlreadyExists(f"view {name!r} already exists")
+    bound = Binder(ctx).bind_query(query)  # it must bind now
+    if cols and len(cols) != len(bound.cols):
+        raise BindError(f"view {name!r} names {len(cols)} columns but its query returns "
+                        f"{len(bound.cols)}")
+    sql = query.sql(dialect=Grizzly)
+    C.put_view(tx, C.View(name.lower(), ctx.schema, target.name, sql, tuple(cols)))
+    return -1
 
 
 def _create_table(tx: Any, ctx: Context, schema: exp.Schema, exists: bool) -> int:
@@ -136,15 +194,59 @@ def drop(tx: Any, ctx: Context, node: exp.Drop) -> int:
     if kind == "TABLE":
         for t in node.args.get("tables") or [node.this]:
             name = ctx.table_name(t)
+            if not ctx.snap.has_table(name) and ctx.find_view(t) is not None:
+                raise BindError(f"{t.name!r} is a view; use DROP VIEW")
             if not exists and not ctx.snap.has_table(name):
                 _existing(ctx, t)
             tx.drop_table(name, if_exists=exists)
+        return -1
+    if kind == "VIEW":
+        for t in node.args.get("tables") or [node.this]:
+            view = ctx.find_view(t)
+            if view is None:
+                if ctx.snap.has_table(ctx.table_name(t)):
+                    raise BindError(f"{t.name!r} is a table; use DROP TABLE")
+                if exists:
+                    continue
+                views = [v.view for v in C.load_views(ctx.snap).values()]
+                raise BindError(f"view {t.name!r} does not exist" + suggest(t.name, views))
+            C.delete_view(tx, view.name)
+        return -1
+    if kind == "SCHEMA":
+        for t in node.args.get("tables") or [node.this]:
+            drop_schema(tx, ctx, t.text("db") or t.name, exists,
+                        bool(node.args.get("cascade")))
         return -1
     if kind == "INDEX":
         for t in node.args.get("tables") or [node.this]:
             tx.drop_index(t.name, if_exists=exists)
         return -1
     raise NotSupportedError(f"DROP {kind} is not supported")
+
+
+def drop_schema(tx: Any, ctx: Context, name: str, if_exists: bool, cascade: bool) -> None:
+    if name.lower() in ("main", C.CATALOG_SCHEMA):
+        raise BindError(f"schema {name!r} cannot be dropped")
+    if name not in C.schemas(ctx.snap):
+        if if_exists:
+            return
+        raise errors.NotFound(f"schema {name!r} does not exist"
+                              + suggest(name, C.schemas(ctx.snap)))
+    tables = ctx.snap.tables(name)
+    views = [v for v in C.load_views(ctx.snap).values() if v.name.split(".")[0] == name]
+    if (tables or views) and not cascade:
+        shown = ", ".join(sorted([t.split(".", 1)[1] for t in tables] + [v.view for v in views]))
+        raise BindError(f"schema {name!r} is not empty (it holds {shown}); use DROP SCHEMA "
+                        f"{name} CASCADE")
+    for v in views:
+        C.delete_view(tx, v.name)
+    for t in tables:
+        tx.drop_table(t)
+    engine_drop = getattr(tx, "drop_schema", None)
+    if engine_drop is not None:
+        engine_drop(name)
+    else:  # the engine cannot forget a schema yet: record it as dropped
+        C.mark_schema_dropped(tx, name, True)
 
 
 def alter(tx: Any, ctx: Context, node: exp.Alter) -> int:
@@ -207,7 +309,7 @@ def _where(ctx: Context, info: Any, node: exp.Expression, qual: str) -> Any:
     scope, fixes = _row_scope(info, qual)
     cond = _bool(Binder(ctx).expr(where.this, scope))
     resolved = Executor(ctx.snap).resolve(cond)
-    names = {f.name: f.name for f in info.schema if f.name not in fixes}
+    names = {f.name: f.name for f in info.schema}
     ep = to_engine_predicate(resolved, names)
     if ep is not None:
         return ep

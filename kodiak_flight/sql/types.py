@@ -36,6 +36,8 @@ _SIMPLE: dict[DT, pa.DataType] = {
     DT.DATE: pa.date32(),
     DT.TIME: pa.time64("us"),
     DT.TIMESTAMP: pa.timestamp("us"),
+    DT.TIMESTAMPNTZ: pa.timestamp("us"),
+    DT.TIMESTAMPLTZ: pa.timestamp("us", tz="UTC"),
     DT.DATETIME: pa.timestamp("us"),
     DT.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
     DT.TIMESTAMP_S: pa.timestamp("s"),

@@ -1,9 +1,22 @@
 """Window functions, computed column-at-a-time over a sorted copy of the input.
 
-Acero has no window operator, so the executor sorts by (partition, order) once per call,
-derives partition and peer-group boundaries as boolean arrays, and computes ranks, offsets
-and running or whole-partition aggregates with numpy cumulative operations before
-scattering results back to the input order.
+Acero has no window operator, so the executor sorts by (partition, order) once per distinct
+window, derives partition and peer-group boundaries as numpy arrays, turns every frame
+(``ROWS``, ``RANGE``, ``GROUPS``, with ``UNBOUNDED``/``n PRECEDING``/``CURRENT ROW``/``n
+FOLLOWING`` bounds) into two index arrays ``lo``/``hi`` over the sorted rows, and evaluates
+each function over those intervals without looping over rows:
+
+* ranks, ``ntile``, ``percent_rank``, ``cume_dist``, ``lag``/``lead`` from the boundaries;
+* ``count``/``sum``/``avg``/``stddev``/``variance`` from prefix sums (exact in int64 for
+  integers and decimals up to 18 digits; floats in narrow frames by segmented reduction);
+* ``min``/``max``/``bool_and``/``bool_or`` on value ranks: segmented running accumulation for
+  frames anchored at a partition edge, a sparse table (range-minimum query) otherwise;
+* ``first_value``/``last_value``/``nth_value`` (optionally ``IGNORE NULLS``) by indexing;
+* anything else (``string_agg``, ``list``, ``median``, quantiles, ``DISTINCT``...) by a hash
+  aggregation keyed by partition for whole-partition frames, or over the frames' rows
+  expanded into one list per row (bounded by ``_EXPAND_LIMIT`` elements).
+
+Results are scattered back to the input order.
 """
 
 from __future__ import annotations
@@ -18,26 +31,100 @@ from sqlglot import exp
 from . import functions as F
 from .errors import BindError, NotSupportedError
 from .expr import Col, Expr, Lit, cast
-from .plan import SortKey, Window, WindowCall
+from .plan import AggCall, SortKey, Window, WindowCall
 
-_RANKS = {"row_number", "rank", "dense_rank"}
+_RANKS = {"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"}
 _OFFSETS = {"lag", "lead"}
-_AGGS = {"sum", "count", "count_star", "avg", "min", "max"}
+_VALUES = {"first_value", "last_value", "nth_value"}
+_PREFIX = {"sum", "count", "count_star", "avg", "stddev_samp", "stddev_pop", "var_samp",
+           "var_pop"}
+_EXTREMES = {"min", "max", "bool_and", "bool_or"}
+_GENERIC = {"string_agg", "list", "quantile_cont", "quantile_disc", "product", "any_value",
+            "approx_count_distinct"}
+_AGGS = _PREFIX | _EXTREMES | _GENERIC
+
+_EXPAND_LIMIT = 50_000_000  # elements, for frames of functions with no incremental form
+
+# A frame is (mode, start, end); a bound is ("unbounded", None) | ("current", None) |
+# ("offset", signed value) with preceding offsets negative.
+Frame = tuple[str, tuple[str, Any], tuple[str, Any]]
+WHOLE: Frame = ("rows", ("unbounded", -1), ("unbounded", 1))
+RUNNING: Frame = ("range", ("unbounded", -1), ("current", None))
+
+
+def _spec_bound(value: Any, side: Any, is_start: bool, binder: Any) -> tuple[str, Any]:
+    side_s = str(side or "").lower()
+    if value is None:
+        return ("current", None)
+    if isinstance(value, str):
+        v = value.upper()
+        if v == "UNBOUNDED":
+            if side_s == "following" or (not side_s and not is_start):
+                return ("unbounded", 1)
+            return ("unbounded", -1)
+        if v == "CURRENT ROW":
+            return ("current", None)
+        raise NotSupportedError(f"window frame bound {value} is not supported")
+    from .scope import Scope
+    off = binder.expr(value, Scope([]))
+    if not isinstance(off, Lit) or off.value is None:
+        raise NotSupportedError("window frame offsets must be constants")
+    v = off.value
+    if pa.types.is_interval(off.type):
+        if v.months:
+            raise NotSupportedError("month/year intervals in RANGE frames are not supported")
+        v = ("interval", v.days, v.nanoseconds)
+        return ("offset", v if side_s == "following" else ("neg",) + v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "as_tuple"):
+        raise BindError("window frame offsets must be numbers or intervals")
+    if v < 0:
+        raise BindError("window frame offsets must not be negative")
+    return ("offset", v if side_s == "following" else -v)
+
+
+def _frame(spec: exp.Expression | None, has_order: bool, binder: Any) -> Frame:
+    if spec is None:
+        return RUNNING if has_order else WHOLE
+    if spec.args.get("exclude") is not None:
+        raise NotSupportedError("EXCLUDE in window frames is not supported")
+    mode = (spec.args.get("kind") or "range").lower()
+    start = _spec_bound(spec.args.get("start"), spec.args.get("start_side"), True, binder)
+    end_v = spec.args.get("end")
+    end = _spec_bound(end_v, spec.args.get("end_side"), False, binder) if end_v is not None \
+        else ("current", None)
+    if start == ("unbounded", 1) or end == ("unbounded", -1):
+        raise BindError("frame start cannot be UNBOUNDED FOLLOWING, nor end UNBOUNDED "
+                        "PRECEDING")
+    if mode == "range" and not has_order and ("offset" in (start[0], end[0])):
+        raise BindError("RANGE with an offset needs an ORDER BY")
+    return (mode, start, end)
 
 
 def bind_window(binder: Any, node: exp.Window, scope: Any, agg: Any) -> Expr:
     from .binder import _FUNC_ALIASES, _func_args, new_id
 
+    node = _resolve_named(binder, node)
     fn = node.this
+    ignore_nulls = False
+    if isinstance(fn, exp.IgnoreNulls):
+        ignore_nulls, fn = True, fn.this
+    elif isinstance(fn, exp.RespectNulls):
+        fn = fn.this
+    distinct = False
     if isinstance(fn, exp.Anonymous):
         name = fn.name.lower()
     else:
         name = fn.sql_name().lower()
     name = F.canonical_agg(_FUNC_ALIASES.get(name, name))
+    if name == "median":
+        name = "quantile_cont"
     raw_args = _func_args(fn)
+    if raw_args and isinstance(raw_args[0], exp.Distinct):
+        distinct = True
+        raw_args = list(raw_args[0].expressions) + raw_args[1:]
     if name == "count" and (not raw_args or isinstance(raw_args[0], exp.Star)):
         name, raw_args = "count_star", []
-    if name not in _RANKS | _OFFSETS | _AGGS:
+    if name not in _RANKS | _OFFSETS | _VALUES | _AGGS:
         raise NotSupportedError(f"window function {name}() is not supported")
     args = [binder.expr(a, scope, agg) for a in raw_args]
     part = [binder.expr(p, scope, agg) for p in node.args.get("partition_by") or []]
@@ -46,46 +133,98 @@ def bind_window(binder: Any, node: exp.Window, scope: Any, agg: Any) -> Expr:
     for item in (o.expressions if o is not None else []):
         order.append(SortKey(binder.expr(item.this, scope, agg), bool(item.args.get("desc")),
                              bool(item.args.get("nulls_first"))))
-    spec = node.args.get("spec")
-    if spec is not None:
-        kind = (spec.args.get("kind") or "").lower()
-        start = str(spec.args.get("start") or "").upper()
-        end = str(spec.args.get("end") or "").upper()
-        if start == "UNBOUNDED" and end == "CURRENT ROW":
-            frame = "rows" if kind == "rows" else "range"
-        elif start == "UNBOUNDED" and end == "UNBOUNDED":
-            frame = "all"
-        else:
-            raise NotSupportedError(f"window frame {spec.sql()} is not supported")
-    else:
-        frame = "range" if order else "all"
-    extra = None
+    frame = _frame(node.args.get("spec"), bool(order), binder)
+    if frame[0] == "range" and ("offset" in (frame[1][0], frame[2][0])) and len(order) != 1:
+        raise BindError("RANGE with an offset needs exactly one ORDER BY expression")
+    extra: Any = None
     if name in _OFFSETS:
         if not args:
             raise BindError(f"{name}() needs an argument")
         n = args[1] if len(args) > 1 else Lit(1, pa.int64())
-        if not isinstance(n, Lit):
+        if not isinstance(n, Lit) or n.value is None:
             raise NotSupportedError(f"{name}() offset must be a constant")
+        t = args[0].type
         default = args[2] if len(args) > 2 else None
+        rest = [args[0]]
         if default is not None:
-            default = cast(F.coerce_literal(default, args[0].type), args[0].type)
-        extra = (int(n.value), default.value if isinstance(default, Lit) else None)
+            t = F.common_type(t, default.type, f"{name}() default")
+            rest = [cast(args[0], t), cast(F.coerce_literal(default, t), t)]
+        extra = int(n.value)
+        args = rest
+    elif name == "ntile":
+        if len(args) != 1 or not isinstance(args[0], Lit) or not args[0].value or \
+                args[0].value < 1:
+            raise BindError("ntile() needs one positive constant argument")
+        extra = int(args[0].value)
+        args = []
+        t = pa.int64()
+    elif name == "nth_value":
+        if len(args) != 2 or not isinstance(args[1], Lit) or not args[1].value or \
+                args[1].value < 1:
+            raise BindError("nth_value() needs a positive constant position")
+        extra = int(args[1].value)
         args = args[:1]
         t = args[0].type
-    elif name in _RANKS or name in ("count", "count_star"):
-        t = pa.int64()
-    elif name in ("min", "max"):
-        if frame != "all":
-            raise NotSupportedError(f"running {name}() over an ordered window is not "
-                                    "supported")
+    elif name in _RANKS:
+        if args:
+            raise BindError(f"{name}() takes no arguments")
+        t = pa.float64() if name in ("percent_rank", "cume_dist") else pa.int64()
+    elif name in ("first_value", "last_value"):
+        if len(args) != 1:
+            raise BindError(f"{name}() takes one argument")
         t = args[0].type
     else:
+        if name == "string_agg":
+            sep = args[1] if len(args) > 1 else Lit(",", pa.string())
+            if not isinstance(sep, Lit):
+                raise NotSupportedError("string_agg separator must be a constant")
+            extra = sep.value
+            args = [F._str(args[0])]
+        elif name in ("quantile_cont", "quantile_disc"):
+            q = args[1] if len(args) > 1 else Lit(0.5, pa.float64())
+            if not isinstance(q, Lit):
+                raise NotSupportedError("quantile must be a constant")
+            extra = float(q.value)
+            args = args[:1]
+        if name != "count_star" and len(args) != 1:
+            raise BindError(f"{name}() takes one argument")
         if name == "avg" and pa.types.is_decimal(args[0].type):
             args = [cast(args[0], pa.float64())]
-        t = F.agg_type(name, args[0].type)
-    call = WindowCall(new_id(), name, args, t, part, order, extra, frame)
+        if name in ("bool_and", "bool_or"):
+            args = [F._bool(args[0])]
+        if name in ("stddev_samp", "stddev_pop", "var_samp", "var_pop", "product") and \
+                not pa.types.is_floating(args[0].type):
+            args = [cast(args[0], pa.float64())]
+        t = F.agg_type(name, args[0].type if args else pa.null())
+    if distinct and name not in ("count", "sum", "avg", "min", "max", "string_agg", "list",
+                                 "product"):
+        raise NotSupportedError(f"{name}(DISTINCT ...) over a window is not supported")
+    call = WindowCall(new_id(), name, args, t, part, order, extra, frame, ignore_nulls,
+                      distinct)
     binder._windows.append(call)
     return Col(call.id, t)
+
+
+def _resolve_named(binder: Any, node: exp.Window) -> exp.Window:
+    """Merge ``OVER w`` / ``OVER (w ORDER BY ...)`` with ``WINDOW w AS (...)``."""
+    named = getattr(binder, "_named_windows", {}) or {}
+    ref = node.args.get("alias")
+    if ref is None:
+        return node
+    base = named.get(ref.name.lower())
+    if base is None:
+        raise BindError(f"window {ref.name!r} is not defined")
+    base = _resolve_named(binder, base)
+    merged = node.copy()
+    merged.set("alias", None)
+    for k in ("partition_by", "order", "spec"):
+        if not merged.args.get(k) and base.args.get(k):
+            merged.set(k, base.args[k].copy() if isinstance(base.args[k], exp.Expression)
+                       else [x.copy() for x in base.args[k]])
+    return merged
+
+
+# ---------------------------------------------------------------------------- execution
 
 
 def _boundaries(sorted_cols: list[pa.Array], n: int) -> np.ndarray:
@@ -104,105 +243,493 @@ def _boundaries(sorted_cols: list[pa.Array], n: int) -> np.ndarray:
     return starts
 
 
+def _run_end(starts: np.ndarray, n: int) -> np.ndarray:
+    """For each row, the index of the last row of its run (runs begin where starts)."""
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:] - 1, n - 1)
+    return last[np.cumsum(starts) - 1]
+
+
+class _Sorted:
+    """One (partition, order) arrangement shared by every call with the same window."""
+
+    def __init__(self, perm: np.ndarray, parts: list[pa.Array], orders: list[pa.Array],
+                 keys: list[SortKey], n: int) -> None:
+        self.n = n
+        self.perm = perm
+        self.idx = pa.array(perm, pa.int64())
+        pstart = _boundaries([a.take(self.idx) for a in parts], n)
+        self.sorted_orders = [a.take(self.idx) for a in orders]
+        self.order_keys = keys
+        peer = pstart | _boundaries(self.sorted_orders, n) if orders else pstart.copy()
+        self.pstart, self.peer = pstart, peer
+        self.pos = np.arange(n, dtype=np.int64)
+        self.gid = np.cumsum(pstart) - 1
+        self.gfirst = np.flatnonzero(pstart)[self.gid] if n else self.pos
+        self.gend = _run_end(pstart, n)
+        self.peer_first = np.flatnonzero(peer)[np.cumsum(peer) - 1] if n else self.pos
+        self.peer_last = _run_end(peer, n)
+        self._inv: np.ndarray | None = None
+
+    def inverse(self) -> pa.Array:
+        if self._inv is None:
+            inv = np.empty(self.n, dtype=np.int64)
+            inv[self.perm] = self.pos
+            self._inv = inv
+        return pa.array(self._inv, pa.int64())
+
+    # frames --------------------------------------------------------------------------
+
+    def bounds(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
+        mode, start, end = frame
+        if mode == "rows":
+            lo = self._rows_bound(start, True)
+            hi = self._rows_bound(end, False)
+        elif mode == "groups":
+            lo = self._groups_bound(start, True)
+            hi = self._groups_bound(end, False)
+        else:
+            lo = self._range_bound(start, True)
+            hi = self._range_bound(end, False)
+        return lo, hi
+
+    def _rows_bound(self, b: tuple[str, Any], is_start: bool) -> np.ndarray:
+        kind, v = b
+        if kind == "unbounded":
+            return self.gfirst if v < 0 else self.gend
+        if kind == "current":
+            return self.pos
+        out = self.pos + int(v)
+        # clamp into the partition, leaving empty frames empty (lo > hi)
+        if is_start:
+            return np.clip(out, self.gfirst, self.gend + 1)
+        return np.clip(out, self.gfirst - 1, self.gend)
+
+    def _groups_bound(self, b: tuple[str, Any], is_start: bool) -> np.ndarray:
+        kind, v = b
+        if kind == "unbounded":
+            return self.gfirst if v < 0 else self.gend
+        if kind == "current":
+            return self.peer_first if is_start else self.peer_last
+        pg = np.cumsum(self.peer) - 1
+        firsts = np.flatnonzero(self.peer)
+        lasts = np.append(firsts[1:] - 1, self.n - 1)
+        g = pg + int(v)
+        g0, g1 = pg[self.gfirst], pg[self.gend]
+        below, above = g < g0, g > g1
+        gc = np.clip(g, 0, len(firsts) - 1)
+        row = firsts[gc] if is_start else lasts[gc]
+        return np.where(below, self.gfirst - (0 if is_start else 1),
+                        np.where(above, self.gend + (1 if is_start else 0), row))
+
+    def _range_key(self) -> np.ndarray:
+        a = self.sorted_orders[0]
+        k = self.order_keys[0]
+        t = a.type
+        if pa.types.is_date(t):
+            vals = a.cast(pa.int32()).cast(pa.float64())
+        elif pa.types.is_timestamp(t):
+            vals = a.cast(pa.int64()).cast(pa.float64())
+        elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+            vals = a.cast(pa.float64())
+        else:
+            raise NotSupportedError(f"RANGE offsets need a numeric or temporal ORDER BY, not "
+                                    f"{t}")
+        v = vals.to_numpy(zero_copy_only=False).astype(np.float64)
+        nulls = pc.is_null(a).to_numpy(zero_copy_only=False)
+        if k.desc:
+            v = -v
+        v[nulls] = -np.inf if k.nulls_first else np.inf
+        return v
+
+    def _range_offset(self, v: Any) -> float:
+        t = self.sorted_orders[0].type
+        if isinstance(v, tuple):
+            neg = v[0] == "neg"
+            _, days, nanos = v[1:] if neg else v
+            if pa.types.is_date(t):
+                off = days + nanos / 86_400e9
+            elif pa.types.is_timestamp(t):
+                per = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[t.unit]
+                off = (days * 86_400e9 + nanos) / per
+            else:
+                raise BindError("an INTERVAL frame offset needs a date or timestamp ORDER BY")
+            return -off if neg else off
+        return float(v)
+
+    def _range_bound(self, b: tuple[str, Any], is_start: bool) -> np.ndarray:
+        kind, v = b
+        if kind == "unbounded":
+            return self.gfirst if v < 0 else self.gend
+        if kind == "current":
+            return self.peer_first if is_start else self.peer_last
+        off = self._range_offset(v)
+        key = self._range_key()  # negated for DESC, so PRECEDING is always "smaller"
+        g = self.gid.astype(np.float64)
+        hay = np.empty(len(key), dtype=np.complex128)
+        hay.real, hay.imag = g, key
+        target = hay.copy()
+        finite = ~np.isinf(key)  # NULL keys (+-inf) keep their own peer group
+        target.imag[finite] = key[finite] + off
+        if is_start:
+            return np.searchsorted(hay, target, side="left").astype(np.int64)
+        return np.searchsorted(hay, target, side="right").astype(np.int64) - 1
+
+
 def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
     from .executor import _eval
 
     n = t.num_rows
     out = t
-    for c in node.calls:
-        def ev(e: Expr) -> pa.Array:
-            if isinstance(e, Col) and e.id in t.column_names:
-                col = t.column(e.id)
-            else:
-                col = _eval(t, ex.compile(e))
-            return col.combine_chunks() if col.num_chunks else pa.array([], col.type)
+    cache: dict[str, pa.Array] = {}
+    arrangements: dict[str, _Sorted] = {}
 
-        parts = [ev(p) for p in c.partition]
-        orders = [ev(k.expr) for k in c.order]
-        keys, cols = [], {}
-        for i, a in enumerate(parts):
-            cols[f"p{i}"] = a
-            keys.append((f"p{i}", "ascending"))
-        for i, (a, k) in enumerate(zip(orders, c.order, strict=True)):
-            nulls = pc.is_null(a)
-            cols[f"n{i}"] = pc.invert(nulls) if k.nulls_first else nulls
-            cols[f"o{i}"] = a
-            keys += [(f"n{i}", "ascending"), (f"o{i}", "descending" if k.desc else "ascending")]
-        if keys and n:
-            perm = pc.sort_indices(pa.table(cols), sort_keys=keys).to_numpy()
+    def ev(e: Expr) -> pa.Array:
+        key = repr(e)
+        if key in cache:
+            return cache[key]
+        if isinstance(e, Col) and e.id in t.column_names:
+            col = t.column(e.id)
+        elif isinstance(e, Lit):
+            col = pa.chunked_array([pa.repeat(pa.scalar(e.value, e.type), n)])
         else:
-            perm = np.arange(n)
-        idx = pa.array(perm)
-        sparts = [a.take(idx) for a in parts]
-        sorders = [a.take(idx) for a in orders]
-        pstart = _boundaries(sparts, n)
-        peer = pstart | _boundaries(sorders, n) if sorders else pstart.copy()
-        pos = np.arange(n)
-        gid = np.cumsum(pstart) - 1
-        gstart = pos[pstart]
-        gfirst = gstart[gid] if n else pos
-        res = _compute(c, pos, gid, gfirst, pstart, peer, [ev(a).take(idx) for a in c.args], n)
-        inv = np.empty(n, dtype=np.int64)
-        inv[perm] = pos
-        out = out.append_column(c.id, res.take(pa.array(inv)).cast(c.type))
+            col = _eval(t, ex.compile(e))
+        arr = col.combine_chunks() if col.num_chunks else pa.array([], col.type)
+        cache[key] = arr
+        return arr
+
+    for c in node.calls:
+        wkey = repr(([repr(p) for p in c.partition],
+                     [(repr(k.expr), k.desc, k.nulls_first) for k in c.order]))
+        s = arrangements.get(wkey)
+        if s is None:
+            parts = [ev(p) for p in c.partition]
+            orders = [ev(k.expr) for k in c.order]
+            cols, keys = {}, []
+            for i, a in enumerate(parts):
+                cols[f"p{i}"] = a
+                keys.append((f"p{i}", "ascending"))
+            for i, (a, k) in enumerate(zip(orders, c.order, strict=True)):
+                if a.null_count:
+                    nulls = pc.is_null(a)
+                    cols[f"n{i}"] = pc.invert(nulls) if k.nulls_first else nulls
+                    keys.append((f"n{i}", "ascending"))
+                cols[f"o{i}"] = a
+                keys.append((f"o{i}", "descending" if k.desc else "ascending"))
+            if keys and n:
+                perm = pc.sort_indices(pa.table(cols), sort_keys=keys).to_numpy()
+            else:
+                perm = np.arange(n)
+            s = _Sorted(perm.astype(np.int64), parts, orders, c.order, n)
+            arrangements[wkey] = s
+        args = [ev(a).take(s.idx) for a in c.args]
+        res = _compute(c, s, args)
+        out = out.append_column(c.id, _to_type(res.take(s.inverse()), c.type))
     return out
 
 
-def _compute(c: WindowCall, pos: np.ndarray, gid: np.ndarray, gfirst: np.ndarray,
-             pstart: np.ndarray, peer: np.ndarray, args: list[pa.Array], n: int) -> pa.Array:
-    if c.func == "row_number":
-        return pa.array(pos - gfirst + 1, pa.int64())
-    if c.func == "rank":
-        peer_first = np.maximum.accumulate(np.where(peer, pos, 0)) if n else pos
-        return pa.array(peer_first - gfirst + 1, pa.int64())
-    if c.func == "dense_rank":
-        cp = np.cumsum(peer)
-        return pa.array(cp - cp[gfirst] + 1, pa.int64())
-    if c.func in _OFFSETS:
-        k, default = c.extra
-        j = pos - k if c.func == "lag" else pos + k
-        gend = _group_end(pstart, gid, n)
-        ok = (j >= gfirst) & (j <= gend)
+def _to_type(a: pa.Array, t: pa.DataType) -> pa.Array:
+    return a if a.type == t else a.cast(t)
+
+
+def _compute(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
+    n = s.n
+    f = c.func
+    if f == "row_number":
+        return pa.array(s.pos - s.gfirst + 1, pa.int64())
+    if f == "rank":
+        return pa.array(s.peer_first - s.gfirst + 1, pa.int64())
+    if f == "dense_rank":
+        cp = np.cumsum(s.peer)
+        return pa.array(cp - cp[s.gfirst] + 1 if n else cp, pa.int64())
+    size = s.gend - s.gfirst + 1
+    if f == "percent_rank":
+        rank = s.peer_first - s.gfirst
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = np.where(size > 1, rank / np.maximum(size - 1, 1), 0.0)
+        return pa.array(v, pa.float64())
+    if f == "cume_dist":
+        return pa.array((s.peer_last - s.gfirst + 1) / np.maximum(size, 1), pa.float64())
+    if f == "ntile":
+        k = int(c.extra)
+        row = s.pos - s.gfirst
+        small = size // k
+        large = size - k * small
+        i_small = large * (small + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = 1 + row // (small + 1)
+            b = 1 + large + (row - i_small) // np.maximum(small, 1)
+        return pa.array(np.where(row < i_small, a, b), pa.int64())
+    if f in _OFFSETS:
+        k = int(c.extra)
+        j = s.pos - k if f == "lag" else s.pos + k
+        ok = (j >= s.gfirst) & (j <= s.gend)
         vals = args[0].take(pa.array(np.clip(j, 0, max(n - 1, 0)))) if n else args[0]
-        fill = pa.scalar(default, args[0].type)
+        fill = args[1] if len(args) > 1 else pa.nulls(n, args[0].type)
         return pc.if_else(pa.array(ok), vals, fill)
-    # aggregates
-    if c.func == "count_star":
-        v = np.ones(n)
-        valid = np.ones(n, dtype=bool)
-    else:
-        a = args[0]
+    lo, hi = s.bounds(c.frame)
+    empty = hi < lo
+    if f in _VALUES or f == "any_value":
+        return _value_at(c, args[0], lo, hi, empty, n)
+    if c.distinct:
+        return _generic(c, s, args, lo, hi)
+    if f in _PREFIX:
+        return _prefix_agg(c, args, lo, hi, empty, n)
+    if f in _EXTREMES:
+        return _extreme(c, s, args[0], lo, hi, empty)
+    return _generic(c, s, args, lo, hi)
+
+
+def _value_at(c: WindowCall, a: pa.Array, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray,
+              n: int) -> pa.Array:
+    f = c.func
+    ignore = c.ignore_nulls or f == "any_value"
+    if ignore and a.null_count:
         valid = pc.is_valid(a).to_numpy(zero_copy_only=False)
-        if c.func in ("min", "max"):
-            g = pa.table({"g": pa.array(gid), "v": a}).group_by("g").aggregate(
-                [("v", c.func)]).sort_by("g")
-            return g.column(f"v_{c.func}").combine_chunks().take(pa.array(gid))
-        v = np.where(valid, pc.fill_null(a.cast(pa.float64()) if not
-                                         pa.types.is_integer(a.type) else a, 0)
-                     .to_numpy(zero_copy_only=False), 0)
-    cs = np.cumsum(v)
-    cc = np.cumsum(valid)
-    if c.frame == "all":
-        end = _group_end(pstart, gid, n)
-    elif c.frame == "rows":
-        end = pos
-    else:  # range: through the last peer of the current row
-        end = _group_end(peer, np.cumsum(peer) - 1, n)
-    before = gfirst - 1
-    s = cs[end] - np.where(before >= 0, cs[np.maximum(before, 0)], 0)
-    cnt = cc[end] - np.where(before >= 0, cc[np.maximum(before, 0)], 0)
-    if c.func in ("count", "count_star"):
-        return pa.array(cnt, pa.int64())
-    if c.func == "avg":
-        return pa.array(s / np.where(cnt == 0, 1, cnt), pa.float64(), mask=cnt == 0)
-    if pa.types.is_integer(c.type):
-        return pa.array(s.astype(np.int64), pa.int64(), mask=cnt == 0)
-    return pa.array(s, pa.float64(), mask=cnt == 0)
-
-
-def _group_end(starts: np.ndarray, gid: np.ndarray, n: int) -> np.ndarray:
+        idx = np.arange(n, dtype=np.int64)
+        nxt = np.minimum.accumulate(np.where(valid, idx, n)[::-1])[::-1]
+        prv = np.maximum.accumulate(np.where(valid, idx, -1))
+        if f in ("first_value", "any_value"):
+            at = nxt[np.clip(lo, 0, max(n - 1, 0))] if n else lo
+            ok = ~empty & (at <= hi) & (lo < n)
+        elif f == "last_value":
+            at = prv[np.clip(hi, 0, max(n - 1, 0))] if n else hi
+            ok = ~empty & (at >= lo) & (hi >= 0)
+        else:  # nth valid value: count valid rows
+            cv = np.concatenate([[0], np.cumsum(valid)])
+            want = cv[np.clip(lo, 0, n)] + int(c.extra)  # 1-based count target
+            # index of the want-th valid row overall
+            valid_idx = np.flatnonzero(valid)
+            kk = np.clip(want - 1, 0, max(len(valid_idx) - 1, 0))
+            at = valid_idx[kk] if len(valid_idx) else np.zeros(n, dtype=np.int64)
+            ok = ~empty & (want - 1 < len(valid_idx)) & (at <= hi)
+    else:
+        if f == "first_value":
+            at = lo
+        elif f == "last_value":
+            at = hi
+        else:
+            at = lo + int(c.extra) - 1
+        ok = ~empty & (at <= hi)
     if not n:
-        return gid
-    first = np.flatnonzero(starts)
-    last = np.append(first[1:] - 1, n - 1)
-    return last[gid]
+        return a
+    vals = a.take(pa.array(np.clip(at, 0, n - 1), pa.int64()))
+    return pc.if_else(pa.array(ok), vals, pa.nulls(n, a.type))
+
+
+def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray
+                 ) -> np.ndarray:
+    cs = np.concatenate([np.zeros(1, dtype=v.dtype), np.cumsum(v)])
+    lo_c = np.clip(lo, 0, len(v))
+    hi_c = np.clip(hi + 1, 0, len(v))
+    return np.where(empty, 0, cs[np.maximum(hi_c, lo_c)] - cs[lo_c])
+
+
+def _decimal_unscaled(a: pa.Array) -> np.ndarray | None:
+    """int64 unscaled values of a decimal128 array whose precision fits in 18 digits."""
+    if a.type.precision > 18 or not pa.types.is_decimal128(a.type):
+        return None
+    buf = a.buffers()[1]
+    words = np.frombuffer(buf, dtype=np.int64)[2 * a.offset: 2 * (a.offset + len(a))]
+    return words[0::2].copy()
+
+
+def _decimal_from_unscaled(v: np.ndarray, t: pa.DataType, mask: np.ndarray) -> pa.Array:
+    words = np.empty(2 * len(v), dtype=np.int64)
+    words[0::2] = v
+    words[1::2] = np.where(v < 0, -1, 0)
+    validity = pa.array(~mask).buffers()[1] if mask.any() else None
+    return pa.Array.from_buffers(pa.decimal128(38, t.scale), len(v),
+                                 [validity, pa.py_buffer(words.tobytes())]).cast(t)
+
+
+def _narrow_float_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray
+                       ) -> np.ndarray | None:
+    """Exact-as-possible float frame sums by segmented reduction, for narrow frames."""
+    width = np.where(empty, 0, hi - lo + 1)
+    total = int(width.sum())
+    if total > 8 * max(len(v), 1) or total > _EXPAND_LIMIT or total == 0:
+        return None
+    elems = _expand(lo, width)
+    starts = np.concatenate([[0], np.cumsum(width)[:-1]])
+    vals = v[elems]
+    safe = np.minimum(starts, max(total - 1, 0))
+    out = np.add.reduceat(vals, safe) if total else np.zeros(len(v))
+    return np.where(width > 0, out, 0.0)
+
+
+def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndarray,
+                empty: np.ndarray, n: int) -> pa.Array:
+    f = c.func
+    if f == "count_star":
+        return pa.array(np.where(empty, 0, hi - lo + 1), pa.int64())
+    a = args[0]
+    valid = pc.is_valid(a).to_numpy(zero_copy_only=False).astype(np.int64)
+    cnt = _window_sums(valid, lo, hi, empty)
+    if f == "count":
+        return pa.array(cnt, pa.int64())
+    none = cnt == 0
+    t = a.type
+    if f == "sum" and (pa.types.is_integer(t) or pa.types.is_boolean(t)):
+        v = pc.fill_null(a.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+        return pa.array(_window_sums(v, lo, hi, empty), pa.int64(), mask=none).cast(c.type)
+    if f == "sum" and pa.types.is_decimal(t):
+        un = _decimal_unscaled(pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a)
+        if un is not None:
+            fl = np.abs(un.astype(np.float64)).sum()
+            if fl < 9e18:
+                return _decimal_from_unscaled(_window_sums(un, lo, hi, empty), c.type, none)
+    v = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+    if f in ("sum", "avg"):
+        s = _narrow_float_sums(v, lo, hi, empty) if pa.types.is_floating(t) else None
+        if s is None:
+            s = _window_sums(v, lo, hi, empty)
+        if f == "sum":
+            res = pa.array(s, pa.float64(), mask=none)
+            return res.cast(c.type) if pa.types.is_decimal(c.type) else res
+        return pa.array(s / np.where(none, 1, cnt), pa.float64(), mask=none)
+    # variance family: shifted prefix sums of x and x^2
+    shift = float(np.mean(v[valid.astype(bool)])) if valid.any() else 0.0
+    x = np.where(valid.astype(bool), v - shift, 0.0)
+    s1 = _window_sums(x, lo, hi, empty)
+    s2 = _window_sums(x * x, lo, hi, empty)
+    ddof = 1 if f.endswith("samp") else 0
+    denom = cnt - ddof
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (s2 - s1 * s1 / np.where(cnt == 0, 1, cnt)) / np.where(denom <= 0, 1, denom)
+    var = np.maximum(var, 0.0)
+    out = np.sqrt(var) if f.startswith("stddev") else var
+    return pa.array(out, pa.float64(), mask=denom <= 0)
+
+
+def _ranks(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(rank of each row's value, row holding each rank); NULLs rank last."""
+    order = pc.sort_indices(pa.table({"v": a}), sort_keys=[("v", "ascending", "at_end")]
+                            ).to_numpy()
+    rank = np.empty(len(a), dtype=np.int64)
+    rank[order] = np.arange(len(a), dtype=np.int64)
+    return rank, order
+
+
+def _extreme(c: WindowCall, s: _Sorted, a: pa.Array, lo: np.ndarray, hi: np.ndarray,
+             empty: np.ndarray) -> pa.Array:
+    n = s.n
+    if not n:
+        return a
+    use_max = c.func in ("max", "bool_or")
+    rank, order = _ranks(a)
+    valid = pc.is_valid(a).to_numpy(zero_copy_only=False)
+    # Maximise a score: the max's own rank, or (for min) the reversed rank; NULLs score -1.
+    score = np.where(valid, rank if use_max else n - 1 - rank, -1).astype(np.int64)
+    whole = bool(np.all(lo == s.gfirst) and np.all(hi == s.gend))
+    anchored_lo = bool(np.all((lo == s.gfirst) | empty))
+    anchored_hi = bool(np.all((hi == s.gend) | empty))
+    if whole or anchored_lo:
+        shift = s.gid * (n + 1)
+        acc = np.maximum.accumulate(score + 1 + shift) - shift - 1
+        best = acc[np.clip(hi, 0, n - 1)]
+    elif anchored_hi:
+        shift = (s.gid.max() - s.gid) * (n + 1)
+        acc = np.maximum.accumulate((score + 1 + shift)[::-1])[::-1] - shift - 1
+        best = acc[np.clip(lo, 0, n - 1)]
+    else:
+        best = _sparse_max(score, lo, hi, empty)
+    ok = ~empty & (best >= 0)
+    rk = np.where(ok, best if use_max else n - 1 - best, 0)
+    vals = a.take(pa.array(order[np.clip(rk, 0, n - 1)], pa.int64()))
+    return pc.if_else(pa.array(ok), vals, pa.nulls(n, a.type))
+
+
+def _sparse_max(score: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray
+                ) -> np.ndarray:
+    """Range-maximum over [lo, hi] for every row with a sparse table (log levels)."""
+    n = len(score)
+    width = np.where(empty, 1, hi - lo + 1)
+    lo_c = np.where(empty, 0, lo)
+    maxw = int(width.max()) if n else 1
+    levels = [score]
+    k = 1
+    while (1 << k) <= maxw:
+        prev = levels[-1]
+        half = 1 << (k - 1)
+        levels.append(np.maximum(prev[:-half], prev[half:]) if len(prev) > half else prev[:0])
+        k += 1
+    lvl = np.floor(np.log2(width)).astype(np.int64)
+    out = np.full(n, -1, dtype=np.int64)
+    for j in np.unique(lvl):
+        sel = lvl == j
+        table = levels[j]
+        a = lo_c[sel]
+        b = lo_c[sel] + width[sel] - (1 << j)
+        out[sel] = np.maximum(table[a], table[b])
+    return np.where(empty, -1, out)
+
+
+def _expand(lo: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Concatenated ranges lo[i] .. lo[i] + width[i] - 1."""
+    total = int(width.sum())
+    starts = np.repeat(lo - np.concatenate([[0], np.cumsum(width)[:-1]]), width)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
+             hi: np.ndarray) -> pa.Array:
+    """Any aggregate via hash aggregation over partitions or expanded frames."""
+    from .executor import _agg_spec, _finalize
+
+    n = s.n
+    a = args[0] if args else pa.nulls(n, pa.int32())
+    if c.func == "approx_count_distinct":
+        func = "count"
+        distinct = True
+    else:
+        func = c.func
+        distinct = c.distinct
+    agg = AggCall("__r", func, "__v", c.type, distinct, c.extra)
+    if func in ("sum", "avg"):
+        agg.type = F.agg_type(func, a.type) if func == "sum" else pa.float64()
+    empty = hi < lo
+    whole = bool(np.all(lo == s.gfirst) and np.all(hi == s.gend))
+    if whole:
+        keys, vals, take = pa.array(s.gid, pa.int64()), a, s.gid
+    else:
+        width = np.where(empty, 0, hi - lo + 1)
+        total = int(width.sum())
+        if total > _EXPAND_LIMIT:
+            raise NotSupportedError(f"{c.func}() over this window frame would expand to "
+                                    f"{total} values (limit {_EXPAND_LIMIT})")
+        keys = pa.array(np.repeat(np.arange(n, dtype=np.int64), width), pa.int64())
+        vals = a.take(pa.array(_expand(lo, width), pa.int64())) if total else a.slice(0, 0)
+        take = np.arange(n, dtype=np.int64)
+    if func == "avg" and pa.types.is_decimal(vals.type):
+        vals = vals.cast(pa.float64())
+    table = pa.table({"__k": keys, "__v": vals})
+    if distinct:
+        table = table.group_by(["__k", "__v"], use_threads=False).aggregate([])
+        agg.distinct = False
+    target, fn, opts, _ = _agg_spec(agg)
+    grouped = table.group_by("__k", use_threads=False).aggregate(
+        [(target, fn.removeprefix("hash_"), opts)])
+    res_col = grouped.column([c for c in grouped.column_names if c != "__k"][0])
+    key_col = grouped.column("__k").to_numpy()
+    res = _finalize(agg, res_col)
+    # scatter group results back to rows (groups absent from keys -> empty frame -> NULL)
+    if not n:
+        return pa.array([], c.type)
+    slot = np.full(int(take.max()) + 1, -1, dtype=np.int64)
+    slot[key_col] = np.arange(len(key_col), dtype=np.int64)
+    where = slot[take]
+    got = res.take(pa.array(np.maximum(where, 0), pa.int64())) if len(res) else \
+        pa.nulls(n, res.type)
+    missing = where < 0
+    if missing.any():
+        if c.func in ("count", "count_star", "approx_count_distinct"):
+            got = pc.if_else(pa.array(missing), pa.scalar(0, got.type), got)
+        else:
+            got = pc.if_else(pa.array(missing), pa.nulls(n, got.type), got)
+    return got
+
+
+__all__ = ["bind_window", "run_window"]

@@ -55,7 +55,61 @@ def sample_tables() -> dict[str, pa.Table]:
         "grp": ["a", "b", "x", None, "c", "a"],
         "v": pa.array([100, 200, 201, 300, 900, 0], pa.int32()),
     })
-    return {"t": t, "u": u}
+    return {"t": t, "u": u, **extra_tables()}
+
+
+def extra_tables() -> dict[str, pa.Table]:
+    """Deterministic tables for the wider differential suite.
+
+    ``n``: nullable ints/floats/decimals/strings (arithmetic, NULL logic, functions);
+    ``dt``: dates and timestamps around month ends and leap days (interval arithmetic);
+    ``big``/``small``: very different sizes, so joins hash the smaller side either way.
+    """
+    import numpy as np
+    rng = np.random.default_rng(7)
+    k = 40
+
+    def nullable(values: np.ndarray, every: int, typ: pa.DataType) -> pa.Array:
+        mask = (np.arange(len(values)) % every) == every - 1
+        return pa.array(values, typ, mask=mask)
+
+    words = ["apple", "Banana", "cherry", "date", "elder", "fig", "grape", "kiwi ", " lime",
+             "mango", "", "nut"]
+    n = pa.table({
+        "k": pa.array(np.arange(k), pa.int64()),
+        "a": nullable(rng.integers(-20, 20, k), 5, pa.int32()),
+        "b": nullable(rng.integers(-3, 4, k), 4, pa.int64()),
+        "f": nullable(np.round(rng.normal(0, 10, k), 3), 6, pa.float64()),
+        "m": pa.array([None if i % 7 == 3 else f"{(i * 37) % 1000 - 500}.{i % 100:02d}"
+                       for i in range(k)]).cast(pa.decimal128(9, 2)),
+        "s": pa.array([None if i % 9 == 4 else words[i % len(words)] for i in range(k)]),
+        "g": pa.array([["x", "y", "z", None][i % 4] for i in range(k)]),
+        "p": pa.array([None if i % 8 == 5 else bool(i % 3) for i in range(k)]),
+    })
+    days = [(np.datetime64(d) - np.datetime64("1970-01-01")).astype(int) for d in (
+        "2020-01-31", "2020-02-29", "2019-02-28", "2021-03-31", "2020-12-31", "2000-02-29",
+        "1999-12-15", "2024-05-31", "2023-08-30", "2022-10-01")]
+    dtab = pa.table({
+        "id": pa.array(np.arange(len(days) + 1), pa.int64()),
+        "d": pa.array(days + [None], pa.int32()).cast(pa.date32()),
+        "ts": pa.array([int(x) * 86_400_000_000 + i * 3_723_000_000
+                        for i, x in enumerate(days)] + [None], pa.int64()
+                       ).cast(pa.timestamp("us")),
+        "v": pa.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, None], pa.int32()),
+    })
+    nb = 3000
+    big = pa.table({
+        "id": pa.array(np.arange(nb), pa.int64()),
+        "key": pa.array(np.where(np.arange(nb) % 97 == 0, -1, np.arange(nb) % 50), pa.int64()),
+        "val": pa.array(rng.integers(0, 1000, nb), pa.int64()),
+        "tag": pa.array([f"t{i % 13}" for i in range(nb)]),
+    })
+    small = pa.table({
+        "key": pa.array([1, 2, 3, None, 60], pa.int64()),
+        "name": ["one", "two", "three", "null", "sixty"],
+        "lim": pa.array([100, 500, 900, 0, 50], pa.int64()),
+    })
+    return {"n": n, "dt": dtab, "big": big, "small": small}
 
 
 @pytest.fixture(scope="module")

@@ -184,7 +184,9 @@ def test_type_errors_name_operands(session):
 
 def test_not_supported_is_explicit(session):
     with pytest.raises(NotSupportedError):
-        session.execute("create view v as select 1")
+        session.execute("select * from read_parquet('x.parquet')")
+    with pytest.raises(NotSupportedError):
+        session.execute("select 1 intersect all select 1")
 
 
 def test_explain(session):

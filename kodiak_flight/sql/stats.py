@@ -1,0 +1,189 @@
+"""Column statistics for the optimizer: distinct-value counts, sampled and cached.
+
+The engine keeps exact row counts but no distinct counts, which join ordering needs (the
+size of ``R JOIN S ON R.a = S.b`` is about ``|R| |S| / max(ndv(a), ndv(b))``). We count
+distinct values over the first ``SAMPLE_ROWS`` rows of a column (all of it for smaller
+tables) the first time a plan needs them, and keep the answer per database, table, row
+count and column set, so repeated queries pay nothing. Beyond the sample we extrapolate: a
+column whose sample is mostly repeats is taken as saturated, one whose sample is mostly
+distinct as growing with the table.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SAMPLE_ROWS = 1 << 20
+
+_lock = threading.Lock()
+_by_db: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
+_fallback: dict = {}
+
+
+def cache_for(db: Any) -> dict:
+    """The statistics cache shared by every session on ``db``."""
+    with _lock:
+        try:
+            c = _by_db.get(db)
+            if c is None:
+                c = {}
+                _by_db[db] = c
+            return c
+        except TypeError:  # not weak-referenceable
+            return _fallback
+
+
+def ndv(cache: dict, snap: Any, table: str, row_count: int, columns: tuple[str, ...]) -> float:
+    """Estimated number of distinct (combinations of) values of ``columns``."""
+    key = (table, row_count, columns)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    est = _sample_ndv(snap, table, row_count, columns)
+    with _lock:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[key] = est
+    return est
+
+
+def minmax(cache: dict, snap: Any, table: str, row_count: int, column: str
+           ) -> tuple[float, float] | None:
+    """(min, max) of a numeric or temporal column as floats (dates as day numbers), from
+    the same sample; None when unknown or not ordered numerically."""
+    key = (table, row_count, (column,), "minmax")
+    if key in cache:
+        return cache[key]
+    out = None
+    try:
+        reader = snap.scan(table, columns=[column])
+        batches, n = [], 0
+        for b in reader:
+            batches.append(b)
+            n += b.num_rows
+            if n >= SAMPLE_ROWS:
+                break
+        reader.close()
+        if n:
+            col = pa.Table.from_batches(batches).column(0)
+            t = col.type
+            if pa.types.is_date(t):
+                col = col.cast(pa.int32())
+            elif pa.types.is_timestamp(t):
+                col = col.cast(pa.int64())
+            if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or \
+                    pa.types.is_decimal(col.type):
+                mm = pc.min_max(col)
+                lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                if lo is not None and hi is not None:
+                    out = (float(lo), float(hi))
+    except Exception:
+        out = None
+    with _lock:
+        cache[key] = out
+    return out
+
+
+def clustered(cache: dict, snap: Any, table: str, row_count: int, column: str) -> bool:
+    """Whether ``column`` looks sorted (either way) in storage order, judged on the sample:
+    then min/max statistics let the engine skip segments for a range or equality on it."""
+    key = (table, row_count, (column,), "clustered")
+    if key in cache:
+        return cache[key]
+    out = True
+    try:
+        if row_count >= 2:
+            reader = snap.scan(table, columns=[column])
+            batches, n = [], 0
+            for b in reader:
+                batches.append(b)
+                n += b.num_rows
+                if n >= SAMPLE_ROWS:
+                    break
+            reader.close()
+            col = pa.Table.from_batches(batches).column(0).drop_null()
+            if pa.types.is_string_view(col.type):
+                col = col.cast(pa.large_string())
+            col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+            if len(col) >= 2:
+                a, b = col.slice(0, len(col) - 1), col.slice(1)
+                up = pc.sum(pc.less_equal(a, b)).as_py() or 0
+                down = pc.sum(pc.greater_equal(a, b)).as_py() or 0
+                out = max(up, down) >= 0.95 * (len(col) - 1)
+    except Exception:
+        out = True
+    with _lock:
+        cache[key] = out
+    return out
+
+
+def as_number(v: Any) -> float | None:
+    """A constant on the scale ``minmax`` uses, or None."""
+    import datetime as dt
+    from decimal import Decimal
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float, Decimal)):
+        return float(v)
+    if isinstance(v, dt.datetime):
+        return None
+    if isinstance(v, dt.date):
+        return float((v - dt.date(1970, 1, 1)).days)
+    return None
+
+
+class TableStats:
+    """The statistics of one table as the optimizer asks for them (a ``Scan`` holds one)."""
+
+    def __init__(self, cache: dict, snap: Any, table: str, row_count: int) -> None:
+        self.cache, self.snap, self.table, self.row_count = cache, snap, table, row_count
+
+    def ndv(self, columns: tuple[str, ...]) -> float:
+        return ndv(self.cache, self.snap, self.table, self.row_count, columns)
+
+    def minmax(self, column: str) -> tuple[float, float] | None:
+        return minmax(self.cache, self.snap, self.table, self.row_count, column)
+
+    def clustered(self, column: str) -> bool:
+        return clustered(self.cache, self.snap, self.table, self.row_count, column)
+
+
+def _sample_ndv(snap: Any, table: str, row_count: int, columns: tuple[str, ...]) -> float:
+    if row_count <= 0:
+        return 1.0
+    try:
+        reader = snap.scan(table, columns=list(columns))
+        batches, n = [], 0
+        for b in reader:
+            batches.append(b)
+            n += b.num_rows
+            if n >= SAMPLE_ROWS:
+                break
+        reader.close()
+    except Exception:  # statistics are advisory; never fail a query for them
+        return float(row_count)
+    if not n:
+        return 1.0
+    t = pa.Table.from_batches(batches)
+    if len(columns) == 1:
+        col = t.column(0)
+        if pa.types.is_string_view(col.type) or pa.types.is_binary_view(col.type):
+            col = col.cast(pa.large_string() if pa.types.is_string_view(col.type)
+                           else pa.large_binary())
+        d = float(pc.count_distinct(col, mode="all").as_py())
+    else:
+        t = pa.table({f"c{i}": (c.cast(pa.large_string()) if pa.types.is_string_view(c.type)
+                                else c) for i, c in enumerate(t.columns)})
+        d = float(t.group_by(t.column_names, use_threads=False).aggregate([]).num_rows)
+    if n >= row_count:
+        return max(d, 1.0)
+    ratio = d / n
+    if ratio < 0.1:  # mostly repeats: the sample has seen (nearly) every value
+        return max(d, 1.0)
+    # mostly distinct: distinct values keep appearing in proportion to the rows
+    return max(1.0, min(float(row_count), d * (row_count / n) ** ratio))
