@@ -395,3 +395,34 @@ def test_group_commit_shares_fsyncs(tmp_path):
     db = engine.Database.open(str(tmp_path / "g"))
     assert db.snapshot().table("t").row_count == commits  # every acknowledged commit
     db.close()
+
+
+def test_two_readers_under_acero(tmp_path):
+    """Two scans of a table with buffered rows, pulled concurrently by Acero's threads.
+
+    This crashed CPython 3.11 (a segfault while the B^e tree was walked on Acero threads);
+    the engine now builds the buffer's Arrow view in the caller's thread. A subprocess keeps
+    a crash from taking the test runner down with it.
+    """
+    import subprocess
+    import sys
+
+    script = f"""
+import pyarrow as pa, pyarrow.acero as ac, engine
+db = engine.Database.open({str(tmp_path / 'acero')!r})
+db.create_table("t", pa.schema([("a", pa.int64())]))
+db.insert("t", pa.table({{"a": list(range(10000))}}))
+for i in range(50):
+    db.insert("t", pa.table({{"a": [i]}}))
+snap = db.snapshot()
+for _ in range(20):
+    srcs = [ac.Declaration("record_batch_reader_source",
+                           ac.RecordBatchReaderSourceNodeOptions(snap.scan("t")))
+            for _ in range(2)]
+    n = ac.Declaration("union", None, inputs=srcs).to_table(use_threads=False).num_rows
+    assert n == 2 * 10050, n
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
