@@ -17,13 +17,13 @@ from engine import errors
 
 from . import catalog as C
 from .binder import Binder, Context
-from .errors import BindError, NotSupportedError, suggest
+from .errors import BindError, NotSupportedError, SqlTypeError, suggest
 from .executor import Executor
-from .expr import Col, Expr, Lit, cast, substitute, to_arrow
+from .expr import Call, Col, Expr, Lit, cast, substitute, to_arrow
 from .functions import _bool, coerce_literal
 from .optimizer import optimize, to_engine_predicate
 from .scope import ColInfo, Scope
-from .types import from_sql, normalize
+from .types import from_sql, normalize, sql_name
 
 
 def _table_name(ctx: Context, t: exp.Table) -> str:
@@ -421,6 +421,21 @@ def _cast_table(data: pa.Table, types: list[pa.DataType]) -> pa.Table:
     return pa.Table.from_arrays(cols, names=data.column_names)
 
 
+def _literal_value(e: Expr, column: str, to: pa.DataType) -> Any:
+    """The value a VALUES entry stores; a cast the binder could not fold (a bound string that
+    is no number, say) is tried here so the error names the column and the value."""
+    if isinstance(e, Lit):
+        return e.value
+    inner = e.args[0] if isinstance(e, Call) and e.args else e
+    if not isinstance(inner, Lit):
+        raise NotSupportedError("VALUES entries must be constants")
+    try:
+        return pa.array([inner.value], inner.type).cast(to)[0].as_py()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise SqlTypeError(f"cannot store {inner.value!r} in column {column!r} of type "
+                           f"{sql_name(to)}") from exc
+
+
 def _values_table(ctx: Context, src: exp.Values, names: list[str], types: list[pa.DataType]
                   ) -> pa.Table:
     binder = Binder(ctx)
@@ -441,6 +456,6 @@ def _values_table(ctx: Context, src: exp.Values, names: list[str], types: list[p
             if not isinstance(e, Lit):
                 raise NotSupportedError("VALUES entries must be constants")
             e = cast(coerce_literal(e, types[i]), types[i])
-            columns[i].append(e.value)
+            columns[i].append(_literal_value(e, names[i], types[i]))
     arrays = [pa.array(v, type=t) for v, t, p in zip(columns, types, present, strict=True)]
     return pa.Table.from_arrays(arrays, names=names)

@@ -258,9 +258,6 @@ def test_wrong_parameters_on_prepared_statements(client, conn, name):
         assert cur.fetchall() == [(1,)]
 
 
-@pytest.mark.xfail(reason="SQL layer: a string bound to a BIGINT column of an INSERT raises "
-                          "AttributeError in statements._values_table (INTERNAL, not "
-                          "INVALID_ARGUMENT)", strict=False)
 def test_wrong_parameter_type_on_prepared_insert(client, name):
     update(client, f"CREATE TABLE {name} (id BIGINT, s VARCHAR)")
     ins = prepare(client, f"INSERT INTO {name} VALUES (?, ?)").prepared_statement_handle
