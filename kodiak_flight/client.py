@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,34 +150,42 @@ def clean_error(exc: BaseException) -> str:
 # Backends
 
 
-class Backend:
+class Backend(ABC):
+    """What the CLI and shell need from a database, embedded or behind a server URI."""
+
     mode = "?"
     description = ""
 
+    @abstractmethod
     def execute(self, sql: str) -> Outcome:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def tables(self) -> list[str]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def columns(self, table: str) -> list[Column]:
-        raise NotImplementedError
+        ...
 
     def primary_key(self, table: str) -> list[str]:
         return []
 
+    @abstractmethod
     def table_schema(self, table: str) -> pa.Schema | None:
         """The table's Arrow schema, or None when it does not exist."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
-        raise NotImplementedError
+        ...
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
+        """Release connections or files; a no-op unless a backend holds some."""
 
     def __enter__(self) -> Backend:
         return self
