@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,9 +35,11 @@ from .expr import (
     lit,
     substitute,
 )
+from .files import dataset, format_from_extension, table_function
 from .plan import (
     AggCall,
     Aggregate,
+    FileScan,
     Filter,
     Join,
     Limit,
@@ -286,9 +289,17 @@ class Binder:
         col_aliases = [c.name for c in alias.columns] if alias is not None and \
             alias.args.get("columns") else []
         if isinstance(item, exp.Table):
+            fn = table_function(item.this)
+            if fn is not None:
+                return self._bind_file(*fn, alias_name, col_aliases)
             if isinstance(item.this, exp.Anonymous) or isinstance(item.this, exp.Func):
                 raise NotSupportedError(f"table function {item.this.sql()} is not supported")
             name = item.name
+            if isinstance(item.this, exp.Identifier) and item.this.quoted and \
+                    not item.text("db") and format_from_extension(name) is not None and \
+                    self._cte(name) is None and not self._has_table(item):
+                return self._bind_file(name, format_from_extension(name) or "", {},
+                                       alias_name, col_aliases)
             qual = alias_name or name
             work = None if item.text("db") else self.ctx.recursive.get(name.lower())
             if work is not None:
@@ -350,6 +361,29 @@ class Binder:
         if isinstance(item, exp.Lateral):
             raise NotSupportedError("LATERAL is not supported")
         raise NotSupportedError(f"{item.key.upper()} in FROM is not supported")
+
+    def _has_table(self, item: exp.Table) -> bool:
+        try:
+            return bool(self.ctx.snap.has_table(self.ctx.table_name(item)))
+        except Exception:  # a file name is no valid table name (engine SchemaError)
+            return False
+
+    def _bind_file(self, path: str, fmt: str, opts: dict[str, Any], alias: str | None,
+                   col_aliases: list[str]) -> tuple[Node, list[ColInfo]]:
+        data = dataset(path, fmt, opts)
+        qual = alias or os.path.splitext(os.path.basename(path))[0]
+        cols, scan_cols = [], []
+        for i, f in enumerate(data.schema):
+            cid = new_id()
+            t = normalize(f.type)
+            scan_cols.append((f.name, cid, t))
+            cols.append(ColInfo(col_aliases[i] if i < len(col_aliases) else f.name, cid, t,
+                                qual))
+        try:
+            est = max(1, os.path.getsize(path) // 64)
+        except OSError:
+            est = 1000
+        return FileScan(path, fmt, opts, scan_cols, est_rows=est), cols
 
     def _bind_view(self, view: Any, qual: str, col_aliases: list[str]
                    ) -> tuple[Node, list[ColInfo]]:

@@ -23,6 +23,7 @@ from .expr import Call, Col, Expr, Lit, SubqueryValue, to_arrow
 from .plan import (
     AggCall,
     Aggregate,
+    FileScan,
     Filter,
     Join,
     Limit,
@@ -225,6 +226,17 @@ class Executor:
             source = _source_reader(reader)
         return Out(decl=_seq(source, ac.Declaration("project",
                                                     ac.ProjectNodeOptions(exprs, names))))
+
+    def _run_FileScan(self, node: FileScan) -> Out:
+        from .files import open_reader
+        reader = open_reader(node.path, node.format, node.options,
+                             columns=[s for s, _, _ in node.columns])
+        exprs = []
+        for s, _, t in node.columns:
+            f = pc.field(s)
+            exprs.append(f.cast(t) if reader.schema.field(s).type != t else f)
+        return Out(decl=_seq(_source_reader(reader), ac.Declaration(
+            "project", ac.ProjectNodeOptions(exprs, [i for _, i, _ in node.columns]))))
 
     def _run_Values(self, node: Values) -> Out:
         return Out(table=node.table, ordered=True)

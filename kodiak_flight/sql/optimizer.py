@@ -30,6 +30,7 @@ from engine import predicate as P
 from .expr import Call, Col, Expr, Lit, SubqueryValue, and_all, conjuncts, substitute
 from .plan import (
     Aggregate,
+    FileScan,
     Filter,
     Join,
     Limit,
@@ -896,6 +897,9 @@ def prune(node: Node, required: set[str]) -> Node:
     if isinstance(node, Scan):
         cols = [c for c in node.columns if c[1] in required]
         node.columns = cols or node.columns[:1]
+        return node
+    if isinstance(node, FileScan):
+        node.columns = [c for c in node.columns if c[1] in required] or node.columns[:1]
         return node
     if isinstance(node, Values):
         keep = [n for n in node.table.column_names if n in required]

@@ -53,6 +53,25 @@ class Scan(Node):
 
 
 @dataclass(eq=False)
+class FileScan(Node):
+    """A file read through a streaming ``pyarrow.dataset`` scanner (``files.open_reader``)."""
+
+    path: str
+    format: str
+    options: dict
+    columns: list[tuple[str, str, pa.DataType]]  # (file column, id, type)
+    est_rows: int = 1000
+
+    @property
+    def output(self) -> list[Field]:
+        return [(i, t) for _, i, t in self.columns]
+
+    def label(self) -> str:
+        cols = ", ".join(f"{s}->{i}" for s, i, _ in self.columns)
+        return f"FileScan {self.format} {self.path!r} [{cols}]"
+
+
+@dataclass(eq=False)
 class Values(Node):
     table: pa.Table  # columns named by id
 

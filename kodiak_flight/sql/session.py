@@ -14,10 +14,11 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from . import files
 from . import statements as S
 from .binder import Binder, Context
 from .dialect import parse
-from .errors import NotSupportedError, ParameterError, TransactionError
+from .errors import BindError, NotSupportedError, ParameterError, TransactionError
 from .executor import Executor
 from .optimizer import optimize
 from .plan import explain
@@ -138,6 +139,10 @@ class Session:
             return self._explain(stmt.expression.name, params)
         if _is_query(stmt):
             return self._query(stmt, params)
+        if isinstance(stmt, exp.Copy):
+            if stmt.args.get("kind"):
+                return self._write(lambda tx, ctx: _copy_from(tx, ctx, stmt), params)
+            return self._copy_to(stmt, params)
         if isinstance(stmt, exp.Use):
             self.schema = stmt.this.name
             return _done()
@@ -173,6 +178,18 @@ class Session:
         plan, names = self._plan(stmt, ctx)
         reader = Executor(snap).reader(plan, names)
         return Result(reader.schema, reader, -1)
+
+    def _copy_to(self, stmt: exp.Copy, params: list[pa.Scalar] | None) -> Result:
+        path, fmt, opts = files.copy_target(stmt)
+        src = stmt.this
+        query = src.this if isinstance(src, exp.Subquery) else \
+            exp.select("*").from_(src.copy())
+        if not _is_query(query):
+            raise NotSupportedError("COPY ... TO takes a table or a (query)")
+        snap = self._snapshot()
+        plan, names = self._plan(query, self._context(snap, params))
+        n = files.write(Executor(snap).reader(plan, names), path, fmt, opts)
+        return Result(pa.schema([]), None, n)
 
     def _explain(self, sql: str, params: list[pa.Scalar] | None) -> Result:
         stmts = parse(sql)
@@ -225,6 +242,21 @@ def _hint_insert(ctx: Context, stmt: exp.Insert) -> None:
             if isinstance(it, exp.Placeholder) and it.this is not None:
                 ctx.param_types.setdefault(int(str(it.this)),
                                            normalize(info.schema.field(n).type))
+
+
+def _copy_from(tx: Any, ctx: Context, stmt: exp.Copy) -> int:
+    """COPY table FROM 'file': the file's columns by position, streamed into ``tx.insert``."""
+    from .types import normalize
+    path, fmt, opts = files.copy_target(stmt)
+    if not isinstance(stmt.this, exp.Table):
+        raise NotSupportedError("COPY ... FROM loads into a table")
+    full = ctx.table_name(stmt.this)
+    if not ctx.snap.has_table(full):
+        raise BindError(f"table {stmt.this.sql(dialect='duckdb')!r} does not exist")
+    info = ctx.snap.table(full)
+    target = pa.schema([pa.field(f.name, normalize(f.type)) for f in info.schema])
+    reader = files.conform(files.open_reader(path, fmt, opts), target, path)
+    return tx.insert(info.name, reader)
 
 
 def _done() -> Result:
