@@ -61,16 +61,9 @@ def minmax(cache: dict, snap: Any, table: str, row_count: int, column: str
         return cache[key]
     out = None
     try:
-        reader = snap.scan(table, columns=[column])
-        batches, n = [], 0
-        for b in reader:
-            batches.append(b)
-            n += b.num_rows
-            if n >= SAMPLE_ROWS:
-                break
-        reader.close()
-        if n:
-            col = pa.Table.from_batches(batches).column(0)
+        sample = _sample(snap, table, (column,))
+        if sample.num_rows:
+            col = sample.column(0)
             t = col.type
             if pa.types.is_date(t):
                 col = col.cast(pa.int32())
@@ -98,15 +91,7 @@ def clustered(cache: dict, snap: Any, table: str, row_count: int, column: str) -
     out = True
     try:
         if row_count >= 2:
-            reader = snap.scan(table, columns=[column])
-            batches, n = [], 0
-            for b in reader:
-                batches.append(b)
-                n += b.num_rows
-                if n >= SAMPLE_ROWS:
-                    break
-            reader.close()
-            col = pa.Table.from_batches(batches).column(0).drop_null()
+            col = _sample(snap, table, (column,)).column(0).drop_null()
             if pa.types.is_string_view(col.type):
                 col = col.cast(pa.large_string())
             col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
@@ -153,23 +138,31 @@ class TableStats:
         return clustered(self.cache, self.snap, self.table, self.row_count, column)
 
 
+def _sample(snap: Any, table: str, columns: tuple[str, ...]) -> pa.Table:
+    """The first SAMPLE_ROWS rows of ``columns`` (the one sampling loop every statistic
+    uses). Not cached: a 1M-row sample per column would outlive its use; the statistics
+    computed from it are what the cache keeps."""
+    reader = snap.scan(table, columns=list(columns))
+    batches, n = [], 0
+    for b in reader:
+        batches.append(b)
+        n += b.num_rows
+        if n >= SAMPLE_ROWS:
+            break
+    reader.close()
+    return pa.Table.from_batches(batches, schema=reader.schema)
+
+
 def _sample_ndv(snap: Any, table: str, row_count: int, columns: tuple[str, ...]) -> float:
     if row_count <= 0:
         return 1.0
     try:
-        reader = snap.scan(table, columns=list(columns))
-        batches, n = [], 0
-        for b in reader:
-            batches.append(b)
-            n += b.num_rows
-            if n >= SAMPLE_ROWS:
-                break
-        reader.close()
+        t = _sample(snap, table, columns)
     except Exception:  # statistics are advisory; never fail a query for them
         return float(row_count)
+    n = t.num_rows
     if not n:
         return 1.0
-    t = pa.Table.from_batches(batches)
     if len(columns) == 1:
         col = t.column(0)
         if pa.types.is_string_view(col.type) or pa.types.is_binary_view(col.type):
