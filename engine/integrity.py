@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import KodiakError
 from .segment import _crc, compute_stats
 from .table import BUFFERED, key_columns, keys_of
-from .wal import HEADER, MAGIC, _frame_problem
+from .wal import HEADER, MAGIC, _frame_problem, torn_header
 
 if TYPE_CHECKING:
     from .database import Database
@@ -64,8 +64,7 @@ def _check_wal(db: Database) -> list[str]:
         path = os.path.join(wal_dir, name)
         data = db.fs.read_bytes(path)
         if data[:len(MAGIC)] != MAGIC:
-            torn = MAGIC.startswith(data) or not any(data[:len(MAGIC)])
-            if not (torn and name == names[-1]):  # recovery drops a torn newest header
+            if not (torn_header(data) and name == names[-1]):  # recovery drops those
                 out.append(f"{path}: bad magic")
             continue
         pos = len(MAGIC)

@@ -212,8 +212,7 @@ class WriteAheadLog:
             data = fs.read_bytes(path)
             last_file = i == len(names) - 1
             if data[: len(MAGIC)] != MAGIC:
-                torn_header = MAGIC.startswith(data) or not any(data[: len(MAGIC)])
-                if last_file and torn_header:  # crashed while creating the file
+                if last_file and torn_header(data):  # crashed while creating the file
                     warnings.append(f"{path}: torn file header; ignored")
                     fs.remove(path)
                     fs.sync_dir(directory)
@@ -248,6 +247,11 @@ class WriteAheadLog:
                 expected = lsn + 1
                 pos += HEADER.size + length
         return Recovered(records, _last(records, after_lsn, expected), warnings)
+
+
+def torn_header(data: bytes) -> bool:
+    """A file cut while its magic was being written: what recovery may drop if newest."""
+    return MAGIC.startswith(data) or not any(data[: len(MAGIC)])
 
 
 def _first_lsn(directory: str, name: str) -> int:
