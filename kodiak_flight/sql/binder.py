@@ -26,6 +26,8 @@ from .expr import (
     Col,
     Expr,
     Lit,
+    Param,
+    ParamProbe,
     SubqueryValue,
     and_all,
     call,
@@ -96,6 +98,9 @@ class Context:
     expanding: list[str] = field(default_factory=list)  # views being expanded (cycle check)
     _views: dict[str, Any] | None = None
     stats: dict | None = None  # distinct-count cache (``stats.cache_for(db)``)
+    # set when binding a reusable plan: parameters become ``Param`` nodes watched by it
+    probe: ParamProbe | None = None
+    volatile: bool = False  # the plan holds a value fixed at bind time (now(), current_date)
 
     def views(self) -> dict[str, Any]:
         if self._views is None:
@@ -138,7 +143,10 @@ class Context:
                                  f"({len(self.params)} given)")
         s = self.params[index - 1]
         t = normalize(s.type)
-        return Lit(s.cast(t).as_py() if t != s.type else s.as_py(), t)
+        value = s.cast(t).as_py() if t != s.type else s.as_py()
+        if self.probe is not None:
+            return Param(index, value, t, self.probe)
+        return Lit(value, t)
 
 
 class AggState:
@@ -349,7 +357,8 @@ class Binder:
             for ix in info.indexes.values():
                 keyed.update(ix.columns[:1])
             return Scan(info.name, scan_cols, est_rows=max(1, info.row_count),
-                        raw_types=raw, stats=self._stats(info), keyed=frozenset(keyed)), cols
+                        raw_types=raw, stats=self._stats(info), keyed=frozenset(keyed),
+                        primary_key=tuple(info.primary_key)), cols
         if isinstance(item, exp.Subquery):
             if item.args.get("lateral"):
                 raise NotSupportedError("LATERAL subqueries are not supported")
@@ -1270,9 +1279,11 @@ class Binder:
         return bind_window(self, n, s, g)
 
     def _x_CurrentDate(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        self.ctx.volatile = True
         return F._current_date([])
 
     def _x_CurrentTimestamp(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        self.ctx.volatile = True
         return F._now([])
 
     def _x_Tuple(self, n: exp.Tuple, s: Scope, g: AggState | None) -> Expr:
@@ -1289,6 +1300,8 @@ class Binder:
         if name in F.WINDOW_ONLY:
             raise BindError(f"window function {name}() requires an OVER clause")
         args = [self.expr(a, scope, agg) for a in _func_args(node)]
+        if name in F.VOLATILE:
+            self.ctx.volatile = True
         return F.scalar_function(name, args)
 
     def _aggregate(self, node: exp.Expression, scope: Scope, agg: AggState) -> Expr:

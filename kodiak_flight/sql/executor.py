@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.acero as ac
 import pyarrow.compute as pc
 
+from engine import predicate as P
+
 from .errors import ExecutionError
 from .expr import Call, Col, Expr, Lit, SubqueryValue, to_arrow
 from .plan import (
@@ -40,6 +42,9 @@ from .plan import (
 )
 
 MAX_RECURSION = 100_000  # iterations of a recursive CTE before we call it runaway
+# Below this many rows in memory, filter and project call the kernels directly: starting an
+# Acero plan costs about 0.2 ms, more than a primary-key lookup's whole engine work.
+SMALL_ROWS = 4096
 
 
 @dataclass
@@ -101,6 +106,8 @@ class Executor:
         r = self._as_reader(out)
         if names is None:
             return r
+        if out.table is not None:
+            return out.table.rename_columns(names).to_reader()
         schema = pa.schema([pa.field(n, f.type) for n, f in zip(names, r.schema, strict=True)])
         return pa.RecordBatchReader.from_batches(schema, _renamed(r, schema))
 
@@ -208,6 +215,15 @@ class Executor:
 
     def _run_Scan(self, node: Scan) -> Out:
         src_cols = [s for s, _, _ in node.columns]
+        point = _point_lookup(node)
+        if point is not None:
+            # a handful of rows found through the primary key: no Acero plan for them
+            t = self.snap.lookup(node.table, point, columns=src_cols) \
+                if isinstance(node.predicate, (P.Compare, P.In)) else \
+                self.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
+            cols = [t.column(s) if t.schema.field(s).type == ty else t.column(s).cast(ty)
+                    for s, _, ty in node.columns]
+            return Out(table=pa.table(cols, names=[i for _, i, _ in node.columns]))
         reader = self.snap.scan(node.table, columns=src_cols, predicate=node.predicate)
         exprs, names = [], []
         rschema = reader.schema
@@ -249,10 +265,17 @@ class Executor:
                 return inp
             return Out(table=pa.schema([pa.field(i, t) for i, t in node.output]).empty_table(),
                        ordered=True)
+        if _small(inp) and inp.table is not None and inp.table.num_columns:
+            return Out(table=inp.table.filter(_evaluate(inp.table, cond)), ordered=inp.ordered)
         return self._pipe(inp, ac.Declaration("filter", ac.FilterNodeOptions(to_arrow(cond))))
 
     def _run_Project(self, node: Project) -> Out:
         inp = self.run(node.input)
+        if _small(inp) and node.exprs:  # (a table without columns would lose its row count)
+            assert inp.table is not None
+            cols = [_evaluate(inp.table, self.resolve(e)) for _, e in node.exprs]
+            return Out(table=pa.table(cols, names=[i for i, _ in node.exprs]),
+                       ordered=inp.ordered)
         exprs = [self.compile(e) for _, e in node.exprs]
         names = [i for i, _ in node.exprs]
         return self._pipe(inp, ac.Declaration("project", ac.ProjectNodeOptions(exprs, names)))
@@ -532,6 +555,44 @@ def _new_rows(new: pa.Table, seen: pa.Table) -> pa.Table:
         new.append_column("__m", pa.array(np.ones(new.num_rows, dtype=np.int8)))])
     g = both.group_by(names, use_threads=False).aggregate([("__m", "min")])
     return g.filter(pc.equal(g.column("__m_min"), 1)).select(names)
+
+
+def _small(out: Out) -> bool:
+    return out.table is not None and out.table.num_rows <= SMALL_ROWS
+
+
+def _point_lookup(node: Scan) -> pa.Table | None:
+    """The keys, when the engine answers the scan by probing its primary key for a few."""
+    p = node.predicate
+    key = node.primary_key
+    if p is None or len(key) != 1:
+        return None
+    for q in p.parts if isinstance(p, P.And) else (p,):
+        if isinstance(q, P.Compare) and q.op == "==" and q.column == key[0]:
+            return pa.table({key[0]: [q.value]})
+        if isinstance(q, P.In) and q.column == key[0] and len(q.values) <= SMALL_ROWS:
+            return pa.table({key[0]: list(q.values)})
+    return None
+
+
+@_arrow_errors
+def _evaluate(t: pa.Table, e: Expr) -> pa.Array | pa.ChunkedArray:
+    """A bound expression over a small in-memory table, one kernel call per node: the same
+    kernels an Acero project runs, without starting a plan."""
+    if isinstance(e, Col):
+        return t.column(e.id)
+    v = _kernel(t, e)
+    return pa.repeat(v, t.num_rows) if isinstance(v, pa.Scalar) else v
+
+
+def _kernel(t: pa.Table, e: Expr) -> pa.Array | pa.Scalar:
+    if isinstance(e, Col):
+        return t.column(e.id).combine_chunks()
+    if isinstance(e, Lit):
+        return e.scalar()
+    if isinstance(e, Call):
+        return pc.call_function(e.fn, [_kernel(t, a) for a in e.args], e.options)
+    raise TypeError(f"cannot evaluate {e!r}")  # pragma: no cover
 
 
 def _eval(t: pa.Table, e: pc.Expression) -> pa.ChunkedArray:

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeGuard
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,6 +57,43 @@ class Lit(Expr):
 
     def scalar(self) -> pa.Scalar:
         return pa.scalar(self.value, type=self.type)
+
+
+class ParamProbe:
+    """Records whether binding looked at any parameter's value.
+
+    A plan bound without looking is the same plan for every value of that type, so a prepared
+    statement can keep it and substitute values per execution (``session.Prepared``).
+    """
+
+    read = False
+
+
+class Param(Lit):
+    """A statement parameter while binding a reusable plan: typed, its value per execution.
+
+    It is a ``Lit`` so that every type rule applies to it, but ``call`` and ``cast`` never fold
+    it, and reading ``value`` marks the plan as value-dependent (not reusable).
+    """
+
+    def __init__(self, index: int, value: Any, type: pa.DataType, probe: ParamProbe) -> None:
+        self.index = index
+        self._value = value
+        self.type = type
+        self._probe = probe
+
+    @property  # type: ignore[override]
+    def value(self) -> Any:
+        self._probe.read = True
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"${self.index}"
+
+
+def is_const(e: Expr) -> TypeGuard[Lit]:
+    """A literal whose value may be used now (not a per-execution parameter)."""
+    return isinstance(e, Lit) and not isinstance(e, Param)
 
 
 @dataclass(eq=False)
@@ -117,7 +154,7 @@ def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
         raise SqlTypeError(
             f"{what or fn} is not defined for operand types ({shown})"
             + ("" if "no kernel" in str(e) else f": {e}")) from None
-    if args and all(isinstance(a, Lit) for a in args):
+    if args and all(is_const(a) for a in args):
         try:
             value = pc.call_function(fn, [a.scalar() for a in args], options)
         except pa.ArrowException:
@@ -130,9 +167,9 @@ def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
 def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
     if e.type == to:
         return e
-    if isinstance(e, Lit) and e.value is None:
+    if is_const(e) and e.value is None:
         return Lit(None, to)
-    if isinstance(e, Lit) and pa.types.is_decimal(to) and isinstance(e.value, (int, Decimal)) \
+    if is_const(e) and pa.types.is_decimal(to) and isinstance(e.value, (int, Decimal)) \
             and not isinstance(e.value, bool):
         v = Decimal(e.value).quantize(Decimal(1).scaleb(-to.scale))
         if len(v.as_tuple().digits) > to.precision:
@@ -187,7 +224,7 @@ def fold(e: Expr) -> Expr:
     """Evaluate calls whose arguments are (after folding) all literals."""
     if isinstance(e, Call) and not isinstance(e.options, SubqueryValue):
         args = [fold(a) for a in e.args]
-        if all(isinstance(a, Lit) for a in args):
+        if all(is_const(a) for a in args):
             try:
                 return call(e.fn, args, e.options)
             except Exception:

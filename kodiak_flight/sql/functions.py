@@ -16,14 +16,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import BindError, NotSupportedError, SqlTypeError, suggest
-from .expr import Call, Expr, Lit, call, cast, lit
+from .expr import Call, Expr, Lit, call, cast, is_const, lit
 from .types import common_type, is_numeric, is_string, is_temporal, sql_name
 
 # ---------------------------------------------------------------------------- coercion
 
 
 def _is_null_lit(e: Expr) -> bool:
-    return isinstance(e, Lit) and e.value is None
+    return is_const(e) and e.value is None
 
 
 def coerce_literal(e: Expr, to: pa.DataType) -> Expr:
@@ -409,6 +409,8 @@ def _log(args: list[Expr]) -> Expr:
 
 def _like(args: list[Expr], ignore_case: bool = False) -> Expr:
     pat = _const(args[1], "LIKE pattern")
+    if pat is None:  # x LIKE NULL is NULL (and a prepared pattern is unknown until bound)
+        return Lit(None, pa.bool_())
     return call("match_like", [_str(args[0])], pc.MatchSubstringOptions(pat, ignore_case=ignore_case),
                 what="LIKE")
 
@@ -604,6 +606,9 @@ SCALAR: dict[str, Callable[[list[Expr]], Expr]] = {
     "like": _like, "ilike": lambda a: _like(a, True),
     "mod": lambda a: arith("%", a[0], a[1]),
 }
+
+# evaluated once at bind time: a plan holding one must not be reused by a later execution
+VOLATILE = {"now", "current_timestamp", "current_date", "today"}
 
 AGGREGATES = {"count", "sum", "avg", "mean", "min", "max", "stddev", "stddev_samp",
               "stddev_pop", "variance", "var_samp", "var_pop", "median", "quantile",

@@ -41,6 +41,7 @@ class Scan(Node):
     raw_types: dict = field(default_factory=dict)  # source column -> stored Arrow type
     stats: Any = None  # stats.TableStats: distinct counts, min/max, clustering
     keyed: frozenset = frozenset()  # source columns a primary key or index can answer
+    primary_key: tuple[str, ...] = ()
 
     @property
     def output(self) -> list[Field]:

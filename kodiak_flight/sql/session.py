@@ -17,14 +17,18 @@ from sqlglot import exp
 from . import files
 from . import statements as S
 from .binder import Binder, Context
+from .catalog import VIEWS
 from .dialect import parse
 from .errors import BindError, NotSupportedError, ParameterError, TransactionError
 from .executor import Executor
+from .expr import ParamProbe
 from .optimizer import optimize
 from .plan import explain
+from .plancache import Template, instantiate, refresh_estimates
 from .stats import cache_for
 
 _QUERY = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
+_MAX_TEMPLATES = 8  # per prepared statement: one per distinct tuple of parameter types
 
 
 @dataclass
@@ -202,7 +206,8 @@ class Session:
 
 
 class Prepared:
-    """A parsed, bound statement; ``execute`` re-binds with the parameter values."""
+    """A parsed statement. Queries keep their bound plan per parameter types
+    (``plancache``); other statements bind again on each execution."""
 
     def __init__(self, session: Session, stmt: exp.Expression) -> None:
         self.session = session
@@ -222,9 +227,39 @@ class Prepared:
             self.dataset_schema = pa.schema([pa.field("plan", pa.string())])
         self.parameter_schema = pa.schema(
             [pa.field(f"${i}", ctx.param_types.get(i, pa.null())) for i in range(1, count + 1)])
+        self._templates: dict[tuple[pa.DataType, ...], Template] = {}
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None) -> Result:
+        if _is_query(self.stmt):
+            rows = _param_rows(params)
+            if rows is None or len(rows) == 1:
+                return self._query(rows[0] if rows else [])
         return self.session._run(self.stmt, params)
+
+    def _query(self, row: list[pa.Scalar]) -> Result:
+        from .types import normalize
+        session = self.session
+        snap = session._snapshot()
+        types = tuple(normalize(s.type) for s in row)
+        views = snap.data(VIEWS) if snap.has_table(VIEWS) else None
+        tpl = self._templates.get(types)
+        if tpl is None or tpl.catalog is not snap.state.catalog or tpl.views is not views \
+                or tpl.schema != session.schema:
+            ctx = session._context(snap, row)
+            ctx.probe = ParamProbe()
+            bound = Binder(ctx).bind_query(self.stmt)
+            tpl = Template(bound.plan, [c.name for c in bound.cols], snap.state.catalog,
+                           views, session.schema)
+            if ctx.probe.read or ctx.volatile:
+                self._templates.pop(types, None)
+            elif len(self._templates) < _MAX_TEMPLATES:
+                self._templates[types] = tpl
+        values = [s.cast(t).as_py() if t != s.type else s.as_py()
+                  for s, t in zip(row, types, strict=True)]
+        plan = instantiate(tpl.plan, values)
+        refresh_estimates(plan, snap)
+        reader = Executor(snap).reader(optimize(plan), tpl.names)
+        return Result(reader.schema, reader, -1)
 
 
 def _hint_insert(ctx: Context, stmt: exp.Insert) -> None:
