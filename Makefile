@@ -32,6 +32,10 @@ proto: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[proto]"
 	$(BIN)/python -m grpc_tools.protoc -I kodiak_flight/proto --python_out=kodiak_flight/proto \
 		kodiak_flight/proto/FlightSql.proto kodiak_flight/proto/FlightCore.proto
+	# our own descriptor pool, not protobuf's default one (see kodiak_flight/proto/__init__.py)
+	sed -i -e 's/^from google.protobuf import descriptor_pool as _descriptor_pool$$/from kodiak_flight.proto import POOL as _POOL/' \
+		-e 's/^DESCRIPTOR = _descriptor_pool.Default()/DESCRIPTOR = _POOL/' \
+		kodiak_flight/proto/FlightSql_pb2.py kodiak_flight/proto/FlightCore_pb2.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
