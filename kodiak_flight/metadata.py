@@ -164,6 +164,12 @@ def _schema_tables(snap: Any, schema: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Results
 
+def _schemas(snap: Any) -> list[str]:
+    """Schemas clients may list: not the space where sessions keep temporary tables."""
+    from .sql.catalog import TEMP_SCHEMA
+    return sorted(s for s in snap.schemas() if s != TEMP_SCHEMA)
+
+
 def catalogs(catalog: str) -> pa.Table:
     return pa.Table.from_pylist([{"catalog_name": catalog}], schema=CATALOGS_SCHEMA)
 
@@ -173,7 +179,7 @@ def db_schemas(snap: Any, catalog: str, cmd: pb.CommandGetDbSchemas) -> pa.Table
     if _catalog_ok(_opt(cmd, "catalog"), catalog):
         pattern = _opt(cmd, "db_schema_filter_pattern")
         rows = [{"catalog_name": catalog, "db_schema_name": s}
-                for s in sorted(snap.schemas()) if _matches(pattern, s)]
+                for s in _schemas(snap) if _matches(pattern, s)]
     return pa.Table.from_pylist(rows, schema=DB_SCHEMAS_SCHEMA)
 
 
@@ -209,7 +215,7 @@ def tables(snap: Any, catalog: str, cmd: pb.CommandGetTables) -> pa.Table:
         return pa.Table.from_pylist(rows, schema=schema_out)
     spattern = _opt(cmd, "db_schema_filter_pattern")
     tpattern = _opt(cmd, "table_name_filter_pattern")
-    for schema in sorted(snap.schemas()):
+    for schema in _schemas(snap):
         if not _matches(spattern, schema):
             continue
         for table in _schema_tables(snap, schema):
@@ -234,7 +240,7 @@ def primary_keys(snap: Any, catalog: str, cmd: pb.CommandGetPrimaryKeys) -> pa.T
     rows: list[dict[str, Any]] = []
     if _catalog_ok(_opt(cmd, "catalog"), catalog):
         requested = _opt(cmd, "db_schema")
-        for schema in sorted(snap.schemas()):
+        for schema in _schemas(snap):
             if requested is not None and schema != requested:
                 continue
             if cmd.table not in _schema_tables(snap, schema):

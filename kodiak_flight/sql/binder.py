@@ -101,6 +101,7 @@ class Context:
     # set when binding a reusable plan: parameters become ``Param`` nodes watched by it
     probe: ParamProbe | None = None
     volatile: bool = False  # the plan holds a value fixed at bind time (now(), current_date)
+    temp_prefix: str = ""  # "kodiak_temp.<session tag>_": where this session's temp tables are
 
     def views(self) -> dict[str, Any]:
         if self._views is None:
@@ -128,6 +129,9 @@ class Context:
         if cat and cat.lower() != self.catalog.lower():
             raise BindError(f"unknown catalog {cat!r}")
         name = t.name
+        if self.temp_prefix:  # the session's temporary tables come first, as in DuckDB
+            if db.lower() == "temp" or (not db and self.snap.has_table(self.temp_prefix + name)):
+                return self.temp_prefix + name
         if db:
             return f"{db}.{name}"
         cand = f"{self.schema}.{name}"

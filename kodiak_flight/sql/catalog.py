@@ -21,6 +21,9 @@ import pyarrow as pa
 CATALOG_SCHEMA = "kodiak_catalog"
 VIEWS = f"{CATALOG_SCHEMA}.views"
 DROPPED = f"{CATALOG_SCHEMA}.dropped_schemas"
+# Temporary tables are engine tables named "<session tag>_<name>" in this schema; a session
+# sees only its own (as ``name`` or ``temp.name``) and drops them when it closes.
+TEMP_SCHEMA = "kodiak_temp"
 
 _VIEWS_SCHEMA = pa.schema([
     pa.field("name", pa.string(), nullable=False),  # schema.view, lower case
@@ -39,6 +42,27 @@ class View:
     view: str
     sql: str
     columns: tuple[str, ...]
+
+
+def drop_temp_tables(db: Any, prefix: str = "") -> int:
+    """Drop the temporary tables whose engine name starts with ``TEMP_SCHEMA.prefix``: one
+    session's when it closes, or every session's when a server starts (a crash leaves them)."""
+    start = f"{TEMP_SCHEMA}.{prefix}"
+    snap = db.snapshot()
+    if TEMP_SCHEMA not in snap.schemas():
+        return 0
+    names = [t for t in snap.tables(TEMP_SCHEMA) if t.startswith(start)]
+    if not names:
+        return 0
+    tx = db.begin()
+    try:
+        for n in names:
+            tx.drop_table(n, if_exists=True)
+    except BaseException:
+        tx.rollback()
+        raise
+    tx.commit()
+    return len(names)
 
 
 def load_views(snap: Any) -> dict[str, View]:

@@ -8,6 +8,7 @@ batches from the engine snapshot through the Acero plan as the client reads.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlglot import exp
 from . import files
 from . import statements as S
 from .binder import Binder, Context
-from .catalog import VIEWS
+from .catalog import TEMP_SCHEMA, VIEWS, drop_temp_tables
 from .dialect import parse
 from .errors import BindError, NotSupportedError, ParameterError, TransactionError
 from .executor import Executor
@@ -39,11 +40,16 @@ class Result:
 
 
 class Session:
-    def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main") -> None:
+    def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
+                 temp_tag: str | None = None) -> None:
         self.db = db
         self.catalog = catalog
         self.schema = schema
         self._tx: Any = None
+        # Temporary tables: a session made with another's ``temp_tag`` (a Flight SQL
+        # transaction of a connection) sees that session's and leaves dropping them to it.
+        self.owns_temp = temp_tag is None
+        self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
 
     # ------------------------------------------------------------------ transactions
 
@@ -90,6 +96,12 @@ class Session:
     def close(self) -> None:
         if self._tx is not None:
             self.rollback()
+        if self.owns_temp:
+            drop_temp_tables(self.db, f"{self.temp_tag}_")
+
+    def temp_table(self, name: str) -> str:
+        """The engine name of this session's temporary table ``name``."""
+        return f"{TEMP_SCHEMA}.{self.temp_tag}_{name}"
 
     # ------------------------------------------------------------------ statements
 
@@ -109,7 +121,7 @@ class Session:
 
     def _context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
-                       stats=cache_for(self.db))
+                       stats=cache_for(self.db), temp_prefix=f"{TEMP_SCHEMA}.{self.temp_tag}_")
 
     def _snapshot(self) -> Any:
         return self._tx.snapshot() if self._tx is not None else self.db.snapshot()

@@ -27,6 +27,8 @@ from .types import from_sql, normalize, sql_name
 
 
 def _table_name(ctx: Context, t: exp.Table) -> str:
+    if ctx.temp_prefix and t.text("db").lower() == "temp":
+        return ctx.temp_prefix + t.name
     if t.text("db"):
         return f"{t.text('db')}.{t.name}"
     return f"{ctx.schema}.{t.name}"
@@ -81,6 +83,8 @@ def create(tx: Any, ctx: Context, node: exp.Create) -> int:
     replace = bool(node.args.get("replace"))
     if replace and exists:
         raise BindError("CREATE OR REPLACE and IF NOT EXISTS cannot be combined")
+    if _is_temporary(node):
+        node = _as_temporary(tx, ctx, node)
     target = node.this
     name = _table_name(ctx, target.this if isinstance(target, exp.Schema) else target)
     _check_schema(ctx, name)
@@ -104,6 +108,27 @@ def create(tx: Any, ctx: Context, node: exp.Create) -> int:
         tx.drop_table(name)
     tx.create_table(name, data.schema)
     return tx.insert(name, data)
+
+
+def _is_temporary(node: exp.Create) -> bool:
+    props = node.args.get("properties")
+    return props is not None and any(isinstance(p, exp.TemporaryProperty)
+                                     for p in props.expressions)
+
+
+def _as_temporary(tx: Any, ctx: Context, node: exp.Create) -> exp.Create:
+    """The statement retargeted at ``temp.<name>`` (the session's temporary-table space)."""
+    if not ctx.temp_prefix:
+        raise NotSupportedError("this session cannot create temporary tables")
+    node = node.copy()  # a prepared statement keeps its own tree
+    target = node.this
+    table = target.this if isinstance(target, exp.Schema) else target
+    db = table.text("db")
+    if db and db.lower() != "temp":
+        raise BindError(f"a temporary table cannot be created in schema {db!r}")
+    table.set("db", exp.to_identifier("temp"))
+    tx.create_schema(C.TEMP_SCHEMA, if_not_exists=True)
+    return node
 
 
 def _as_table_ref(name: str) -> exp.Table:

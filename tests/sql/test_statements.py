@@ -200,3 +200,34 @@ def test_streams_batches(session):
     session.execute("create table big as select 1 as a")
     res = session.execute("select * from big")
     assert res.rowcount == -1 and isinstance(res.reader, pa.RecordBatchReader)
+
+
+def test_temporary_tables(db):
+    from kodiak_flight.sql import Session
+    a, b = Session(db), Session(db)
+    a.execute("create table t (x int)")
+    a.execute("insert into t values (1)")
+    a.execute("create temp table t (x int, y varchar)")
+    a.execute("insert into t values (2, 'two')")
+    assert rows(a, "select x from t") == [(2,)]  # the temporary table shadows main.t
+    assert rows(a, "select x from main.t") == [(1,)]
+    assert rows(b, "select * from t") == [(1,)]  # other sessions never see it
+    with pytest.raises(BindError, match="does not exist"):
+        b.execute("select * from temp.t")
+    a.execute("create temporary table u as select x * 10 as z from main.t")
+    assert rows(a, "from temp.u") == [(10,)]
+    with pytest.raises(BindError, match="schema"):
+        a.execute("create temp table main.v (x int)")
+    a.execute("drop table u")
+    assert rows(a, "select count(*) from t") == [(1,)]
+    a.begin()
+    a.execute("create temp table w (x int)")
+    a.rollback()  # transactional like any other table
+    with pytest.raises(BindError):
+        a.execute("select * from w")
+    before = set(db.snapshot().tables())
+    assert any(n.startswith("kodiak_temp.") for n in before)
+    a.close()
+    assert not any(n.startswith("kodiak_temp.") for n in db.snapshot().tables())
+    assert rows(b, "select * from t") == [(1,)]
+    b.close()
