@@ -61,6 +61,25 @@ def table_path(table: str, scale: float = 1) -> Path:
     return path
 
 
+def table_parts(table: str, scale: float, parts: int = 10) -> list[Path]:
+    """The cached Parquet parts ``sf<scale>/<table>/<table>.<n>.parquet`` of ``table``,
+    generating them first if missing: large scales (SF10 lineitem is 60M rows) stay out of
+    one file and can be read part by part."""
+    if table not in TABLES:
+        raise ValueError(f"unknown TPC-H table {table!r}")
+    out_dir = TPCH_DIR / _scale_name(scale)
+    path = out_dir / table
+    if not path.is_dir():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        log(f"generating TPC-H {table} at scale {scale:g} in {parts} parts with tpchgen-cli")
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".gen-") as tmp:
+            subprocess.run([_tpchgen(), "parquet", "-s", f"{scale:g}", f"--tables={table}",
+                            f"--parts={parts}", "--output-dir", tmp], check=True,
+                           stdout=subprocess.DEVNULL)
+            os.replace(os.path.join(tmp, table), path)
+    return sorted(path.glob(f"{table}.*.parquet"), key=lambda f: int(f.name.split(".")[1]))
+
+
 def lineitem_path(scale: float = 1) -> Path:
     return table_path("lineitem", scale)
 

@@ -7,6 +7,7 @@ read it batch by batch for as long as it likes while writers publish newer state
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,14 +17,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import ROWID, Catalog, ColumnDef, TableDef
-from .errors import SchemaError
+from .errors import CorruptionError, SchemaError
 from .predicate import Compare, In, Predicate, key_bounds
 from .table import BUFFERED, OFFSET_BITS, TOP, Part, TableData, key_columns, split_location
 
 if TYPE_CHECKING:
     from .fileio import FileSystem
+    from .segment import Segment
 
 INDEX_FRACTION = 0.25  # use the B+ tree for a key range expected to hold less than this
+# Scans read segments of at least this many bytes through a memory mapping of their own (see
+# ``_scan_view``); smaller ones through the segment's cached mapping, which is cheaper to
+# reuse (about 0.1 ms less per scan) and pins little.
+SCAN_OWN_MAP_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -259,7 +265,7 @@ class Snapshot:
             seg = part.segment
             if pstats and not predicate.may_match(_stats(tdef, seg.stats)):
                 continue
-            table = seg.table(self.fs, self.root)
+            table = _scan_view(seg, self.fs, self.root)
             mask = part.deletes.live_mask(seg.rows)
             for start, n, st in seg.batches:
                 if pstats and not predicate.may_match(_stats(tdef, st)):
@@ -382,6 +388,27 @@ class Snapshot:
                 wanted = set(buffered)
                 sel = pa.array([k in wanted for k in _keys(bt, kc)])
             yield Piece(None, None, _physical(bt.filter(sel), tdef, phys))
+
+
+def _scan_view(seg: Segment, fs: FileSystem, root: str) -> pa.Table:
+    """A segment's rows for a scan; large segments through a memory mapping of the scan's own.
+
+    ``Segment.table`` keeps one mapping per segment for as long as the segment lives (point
+    lookups read through it). Every page a scan touches through that mapping stays mapped,
+    so resident and counted in the process's RSS: a full scan of a large table would pin
+    every column it read, of every segment, however little memory the plan itself needs (a
+    group-by over SF10 lineitem: 4 GiB). A mapping of the scan's own is unmapped when the
+    scan and the batches it produced are done with it; the pages stay in the kernel's page
+    cache, which can drop them.
+    """
+    cached = seg.table(fs, root)  # checks size and checksum, once per segment
+    if seg.size < SCAN_OWN_MAP_BYTES:
+        return cached
+    path = os.path.join(root, seg.file)
+    try:
+        return pa.ipc.open_file(fs.memory_map(path)).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise CorruptionError(f"segment {path} unreadable: {exc}") from exc
 
 
 def _answered_by_key(tdef: TableDef, predicate: Any) -> bool:
