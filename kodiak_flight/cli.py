@@ -1,9 +1,9 @@
 """The ``kodiak`` command line.
 
-``serve`` runs the Flight SQL server; ``sql``, ``shell``, ``import``, ``export`` and ``info``
-work against a server (``--uri``) or embedded on a data directory (``--data-dir``);
-``backup``, ``restore`` and ``check`` work on a data directory; ``user`` manages the users a
-server accepts. Settings come from flags, then ``KODIAK_*`` environment variables, then
+``serve`` runs the Flight SQL server; ``sql``, ``shell``, ``import``, ``export``, ``info``
+and ``backup`` work against a server (``--uri``) or embedded on a data directory
+(``--data-dir``); ``restore`` and ``check`` work on a data directory; ``user`` manages the
+users a server accepts. Settings come from flags, then ``KODIAK_*`` environment variables, then
 ``kodiak.toml``, then defaults (see ``kodiak_flight.config`` and docs/operations.md).
 
 Every error is one line on stderr and a non-zero exit; ``--debug`` shows the traceback.
@@ -542,8 +542,8 @@ def export_cmd(
 # backup / restore / check / info
 
 
-_IN_USE_HINT = ("; a running server holds it: stop the server first (backup of a live server "
-                "is not available over Flight SQL, see docs/operations.md)")
+_IN_USE_HINT = ("; a running server holds it: stop the server first, or back it up through "
+                "the server with `kodiak backup DEST --uri grpc://...` (see docs/operations.md)")
 
 
 def _open_db(path: Path) -> Any:
@@ -561,17 +561,29 @@ def _open_db(path: Path) -> Any:
 @app.command()
 def backup(
     ctx: typer.Context,
-    dest: Annotated[Path, typer.Argument(help="New directory for the backup.")],
+    dest: Annotated[Path, typer.Argument(
+        help="New (or empty) directory for the backup; with --uri, on the server's machine.")],
     data_dir: DataDirOpt = None,
+    uri: UriOpt = None, user: UserOpt = None,
+    tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
 ) -> None:
     """Copy a consistent snapshot of the database to DEST (an ordinary data directory).
 
-    Includes the users file. The data directory must not be open in another process.
+    Includes the users file. Embedded (--data-dir) the data directory must not be open in
+    another process; with --uri the running server writes the backup online, into DEST on
+    the server's machine (a relative DEST is made absolute against the current directory).
     """
     import shutil
 
     from .users import USERS_FILE
 
+    cfg = _config(ctx)
+    if uri is not None and data_dir is not None:
+        raise CliError("give --uri or --data-dir, not both", 2)
+    target_uri, _ = cfg.target(uri, data_dir)
+    if target_uri:
+        _remote_backup(ctx, target_uri, dest, user, tls_root_certs, tls_skip_verify)
+        return
     src = _existing_data_dir(ctx, data_dir)
     db = _open_db(src)
     try:
@@ -582,6 +594,22 @@ def backup(
         shutil.copy2(src / USERS_FILE, dest / USERS_FILE)
     typer.echo(f"backed up {stats['tables']} tables, {stats['rows']} rows "
                f"({stats['bytes']} bytes of segments) to {dest}")
+
+
+def _remote_backup(ctx: typer.Context, uri: str, dest: Path, user: str | None,
+                   tls_root_certs: Path | None, tls_skip_verify: bool | None) -> None:
+    from .client import Remote
+
+    cfg = _config(ctx)
+    user = cfg.get("user", user)
+    dest_path = os.path.abspath(dest)
+    with Remote(uri, user=user, password=_password(cfg, user),
+                tls_root_certs=cfg.get("tls_root_certs", tls_root_certs),
+                tls_skip_verify=cfg.get("tls_skip_verify", tls_skip_verify)) as backend:
+        stats = backend.backup(dest_path)
+    typer.echo(f"backed up {stats['tables']} tables, {stats['rows']} rows "
+               f"({stats['bytes']} bytes of segments) to {stats.get('dest', dest_path)} on the "
+               f"server (LSN {stats.get('lsn')}, {stats.get('files')} files)")
 
 
 @app.command()
@@ -678,8 +706,8 @@ def info(
 ) -> None:
     """Tables, row counts, sizes, segments and write-ahead log size.
 
-    Embedded this reads the snapshot and file sizes; against a server only tables, columns
-    and row counts are available.
+    Embedded this reads the snapshot and file sizes; against a server (--uri) the server
+    reports the same (a server without Kodiak's info action: tables, columns and row counts).
     """
     from dataclasses import asdict
 
@@ -696,20 +724,20 @@ def info(
         typer.echo(json.dumps(doc, indent=2))
         return
     console = make_console()
-    embedded = "data_dir" in summary
-    t = Table(title=summary.get("data_dir") or summary.get("uri"))
+    detailed = "wal_bytes" in summary
+    t = Table(title=summary.get("uri") or summary.get("data_dir"))
     t.add_column("table")
     for col in ["rows", "columns"] + (["segments", "size", "deleted", "buffered"]
-                                      if embedded else []):
+                                      if detailed else []):
         t.add_column(col, justify="right")
     for s in tables:
         cells = [s.name, str(s.rows), str(s.columns)]
-        if embedded:
+        if detailed:
             cells += [str(s.segments), _human(s.segment_bytes), str(s.deleted_rows),
                       str(s.buffered_rows)]
         t.add_row(*cells)
     console.print(t)
-    if embedded:
+    if detailed:
         console.print(f"write-ahead log: {_human(summary['wal_bytes'])} in "
                       f"{summary['wal_files']} file(s); total on disk "
                       f"{_human(summary['total_bytes'])}; last LSN {summary['lsn']}")

@@ -12,6 +12,7 @@ Both stream: a query's ``Outcome.reader`` yields record batches as they are read
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from abc import ABC, abstractmethod
@@ -64,6 +65,14 @@ class TableStats:
     deleted_rows: int | None = None
     buffered_rows: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TableStats:
+        """From ``admin.database_stats`` / the ``kodiak.info`` answer; unknown keys go to
+        ``extra``."""
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        return cls(**{k: v for k, v in d.items() if k in known},
+                   extra={k: v for k, v in d.items() if k not in known})
 
 
 INGEST_MODES = ("create", "append", "replace", "create_append")
@@ -287,35 +296,16 @@ class Embedded(Backend):
             return tx.insert(table, reader)
 
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
-        snap = self.db.snapshot()
-        out = []
-        for name in snap.tables():
-            data = snap.data(name)
-            parts = data.parts
-            out.append(TableStats(
-                name=_short(name), rows=data.row_count, columns=len(data.tdef.columns),
-                segments=len(parts), segment_bytes=sum(p.segment.size for p in parts),
-                deleted_rows=sum(len(p.deletes) for p in parts),
-                buffered_rows=data.buffer_rows))
-        root = Path(self.db.root)
-        wal = sum(_size(p) for p in (root / "wal").glob("*.log"))
-        total = sum(_size(p) for p in root.rglob("*") if p.is_file())
-        return out, {"data_dir": str(root), "lsn": snap.lsn, "wal_bytes": wal,
-                     "wal_files": len(list((root / "wal").glob("*.log"))),
-                     "total_bytes": total, "schemas": snap.schemas()}
+        from .admin import database_stats
+
+        tables, summary = database_stats(self.db)
+        return [TableStats.from_dict(t) for t in tables], summary
 
     def close(self) -> None:
         try:
             self.session.close()
         finally:
             self.db.close()
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0
 
 
 def _short(qualified: str) -> str:
@@ -337,6 +327,9 @@ class Remote(Backend):
                               "grpc+tls://host:port)")
         self.uri = uri
         self.description = f"server {uri}"
+        self._user, self._password = user or "kodiak", password
+        self._tls_root_certs, self._tls_skip_verify = tls_root_certs, tls_skip_verify
+        self._flight: tuple[Any, Any] | None = None
         kwargs: dict[str, str] = {}
         self._has_password = password is not None
         if password is not None:
@@ -440,7 +433,81 @@ class Remote(Backend):
         finally:
             cur.close()
 
+    # -- Kodiak's admin actions (plain Flight DoAction: ADBC has no call for them) ---------
+
+    def _flight_client(self) -> tuple[Any, Any]:
+        """A ``pyarrow.flight`` client with the same credentials and TLS settings."""
+        if self._flight is None:
+            import pyarrow.flight as flight
+
+            kwargs: dict[str, Any] = {}
+            if self._tls_root_certs is not None:
+                kwargs["tls_root_certs"] = Path(self._tls_root_certs).read_bytes()
+            if self._tls_skip_verify:
+                kwargs["disable_server_verification"] = True
+            client = flight.connect(self.uri, **kwargs)
+            headers = []
+            try:
+                if self._password is not None:
+                    headers.append(client.authenticate_basic_token(self._user, self._password))
+            except Exception as exc:
+                client.close()
+                self._action_error(exc, "log in")
+            self._flight = (client, flight.FlightCallOptions(headers=headers))
+        return self._flight
+
+    def action(self, kind: str, body: bytes = b"") -> list[bytes]:
+        """Run a Flight action on the server; its results' bodies."""
+        import pyarrow.flight as flight
+
+        client, options = self._flight_client()
+        try:
+            return [r.body.to_pybytes()
+                    for r in client.do_action(flight.Action(kind, body), options)]
+        except Exception as exc:
+            self._action_error(exc, kind)
+            raise  # pragma: no cover - _action_error always raises
+
+    def _action_error(self, exc: BaseException, what: str) -> None:
+        import pyarrow.flight as flight
+
+        text = clean_error(exc)
+        text = re.sub(r"^Flight returned [\w ]+ error, with message: ", "", text).rstrip(".")
+        if isinstance(exc, flight.FlightUnavailableError) and (
+                "connect" in text or "resolv" in text):
+            raise ClientError(f"cannot reach the server at {self.uri}: {text}") from None
+        if isinstance(exc, flight.FlightUnauthenticatedError):
+            hint = "" if self._has_password else \
+                " (pass --user and set KODIAK_PASSWORD, or put them in kodiak.toml)"
+            raise ClientError(f"{text}{hint}") from None
+        if isinstance(exc, pa.ArrowNotImplementedError) and "unknown action type" in text:
+            raise ClientError(f"the server at {self.uri} does not support {what} (it is not a "
+                              "Kodiak server, or an older one)") from None
+        raise ClientError(text) from None
+
+    def backup(self, dest: str) -> dict[str, Any]:
+        """Online backup by the server into ``dest``, an absolute path on the server's
+        machine (new or empty); the server's answer (tables, rows, bytes, lsn, files...)."""
+        from .admin import ACTION_BACKUP
+
+        (raw,) = self.action(ACTION_BACKUP, json.dumps({"dest": dest}).encode("utf-8"))
+        return json.loads(raw)
+
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
+        from .admin import ACTION_INFO
+
+        try:
+            (raw,) = self.action(ACTION_INFO)
+        except ClientError as exc:
+            if "does not support" not in str(exc):
+                raise
+            return self._sql_stats()
+        doc = json.loads(raw)
+        tables = [TableStats.from_dict(t) for t in doc.pop("tables")]
+        return tables, {"uri": self.uri, **doc}  # data_dir: the server's directory
+
+    def _sql_stats(self) -> tuple[list[TableStats], dict[str, Any]]:
+        """Tables, columns and row counts by SQL (a server without ``kodiak.info``)."""
         out = []
         for name in self.tables():
             ncols = len(self.table_schema(name) or [])
@@ -452,7 +519,12 @@ class Remote(Backend):
         return out, {"uri": self.uri}
 
     def close(self) -> None:
-        self.conn.close()
+        try:
+            if self._flight is not None:
+                self._flight[0].close()
+                self._flight = None
+        finally:
+            self.conn.close()
 
 
 def open_backend(uri: str | None, data_dir: Path, *, must_exist: bool = False,

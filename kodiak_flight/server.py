@@ -22,6 +22,7 @@ anything.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import secrets
 import threading
@@ -34,10 +35,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
+from . import admin, metadata, status
 from . import flightsql as fsql
-from . import metadata, status
 from .auth import Authenticator
 from .flightsql import core_pb, pb
+from .prefetch import prefetch
 from .status import InvalidArgument, NotFound, Unimplemented
 
 log = logging.getLogger("kodiak.flight")
@@ -50,10 +52,11 @@ SessionFactory = Callable[..., Any]
 MAX_SQL_NESTING = 500  # parentheses; deeper statements are refused before parsing
 
 
-def _default_session_factory(db: Any, *, catalog: str, schema: str) -> Any:
+def _default_session_factory(db: Any, *, catalog: str, schema: str,
+                             temp_tag: str | None = None) -> Any:
     from .sql.session import Session
 
-    return Session(db, catalog=catalog, schema=schema)
+    return Session(db, catalog=catalog, schema=schema, temp_tag=temp_tag)
 
 
 def _server_version() -> str:
@@ -297,7 +300,48 @@ def _params(table: pa.Table) -> pa.Table | None:
     """Bound parameters as the SQL layer takes them (None when the client bound none)."""
     if table.num_columns == 0:
         return None
-    return table
+    return _plain_params(table)
+
+
+def _plain_params(table: pa.Table) -> pa.Table:
+    """Union-typed parameter columns as plain columns.
+
+    Some clients (flightsql-dbapi) bind every parameter as a one-value dense union of
+    int64/double/utf8/binary/bool, so one statement can take values of different types. A
+    column whose values all use one member becomes that member's type; a column mixing
+    members is rebuilt from its Python values (INVALID_ARGUMENT if they have no common type).
+    """
+    if not any(pa.types.is_union(t) for t in table.schema.types):
+        return table
+    fields, columns = [], []
+    for i, (f, col) in enumerate(zip(table.schema, table.columns, strict=True)):
+        if pa.types.is_union(f.type):
+            col = _plain_union(col, i + 1)
+            f = pa.field(f.name, col.type)
+        fields.append(f)
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def _plain_union(col: pa.ChunkedArray, position: int) -> pa.ChunkedArray:
+    utype = col.type
+    chunks = [c for c in col.chunks if len(c)]
+    codes = {code for c in chunks for code in c.type_codes.to_pylist()}
+    if len(codes) <= 1:
+        code = codes.pop() if codes else utype.type_codes[0]
+        child = utype.type_codes.index(code)
+        out = []
+        for c in chunks:
+            values = c.field(child)
+            if utype.mode == "dense":
+                values = values.take(c.offsets)
+            out.append(values)
+        return pa.chunked_array(out, type=utype.field(child).type)
+    try:
+        return pa.chunked_array([pa.array(col.to_pylist())])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise InvalidArgument(f"parameter {position} is bound to values of different types",
+                              "ParameterError") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,6 +394,10 @@ class KodiakFlightServer(flight.FlightServerBase):
         self._stop = threading.Event()
         self.sql_info = metadata.default_sql_info(server_version=_server_version(),
                                                   ingest_transactions=True, savepoints=True)
+        if session_factory is None:  # temporary tables of sessions a crash or stop cut off
+            from .sql.catalog import drop_temp_tables
+            if dropped := drop_temp_tables(db):
+                log.info("dropped %d temporary table(s) left by earlier sessions", dropped)
         super().__init__(location, auth_handler=_HandshakeHandler(),
                          tls_certificates=tls_certificates,
                          middleware={MIDDLEWARE_KEY: CallMiddlewareFactory(auth)})
@@ -412,8 +460,12 @@ class KodiakFlightServer(flight.FlightServerBase):
         except Exception:  # pragma: no cover
             return None
 
-    def _new_sql(self, schema: str) -> Any:
-        return self.session_factory(self.db, catalog=self.catalog, schema=schema)
+    def _new_sql(self, schema: str, owner: ClientSession | None = None) -> Any:
+        """A SQL session; one for a transaction shares its connection's temporary tables."""
+        tag = getattr(owner.sql, "temp_tag", None) if owner is not None else None
+        if tag is None:
+            return self.session_factory(self.db, catalog=self.catalog, schema=schema)
+        return self.session_factory(self.db, catalog=self.catalog, schema=schema, temp_tag=tag)
 
     def _client(self, context: flight.ServerCallContext) -> ClientSession:
         """The caller's session: by cookie, else bearer-token session id, else peer address."""
@@ -516,7 +568,8 @@ class KodiakFlightServer(flight.FlightServerBase):
             # It expired before writing anything: nothing is lost by carrying on in a new one.
             del self._expired[transaction_id]
             owner_id = client.id if client is not None else expired.owner
-            txn = Transaction(transaction_id, self._new_sql(expired.schema), owner_id)
+            txn = Transaction(transaction_id, self._new_sql(
+                expired.schema, self._sessions.get(owner_id)), owner_id)
             self._transactions[transaction_id] = txn
             owner = self._sessions.get(owner_id)
             if owner is not None:
@@ -882,8 +935,9 @@ class KodiakFlightServer(flight.FlightServerBase):
         if opts.if_exists not in (self._EXISTS_FAIL, self._APPEND, self._REPLACE):
             raise InvalidArgument("ingest: table_definition_options.if_exists must be FAIL, "
                                   "APPEND or REPLACE", "ProtocolError")
-        if cmd.temporary:
-            raise Unimplemented("ingest: temporary tables are not supported", "Unsupported")
+        if cmd.temporary and cmd.HasField("schema") and cmd.schema:
+            raise InvalidArgument("ingest: a temporary table has no schema (it lives in the "
+                                  "connection's temporary space)", "ProtocolError")
         if not cmd.table:
             raise InvalidArgument("ingest: no target table named", "ProtocolError")
         if cmd.HasField("catalog") and cmd.catalog not in ("", self.catalog):
@@ -894,10 +948,16 @@ class KodiakFlightServer(flight.FlightServerBase):
         schema_name = cmd.schema if cmd.HasField("schema") and cmd.schema else \
             (txn.sql.schema if txn is not None else client.schema)
         name = f"{schema_name}.{cmd.table}"
+        if cmd.temporary:  # dropped when the connection's session closes
+            name = (txn.sql if txn is not None else client.sql).temp_table(cmd.table)
+            schema_name = name.split(".", 1)[0]
         incoming = reader.schema.remove_metadata()
-        stream = pa.RecordBatchReader.from_batches(incoming, _put_batches(reader, incoming))
+        stream = pa.RecordBatchReader.from_batches(
+            incoming, prefetch(_put_batches(reader, incoming), depth=4))
 
         def load(tx: Any) -> int:
+            if cmd.temporary:
+                tx.create_schema(schema_name, if_not_exists=True)
             snap = tx.snapshot()
             if schema_name not in snap.schemas():
                 raise NotFound(f"ingest: schema {schema_name!r} does not exist", "NotFound")
@@ -953,6 +1013,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             (fsql.SET_SESSION_OPTIONS, "Set session options: catalog, schema"),
             (fsql.GET_SESSION_OPTIONS, "Get session options"),
             (fsql.CLOSE_SESSION, "Close the session"),
+            *admin.ACTIONS,
         ]
 
     def do_action(self, context: flight.ServerCallContext,
@@ -1051,7 +1112,26 @@ class KodiakFlightServer(flight.FlightServerBase):
             self._close_session(client)
             return [core_pb.CloseSessionResult(
                 status=core_pb.CloseSessionResult.CLOSED).SerializeToString()]
+        if kind in (admin.ACTION_BACKUP, admin.ACTION_INFO):
+            return [self._admin_action(context, kind, body)]
         raise Unimplemented(f"unknown action type {kind!r}", "UnknownAction")
+
+    def _admin_action(self, context: flight.ServerCallContext, kind: str, body: bytes) -> bytes:
+        """``kodiak.backup`` / ``kodiak.info``: JSON in, JSON out (see docs/flight.md).
+
+        With authentication on, the caller must be an authenticated user (the middleware
+        already refuses calls without credentials; this does not rely on it alone)."""
+        mw = self._middleware(context)
+        if self.auth is not None and (mw is None or not mw.user):
+            raise flight.FlightUnauthenticatedError(f"{kind} requires an authenticated user")
+        if kind == admin.ACTION_INFO:
+            return admin.info_json(self.db)
+        dest = admin.parse_backup_request(body)
+        log.info("backup to %s requested by %s", dest, (mw.user if mw else None) or "anonymous")
+        stats = admin.backup(self.db, dest)
+        log.info("backup to %s done: %s tables, %s rows, LSN %s", stats["dest"],
+                 stats.get("tables"), stats.get("rows"), stats.get("lsn"))
+        return json.dumps(stats).encode("utf-8")
 
     def _create_prepared(self, client: ClientSession,
                          req: pb.ActionCreatePreparedStatementRequest) -> bytes:
@@ -1130,7 +1210,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                 self._savepoints.pop(s, None)
 
     def _begin_transaction(self, client: ClientSession) -> bytes:
-        sql = self._new_sql(client.schema)  # begun at its first write: see Transaction
+        sql = self._new_sql(client.schema, client)  # begun at its first write: see Transaction
         txn_id = secrets.token_bytes(16)
         with self._lock:
             self._transactions[txn_id] = Transaction(txn_id, sql, client.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import adbc_driver_flightsql.dbapi as flight_sql
@@ -10,6 +11,8 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+
+from .conftest import running
 
 
 def test_select_literal(conn):
@@ -218,3 +221,42 @@ def test_prepared_handle_reused_after_commit(uri, name):
         cur.execute(f"SELECT a FROM {name} ORDER BY a")
         assert cur.fetchall() == [(1,), (3,)]
         c.commit()
+
+
+def test_ingest_temporary_table(uri, name):
+    """A temporary table is the connection's own, shadows a permanent one of the same name
+    and appends like any table."""
+    data = pa.table({"x": pa.array([1, 2, 3], pa.int64())})
+    with flight_sql.connect(uri, autocommit=True) as c1, c1.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (x BIGINT)")
+        cur.execute(f"INSERT INTO {name} VALUES (100)")
+        assert cur.adbc_ingest(name, data, mode="create", temporary=True) == 3
+        assert cur.adbc_ingest(name, data, mode="append", temporary=True) == 3
+        cur.execute(f"SELECT sum(x) AS s FROM {name}")
+        assert cur.fetchall() == [(12,)]
+        cur.execute(f"SELECT sum(x) AS s FROM temp.{name}")
+        assert cur.fetchall() == [(12,)]
+        cur.execute(f"SELECT sum(x) AS s FROM main.{name}")
+        assert cur.fetchall() == [(100,)]
+        with flight_sql.connect(uri) as c2, c2.cursor() as cur2:
+            cur2.execute(f"SELECT sum(x) AS s FROM {name}")  # the permanent table
+            assert cur2.fetchall() == [(100,)]
+            with pytest.raises(adbc_driver_manager.Error, match="does not exist"):
+                cur2.execute(f"SELECT * FROM temp.{name}")
+        with pytest.raises(adbc_driver_manager.Error, match="schema"):
+            cur.adbc_ingest(name, data, mode="append", temporary=True, db_schema_name="main")
+
+
+def test_temporary_tables_end_with_their_session(db, name):
+    data = pa.table({"x": pa.array([1, 2], pa.int64())})
+    with running(db, session_idle_timeout=0.3) as srv:
+        with flight_sql.connect(f"grpc://127.0.0.1:{srv.port}") as c, c.cursor() as cur:
+            cur.adbc_ingest(name, data, mode="create", temporary=True)
+            cur.execute(f"CREATE TEMP TABLE {name}_sql AS SELECT 1 AS y")
+            c.commit()
+            temps = [t for t in db.snapshot().tables() if t.endswith((f"_{name}", f"_{name}_sql"))]
+            assert len(temps) == 2 and all(t.startswith("kodiak_temp.") for t in temps)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(t in db.snapshot().tables() for t in temps):
+            time.sleep(0.05)
+        assert not any(t in db.snapshot().tables() for t in temps)

@@ -1,0 +1,151 @@
+"""Administration of a served database: its statistics and an online backup.
+
+Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``; see docs/flight.md)
+and the embedded CLI (``kodiak info --data-dir``). Both work on an open ``engine.Database``
+from a snapshot, so the server keeps serving while they run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from .status import InvalidArgument
+
+ACTION_BACKUP = "kodiak.backup"
+ACTION_INFO = "kodiak.info"
+
+ACTIONS = [
+    (ACTION_BACKUP, 'Back up the database online into a new directory on the server: body '
+                    '{"dest": "/absolute/path"}; answers JSON {"dest", "tables", "rows", '
+                    '"bytes", "lsn", "files", "total_bytes", "users_file"}'),
+    (ACTION_INFO, "Tables with rows, segments and sizes, and the write-ahead log's size: "
+                  "answers JSON {\"tables\": [...], \"lsn\", \"wal_bytes\", ...}"),
+]
+
+_backup_lock = threading.Lock()  # one backup at a time per server process
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def _short(qualified: str) -> str:
+    return qualified[5:] if qualified.startswith("main.") else qualified
+
+
+def database_stats(db: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per table: rows, columns, segments, segment bytes, deleted and buffered rows; then the
+    write-ahead log's size, the directory's total size, the snapshot's LSN and the schemas."""
+    snap = db.snapshot()
+    tables = []
+    for name in snap.tables():
+        data = snap.data(name)
+        parts = data.parts
+        tables.append({
+            "name": _short(name), "rows": data.row_count, "columns": len(data.tdef.columns),
+            "segments": len(parts), "segment_bytes": sum(p.segment.size for p in parts),
+            "deleted_rows": sum(len(p.deletes) for p in parts),
+            "buffered_rows": data.buffer_rows,
+        })
+    root = Path(db.root)
+    wal_files = list((root / "wal").glob("*.log"))
+    total = sum(_size(p) for p in root.rglob("*") if p.is_file())
+    return tables, {"data_dir": str(root), "lsn": snap.lsn,
+                    "wal_bytes": sum(_size(p) for p in wal_files), "wal_files": len(wal_files),
+                    "total_bytes": total, "schemas": list(snap.schemas())}
+
+
+def info_json(db: Any) -> bytes:
+    tables, summary = database_stats(db)
+    return json.dumps({**summary, "tables": tables}).encode("utf-8")
+
+
+def parse_backup_request(body: bytes) -> str:
+    """The destination of a ``kodiak.backup`` action body (``{"dest": "/abs/path"}``)."""
+    try:
+        req = json.loads(body.decode("utf-8")) if body else None
+    except (UnicodeDecodeError, ValueError):
+        req = None
+    if not isinstance(req, dict) or not isinstance(req.get("dest"), str) or not req["dest"]:
+        raise InvalidArgument(f'{ACTION_BACKUP}: the body must be JSON {{"dest": "/path"}}',
+                              "ProtocolError")
+    unknown = sorted(set(req) - {"dest"})
+    if unknown:
+        raise InvalidArgument(f"{ACTION_BACKUP}: unknown field(s) {', '.join(unknown)}",
+                              "ProtocolError")
+    return req["dest"]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def backup(db: Any, dest: str) -> dict[str, Any]:
+    """Back up ``db`` online into ``dest``, a new or empty directory on this machine.
+
+    Refused (INVALID_ARGUMENT) when ``dest`` is relative, is inside the data directory, is
+    not a directory, or is a directory that is not empty (kind ``AlreadyExists``). The users
+    file is copied with the data. On failure whatever was written to ``dest`` is removed.
+    """
+    from .users import USERS_FILE
+
+    if not os.path.isabs(dest):
+        raise InvalidArgument(f"backup destination {dest!r} must be an absolute path on the "
+                              "server's machine", "InvalidPath")
+    target = Path(os.path.normpath(dest))
+    root = Path(os.path.realpath(db.root))
+    if _inside(Path(os.path.realpath(target)), root):
+        raise InvalidArgument(f"backup destination {target} is inside the data directory",
+                              "InvalidPath")
+    with _backup_lock:
+        if target.exists() or target.is_symlink():
+            if not target.is_dir():
+                raise InvalidArgument(f"backup destination {target} exists and is not a "
+                                      "directory", "AlreadyExists")
+            if any(target.iterdir()):
+                raise InvalidArgument(f"backup destination {target} exists and is not empty",
+                                      "AlreadyExists")
+            created = False
+        else:
+            created = True
+        try:
+            stats = dict(db.backup(str(target)))
+            users = Path(db.root) / USERS_FILE
+            copied_users = users.exists()
+            if copied_users:
+                shutil.copy2(users, target / USERS_FILE)
+                os.chmod(target / USERS_FILE, 0o600)
+        except OSError as exc:  # the destination cannot be written: say so, not "internal"
+            _remove_partial(target, created)
+            raise InvalidArgument(f"cannot write the backup to {target}: "
+                                  f"{exc.strerror or exc}", "BackupFailed") from None
+        except BaseException:
+            _remove_partial(target, created)
+            raise
+    files = [p for p in target.rglob("*") if p.is_file()]
+    stats.update(dest=str(target), files=len(files),
+                 total_bytes=sum(_size(p) for p in files), users_file=copied_users)
+    return stats
+
+
+def _remove_partial(target: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(target, ignore_errors=True)
+        return
+    for child in list(target.iterdir()) if target.is_dir() else []:
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
