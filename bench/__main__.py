@@ -3,8 +3,8 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``); the default is everything. Each
-benchmark runs in a child process of its own, so one benchmark's memory never inflates the next one's peak RSS and a
-crash in one still lets the others report. Progress goes to stderr, the results table to
+benchmark runs in a child process of its own, so one benchmark's memory never inflates the
+next one's peak RSS and a crash in one still lets the others report. Progress goes to stderr, the results table to
 stdout. The exit status is 1 if a benchmark failed to run, and with ``--strict`` also if a
 target was missed.
 """
