@@ -91,17 +91,10 @@ class Executor:
         self._subqueries: dict[int, Expr] = {}
         self._work: dict[int, pa.Table] = {}
         self._shared: dict[int, pa.Table] = {}
-        # A plan with one engine scan streams it through Acero batch by batch. With several,
-        # each is read whole in the calling thread first: Acero pulls record-batch readers
-        # from its own I/O threads, and two engine readers resumed there crash CPython 3.11
-        # (a segfault inside the engine's generator; reproduced without the SQL layer with
-        # two ``snap.scan`` readers under one Acero union).
-        self.materialize_scans = True
 
     # ------------------------------------------------------------------ public
 
     def reader(self, node: Node, names: list[str] | None = None) -> pa.RecordBatchReader:
-        self.materialize_scans = _count_scans(node) > 1
         out = self.run(node)
         r = self._as_reader(out)
         if names is None:
@@ -112,7 +105,6 @@ class Executor:
         return pa.RecordBatchReader.from_batches(schema, _renamed(r, schema))
 
     def table(self, node: Node) -> pa.Table:
-        self.materialize_scans = _count_scans(node) > 1
         return self._as_table(self.run(node))
 
     # ------------------------------------------------------------------ plumbing
@@ -201,12 +193,7 @@ class Executor:
 
     def _run_separately(self, plan: Node) -> pa.Table:
         """Run a sub-plan to completion now (subquery values, shared CTEs)."""
-        saved = self.materialize_scans
-        self.materialize_scans = saved or _count_scans(plan) > 1
-        try:
-            return self._as_table(self.run(plan))
-        finally:
-            self.materialize_scans = saved
+        return self._as_table(self.run(plan))
 
     def compile(self, e: Expr) -> pc.Expression:
         return to_arrow(self.resolve(e))
@@ -233,15 +220,11 @@ class Executor:
                 f = f.cast(t)
             exprs.append(f)
             names.append(i)
-        if self.materialize_scans:
-            # Read in this thread: the engine's readers are Python generators, and Acero
-            # pulling two of them from its own threads crashes the interpreter (see
-            # ``materialize_scans``). Segments are memory-mapped, so this is cheap.
-            source = _source_table(reader.read_all())
-        else:
-            source = _source_reader(reader)
-        return Out(decl=_seq(source, ac.Declaration("project",
-                                                    ac.ProjectNodeOptions(exprs, names))))
+        # Every scan streams, several in one plan included: Acero pulls the engine's readers
+        # from its own threads (the engine builds anything it would walk its trees for in
+        # the caller's thread; tests/test_engine.py test_two_readers_under_acero).
+        return Out(decl=_seq(_source_reader(reader), ac.Declaration(
+            "project", ac.ProjectNodeOptions(exprs, names))))
 
     def _run_FileScan(self, node: FileScan) -> Out:
         from .files import open_reader
@@ -530,13 +513,6 @@ def _limit_batches(r: pa.RecordBatchReader, offset: int, limit: int | None
                 break
     finally:
         r.close()
-
-
-def _count_scans(node: Node) -> int:
-    """Engine scans in one Acero plan (Shared plans run on their own, but count as many)."""
-    if isinstance(node, Shared):
-        return 2
-    return (1 if isinstance(node, Scan) else 0) + sum(_count_scans(c) for c in node.children())
 
 
 def _distinct(t: pa.Table) -> pa.Table:
