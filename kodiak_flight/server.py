@@ -40,6 +40,7 @@ from . import flightsql as fsql
 from .auth import Authenticator
 from .flightsql import core_pb, pb
 from .prefetch import prefetch
+from .sql.interrupt import Interrupt
 from .status import InvalidArgument, NotFound, Unimplemented
 
 log = logging.getLogger("kodiak.flight")
@@ -251,8 +252,8 @@ class Execution:
     table: pa.Table | None = None
     rowcount: int = -1
     created: float = field(default_factory=time.monotonic)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    deadline: float | None = None  # monotonic time after which streaming stops
+    # cancels the query, and stops it at its deadline, also while Acero runs its scans
+    interrupt: Interrupt = field(default_factory=Interrupt)
 
     def close(self) -> None:
         if self.reader is not None:
@@ -385,7 +386,8 @@ class KodiakFlightServer(flight.FlightServerBase):
         self._aliases: dict[tuple[str, str], str] = {}
         self._transactions: dict[bytes, Transaction] = {}
         self._prepared: dict[bytes, PreparedStatement] = {}
-        self._executions: dict[bytes, Execution] = {}
+        self._executions: dict[bytes, Execution] = {}  # waiting for their DoGet
+        self._streaming: dict[bytes, Execution] = {}  # being read (still cancellable)
         self._expired: OrderedDict[bytes, _Expired] = OrderedDict()
         self._savepoints: dict[bytes, bytes] = {}  # savepoint id -> transaction id
         self._next_sweep = 0.0
@@ -535,11 +537,14 @@ class KodiakFlightServer(flight.FlightServerBase):
         self._check_sql(query)
         return sql.prepare(query)
 
-    def _deadline(self) -> float | None:
-        return None if self.query_timeout is None else time.monotonic() + self.query_timeout
+    def _interrupt(self) -> Interrupt:
+        """A new query's interrupt, with the server's query timeout as its deadline."""
+        if self.query_timeout is None:
+            return Interrupt()
+        return Interrupt(time.monotonic() + self.query_timeout, self.query_timeout)
 
     def _run_sql(self, client: ClientSession, query: str, txn_id: bytes | None, *,
-                 update: bool) -> Any:
+                 update: bool, interrupt: Interrupt | None = None) -> Any:
         """Run SQL text once; inside a transaction, begin it first if the statement writes."""
         self._check_sql(query)
         sql, lock, txn = self._target(client, txn_id)
@@ -547,7 +552,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             if txn is not None and not txn.begun:
                 if update or self._prepare(sql, query).is_update:
                     txn.ensure_begun()
-            return sql.execute(query)
+            return sql.execute(query, interrupt=interrupt)
 
     def _transaction(self, transaction_id: bytes,
                      client: ClientSession | None = None) -> Transaction:
@@ -705,7 +710,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             self._prepared.pop(handle, None)
         return session
 
-    def _register_execution(self, result: Any, deadline: float | None = None) -> Execution:
+    def _register_execution(self, result: Any, interrupt: Interrupt) -> Execution:
         handle = secrets.token_bytes(16)
         if _is_update(result):
             # Side effects have happened; keep the (small) outcome, not a live reader.
@@ -714,7 +719,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             ex = Execution(handle, table.schema, table=table, rowcount=result.rowcount)
         else:
             reader = result.reader
-            ex = Execution(handle, reader.schema, reader=reader, deadline=deadline)
+            ex = Execution(handle, reader.schema, reader=reader, interrupt=interrupt)
         with self._lock:
             self._executions[handle] = ex
         return ex
@@ -745,16 +750,17 @@ class KodiakFlightServer(flight.FlightServerBase):
             cmd = self._command(descriptor)
             client = self._client(context)
             if isinstance(cmd, pb.CommandStatementQuery):
-                deadline = self._deadline()
-                result = self._run_sql(client, cmd.query, self._txn_id(cmd), update=False)
+                interrupt = self._interrupt()
+                result = self._run_sql(client, cmd.query, self._txn_id(cmd), update=False,
+                                       interrupt=interrupt)
                 return self._statement_info(descriptor,
-                                            self._register_execution(result, deadline))
+                                            self._register_execution(result, interrupt))
             if isinstance(cmd, pb.CommandPreparedStatementQuery):
-                deadline = self._deadline()
+                interrupt = self._interrupt()
                 ps = self._prepared_statement(cmd.prepared_statement_handle, client)
-                result = self._run_prepared(ps, ps.params)
+                result = self._run_prepared(ps, ps.params, interrupt=interrupt)
                 return self._statement_info(descriptor,
-                                            self._register_execution(result, deadline))
+                                            self._register_execution(result, interrupt))
             if isinstance(cmd, fsql.METADATA_COMMANDS):
                 ticket = flight.Ticket(fsql.pack(cmd))
                 return flight.FlightInfo(metadata.result_schema(cmd), descriptor,
@@ -810,28 +816,30 @@ class KodiakFlightServer(flight.FlightServerBase):
             raise self._wrong_rpc(cmd, "DoGet")
 
     def _stream(self, ex: Execution) -> flight.FlightDataStream:
-        if ex.cancelled.is_set():
-            ex.close()
-            raise flight.FlightCancelledError("the query was cancelled")
         if ex.table is not None:
             return flight.RecordBatchStream(ex.table)
+        try:
+            ex.interrupt.check()
+        except Exception as e:
+            ex.close()
+            raise status.to_flight(e) from None
+        with self._lock:
+            self._streaming[ex.handle] = ex
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 reader = ex.reader
                 while True:
-                    if ex.cancelled.is_set():
-                        raise flight.FlightCancelledError("the query was cancelled")
-                    if ex.deadline is not None and time.monotonic() > ex.deadline:
-                        raise flight.FlightTimedOutError(
-                            f"the query ran longer than the server's query timeout "
-                            f"({self.query_timeout:g} s) and was stopped")
+                    # also checked by every scan, in the middle of Acero's work
+                    ex.interrupt.check()
                     try:
                         batch = reader.read_next_batch()
                     except StopIteration:
                         return
                     yield batch
             finally:
+                with self._lock:
+                    self._streaming.pop(ex.handle, None)
                 ex.close()
 
         return flight.GeneratorStream(ex.schema, self._guard("DoGet", batches()))
@@ -895,12 +903,12 @@ class KodiakFlightServer(flight.FlightServerBase):
                                   "ProtocolError")
 
     def _run_prepared(self, ps: PreparedStatement, params: pa.Table | None, *,
-                      update: bool = False) -> Any:
+                      update: bool = False, interrupt: Interrupt | None = None) -> Any:
         txn = self._transactions.get(ps.transaction_id) if ps.transaction_id else None
         with ps.lock:
             if txn is not None and (update or ps.prepared.is_update):
                 txn.ensure_begun()
-            return ps.prepared.execute(params)
+            return ps.prepared.execute(params, interrupt=interrupt)
 
     @staticmethod
     def _drain_rowcount(result: Any) -> int:
@@ -1233,9 +1241,10 @@ class KodiakFlightServer(flight.FlightServerBase):
             if not isinstance(cmd, pb.TicketStatementQuery):
                 continue
             with self._lock:
-                ex = self._executions.get(bytes(cmd.statement_handle))
+                handle = bytes(cmd.statement_handle)
+                ex = self._executions.get(handle) or self._streaming.get(handle)
             if ex is not None:
-                ex.cancelled.set()
+                ex.interrupt.cancel()
                 found = True
         if not found:
             raise NotFound("cancel: no pending query for that FlightInfo (already finished or "

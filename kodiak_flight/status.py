@@ -126,6 +126,10 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
         if module == _SQL_MODULE:
             if name == "NotSupportedError":
                 return Unimplemented(message, type(exc).__name__)
+            if name == "QueryCancelled":
+                return flight.FlightCancelledError(message)
+            if name == "QueryTimedOut":
+                return flight.FlightTimedOutError(message)
             if name == "SqlError":
                 return InvalidArgument(message, type(exc).__name__)
         elif module == _ENGINE_MODULE:

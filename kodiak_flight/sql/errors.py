@@ -53,6 +53,14 @@ class ExecutionError(SqlError):
     """A runtime failure evaluating a query (division by zero, overflow, bad cast)."""
 
 
+class QueryCancelled(SqlError):
+    """Another thread cancelled the query while it ran (gRPC CANCELLED)."""
+
+
+class QueryTimedOut(SqlError):
+    """The query ran past its deadline (gRPC DEADLINE_EXCEEDED)."""
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean: a, b?)' hint listing the closest existing names, or ''."""
     cands = sorted(set(candidates))

@@ -22,6 +22,7 @@ from engine import predicate as P
 
 from .errors import ExecutionError
 from .expr import Call, Col, Expr, Lit, SubqueryValue, to_arrow
+from .interrupt import Interrupt
 from .plan import (
     AggCall,
     Aggregate,
@@ -86,8 +87,9 @@ def _arrow_errors(fn: Any) -> Any:
 
 
 class Executor:
-    def __init__(self, snap: Any) -> None:
+    def __init__(self, snap: Any, interrupt: Interrupt | None = None) -> None:
         self.snap = snap
+        self.interrupt = interrupt  # checked by every scan before each batch
         self._subqueries: dict[int, Expr] = {}
         self._work: dict[int, pa.Table] = {}
         self._shared: dict[int, pa.Table] = {}
@@ -223,6 +225,8 @@ class Executor:
         # Every scan streams, several in one plan included: Acero pulls the engine's readers
         # from its own threads (the engine builds anything it would walk its trees for in
         # the caller's thread; tests/test_engine.py test_two_readers_under_acero).
+        if self.interrupt is not None:
+            reader = self.interrupt.guard(reader)
         return Out(decl=_seq(_source_reader(reader), ac.Declaration(
             "project", ac.ProjectNodeOptions(exprs, names))))
 
@@ -230,6 +234,8 @@ class Executor:
         from .files import open_reader
         reader = open_reader(node.path, node.format, node.options,
                              columns=[s for s, _, _ in node.columns])
+        if self.interrupt is not None:
+            reader = self.interrupt.guard(reader)
         exprs = []
         for s, _, t in node.columns:
             f = pc.field(s)

@@ -8,7 +8,9 @@ batches from the engine snapshot through the Acero plan as the client reads.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,7 @@ from .dialect import parse
 from .errors import BindError, NotSupportedError, ParameterError, TransactionError
 from .executor import Executor
 from .expr import ParamProbe
+from .interrupt import Interrupt
 from .optimizer import optimize
 from .plan import explain
 from .plancache import Template, instantiate, refresh_estimates
@@ -49,6 +52,7 @@ class Session:
         # Temporary tables: a session made with another's ``temp_tag`` (a Flight SQL
         # transaction of a connection) sees that session's and leaves dropping them to it.
         self.owns_temp = temp_tag is None
+        self._interrupt: Interrupt | None = None  # of the statement being run, if any
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
 
     # ------------------------------------------------------------------ transactions
@@ -105,13 +109,24 @@ class Session:
 
     # ------------------------------------------------------------------ statements
 
-    def execute(self, sql: str, params: pa.RecordBatch | pa.Table | None = None) -> Result:
+    def execute(self, sql: str, params: pa.RecordBatch | pa.Table | None = None, *,
+                interrupt: Interrupt | None = None) -> Result:
+        """Run ``sql``; ``interrupt`` lets another thread stop a query while it is read."""
         stmts = parse(sql)
         result = None
-        for stmt in stmts:
-            result = self._run(stmt, params)
+        with self._interruptible(interrupt):
+            for stmt in stmts:
+                result = self._run(stmt, params)
         assert result is not None
         return result
+
+    @contextlib.contextmanager
+    def _interruptible(self, interrupt: Interrupt | None) -> Iterator[None]:
+        self._interrupt = interrupt
+        try:
+            yield
+        finally:
+            self._interrupt = None
 
     def prepare(self, sql: str) -> Prepared:
         stmts = parse(sql)
@@ -192,7 +207,7 @@ class Session:
         snap = self._snapshot()
         ctx = self._context(snap, params)
         plan, names = self._plan(stmt, ctx)
-        reader = Executor(snap).reader(plan, names)
+        reader = Executor(snap, self._interrupt).reader(plan, names)
         return Result(reader.schema, reader, -1)
 
     def _copy_to(self, stmt: exp.Copy, params: list[pa.Scalar] | None) -> Result:
@@ -204,7 +219,7 @@ class Session:
             raise NotSupportedError("COPY ... TO takes a table or a (query)")
         snap = self._snapshot()
         plan, names = self._plan(query, self._context(snap, params))
-        n = files.write(Executor(snap).reader(plan, names), path, fmt, opts)
+        n = files.write(Executor(snap, self._interrupt).reader(plan, names), path, fmt, opts)
         return Result(pa.schema([]), None, n)
 
     def _explain(self, sql: str, params: list[pa.Scalar] | None) -> Result:
@@ -241,12 +256,14 @@ class Prepared:
             [pa.field(f"${i}", ctx.param_types.get(i, pa.null())) for i in range(1, count + 1)])
         self._templates: dict[tuple[pa.DataType, ...], Template] = {}
 
-    def execute(self, params: pa.RecordBatch | pa.Table | None = None) -> Result:
-        if _is_query(self.stmt):
-            rows = _param_rows(params)
-            if rows is None or len(rows) == 1:
-                return self._query(rows[0] if rows else [])
-        return self.session._run(self.stmt, params)
+    def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
+                interrupt: Interrupt | None = None) -> Result:
+        with self.session._interruptible(interrupt):
+            if _is_query(self.stmt):
+                rows = _param_rows(params)
+                if rows is None or len(rows) == 1:
+                    return self._query(rows[0] if rows else [])
+            return self.session._run(self.stmt, params)
 
     def _query(self, row: list[pa.Scalar]) -> Result:
         from .types import normalize
@@ -270,7 +287,7 @@ class Prepared:
                   for s, t in zip(row, types, strict=True)]
         plan = instantiate(tpl.plan, values)
         refresh_estimates(plan, snap)
-        reader = Executor(snap).reader(optimize(plan), tpl.names)
+        reader = Executor(snap, session._interrupt).reader(optimize(plan), tpl.names)
         return Result(reader.schema, reader, -1)
 
 

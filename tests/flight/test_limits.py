@@ -135,9 +135,9 @@ class _SlowSession:
         else:
             setattr(self._real, attr, value)
 
-    def execute(self, sql: str, params: Any = None) -> Any:
+    def execute(self, sql: str, params: Any = None, **kw: Any) -> Any:
         if sql != "SELECT slow":
-            return self._real.execute(sql, params)
+            return self._real.execute(sql, params, **kw)
         schema = pa.schema([("i", pa.int64())])
 
         def batches():
@@ -157,13 +157,66 @@ def test_query_timeout_stops_a_long_stream(db):
         got = 0
         t0 = time.monotonic()
         with pytest.raises((flight.FlightTimedOutError, flight.FlightCancelledError),
-                           match="query timeout"):
+                           match="time limit"):
             for _ in reader:
                 got += 1
         assert 0 < got < 100
         assert time.monotonic() - t0 < 3
         # The server keeps serving, and fast queries are unaffected.
         assert query(client, "SELECT 1 AS x").column(0).to_pylist() == [1]
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def big(db) -> str:
+    """A 2M-row table: grouping it by a million keys takes about a second."""
+    import numpy as np
+    n = 2_000_000
+    db.create_table("big", pa.schema([("k", pa.int64()), ("v", pa.float64())]))
+    db.insert("big", pa.table({"k": np.arange(n) % 1_000_003, "v": np.ones(n)}))
+    return "big"
+
+
+def test_query_timeout_stops_an_aggregation_midway(db, big):
+    """The work of an aggregation happens before its first row: the deadline is checked by
+    the scans feeding it, not only between result batches."""
+    sql = f"SELECT k, sum(v) AS s FROM {big} GROUP BY k"
+    with running(db) as server:
+        client = flight.connect(f"grpc://127.0.0.1:{server.port}")
+        t0 = time.monotonic()
+        assert query(client, sql).num_rows == 1_000_003
+        full = time.monotonic() - t0
+        client.close()
+    with running(db, query_timeout=0.05) as server:
+        client = flight.connect(f"grpc://127.0.0.1:{server.port}")
+        t0 = time.monotonic()
+        with pytest.raises(flight.FlightTimedOutError, match="time limit"):
+            query(client, sql)
+        assert time.monotonic() - t0 < max(0.5, full / 2), (time.monotonic() - t0, full)
+        assert query(client, "SELECT 1 AS x").column(0).to_pylist() == [1]
+        client.close()
+
+
+def test_cancel_while_streaming(db, big):
+    """CancelFlightInfo reaches a query whose DoGet is already streaming."""
+    from kodiak_flight.proto import FlightCore_pb2 as core
+    with running(db) as server:
+        client = flight.connect(f"grpc://127.0.0.1:{server.port}")
+        info = client.get_flight_info(descriptor(pb.CommandStatementQuery(
+            query=f"SELECT k, v * 2 AS w FROM {big}")))
+        reader = client.do_get(info.endpoints[0].ticket)
+        first = reader.read_chunk()
+        assert first.data.num_rows > 0
+        raw = client.do_action(flight.Action("CancelFlightInfo", core.CancelFlightInfoRequest(
+            info=info.serialize()).SerializeToString()))
+        assert core.CancelFlightInfoResult.FromString(next(iter(raw)).body.to_pybytes()
+                                                      ).status == core.CANCEL_STATUS_CANCELLED
+        got = first.data.num_rows
+        with pytest.raises(flight.FlightCancelledError, match="cancelled"):
+            for chunk in reader:
+                got += chunk.data.num_rows
+        assert got < 2_000_000
+        assert not server._streaming
         client.close()
 
 

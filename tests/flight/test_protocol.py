@@ -170,9 +170,9 @@ class _CountingSession:
     def __setattr__(self, attr, value):
         setattr(self._inner, attr, value)
 
-    def execute(self, sql, params=None):
+    def execute(self, sql, params=None, **kw):
         self._counter.runs.append(sql)
-        return self._inner.execute(sql, params)
+        return self._inner.execute(sql, params, **kw)
 
     def prepare(self, sql):
         return _CountingPrepared(self._counter, sql, self._inner.prepare(sql))
@@ -185,9 +185,9 @@ class _CountingPrepared:
     def __getattr__(self, attr):
         return getattr(self._inner, attr)
 
-    def execute(self, params=None):
+    def execute(self, params=None, **kw):
         self._counter.runs.append(self._sql)
-        return self._inner.execute(params)
+        return self._inner.execute(params, **kw)
 
 
 def test_side_effects_run_exactly_once(db, name):
@@ -627,7 +627,7 @@ class _Failing:
             def __getattr__(self, attr):
                 return getattr(inner, attr)
 
-            def execute(self, sql, params=None):
+            def execute(self, sql, params=None, **kw):
                 schema = pa.schema([("x", pa.int64())])
 
                 def batches():

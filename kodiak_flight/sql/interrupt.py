@@ -1,0 +1,48 @@
+"""Stopping a running query from another thread: cancellation and deadlines.
+
+A query's work happens while its result is read: Acero pulls the engine's scans batch by
+batch. Each scan checks its ``Interrupt`` before handing on a batch, so a cancelled or
+overdue query stops within one batch of every scan (64k rows), even in the middle of an
+aggregation that has produced nothing yet, and the reader raises ``QueryCancelled`` or
+``QueryTimedOut``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pyarrow as pa
+
+from .errors import QueryCancelled, QueryTimedOut
+
+
+class Interrupt:
+    def __init__(self, deadline: float | None = None, timeout: float | None = None) -> None:
+        self.deadline = deadline  # time.monotonic() value, or None
+        self.timeout = timeout  # for the message
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check(self) -> None:
+        if self._cancelled.is_set():
+            raise QueryCancelled("the query was cancelled")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            shown = f" ({self.timeout:g} s)" if self.timeout is not None else ""
+            raise QueryTimedOut(f"the query ran past its time limit{shown} and was stopped")
+
+    def guard(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        """``reader`` checking this interrupt before each batch."""
+        def batches() -> Iterator[pa.RecordBatch]:
+            self.check()
+            for b in reader:
+                self.check()
+                yield b
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
