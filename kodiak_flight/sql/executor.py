@@ -41,6 +41,7 @@ from .plan import (
     Window,
     WorkTable,
 )
+from .types import normalize
 
 MAX_RECURSION = 100_000  # iterations of a recursive CTE before we call it runaway
 # Below this many rows in memory, filter and project call the kernels directly: starting an
@@ -304,7 +305,11 @@ class Executor:
         return Out(table=t.take(idx), ordered=True)
 
     def _run_Join(self, node: Join) -> Out:
-        left, right = self.run(node.left), self.run(node.right)
+        lookup = _index_join(node)
+        if lookup is None:
+            left, right = self.run(node.left), self.run(node.right)
+        else:
+            left, right = self._index_join(node, *lookup)
         lids, rids = node.left.out_ids(), node.right.out_ids()
         lkeys, rkeys = node.left_keys, node.right_keys
         ldecl, rdecl = self._as_decl(left), self._as_decl(right)
@@ -334,6 +339,20 @@ class Executor:
             opts = ac.HashJoinNodeOptions(jt, lnames, rnames, left_output=lids,
                                           right_output=rids, filter_expression=residual)
         return Out(decl=ac.Declaration("hashjoin", opts, inputs=[ldecl, rdecl]))
+
+    def _index_join(self, node: Join, side: str, pos: int, column: str) -> tuple[Out, Out]:
+        """Run the small side first, then read only the matching rows of the other side (a
+        table scan) through its primary key or index: one batched B+ tree probe with the
+        small side's distinct keys (an engine ``In`` predicate) instead of a full scan."""
+        small_node, scan_node = (node.left, node.right) if side == "right" else \
+            (node.right, node.left)
+        small_keys = node.left_keys if side == "right" else node.right_keys
+        small = self._as_table(self.run(small_node))
+        keys = pc.unique(_evaluate(small, self.resolve(small_keys[pos]))).drop_null()
+        if len(keys) <= INDEX_JOIN_KEYS:
+            scan_node = _restricted(scan_node, P.In(column, tuple(keys.to_pylist())))
+        outs = (Out(table=small), self.run(scan_node))
+        return outs if side == "right" else (outs[1], outs[0])
 
     def _keyed(self, decl: ac.Declaration, ids: list[str], keys: list[Expr], prefix: str
                ) -> tuple[ac.Declaration, list[str]]:
@@ -537,6 +556,76 @@ def _new_rows(new: pa.Table, seen: pa.Table) -> pa.Table:
         new.append_column("__m", pa.array(np.ones(new.num_rows, dtype=np.int8)))])
     g = both.group_by(names, use_threads=False).aggregate([("__m", "min")])
     return g.filter(pc.equal(g.column("__m_min"), 1)).select(names)
+
+
+# A join whose one side is expected to have at most this many rows, and the other side to be
+# a table scan at least INDEX_JOIN_RATIO times larger, looks the small side's keys up through
+# the big side's primary key or index (``Executor._index_join``) instead of scanning it.
+INDEX_JOIN_KEYS = 10_000
+INDEX_JOIN_RATIO = 16
+# (kinds for which restricting the right / the left input to the other's keys is exact)
+_RESTRICT_RIGHT = {"inner", "left", "semi", "anti"}
+_RESTRICT_LEFT = {"inner", "semi"}
+
+
+def _index_join(node: Join) -> tuple[str, int, str] | None:
+    """(side to look up, key position, source column) when an index join applies."""
+    from .optimizer import estimate
+    if not node.left_keys:
+        return None
+    for side, big, other, keys in (("right", node.right, node.left, node.right_keys),
+                                   ("left", node.left, node.right, node.left_keys)):
+        if node.kind not in (_RESTRICT_RIGHT if side == "right" else _RESTRICT_LEFT):
+            continue
+        small = estimate(other)
+        if small > INDEX_JOIN_KEYS:
+            continue
+        other_keys = node.left_keys if side == "right" else node.right_keys
+        for pos, k in enumerate(keys):
+            found = _keyed_column(big, k)
+            if found is None or other_keys[pos].type != k.type:
+                continue
+            scan, col = found
+            if scan.est_rows >= INDEX_JOIN_RATIO * small:
+                return side, pos, col
+    return None
+
+
+def _keyed_column(node: Node, key: Expr) -> tuple[Scan, str] | None:
+    """The table scan below ``node`` (through filters and renames) and the column ``key``
+    reads, if a primary key or index answers lookups on it with the join's equality."""
+    while isinstance(key, Col):
+        if isinstance(node, Filter):
+            node = node.input
+        elif isinstance(node, Project):
+            key = dict(node.exprs).get(key.id)  # type: ignore[assignment]
+            node = node.input
+        elif isinstance(node, Scan):
+            source = {i: (c, t) for c, i, t in node.columns}
+            if key.id not in source:
+                return None
+            col, t = source[key.id]
+            raw = node.raw_types.get(col)
+            if col in node.keyed and raw is not None and normalize(raw) == t:
+                return node, col  # (the engine compares as the join does)
+            return None
+        else:
+            return None
+    return None
+
+
+def _restricted(node: Node, extra: P.Predicate) -> Node:
+    """A copy of the path down to the Scan ``_keyed_column`` found, whose engine predicate
+    also has ``extra``."""
+    import copy
+    if isinstance(node, (Filter, Project)):
+        c = copy.copy(node)
+        c.input = _restricted(node.input, extra)
+        return c
+    assert isinstance(node, Scan)
+    scan = copy.copy(node)
+    scan.predicate = extra if node.predicate is None else P.And((node.predicate, extra))
+    return scan
 
 
 def _small(out: Out) -> bool:
