@@ -18,7 +18,7 @@ from .errors import CorruptionError
 from .oplog import DecodedOps
 from .segment import Segment
 from .snapshot import _physical
-from .table import TableData, key_columns
+from .table import TableData, key_columns, keys_of_tuples
 
 if TYPE_CHECKING:
     from .fileio import FileSystem
@@ -80,6 +80,9 @@ class Applier:
     def put(self, table_id: int, rows: pa.Table, keys: list | None = None) -> None:
         self.tables[table_id] = self.tables[table_id].put_rows(rows, keys)
 
+    def put_tuples(self, table_id: int, keys: list, tuples: list[tuple]) -> None:
+        self.tables[table_id] = self.tables[table_id].put_tuples(keys, tuples)
+
     def segment(self, table_id: int, seg: Segment) -> None:
         self.max_segment_id = max(self.max_segment_id, seg.id)
         table = seg.table(self.fs, self.root)
@@ -112,6 +115,8 @@ class Applier:
                 self.alter_table(_table_from_json(op["def"]))
             elif k == "put":
                 self.put(op["t"], dec.table(op["rows"]))
+            elif k == "rows":
+                self._replay_rows(*dec.rows(op["b"]))
             elif k == "seg":
                 seg = Segment.from_json(op["seg"])
                 self.adopted.add(seg.file)
@@ -126,4 +131,16 @@ class Applier:
                 self.delete(op["t"], offs, keys)
             else:
                 raise CorruptionError(f"unknown operation {k!r} in commit record")
+
+    def _replay_rows(self, table_id: int, first_rowid: int | None, ncols: int,
+                     tuples: list[tuple]) -> None:
+        data = self.tables.get(table_id)
+        if data is None or ncols != len(data.tdef.columns) or (
+                (first_rowid is None) != bool(data.tdef.primary_key)):
+            raise CorruptionError(f"row group for table {table_id} does not match the catalog")
+        if first_rowid is None:
+            keys = keys_of_tuples(data.tdef, tuples)
+        else:
+            keys = list(range(first_rowid, first_rowid + len(tuples)))
+        self.put_tuples(table_id, keys, tuples)
 

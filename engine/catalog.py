@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import AlreadyExists, NotFound, SchemaError
+from .rowcodec import lean_type
 
 DEFAULT_SCHEMA = "main"
 ROWID = "__rowid"
@@ -143,6 +144,42 @@ class TableDef:
         if not self.primary_key:
             fields.append(pa.field(ROWID, pa.int64(), False))
         return pa.schema(fields)
+
+    @cached_property
+    def positions(self) -> dict[int, int]:
+        """Column id → position in ``columns`` (and in a buffered row's tuple)."""
+        return {c.id: i for i, c in enumerate(self.columns)}
+
+    @cached_property
+    def key_positions(self) -> tuple[int, ...]:
+        return tuple(self.positions[i] for i in self.primary_key)
+
+    @cached_property
+    def not_null_positions(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.columns) if not c.nullable)
+
+    @cached_property
+    def lean(self) -> bool:
+        """Whether every column's values fit the WAL's lean row encoding (``rowcodec``)."""
+        return all(lean_type(c.stored) for c in self.columns)
+
+    def exact_shape(self, schema: pa.Schema) -> bool:
+        """Whether input with ``schema`` already has the table's names and stored types in
+        order (nullability aside), so it needs no cast, reordering or defaults. Schemas
+        that passed are remembered: the check is then one C++ ``equals``."""
+        seen = self._shapes
+        for s in seen:
+            if s.equals(schema):
+                return True
+        if schema.names == self.column_names and schema.types == self.stored_types:
+            if len(seen) < 8:
+                seen.append(schema)
+            return True
+        return False
+
+    @cached_property
+    def _shapes(self) -> list[pa.Schema]:
+        return []
 
     @property
     def key_names(self) -> tuple[str, ...]:

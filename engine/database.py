@@ -44,11 +44,11 @@ from .errors import (
     StorageError,
 )
 from .fileio import FileSystem
-from .oplog import OpLog
+from .oplog import OpLog, encode_rows_record
 from .segment import DeletionVector, Segment, write_segment
 from .snapshot import Snapshot, State, _physical
 from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
-from .transaction import Transaction
+from .transaction import Transaction, small_rows
 from .wal import WriteAheadLog
 
 log = logging.getLogger("kodiak.engine")
@@ -258,6 +258,43 @@ class Database:
         with self.begin(self.lock_timeout) as tx:
             return getattr(tx, method)(*args, **kw)
 
+    def insert(self, name: str, data: Any) -> int:
+        """Autocommitted ``Transaction.insert``.
+
+        A few rows already in the table's shape (the single-row commit) skip the
+        Transaction object: same checks, same buffer primitive, one compact WAL record.
+        """
+        self._check_open()
+        timeout = self.lock_timeout
+        if not self._writer.acquire(timeout=-1 if timeout is None else timeout):
+            raise ConflictError(f"another transaction is writing; gave up after {timeout} s")
+        try:
+            if self._closed:
+                raise DatabaseClosed("database is closed")
+            base = self._latest
+            td = base.catalog.find(name)
+            tuples = small_rows(td, data) if td is not None else None
+        except BaseException:
+            self._writer.release()
+            raise
+        if tuples is None:  # the general path, with the writer lock already held
+            with Transaction(self, base, self._writer) as tx:
+                return tx.insert(name, data)
+        try:
+            if not tuples:
+                return 0
+            assert td is not None
+            new, first = base.tables[td.id].insert_tuples(tuples)
+            lsn = self.wal.append(encode_rows_record(td.id, tuples, len(td.columns), first))
+            tables = dict(base.tables)
+            tables[td.id] = new
+            state = State(base.catalog, tables, lsn, base.version + 1)
+            self._latest = state
+        finally:
+            self._writer.release()
+        self._make_durable(lsn, state)
+        return len(tuples)
+
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if name in _AUTOCOMMIT:
             return lambda *a, **k: self._auto(name, *a, **k)
@@ -281,6 +318,10 @@ class Database:
             self._unreferenced.extend(dropped)
         finally:
             self._writer.release()
+        self._make_durable(lsn, state)
+
+    def _make_durable(self, lsn: int, state: State) -> None:
+        """After appending commit ``lsn`` (lock released): fsync, then publish ``state``."""
         self.wal.sync(lsn)
         self._publish_state(state)
         try:
@@ -293,10 +334,13 @@ class Database:
         with self._publish:
             if state.version > self._state.version:
                 self._state = state
-        self._collect()
+        if self._obsolete:
+            self._collect()
 
     def _maybe_checkpoint(self) -> None:
-        buffered = sum(d.buffer.message_count for d in self._latest.tables.values())
+        buffered = 0
+        for d in self._latest.tables.values():
+            buffered += d.buffer.message_count
         if buffered >= self.checkpoint_rows or self.wal.size >= self.wal_limit:
             try:
                 self.checkpoint(timeout=0)
@@ -512,7 +556,7 @@ def _files_of(state: State) -> set[str]:
 
 _AUTOCOMMIT = {
     "create_schema", "create_table", "drop_table", "rename_table", "add_column",
-    "drop_column", "rename_column", "create_index", "drop_index", "insert", "upsert",
+    "drop_column", "rename_column", "create_index", "drop_index", "upsert",
     "delete", "update",
 }
 

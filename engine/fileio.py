@@ -21,8 +21,13 @@ class File:
         self._fd = fd
 
     def write(self, data: bytes | memoryview | pa.Buffer) -> int:
+        if type(data) is bytes:  # the usual case (WAL frames): one call, no view
+            total = os.write(self._fd, data)
+            if total == len(data):
+                return total
+        else:
+            total = 0
         view = memoryview(data)
-        total = 0
         while total < len(view):
             total += os.write(self._fd, view[total:])
         return total
@@ -31,6 +36,12 @@ class File:
         # fdatasync flushes the data and whatever metadata reading it back needs (the size
         # of an appended file included), skipping timestamps: SQLite's choice on Linux too.
         os.fdatasync(self._fd)
+
+    def preallocate(self, offset: int, length: int) -> None:
+        """Reserve the file's blocks for ``[offset, offset + length)`` (they read as zeros),
+        so later writes there overwrite instead of append: an fdatasync after an overwrite
+        need not commit a new file size and block allocation every time."""
+        os.posix_fallocate(self._fd, offset, length)
 
     def tell(self) -> int:
         return os.lseek(self._fd, 0, os.SEEK_CUR)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import KodiakError
 from .segment import _crc, compute_stats
 from .table import BUFFERED, key_columns, keys_of
-from .wal import HEADER, MAGIC, _frame_problem, torn_header
+from .wal import HEADER, MAGIC, _frame_problem, torn_header, zeros_from
 
 if TYPE_CHECKING:
     from .database import Database
@@ -70,6 +70,8 @@ def _check_wal(db: Database) -> list[str]:
         pos = len(MAGIC)
         while pos < len(data):
             bad = _frame_problem(data, pos)
+            if bad and zeros_from(data, pos):  # preallocated, not yet written
+                break
             if bad:
                 out.append(f"{path} at offset {pos}: {bad}")
                 break

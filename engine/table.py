@@ -1,10 +1,11 @@
 """One table's data as an immutable value: segments with deletion vectors, the B^ε write
 buffer, and the B+ tree indexes.
 
-Every change goes through three physical primitives — ``put_rows`` (into the buffer),
-``add_segment`` (a bulk-written file) and ``delete_rows`` (deletion vectors and buffer
-tombstones). Transactions log exactly these to the WAL, and recovery replays them through the
-same code, so live writes and replay cannot drift apart.
+Every change goes through three physical primitives — ``put_tuples`` (rows as Python tuples
+into the buffer; ``put_rows`` is its Arrow front end), ``add_segment`` (a bulk-written file)
+and ``delete_rows`` (deletion vectors and buffer tombstones). Transactions log exactly these
+to the WAL, and recovery replays them through the same code, so live writes and replay cannot
+drift apart. ``insert_tuples`` is ``put_tuples`` behind the primary-key and unique checks.
 
 Row identity: a table with a primary key is keyed by it (a scalar for one column, a tuple for
 several); a keyless table gets a hidden ``__rowid`` column. The primary-key B+ tree maps
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .betree import BeTree
-from .btree import BPlusTree
+from .btree import BPlusTree, DuplicateKeyError
 from .catalog import ROWID, IndexDef, TableDef
 from .errors import ConstraintError
 from .segment import DeletionVector, Segment
@@ -119,6 +120,18 @@ def index_entries(tdef: TableDef, ix: IndexDef, rows: pa.Table | pa.RecordBatch,
                   keys: list) -> list[tuple]:
     """B+ tree entries for ``rows``; rows with a NULL in an indexed column are not indexed."""
     vals = [rows.column(tdef.column_by_id(c).physical).to_pylist() for c in ix.columns]
+    return _entries(ix, vals, keys)
+
+
+def index_entries_of(tdef: TableDef, ix: IndexDef, tuples: list[tuple],
+                     keys: list) -> list[tuple]:
+    """``index_entries`` for rows given as tuples in table column order."""
+    pos = tdef.positions
+    vals = [[t[pos[c]] for t in tuples] for c in ix.columns]
+    return _entries(ix, vals, keys)
+
+
+def _entries(ix: IndexDef, vals: list[list], keys: list) -> list[tuple]:
     out = []
     for i, v in enumerate(zip(*vals, strict=True)):
         if any(x is None for x in v):
@@ -128,6 +141,19 @@ def index_entries(tdef: TableDef, ix: IndexDef, rows: pa.Table | pa.RecordBatch,
         else:
             out.append(((*v, keys[i]), keys[i]))
     return out
+
+
+def show_key(key: Any) -> str:
+    return repr(key) if not isinstance(key, tuple) else "(" + ", ".join(map(repr, key)) + ")"
+
+
+def keys_of_tuples(tdef: TableDef, tuples: list[tuple]) -> list:
+    """Primary keys of rows given as tuples in table column order (keyed tables only)."""
+    pk = tdef.key_positions
+    if len(pk) == 1:
+        i = pk[0]
+        return [t[i] for t in tuples]
+    return [tuple(t[i] for i in pk) for t in tuples]
 
 
 @dataclass(frozen=True)
@@ -188,14 +214,99 @@ class TableData:
             keys = keys_of(self.tdef, rows)
         cols = [rows.column(c.physical).to_pylist() for c in self.tdef.columns]
         tuples = list(zip(*cols, strict=True)) if cols else [()] * rows.num_rows
-        buffer = self.buffer.put_many(list(zip(keys, tuples, strict=True)))
-        pk = self.pk.update_many(puts=[(k, BUFFERED) for k in keys]) if self.pk is not None else None
+        return self.put_tuples(keys, tuples)
+
+    def insert_tuples(self, tuples: list[tuple]) -> tuple[TableData, int | None]:
+        """Insert new rows (tuples in table column order) into the write buffer, enforcing
+        primary-key and unique constraints; returns the new value and, for a keyless table,
+        the first row id given out (what the log records)."""
+        tdef = self.tdef
+        n = len(tuples)
+        if not tdef.primary_key:
+            first = self.next_rowid
+            keys = list(range(first, first + n))
+            self.check_unique(tuples, keys)
+            return self.put_tuples(keys, tuples), first
+        if n == 1 and not tdef.indexes and self.pk is not None:
+            # The single-row commit: one descent of the key tree both checks and inserts;
+            # otherwise exactly put_tuples' two tree updates, which replay goes through.
+            row = tuples[0]
+            kp = tdef.key_positions
+            key = row[kp[0]] if len(kp) == 1 else tuple(row[i] for i in kp)
+            try:
+                pk = self.pk.insert(key, BUFFERED)
+            except DuplicateKeyError:
+                raise ConstraintError(f"duplicate primary key {show_key(key)} in table "
+                                      f"{tdef.qualified!r}") from None
+            return TableData(tdef, self.parts, self.buffer.put(key, row),
+                             self.buffer_rows + 1, pk, self.secondary, self.next_rowid), None
+        keys = keys_of_tuples(tdef, tuples)
+        self.check_new_keys(keys)
+        self.check_unique(tuples, keys)
+        return self.put_tuples(keys, tuples), None
+
+    def check_new_keys(self, keys: list) -> None:
+        """Primary keys must be unique among ``keys`` and absent from the table."""
+        pk = self.pk
+        assert pk is not None
+        name = self.tdef.qualified
+        if len(set(keys)) != len(keys):
+            seen: set = set()
+            for k in keys:
+                if k in seen:
+                    raise ConstraintError(f"duplicate primary key {show_key(k)} in table "
+                                          f"{name!r}")
+                seen.add(k)
+        if len(pk) == 0:
+            return
+        for k, loc in zip(keys, pk.get_many(keys), strict=True):
+            if loc is not None:
+                raise ConstraintError(f"duplicate primary key {show_key(k)} in table {name!r}")
+
+    def check_unique(self, tuples: list[tuple], keys: list) -> None:
+        if any(ix.unique for ix in self.tdef.indexes):
+            self.check_unique_entries([(ix, index_entries_of(self.tdef, ix, tuples, keys))
+                                       for ix in self.tdef.indexes if ix.unique])
+
+    def check_unique_entries(self, found: list[tuple[IndexDef, list]]) -> None:
+        """New rows' entries in each unique index must be distinct and not there yet."""
+        td = self.tdef
+        for ix, entries in found:
+            vals = [e[0] for e in entries]
+            cols = ", ".join(td.column_by_id(c).name for c in ix.columns)
+            if len(set(vals)) != len(vals):
+                raise ConstraintError(f"duplicate value in unique column(s) ({cols}) of "
+                                      f"table {td.qualified!r}")
+            for v, hit in zip(vals, self.secondary[ix.name].get_many(vals), strict=True):
+                if hit is not None:
+                    raise ConstraintError(f"duplicate value {show_key(v)} in unique "
+                                          f"column(s) ({cols}) of table {td.qualified!r}")
+
+    def put_tuples(self, keys: list, tuples: list[tuple]) -> TableData:
+        """Add rows (tuples in table column order) whose keys are absent into the write
+        buffer: the one primitive behind every buffered insert, live and replayed."""
+        n = len(tuples)
+        if n == 0:
+            return self
+        tdef = self.tdef
+        if n == 1:  # a single key goes straight into the root buffer / one leaf path
+            buffer = self.buffer.put(keys[0], tuples[0])
+            pk = self.pk.put(keys[0], BUFFERED) if self.pk is not None else None
+        else:
+            buffer = self.buffer.put_many(list(zip(keys, tuples, strict=True)))
+            pk = (self.pk.update_many(puts=[(k, BUFFERED) for k in keys])
+                  if self.pk is not None else None)
         next_rowid = self.next_rowid
-        if not self.tdef.primary_key:
+        if not tdef.primary_key:
             next_rowid = max(next_rowid, max(keys) + 1)
-        return self.replace(buffer=buffer, buffer_rows=self.buffer_rows + rows.num_rows,
-                            pk=pk, secondary=self._index_add(rows, keys),
-                            next_rowid=next_rowid)
+        secondary = self.secondary
+        if secondary:
+            secondary = dict(secondary)
+            for ix in tdef.indexes:
+                secondary[ix.name] = secondary[ix.name].update_many(
+                    puts=index_entries_of(tdef, ix, tuples, keys))
+        return TableData(tdef, self.parts, buffer, self.buffer_rows + n, pk, secondary,
+                         next_rowid)
 
     def add_segment(self, seg: Segment, table: pa.Table) -> TableData:
         """Adopt a freshly written segment whose rows are ``table``."""

@@ -39,12 +39,16 @@ from .oplog import OpLog
 from .predicate import Predicate
 from .segment import write_segment
 from .snapshot import Snapshot, State, _evaluate
-from .table import index_entries, key_columns, keys_of
+from .table import index_entries, key_columns, keys_of, show_key
 
 if TYPE_CHECKING:
     from .database import Database
 
 Data = pa.Table | pa.RecordBatch | pa.RecordBatchReader
+
+# Statements putting at most this many rows log them in the lean row encoding (rowcodec):
+# below it, that beats an Arrow IPC stream with its schema; above, IPC's columnar write wins.
+LEAN_ROWS = 64
 
 
 class Transaction:
@@ -255,6 +259,12 @@ class Transaction:
         return self._statement(self._insert, td, data)
 
     def _insert(self, td: TableDef, data: Data) -> int:
+        tuples = small_rows(td, data)
+        if tuples is not None:  # a few rows in the table's shape: the single-row path
+            if tuples:
+                self._w.tables[td.id], first = self._w.tables[td.id].insert_tuples(tuples)
+                self._log.add_rows(td.id, tuples, len(td.columns), first)
+            return len(tuples)
         total = 0
         for chunk in _chunks(data, self._db.segment_rows):
             rows = conform(td, chunk)
@@ -262,42 +272,51 @@ class Transaction:
         return total
 
     def _insert_rows(self, td: TableDef, rows: pa.Table) -> int:
+        """Insert conformed rows (``conform``'s physical layout)."""
         n = rows.num_rows
         if n == 0:
             return 0
+        if n < self._db.bulk_rows:
+            cols = [rows.column(i).to_pylist() for i in range(len(td.columns))]
+            return self._put_columns(td, cols, n, rows)
         data = self._w.tables[td.id]
-        bulk = n >= self._db.bulk_rows
-        keys = None
         if not td.primary_key:
             start = data.next_rowid
             rows = rows.append_column(pa.field(ROWID, pa.int64(), False),
                                       pa.array(np.arange(start, start + n, dtype=np.int64)))
-        else:
-            if bulk:  # segments of keyed tables are sorted by key
-                rows = rows.sort_by([(c, "ascending") for c in key_columns(td)])
-            keys = self._check_keys(td, rows, is_sorted=bulk)
+        else:  # segments of keyed tables are sorted by key
+            rows = rows.sort_by([(c, "ascending") for c in key_columns(td)])
+            self._check_sorted_keys(td, rows)
         self._check_unique(td, rows)
-        if bulk:
-            seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows)
-            self._new_files.append(seg.file)
-            self._w.segment(td.id, seg)
-            self._log.add("seg", t=td.id, seg=seg.to_json())
+        seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows)
+        self._new_files.append(seg.file)
+        self._w.segment(td.id, seg)
+        self._log.add("seg", t=td.id, seg=seg.to_json())
+        return n
+
+    def _put_columns(self, td: TableDef, cols: list[list], n: int, rows: pa.Table) -> int:
+        """Put rows given as per-column value lists into the write buffer and log them:
+        lean row encoding when the table's types allow it, else ``rows`` as Arrow IPC."""
+        tuples = list(zip(*cols, strict=True))
+        self._w.tables[td.id], first = self._w.tables[td.id].insert_tuples(tuples)
+        if td.lean and n <= LEAN_ROWS:
+            self._log.add_rows(td.id, tuples, len(td.columns), first)
         else:
-            self._w.put(td.id, rows, keys)
+            if first is not None:
+                rows = rows.append_column(pa.field(ROWID, pa.int64(), False),
+                                          pa.array(np.arange(first, first + n, dtype=np.int64)))
             self._log.add("put", t=td.id, rows=self._log.blob_table(rows))
         return n
 
-    def _check_keys(self, td: TableDef, rows: pa.Table, is_sorted: bool = False) -> list | None:
-        """Primary keys must be unique within ``rows`` and absent from the table.
+    def _check_sorted_keys(self, td: TableDef, rows: pa.Table) -> None:
+        """Primary keys of key-sorted ``rows`` must be unique and absent from the table.
 
-        Sorted input is checked vectorised (equal neighbours); a batch whose key range lies
-        outside the tree's is not probed key by key. Returns the keys when it had to list
-        them (the caller reuses them), else None.
+        Checked vectorised (equal neighbours); a batch whose key range lies outside the
+        tree's is not probed key by key.
         """
-        keys = None
         kc = key_columns(td)
         n = rows.num_rows
-        if is_sorted and n > 1:
+        if n > 1:
             same = None
             for c in kc:
                 col = rows.column(c)
@@ -308,49 +327,25 @@ class Transaction:
                 dup = keys_of(td, rows.slice(at, 1))[0]
                 raise ConstraintError(
                     f"duplicate primary key {_show(dup)} in table {td.qualified!r}")
-        elif not is_sorted:
-            keys = keys_of(td, rows)
-            if len(set(keys)) != len(keys):
-                seen: set = set()
-                for k in keys:
-                    if k in seen:
-                        raise ConstraintError(
-                            f"duplicate primary key {_show(k)} in table {td.qualified!r}")
-                    seen.add(k)
         pk = self._w.tables[td.id].pk
         assert pk is not None
         if len(pk) == 0 or n == 0:
-            return keys
-        if is_sorted:
-            lo, hi = keys_of(td, rows.slice(0, 1))[0], keys_of(td, rows.slice(n - 1, 1))[0]
-            if lo > pk.max_key() or hi < pk.min_key():
-                return keys
-        if keys is None:
-            keys = keys_of(td, rows)
+            return
+        lo, hi = keys_of(td, rows.slice(0, 1))[0], keys_of(td, rows.slice(n - 1, 1))[0]
+        if lo > pk.max_key() or hi < pk.min_key():
+            return
+        keys = keys_of(td, rows)
         for k, loc in zip(keys, pk.get_many(keys), strict=True):
             if loc is not None:
                 raise ConstraintError(
                     f"duplicate primary key {_show(k)} in table {td.qualified!r}")
-        return keys
 
     def _check_unique(self, td: TableDef, rows: pa.Table) -> None:
         if not any(ix.unique for ix in td.indexes):
             return
-        data = self._w.tables[td.id]
         keys = keys_of(td, rows)
-        for ix in td.indexes:
-            if not ix.unique:
-                continue
-            entries = index_entries(td, ix, rows, keys)
-            vals = [e[0] for e in entries]
-            cols = ", ".join(td.column_by_id(c).name for c in ix.columns)
-            if len(set(vals)) != len(vals):
-                raise ConstraintError(f"duplicate value in unique column(s) ({cols}) of "
-                                      f"table {td.qualified!r}")
-            for v, hit in zip(vals, data.secondary[ix.name].get_many(vals), strict=True):
-                if hit is not None:
-                    raise ConstraintError(f"duplicate value {_show(v)} in unique column(s) "
-                                          f"({cols}) of table {td.qualified!r}")
+        self._w.tables[td.id].check_unique_entries(
+            [(ix, index_entries(td, ix, rows, keys)) for ix in td.indexes if ix.unique])
 
     def delete(self, name: str, predicate: Predicate | pc.Expression | None = None) -> int:
         td = self._table(name)
@@ -545,8 +540,7 @@ def _raise(exc: Exception) -> Any:
     raise exc
 
 
-def _show(key: Any) -> str:
-    return repr(key) if not isinstance(key, tuple) else "(" + ", ".join(map(repr, key)) + ")"
+_show = show_key
 
 
 def _chunks(data: Data, rows: int) -> Iterable[pa.Table]:
@@ -573,12 +567,36 @@ def _chunks(data: Data, rows: int) -> Iterable[pa.Table]:
         yield data.slice(start, rows)
 
 
+def small_rows(td: TableDef, data: Any) -> list[tuple] | None:
+    """The rows of ``data`` as tuples in table column order, if it is a few rows (at most
+    ``LEAN_ROWS``) already in the table's exact shape and every column type fits the lean
+    WAL encoding; else None (take the general path). The short path of single-row commits:
+    no Arrow table rebuilt, no casts. Raises on a NULL in a NOT NULL column."""
+    if not (type(data) is pa.Table or type(data) is pa.RecordBatch) or not td.lean:
+        return None
+    n = data.num_rows
+    if n > LEAN_ROWS or not td.exact_shape(data.schema):
+        return None
+    if n == 0:
+        return []
+    if type(data) is pa.Table:
+        batches = data.to_batches()
+        if len(batches) == 1:  # a batch's plain arrays convert faster than chunked ones
+            data = batches[0]
+    cols = [c.to_pylist() for c in data.columns]
+    for i in td.not_null_positions:
+        if None in cols[i]:
+            raise ConstraintError(f"NULL in NOT NULL column {td.columns[i].name!r} of table "
+                                  f"{td.qualified!r}")
+    return list(zip(*cols, strict=True))
+
+
 def conform(td: TableDef, data: pa.Table) -> pa.Table:
     """Match ``data`` to the table by column name: cast, fill defaults, check NOT NULL.
 
     Returns the physical layout; raises before anything is written.
     """
-    if data.schema.names == td.column_names and data.schema.types == td.stored_types:
+    if td.exact_shape(data.schema):
         # Already the table's shape (the common case for prepared inserts): no casts, no
         # defaults; only NOT NULL remains to check.
         for c, arr in zip(td.columns, data.columns, strict=True):
@@ -617,4 +635,4 @@ def conform(td: TableDef, data: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=td.data_schema)
 
 
-__all__ = ["Transaction", "conform", "DEFAULT_SCHEMA"]
+__all__ = ["Transaction", "conform", "small_rows", "DEFAULT_SCHEMA"]

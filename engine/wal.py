@@ -12,6 +12,13 @@ corruption of an acknowledged commit, which group commit would otherwise make am
 several commits sharing one fsync, a power loss can leave a later frame intact after a damaged
 earlier one.
 
+Preallocation: the file is grown ``PREALLOCATE`` bytes at a time with ``fallocate``, so a
+commit overwrites reserved zeros instead of appending, and its fdatasync does not have to
+journal a new size and block allocation each time (about a quarter of a small commit's sync
+on ext4; SQLite gets the same by reusing its WAL). The unused reserve reads as zeros:
+recovery takes an all-zero rest of a file as its clean end, provided the next file (if any)
+starts at the LSN that follows, and a clean close trims it.
+
 Group commit: committers append under the engine's writer lock, then call ``sync(lsn)`` after
 releasing it; the first to arrive fsyncs for everyone appended so far, the rest wait for it.
 A failed fsync is fatal for the handle (PostgreSQL's lesson: a retried fsync can "succeed"
@@ -36,10 +43,14 @@ log = logging.getLogger("kodiak.wal")
 MAGIC = b"KDKWAL01"
 HEADER = struct.Struct("<IIQQ")
 MAX_PAYLOAD = 2**32 - 1
+PREALLOCATE = 4 << 20  # bytes reserved ahead of the log's end at a time
+
+
+_LSNS = struct.Struct("<QQ")
 
 
 def _crc(lsn: int, durable: int, payload: bytes | memoryview) -> int:
-    return zlib.crc32(payload, zlib.crc32(struct.pack("<QQ", lsn, durable))) & 0xFFFFFFFF
+    return zlib.crc32(payload, zlib.crc32(_LSNS.pack(lsn, durable)))
 
 
 def wal_file_name(first_lsn: int) -> str:
@@ -60,11 +71,15 @@ class WriteAheadLog:
         self._next = next_lsn
         self._written = next_lsn - 1
         self._durable = next_lsn - 1
-        self._cond = threading.Condition()
+        # ``with self._lock`` is the C fast path; ``_cond`` shares it for wait/notify
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._syncing = False
+        self._waiting = 0  # threads in sync() waiting for another's fsync
         self._failed: BaseException | None = None
         self._file: File | None = None
         self._path = ""
+        self.preallocate = PREALLOCATE  # 0 disables (set after a failed fallocate)
         self._open_new(next_lsn)
 
     # -- writing ------------------------------------------------------------------------
@@ -87,7 +102,8 @@ class WriteAheadLog:
                 pass
             raise
         self._file, self._path = f, path
-        self.size = len(MAGIC)  # bytes in the current file, for the checkpoint trigger
+        self.size = len(MAGIC)  # bytes of frames in the current file: its write position
+        self._reserved = self.size  # the file's length, preallocated zeros included
 
     @property
     def path(self) -> str:
@@ -106,25 +122,40 @@ class WriteAheadLog:
         lsn = self._next
         durable = self._durable
         frame = HEADER.pack(len(payload), _crc(lsn, durable, payload), lsn, durable) + payload
-        assert self._file is not None
-        start = self._file.tell()
+        f = self._file
+        assert f is not None
+        start = self.size
+        end = start + len(frame)
+        if end > self._reserved and self.preallocate:
+            self._grow(f, end)
         try:
-            self._file.write(frame)
+            f.write(frame)
         except OSError as exc:
             try:  # take back the partial frame so the log stays a clean prefix
-                self._file.truncate(start)
+                f.truncate(start)
+                self._reserved = start
             except OSError as exc2:
                 self._fail(exc2)
             raise StorageError(f"cannot write the write-ahead log {self._path}: {exc}") from exc
         self._next = lsn + 1
-        self.size = start + len(frame)
-        with self._cond:
-            self._written = lsn
+        self.size = end
+        self._written = lsn  # one store, atomic: sync() reads it under its lock
         return lsn
+
+    def _grow(self, f: File, end: int) -> None:
+        """Reserve zeros past ``end``. Only an optimisation: on failure, append as before."""
+        size = max(end, self._reserved) + self.preallocate
+        try:
+            f.preallocate(self._reserved, size - self._reserved)
+        except OSError as exc:
+            log.info("not preallocating the write-ahead log %s: %s", self._path, exc)
+            self.preallocate = 0
+            return
+        self._reserved = size
 
     def sync(self, lsn: int) -> None:
         """Return once ``lsn`` is on disk; concurrent callers share one fsync."""
-        with self._cond:
+        with self._lock:
             while True:
                 if self._failed is not None:
                     raise DatabaseClosed(f"fsync of the write-ahead log failed: {self._failed}")
@@ -132,7 +163,11 @@ class WriteAheadLog:
                     return
                 if not self._syncing:
                     break
-                self._cond.wait()
+                self._waiting += 1
+                try:
+                    self._cond.wait()
+                finally:
+                    self._waiting -= 1
             self._syncing = True
             target = self._written
             f = self._file
@@ -140,17 +175,18 @@ class WriteAheadLog:
             assert f is not None
             f.sync()
         except OSError as exc:
-            with self._cond:
+            with self._lock:
                 self._syncing = False
             self._fail(exc)
             raise DatabaseClosed(f"fsync of the write-ahead log failed: {exc}") from exc
-        with self._cond:
+        with self._lock:
             self._durable = max(self._durable, target)
             self._syncing = False
-            self._cond.notify_all()
+            if self._waiting:  # notify_all costs microseconds even with no one to wake
+                self._cond.notify_all()
 
     def _fail(self, exc: BaseException) -> None:
-        with self._cond:
+        with self._lock:
             self._failed = exc
             self._cond.notify_all()
 
@@ -172,6 +208,11 @@ class WriteAheadLog:
 
     def close(self) -> None:
         if self._file is not None:
+            if self._reserved > self.size and self._failed is None:
+                try:  # tidy: the next open starts a new file and never reaches the reserve
+                    self._file.truncate(self.size)
+                except OSError:
+                    pass  # harmless: recovery reads an all-zero rest as the file's end
             self._file.close()
             self._file = None
 
@@ -227,6 +268,9 @@ class WriteAheadLog:
                     length, _, lsn, _ = HEADER.unpack_from(data, pos)
                     if expected is not None and lsn != expected:
                         bad = f"LSN {lsn} where {expected} was expected"
+                if bad is not None and zeros_from(data, pos) and (
+                        last_file or firsts[keep[i + 1]] == expected):
+                    break  # preallocated space the log never reached: the file's clean end
                 if bad is not None:
                     proven = _later_frame_proves_durable(data, pos, expected)
                     where = f"{path} at offset {pos}"
@@ -252,6 +296,11 @@ class WriteAheadLog:
 def torn_header(data: bytes) -> bool:
     """A file cut while its magic was being written: what recovery may drop if newest."""
     return MAGIC.startswith(data) or not any(data[: len(MAGIC)])
+
+
+def zeros_from(data: bytes, pos: int) -> bool:
+    """Whether everything from ``pos`` on is zero: preallocated space no frame reached."""
+    return data.count(0, pos) == len(data) - pos
 
 
 def _first_lsn(directory: str, name: str) -> int:
