@@ -544,6 +544,9 @@ class Binder:
     # ------------------------------------------------------------------ SELECT
 
     def bind_select(self, sel: exp.Select, corr_mode: str | None = None) -> Bound:
+        distinct = sel.args.get("distinct")
+        if distinct is not None and distinct.args.get("on"):
+            sel = _distinct_on(sel)
         plan, scope = self.bind_from(sel)
         self.plan = plan
         self.scope = scope
@@ -670,8 +673,6 @@ class Binder:
         plan = Project(plan, proj)
 
         if sel.args.get("distinct"):
-            if sel.args["distinct"].args.get("on"):
-                raise NotSupportedError("DISTINCT ON is not supported")
             plan = Aggregate(plan, [c for c, _ in proj], [])
         bound = Bound(plan, cols, corr_keys, residual)
         if agg is not None and group is None:
@@ -1567,3 +1568,35 @@ def _interval(n: float, unit: str) -> Any:
 
 
 __all__ = ["Binder", "Bound", "Context", "new_id", "dt", "conjuncts"]
+
+
+def _distinct_on(sel: exp.Select) -> exp.Select:
+    """``SELECT DISTINCT ON (k) ... ORDER BY o`` as ``SELECT ... QUALIFY row_number() OVER
+    (PARTITION BY k ORDER BY o) = 1 ORDER BY o``: the first row of each ``k`` in ``o``'s
+    order (an arbitrary one without ORDER BY), as in PostgreSQL and DuckDB."""
+    sel = sel.copy()
+    on = sel.args["distinct"].args["on"]
+    items = list(sel.expressions)
+    aliases = {e.alias: e.this for e in items if isinstance(e, exp.Alias)}
+
+    def resolve(x: exp.Expression) -> exp.Expression:
+        if isinstance(x, exp.Literal) and x.is_int and 1 <= int(x.name) <= len(items):
+            x = items[int(x.name) - 1]
+            return (x.this if isinstance(x, exp.Alias) else x).copy()
+        if isinstance(x, exp.Column) and not x.table and x.name in aliases:
+            return aliases[x.name].copy()
+        return x.copy()
+
+    keys = [resolve(k) for k in (on.expressions if isinstance(on, exp.Tuple) else [on])]
+    order = sel.args.get("order")
+    ordered = [exp.Ordered(this=resolve(o.this), desc=o.args.get("desc"),
+                           nulls_first=o.args.get("nulls_first"))
+               for o in (order.expressions if order is not None else [])]
+    window = exp.Window(this=exp.RowNumber(), partition_by=keys,
+                        order=exp.Order(expressions=ordered) if ordered else None)
+    first: exp.Expression = exp.EQ(this=window, expression=exp.Literal.number(1))
+    if sel.args.get("qualify") is not None:
+        first = exp.And(this=sel.args["qualify"].this, expression=first)
+    sel.set("distinct", None)
+    sel.set("qualify", exp.Qualify(this=first))
+    return sel

@@ -418,8 +418,8 @@ class Executor:
             return Out(decl=_seq(u, ac.Declaration("aggregate", ac.AggregateNodeOptions(
                 [], keys=ids))))
         if node.all:
-            from .errors import NotSupportedError
-            raise NotSupportedError(f"{node.kind.upper()} ALL is not supported")
+            return Out(table=_multiset(self._as_table(left), self._as_table(right), ids,
+                                       node.kind == "intersect"))
         ldist = _seq(self._as_decl(left),
                      ac.Declaration("aggregate", ac.AggregateNodeOptions([], keys=ids)))
         types = dict(node.output)
@@ -544,6 +544,33 @@ def _distinct(t: pa.Table) -> pa.Table:
     if not t.num_rows:
         return t
     return t.group_by(t.column_names, use_threads=False).aggregate([]).select(t.column_names)
+
+
+def _multiset(left: pa.Table, right: pa.Table, ids: list[str], intersect: bool) -> pa.Table:
+    """INTERSECT ALL / EXCEPT ALL: a row ``m`` times on the left and ``n`` times on the right
+    comes out ``min(m, n)`` or ``max(m - n, 0)`` times (NULLs equal, as in DISTINCT)."""
+    right = right.rename_columns(ids)
+    lg = left.group_by(ids, use_threads=False).aggregate([([], "count_all")])
+    rg = right.group_by(ids, use_threads=False).aggregate([([], "count_all")])
+
+    def null_safe(g: pa.Table) -> tuple[list, list[str]]:
+        cols, names = [], []
+        for n, name in enumerate(ids):
+            c = g.column(name)
+            cols += [pc.is_null(c), pc.coalesce(c, _zero(c.type))]
+            names += [f"__n{n}", f"__v{n}"]
+        return cols, names
+
+    lcols, keys = null_safe(lg)
+    rcols, _ = null_safe(rg)
+    lkeys = pa.table([*lcols, pa.array(np.arange(lg.num_rows))], names=[*keys, "__row"])
+    rkeys = pa.table([*rcols, rg.column("count_all")], names=[*keys, "__rcount"])
+    joined = lkeys.join(rkeys, keys, join_type="left outer", use_threads=False)
+    rows = joined.column("__row").to_numpy()
+    m = lg.column("count_all").to_numpy()[rows]
+    n = joined.column("__rcount").fill_null(0).to_numpy()
+    times = np.minimum(m, n) if intersect else np.maximum(m - n, 0)
+    return lg.select(ids).take(pa.array(np.repeat(rows, times)))
 
 
 def _new_rows(new: pa.Table, seen: pa.Table) -> pa.Table:

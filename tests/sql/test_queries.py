@@ -125,6 +125,15 @@ QUERIES = [
     "select id from t union all select id from u",
     "select grp from t intersect select grp from u",
     "select grp from t except select grp from u",
+    # multiset INTERSECT ALL / EXCEPT ALL (NULLs compare equal), DISTINCT ON
+    "select grp from t intersect all select grp from u",
+    "select grp from t except all select grp from u",
+    "select grp from u except all select grp from t",
+    "select grp, flag from t intersect all select grp, flag from t where x > 0",
+    "select distinct on (grp) grp, id, x from t order by grp nulls first, x desc nulls last",
+    "select distinct on (grp, flag) grp, flag, id from t order by grp, flag, id desc",
+    "select distinct on (1) grp as g, id from t order by 1, id",
+    "select distinct on (g) grp as g, name from t order by g, name nulls last",
     "select id, grp from t union all select id, grp from u order by id nulls last, grp limit 5",
     # DuckDB conveniences
     "from t",
