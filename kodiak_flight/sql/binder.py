@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import functions as F
+from . import grouping
 from .errors import BindError, NotSupportedError, ParameterError, SqlTypeError, suggest
 from .expr import (
     Col,
@@ -219,6 +220,8 @@ class Binder:
                     cte.meta["shared"] = True  # referenced twice or more: compute once
                 frame[name] = cte
         try:
+            if isinstance(node, exp.Select) and grouping.has_grouping_sets(node):
+                return self.bind_query(grouping.rewrite(node), corr_mode)
             if isinstance(node, exp.Select):
                 return self.bind_select(node, corr_mode)
             if isinstance(node, exp.SetOperation):

@@ -134,6 +134,16 @@ QUERIES = [
     "select distinct on (grp, flag) grp, flag, id from t order by grp, flag, id desc",
     "select distinct on (1) grp as g, id from t order by 1, id",
     "select distinct on (g) grp as g, name from t order by g, name nulls last",
+    # ROLLUP / CUBE / GROUPING SETS (a UNION ALL of plain GROUP BYs)
+    "select grp, flag, sum(x), count(*) from t group by rollup (grp, flag)",
+    "select grp, flag, sum(x) from t group by cube (grp, flag)",
+    "select grp, flag, count(*), grouping(grp), grouping(grp, flag) from t "
+    "group by grouping sets ((grp, flag), (grp), ())",
+    "select grp, flag, max(y) from t group by grp, rollup (flag)",
+    "select grp from t group by rollup (grp)",
+    "select grp, sum(x) as s from t group by rollup (grp) having sum(x) > 0 "
+    "order by s desc nulls last, grp nulls first limit 3",
+    "select x % 2 as m, count(*) from t where id > 1 group by cube (x % 2)",
     "select id, grp from t union all select id, grp from u order by id nulls last, grp limit 5",
     # DuckDB conveniences
     "from t",

@@ -186,7 +186,7 @@ def test_not_supported_is_explicit(session):
     with pytest.raises(NotSupportedError):
         session.execute("select * from generate_series(1, 3)")
     with pytest.raises(NotSupportedError):
-        session.execute("select 1 intersect all select 1")
+        session.execute("select 1 as a from (select 1) s, lateral (select s.* ) l")
 
 
 def test_explain(session):
