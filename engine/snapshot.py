@@ -177,18 +177,25 @@ class Snapshot:
         values = part.segment.row_values(self.fs, self.root, off)
         return {c.name: values.get(c.physical, c.default) for c in data.tdef.columns}
 
-    def lookup(self, name: str, keys: pa.Table, columns: list[str] | None = None) -> pa.Table:
-        """Rows whose primary key equals one of ``keys``' rows, through the B+ tree."""
+    def lookup(self, name: str, keys: pa.Table | list, columns: list[str] | None = None
+               ) -> pa.Table:
+        """Rows whose primary key equals one of ``keys``' rows, through the B+ tree.
+
+        ``keys`` is a table holding the key columns, or a list of key values (tuples for a
+        composite key)."""
         data = self.data(name)
         tdef = data.tdef
         if not tdef.primary_key:
             raise SchemaError(f"table {tdef.qualified!r} has no primary key to look up by")
         names = list(tdef.key_names)
-        missing = [n for n in names if n not in keys.column_names]
-        if missing:
-            raise SchemaError(f"lookup keys lack primary-key column(s) {missing}")
-        cols = [keys.column(n).to_pylist() for n in names]
-        probe = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
+        if isinstance(keys, list):
+            probe = keys
+        else:
+            missing = [n for n in names if n not in keys.column_names]
+            if missing:
+                raise SchemaError(f"lookup keys lack primary-key column(s) {missing}")
+            cols = [keys.column(n).to_pylist() for n in names]
+            probe = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
         out = [tdef.column(c) for c in columns] if columns is not None else list(tdef.columns)
         if len(probe) == 1 and data.pk is not None:
             one = self._lookup_one(data, probe[0], out)

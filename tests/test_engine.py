@@ -426,3 +426,15 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_lookup_takes_a_list_of_keys(tmp_path):
+    db = engine.Database.open(str(tmp_path / "db"))
+    db.create_table("t", pa.schema([("k", pa.int64()), ("v", pa.string())]), primary_key=["k"])
+    db.insert("t", pa.table({"k": pa.array([1, 2, 3], pa.int64()), "v": ["a", "b", "c"]}))
+    snap = db.snapshot()
+    assert snap.lookup("t", [3, 9, 1]).sort_by("k").to_pylist() == [
+        {"k": 1, "v": "a"}, {"k": 3, "v": "c"}]
+    assert snap.lookup("t", [2], columns=["v"]).to_pylist() == [{"v": "b"}]
+    assert snap.lookup("t", pa.table({"k": [2]})).to_pylist() == [{"k": 2, "v": "b"}]
+    db.close()

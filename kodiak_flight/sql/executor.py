@@ -659,7 +659,7 @@ def _small(out: Out) -> bool:
     return out.table is not None and out.table.num_rows <= SMALL_ROWS
 
 
-def _point_lookup(node: Scan) -> pa.Table | None:
+def _point_lookup(node: Scan) -> list | None:
     """The keys, when the engine answers the scan by probing its primary key for a few."""
     p = node.predicate
     key = node.primary_key
@@ -667,9 +667,9 @@ def _point_lookup(node: Scan) -> pa.Table | None:
         return None
     for q in p.parts if isinstance(p, P.And) else (p,):
         if isinstance(q, P.Compare) and q.op == "==" and q.column == key[0]:
-            return pa.table({key[0]: [q.value]})
+            return [q.value]
         if isinstance(q, P.In) and q.column == key[0] and len(q.values) <= SMALL_ROWS:
-            return pa.table({key[0]: list(q.values)})
+            return list(q.values)
     return None
 
 

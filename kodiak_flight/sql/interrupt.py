@@ -9,7 +9,6 @@ aggregation that has produced nothing yet, and the reader raises ``QueryCancelle
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -22,17 +21,19 @@ class Interrupt:
     def __init__(self, deadline: float | None = None, timeout: float | None = None) -> None:
         self.deadline = deadline  # time.monotonic() value, or None
         self.timeout = timeout  # for the message
-        self._cancelled = threading.Event()
+        # a plain flag: one attribute store is atomic, and a threading.Event would cost more
+        # to create than a primary-key lookup's planning
+        self._cancelled = False
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        self._cancelled = True
 
     @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self._cancelled
 
     def check(self) -> None:
-        if self._cancelled.is_set():
+        if self._cancelled:
             raise QueryCancelled("the query was cancelled")
         if self.deadline is not None and time.monotonic() > self.deadline:
             shown = f" ({self.timeout:g} s)" if self.timeout is not None else ""

@@ -31,6 +31,7 @@ class Template:
     catalog: Any  # the engine catalog object it was bound against (compared by identity)
     views: Any  # the views table's data object, or None
     schema: str
+    joins: bool = False  # whether row estimates steer its plan (join order, index joins)
 
 
 def instantiate(plan: Node, values: list[Any]) -> Node:
@@ -126,6 +127,11 @@ def _expr(e: Expr, values: list[Any], memo: dict[int, Any]) -> Expr:
             memo[id(e)] = done
         return done
     return e
+
+
+def has_join(plan: Node) -> bool:
+    from .plan import Join
+    return isinstance(plan, Join) or any(has_join(c) for c in plan.children())
 
 
 def refresh_estimates(plan: Node, snap: Any) -> None:

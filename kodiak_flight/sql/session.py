@@ -28,7 +28,7 @@ from .expr import ParamProbe
 from .interrupt import Interrupt
 from .optimizer import optimize
 from .plan import explain
-from .plancache import Template, instantiate, refresh_estimates
+from .plancache import Template, has_join, instantiate, refresh_estimates
 from .stats import cache_for
 
 _QUERY = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
@@ -278,7 +278,7 @@ class Prepared:
             ctx.probe = ParamProbe()
             bound = Binder(ctx).bind_query(self.stmt)
             tpl = Template(bound.plan, [c.name for c in bound.cols], snap.state.catalog,
-                           views, session.schema)
+                           views, session.schema, has_join(bound.plan))
             if ctx.probe.read or ctx.volatile:
                 self._templates.pop(types, None)
             elif len(self._templates) < _MAX_TEMPLATES:
@@ -286,7 +286,8 @@ class Prepared:
         values = [s.cast(t).as_py() if t != s.type else s.as_py()
                   for s, t in zip(row, types, strict=True)]
         plan = instantiate(tpl.plan, values)
-        refresh_estimates(plan, snap)
+        if tpl.joins:
+            refresh_estimates(plan, snap)
         reader = Executor(snap, session._interrupt).reader(optimize(plan), tpl.names)
         return Result(reader.schema, reader, -1)
 
@@ -360,5 +361,7 @@ def _param_rows(params: pa.RecordBatch | pa.Table | None) -> list[list[pa.Scalar
     t = _as_table(params)
     if t.num_columns == 0:
         return None
+    if t.num_rows == 1:  # a prepared query's usual binding
+        return [[c[0] for c in t.columns]]
     cols = [c.combine_chunks() if c.num_chunks else pa.array([], c.type) for c in t.columns]
     return [[c[i] for c in cols] for i in range(t.num_rows)]

@@ -58,7 +58,8 @@ def probes(monkeypatch, session):
 
     def lookup(self, name, keys, columns=None):
         if name.endswith("big"):
-            seen.append(P.In(keys.column_names[0], tuple(keys.column(0).to_pylist())))
+            seen.append(P.In("key", tuple(keys if isinstance(keys, list)
+                                          else keys.column(0).to_pylist())))
         return real_lookup(self, name, keys, columns=columns)
 
     monkeypatch.setattr(snap_cls, "scan", scan)
