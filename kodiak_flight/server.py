@@ -717,6 +717,10 @@ class KodiakFlightServer(flight.FlightServerBase):
             table = result.reader.read_all() if result.reader is not None \
                 else (result.schema or pa.schema([])).empty_table()
             ex = Execution(handle, table.schema, table=table, rowcount=result.rowcount)
+        elif getattr(result, "table", None) is not None:
+            # computed in memory anyway (a key lookup, a sort, a small aggregate): DoGet sends
+            # it from C++ without pulling batches through a Python generator
+            ex = Execution(handle, result.table.schema, table=result.table)
         else:
             reader = result.reader
             ex = Execution(handle, reader.schema, reader=reader, interrupt=interrupt)

@@ -98,12 +98,19 @@ class Executor:
     # ------------------------------------------------------------------ public
 
     def reader(self, node: Node, names: list[str] | None = None) -> pa.RecordBatchReader:
+        out = self.output(node, names)
+        return out.to_reader() if isinstance(out, pa.Table) else out
+
+    def output(self, node: Node, names: list[str] | None = None
+               ) -> pa.Table | pa.RecordBatchReader:
+        """The result: a table when the plan's last step produced one anyway (so a server can
+        send it without pulling batches through Python), else a streaming reader."""
         out = self.run(node)
+        if out.table is not None:
+            return out.table if names is None else out.table.rename_columns(names)
         r = self._as_reader(out)
         if names is None:
             return r
-        if out.table is not None:
-            return out.table.rename_columns(names).to_reader()
         schema = pa.schema([pa.field(n, f.type) for n, f in zip(names, r.schema, strict=True)])
         return pa.RecordBatchReader.from_batches(schema, _renamed(r, schema))
 

@@ -40,6 +40,13 @@ class Result:
     schema: pa.Schema
     reader: pa.RecordBatchReader | None
     rowcount: int
+    table: pa.Table | None = None  # the whole result, when it was computed in memory anyway
+
+
+def _query_result(out: pa.Table | pa.RecordBatchReader) -> Result:
+    if isinstance(out, pa.Table):
+        return Result(out.schema, out.to_reader(), -1, out)
+    return Result(out.schema, out, -1)
 
 
 class Session:
@@ -207,8 +214,7 @@ class Session:
         snap = self._snapshot()
         ctx = self._context(snap, params)
         plan, names = self._plan(stmt, ctx)
-        reader = Executor(snap, self._interrupt).reader(plan, names)
-        return Result(reader.schema, reader, -1)
+        return _query_result(Executor(snap, self._interrupt).output(plan, names))
 
     def _copy_to(self, stmt: exp.Copy, params: list[pa.Scalar] | None) -> Result:
         path, fmt, opts = files.copy_target(stmt)
@@ -288,8 +294,8 @@ class Prepared:
         plan = instantiate(tpl.plan, values)
         if tpl.joins:
             refresh_estimates(plan, snap)
-        reader = Executor(snap, session._interrupt).reader(optimize(plan), tpl.names)
-        return Result(reader.schema, reader, -1)
+        return _query_result(Executor(snap, session._interrupt).output(optimize(plan),
+                                                                       tpl.names))
 
 
 def _hint_insert(ctx: Context, stmt: exp.Insert) -> None:
