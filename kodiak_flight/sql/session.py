@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from .stats import cache_for
 
 _QUERY = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
 _MAX_TEMPLATES = 8  # per prepared statement: one per distinct tuple of parameter types
+_MAX_PREPARED = 64  # prepared statements a session keeps for reuse by their SQL text
 
 
 @dataclass
@@ -60,6 +62,8 @@ class Session:
         # transaction of a connection) sees that session's and leaves dropping them to it.
         self.owns_temp = temp_tag is None
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
+        # (sql, schema) -> (catalog, views data, Prepared): see ``prepare``
+        self._prepared: OrderedDict[tuple[str, str], tuple[Any, Any, Prepared]] = OrderedDict()
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
 
     # ------------------------------------------------------------------ transactions
@@ -136,10 +140,24 @@ class Session:
             self._interrupt = None
 
     def prepare(self, sql: str) -> Prepared:
+        """A prepared statement; preparing the same text again reuses it (and the plans it
+        keeps) while the catalog, the stored views and the current schema are unchanged:
+        clients such as ADBC prepare anew whenever a cursor's SQL text changes."""
+        snap = self._snapshot()
+        views = snap.data(VIEWS) if snap.has_table(VIEWS) else None
+        key = (sql, self.schema)
+        hit = self._prepared.get(key)
+        if hit is not None and hit[0] is snap.state.catalog and hit[1] is views:
+            self._prepared.move_to_end(key)
+            return hit[2]
         stmts = parse(sql)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")
-        return Prepared(self, stmts[0])
+        prepared = Prepared(self, stmts[0])
+        self._prepared[key] = (snap.state.catalog, views, prepared)
+        if len(self._prepared) > _MAX_PREPARED:
+            self._prepared.popitem(last=False)
+        return prepared
 
     def _context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,

@@ -164,3 +164,21 @@ def test_missing_parameter_is_an_error(keyed):
     p = keyed.prepare("select * from t where id = ? and a = ?")
     with pytest.raises(ParameterError):
         run(p, 1)
+
+
+def test_preparing_the_same_text_again_reuses_the_statement(keyed, binds):
+    sql = "select a from t where id = ?"
+    p = keyed.prepare(sql)
+    assert run(p, 8).column(0).to_pylist() == [1]
+    binds.clear()
+    again = keyed.prepare(sql)
+    assert again is p
+    assert run(again, 9).column(0).to_pylist() == [2]
+    assert not binds  # neither prepared nor bound again
+    keyed.execute("alter table t add column z int")
+    fresh = keyed.prepare(sql)
+    assert fresh is not p and run(fresh, 9).column(0).to_pylist() == [2]
+    keyed.execute("create schema other")
+    keyed.execute("create table other.t (id bigint, a int)")
+    keyed.execute("use other")
+    assert keyed.prepare(sql) is not fresh
