@@ -13,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 _OPS = ("==", "!=", "<", "<=", ">", ">=")
+_KERNELS = {"==": "equal", "!=": "not_equal", "<": "less", "<=": "less_equal", ">": "greater",
+            ">=": "greater_equal"}
 
 
 class Predicate:
@@ -23,6 +26,12 @@ class Predicate:
 
     def to_arrow(self) -> pc.Expression:
         raise TypeError(f"{type(self).__name__} cannot be converted")  # pragma: no cover
+
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        """The predicate over ``table``'s rows (NULL where SQL says unknown), computed kernel
+        by kernel: what filtering with ``to_arrow()`` gives, without starting an Acero plan
+        for every batch."""
+        raise TypeError(f"{type(self).__name__} cannot be evaluated")  # pragma: no cover
 
     def columns(self) -> set[str]:
         return set()
@@ -69,6 +78,9 @@ class Compare(Predicate):
             ">=": lambda: f >= v,
         }[self.op]()
 
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        return pc.call_function(_KERNELS[self.op], [table.column(self.column), self.value])
+
     def columns(self) -> set[str]:
         return {self.column}
 
@@ -106,6 +118,10 @@ class In(Predicate):
     def to_arrow(self) -> pc.Expression:
         return pc.field(self.column).isin(list(self.values))
 
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        col = table.column(self.column)
+        return pc.is_in(col, value_set=pa.array(list(self.values), type=col.type))
+
     def columns(self) -> set[str]:
         return {self.column}
 
@@ -129,6 +145,10 @@ class IsNull(Predicate):
         f = pc.field(self.column)
         return f.is_valid() if self.negated else f.is_null()
 
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        col = table.column(self.column)
+        return pc.is_valid(col) if self.negated else pc.is_null(col)
+
     def columns(self) -> set[str]:
         return {self.column}
 
@@ -150,6 +170,12 @@ class And(Predicate):
             expr = expr & p.to_arrow()
         return expr
 
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        out = self.parts[0].mask(table)
+        for p in self.parts[1:]:
+            out = pc.and_kleene(out, p.mask(table))
+        return out
+
     def columns(self) -> set[str]:
         return set().union(*(p.columns() for p in self.parts))
 
@@ -167,6 +193,12 @@ class Or(Predicate):
             expr = expr | p.to_arrow()
         return expr
 
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        out = self.parts[0].mask(table)
+        for p in self.parts[1:]:
+            out = pc.or_kleene(out, p.mask(table))
+        return out
+
     def columns(self) -> set[str]:
         return set().union(*(p.columns() for p in self.parts))
 
@@ -180,6 +212,9 @@ class Not(Predicate):
 
     def to_arrow(self) -> pc.Expression:
         return ~self.part.to_arrow()
+
+    def mask(self, table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        return pc.invert(self.part.mask(table))
 
     def columns(self) -> set[str]:
         return self.part.columns()

@@ -153,7 +153,7 @@ class Snapshot:
             for piece in self._pieces(data, need, predicate):
                 t = _logical(piece.rows, need)
                 if expr is not None:
-                    t = t.filter(expr)
+                    t = t.filter(predicate.mask(t) if isinstance(predicate, Predicate) else expr)
                 if t.num_rows == 0:
                     continue
                 t = _restore_types(t.select(out_names), schema)
@@ -243,7 +243,9 @@ class Snapshot:
         expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
         for piece in self._pieces(data, need, predicate, with_keys=True):
             if expr is not None:
-                sel = pc.fill_null(_evaluate(_logical(piece.rows, need), expr), False)
+                logical = _logical(piece.rows, need)
+                sel = pc.fill_null(predicate.mask(logical) if isinstance(predicate, Predicate)
+                                   else _evaluate(logical, expr), False)
                 piece.rows = piece.rows.filter(sel)
                 if piece.offsets is not None:
                     piece.offsets = piece.offsets[np.asarray(sel)]

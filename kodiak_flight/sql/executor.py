@@ -9,6 +9,7 @@ compute - column at a time, never row at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -218,10 +219,22 @@ class Executor:
             t = self.snap.lookup(node.table, point, columns=src_cols) \
                 if isinstance(node.predicate, (P.Compare, P.In)) else \
                 self.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
-            cols = [t.column(s) if t.schema.field(s).type == ty else t.column(s).cast(ty)
-                    for s, _, ty in node.columns]
-            return Out(table=pa.table(cols, names=[i for _, i, _ in node.columns]))
+            return Out(table=_scan_table(node, t))
         reader = self.snap.scan(node.table, columns=src_cols, predicate=node.predicate)
+        if _few_rows(node):
+            # a key range expected to hold a few rows: read them here (stopping if there are
+            # more after all) so the operators above can skip Acero too
+            batches, rows = [], 0
+            for b in reader:
+                batches.append(b)
+                rows += b.num_rows
+                if rows > 4 * SMALL_ROWS:
+                    reader = pa.RecordBatchReader.from_batches(
+                        reader.schema, itertools.chain(batches, reader))
+                    break
+            else:
+                return Out(table=_scan_table(node, pa.Table.from_batches(batches,
+                                                                         reader.schema)))
         exprs, names = [], []
         rschema = reader.schema
         for s, i, t in node.columns:
@@ -372,12 +385,16 @@ class Executor:
 
     def _run_Aggregate(self, node: Aggregate) -> Out:
         inp = self.run(node.input)
-        decl = self._as_decl(inp)
         keys = list(node.keys)
         if not keys and node.aggs and not any(_via_list(a) for a in node.aggs):
             # no GROUP BY: scalar aggregation (one row, even over no input)
             specs = [(t, fn.removeprefix("hash_"), o, n) for a in node.aggs
                      for t, fn, o, n in _agg_specs(a)]
+            if _small(inp):
+                assert inp.table is not None
+                return Out(table=_scalar_aggregates(inp.table, node, specs), ordered=True)
+        decl = self._as_decl(inp)
+        if not keys and node.aggs and not any(_via_list(a) for a in node.aggs):
             decl = _seq(decl, ac.Declaration("aggregate",
                                              ac.AggregateNodeOptions(specs, keys=[])))
             t = self._as_table(Out(decl=decl))
@@ -666,6 +683,21 @@ def _small(out: Out) -> bool:
     return out.table is not None and out.table.num_rows <= SMALL_ROWS
 
 
+def _scan_table(node: Scan, t: pa.Table) -> pa.Table:
+    """Scanned rows under the plan's column ids and types."""
+    cols = [t.column(s) if t.schema.field(s).type == ty else t.column(s).cast(ty)
+            for s, _, ty in node.columns]
+    return pa.table(cols, names=[i for _, i, _ in node.columns])
+
+
+def _few_rows(node: Scan) -> bool:
+    """A key or index predicate the optimiser expects to leave at most ``SMALL_ROWS`` rows."""
+    from .optimizer import estimate
+    p = node.predicate
+    return isinstance(p, P.Predicate) and bool(p.columns() & node.keyed) and \
+        estimate(node) <= SMALL_ROWS
+
+
 def _point_lookup(node: Scan) -> list | None:
     """The keys, when the engine answers the scan by probing its primary key for a few."""
     p = node.predicate
@@ -720,6 +752,21 @@ def _zero(t: pa.DataType) -> pa.Scalar:
 
 
 _LISTY = {"string_agg", "quantile_cont", "quantile_disc", "list"}
+
+
+@_arrow_errors
+def _scalar_aggregates(t: pa.Table, node: Aggregate, specs: list[tuple]) -> pa.Table:
+    """Aggregates without GROUP BY over a small in-memory table, one kernel call each (the
+    kernels Acero's scalar aggregate node runs, without starting a plan)."""
+    types = dict(node.output)
+    arrays = []
+    for target, fn, opts, name in specs:
+        if fn == "count_all":
+            v: pa.Scalar = pa.scalar(t.num_rows, pa.int64())
+        else:
+            v = pc.call_function(fn, [_chunk(t.column(target))], opts)
+        arrays.append(pa.repeat(v, 1).cast(types[name]))
+    return pa.Table.from_arrays(arrays, names=[n for *_, n in specs])
 
 
 def _agg_spec(a: AggCall) -> tuple:

@@ -112,3 +112,22 @@ print("ok", len(reads))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0 and done.stdout.startswith("ok 40"), done.stderr[-3000:]
+
+
+def test_a_key_range_larger_than_expected_still_streams_whole(session, monkeypatch):
+    """A range the optimiser thinks small is read ahead in the caller's thread; when it
+    turns out big, the rows read so far and the rest continue as a stream."""
+    from kodiak_flight.sql import executor
+    n = 50_000
+    session.execute("create table r (id bigint primary key, v bigint)")
+    session.db.insert("r", pa.table({"id": pa.array(np.arange(n), pa.int64()),
+                                     "v": pa.array(np.arange(n) % 7, pa.int64())}))
+    seen = []
+    real = executor._few_rows
+    monkeypatch.setattr(executor, "_few_rows", lambda node: seen.append(1) or True)
+    got = session.execute("select count(*) as c, sum(v) as s from r where id >= 10 and id < 45000"
+                          ).reader.read_all().to_pylist()
+    assert seen and got == [{"c": 44_990, "s": int((np.arange(10, 45000) % 7).sum())}]
+    monkeypatch.setattr(executor, "_few_rows", real)
+    assert session.execute("select count(*) as c from r where id >= 10 and id < 20"
+                           ).reader.read_all().to_pylist() == [{"c": 10}]
