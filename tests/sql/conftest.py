@@ -1,4 +1,4 @@
-"""Fixtures: a fresh engine database per test, shared sample data, cached TPC-H SF0.01."""
+"""Fixtures: a fresh engine database per test, shared sample data, cached TPC-H SF0.1."""
 
 from __future__ import annotations
 
@@ -128,14 +128,17 @@ def sample(tmp_path_factory):
     s.close()
 
 
+TPCH_SCALE = "0.1"  # the issue's test scale; SF1 runs in bench/
+
+
 def _tpch_dir(root: Path) -> Path:
-    out = root / "tpch-sf0.01"
+    out = root / f"tpch-sf{TPCH_SCALE}"
     if (out / "lineitem.parquet").exists():
         return out
     tmp = root / "tpch-tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     exe = Path(sys.executable).with_name("tpchgen-cli")
-    subprocess.run([str(exe) if exe.exists() else "tpchgen-cli", "parquet", "-s", "0.01",
+    subprocess.run([str(exe) if exe.exists() else "tpchgen-cli", "parquet", "-s", TPCH_SCALE,
                     "--output-dir", str(tmp)], check=True, capture_output=True)
     tmp.rename(out)
     return out
@@ -143,7 +146,7 @@ def _tpch_dir(root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tpch(tmp_path_factory):
-    """(session, duckdb connection) with TPC-H SF0.01 loaded in both."""
+    """(session, duckdb connection) with TPC-H SF0.1 loaded in both."""
     root = tmp_path_factory.getbasetemp().parent / "kodiak-tpch-cache"
     root.mkdir(exist_ok=True)
     data = _tpch_dir(root)

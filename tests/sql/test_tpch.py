@@ -1,4 +1,4 @@
-"""The 22 TPC-H queries at SF0.01, compared against DuckDB."""
+"""The 22 TPC-H queries at SF0.1, compared against DuckDB."""
 
 from __future__ import annotations
 
