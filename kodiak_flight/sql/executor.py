@@ -9,6 +9,7 @@ compute - column at a time, never row at a time.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -530,9 +531,15 @@ class _ErrorMappingReader:
     def wrap(r: pa.RecordBatchReader) -> pa.RecordBatchReader:
         def gen() -> Iterator[pa.RecordBatch]:
             try:
-                yield from r
+                for b in r:  # noqa: UP028 (``yield from`` would close r with the error in flight)
+                    yield b
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
                 raise execution_error(e) from None
+            finally:
+                # a reader closed early stops its plan; a scan interrupted meanwhile reports
+                # QueryCancelled there, which the consumer, already gone, has no use for
+                with contextlib.suppress(Exception):
+                    r.close()
         return pa.RecordBatchReader.from_batches(r.schema, gen())
 
 
