@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from .catalog import ROWID, Catalog, ColumnDef, TableDef
 from .errors import CorruptionError, SchemaError
-from .predicate import Compare, In, Predicate, key_bounds
+from .predicate import And, Compare, In, Predicate, key_bounds
 from .table import BUFFERED, OFFSET_BITS, TOP, Part, TableData, key_columns, split_location
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class Piece:
     part: Part | None  # None: the write buffer
     offsets: np.ndarray | None  # row offsets within the segment (None for the buffer)
     rows: pa.Table  # physical columns
+    exact: bool = False  # exactly the rows matching the predicate (no filter needed)
 
 
 class Snapshot:
@@ -152,7 +153,7 @@ class Snapshot:
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):
                 t = _logical(piece.rows, need)
-                if expr is not None:
+                if expr is not None and not piece.exact:
                     t = t.filter(predicate.mask(t) if isinstance(predicate, Predicate) else expr)
                 if t.num_rows == 0:
                     continue
@@ -242,7 +243,7 @@ class Snapshot:
                        + _predicate_columns(tdef, predicate))
         expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
         for piece in self._pieces(data, need, predicate, with_keys=True):
-            if expr is not None:
+            if expr is not None and not piece.exact:
                 logical = _logical(piece.rows, need)
                 sel = pc.fill_null(predicate.mask(logical) if isinstance(predicate, Predicate)
                                    else _evaluate(logical, expr), False)
@@ -264,7 +265,10 @@ class Snapshot:
             if isinstance(probe, KeyRange):
                 if self._pruned_rows(data, predicate) > 4 * probe.count:
                     groups = self._range_groups(data, probe)
-                    yield from self._from_groups(data, need, groups, phys)
+                    exact = _key_range_only(tdef, predicate)
+                    for piece in self._from_groups(data, need, groups, phys):
+                        piece.exact = exact
+                        yield piece
                     return
                 probe = None  # statistics narrow it as well as the index: scan the batches
             if probe is None:
@@ -434,6 +438,16 @@ def _answered_by_key(tdef: TableDef, predicate: Any) -> bool:
     if isinstance(predicate, Compare):
         return predicate.column == key and predicate.op == "=="
     return isinstance(predicate, In) and predicate.column == key
+
+
+def _key_range_only(tdef: TableDef, predicate: Any) -> bool:
+    """Whether a range read from the primary-key B+ tree is exactly the predicate's rows:
+    comparisons (no ``!=``) on a single-column key and nothing else."""
+    if len(tdef.primary_key) != 1:
+        return False
+    key = tdef.key_names[0]
+    parts = predicate.parts if isinstance(predicate, And) else (predicate,)
+    return all(isinstance(p, Compare) and p.column == key and p.op != "!=" for p in parts)
 
 
 def _keys(t: pa.Table, cols: list[str]) -> list:

@@ -438,3 +438,22 @@ def test_lookup_takes_a_list_of_keys(tmp_path):
     assert snap.lookup("t", [2], columns=["v"]).to_pylist() == [{"v": "b"}]
     assert snap.lookup("t", pa.table({"k": [2]})).to_pylist() == [{"k": 2, "v": "b"}]
     db.close()
+
+
+@pytest.mark.parametrize("pred, expect", [
+    (lambda: (col("k") >= 100) & (col("k") < 140), range(100, 140)),
+    (lambda: (col("k") > 100) & (col("k") <= 140) & (col("k") > 120), range(121, 141)),
+    (lambda: (col("k") >= 99_990), range(99_990, 100_010)),
+])
+def test_key_range_read_through_the_tree_is_exact(tmp_path, pred, expect):
+    """A range the B+ tree answers is returned without a filter: it must still be exact,
+    rows still in the write buffer included."""
+    db = engine.Database.open(str(tmp_path / "db"))
+    db.create_table("t", pa.schema([("k", pa.int64()), ("v", pa.int64())]), primary_key=["k"])
+    db.insert("t", pa.table({"k": pa.array(range(100_000), pa.int64()),
+                             "v": pa.array(range(100_000), pa.int64())}))
+    for k in range(100_000, 100_010):  # single-row commits: these stay in the write buffer
+        db.insert("t", pa.table({"k": pa.array([k], pa.int64()), "v": pa.array([k], pa.int64())}))
+    got = db.snapshot().scan("t", predicate=pred()).read_all().column("k").to_pylist()
+    assert sorted(got) == list(expect)
+    db.close()
