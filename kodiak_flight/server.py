@@ -117,6 +117,9 @@ def _cookie(headers: dict[str, list[Any]], name: str) -> str | None:
     return None
 
 
+_COOKIE_METHODS = (flight.FlightMethod.GET_FLIGHT_INFO, flight.FlightMethod.GET_SCHEMA)
+
+
 class CallMiddlewareFactory(flight.ServerMiddlewareFactory):
     """Authenticates every call when an :class:`Authenticator` is configured.
 
@@ -130,13 +133,21 @@ class CallMiddlewareFactory(flight.ServerMiddlewareFactory):
         super().__init__()
         self.auth = auth
 
-    def start_call(self, info: flight.CallInfo, headers: dict[str, list[Any]]) -> CallMiddleware:
+    def start_call(self, info: flight.CallInfo, headers: dict[str, list[Any]]
+                   ) -> CallMiddleware | None:
         cookie_sid = _cookie(headers, SESSION_COOKIE)
         if self.auth is None:
             if info.method == flight.FlightMethod.HANDSHAKE and _header(headers, "authorization"):
                 raise flight.FlightUnauthenticatedError(
                     "this server has no password configured (KODIAK_PASSWORD is unset): connect "
                     "without a user name and password")
+            if cookie_sid is None and info.method not in _COOKIE_METHODS:
+                # Nothing to carry in or out: the session is found by the peer address. A
+                # middleware instance costs two more Python callbacks per RPC, which under
+                # many concurrent clients is GIL time every other call waits for. The unary
+                # calls that start a query keep one, to hand out the session cookie (streaming
+                # calls send their headers before the handler has found the session).
+                return None
             return CallMiddleware(cookie_sid=cookie_sid)
         value = _header(headers, "authorization") or ""
         scheme = value.split(" ", 1)[0].lower()
@@ -489,8 +500,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                 sid = secrets.token_urlsafe(18)
                 session = ClientSession(sid, self._new_sql(self.default_schema), self.catalog)
                 self._sessions[sid] = session
-                if mw is not None:
-                    mw.set_cookie = sid
+            if mw is not None and mw.cookie_sid != session.id:
+                mw.set_cookie = session.id  # (calls without a middleware cannot carry it)
             if key not in session.aliases:
                 self._aliases[key] = session.id
                 session.aliases.add(key)

@@ -447,6 +447,51 @@ def test_sessions_are_per_connection_and_cookie(server, uri):
         x.close()
 
 
+class _CookieJar(flight.ClientMiddlewareFactory):
+    """Keeps the session cookie the server sets and sends it back, as cookie-aware clients do."""
+
+    def __init__(self, send: bool = True) -> None:
+        self.cookie: str | None = None
+        self.send = send
+
+    def start_call(self, info):
+        jar = self
+
+        class Call(flight.ClientMiddleware):
+            def sending_headers(self):
+                return {"cookie": jar.cookie} if jar.send and jar.cookie else {}
+
+            def received_headers(self, headers):
+                for k, values in headers.items():
+                    if k.lower() == "set-cookie" and values:
+                        jar.cookie = values[0].split(";")[0]
+
+        return Call()
+
+
+def test_session_cookie_outlives_the_connection(uri):
+    """The cookie reaches a client with its first query (most other calls without a cookie
+    run without a middleware instance) and finds the same session from a new connection."""
+    jar = _CookieJar(send=False)
+    a = flight.connect(uri, middleware=[jar])
+    update(a, "CREATE SCHEMA IF NOT EXISTS cookie_schema")
+    req = core.SetSessionOptionsRequest()
+    req.session_options["schema"].string_value = "cookie_schema"
+    action(a, "SetSessionOptions", req.SerializeToString())
+    assert jar.cookie is None  # (DoPut and DoAction send headers before finding the session)
+    query(a, "SELECT 1 AS x")
+    assert jar.cookie and jar.cookie.startswith("arrow_flight_session_id=")
+    b_jar = _CookieJar()
+    b_jar.cookie = jar.cookie
+    b = flight.connect(uri, middleware=[b_jar])
+    (raw,) = action(b, "GetSessionOptions", core.GetSessionOptionsRequest().SerializeToString())
+    opts = core.GetSessionOptionsResult.FromString(raw).session_options
+    assert opts["schema"].string_value == "cookie_schema"
+    assert b_jar.cookie == jar.cookie  # the same session, not a new one
+    for x in (a, b):
+        x.close()
+
+
 def test_cancel_flight_info(client, name):
     update(client, f"CREATE TABLE {name} (a BIGINT)")
     info = client.get_flight_info(descriptor(pb.CommandStatementQuery(
