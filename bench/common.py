@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"  # git-ignored
 WORK_DIR = DATA_DIR / "work"
@@ -48,6 +49,22 @@ def fsync_file(path: str | os.PathLike) -> None:
 
 def fsync_dir(path: str | os.PathLike) -> None:
     fsync_file(path)
+
+
+def feather_peer(table: Any, work: Path) -> tuple[float, int]:
+    """The write-side peer of the load benchmarks: ``write_feather`` (uncompressed) of
+    ``table`` plus fsync of the file and its directory; (seconds, bytes written)."""
+    import pyarrow.feather as feather
+
+    p = work / "lineitem.arrow"
+    t0 = time.perf_counter()
+    feather.write_feather(table, str(p), compression="uncompressed")
+    fsync_file(p)
+    fsync_dir(work)
+    seconds = time.perf_counter() - t0
+    size = p.stat().st_size
+    p.unlink()
+    return seconds, size
 
 
 def dir_bytes(path: str | os.PathLike) -> int:

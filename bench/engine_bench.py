@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
 import engine
 from engine import col
 
-from .common import Row, dir_bytes, fsync_dir, fsync_file, judge, log, median, percentile, scratch
+from .common import Row, dir_bytes, feather_peer, judge, log, median, percentile, scratch
 from .tpch import lineitem_path
 
 FULL: dict[str, Any] = {
@@ -97,14 +96,8 @@ def bench_bulk_load(cfg: dict) -> list[Row]:
         for r in range(cfg["load_repeats"]):
             for who in _order(r):
                 if who == "peer":
-                    p = work / "lineitem.arrow"
-                    t0 = time.perf_counter()
-                    feather.write_feather(table, str(p), compression="uncompressed")
-                    fsync_file(p)
-                    fsync_dir(work)
-                    f_times.append(time.perf_counter() - t0)
-                    f_bytes = p.stat().st_size
-                    p.unlink()
+                    seconds, f_bytes = feather_peer(table, work)
+                    f_times.append(seconds)
                 else:
                     d = work / "kodiak"
                     db = engine.Database.open(str(d))

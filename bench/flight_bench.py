@@ -38,11 +38,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.feather as feather
 import pyarrow.flight as flight
 import pyarrow.parquet as pq
 
-from .common import Row, fsync_dir, fsync_file, judge, log, median, scratch
+from .common import Row, feather_peer, judge, log, median, scratch
 from .engine_bench import _keyed_table, _list, _order, paired
 from .tpch import lineitem_path
 
@@ -234,13 +233,7 @@ def bench_flight_ingest_doget(cfg: dict) -> list[Row]:
         for r in range(cfg["ingest_repeats"]):
             for who in _order(r):
                 if who == "peer":
-                    p = work / "lineitem.arrow"
-                    t0 = time.perf_counter()
-                    feather.write_feather(table, str(p), compression="uncompressed")
-                    fsync_file(p)
-                    fsync_dir(work)
-                    f_times.append(time.perf_counter() - t0)
-                    p.unlink()
+                    f_times.append(feather_peer(table, work)[0])
                 else:
                     if r > 0:
                         _execute(uri, "drop table lineitem")
