@@ -181,10 +181,15 @@ class TableDef:
     def _shapes(self) -> list[pa.Schema]:
         return []
 
-    @property
+    @cached_property
     def key_names(self) -> tuple[str, ...]:
         """Logical names of the primary-key columns (empty: keyless, rows keyed by row id)."""
         return tuple(self.column_by_id(i).name for i in self.primary_key)
+
+    @cached_property
+    def physical_names(self) -> dict[str, str]:
+        """Logical column name → physical (segment) column name."""
+        return {c.name: c.physical for c in self.columns}
 
     def replace(self, **kw: Any) -> TableDef:
         return dataclasses.replace(self, **kw)

@@ -170,6 +170,10 @@ class Segment:
         table = self.table(fs, root).select(columns)
         if self._starts is None:
             self._starts = np.asarray([b[0] for b in self.batches], dtype=np.int64)
+        if len(offsets) > 1 and offsets[-1] - offsets[0] + 1 == len(offsets) \
+                and (np.diff(offsets) == 1).all():
+            # contiguous (a key range of a key-sorted segment): one zero-copy slice
+            return table.slice(int(offsets[0]), len(offsets))
         which = np.searchsorted(self._starts, offsets, side="right") - 1
         out = []
         for i in np.unique(which):

@@ -138,11 +138,9 @@ class Snapshot:
         schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
         pred_cols = _predicate_columns(tdef, predicate)
         need = _dedupe(out + pred_cols)
-        expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
         out_names = [c.name for c in out]
-
-        if _answered_by_key(tdef, predicate):
-            expr = None  # the B+ tree returns exactly the matching keys: nothing to filter
+        # The B+ tree returns exactly the keys a key-only predicate selects: nothing to filter
+        filtered = predicate is not None and not _answered_by_key(tdef, predicate)
         if data.buffer_rows:
             # Build the buffer's Arrow view here, in the caller's thread. Readers are often
             # pulled by Acero's own threads, and walking the B^e tree there has crashed
@@ -153,8 +151,9 @@ class Snapshot:
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):
                 t = _logical(piece.rows, need)
-                if expr is not None and not piece.exact:
-                    t = t.filter(predicate.mask(t) if isinstance(predicate, Predicate) else expr)
+                if filtered and not piece.exact:
+                    t = t.filter(predicate.mask(t) if isinstance(predicate, Predicate)
+                                 else predicate)
                 if t.num_rows == 0:
                     continue
                 t = _restore_types(t.select(out_names), schema)
@@ -263,7 +262,7 @@ class Snapshot:
         if isinstance(predicate, Predicate):
             probe = self._index_probe(data, predicate) if data.pk is not None else None
             if isinstance(probe, KeyRange):
-                if self._pruned_rows(data, predicate) > 4 * probe.count:
+                if self._pruned_rows(data, predicate, 4 * probe.count) > 4 * probe.count:
                     groups = self._range_groups(data, probe)
                     exact = _key_range_only(tdef, predicate)
                     for piece in self._from_groups(data, need, groups, phys):
@@ -330,14 +329,19 @@ class Snapshot:
             return None
         return KeyRange(lo_k, hi_k, lo_inc, hi_inc, n)
 
-    def _pruned_rows(self, data: TableData, predicate: Predicate) -> int:
-        """Rows a statistics-pruned scan would read: the cost of not using the index."""
+    def _pruned_rows(self, data: TableData, predicate: Predicate, limit: int) -> int:
+        """Rows a statistics-pruned scan would read: the cost of not using the index.
+        Counting stops once past ``limit`` (the answer is then only "more")."""
         total = data.buffer_rows
+        names = data.tdef.physical_names
         for part in data.parts:
-            if not predicate.may_match(_stats(data.tdef, part.segment.stats)):
+            if not predicate.may_match(_Stats(names, part.segment.stats)):
                 continue
-            total += sum(n for _, n, st in part.segment.batches
-                         if predicate.may_match(_stats(data.tdef, st)))
+            for _, n, st in part.segment.batches:
+                if predicate.may_match(_Stats(names, st)):
+                    total += n
+                    if total > limit:
+                        return total
         return total
 
     def _range_groups(self, data: TableData, r: KeyRange) -> dict[int, Any]:
@@ -350,8 +354,14 @@ class Snapshot:
             keys = data.pk.keys(r.lo, r.hi, r.lo_inc, r.hi_inc)
             groups[-1] = [k for k, b in zip(keys, buffered.tolist(), strict=True) if b]
             locs = locs[~buffered]
+        if not len(locs):
+            return groups
         seg_ids = locs >> OFFSET_BITS
         offsets = locs & ((1 << OFFSET_BITS) - 1)
+        first = int(seg_ids[0])
+        if (seg_ids == first).all():  # the usual case: the range lies in one segment
+            groups[first] = offsets
+            return groups
         for sid in np.unique(seg_ids).tolist():
             groups[sid] = offsets[seg_ids == sid]
         return groups
@@ -497,13 +507,23 @@ def _predicate_columns(tdef: TableDef, predicate: Any) -> list[ColumnDef]:
     return list(tdef.columns)
 
 
-def _stats(tdef: TableDef, stats: dict) -> dict:
-    out = {}
-    for c in tdef.columns:
-        s = stats.get(c.physical)
-        if s is not None:
-            out[c.name] = s
-    return out
+class _Stats:
+    """A segment's or batch's statistics (keyed by physical column) seen by logical name,
+    as ``Predicate.may_match`` asks for them: a view, so pruning a scan of many batches does
+    not rebuild a dict per batch."""
+
+    __slots__ = ("_names", "_stats")
+
+    def __init__(self, names: dict[str, str], stats: dict) -> None:
+        self._names, self._stats = names, stats
+
+    def get(self, name: str, default: Any = None) -> Any:
+        phys = self._names.get(name)
+        return default if phys is None else self._stats.get(phys, default)
+
+
+def _stats(tdef: TableDef, stats: dict) -> _Stats:
+    return _Stats(tdef.physical_names, stats)
 
 
 def _physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
