@@ -78,6 +78,11 @@ TlsRootOpt = Annotated[Path | None, typer.Option(
     "--tls-root-certs", help="PEM certificates to trust for grpc+tls (KODIAK_TLS_ROOT_CERTS).")]
 TlsSkipOpt = Annotated[bool | None, typer.Option(
     "--tls-skip-verify/--tls-verify", help="Skip verifying the server certificate (testing).")]
+TlsClientCertOpt = Annotated[Path | None, typer.Option(
+    "--tls-client-cert", help="PEM client certificate for a server that requires one "
+    "(mutual TLS; KODIAK_TLS_CLIENT_CERT).")]
+TlsClientKeyOpt = Annotated[Path | None, typer.Option(
+    "--tls-client-key", help="PEM private key for --tls-client-cert (KODIAK_TLS_CLIENT_KEY).")]
 ProgressOpt = Annotated[bool | None, typer.Option(
     "--progress/--no-progress", help="Progress bars (default: on when stderr is a terminal).")]
 
@@ -105,7 +110,8 @@ def _password(cfg: Config, user: str | None) -> str | None:
 
 
 def _backend(ctx: typer.Context, uri: str | None, data_dir: Path | None, user: str | None,
-             tls_root_certs: Path | None = None, tls_skip_verify: bool | None = None, *,
+             tls_root_certs: Path | None = None, tls_skip_verify: bool | None = None,
+             tls_client_cert: Path | None = None, tls_client_key: Path | None = None, *,
              must_exist: bool = False) -> Any:
     from .client import open_backend
 
@@ -117,7 +123,9 @@ def _backend(ctx: typer.Context, uri: str | None, data_dir: Path | None, user: s
     return open_backend(uri, data_dir, must_exist=must_exist, user=user,
                         password=_password(cfg, user) if uri else None,
                         tls_root_certs=cfg.get("tls_root_certs", tls_root_certs),
-                        tls_skip_verify=cfg.get("tls_skip_verify", tls_skip_verify))
+                        tls_skip_verify=cfg.get("tls_skip_verify", tls_skip_verify),
+                        tls_client_cert=cfg.get("tls_client_cert", tls_client_cert),
+                        tls_client_key=cfg.get("tls_client_key", tls_client_key))
 
 
 def _data_dir(ctx: typer.Context, data_dir: Path | None) -> Path:
@@ -183,6 +191,9 @@ def serve(
         help="PEM certificate chain: serve grpc+tls (KODIAK_TLS_CERT).")] = None,
     tls_key: Annotated[Path | None, typer.Option(
         help="PEM private key for --tls-cert (KODIAK_TLS_KEY).")] = None,
+    tls_client_ca: Annotated[Path | None, typer.Option(
+        help="PEM CA certificate(s): require a client certificate signed by them (mutual "
+             "TLS; needs --tls-cert/--tls-key; KODIAK_TLS_CLIENT_CA).")] = None,
     allow_insecure_remote: Annotated[bool | None, typer.Option(
         "--allow-insecure-remote/--no-allow-insecure-remote",
         help="Allow a non-loopback address without authentication.")] = None,
@@ -204,6 +215,7 @@ def serve(
     data_dir = cfg.get("data_dir", data_dir)
     tls_cert = cfg.get("serve.tls_cert", tls_cert)
     tls_key = cfg.get("serve.tls_key", tls_key)
+    tls_client_ca = cfg.get("serve.tls_client_ca", tls_client_ca)
     allow_insecure_remote = cfg.get("serve.allow_insecure_remote", allow_insecure_remote)
     log_level = cfg.get("serve.log_level", log_level)
     query_timeout = cfg.get("serve.query_timeout", query_timeout)
@@ -223,6 +235,10 @@ def serve(
     if (tls_cert is None) != (tls_key is None):
         typer.echo("error: --tls-cert and --tls-key go together", err=True)
         raise typer.Exit(2)
+    if tls_client_ca is not None and tls_cert is None:
+        typer.echo("error: --tls-client-ca (mutual TLS) needs --tls-cert and --tls-key",
+                   err=True)
+        raise typer.Exit(2)
     auth = authenticator_for(data_dir)
     os.environ.pop("KODIAK_PASSWORD", None)  # only the scrypt hash stays in this process
     if not is_loopback(host) and auth is None and not allow_insecure_remote:
@@ -235,11 +251,23 @@ def serve(
     certs = None
     if tls_cert is not None and tls_key is not None:
         certs = [flight.CertKeyPair(cert=tls_cert.read_bytes(), key=tls_key.read_bytes())]
+    client_ca = None
+    if tls_client_ca is not None:
+        try:
+            client_ca = tls_client_ca.read_bytes()
+        except OSError as exc:
+            typer.echo(f"error: cannot read --tls-client-ca {tls_client_ca}: {exc.strerror}",
+                       err=True)
+            raise typer.Exit(1) from None
+        if b"-----BEGIN CERTIFICATE-----" not in client_ca:
+            typer.echo(f"error: --tls-client-ca {tls_client_ca} holds no PEM certificate",
+                       err=True)
+            raise typer.Exit(1)
 
     db = engine.Database.open(str(data_dir))
     try:
         server = start_server(db, host, port, auth=auth, tls_certificates=certs,
-                              query_timeout=query_timeout)
+                              tls_client_ca=client_ca, query_timeout=query_timeout)
     except Exception as exc:
         db.close()
         typer.echo(f"error: cannot serve on {host}:{port}: {exc}", err=True)
@@ -255,7 +283,8 @@ def serve(
     uri = _uri("grpc+tls" if certs else "grpc", host, server.port)
     typer.echo(uri)
     sys.stdout.flush()
-    log.info("serving %s on %s (auth %s)", data_dir, uri, "on" if auth else "off")
+    log.info("serving %s on %s (auth %s%s)", data_dir, uri, "on" if auth else "off",
+             ", client certificates required" if client_ca else "")
     while not stop.wait(0.5):
         pass
     log.info("shutting down")
@@ -301,6 +330,35 @@ def tls_cert_cmd(
     typer.echo(f"wrote {cert} and {key} for {', '.join(hosts)}")
 
 
+@app.command("tls-client-cert")
+def tls_client_cert_cmd(
+    cert: Annotated[Path, typer.Argument(help="Where to write the client certificate (PEM).")],
+    key: Annotated[Path, typer.Argument(help="Where to write its private key (PEM, 0600).")],
+    ca_cert: Annotated[Path, typer.Option(
+        help="CA certificate (PEM); created with --ca-key if neither exists.")],
+    ca_key: Annotated[Path, typer.Option(help="CA private key (PEM, 0600).")],
+    name: Annotated[str, typer.Option(help="The certificate's common name.")] = "kodiak-client",
+    days: Annotated[int, typer.Option(help="Validity in days.")] = 365,
+) -> None:
+    """Write a client certificate and key signed by a CA, for mutual TLS.
+
+    Serve with `kodiak serve --tls-client-ca CA_CERT ...`; clients connect with
+    --tls-client-cert CERT --tls-client-key KEY.
+    """
+    from .tlscert import write_client_pair
+
+    for p in (cert, key):
+        if p.exists():
+            raise CliError(f"{p} exists; not overwriting it")
+    if ca_cert.exists() != ca_key.exists():
+        missing = ca_key if ca_cert.exists() else ca_cert
+        raise CliError(f"{missing} does not exist: give both CA files, or neither to "
+                       "create a new CA")
+    if write_client_pair(cert, key, ca_cert, ca_key, name, days):
+        typer.echo(f"wrote a new CA: {ca_cert} and {ca_key}")
+    typer.echo(f"wrote {cert} and {key} for {name}, signed by {ca_cert}")
+
+
 # -------------------------------------------------------------------------------------------
 # sql and shell
 
@@ -319,6 +377,7 @@ def sql(
         help="Rows a table shows (KODIAK_MAX_ROWS; default 1000).")] = None,
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
 ) -> None:
     """Run SQL statements and print the result.
 
@@ -356,7 +415,8 @@ def sql(
         raise CliError(f"{fmt} is binary; use --output FILE or redirect stdout", 2)
     limit = cfg.get("max_rows", max_rows)
     err = make_console(stderr=True)
-    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify) as backend:
+    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                  tls_client_cert, tls_client_key) as backend:
         for i, stmt in enumerate(stmts):
             last = i == len(stmts) - 1
             outcome = backend.execute(stmt)
@@ -389,6 +449,7 @@ def shell(
     ctx: typer.Context,
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
     mode: Annotated[str, typer.Option(help="table, csv, json or ndjson.")] = "table",
     history_file: Annotated[Path | None, typer.Option(
         help="History file (KODIAK_HISTORY_FILE; default ~/.kodiak_history).")] = None,
@@ -404,7 +465,8 @@ def shell(
     cfg = _config(ctx)
     if mode not in MODES:
         raise CliError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}", 2)
-    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify) as backend:
+    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                  tls_client_cert, tls_client_key) as backend:
         sh = Shell(backend, make_console(), make_console(stderr=True), mode=mode,
                    max_rows=cfg.get("max_rows"))
         if sys.stdin.isatty():
@@ -449,6 +511,7 @@ def import_cmd(
     progress: ProgressOpt = None,
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
 ) -> None:
     """Load a file into a table, streaming, in one transaction.
 
@@ -461,7 +524,8 @@ def import_cmd(
     from .fileio_formats import cast_reader, open_source, target_schema
 
     mode = _ingest_mode(create, append, replace)
-    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify) as backend:
+    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                  tls_client_cert, tls_client_key) as backend:
         existing = backend.table_schema(table) if mode != "replace" else None
         types = {f.name.lower(): f.type for f in existing} if existing is not None else None
         src = open_source(file, format, column_types=types, delimiter=delimiter)
@@ -499,6 +563,7 @@ def export_cmd(
     progress: ProgressOpt = None,
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
 ) -> None:
     """Write a table or a query's result to a file, batch by batch.
 
@@ -512,7 +577,8 @@ def export_cmd(
         raise CliError("--format is required when writing to stdout", 2)
     fmt = detect_format(file, format) if not to_stdout else detect_format("-", format)
     query = source if looks_like_query(source) else f"SELECT * FROM {quote_ident(source)}"
-    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify) as backend:
+    with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                  tls_client_cert, tls_client_key) as backend:
         total = None
         if not looks_like_query(source) and backend.mode == "embedded":
             total = backend.db.snapshot().table(source).row_count
@@ -566,6 +632,7 @@ def backup(
     data_dir: DataDirOpt = None,
     uri: UriOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
 ) -> None:
     """Copy a consistent snapshot of the database to DEST (an ordinary data directory).
 
@@ -582,7 +649,8 @@ def backup(
         raise CliError("give --uri or --data-dir, not both", 2)
     target_uri, _ = cfg.target(uri, data_dir)
     if target_uri:
-        _remote_backup(ctx, target_uri, dest, user, tls_root_certs, tls_skip_verify)
+        _remote_backup(ctx, target_uri, dest, user, tls_root_certs, tls_skip_verify,
+                       tls_client_cert, tls_client_key)
         return
     src = _existing_data_dir(ctx, data_dir)
     db = _open_db(src)
@@ -597,7 +665,8 @@ def backup(
 
 
 def _remote_backup(ctx: typer.Context, uri: str, dest: Path, user: str | None,
-                   tls_root_certs: Path | None, tls_skip_verify: bool | None) -> None:
+                   tls_root_certs: Path | None, tls_skip_verify: bool | None,
+                   tls_client_cert: Path | None, tls_client_key: Path | None) -> None:
     from .client import Remote
 
     cfg = _config(ctx)
@@ -605,7 +674,9 @@ def _remote_backup(ctx: typer.Context, uri: str, dest: Path, user: str | None,
     dest_path = os.path.abspath(dest)
     with Remote(uri, user=user, password=_password(cfg, user),
                 tls_root_certs=cfg.get("tls_root_certs", tls_root_certs),
-                tls_skip_verify=cfg.get("tls_skip_verify", tls_skip_verify)) as backend:
+                tls_skip_verify=cfg.get("tls_skip_verify", tls_skip_verify),
+                tls_client_cert=cfg.get("tls_client_cert", tls_client_cert),
+                tls_client_key=cfg.get("tls_client_key", tls_client_key)) as backend:
         stats = backend.backup(dest_path)
     typer.echo(f"backed up {stats['tables']} tables, {stats['rows']} rows "
                f"({stats['bytes']} bytes of segments) to {stats.get('dest', dest_path)} on the "
@@ -703,6 +774,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
 ) -> None:
     """Tables, row counts, sizes, segments and write-ahead log size.
 
@@ -716,7 +788,7 @@ def info(
     from .render import make_console
 
     with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
-                  must_exist=True) as backend:
+                  tls_client_cert, tls_client_key, must_exist=True) as backend:
         tables, summary = backend.stats()
     if as_json:
         doc = {**summary, "tables": [{k: v for k, v in asdict(t).items() if k != "extra"}

@@ -319,8 +319,11 @@ class Remote(Backend):
     mode = "server"
 
     def __init__(self, uri: str, *, user: str | None = None, password: str | None = None,
-                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False) -> None:
+                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False,
+                 tls_client_cert: Path | None = None, tls_client_key: Path | None = None
+                 ) -> None:
         import adbc_driver_flightsql.dbapi as flight_sql
+        from adbc_driver_flightsql import DatabaseOptions
 
         if not re.match(r"^grpc(\+tls|\+tcp|\+unix)?://", uri):
             raise ClientError(f"not a Flight SQL URI: {uri!r} (expected grpc://host:port or "
@@ -346,6 +349,10 @@ class Remote(Backend):
                 raise ClientError(f"cannot read {tls_root_certs}: {exc.strerror}") from None
         if tls_skip_verify:
             kwargs["adbc.flight.sql.client_option.tls_skip_verify"] = "true"
+        self._mtls = _client_certificate(tls_client_cert, tls_client_key)
+        if self._mtls is not None:
+            kwargs[DatabaseOptions.MTLS_CERT_CHAIN.value] = self._mtls[0].decode()
+            kwargs[DatabaseOptions.MTLS_PRIVATE_KEY.value] = self._mtls[1].decode()
         try:
             self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
         except Exception as exc:
@@ -356,6 +363,12 @@ class Remote(Backend):
 
     def _unreachable(self, exc: BaseException) -> None:
         text = str(exc)
+        hung_up = ("broken pipe", "server preface", "connection reset")  # in the handshake
+        if ("(Unavailable;" in text and self.uri.startswith("grpc+tls") and self._mtls is None
+                and any(s in text for s in hung_up)):
+            raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)} (if "
+                              "it requires a client certificate, pass --tls-client-cert and "
+                              "--tls-client-key)") from None
         if "(Unavailable;" in text and ("connection error" in text or "resolver" in text):
             raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)}"
                               ) from None
@@ -445,6 +458,8 @@ class Remote(Backend):
                 kwargs["tls_root_certs"] = Path(self._tls_root_certs).read_bytes()
             if self._tls_skip_verify:
                 kwargs["disable_server_verification"] = True
+            if self._mtls is not None:
+                kwargs["cert_chain"], kwargs["private_key"] = self._mtls
             client = flight.connect(self.uri, **kwargs)
             headers = []
             try:
@@ -527,13 +542,31 @@ class Remote(Backend):
             self.conn.close()
 
 
+def _client_certificate(cert: Path | None, key: Path | None) -> tuple[bytes, bytes] | None:
+    """(certificate chain PEM, private key PEM) for mutual TLS, or None without them."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise ClientError("--tls-client-cert and --tls-client-key go together (a client "
+                          "certificate needs its private key)")
+    out = []
+    for path in (cert, key):
+        try:
+            out.append(Path(path).read_bytes())
+        except OSError as exc:
+            raise ClientError(f"cannot read {path}: {exc.strerror}") from None
+    return out[0], out[1]
+
+
 def open_backend(uri: str | None, data_dir: Path, *, must_exist: bool = False,
                  user: str | None = None, password: str | None = None,
-                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False
+                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False,
+                 tls_client_cert: Path | None = None, tls_client_key: Path | None = None
                  ) -> Backend:
     if uri:
         return Remote(uri, user=user, password=password, tls_root_certs=tls_root_certs,
-                      tls_skip_verify=tls_skip_verify)
+                      tls_skip_verify=tls_skip_verify, tls_client_cert=tls_client_cert,
+                      tls_client_key=tls_client_key)
     return Embedded(data_dir, must_exist=must_exist)
 
 

@@ -43,6 +43,8 @@ from .prefetch import prefetch
 from .sql.interrupt import Interrupt
 from .status import InvalidArgument, NotFound, Unimplemented
 
+# Explicit options: without them pyarrow reads an environment variable on every DoGet.
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions()
 log = logging.getLogger("kodiak.flight")
 
 SESSION_COOKIE = "arrow_flight_session_id"
@@ -371,6 +373,7 @@ class KodiakFlightServer(flight.FlightServerBase):
     def __init__(self, db: Any, location: str | flight.Location = "grpc://127.0.0.1:0", *,
                  auth: Authenticator | None = None,
                  tls_certificates: list[flight.CertKeyPair] | None = None,
+                 tls_client_ca: bytes | None = None,
                  session_factory: SessionFactory | None = None,
                  catalog: str = "kodiak", default_schema: str = "main",
                  session_idle_timeout: float = 3600.0,
@@ -381,6 +384,8 @@ class KodiakFlightServer(flight.FlightServerBase):
         status.install()
         if query_timeout is not None and query_timeout <= 0:
             raise ValueError("query_timeout must be positive (or None for no limit)")
+        if tls_client_ca is not None and not tls_certificates:
+            raise ValueError("tls_client_ca (mutual TLS) needs tls_certificates")
         self.query_timeout = query_timeout
         self.max_sql_nesting = max_sql_nesting
         self.db = db
@@ -413,6 +418,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                 log.info("dropped %d temporary table(s) left by earlier sessions", dropped)
         super().__init__(location, auth_handler=_HandshakeHandler(),
                          tls_certificates=tls_certificates,
+                         verify_client=tls_client_ca is not None,
+                         root_certificates=tls_client_ca,
                          middleware={MIDDLEWARE_KEY: CallMiddlewareFactory(auth)})
         threading.Thread(target=self._sweeper, name="kodiak-sweeper", daemon=True).start()
 
@@ -827,12 +834,13 @@ class KodiakFlightServer(flight.FlightServerBase):
                 return self._stream(ex)
             if isinstance(cmd, fsql.METADATA_COMMANDS):
                 client = self._client(context)
-                return flight.RecordBatchStream(self._metadata(client, cmd))
+                return flight.RecordBatchStream(self._metadata(client, cmd),
+                                                options=_IPC_OPTIONS)
             raise self._wrong_rpc(cmd, "DoGet")
 
     def _stream(self, ex: Execution) -> flight.FlightDataStream:
         if ex.table is not None:
-            return flight.RecordBatchStream(ex.table)
+            return flight.RecordBatchStream(ex.table, options=_IPC_OPTIONS)
         try:
             ex.interrupt.check()
         except Exception as e:
@@ -857,7 +865,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                     self._streaming.pop(ex.handle, None)
                 ex.close()
 
-        return flight.GeneratorStream(ex.schema, self._guard("DoGet", batches()))
+        return flight.GeneratorStream(ex.schema, self._guard("DoGet", batches()),
+                                      options=_IPC_OPTIONS)
 
     def _metadata(self, client: ClientSession, cmd: Any) -> pa.Table:
         if isinstance(cmd, pb.CommandGetSqlInfo):
