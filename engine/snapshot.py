@@ -252,6 +252,15 @@ class Snapshot:
             if piece.rows.num_rows:
                 yield piece
 
+    def pieces_at(self, name: str, keys: list) -> Iterator[Piece]:
+        """The live rows with primary keys ``keys`` (values, tuples for a composite key),
+        found through the B+ tree, with their locations and key columns: what a statement
+        that deletes or replaces rows by key needs."""
+        data = self.data(name)
+        if data.pk is None:
+            raise SchemaError(f"table {data.tdef.qualified!r} has no primary key")
+        yield from self._located(data, [], _unique(keys), key_columns(data.tdef))
+
     def _pieces(self, data: TableData, need: list[ColumnDef],
                 predicate: Predicate | pc.Expression | None,
                 with_keys: bool = False) -> Iterator[Piece]:

@@ -422,6 +422,37 @@ class Transaction:
         self._insert_rows(td, conform(td, new))
         return old.num_rows
 
+    def replace(self, name: str, keys: pa.Table, rows: Data | None = None) -> int:
+        """Delete the rows whose primary keys are ``keys``' rows (key columns by name), then
+        insert ``rows``: one statement, all or nothing. Returns how many rows were deleted.
+
+        What ``UPDATE ... FROM`` (the changed rows, keys possibly changed too) and
+        ``DELETE ... USING`` (no rows) come down to once a join has picked the rows."""
+        td = self._table(name)
+        if not td.primary_key:
+            raise SchemaError(f"table {td.qualified!r} has no primary key to replace rows by")
+        return self._statement(self._replace, td, keys, rows)
+
+    def _replace(self, td: TableDef, keys: pa.Table, rows: Data | None) -> int:
+        names = list(td.key_names)
+        missing = [n for n in names if n not in keys.column_names]
+        if missing:
+            raise SchemaError(f"replace: the keys lack primary-key column(s) {missing}")
+        cols = [keys.column(n).to_pylist() for n in names]
+        probe = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
+        seg_offsets: dict[int, list[np.ndarray]] = {}
+        buffer_keys: list = []
+        for piece in self._peek().pieces_at(td.qualified, probe):
+            if piece.part is None:
+                buffer_keys.extend(keys_of(td, piece.rows))
+            else:
+                seg_offsets.setdefault(piece.part.segment.id, []).append(piece.offsets)
+        n = self._delete_located(td, {s: np.concatenate(o) for s, o in seg_offsets.items()},
+                                 buffer_keys)
+        if rows is not None:
+            self._insert(td, rows)
+        return n
+
     def upsert(self, name: str, data: Data, update_columns: Sequence[str] | None = None) -> int:
         td = self._table(name)
         if not td.primary_key:

@@ -566,7 +566,7 @@ class Binder:
             else None
         group = sel.args.get("group")
         having = sel.args.get("having")
-        order = sel.args.get("order")
+        order = _order_all(sel.args.get("order"), len(items))
         agg_present = any(contains_aggregate(e) for _, e in items) or \
             (having is not None) or (group is not None) or \
             (order is not None and any(contains_aggregate(o) for o in order.expressions))
@@ -795,7 +795,7 @@ class Binder:
         return v.value
 
     def _order_limit(self, node: exp.Expression, bound: Bound, _: Any) -> Bound:
-        order = node.args.get("order")
+        order = _order_all(node.args.get("order"), len(bound.cols))
         if order is not None:
             keys = []
             for o in order.expressions:
@@ -1603,3 +1603,18 @@ def _distinct_on(sel: exp.Select) -> exp.Select:
     sel.set("distinct", None)
     sel.set("qualify", exp.Qualify(this=first))
     return sel
+
+
+def _order_all(order: exp.Order | None, width: int) -> exp.Order | None:
+    """DuckDB's ``ORDER BY ALL [DESC]``: every output column, left to right."""
+    if order is None or len(order.expressions) != 1:
+        return order
+    o = order.expressions[0]
+    e = o.this
+    if not ((isinstance(e, exp.Var) or (isinstance(e, exp.Column) and not e.table
+                                          and not e.this.quoted))
+            and e.name.upper() == "ALL"):
+        return order
+    return exp.Order(expressions=[
+        exp.Ordered(this=exp.Literal.number(i + 1), desc=o.args.get("desc"),
+                    nulls_first=o.args.get("nulls_first")) for i in range(width)])

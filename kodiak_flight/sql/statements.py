@@ -17,6 +17,7 @@ from engine import errors
 
 from . import catalog as C
 from .binder import Binder, Context
+from .dialect import Grizzly, parse
 from .errors import BindError, NotSupportedError, SqlTypeError, suggest
 from .executor import Executor
 from .expr import Call, Col, Expr, Lit, cast, substitute, to_arrow
@@ -344,8 +345,10 @@ def _where(ctx: Context, info: Any, node: exp.Expression, qual: str) -> Any:
 
 
 def delete(tx: Any, ctx: Context, node: exp.Delete) -> int:
+    if node.args.get("returning"):
+        raise NotSupportedError("DELETE ... RETURNING is not supported")
     if node.args.get("using"):
-        raise NotSupportedError("DELETE ... USING is not supported")
+        return _delete_using(tx, ctx, node)
     t = node.this
     info = _existing(ctx, t)
     pred = _where(ctx, info, node, t.alias_or_name)
@@ -353,8 +356,10 @@ def delete(tx: Any, ctx: Context, node: exp.Delete) -> int:
 
 
 def update(tx: Any, ctx: Context, node: exp.Update) -> int:
+    if node.args.get("returning"):
+        raise NotSupportedError("UPDATE ... RETURNING is not supported")
     if node.args.get("from_") or node.args.get("from"):
-        raise NotSupportedError("UPDATE ... FROM is not supported")
+        return _update_from(tx, ctx, node)
     t = node.this
     info = _existing(ctx, t)
     scope, fixes = _row_scope(info, t.alias_or_name)
@@ -370,6 +375,98 @@ def update(tx: Any, ctx: Context, node: exp.Update) -> int:
         assignments[col] = _compile_row_expr(ctx, e, fixes)
     pred = _where(ctx, info, node, t.alias_or_name)
     return tx.update(info.name, assignments, pred)
+
+
+# UPDATE ... FROM and DELETE ... USING: a query joins the target with the other tables and
+# picks the target's rows (by primary key) and, for UPDATE, their new values; the engine then
+# replaces those rows in one all-or-nothing statement (``Transaction.replace``).
+
+_KEY = "__kodiak_key_"
+
+
+def _keyed_target(ctx: Context, node: exp.Expression, what: str) -> tuple[Any, str]:
+    t = node.this
+    info = _existing(ctx, t)
+    if not info.primary_key:
+        raise NotSupportedError(f"{what} needs a primary key on the target table "
+                                f"{info.name!r}, to tell its rows apart")
+    return info, t.alias_or_name
+
+
+def _join_query(node: exp.Expression, items: str, others: list[exp.Expression]) -> exp.Select:
+    """``SELECT items FROM <target>, <others> [WHERE ...]`` as a parsed query."""
+    frm = ", ".join([node.this.sql(dialect=Grizzly)]
+                    + [o.sql(dialect=Grizzly) for o in others])
+    where = node.args.get("where")
+    text = f"SELECT {items} FROM {frm}"
+    if where is not None:
+        text += f" WHERE {where.this.sql(dialect=Grizzly)}"
+    return parse(text)[0]
+
+
+def _run_query(ctx: Context, query: exp.Expression) -> pa.Table:
+    bound = Binder(ctx).bind_query(query)
+    return Executor(ctx.snap).table(optimize(bound.plan))
+
+
+def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int:
+    info, alias = _keyed_target(ctx, node, "DELETE ... USING")
+    keys = ", ".join(f"{_ident(alias)}.{_ident(k)}" for k in info.primary_key)
+    matched = _run_query(ctx, _join_query(node, f"DISTINCT {keys}", node.args["using"]))
+    matched = matched.rename_columns(list(info.primary_key))
+    return tx.replace(info.name, matched) if matched.num_rows else 0
+
+
+def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int:
+    info, alias = _keyed_target(ctx, node, "UPDATE ... FROM")
+    names = list(info.schema.names)
+    sets: dict[str, exp.Expression] = {}
+    for a in node.expressions:
+        col = a.this.name
+        if col not in names:
+            raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
+        if col in sets:
+            raise BindError(f"column {col!r} is assigned more than once")
+        sets[col] = a.expression
+    frm = node.args.get("from_") or node.args.get("from")
+    items = [f"{_ident(alias)}.{_ident(k)} AS {_ident(_KEY + str(i))}"
+             for i, k in enumerate(info.primary_key)]
+    items += [f"({sets[c].sql(dialect=Grizzly)}) AS {_ident(c)}" if c in sets
+              else f"{_ident(alias)}.{_ident(c)} AS {_ident(c)}" for c in names]
+    nk = len(info.primary_key)
+    found = _run_query(ctx, _join_query(node, ", ".join(items), [frm.this]))
+    found = found.rename_columns(_update_columns(nk, names))
+    if not found.num_rows:
+        return 0
+    keys = found.select(list(range(nk))).rename_columns(list(info.primary_key))
+    per_key = keys.group_by(list(info.primary_key)).aggregate([([], "count_all")])
+    if per_key.num_rows != keys.num_rows:
+        # a row matched several times: fine if every match gives it the same new values
+        try:
+            found = found.group_by(found.column_names, use_threads=False).aggregate([])
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            pass  # values that cannot be compared for equality: count as different
+        found = found.select(_update_columns(nk, names))
+        keys = found.select(list(range(nk))).rename_columns(list(info.primary_key))
+    if per_key.num_rows != keys.num_rows:
+        twice = per_key.filter(pc.greater(per_key.column("count_all"), 1)).slice(0, 1)
+        shown = ", ".join(f"{k} = {twice.column(k)[0].as_py()!r}" for k in info.primary_key)
+        raise errors.ConstraintError(
+            f"UPDATE ... FROM: the row of {info.name!r} with {shown} matches more than one "
+            f"row of the FROM tables; the new value would be ambiguous")
+    rows = found.select(list(range(nk, found.num_columns))).rename_columns(names)
+    rows = _cast_table(rows, [normalize(info.schema.field(c).type) for c in names])
+    tx.replace(info.name, keys, rows)
+    return rows.num_rows
+
+
+def _update_columns(nk: int, names: list[str]) -> list[str]:
+    """Column names of ``_update_from``'s query: the old keys, then the new row."""
+    return [_KEY + str(i) for i in range(nk)] + names
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect=Grizzly)
 
 
 def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
