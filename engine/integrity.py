@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .errors import KodiakError
+from .errors import ConflictError, KodiakError
 from .segment import _crc, compute_stats
 from .table import BUFFERED, key_columns, keys_of
 from .wal import HEADER, MAGIC, _frame_problem, torn_header, zeros_from
@@ -18,13 +18,26 @@ if TYPE_CHECKING:
 
 
 def check_database(db: Database) -> list[str]:
+    """Also safe on a database that is being written (a server's): segments are checked in
+    a snapshot held to the end, so none is removed under the check, and the manifest and
+    the log are read while holding the writer lock, so no commit is half-appended and no
+    checkpoint replaces them meanwhile. Waits at most ``db.lock_timeout`` for that lock."""
     problems: list[str] = []
+    snap = db.snapshot()  # referenced until the end: its segment files stay on disk
+    timeout = db.lock_timeout
+    if not db._writer.acquire(timeout=-1 if timeout is None else timeout):
+        raise ConflictError(f"the check waits for the writer lock, which a transaction has "
+                            f"held for over {timeout} s; try again")
     try:
-        db._read_manifest()
-    except KodiakError as exc:
-        problems.append(f"manifest: {exc}")
-    problems += _check_wal(db)
-    state = db.snapshot().state
+        try:
+            db._read_manifest()
+        except KodiakError as exc:
+            problems.append(f"manifest: {exc}")
+        wal = _read_wal(db)  # only the reading: writers wait for no more than that
+    finally:
+        db._writer.release()
+    problems += _check_wal(wal)
+    state = snap.state
     for data in state.tables.values():
         name = data.tdef.qualified
         for p in data.parts:
@@ -56,15 +69,17 @@ def check_database(db: Database) -> list[str]:
     return problems
 
 
-def _check_wal(db: Database) -> list[str]:
-    out = []
+def _read_wal(db: Database) -> list[tuple[str, bytes]]:
     wal_dir = os.path.join(db.root, "wal")
-    names = sorted(db.fs.listdir(wal_dir))
-    for name in names:
-        path = os.path.join(wal_dir, name)
-        data = db.fs.read_bytes(path)
+    return [(os.path.join(wal_dir, name), db.fs.read_bytes(os.path.join(wal_dir, name)))
+            for name in sorted(db.fs.listdir(wal_dir))]
+
+
+def _check_wal(files: list[tuple[str, bytes]]) -> list[str]:
+    out = []
+    for i, (path, data) in enumerate(files):
         if data[:len(MAGIC)] != MAGIC:
-            if not (torn_header(data) and name == names[-1]):  # recovery drops those
+            if not (torn_header(data) and i == len(files) - 1):  # recovery drops those
                 out.append(f"{path}: bad magic")
             continue
         pos = len(MAGIC)

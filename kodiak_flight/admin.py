@@ -18,6 +18,7 @@ from .status import InvalidArgument
 
 ACTION_BACKUP = "kodiak.backup"
 ACTION_INFO = "kodiak.info"
+ACTION_CHECK = "kodiak.check"
 
 ACTIONS = [
     (ACTION_BACKUP, 'Back up the database online into a new directory on the server: body '
@@ -25,6 +26,9 @@ ACTIONS = [
                     '"bytes", "lsn", "files", "total_bytes", "users_file"}'),
     (ACTION_INFO, "Tables with rows, segments and sizes, and the write-ahead log's size: "
                   "answers JSON {\"tables\": [...], \"lsn\", \"wal_bytes\", ...}"),
+    (ACTION_CHECK, "Verify the live database (checksums, manifest, write-ahead log, "
+                   "segments, indexes): answers JSON {\"problems\": [...], \"tables\", "
+                   "\"rows\", \"lsn\"}"),
 ]
 
 _backup_lock = threading.Lock()  # one backup at a time per server process
@@ -66,6 +70,16 @@ def database_stats(db: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 def info_json(db: Any) -> bytes:
     tables, summary = database_stats(db)
     return json.dumps({**summary, "tables": tables}).encode("utf-8")
+
+
+def check_json(db: Any) -> bytes:
+    """``db.check()`` on the live database (see ``engine.integrity``), as JSON."""
+    snap = db.snapshot()
+    problems = db.check()
+    names = snap.tables()
+    return json.dumps({"problems": problems, "tables": len(names),
+                       "rows": sum(snap.table(n).row_count for n in names),
+                       "lsn": snap.lsn}).encode("utf-8")
 
 
 def parse_backup_request(body: bytes) -> str:

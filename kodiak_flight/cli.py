@@ -726,11 +726,34 @@ def restore(
 
 
 @app.command()
-def check(ctx: typer.Context, data_dir: DataDirOpt = None) -> None:
+def check(
+    ctx: typer.Context, data_dir: DataDirOpt = None,
+    uri: UriOpt = None, user: UserOpt = None,
+    tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
+) -> None:
     """Verify checksums, the manifest, the write-ahead log, every segment and the indexes.
 
-    Exit status 1 when a problem is found (each is printed on stderr).
+    Embedded (--data-dir) the data directory must not be open in another process; with --uri
+    the running server checks its live database (a snapshot, while writes go on). Exit
+    status 1 when a problem is found (each is printed on stderr).
     """
+    cfg = _config(ctx)
+    if uri is not None and data_dir is not None:
+        raise CliError("give --uri or --data-dir, not both", 2)
+    target_uri, _ = cfg.target(uri, data_dir)
+    if target_uri:
+        from .client import Remote
+
+        user = cfg.get("user", user)
+        with Remote(target_uri, user=user, password=_password(cfg, user),
+                    tls_root_certs=cfg.get("tls_root_certs", tls_root_certs),
+                    tls_skip_verify=cfg.get("tls_skip_verify", tls_skip_verify),
+                    tls_client_cert=cfg.get("tls_client_cert", tls_client_cert),
+                    tls_client_key=cfg.get("tls_client_key", tls_client_key)) as backend:
+            doc = backend.check()
+        _report_check([], doc["problems"], target_uri, doc["tables"], doc["rows"])
+        return
     path = _existing_data_dir(ctx, data_dir)
     try:
         db = _open_db(path)
@@ -748,13 +771,18 @@ def check(ctx: typer.Context, data_dir: DataDirOpt = None) -> None:
         rows = sum(snap.table(t).row_count for t in tables)
     finally:
         db.close()
+    _report_check(warnings, problems, str(path), len(tables), rows)
+
+
+def _report_check(warnings: list[str], problems: list[str], where: str, tables: int,
+                  rows: int) -> None:
     for w in warnings:
         typer.echo(f"warning: recovery: {w}", err=True)
     for p in problems:
         typer.echo(f"problem: {p}", err=True)
     if problems:
-        raise CliError(f"{len(problems)} problem(s) found in {path}")
-    typer.echo(f"ok: {path}: {len(tables)} tables, {rows} rows, no problems found")
+        raise CliError(f"{len(problems)} problem(s) found in {where}")
+    typer.echo(f"ok: {where}: {tables} tables, {rows} rows, no problems found")
 
 
 def _human(n: int | None) -> str:

@@ -508,6 +508,13 @@ class Remote(Backend):
         (raw,) = self.action(ACTION_BACKUP, json.dumps({"dest": dest}).encode("utf-8"))
         return json.loads(raw)
 
+    def check(self) -> dict[str, Any]:
+        """The server's integrity check of its live database: problems, tables, rows, lsn."""
+        from .admin import ACTION_CHECK
+
+        (raw,) = self.action(ACTION_CHECK)
+        return json.loads(raw)
+
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
         from .admin import ACTION_INFO
 

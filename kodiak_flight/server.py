@@ -1144,12 +1144,13 @@ class KodiakFlightServer(flight.FlightServerBase):
             self._close_session(client)
             return [core_pb.CloseSessionResult(
                 status=core_pb.CloseSessionResult.CLOSED).SerializeToString()]
-        if kind in (admin.ACTION_BACKUP, admin.ACTION_INFO):
+        if kind in (admin.ACTION_BACKUP, admin.ACTION_INFO, admin.ACTION_CHECK):
             return [self._admin_action(context, kind, body)]
         raise Unimplemented(f"unknown action type {kind!r}", "UnknownAction")
 
     def _admin_action(self, context: flight.ServerCallContext, kind: str, body: bytes) -> bytes:
-        """``kodiak.backup`` / ``kodiak.info``: JSON in, JSON out (see docs/flight.md).
+        """``kodiak.backup`` / ``kodiak.info`` / ``kodiak.check``: JSON in, JSON out (see
+        docs/flight.md).
 
         With authentication on, the caller must be an authenticated user (the middleware
         already refuses calls without credentials; this does not rely on it alone)."""
@@ -1158,6 +1159,11 @@ class KodiakFlightServer(flight.FlightServerBase):
             raise flight.FlightUnauthenticatedError(f"{kind} requires an authenticated user")
         if kind == admin.ACTION_INFO:
             return admin.info_json(self.db)
+        if kind == admin.ACTION_CHECK:
+            out = admin.check_json(self.db)
+            log.info("online check requested by %s: %s", (mw.user if mw else None)
+                     or "anonymous", out[:200].decode("utf-8", "replace"))
+            return out
         dest = admin.parse_backup_request(body)
         log.info("backup to %s requested by %s", dest, (mw.user if mw else None) or "anonymous")
         stats = admin.backup(self.db, dest)
