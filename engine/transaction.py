@@ -38,7 +38,7 @@ from .errors import (
 from .oplog import OpLog
 from .predicate import Predicate
 from .segment import write_segment
-from .snapshot import Snapshot, State, _evaluate
+from .snapshot import Snapshot, State, _evaluate, _logical, _restore_types
 from .table import index_entries, key_columns, keys_of, show_key
 
 if TYPE_CHECKING:
@@ -258,6 +258,17 @@ class Transaction:
         td = self._table(name)
         return self._statement(self._insert, td, data)
 
+    def insert_rows(self, name: str, data: Data) -> pa.Table:
+        """``insert``, answering with the rows as stored (defaults filled in, the table's
+        column names and types): what ``INSERT ... RETURNING`` reports."""
+        td = self._table(name)
+        table = data if isinstance(data, pa.Table) else pa.Table.from_batches(
+            [data] if isinstance(data, pa.RecordBatch) else list(data))
+        rows = conform(td, table)  # checked before anything is written
+        self._statement(self._insert, td, rows.rename_columns(
+            [c.name for c in td.columns]))
+        return _restore_types(_logical(rows, list(td.columns)), td.arrow_schema)
+
     def _insert(self, td: TableDef, data: Data) -> int:
         tuples = small_rows(td, data)
         if tuples is not None:  # a few rows in the table's shape: the single-row path
@@ -351,11 +362,24 @@ class Transaction:
         td = self._table(name)
         return self._statement(self._delete_where, td, predicate)
 
-    def _delete_where(self, td: TableDef, predicate: Any) -> int:
+    def delete_rows(self, name: str, predicate: Predicate | pc.Expression | None = None
+                    ) -> pa.Table:
+        """``delete``, answering with the deleted rows (``DELETE ... RETURNING``)."""
+        td = self._table(name)
+        gone: list[pa.Table] = []
+        self._statement(self._delete_where, td, predicate, gone)
+        return _restore_types(pa.concat_tables(gone) if gone else
+                              td.stored_schema.empty_table(), td.arrow_schema)
+
+    def _delete_where(self, td: TableDef, predicate: Any,
+                      gone: list[pa.Table] | None = None) -> int:
         snap = self._peek()
         seg_offsets: dict[int, list[np.ndarray]] = {}
         buffer_keys: list = []
-        for piece in snap.pieces(td.qualified, predicate, columns=[]):
+        cols = None if gone is not None else []
+        for piece in snap.pieces(td.qualified, predicate, columns=cols):
+            if gone is not None:
+                gone.append(_logical(piece.rows, list(td.columns)))
             if piece.part is None:
                 buffer_keys.extend(keys_of(td, piece.rows))
             else:
@@ -390,8 +414,17 @@ class Transaction:
         td = self._table(name)
         return self._statement(self._update, td, assignments, predicate)
 
+    def update_rows(self, name: str, assignments: dict[str, pc.Expression],
+                    predicate: Predicate | pc.Expression | None = None) -> pa.Table:
+        """``update``, answering with the rows as they are now (``UPDATE ... RETURNING``)."""
+        td = self._table(name)
+        changed: list[pa.Table] = []
+        self._statement(self._update, td, assignments, predicate, changed)
+        return _restore_types(changed[0] if changed else td.stored_schema.empty_table(),
+                              td.arrow_schema)
+
     def _update(self, td: TableDef, assignments: dict[str, pc.Expression],
-                predicate: Any) -> int:
+                predicate: Any, changed: list[pa.Table] | None = None) -> int:
         targets = {td.column(c).name: e for c, e in assignments.items()}
         snap = self._peek()
         old_parts = []
@@ -419,7 +452,10 @@ class Transaction:
         new = pa.table(new_cols, names=[c.name for c in td.columns])
         self._delete_located(td, {s: np.concatenate(o) for s, o in seg_offsets.items()},
                              buffer_keys)
-        self._insert_rows(td, conform(td, new))
+        stored = conform(td, new)
+        self._insert_rows(td, stored)
+        if changed is not None:
+            changed.append(_logical(stored, list(td.columns)))
         return old.num_rows
 
     def replace(self, name: str, keys: pa.Table, rows: Data | None = None) -> int:

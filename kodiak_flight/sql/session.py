@@ -45,6 +45,12 @@ class Result:
     table: pa.Table | None = None  # the whole result, when it was computed in memory anyway
 
 
+def _write_result(n: int | pa.Table) -> Result:
+    if isinstance(n, pa.Table):  # RETURNING: a result set, its length the row count
+        return Result(n.schema, n.to_reader(), n.num_rows, n)
+    return Result(pa.schema([]), None, n)
+
+
 def _query_result(out: pa.Table | pa.RecordBatchReader) -> Result:
     if isinstance(out, pa.Table):
         return Result(out.schema, out.to_reader(), -1, out)
@@ -168,6 +174,8 @@ class Session:
 
     def _run(self, stmt: exp.Expression, params: pa.RecordBatch | pa.Table | None) -> Result:
         rows = _param_rows(params)
+        if rows is not None and len(rows) > 1 and _returns_rows(stmt):
+            raise ParameterError("a statement with RETURNING binds only one row of parameters")
         if isinstance(stmt, exp.Insert) and rows is not None and len(rows) > 1 and \
                 _all_placeholders(stmt):
             return self._write(lambda tx, ctx: S.insert_table(tx, ctx, stmt, _as_table(params)),
@@ -210,10 +218,11 @@ class Session:
         return self._write(lambda tx, ctx: handler(tx, ctx, stmt), params)
 
     def _write(self, fn: Any, params: list[pa.Scalar] | None) -> Result:
+        """Run a writing statement in the open transaction or its own; ``fn`` answers a
+        row count, or the table a RETURNING clause asks for."""
         if self._tx is not None:
             ctx = self._context(self._tx.snapshot(), params)
-            n = fn(self._tx, ctx)
-            return Result(pa.schema([]), None, n)
+            return _write_result(fn(self._tx, ctx))
         tx = self.db.begin()
         try:
             ctx = self._context(tx.snapshot(), params)
@@ -222,7 +231,7 @@ class Session:
             tx.rollback()
             raise
         tx.commit()
-        return Result(pa.schema([]), None, n)
+        return _write_result(n)
 
     def _plan(self, stmt: exp.Expression, ctx: Context) -> tuple[Any, list[str]]:
         bound = Binder(ctx).bind_query(stmt)
@@ -263,7 +272,7 @@ class Prepared:
     def __init__(self, session: Session, stmt: exp.Expression) -> None:
         self.session = session
         self.stmt = stmt
-        self.is_update = not _is_query(stmt) and not (
+        self.is_update = not _is_query(stmt) and not _returns_rows(stmt) and not (
             isinstance(stmt, exp.Command) and stmt.name.upper() == "EXPLAIN")
         count = _placeholder_count(stmt)
         ctx = session._context(session._snapshot(), None)
@@ -272,6 +281,10 @@ class Prepared:
             plan, names = session._plan(stmt, ctx)
             self.dataset_schema = pa.schema([pa.field(n, t) for n, (_, t)
                                              in zip(names, plan.output, strict=True)])
+        elif _returns_rows(stmt):
+            if isinstance(stmt, exp.Insert) and isinstance(stmt.expression, exp.Values):
+                _hint_insert(ctx, stmt)
+            self.dataset_schema = S.returning_schema(ctx, stmt)
         elif isinstance(stmt, exp.Insert) and isinstance(stmt.expression, exp.Values):
             _hint_insert(ctx, stmt)
         elif isinstance(stmt, exp.Command):
@@ -354,6 +367,12 @@ def _done() -> Result:
 
 def _is_query(stmt: exp.Expression) -> bool:
     return isinstance(stmt, _QUERY)
+
+
+def _returns_rows(stmt: exp.Expression) -> bool:
+    """INSERT / UPDATE / DELETE ... RETURNING: a write that answers with a result set."""
+    return isinstance(stmt, (exp.Insert, exp.Update, exp.Delete)) and \
+        bool(stmt.args.get("returning"))
 
 
 def _placeholder_count(stmt: exp.Expression) -> int:

@@ -344,20 +344,21 @@ def _where(ctx: Context, info: Any, node: exp.Expression, qual: str) -> Any:
     return to_arrow(substitute(resolved, fixes))
 
 
-def delete(tx: Any, ctx: Context, node: exp.Delete) -> int:
-    if node.args.get("returning"):
-        raise NotSupportedError("DELETE ... RETURNING is not supported")
+def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
+    """The deleted row count, or with RETURNING the table it asks for."""
     if node.args.get("using"):
         return _delete_using(tx, ctx, node)
     t = node.this
     info = _existing(ctx, t)
     pred = _where(ctx, info, node, t.alias_or_name)
+    ret = _returning(ctx, info, node)
+    if ret is not None:
+        return _project(tx.delete_rows(info.name, pred), ret)
     return tx.delete(info.name, pred)
 
 
-def update(tx: Any, ctx: Context, node: exp.Update) -> int:
-    if node.args.get("returning"):
-        raise NotSupportedError("UPDATE ... RETURNING is not supported")
+def update(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
+    """The updated row count, or with RETURNING the table it asks for."""
     if node.args.get("from_") or node.args.get("from"):
         return _update_from(tx, ctx, node)
     t = node.this
@@ -374,6 +375,9 @@ def update(tx: Any, ctx: Context, node: exp.Update) -> int:
         e = cast(coerce_literal(e, target), target)
         assignments[col] = _compile_row_expr(ctx, e, fixes)
     pred = _where(ctx, info, node, t.alias_or_name)
+    ret = _returning(ctx, info, node)
+    if ret is not None:
+        return _project(tx.update_rows(info.name, assignments, pred), ret)
     return tx.update(info.name, assignments, pred)
 
 
@@ -409,16 +413,24 @@ def _run_query(ctx: Context, query: exp.Expression) -> pa.Table:
     return Executor(ctx.snap).table(optimize(bound.plan))
 
 
-def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int:
+def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     info, alias = _keyed_target(ctx, node, "DELETE ... USING")
-    keys = ", ".join(f"{_ident(alias)}.{_ident(k)}" for k in info.primary_key)
-    matched = _run_query(ctx, _join_query(node, f"DISTINCT {keys}", node.args["using"]))
-    matched = matched.rename_columns(list(info.primary_key))
-    return tx.replace(info.name, matched) if matched.num_rows else 0
+    ret = _returning(ctx, info, node)
+    # the whole rows when RETURNING needs them, else only their keys
+    names = list(info.schema.names) if ret is not None else list(info.primary_key)
+    cols = ", ".join(f"{_ident(alias)}.{_ident(c)}" for c in names)
+    matched = _run_query(ctx, _join_query(node, f"DISTINCT {cols}", node.args["using"]))
+    matched = matched.rename_columns(names)
+    n = tx.replace(info.name, matched.select(list(info.primary_key))) \
+        if matched.num_rows else 0
+    if ret is not None:
+        return _project(matched.cast(info.schema), ret)
+    return n
 
 
-def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int:
+def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     info, alias = _keyed_target(ctx, node, "UPDATE ... FROM")
+    ret = _returning(ctx, info, node)
     names = list(info.schema.names)
     sets: dict[str, exp.Expression] = {}
     for a in node.expressions:
@@ -457,12 +469,54 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int:
     rows = found.select(list(range(nk, found.num_columns))).rename_columns(names)
     rows = _cast_table(rows, [normalize(info.schema.field(c).type) for c in names])
     tx.replace(info.name, keys, rows)
+    if ret is not None:
+        return _project(rows.cast(info.schema), ret)
     return rows.num_rows
 
 
 def _update_columns(nk: int, names: list[str]) -> list[str]:
     """Column names of ``_update_from``'s query: the old keys, then the new row."""
     return [_KEY + str(i) for i in range(nk)] + names
+
+
+def _returning(ctx: Context, info: Any, node: exp.Expression
+               ) -> tuple[list[pc.Expression], list[str]] | None:
+    """The compiled ``RETURNING`` items (None without the clause): expressions over the
+    target's columns, ``*`` included. Bound before the statement writes anything, so a bad
+    item fails it with nothing changed, inside a transaction too."""
+    ret = node.args.get("returning")
+    if ret is None:
+        return None
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    scope, fixes = _row_scope(info, target.alias_or_name)
+    binder = Binder(ctx)
+    items = binder._expand_select(exp.Select(expressions=ret.expressions), scope)
+    return ([_compile_row_expr(ctx, binder.expr(e, scope), fixes) for _, e in items],
+            [name for name, _ in items])
+
+
+def _project(rows: pa.Table, returning: tuple[list[pc.Expression], list[str]]) -> pa.Table:
+    """The RETURNING result over the statement's rows (inserted, updated as they are now,
+    or deleted)."""
+    import pyarrow.acero as ac
+
+    exprs, names = returning
+    return ac.Declaration.from_sequence([
+        ac.Declaration("table_source", ac.TableSourceNodeOptions(rows)),
+        ac.Declaration("project", ac.ProjectNodeOptions(exprs, names)),
+    ]).to_table(use_threads=False)
+
+
+def returning_schema(ctx: Context, node: exp.Expression) -> pa.Schema | None:
+    """The result schema of an INSERT/UPDATE/DELETE ... RETURNING (None without one)."""
+    if not isinstance(node, (exp.Insert, exp.Update, exp.Delete)) or \
+            not node.args.get("returning"):
+        return None
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    info = _existing(ctx, target)
+    ret = _returning(ctx, info, node)
+    assert ret is not None
+    return _project(info.schema.empty_table(), ret).schema
 
 
 def _ident(name: str) -> str:
@@ -511,8 +565,14 @@ def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int
     return _write(tx, ctx, info, node, _cast_table(data, types))
 
 
-def _write(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table) -> int:
+def _write(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table
+           ) -> int | pa.Table:
     conflict = node.args.get("conflict")
+    ret = _returning(ctx, info, node)
+    if ret is not None:
+        if conflict is not None:
+            raise NotSupportedError("INSERT ... ON CONFLICT ... RETURNING is not supported")
+        return _project(tx.insert_rows(info.name, data), ret)
     if conflict is None:
         return tx.insert(info.name, data)
     action = (conflict.args.get("action").name if conflict.args.get("action") is not None

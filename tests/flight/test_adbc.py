@@ -260,3 +260,21 @@ def test_temporary_tables_end_with_their_session(db, name):
         while time.monotonic() < deadline and any(t in db.snapshot().tables() for t in temps):
             time.sleep(0.05)
         assert not any(t in db.snapshot().tables() for t in temps)
+
+
+def test_returning_runs_once_and_answers_rows(conn, name):
+    """INSERT/UPDATE/DELETE ... RETURNING through execute(): a result set (not an update
+    count), the write done exactly once, parameters bound."""
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (a BIGINT PRIMARY KEY, b VARCHAR DEFAULT 'd')")
+        cur.execute(f"INSERT INTO {name} (a) VALUES (?) RETURNING a, b", (1,))
+        assert cur.fetchall() == [(1, "d")]
+        cur.execute(f"INSERT INTO {name} VALUES (2, 'x'), (3, 'y') RETURNING a * 10 AS t")
+        assert sorted(cur.fetchall()) == [(20,), (30,)]
+        assert [d[0] for d in cur.description] == ["t"]
+        cur.execute(f"UPDATE {name} SET b = upper(b) WHERE a >= ? RETURNING *", (2,))
+        assert sorted(cur.fetchall()) == [(2, "X"), (3, "Y")]
+        cur.execute(f"DELETE FROM {name} WHERE a = 3 RETURNING b")
+        assert cur.fetchall() == [("Y",)]
+        cur.execute(f"SELECT * FROM {name} ORDER BY a")
+        assert cur.fetchall() == [(1, "d"), (2, "X")]  # each write ran once
