@@ -21,17 +21,19 @@ SETUP = [
     "insert into c values (1, 'p', 10), (1, 'q', 11), (2, 'p', 20)",
 ]
 
+# (statement, rows it changes: each target row once, as PostgreSQL counts; DuckDB 2.0.1
+# counts an UPDATE ... FROM row once per match, so only the tables' contents are compared)
 STATEMENTS = [
-    "update t set v = u.v + t.v, w = u.tag from u where t.id = u.id",
-    "update t as a set w = 'q' from u join z on z.k = u.id where a.id = u.id and z.flag",
-    "update t set v = 0 from u where true",  # every match gives the same value
-    "delete from t using z where t.id = z.k and not z.flag",
-    "update t set id = t.id + 100 from z where t.id = z.k and z.flag",  # keys change
-    "update c set n = c.n * 2 from u where c.a = u.id",
-    "delete from c using z where c.a = z.k",
-    "delete from c as x using u, z where x.a = u.id and z.k = 5 and x.b = 'q'",
-    "update t set w = 'none' from u where t.id = u.id and u.id > 1000",
-    "delete from t using u where t.id = u.id + 100",
+    ("update t set v = u.v + t.v, w = u.tag from u where t.id = u.id", 3),
+    ("update t as a set w = 'q' from u join z on z.k = u.id where a.id = u.id and z.flag", 2),
+    ("update t set v = 0 from u where true", 5),  # every match gives the same value
+    ("delete from t using z where t.id = z.k and not z.flag", 1),
+    ("update t set id = t.id + 100 from z where t.id = z.k and z.flag", 2),  # keys change
+    ("update c set n = c.n * 2 from u where c.a = u.id", 2),
+    ("delete from c using z where c.a = z.k", 2),
+    ("delete from c as x using u, z where x.a = u.id and z.k = 5 and x.b = 'q'", 0),
+    ("update t set w = 'none' from u where t.id = u.id and u.id > 1000", 0),
+    ("delete from t using u where t.id = u.id + 100", 2),
 ]
 
 
@@ -51,14 +53,11 @@ def test_against_duckdb(session, checkpoint):
         duck.execute(sql)
     if checkpoint:  # the target rows then live in Feather segments, not the write buffer
         session.db.checkpoint()
-    changed = 0
-    for sql in STATEMENTS:
-        got = session.execute(sql).rowcount
-        assert got == duck.execute(sql).fetchone()[0], sql
-        changed += got
+    for sql, count in STATEMENTS:
+        assert session.execute(sql).rowcount == count, sql
+        duck.execute(sql)
         for name in ("t", "c"):
             assert _contents(session, name) == _table(duck, name), sql
-    assert changed >= 10  # the statements did change rows
 
 
 def test_parameters(session):
