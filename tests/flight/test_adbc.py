@@ -276,5 +276,7 @@ def test_returning_runs_once_and_answers_rows(conn, name):
         assert sorted(cur.fetchall()) == [(2, "X"), (3, "Y")]
         cur.execute(f"DELETE FROM {name} WHERE a = 3 RETURNING b")
         assert cur.fetchall() == [("Y",)]
+        schema = cur.adbc_execute_schema(f"INSERT INTO {name} VALUES (7, 'q') RETURNING b")
+        assert schema.names == ["b"]  # from the prepared statement: nothing inserted
         cur.execute(f"SELECT * FROM {name} ORDER BY a")
         assert cur.fetchall() == [(1, "d"), (2, "X")]  # each write ran once
