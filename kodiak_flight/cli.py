@@ -202,6 +202,9 @@ def serve(
     query_timeout: Annotated[float | None, typer.Option(
         help="Stop a query whose result is still streaming after this many seconds "
              "(KODIAK_QUERY_TIMEOUT; default: no limit).")] = None,
+    file_root: Annotated[Path | None, typer.Option(
+        help="Let clients' SQL read and write files under this directory on the server "
+             "(read_csv, COPY; KODIAK_FILE_ROOT; default: no files).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -219,6 +222,10 @@ def serve(
     allow_insecure_remote = cfg.get("serve.allow_insecure_remote", allow_insecure_remote)
     log_level = cfg.get("serve.log_level", log_level)
     query_timeout = cfg.get("serve.query_timeout", query_timeout)
+    file_root = cfg.get("serve.file_root", file_root)
+    if file_root is not None and not Path(file_root).is_dir():
+        typer.echo(f"error: --file-root {file_root} is not a directory", err=True)
+        raise typer.Exit(2)
     if query_timeout is not None and query_timeout <= 0:
         typer.echo("error: --query-timeout must be a positive number of seconds", err=True)
         raise typer.Exit(2)
@@ -267,7 +274,8 @@ def serve(
     db = engine.Database.open(str(data_dir))
     try:
         server = start_server(db, host, port, auth=auth, tls_certificates=certs,
-                              tls_client_ca=client_ca, query_timeout=query_timeout)
+                              tls_client_ca=client_ca, query_timeout=query_timeout,
+                              file_root=None if file_root is None else str(file_root))
     except Exception as exc:
         db.close()
         typer.echo(f"error: cannot serve on {host}:{port}: {exc}", err=True)
@@ -283,8 +291,10 @@ def serve(
     uri = _uri("grpc+tls" if certs else "grpc", host, server.port)
     typer.echo(uri)
     sys.stdout.flush()
-    log.info("serving %s on %s (auth %s%s)", data_dir, uri, "on" if auth else "off",
-             ", client certificates required" if client_ca else "")
+    log.info("serving %s on %s (auth %s%s; %s)", data_dir, uri, "on" if auth else "off",
+             ", client certificates required" if client_ca else "",
+             f"clients' SQL may use files under {file_root}" if file_root is not None
+             else "no server files for clients' SQL")
     while not stop.wait(0.5):
         pass
     log.info("shutting down")

@@ -61,6 +61,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
             "allow a non-loopback address without authentication"),
     Setting("serve.query_timeout", float, None,
             "seconds a query's result may stream before it is stopped (default: no limit)"),
+    Setting("serve.file_root", Path, None,
+            "directory whose files clients' SQL may read and write (default: none)"),
 ]}
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -40,6 +41,7 @@ from . import flightsql as fsql
 from .auth import Authenticator
 from .flightsql import core_pb, pb
 from .prefetch import prefetch
+from .sql.files import FileAccess
 from .sql.interrupt import Interrupt
 from .status import InvalidArgument, NotFound, Unimplemented
 
@@ -367,7 +369,8 @@ class KodiakFlightServer(flight.FlightServerBase):
 
     ``db`` is an ``engine.Database`` (metadata and bulk ingest use its snapshot/transaction API);
     ``session_factory(db, catalog=..., schema=...)`` makes SQL sessions (default:
-    ``kodiak_flight.sql.session.Session``).
+    ``kodiak_flight.sql.session.Session``). ``file_root``: the directory whose files clients'
+    SQL may read and write (``read_csv``, ``COPY``); None, the default, allows none.
     """
 
     def __init__(self, db: Any, location: str | flight.Location = "grpc://127.0.0.1:0", *,
@@ -380,7 +383,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                  transaction_idle_timeout: float = 300.0,
                  result_ttl: float = 600.0,
                  query_timeout: float | None = None,
-                 max_sql_nesting: int = MAX_SQL_NESTING) -> None:
+                 max_sql_nesting: int = MAX_SQL_NESTING,
+                 file_root: str | None = None) -> None:
         status.install()
         if query_timeout is not None and query_timeout <= 0:
             raise ValueError("query_timeout must be positive (or None for no limit)")
@@ -393,6 +397,11 @@ class KodiakFlightServer(flight.FlightServerBase):
         self.catalog = catalog
         self.default_schema = default_schema
         self.session_factory = session_factory or _default_session_factory
+        # SQL reads and writes files on this machine (read_csv, COPY): only under file_root
+        if file_root is not None and not os.path.isdir(file_root):
+            raise ValueError(f"file root {file_root!r} is not a directory")
+        self.file_access = FileAccess.under(file_root) if file_root is not None \
+            else FileAccess(())
         self.session_idle_timeout = session_idle_timeout
         self.transaction_idle_timeout = transaction_idle_timeout
         self.result_ttl = result_ttl
@@ -484,8 +493,13 @@ class KodiakFlightServer(flight.FlightServerBase):
         """A SQL session; one for a transaction shares its connection's temporary tables."""
         tag = getattr(owner.sql, "temp_tag", None) if owner is not None else None
         if tag is None:
-            return self.session_factory(self.db, catalog=self.catalog, schema=schema)
-        return self.session_factory(self.db, catalog=self.catalog, schema=schema, temp_tag=tag)
+            sql = self.session_factory(self.db, catalog=self.catalog, schema=schema)
+        else:
+            sql = self.session_factory(self.db, catalog=self.catalog, schema=schema,
+                                       temp_tag=tag)
+        if hasattr(sql, "file_access"):  # the server's files, not the client's
+            sql.file_access = self.file_access
+        return sql
 
     def _client(self, context: flight.ServerCallContext) -> ClientSession:
         """The caller's session: by cookie, else bearer-token session id, else peer address."""

@@ -130,6 +130,8 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
                 return flight.FlightCancelledError(message)
             if name == "QueryTimedOut":
                 return flight.FlightTimedOutError(message)
+            if name == "AccessDenied":
+                return flight.FlightUnauthorizedError(message)
             if name == "SqlError":
                 return InvalidArgument(message, type(exc).__name__)
         elif module == _ENGINE_MODULE:

@@ -1,6 +1,7 @@
 """PL-Grizzly: Kodiak's SQL layer (parse -> bind -> plan -> optimise -> Acero)."""
 
 from .errors import (
+    AccessDenied,
     BindError,
     ExecutionError,
     NotSupportedError,
@@ -10,8 +11,9 @@ from .errors import (
     SqlTypeError,
     TransactionError,
 )
+from .files import FileAccess
 from .session import Prepared, Result, Session
 
 __all__ = ["Session", "Result", "Prepared", "SqlError", "ParseError", "BindError",
            "SqlTypeError", "NotSupportedError", "ParameterError", "TransactionError",
-           "ExecutionError"]
+           "ExecutionError", "AccessDenied", "FileAccess"]

@@ -38,7 +38,7 @@ from .expr import (
     lit,
     substitute,
 )
-from .files import dataset, format_from_extension, table_function
+from .files import ANYWHERE, FileAccess, dataset, format_from_extension, table_function
 from .plan import (
     AggCall,
     Aggregate,
@@ -103,6 +103,7 @@ class Context:
     probe: ParamProbe | None = None
     volatile: bool = False  # the plan holds a value fixed at bind time (now(), current_date)
     temp_prefix: str = ""  # "kodiak_temp.<session tag>_": where this session's temp tables are
+    files: FileAccess = ANYWHERE  # which files its SQL may read and write
 
     def views(self) -> dict[str, Any]:
         if self._views is None:
@@ -386,8 +387,9 @@ class Binder:
 
     def _bind_file(self, path: str, fmt: str, opts: dict[str, Any], alias: str | None,
                    col_aliases: list[str]) -> tuple[Node, list[ColInfo]]:
-        data = dataset(path, fmt, opts)
         qual = alias or os.path.splitext(os.path.basename(path))[0]
+        path = self.ctx.files.path(path)
+        data = dataset(path, fmt, opts)
         cols, scan_cols = [], []
         for i, f in enumerate(data.schema):
             cid = new_id()

@@ -61,6 +61,10 @@ class QueryTimedOut(SqlError):
     """The query ran past its deadline (gRPC DEADLINE_EXCEEDED)."""
 
 
+class AccessDenied(SqlError):
+    """A file outside what this session may read or write (gRPC PERMISSION_DENIED)."""
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean: a, b?)' hint listing the closest existing names, or ''."""
     cands = sorted(set(candidates))

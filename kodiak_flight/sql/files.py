@@ -4,8 +4,9 @@
 Everything streams: reads go through ``pyarrow.dataset`` scanners (record-batch readers that
 read the file block by block, only the columns the plan needs), writes consume a reader batch
 by batch into a temporary file next to the target, renamed into place when complete.
-Relative paths resolve against the server process's current directory; there is no path
-sandboxing yet.
+Which paths a session may touch is its ``FileAccess``: anywhere for an embedded session
+(the process's own user runs it), only under the server's ``--file-root`` for a session of
+a client of ``kodiak serve`` (nothing at all without one), since the files are the server's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -22,7 +24,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from .errors import BindError
+from .errors import AccessDenied, BindError
 
 FORMATS = ("parquet", "csv", "json")
 _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv",
@@ -30,6 +32,41 @@ _EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "
 _FUNCTIONS = {"read_parquet": "parquet", "parquet_scan": "parquet", "read_csv": "csv",
               "read_csv_auto": "csv", "read_json": "json", "read_ndjson": "json",
               "read_json_auto": "json", "read_ndjson_auto": "json"}
+
+
+@dataclass(frozen=True)
+class FileAccess:
+    """Where a session's SQL may read and write files on the machine that runs it.
+
+    ``roots`` None: anywhere, relative paths against the current directory (embedded use).
+    Otherwise only inside those directories, relative paths against the first; an empty
+    tuple refuses every file. Paths are compared after resolving symbolic links and ``..``,
+    so neither leads outside a root."""
+
+    roots: tuple[str, ...] | None = None
+
+    @classmethod
+    def under(cls, *roots: str) -> FileAccess:
+        return cls(tuple(os.path.realpath(r) for r in roots))
+
+    def path(self, path: str, *, writing: bool = False) -> str:
+        """The path to open for ``path`` as written in SQL; AccessDenied if not allowed."""
+        if self.roots is None:
+            return path
+        doing = "write" if writing else "read"
+        if not self.roots:
+            raise AccessDenied(
+                f"cannot {doing} {path!r}: this server does not let clients read or write its "
+                "files (start it with --file-root DIR to allow files under DIR)")
+        full = os.path.realpath(os.path.join(self.roots[0], path))
+        for root in self.roots:
+            if full == root or full.startswith(root.rstrip(os.sep) + os.sep):
+                return full
+        raise AccessDenied(f"cannot {doing} {path!r}: it is outside the server's file root "
+                           f"{', '.join(self.roots)}")
+
+
+ANYWHERE = FileAccess()
 
 
 def format_from_extension(path: str) -> str | None:

@@ -59,10 +59,12 @@ def _query_result(out: pa.Table | pa.RecordBatchReader) -> Result:
 
 class Session:
     def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
-                 temp_tag: str | None = None) -> None:
+                 temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE
+                 ) -> None:
         self.db = db
         self.catalog = catalog
         self.schema = schema
+        self.file_access = file_access  # which files its SQL may read and write
         self._tx: Any = None
         # Temporary tables: a session made with another's ``temp_tag`` (a Flight SQL
         # transaction of a connection) sees that session's and leaves dropping them to it.
@@ -167,7 +169,8 @@ class Session:
 
     def _context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
-                       stats=cache_for(self.db), temp_prefix=f"{TEMP_SCHEMA}.{self.temp_tag}_")
+                       stats=cache_for(self.db), temp_prefix=f"{TEMP_SCHEMA}.{self.temp_tag}_",
+                       files=self.file_access)
 
     def _snapshot(self) -> Any:
         return self._tx.snapshot() if self._tx is not None else self.db.snapshot()
@@ -245,6 +248,7 @@ class Session:
 
     def _copy_to(self, stmt: exp.Copy, params: list[pa.Scalar] | None) -> Result:
         path, fmt, opts = files.copy_target(stmt)
+        path = self.file_access.path(path, writing=True)
         src = stmt.this
         query = src.this if isinstance(src, exp.Subquery) else \
             exp.select("*").from_(src.copy())
@@ -350,6 +354,7 @@ def _copy_from(tx: Any, ctx: Context, stmt: exp.Copy) -> int:
     """COPY table FROM 'file': the file's columns by position, streamed into ``tx.insert``."""
     from .types import normalize
     path, fmt, opts = files.copy_target(stmt)
+    path = ctx.files.path(path)
     if not isinstance(stmt.this, exp.Table):
         raise NotSupportedError("COPY ... FROM loads into a table")
     full = ctx.table_name(stmt.this)
