@@ -222,7 +222,13 @@ class Binder:
                 frame[name] = cte
         try:
             if isinstance(node, exp.Select) and grouping.has_grouping_sets(node):
-                return self.bind_query(grouping.rewrite(node), corr_mode)
+                once = grouping.reaggregated(node, _auto_name)
+                if once is not None:
+                    try:  # the input read once; if that form does not bind, the plain one
+                        return Binder(self.ctx, self.outer).bind_query(once, corr_mode)
+                    except (BindError, SqlTypeError, NotSupportedError):
+                        pass
+                return self.bind_query(grouping.rewrite(node, _auto_name), corr_mode)
             if isinstance(node, exp.Select):
                 return self.bind_select(node, corr_mode)
             if isinstance(node, exp.SetOperation):

@@ -3,14 +3,20 @@
 Each grouping set becomes one SELECT grouped by that set, with the grouping expressions it
 leaves out replaced by NULL outside aggregate calls and ``GROUPING(...)`` replaced by its bit
 mask (bit set = column rolled up, leftmost argument highest, as in PostgreSQL and DuckDB).
-The branches' ORDER BY / LIMIT move to the union. Every branch reads its input again: the
-price of reusing the plain GROUP BY machinery for a feature analytics queries use rarely
-on hot paths.
+The branches' ORDER BY / LIMIT move to the union.
+
+When every aggregate can be rebuilt from partial results (``sum``, ``count``, ``min``,
+``max``, ``avg``, ``bool_and``/``bool_or``, none DISTINCT or FILTERed), the input is read
+once: a CTE groups it by every grouping expression at once, keeping partials, and each
+branch re-aggregates that (much smaller) CTE, which the binder computes once because the
+branches share it (``reaggregated``). Otherwise every branch reads the input again
+(``rewrite``); the binder falls back to that too if the first form does not bind.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from sqlglot import exp
 
@@ -25,8 +31,9 @@ def has_grouping_sets(sel: exp.Select) -> bool:
                                      for g in group.expressions)
 
 
-def rewrite(sel: exp.Select) -> exp.Expression:
-    """The UNION ALL equivalent of ``sel`` (which ``has_grouping_sets``)."""
+def _grouping_sets(sel: exp.Select) -> tuple[list[list[exp.Expression]],
+                                               dict[str, exp.Expression]]:
+    """The grouping sets of ``sel`` and every grouping expression by its SQL text."""
     group = sel.args["group"]
     per_item = [_sets_of(g) for g in group.expressions]
     sets: list[list[exp.Expression]] = []
@@ -38,26 +45,156 @@ def rewrite(sel: exp.Select) -> exp.Expression:
     for s in sets:
         for e in s:
             every.setdefault(e.sql(), e)
+    return sets, every
 
-    order, limit, offset = (sel.args.get(k) for k in ("order", "limit", "offset"))
+
+def rewrite(sel: exp.Select, name_of: Callable[[exp.Expression], str]) -> exp.Expression:
+    """The UNION ALL equivalent of ``sel`` (which ``has_grouping_sets``), each branch
+    reading the input again."""
+    sets, every = _grouping_sets(sel)
     base = sel.copy()
     for k in ("order", "limit", "offset"):
         base.set(k, None)
-    # name every item as it would be named ungrouped: a NULL must not rename the column
-    base.set("expressions", [e if isinstance(e, exp.Alias) or not isinstance(e, exp.Column)
-                             else exp.alias_(e, e.name) for e in base.expressions])
+    # name every item as it would be named ungrouped: neither a NULL nor a GROUPING() mask
+    # may rename the column
+    base.set("expressions", [e if isinstance(e, exp.Alias) else
+                             exp.alias_(e, name_of(e), quoted=True) for e in base.expressions])
+    return _union(sel, [_branch(base, s, every) for s in sets])
 
-    branches = [_branch(base, s, every) for s in sets]
+
+def _union(sel: exp.Select, branches: list[exp.Select],
+           with_: exp.With | None = None) -> exp.Expression:
+    """UNION ALL of ``branches`` under ``sel``'s ORDER BY / LIMIT / OFFSET."""
     out: exp.Expression = branches[0]
     for b in branches[1:]:
         out = exp.Union(this=out, expression=b, distinct=False)
-    if order is None and limit is None and offset is None:
+    order, limit, offset = (sel.args.get(k) for k in ("order", "limit", "offset"))
+    if order is None and limit is None and offset is None and with_ is None:
         return out
     query = exp.Select(expressions=[exp.Star()]).from_(out.subquery("__g"))
     for k, v in (("order", order), ("limit", limit), ("offset", offset)):
         if v is not None:
             query.set(k, v.copy())
+    if with_ is not None:
+        query.set("with_", with_)
     return query
+
+
+# Aggregates rebuilt from partials: (partial calls, how to combine them) by node type.
+_SAME = (exp.Min, exp.Max, exp.LogicalAnd, exp.LogicalOr)
+_FINE = "__gs_fine"
+
+
+def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
+                 ) -> exp.Expression | None:
+    """The UNION ALL equivalent of ``sel`` reading its input once (see the module
+    docstring), or None when an aggregate or clause needs the per-branch form."""
+    if sel.args.get("qualify") is not None or sel.args.get("distinct") is not None or \
+            any(sel.find(k) for k in (exp.Window, exp.Filter)):
+        return None
+    sets, every = _grouping_sets(sel)
+    keys = {text: f"__gk{i}" for i, text in enumerate(every)}
+    partials: list[exp.Expression] = []  # the fine CTE's aggregate items
+
+    def partial(call: exp.Expression) -> exp.Column:
+        name = f"__gp{len(partials)}"
+        partials.append(exp.alias_(call, name))
+        return exp.column(name)
+
+    def combine(node: exp.AggFunc) -> exp.Expression | None:
+        arg = node.this
+        if isinstance(arg, exp.Distinct) or len(node.expressions or []) > 0:
+            return None
+        if isinstance(node, exp.Count):
+            return exp.cast(exp.func("coalesce", exp.func("sum", partial(node.copy())),
+                                     exp.Literal.number(0)), "BIGINT")
+        if isinstance(node, exp.Sum):
+            return exp.func("sum", partial(node.copy()))
+        if isinstance(node, _SAME):
+            return type(node)(this=partial(node.copy()))
+        if isinstance(node, exp.Avg):
+            total = exp.func("sum", partial(exp.Sum(this=arg.copy())))
+            count = exp.func("sum", partial(exp.Count(this=arg.copy())))
+            return exp.Div(this=exp.cast(total, "DOUBLE"), expression=count)
+        return None
+
+    failed = []
+    combined: dict[int, exp.Expression] = {}
+    for key in ("expressions", "having"):
+        v = sel.args.get(key)
+        for item in v if isinstance(v, list) else [v] if v is not None else []:
+            for node in item.find_all(exp.AggFunc):
+                if id(node) in combined or isinstance(node, exp.Grouping):
+                    continue
+                c = combine(node)
+                if c is None:
+                    failed.append(node)
+                combined[id(node)] = c
+    if failed:
+        return None
+
+    fine = sel.copy()
+    for k in ("order", "limit", "offset", "having", "with_"):
+        fine.set(k, None)
+    fine.set("expressions", [exp.alias_(e.copy(), keys[t]) for t, e in every.items()]
+             + partials)
+    fine.set("group", exp.Group(expressions=[e.copy() for e in every.values()])
+             if every else None)
+
+    def branch(keep: list[exp.Expression]) -> exp.Select:
+        kept = {e.sql() for e in keep}
+
+        def swap(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Grouping):
+                mask = 0
+                for a in node.expressions:
+                    mask = (mask << 1) | (a.sql() not in kept)
+                return exp.Literal.number(mask)
+            if isinstance(node, exp.AggFunc):
+                return combined[id(node)].copy()
+            text = node.sql()
+            if text in keys and not isinstance(node, exp.Alias):
+                return exp.column(keys[text]) if text in kept else exp.Null()
+            return node
+
+        def swapped(e: exp.Expression) -> exp.Expression:
+            return _transform_ids(e, swap)
+
+        items = []
+        for e in sel.expressions:
+            name = e.alias if isinstance(e, exp.Alias) else name_of(e)
+            inner = e.this if isinstance(e, exp.Alias) else e
+            items.append(exp.alias_(swapped(inner), name, quoted=True))
+        b = exp.Select(expressions=items).from_(_FINE)
+        if keep:
+            b.set("group", exp.Group(expressions=[exp.column(keys[e.sql()]) for e in keep]))
+        elif not any(e.find(exp.AggFunc) for e in sel.expressions):
+            b.set("having", exp.Having(this=exp.true()))
+        if sel.args.get("having") is not None:
+            b.set("having", exp.Having(this=swapped(sel.args["having"].this)))
+        return b
+
+    with_ = sel.args.get("with_")
+    ctes = [c.copy() for c in with_.expressions] if with_ is not None else []
+    ctes.append(exp.CTE(this=fine, alias=exp.TableAlias(this=exp.to_identifier(_FINE))))
+    return _union(sel, [branch(s) for s in sets], exp.With(expressions=ctes))
+
+
+def _transform_ids(e: exp.Expression, fn: Callable[[exp.Expression], exp.Expression]
+                   ) -> exp.Expression:
+    """``e.transform(fn)`` where ``fn`` sees the original nodes (their ids are the keys of
+    the combined aggregates), top-down, not descending into what it replaced."""
+    out = fn(e)
+    if out is not e:
+        return out
+    c = e.copy()
+    for k, v in e.args.items():
+        if isinstance(v, exp.Expression):
+            c.set(k, _transform_ids(v, fn))
+        elif isinstance(v, list):
+            c.set(k, [_transform_ids(x, fn) if isinstance(x, exp.Expression) else x
+                      for x in v])
+    return c
 
 
 def _sets_of(item: exp.Expression) -> list[list[exp.Expression]]:

@@ -144,6 +144,14 @@ QUERIES = [
     "select grp, sum(x) as s from t group by rollup (grp) having sum(x) > 0 "
     "order by s desc nulls last, grp nulls first limit 3",
     "select x % 2 as m, count(*) from t where id > 1 group by cube (x % 2)",
+    # ... read once from a CTE of partials (sum/count/min/max/avg/bool_*), or per set
+    "select grp, flag, avg(y), min(y), max(x), count(x), count(*) from t "
+    "group by cube (grp, flag)",
+    "select grp, bool_and(flag), bool_or(flag), sum(y) * 2 as s2 from t group by rollup (grp)",
+    "with w as (select * from t where id < 8) select grp, sum(x) from w group by rollup (grp) "
+    "having count(*) > 1",
+    "select grp || '!' as g, count(distinct flag), grouping(grp) from t group by rollup (grp)",
+    "select grp, sum(x) from t where false group by rollup (grp)",
     "select id, grp from t union all select id, grp from u order by id nulls last, grp limit 5",
     # DuckDB conveniences
     "from t",
