@@ -457,3 +457,51 @@ def test_key_range_read_through_the_tree_is_exact(tmp_path, pred, expect):
     got = db.snapshot().scan("t", predicate=pred()).read_all().column("k").to_pylist()
     assert sorted(got) == list(expect)
     db.close()
+
+
+@pytest.mark.parametrize("checkpoint", [False, True], ids=["buffered", "in-segments"])
+def test_replace_by_key_is_all_or_nothing(db, checkpoint):
+    """Transaction.replace: delete by primary key, insert the new rows, as one statement."""
+    schema = pa.schema([pa.field("k", pa.int64(), False), ("v", pa.string())])
+    db.create_table("r", schema, primary_key=["k"])
+    db.insert("r", pa.table({"k": [1, 2, 3, 4], "v": ["a", "b", "c", "d"]}, schema=schema))
+    if checkpoint:
+        db.checkpoint()
+    with db.begin() as tx:
+        n = tx.replace("r", pa.table({"k": [2, 3, 99]}),
+                       pa.table({"k": [2, 30], "v": ["B", "C"]}))
+        assert n == 2  # 99 is absent: nothing to delete for it
+    rows = db.snapshot().scan("r").read_all().sort_by("k").to_pylist()
+    assert rows == [{"k": 1, "v": "a"}, {"k": 2, "v": "B"}, {"k": 4, "v": "d"},
+                    {"k": 30, "v": "C"}]
+    with db.begin() as tx:
+        with pytest.raises(ConstraintError, match="duplicate primary key"):
+            tx.replace("r", pa.table({"k": [1]}), pa.table({"k": [4], "v": ["x"]}))
+        assert tx.snapshot().scan("r").read_all().num_rows == 4  # the statement was undone
+        with pytest.raises(SchemaError, match="lack primary-key"):
+            tx.replace("r", pa.table({"v": ["a"]}))
+    assert db.snapshot().scan("r").read_all().sort_by("k").to_pylist() == rows
+
+
+def test_rows_returning_variants(db):
+    """insert_rows / update_rows / delete_rows write what insert / update / delete do and
+    hand back those rows (defaults filled in, the table's names and types)."""
+    schema = pa.schema([pa.field("k", pa.int64(), False), ("v", pa.string()),
+                        pa.field("n", pa.int32())])
+    db.create_table("w", schema, primary_key=["k"], defaults={"n": 7})
+    with db.begin() as tx:
+        got = tx.insert_rows("w", pa.table({"k": [1, 2, 3], "v": ["a", "b", "c"]}))
+        assert got.schema.names == ["k", "v", "n"] and got.schema.field("n").type == pa.int32()
+        assert got.to_pylist() == [{"k": 1, "v": "a", "n": 7}, {"k": 2, "v": "b", "n": 7},
+                                   {"k": 3, "v": "c", "n": 7}]
+    with db.begin() as tx:
+        got = tx.update_rows("w", {"v": pc.scalar("z")}, col("k") >= 2)
+        assert sorted(got.to_pylist(), key=lambda r: r["k"]) == [
+            {"k": 2, "v": "z", "n": 7}, {"k": 3, "v": "z", "n": 7}]
+        got = tx.delete_rows("w", col("k") == 3)
+        assert got.to_pylist() == [{"k": 3, "v": "z", "n": 7}]
+        assert tx.delete_rows("w", col("k") == 42).num_rows == 0
+    assert db.snapshot().scan("w").read_all().sort_by("k").to_pylist() == [
+        {"k": 1, "v": "a", "n": 7}, {"k": 2, "v": "z", "n": 7}]
+    with db.begin() as tx, pytest.raises(ConstraintError, match="NULL"):
+        tx.insert_rows("w", pa.table({"k": pa.array([None], pa.int64()), "v": ["q"]}))
