@@ -1,8 +1,8 @@
-"""Administration of a served database: its statistics and an online backup.
+"""Administration of a served database: its statistics, an online backup and check.
 
-Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``; see docs/flight.md)
-and the embedded CLI (``kodiak info --data-dir``). Both work on an open ``engine.Database``
-from a snapshot, so the server keeps serving while they run.
+Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``, ``kodiak.check``;
+see docs/flight.md) and the embedded CLI (``kodiak info --data-dir``). All work on an open
+``engine.Database`` from a snapshot, so the server keeps serving while they run.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import shutil
 import threading
 from pathlib import Path
 from typing import Any
+
+import pyarrow.flight as flight
 
 from .status import InvalidArgument
 
@@ -106,12 +108,14 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def backup(db: Any, dest: str) -> dict[str, Any]:
+def backup(db: Any, dest: str, backup_root: str | None = None) -> dict[str, Any]:
     """Back up ``db`` online into ``dest``, a new or empty directory on this machine.
 
     Refused (INVALID_ARGUMENT) when ``dest`` is relative, is inside the data directory, is
-    not a directory, or is a directory that is not empty (kind ``AlreadyExists``). The users
-    file is copied with the data. On failure whatever was written to ``dest`` is removed.
+    not a directory, or is a directory that is not empty (kind ``AlreadyExists``); refused
+    (PERMISSION_DENIED) when a ``backup_root`` is set and ``dest`` is not inside it (after
+    resolving symbolic links and ``..``). The users file is copied with the data. On failure
+    whatever was written to ``dest`` is removed.
     """
     from .users import USERS_FILE
 
@@ -119,6 +123,10 @@ def backup(db: Any, dest: str) -> dict[str, Any]:
         raise InvalidArgument(f"backup destination {dest!r} must be an absolute path on the "
                               "server's machine", "InvalidPath")
     target = Path(os.path.normpath(dest))
+    if backup_root is not None and not _inside(Path(os.path.realpath(target)),
+                                               Path(os.path.realpath(backup_root))):
+        raise flight.FlightUnauthorizedError(
+            f"backup destination {target} is outside the server's backup root {backup_root}")
     root = Path(os.path.realpath(db.root))
     if _inside(Path(os.path.realpath(target)), root):
         raise InvalidArgument(f"backup destination {target} is inside the data directory",

@@ -205,6 +205,9 @@ def serve(
     file_root: Annotated[Path | None, typer.Option(
         help="Let clients' SQL read and write files under this directory on the server "
              "(read_csv, COPY; KODIAK_FILE_ROOT; default: no files).")] = None,
+    backup_root: Annotated[Path | None, typer.Option(
+        help="Write online backups (kodiak backup --uri) only under this directory "
+             "(KODIAK_BACKUP_ROOT; default: anywhere the server can write).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -223,9 +226,11 @@ def serve(
     log_level = cfg.get("serve.log_level", log_level)
     query_timeout = cfg.get("serve.query_timeout", query_timeout)
     file_root = cfg.get("serve.file_root", file_root)
-    if file_root is not None and not Path(file_root).is_dir():
-        typer.echo(f"error: --file-root {file_root} is not a directory", err=True)
-        raise typer.Exit(2)
+    backup_root = cfg.get("serve.backup_root", backup_root)
+    for flag, value in (("--file-root", file_root), ("--backup-root", backup_root)):
+        if value is not None and not Path(value).is_dir():
+            typer.echo(f"error: {flag} {value} is not a directory", err=True)
+            raise typer.Exit(2)
     if query_timeout is not None and query_timeout <= 0:
         typer.echo("error: --query-timeout must be a positive number of seconds", err=True)
         raise typer.Exit(2)
@@ -275,7 +280,8 @@ def serve(
     try:
         server = start_server(db, host, port, auth=auth, tls_certificates=certs,
                               tls_client_ca=client_ca, query_timeout=query_timeout,
-                              file_root=None if file_root is None else str(file_root))
+                              file_root=None if file_root is None else str(file_root),
+                              backup_root=None if backup_root is None else str(backup_root))
     except Exception as exc:
         db.close()
         typer.echo(f"error: cannot serve on {host}:{port}: {exc}", err=True)

@@ -63,6 +63,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
             "seconds a query's result may stream before it is stopped (default: no limit)"),
     Setting("serve.file_root", Path, None,
             "directory whose files clients' SQL may read and write (default: none)"),
+    Setting("serve.backup_root", Path, None,
+            "directory online backups must go under (default: anywhere)"),
 ]}
 
 

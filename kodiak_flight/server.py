@@ -371,6 +371,8 @@ class KodiakFlightServer(flight.FlightServerBase):
     ``session_factory(db, catalog=..., schema=...)`` makes SQL sessions (default:
     ``kodiak_flight.sql.session.Session``). ``file_root``: the directory whose files clients'
     SQL may read and write (``read_csv``, ``COPY``); None, the default, allows none.
+    ``backup_root``: the directory online backups (``kodiak.backup``) must go under; None
+    allows any absolute path the server process can write.
     """
 
     def __init__(self, db: Any, location: str | flight.Location = "grpc://127.0.0.1:0", *,
@@ -384,7 +386,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                  result_ttl: float = 600.0,
                  query_timeout: float | None = None,
                  max_sql_nesting: int = MAX_SQL_NESTING,
-                 file_root: str | None = None) -> None:
+                 file_root: str | None = None, backup_root: str | None = None) -> None:
         status.install()
         if query_timeout is not None and query_timeout <= 0:
             raise ValueError("query_timeout must be positive (or None for no limit)")
@@ -402,6 +404,9 @@ class KodiakFlightServer(flight.FlightServerBase):
             raise ValueError(f"file root {file_root!r} is not a directory")
         self.file_access = FileAccess.under(file_root) if file_root is not None \
             else FileAccess(())
+        if backup_root is not None and not os.path.isdir(backup_root):
+            raise ValueError(f"backup root {backup_root!r} is not a directory")
+        self.backup_root = backup_root  # kodiak.backup writes only under it, when set
         self.session_idle_timeout = session_idle_timeout
         self.transaction_idle_timeout = transaction_idle_timeout
         self.result_ttl = result_ttl
@@ -1180,7 +1185,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             return out
         dest = admin.parse_backup_request(body)
         log.info("backup to %s requested by %s", dest, (mw.user if mw else None) or "anonymous")
-        stats = admin.backup(self.db, dest)
+        stats = admin.backup(self.db, dest, self.backup_root)
         log.info("backup to %s done: %s tables, %s rows, LSN %s", stats["dest"],
                  stats.get("tables"), stats.get("rows"), stats.get("lsn"))
         return json.dumps(stats).encode("utf-8")

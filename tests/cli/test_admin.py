@@ -357,3 +357,24 @@ def test_online_check_finds_a_damaged_segment(loaded):
         assert r.code == 1
         assert any("fails its checksum" in line for line in r.err_lines), r.stderr
         assert r.err_lines[-1].startswith("error: 1 problem(s) found in grpc://")
+
+
+def test_backup_root_confines_online_backups(loaded, tmp_path):
+    """`kodiak serve --backup-root DIR`: online backups go under DIR only (symbolic links
+    and `..` resolved first); anything else is refused with nothing written."""
+    root = tmp_path / "backups"
+    root.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (root / "escape").symlink_to(tmp_path / "elsewhere")
+    with serve_proc(loaded, "--backup-root", str(root)) as (uri, _):
+        ann = {"KODIAK_PASSWORD": "pw1"}
+        for dest in (tmp_path / "outside", root / ".." / "up", root / "escape" / "b"):
+            r = kodiak("backup", dest, "--uri", uri, "--user", "ann", env=ann)
+            assert r.code == 1 and "outside the server's backup root" in r.stderr, r.stderr
+        assert not (tmp_path / "outside").exists() and not (tmp_path / "up").exists()
+        assert not any((tmp_path / "elsewhere").iterdir())
+        r = kodiak("backup", root / "b1", "--uri", uri, "--user", "ann", env=ann)
+        assert r.code == 0, r.stderr
+        assert kodiak("check", "--data-dir", root / "b1").code == 0
+    r = kodiak("serve", "--port", "0", "--data-dir", loaded, "--backup-root", tmp_path / "no")
+    assert r.code == 2 and "--backup-root" in r.stderr and "is not a directory" in r.stderr
