@@ -159,6 +159,14 @@ class TableDef:
         return tuple(i for i, c in enumerate(self.columns) if not c.nullable)
 
     @cached_property
+    def row_checks(self) -> tuple | None:
+        """Per-column checks of Python values (``pyrows``), or None if some column's type
+        needs Arrow's conversion."""
+        from .pyrows import checks_for
+
+        return checks_for(self)
+
+    @cached_property
     def lean(self) -> bool:
         """Whether every column's values fit the WAL's lean row encoding (``rowcodec``)."""
         return all(lean_type(c.stored) for c in self.columns)

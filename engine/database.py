@@ -259,7 +259,8 @@ class Database:
             return getattr(tx, method)(*args, **kw)
 
     def insert(self, name: str, data: Any) -> int:
-        """Autocommitted ``Transaction.insert``.
+        """Autocommitted ``Transaction.insert``: an Arrow table, batch or reader, or a list
+        of Python row tuples in column order.
 
         A few rows already in the table's shape (the single-row commit) skip the
         Transaction object: same checks, same buffer primitive, one compact WAL record.

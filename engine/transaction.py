@@ -37,6 +37,7 @@ from .errors import (
 )
 from .oplog import OpLog
 from .predicate import Predicate
+from .pyrows import checked_rows, rows_table
 from .segment import write_segment
 from .snapshot import Snapshot, State, _evaluate, _logical, _restore_types
 from .table import index_entries, key_columns, keys_of, show_key
@@ -254,7 +255,9 @@ class Transaction:
 
     # -- DML ----------------------------------------------------------------------------
 
-    def insert(self, name: str, data: Data) -> int:
+    def insert(self, name: str, data: Data | list) -> int:
+        """Insert rows: an Arrow table, record batch or reader (columns by name), or a list
+        of Python tuples (values in column order). Returns the row count."""
         td = self._table(name)
         return self._statement(self._insert, td, data)
 
@@ -269,13 +272,15 @@ class Transaction:
             [c.name for c in td.columns]))
         return _restore_types(_logical(rows, list(td.columns)), td.arrow_schema)
 
-    def _insert(self, td: TableDef, data: Data) -> int:
+    def _insert(self, td: TableDef, data: Data | list) -> int:
         tuples = small_rows(td, data)
         if tuples is not None:  # a few rows in the table's shape: the single-row path
             if tuples:
                 self._w.tables[td.id], first = self._w.tables[td.id].insert_tuples(tuples)
                 self._log.add_rows(td.id, tuples, len(td.columns), first)
             return len(tuples)
+        if isinstance(data, list):  # Python rows of other types, or many of them
+            data = rows_table(td, data)
         total = 0
         for chunk in _chunks(data, self._db.segment_rows):
             rows = conform(td, chunk)
@@ -638,7 +643,14 @@ def small_rows(td: TableDef, data: Any) -> list[tuple] | None:
     """The rows of ``data`` as tuples in table column order, if it is a few rows (at most
     ``LEAN_ROWS``) already in the table's exact shape and every column type fits the lean
     WAL encoding; else None (take the general path). The short path of single-row commits:
-    no Arrow table rebuilt, no casts. Raises on a NULL in a NOT NULL column."""
+    no Arrow table rebuilt, no casts. Raises on a NULL in a NOT NULL column.
+
+    ``data`` may also be a list of Python row tuples (``pyrows``), checked value by value."""
+    if type(data) is list:
+        checks = td.row_checks if td.lean else None
+        if checks is None or len(data) > LEAN_ROWS:
+            return None
+        return checked_rows(td, data, checks)
     if not (type(data) is pa.Table or type(data) is pa.RecordBatch) or not td.lean:
         return None
     n = data.num_rows
