@@ -5,7 +5,6 @@ makes them."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import adbc_driver_flightsql.dbapi as flight_sql
@@ -21,16 +20,8 @@ from kodiak_flight.client import ClientError, Remote
 from kodiak_flight.server import KodiakFlightServer
 from kodiak_flight.tlscert import client_cert, make_ca, self_signed
 
-from .cli.conftest import kodiak, serve_proc
+from .cli.conftest import _clean_env, kodiak, serve_proc  # noqa: F401 (an autouse fixture)
 from .flight.conftest import running
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("KODIAK_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -69,21 +69,17 @@ def test_parameters(session):
     assert [r["w"] for r in _contents(session, "t")] == ["a", "b", "big", "d", "big"]
 
 
-def test_ambiguous_match_is_an_error_and_changes_nothing(session):
-    for sql in SETUP:
-        session.execute(sql)
+@pytest.mark.parametrize("sql, error", [
+    ("update t set v = u.v from u where true", "matches more than one row"),  # ambiguous
+    ("update t set id = 2 from u where t.id = u.id and u.id = 3",  # a key collision
+     "duplicate primary key"),
+])
+def test_a_failing_statement_changes_nothing(session, sql, error):
+    for setup in SETUP:
+        session.execute(setup)
     before = _contents(session, "t")
-    with pytest.raises(engine.errors.ConstraintError, match="matches more than one row"):
-        session.execute("update t set v = u.v from u where true")
-    assert _contents(session, "t") == before
-
-
-def test_key_collision_undoes_the_statement(session):
-    for sql in SETUP:
+    with pytest.raises(engine.errors.ConstraintError, match=error):
         session.execute(sql)
-    before = _contents(session, "t")
-    with pytest.raises(engine.errors.ConstraintError, match="duplicate primary key"):
-        session.execute("update t set id = 2 from u where t.id = u.id and u.id = 3")
     assert _contents(session, "t") == before
 
 
