@@ -454,11 +454,7 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     per_key = keys.group_by(list(info.primary_key)).aggregate([([], "count_all")])
     if per_key.num_rows != keys.num_rows:
         # a row matched several times: fine if every match gives it the same new values
-        try:
-            found = found.group_by(found.column_names, use_threads=False).aggregate([])
-        except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            pass  # values that cannot be compared for equality: count as different
-        found = found.select(_update_columns(nk, names))
+        found = _distinct(found).select(_update_columns(nk, names))
         keys = found.select(list(range(nk))).rename_columns(list(info.primary_key))
     if per_key.num_rows != keys.num_rows:
         twice = per_key.filter(pc.greater(per_key.column("count_all"), 1)).slice(0, 1)
@@ -472,6 +468,15 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     if ret is not None:
         return _project(rows.cast(info.schema), ret)
     return rows.num_rows
+
+
+def _distinct(t: pa.Table) -> pa.Table:
+    """Each distinct row of ``t`` once (in some order). A table whose values Arrow cannot
+    group (lists, say) comes back as it is, so each copy counts as a different row."""
+    try:
+        return t.group_by(t.column_names, use_threads=False).aggregate([])
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return t
 
 
 def _update_columns(nk: int, names: list[str]) -> list[str]:
