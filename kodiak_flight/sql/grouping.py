@@ -118,20 +118,18 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
             return exp.Div(this=exp.cast(total, "DOUBLE"), expression=count)
         return None
 
-    failed = []
-    combined: dict[int, exp.Expression] = {}
+    combined: dict[str, exp.Expression] = {}  # by SQL text: equal calls share partials
     for key in ("expressions", "having"):
         v = sel.args.get(key)
         for item in v if isinstance(v, list) else [v] if v is not None else []:
             for node in item.find_all(exp.AggFunc):
-                if id(node) in combined or isinstance(node, exp.Grouping):
+                text = node.sql()
+                if text in combined or isinstance(node, exp.Grouping):
                     continue
                 c = combine(node)
                 if c is None:
-                    failed.append(node)
-                combined[id(node)] = c
-    if failed:
-        return None
+                    return None
+                combined[text] = c
 
     fine = sel.copy()
     for k in ("order", "limit", "offset", "having", "with_"):
@@ -150,15 +148,15 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
                 for a in node.expressions:
                     mask = (mask << 1) | (a.sql() not in kept)
                 return exp.Literal.number(mask)
-            if isinstance(node, exp.AggFunc):
-                return combined[id(node)].copy()
             text = node.sql()
+            if isinstance(node, exp.AggFunc):
+                return combined[text].copy()  # a new node: transform does not look inside
             if text in keys and not isinstance(node, exp.Alias):
                 return exp.column(keys[text]) if text in kept else exp.Null()
             return node
 
         def swapped(e: exp.Expression) -> exp.Expression:
-            return _transform_ids(e, swap)
+            return e.transform(swap)
 
         items = []
         for e in sel.expressions:
@@ -178,23 +176,6 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
     ctes = [c.copy() for c in with_.expressions] if with_ is not None else []
     ctes.append(exp.CTE(this=fine, alias=exp.TableAlias(this=exp.to_identifier(_FINE))))
     return _union(sel, [branch(s) for s in sets], exp.With(expressions=ctes))
-
-
-def _transform_ids(e: exp.Expression, fn: Callable[[exp.Expression], exp.Expression]
-                   ) -> exp.Expression:
-    """``e.transform(fn)`` where ``fn`` sees the original nodes (their ids are the keys of
-    the combined aggregates), top-down, not descending into what it replaced."""
-    out = fn(e)
-    if out is not e:
-        return out
-    c = e.copy()
-    for k, v in e.args.items():
-        if isinstance(v, exp.Expression):
-            c.set(k, _transform_ids(v, fn))
-        elif isinstance(v, list):
-            c.set(k, [_transform_ids(x, fn) if isinstance(x, exp.Expression) else x
-                      for x in v])
-    return c
 
 
 def _sets_of(item: exp.Expression) -> list[list[exp.Expression]]:
