@@ -558,7 +558,7 @@ def _files_of(state: State) -> set[str]:
 _AUTOCOMMIT = {
     "create_schema", "create_table", "drop_table", "rename_table", "add_column",
     "drop_column", "rename_column", "create_index", "drop_index", "upsert",
-    "delete", "update",
+    "delete", "update", "replace", "insert_rows", "update_rows", "delete_rows",
 }
 
 

@@ -505,3 +505,7 @@ def test_rows_returning_variants(db):
         {"k": 1, "v": "a", "n": 7}, {"k": 2, "v": "z", "n": 7}]
     with db.begin() as tx, pytest.raises(ConstraintError, match="NULL"):
         tx.insert_rows("w", pa.table({"k": pa.array([None], pa.int64()), "v": ["q"]}))
+    # each also autocommits on the database itself
+    assert db.delete_rows("w", col("k") == 1).to_pylist() == [{"k": 1, "v": "a", "n": 7}]
+    assert db.replace("w", pa.table({"k": [2]}), [(5, "e", 1)]) == 1
+    assert db.snapshot().scan("w").read_all().to_pylist() == [{"k": 5, "v": "e", "n": 1}]
