@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from .errors import AlreadyExists, NotFound, SchemaError
-from .rowcodec import lean_type
+from .rowcodec import lean_type, row_encoder
 
 DEFAULT_SCHEMA = "main"
 ROWID = "__rowid"
@@ -159,12 +160,17 @@ class TableDef:
         return tuple(i for i, c in enumerate(self.columns) if not c.nullable)
 
     @cached_property
-    def row_checks(self) -> tuple | None:
-        """Per-column checks of Python values (``pyrows``), or None if some column's type
-        needs Arrow's conversion."""
-        from .pyrows import checks_for
+    def row_check(self) -> Callable[[Any], tuple] | None:
+        """The check of one row of Python values (``pyrows``), or None if some column's
+        type needs Arrow's conversion."""
+        from .pyrows import row_check_for
 
-        return checks_for(self)
+        return row_check_for(self)
+
+    @cached_property
+    def row_encoder(self) -> Callable[[int, tuple], bytes | None] | None:
+        """The WAL encoding of one row, generated for these column types (``rowcodec``)."""
+        return row_encoder([c.stored for c in self.columns]) if self.lean else None
 
     @cached_property
     def lean(self) -> bool:

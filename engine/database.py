@@ -286,7 +286,8 @@ class Database:
                 return 0
             assert td is not None
             new, first = base.tables[td.id].insert_tuples(tuples)
-            lsn = self.wal.append(encode_rows_record(td.id, tuples, len(td.columns), first))
+            lsn = self.wal.append(encode_rows_record(td.id, tuples, len(td.columns), first,
+                                                     td.row_encoder))
             tables = dict(base.tables)
             tables[td.id] = new
             state = State(base.catalog, tables, lsn, base.version + 1)
@@ -341,7 +342,7 @@ class Database:
     def _maybe_checkpoint(self) -> None:
         buffered = 0
         for d in self._latest.tables.values():
-            buffered += d.buffer.message_count
+            buffered += d.buffered_messages
         if buffered >= self.checkpoint_rows or self.wal.size >= self.wal_limit:
             try:
                 self.checkpoint(timeout=0)

@@ -94,6 +94,23 @@ def _check_wal(files: list[tuple[str, bytes]]) -> list[str]:
     return out
 
 
+def _check_tail(data) -> list[str]:  # noqa: ANN001
+    """The insert tail's visible entries: distinct keys, indexed by position, absent from
+    the trees it sits on."""
+    tail, end = data.tail, data.tail_end
+    if not end:
+        return []
+    name = data.tdef.qualified
+    keys = tail.keys[:end]
+    if len(tail.rows) < end or len(keys) < end:
+        return [f"{name}: insert tail shorter than its version says ({len(keys)} < {end})"]
+    if any(tail.where.get(k) != i for i, k in enumerate(keys)):
+        return [f"{name}: insert tail's key positions disagree with its entries"]
+    if any(k in data.pk_tree or k in data.buffer_tree for k in keys):
+        return [f"{name}: insert tail holds keys already in the trees"]
+    return []
+
+
 def _check_indexes(db: Database, data) -> list[str]:  # noqa: ANN001
     out: list[str] = []
     name = data.tdef.qualified
@@ -103,6 +120,7 @@ def _check_indexes(db: Database, data) -> list[str]:  # noqa: ANN001
         for tree in data.secondary.values():
             tree.check()
         data.buffer.check()
+        out.extend(_check_tail(data))
     except ValueError as exc:
         out.append(f"{name}: tree invariant broken: {exc}")
         return out

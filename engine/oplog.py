@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -74,9 +74,15 @@ class OpLog:
 
 
 def encode_rows_record(table_id: int, tuples: Sequence[tuple], ncols: int,
-                       first_rowid: int | None = None) -> bytes:
+                       first_rowid: int | None = None,
+                       one_row: Callable[[int, tuple], bytes | None] | None = None) -> bytes:
     """The compact payload of a commit that put ``tuples`` into one table and nothing else:
-    what ``OpLog.add_rows`` then ``encode`` give, without the OpLog."""
+    what ``OpLog.add_rows`` then ``encode`` give, without the OpLog. ``one_row``: the
+    table's generated encoder of a single row (``TableDef.row_encoder``), tried first."""
+    if one_row is not None and first_rowid is None and len(tuples) == 1:
+        group = one_row(table_id, tuples[0])
+        if group is not None:
+            return _COMPACT_MARK + group
     return _COMPACT_MARK + encode_group(table_id, tuples, ncols, first_rowid)
 
 

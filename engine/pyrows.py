@@ -28,15 +28,38 @@ _INT_RANGES = {pa.int8(): 8, pa.int16(): 16, pa.int32(): 32, pa.int64(): 64}
 _UINT_RANGES = {pa.uint8(): 8, pa.uint16(): 16, pa.uint32(): 32, pa.uint64(): 64}
 
 
-def checks_for(td: TableDef) -> tuple[Check, ...] | None:
-    """One check per column, or None when some column's type takes the Arrow path."""
-    out = []
+def row_check_for(td: TableDef) -> Callable[[Any], tuple] | None:
+    """A function checking one row (any sequence) and returning the tuple to store, or None
+    when some column's type takes the Arrow path.
+
+    The function is generated per table, like ``collections.namedtuple`` does: one inline
+    type test per column, calling that column's full check only for what the test does not
+    pass (None, a value to convert, an error to raise). A single-row commit's checks then
+    cost one call instead of one per column."""
+    checks: list[Check] = []
+    tests: list[str] = []
     for c in td.columns:
-        check = _check(td, c)
-        if check is None:
+        made = _check(td, c)
+        if made is None:
             return None
-        out.append(check)
-    return tuple(out)
+        checks.append(made[0])
+        tests.append(made[1])
+    n = len(checks)
+    names = [f"v{i}" for i in range(n)]
+    lines = ["def check_row(row):",
+             f"    if len(row) != {n}:",
+             "        raise width(len(row))"]
+    if n:
+        lines.append(f"    {', '.join(names)}, = row")
+    for i, test in enumerate(tests):
+        v = names[i]
+        lines.append(f"    if not ({test.format(v=v)}):")
+        lines.append(f"        {v} = c{i}({v})")
+    lines.append(f"    return ({''.join(v + ', ' for v in names)})")
+    scope: dict[str, Any] = {f"c{i}": f for i, f in enumerate(checks)}
+    scope["width"] = lambda got: _width(td, got)
+    exec("\n".join(lines), scope)  # noqa: S102 - source built above from fixed templates
+    return scope["check_row"]
 
 
 def _bad(td: TableDef, c: ColumnDef, v: Any) -> SchemaError:
@@ -44,7 +67,9 @@ def _bad(td: TableDef, c: ColumnDef, v: Any) -> SchemaError:
                        f"store the {type(v).__name__} value {v!r} in it")
 
 
-def _check(td: TableDef, c: ColumnDef) -> Check | None:
+def _check(td: TableDef, c: ColumnDef) -> tuple[Check, str] | None:
+    """The column's full check, and a Python expression (``{v}``: the value) true of the
+    values it passes unchanged."""
     t, nullable = c.stored, c.nullable
 
     def none() -> None:
@@ -52,14 +77,17 @@ def _check(td: TableDef, c: ColumnDef) -> Check | None:
             raise ConstraintError(f"NULL in NOT NULL column {c.name!r} of table "
                                   f"{td.qualified!r}")
 
-    def typed(kind: type, lo: int | None = None, hi: int | None = None) -> Check:
+    def typed(kind: type, lo: int | None = None, hi: int | None = None) -> tuple[Check, str]:
         def check(v: Any) -> Any:
             if type(v) is kind and (lo is None or lo <= v <= hi):
                 return v
             if v is None:
                 return none()
             raise _bad(td, c, v)
-        return check
+        test = f"type({{v}}) is {kind.__name__}"
+        if lo is not None:
+            test += f" and {lo} <= {{v}} <= {hi}"
+        return check, test
 
     if t in _INT_RANGES:
         bits = _INT_RANGES[t]
@@ -78,7 +106,7 @@ def _check(td: TableDef, c: ColumnDef) -> Check | None:
             if v is None:
                 return none()
             raise _bad(td, c, v)
-        return check_float
+        return check_float, "type({v}) is float"
     if t in (pa.string(), pa.large_string()):
         return typed(str)
     if t in (pa.binary(), pa.large_binary()):
@@ -88,15 +116,9 @@ def _check(td: TableDef, c: ColumnDef) -> Check | None:
     return None  # float32, fixed-size binary, temporal, decimal, nested...: Arrow converts
 
 
-def checked_rows(td: TableDef, rows: list, checks: tuple[Check, ...]) -> list[tuple]:
+def checked_rows(rows: list, check: Callable[[Any], tuple]) -> list[tuple]:
     """``rows`` as tuples of the values to store; raises naming the column."""
-    n = len(checks)
-    out = []
-    for row in rows:
-        if len(row) != n:
-            raise _width(td, len(row))
-        out.append(tuple([check(v) for check, v in zip(checks, row, strict=True)]))
-    return out
+    return [check(row) for row in rows]
 
 
 def rows_table(td: TableDef, rows: list) -> pa.Table:

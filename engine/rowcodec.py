@@ -19,7 +19,7 @@ Group layout (little-endian)::
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -90,6 +90,69 @@ def encode_group(table_id: int, tuples: Sequence[tuple], ncols: int,
         parts.insert(0, _ROWID.pack(first_rowid))
     body = b"".join(parts)
     return _HEAD.pack(len(body) + _HEAD.size - 4, table_id, len(tuples), ncols, flags) + body
+
+
+def row_encoder(types: Sequence[pa.DataType], prefix: bytes = b""
+                ) -> Callable[[int, tuple], bytes | None] | None:
+    """``prefix + encode_group(table_id, [row], len(types))`` for one row of a table with
+    columns of ``types``, generated per table (as ``collections.namedtuple`` generates its
+    class) so a single-row commit packs its values in one or a few ``struct`` calls instead
+    of dispatching on each value's type. The function answers None when a value is not of
+    its column's plain type (None, say): the caller then uses ``encode_group``. None instead
+    of a function when some column type is not covered (uint64, null, float32 …)."""
+    fmt = [_HEAD.format]
+    args = [["table_id", "1", str(len(types)), "0"]]
+    tests: list[str] = []
+    tail: list[str] = []  # the variable-length pieces, each followed by the next pack
+    for i, t in enumerate(types):
+        v = f"v{i}"
+        if pa.types.is_signed_integer(t) or t in (pa.uint8(), pa.uint16(), pa.uint32()):
+            tests.append(f"type({v}) is int")
+            fmt[-1] += "Bq"
+            args[-1] += [str(INT), v]
+        elif t == pa.float64():
+            tests.append(f"type({v}) is float")
+            fmt[-1] += "Bd"
+            args[-1] += [str(FLOAT), v]
+        elif t == pa.bool_():
+            tests.append(f"type({v}) is bool")
+            fmt[-1] += "B"
+            args[-1] += [f"({TRUE} if {v} else {FALSE})"]
+        elif t in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()):
+            text = t in (pa.string(), pa.large_string())
+            tests.append(f"type({v}) is {'str' if text else 'bytes'}")
+            fmt[-1] += "BI"
+            args[-1] += [str(STR if text else BYTES), f"len(b{i})"]
+            tail.append(f"b{i} = {v}.encode()" if text else f"b{i} = {v}")
+            fmt.append("<")
+            args.append([f"b{i}"])  # raw bytes, not packed
+        else:
+            return None
+    fixed = sum(struct.calcsize(f) for f in fmt)
+    names = [f"v{i}" for i in range(len(types))]
+    lines = ["def encode_row(table_id, row):"]
+    if names:
+        lines.append(f"    {', '.join(names)}, = row")
+    lines.append(f"    if not ({' and '.join(tests) or 'True'}):")
+    lines.append("        return None")
+    lines += [f"    {x}" for x in tail]
+    var = [a[0] for a in args[1:]]
+    total = " + ".join([str(fixed - 4), *(f"len({b})" for b in var)])
+    scope: dict[str, Any] = {"prefix": prefix}
+    pieces = ["prefix"]
+    for j, (f, a) in enumerate(zip(fmt, args, strict=True)):
+        if j:
+            pieces.append(a[0])
+            a = a[1:]
+            f = "<" + f[1:]
+        if j == 0:
+            a = [total, *a]
+        if f != "<":
+            scope[f"p{j}"] = struct.Struct(f).pack
+            pieces.append(f"p{j}({', '.join(a)})")
+    lines.append(f"    return b''.join(({', '.join(pieces)},))")
+    exec("\n".join(lines), scope)  # noqa: S102 - source built above from fixed templates
+    return scope["encode_row"]
 
 
 def group_size(buf: bytes | memoryview, pos: int) -> int:

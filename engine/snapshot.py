@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -54,9 +54,9 @@ class TableInfo:
     row_count: int
 
 
-@dataclass(frozen=True)
-class State:
-    """Everything a reader needs; replaced wholesale by each commit."""
+class State(NamedTuple):
+    """Everything a reader needs; replaced wholesale by each commit (a named tuple: built
+    once per commit, so its construction cost is on every single-row commit's path)."""
 
     catalog: Catalog
     tables: dict[int, TableData]
@@ -164,14 +164,14 @@ class Snapshot:
     def get(self, name: str, key: Any) -> dict[str, Any] | None:
         """One row by primary key as a dict, or None: the cheapest point lookup."""
         data = self.data(name)
-        if data.pk is None:
+        if data.pk_tree is None:
             raise SchemaError(f"table {data.tdef.qualified!r} has no primary key to look up by")
-        loc = data.pk.get(key)
+        loc = data.key_location(key)
         if loc is None:
             return None
         names = [c.name for c in data.tdef.columns]
         if loc == BUFFERED:
-            return dict(zip(names, data.buffer.get(key), strict=True))
+            return dict(zip(names, data.buffered_row(key), strict=True))
         seg_id, off = split_location(loc)
         part = data.part(seg_id)
         values = part.segment.row_values(self.fs, self.root, off)
@@ -197,7 +197,7 @@ class Snapshot:
             cols = [keys.column(n).to_pylist() for n in names]
             probe = cols[0] if len(cols) == 1 else list(zip(*cols, strict=True))
         out = [tdef.column(c) for c in columns] if columns is not None else list(tdef.columns)
-        if len(probe) == 1 and data.pk is not None:
+        if len(probe) == 1 and data.pk_tree is not None:
             one = self._lookup_one(data, probe[0], out)
             if one is not None:
                 return one
@@ -209,7 +209,7 @@ class Snapshot:
 
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
         """Single-key fast path straight from the memory-mapped batch; None → general path."""
-        loc = data.pk.get(key) if key is not None else None
+        loc = data.key_location(key) if key is not None else None
         whole = len(out) == len(data.tdef.columns)
         schema = data.tdef.arrow_schema if whole else pa.schema(
             [pa.field(c.name, c.type, c.nullable) for c in out])

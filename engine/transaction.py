@@ -647,10 +647,10 @@ def small_rows(td: TableDef, data: Any) -> list[tuple] | None:
 
     ``data`` may also be a list of Python row tuples (``pyrows``), checked value by value."""
     if type(data) is list:
-        checks = td.row_checks if td.lean else None
-        if checks is None or len(data) > LEAN_ROWS:
+        check = td.row_check if td.lean else None
+        if check is None or len(data) > LEAN_ROWS:
             return None
-        return checked_rows(td, data, checks)
+        return checked_rows(data, check)
     if not (type(data) is pa.Table or type(data) is pa.RecordBatch) or not td.lean:
         return None
     n = data.num_rows
