@@ -96,7 +96,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import islice, pairwise
+from operator import lt
 from typing import Any
 
 __all__ = ["BeTree"]
@@ -238,6 +239,58 @@ class BeTree:
         if not batch:
             return self
         return self._write_batch(batch)
+
+    def append_run(self, keys: list, values: list) -> BeTree | None:
+        """Put strictly ascending ``keys`` that all lie past every key the tree holds or has
+        a message for, straight into the rightmost leaf and new leaves after it: no buffer
+        to pass through, since no message can concern them (the sequential-key insert runs
+        an insert tail folds). None when the run does not qualify; use ``put_many``.
+
+        The old rightmost leaf is filled first and every new pivot is a new key, so each
+        buffered message on the right spine still routes to the node holding its key."""
+        if not keys:
+            return self
+        if len(keys) != len(values):
+            raise ValueError(f"append_run got {len(keys)} keys but {len(values)} values")
+        path = []
+        node = self._root
+        try:
+            while type(node) is _Internal:
+                if node.pivots and not keys[0] > node.pivots[-1]:
+                    return None
+                last = node.bufs[-1]
+                if last and not keys[0] > max(last):
+                    return None
+                path.append(node)
+                node = node.children[-1]
+            if (node.keys and not keys[0] > node.keys[-1]) or not all(
+                    map(lt, keys, islice(keys, 1, None))):
+                return None
+        except TypeError:  # keys that do not compare: not a run
+            return None
+        cap = self._lcap
+        room = cap - len(node.keys)
+        nodes = [_Leaf(node.keys + keys[:room], node.vals + values[:room])]
+        seps = []
+        for a in range(room, len(keys), cap):
+            seps.append(keys[a])
+            nodes.append(_Leaf(keys[a:a + cap], values[a:a + cap]))
+        fanout = self._fanout
+        for parent in reversed(path):
+            # Same rule a level up: the old children (and with them every buffer) stay in
+            # the first node, filled to the fanout; only new nodes spill into new parents.
+            children = parent.children[:-1] + nodes
+            pivots = parent.pivots + seps
+            bufs = parent.bufs + [{} for _ in nodes[1:]]
+            nodes, seps = [], []
+            for a in range(0, len(children), fanout):
+                if a:
+                    seps.append(pivots[a - 1])
+                part = children[a:a + fanout]
+                nbuf = parent.nbuf if not a else 0
+                nodes.append(_Internal(pivots[a:a + fanout - 1], part, bufs[a:a + fanout],
+                                       nbuf, nbuf + sum(c.size for c in part)))
+        return self._finish_root(nodes, seps)
 
     def _write(self, key: Any, msg: Any) -> BeTree:
         if key is None:

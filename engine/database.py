@@ -340,9 +340,7 @@ class Database:
             self._collect()
 
     def _maybe_checkpoint(self) -> None:
-        buffered = 0
-        for d in self._latest.tables.values():
-            buffered += d.buffered_messages
+        buffered = sum([d.buffered_messages for d in self._latest.tables.values()])
         if buffered >= self.checkpoint_rows or self.wal.size >= self.wal_limit:
             try:
                 self.checkpoint(timeout=0)

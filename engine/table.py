@@ -212,8 +212,13 @@ class InsertTail:
                 p = p.put(self.keys[i], BUFFERED)
         else:
             keys = self.keys[start:end]
-            b = b.put_many(list(zip(keys, self.rows[start:end], strict=True)))
-            p = p.update_many(puts=[(k, BUFFERED) for k in keys])
+            rows = self.rows[start:end]
+            # Ascending keys past the end (sequential ids, timestamps) extend the trees'
+            # right edges; anything else goes through the general batch updates.
+            b2 = b.append_run(keys, rows)
+            b = b2 if b2 is not None else b.put_many(list(zip(keys, rows, strict=True)))
+            p2 = p.append_run(keys, [BUFFERED] * len(keys))
+            p = p2 if p2 is not None else p.update_many(puts=[(k, BUFFERED) for k in keys])
         if end > self.folded[0]:  # racing readers: keeping the shorter fold is harmless
             self.folded = (end, b, p)
         return b, p
@@ -369,8 +374,10 @@ class TableData:
 
     def _append_tail(self, key: Any, row: tuple) -> TableData:
         tail, end = self.tail, self.tail_end
-        assert self.pk_tree is not None
-        if (tail is not None and tail.holds(key, end)) or key in self.pk_tree:
+        pk = self.pk_tree
+        assert pk is not None
+        pos = tail.where.get(key) if tail is not None else None
+        if (pos is not None and pos < end) or pk.get(key) is not None:
             raise ConstraintError(f"duplicate primary key {show_key(key)} in table "
                                   f"{self.tdef.qualified!r}")
         if end >= TAIL_LIMIT:  # fold the run into the trees, then start a new tail

@@ -495,3 +495,60 @@ def test_given_op_sequences_with_string_keys(ops, fanout, bcap, lcap, bounds):
         assert tree.get(k, "absent") == model.get(k, "absent")
     for old, snapshot in versions[::10]:
         assert_matches(old, snapshot)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_append_run_against_dict(seed):
+    """Right-edge runs skip the buffers; interleaved with puts, deletes and tombstones past
+    the end (which must refuse a run that reaches them), every version stays exact."""
+    rng = random.Random(seed)
+    tree = BeTree.empty(rng.choice([2, 3, 16]), rng.choice([1, 8, 256]), rng.choice([1, 5, 256]))
+    model: dict = {}
+    nxt = 0
+    taken = 0
+    for step in range(80):
+        op = rng.random()
+        if op < 0.5:
+            start = nxt + rng.randint(-4, 4)
+            keys = list(range(start, start + rng.randint(1, 40)))
+            vals = [(k, step) for k in keys]
+            before = tree
+            grown = tree.append_run(keys, vals)
+            if grown is None:  # not past every key, message or pivot: the general path
+                grown = tree.put_many(list(zip(keys, vals, strict=True)))
+            else:
+                taken += 1
+                assert keys[0] > max([*model, *_message_keys(before)], default=keys[0] - 1)
+            tree = grown
+            model.update(zip(keys, vals, strict=True))
+            nxt = max(nxt, keys[-1] + 1)
+        elif op < 0.65 and model:
+            k = rng.choice(sorted(model))
+            tree = tree.delete(k)
+            del model[k]
+        elif op < 0.8:
+            k = nxt + rng.randint(0, 8)  # a tombstone past the last key
+            tree = tree.delete(k)
+            model.pop(k, None)
+        else:
+            k = rng.randint(-4, nxt + 4)
+            tree = tree.put(k, ("put", k))
+            model[k] = ("put", k)
+        tree.check()
+        assert dict(tree.items()) == model
+    assert taken > 0
+    assert tree.append_run([nxt + 100, nxt + 99], [1, 2]) is None  # not ascending
+
+
+def _message_keys(tree):
+    out = []
+
+    def walk(node):
+        if hasattr(node, "bufs"):
+            for b in node.bufs:
+                out.extend(b)
+            for c in node.children:
+                walk(c)
+
+    walk(tree._root)
+    return out

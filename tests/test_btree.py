@@ -493,3 +493,31 @@ def test_check_detects_corruption() -> None:
     _leaves(tree)[5].keys.pop()
     with pytest.raises(ValueError, match="invariant violated"):
         tree.check()
+
+
+@pytest.mark.parametrize("order", [3, 4, 8, 256])
+def test_append_run_matches_update_many(order: int) -> None:
+    rng = random.Random(order)
+    tree = BPlusTree.empty(order)
+    model: dict = {}
+    nxt = 0
+    for _ in range(150):
+        if rng.random() < 0.6:
+            start = nxt + rng.randint(-3, 3)
+            keys = list(range(start, start + rng.randint(1, 3 * order)))
+            grown = tree.append_run(keys, [k * 2 for k in keys])
+            if grown is None:
+                assert model and keys[0] <= max(model)
+                grown = tree.update_many(puts=[(k, k * 2) for k in keys])
+            else:
+                assert not model or keys[0] > max(model)
+            tree = grown
+            model.update((k, k * 2) for k in keys)
+            nxt = max(nxt, keys[-1] + 1)
+        elif model:
+            k = rng.choice(sorted(model))
+            tree = tree.delete(k)
+            del model[k]
+        tree.check()
+        assert dict(tree.items()) == model and len(tree) == len(model)
+    assert tree.append_run([nxt + 5, nxt + 5], [1, 1]) is None  # not strictly ascending
