@@ -197,3 +197,20 @@ def test_check_reports_a_tail_that_disagrees_with_the_trees(tmp_path):
     data.tail.where[2] = 0  # a corrupted position index
     assert any("insert tail" in p for p in db.check())
     db.close()
+
+
+def test_single_row_commits_checkpoint_within_a_bound(tmp_path):
+    """The short commit path sums the buffers every SMALL_CHECK_EVERY commits, so they
+    overshoot the checkpoint threshold by at most that many rows, and do get flushed."""
+    limit = 40
+    db = engine.Database.open(str(tmp_path / "db"), checkpoint_rows=limit)
+    db.create_table("t", SCHEMA, primary_key=["k"])
+    most = 0
+    for k in range(300):
+        db.insert("t", [(k, "x", float(k))])
+        data = next(iter(db.snapshot().state.tables.values()))
+        most = max(most, data.buffered_messages)
+    assert limit <= most <= limit + engine.database.SMALL_CHECK_EVERY
+    assert len(data.parts) >= 300 // (limit + engine.database.SMALL_CHECK_EVERY)
+    assert db.snapshot().table("t").row_count == 300
+    db.close()
