@@ -176,18 +176,30 @@ class InsertTail:
     versions sharing a tail share the trees the tail sits on.
     """
 
-    __slots__ = ("keys", "rows", "where", "folded")
+    __slots__ = ("keys", "rows", "where", "folded", "base_top", "top")
 
-    def __init__(self, keys: list | None = None, rows: list | None = None) -> None:
+    def __init__(self, base_top: Any, keys: list | None = None,
+                 rows: list | None = None) -> None:
         self.keys: list = keys or []
         self.rows: list[tuple] = rows or []
         self.where: dict = {k: i for i, k in enumerate(self.keys)}  # key → position
         # The furthest fold computed so far: (entries folded, buffer, pk); shared by readers
         self.folded: tuple[int, BeTree | None, BPlusTree | None] = (0, None, None)
+        # The largest key in the trees below (None: they are empty), and that or a larger
+        # one in the tail: a key above ``top`` is new without a lookup (SQLite's append
+        # bias for rowids). Only the appending version moves it.
+        self.base_top = base_top
+        self.top = max(self.keys, default=base_top) if base_top is None else max(
+            [base_top, *self.keys])
+
+    @classmethod
+    def over(cls, pk: BPlusTree) -> InsertTail:
+        """An empty tail on trees whose key index is ``pk``."""
+        return cls(pk.max_key() if len(pk) else None)
 
     def prefix(self, end: int) -> InsertTail:
         """A private copy of the first ``end`` entries, for a version that must append."""
-        out = InsertTail(self.keys[:end], self.rows[:end])
+        out = InsertTail(self.base_top, self.keys[:end], self.rows[:end])
         if self.folded[0] <= end:
             out.folded = self.folded
         return out
@@ -374,22 +386,25 @@ class TableData:
 
     def _append_tail(self, key: Any, row: tuple) -> TableData:
         tail, end = self.tail, self.tail_end
-        pk = self.pk_tree
-        assert pk is not None
-        pos = tail.where.get(key) if tail is not None else None
-        if (pos is not None and pos < end) or pk.get(key) is not None:
-            raise ConstraintError(f"duplicate primary key {show_key(key)} in table "
-                                  f"{self.tdef.qualified!r}")
         if end >= TAIL_LIMIT:  # fold the run into the trees, then start a new tail
             data = self.settled()
             end = 0
-            tail = InsertTail()
+            tail = None
         else:
             data = self
-            if tail is None:
-                tail = InsertTail()
-            elif len(tail.keys) != end:  # a later version was abandoned (rollback)
-                tail = tail.prefix(end)
+            if tail is not None and len(tail.keys) != end:  # a later version was
+                tail = tail.prefix(end)  # abandoned (rollback): append to a copy
+        if tail is None:
+            assert data.pk_tree is not None
+            tail = InsertTail.over(data.pk_tree)
+        top = tail.top
+        if top is None or key > top:  # past every key: new (nothing shared changed yet)
+            tail.top = key
+        else:
+            pos = tail.where.get(key)
+            if (pos is not None and pos < end) or data.pk_tree.get(key) is not None:
+                raise ConstraintError(f"duplicate primary key {show_key(key)} in table "
+                                      f"{self.tdef.qualified!r}")
         tail.where[key] = end
         tail.keys.append(key)
         tail.rows.append(row)

@@ -125,6 +125,8 @@ def test_rolled_back_appends_are_never_seen_and_keys_can_be_reused(tmp_path):
         assert tx.snapshot().table("t").row_count == 20  # the transaction sees its rows
         tx.rollback()
     assert db.snapshot().get("t", 15) is None
+    with pytest.raises(ConstraintError):  # keys kept in the tail's copy still count
+        db.insert("t", [(3, "dup", 0.0)])
     db.insert("t", [(15, "b", 2.0)])  # the rolled-back key is free again
     db.insert("t", [(30, "c", 3.0)])
     with pytest.raises(ConstraintError):
