@@ -268,7 +268,8 @@ class Database:
         A few rows already in the table's shape (the single-row commit) skip the
         Transaction object: same checks, same buffer primitive, one compact WAL record.
         """
-        self._check_open()
+        if self._closed:
+            raise DatabaseClosed("database is closed")
         timeout = self.lock_timeout
         if not self._writer.acquire(timeout=-1 if timeout is None else timeout):
             raise ConflictError(f"another transaction is writing; gave up after {timeout} s")
@@ -333,6 +334,8 @@ class Database:
         checkpoint if the log (or, if ``count_buffers``, the buffers) passed its limit."""
         self.wal.sync(lsn)
         self._publish_state(state)
+        if not count_buffers and self.wal.size < self.wal_limit:
+            return
         try:
             self._maybe_checkpoint(count_buffers)
         except KodiakError as exc:  # the commit is durable; the checkpoint can wait (or, if

@@ -650,7 +650,7 @@ def small_rows(td: TableDef, data: Any) -> list[tuple] | None:
         check = td.row_check if td.lean else None
         if check is None or len(data) > LEAN_ROWS:
             return None
-        return checked_rows(data, check)
+        return [check(data[0])] if len(data) == 1 else checked_rows(data, check)
     if not (type(data) is pa.Table or type(data) is pa.RecordBatch) or not td.lean:
         return None
     n = data.num_rows
