@@ -100,56 +100,49 @@ def row_encoder(types: Sequence[pa.DataType], prefix: bytes = b""
     of dispatching on each value's type. The function answers None when a value is not of
     its column's plain type (None, say): the caller then uses ``encode_group``. None instead
     of a function when some column type is not covered (uint64, null, float32 …)."""
-    fmt = [_HEAD.format]
-    args = [["table_id", "1", str(len(types)), "0"]]
+    # The row as struct packs with raw bytes between them: [(bytes before, format, args)]
+    segs: list[tuple[str | None, str, list[str]]] = [
+        (None, _HEAD.format, ["table_id", "1", str(len(types)), "0"])]
     tests: list[str] = []
-    tail: list[str] = []  # the variable-length pieces, each followed by the next pack
+    encodes: list[str] = []  # the variable-length values as bytes
     for i, t in enumerate(types):
         v = f"v{i}"
+        raw, fmt, args = segs[-1]
         if pa.types.is_signed_integer(t) or t in (pa.uint8(), pa.uint16(), pa.uint32()):
             tests.append(f"type({v}) is int")
-            fmt[-1] += "Bq"
-            args[-1] += [str(INT), v]
+            segs[-1] = (raw, fmt + "Bq", [*args, str(INT), v])
         elif t == pa.float64():
             tests.append(f"type({v}) is float")
-            fmt[-1] += "Bd"
-            args[-1] += [str(FLOAT), v]
+            segs[-1] = (raw, fmt + "Bd", [*args, str(FLOAT), v])
         elif t == pa.bool_():
             tests.append(f"type({v}) is bool")
-            fmt[-1] += "B"
-            args[-1] += [f"({TRUE} if {v} else {FALSE})"]
+            segs[-1] = (raw, fmt + "B", [*args, f"({TRUE} if {v} else {FALSE})"])
         elif t in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()):
             text = t in (pa.string(), pa.large_string())
             tests.append(f"type({v}) is {'str' if text else 'bytes'}")
-            fmt[-1] += "BI"
-            args[-1] += [str(STR if text else BYTES), f"len(b{i})"]
-            tail.append(f"b{i} = {v}.encode()" if text else f"b{i} = {v}")
-            fmt.append("<")
-            args.append([f"b{i}"])  # raw bytes, not packed
+            segs[-1] = (raw, fmt + "BI", [*args, str(STR if text else BYTES), f"len(b{i})"])
+            encodes.append(f"b{i} = {v}.encode()" if text else f"b{i} = {v}")
+            segs.append((f"b{i}", "<", []))
         else:
             return None
-    fixed = sum(struct.calcsize(f) for f in fmt)
     names = [f"v{i}" for i in range(len(types))]
     lines = ["def encode_row(table_id, row):"]
     if names:
         lines.append(f"    {', '.join(names)}, = row")
     lines.append(f"    if not ({' and '.join(tests) or 'True'}):")
     lines.append("        return None")
-    lines += [f"    {x}" for x in tail]
-    var = [a[0] for a in args[1:]]
-    total = " + ".join([str(fixed - 4), *(f"len({b})" for b in var)])
+    lines += [f"    {x}" for x in encodes]
+    fixed = sum(struct.calcsize(fmt) for _, fmt, _ in segs)
+    length = " + ".join([str(fixed - 4), *(f"len({raw})" for raw, _, _ in segs[1:])])
+    segs[0][2].insert(0, length)  # the head's length field: what follows it
     scope: dict[str, Any] = {"prefix": prefix}
     pieces = ["prefix"]
-    for j, (f, a) in enumerate(zip(fmt, args, strict=True)):
-        if j:
-            pieces.append(a[0])
-            a = a[1:]
-            f = "<" + f[1:]
-        if j == 0:
-            a = [total, *a]
-        if f != "<":
-            scope[f"p{j}"] = struct.Struct(f).pack
-            pieces.append(f"p{j}({', '.join(a)})")
+    for j, (raw, fmt, args) in enumerate(segs):
+        if raw is not None:
+            pieces.append(raw)
+        if args:
+            scope[f"p{j}"] = struct.Struct(fmt).pack
+            pieces.append(f"p{j}({', '.join(args)})")
     lines.append(f"    return b''.join(({', '.join(pieces)},))")
     exec("\n".join(lines), scope)  # noqa: S102 - source built above from fixed templates
     return scope["encode_row"]
