@@ -334,8 +334,6 @@ class Database:
         checkpoint if the log (or, if ``count_buffers``, the buffers) passed its limit."""
         self.wal.sync(lsn)
         self._publish_state(state)
-        if not count_buffers and self.wal.size < self.wal_limit:
-            return
         try:
             self._maybe_checkpoint(count_buffers)
         except KodiakError as exc:  # the commit is durable; the checkpoint can wait (or, if

@@ -116,11 +116,6 @@ def _check(td: TableDef, c: ColumnDef) -> tuple[Check, str] | None:
     return None  # float32, fixed-size binary, temporal, decimal, nested...: Arrow converts
 
 
-def checked_rows(rows: list, check: Callable[[Any], tuple]) -> list[tuple]:
-    """``rows`` as tuples of the values to store; raises naming the column."""
-    return [check(row) for row in rows]
-
-
 def rows_table(td: TableDef, rows: list) -> pa.Table:
     """``rows`` as an Arrow table with the table's column names and stored types."""
     widths = set(map(len, rows))

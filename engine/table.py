@@ -189,8 +189,8 @@ class InsertTail:
         # one in the tail: a key above ``top`` is new without a lookup (SQLite's append
         # bias for rowids). Only the appending version moves it.
         self.base_top = base_top
-        self.top = max(self.keys, default=base_top) if base_top is None else max(
-            [base_top, *self.keys])
+        self.top = max(self.keys if base_top is None else [base_top, *self.keys],
+                       default=None)
 
     @classmethod
     def over(cls, pk: BPlusTree) -> InsertTail:

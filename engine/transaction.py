@@ -37,7 +37,7 @@ from .errors import (
 )
 from .oplog import OpLog
 from .predicate import Predicate
-from .pyrows import checked_rows, rows_table
+from .pyrows import rows_table
 from .segment import write_segment
 from .snapshot import Snapshot, State, _evaluate, _logical, _restore_types
 from .table import index_entries, key_columns, keys_of, show_key
@@ -650,7 +650,7 @@ def small_rows(td: TableDef, data: Any) -> list[tuple] | None:
         check = td.row_check if td.lean else None
         if check is None or len(data) > LEAN_ROWS:
             return None
-        return [check(data[0])] if len(data) == 1 else checked_rows(data, check)
+        return [check(data[0])] if len(data) == 1 else [check(row) for row in data]
     if not (type(data) is pa.Table or type(data) is pa.RecordBatch) or not td.lean:
         return None
     n = data.num_rows
