@@ -64,7 +64,7 @@ class Applier:
             for k, row in data.buffer.items():
                 items.append((k, tuple(row[pos[c.id]] if c.id in pos else c.default
                                        for c in tdef.columns)))
-            data = data.replace(buffer=BeTree.empty().put_many(items))
+            data = data.replace(buffer_tree=BeTree.empty().put_many(items))
         old_ix = {ix.name for ix in old.indexes}
         new_ix = {ix.name: ix for ix in tdef.indexes}
         sec = {n: t for n, t in data.secondary.items() if n in new_ix}

@@ -217,7 +217,7 @@ class Database:
                                          all_locs.tolist())
             else:
                 pk = BPlusTree.empty()
-        data = data.replace(pk=pk)
+        data = data.replace(pk_tree=pk)
         sec = {ix.name: data.build_index(ix, loaded) for ix in data.tdef.indexes}
         return data.replace(secondary=sec)
 
@@ -406,10 +406,10 @@ class Database:
     def _flush_buffer(self, data: TableData, new_files: list[str]) -> TableData:
         bt = data.buffer_table
         if bt.num_rows == 0:
-            return data.replace(buffer=BeTree.empty(), buffer_rows=0)
+            return data.replace(buffer_tree=BeTree.empty(), buffer_rows=0)
         seg = write_segment(self.fs, self.root, self._next_segment_id(), bt)
         new_files.append(seg.file)
-        data = data.replace(buffer=BeTree.empty(), buffer_rows=0)
+        data = data.replace(buffer_tree=BeTree.empty(), buffer_rows=0)
         return _relocate(data, seg, bt, (*data.parts, Part(seg)))
 
     def _compact(self, data: TableData, new_files: list[str], obsolete: list[str]) -> TableData:
@@ -584,5 +584,5 @@ def _relocate(data: TableData, seg: Segment, table: pa.Table,
         moved = dict(zip(keys, range(base, base + len(keys)), strict=True))
         items = [(k, moved.get(k, v)) for k, v in data.pk.items()]
         pk = BPlusTree.bulk_load([k for k, _ in items], [v for _, v in items])
-    return data.replace(parts=parts, pk=pk)
+    return data.replace(parts=parts, pk_tree=pk)
 

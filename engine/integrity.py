@@ -124,7 +124,7 @@ def _check_indexes(db: Database, data) -> list[str]:  # noqa: ANN001
     except ValueError as exc:
         out.append(f"{name}: tree invariant broken: {exc}")
         return out
-    rebuilt = db._with_indexes(data.replace(pk=None, secondary={}))
+    rebuilt = db._with_indexes(data.replace(pk_tree=None, secondary={}))
     if data.pk is not None:
         # Rows in the buffer are indexed as BUFFERED; compare the rest location by location.
         actual = {k: v for k, v in data.pk.items() if v != BUFFERED}

@@ -261,12 +261,8 @@ class TableData:
         return cls(tdef, pk_tree=pk, secondary=sec)
 
     def replace(self, **kw: Any) -> TableData:
-        """A copy with fields changed (``buffer`` and ``pk`` name the trees), the insert
-        tail folded in first so no change can miss it."""
-        if "buffer" in kw:
-            kw["buffer_tree"] = kw.pop("buffer")
-        if "pk" in kw:
-            kw["pk_tree"] = kw.pop("pk")
+        """A copy with fields changed, the insert tail folded in first so no change can
+        miss it."""
         return dataclasses.replace(self.settled(), **kw)
 
     def settled(self) -> TableData:
@@ -492,7 +488,7 @@ class TableData:
         if pk is not None:
             base = seg.id << OFFSET_BITS
             pk = merge_sorted(pk, keys, list(range(base, base + len(keys))))
-        return self.replace(parts=(*self.parts, Part(seg)), pk=pk,
+        return self.replace(parts=(*self.parts, Part(seg)), pk_tree=pk,
                             secondary=self._index_add(table, keys), next_rowid=next_rowid)
 
     def delete_rows(self, seg_offsets: dict[int, np.ndarray], seg_rows: dict[int, pa.Table],
@@ -521,7 +517,7 @@ class TableData:
             dead_keys.extend(buffer_keys)
         pk = self.pk.update_many(deletes=dead_keys) if self.pk is not None else None
         buffer = self.buffer.delete_many(buffer_keys) if buffer_keys else self.buffer
-        return self.replace(parts=tuple(parts), buffer=buffer, pk=pk, secondary=sec,
+        return self.replace(parts=tuple(parts), buffer_tree=buffer, pk_tree=pk, secondary=sec,
                             buffer_rows=self.buffer_rows - len(buffer_keys))
 
     # -- indexes ------------------------------------------------------------------------
