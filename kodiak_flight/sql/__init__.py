@@ -9,6 +9,7 @@ from .errors import (
     ParseError,
     SqlError,
     SqlTypeError,
+    TooComplex,
     TransactionError,
 )
 from .files import FileAccess
@@ -16,4 +17,4 @@ from .session import Prepared, Result, Session
 
 __all__ = ["Session", "Result", "Prepared", "SqlError", "ParseError", "BindError",
            "SqlTypeError", "NotSupportedError", "ParameterError", "TransactionError",
-           "ExecutionError", "AccessDenied", "FileAccess"]
+           "ExecutionError", "AccessDenied", "TooComplex", "FileAccess"]

@@ -17,6 +17,7 @@ from sqlglot.errors import ParseError as _GlotParseError
 from sqlglot.tokens import TokenType
 
 from .errors import ParseError
+from .nesting import MAX_NESTING, check_nesting, guarded
 
 
 def _pipe_set(self: Any, query: exp.Select) -> exp.Select:
@@ -93,16 +94,19 @@ def number_placeholders(sql: str) -> str:
 _EXPLAIN = re.compile(r"^\s*explain\s+(?:analyze\s+)?", re.IGNORECASE)
 
 
-def parse(sql: str) -> list[exp.Expression]:
-    """Parse one or more statements; raise :class:`ParseError` naming line, column and token."""
+def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
+    """Parse one or more statements; raise :class:`ParseError` naming line, column and token,
+    or :class:`TooComplex` for text nested deeper than ``max_nesting`` parentheses."""
+    check_nesting(sql, max_nesting)
     m = _EXPLAIN.match(sql)
     if m:
         inner = sql[m.end():]
-        parse(inner)  # syntax errors surface with their own position
+        parse(inner, max_nesting)  # syntax errors surface with their own position
         return [exp.Command(this="EXPLAIN", expression=exp.Literal.string(inner))]
     sql = number_placeholders(sql)
     try:
-        stmts = sqlglot.parse(sql, read=Grizzly, error_level=ErrorLevel.RAISE)
+        with guarded():
+            stmts = sqlglot.parse(sql, read=Grizzly, error_level=ErrorLevel.RAISE)
     except _GlotParseError as e:
         info = e.errors[0] if e.errors else {}
         line, col = info.get("line"), info.get("col")

@@ -61,6 +61,10 @@ class QueryTimedOut(SqlError):
     """The query ran past its deadline (gRPC DEADLINE_EXCEEDED)."""
 
 
+class TooComplex(SqlError):
+    """A statement nested deeper than the layer can process (refused, never a crash)."""
+
+
 class AccessDenied(SqlError):
     """A file outside what this session may read or write (gRPC PERMISSION_DENIED)."""
 

@@ -27,6 +27,7 @@ from .errors import BindError, NotSupportedError, ParameterError, TransactionErr
 from .executor import Executor
 from .expr import ParamProbe
 from .interrupt import Interrupt
+from .nesting import MAX_NESTING, guarded
 from .optimizer import optimize
 from .plan import explain
 from .plancache import Template, has_join, instantiate, refresh_estimates
@@ -59,9 +60,10 @@ def _query_result(out: pa.Table | pa.RecordBatchReader) -> Result:
 
 class Session:
     def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
-                 temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE
-                 ) -> None:
+                 temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE,
+                 max_nesting: int = MAX_NESTING) -> None:
         self.db = db
+        self.max_nesting = max_nesting  # parentheses; deeper SQL is refused before parsing
         self.catalog = catalog
         self.schema = schema
         self.file_access = file_access  # which files its SQL may read and write
@@ -131,9 +133,9 @@ class Session:
     def execute(self, sql: str, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
         """Run ``sql``; ``interrupt`` lets another thread stop a query while it is read."""
-        stmts = parse(sql)
+        stmts = parse(sql, self.max_nesting)
         result = None
-        with self._interruptible(interrupt):
+        with self._interruptible(interrupt), guarded():
             for stmt in stmts:
                 result = self._run(stmt, params)
         assert result is not None
@@ -158,10 +160,11 @@ class Session:
         if hit is not None and hit[0] is snap.state.catalog and hit[1] is views:
             self._prepared.move_to_end(key)
             return hit[2]
-        stmts = parse(sql)
+        stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")
-        prepared = Prepared(self, stmts[0])
+        with guarded():
+            prepared = Prepared(self, stmts[0])
         self._prepared[key] = (snap.state.catalog, views, prepared)
         if len(self._prepared) > _MAX_PREPARED:
             self._prepared.popitem(last=False)
@@ -260,7 +263,7 @@ class Session:
         return Result(pa.schema([]), None, n)
 
     def _explain(self, sql: str, params: list[pa.Scalar] | None) -> Result:
-        stmts = parse(sql)
+        stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1 or not _is_query(stmts[0]):
             raise NotSupportedError("EXPLAIN supports a single query")
         ctx = self._context(self._snapshot(), params)
@@ -299,7 +302,7 @@ class Prepared:
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
-        with self.session._interruptible(interrupt):
+        with self.session._interruptible(interrupt), guarded():
             if _is_query(self.stmt):
                 rows = _param_rows(params)
                 if rows is None or len(rows) == 1:
