@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from .proto import FlightSql_pb2 as pb
+from .sql.types import sql_name
 
 TABLE_TYPES = ("TABLE",)
 
@@ -192,7 +193,7 @@ def table_schema_with_metadata(info: Any, catalog: str, schema: str, table: str)
             b"ARROW:FLIGHT:SQL:CATALOG_NAME": catalog.encode(),
             b"ARROW:FLIGHT:SQL:DB_SCHEMA_NAME": schema.encode(),
             b"ARROW:FLIGHT:SQL:TABLE_NAME": table.encode(),
-            b"ARROW:FLIGHT:SQL:TYPE_NAME": sql_type_name(f.type).encode(),
+            b"ARROW:FLIGHT:SQL:TYPE_NAME": sql_name(f.type).encode(),
             b"ARROW:FLIGHT:SQL:IS_AUTO_INCREMENT": b"0",
             b"ARROW:FLIGHT:SQL:IS_CASE_SENSITIVE": b"1" if _is_text(f.type) else b"0",
             b"ARROW:FLIGHT:SQL:IS_READ_ONLY": b"0",
@@ -348,38 +349,6 @@ def default_sql_info(*, server_version: str, ingest_transactions: bool,
 
 def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
-
-_SQL_NAMES = {
-    pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT", pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT",
-    pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT", pa.float16(): "FLOAT",
-    pa.float32(): "FLOAT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR",
-    pa.large_string(): "VARCHAR", pa.string_view(): "VARCHAR", pa.binary(): "BLOB",
-    pa.large_binary(): "BLOB", pa.binary_view(): "BLOB", pa.date32(): "DATE",
-    pa.date64(): "DATE", pa.null(): "NULL", pa.month_day_nano_interval(): "INTERVAL",
-}
-
-
-def sql_type_name(t: pa.DataType) -> str:
-    """The SQL spelling of an Arrow type (the SQL layer's spelling when it names it)."""
-    try:
-        from .sql.types import sql_name
-
-        return sql_name(t)
-    except Exception:  # the SQL layer does not name every type (or is not importable)
-        pass
-    if t in _SQL_NAMES:
-        return _SQL_NAMES[t]
-    if pa.types.is_decimal(t):
-        return f"DECIMAL({t.precision},{t.scale})"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP" if t.tz is None else "TIMESTAMPTZ"
-    if pa.types.is_time(t):
-        return "TIME"
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return f"{sql_type_name(t.value_type)}[]"
-    return str(t).upper()
 
 
 # (type_name, xdbc data_type, column_size, literal_prefix, literal_suffix, create_params,

@@ -14,41 +14,48 @@ from .errors import NotSupportedError, SqlTypeError
 
 DT = exp.DataType.Type
 
-_SIMPLE: dict[DT, pa.DataType] = {
-    DT.BOOLEAN: pa.bool_(),
-    DT.TINYINT: pa.int8(),
-    DT.SMALLINT: pa.int16(),
-    DT.INT: pa.int32(),
-    DT.BIGINT: pa.int64(),
-    DT.UTINYINT: pa.uint8(),
-    DT.USMALLINT: pa.uint16(),
-    DT.UINT: pa.uint32(),
-    DT.UBIGINT: pa.uint64(),
-    DT.INT128: pa.decimal128(38, 0),
-    DT.BPCHAR: pa.string(),
-    DT.FLOAT: pa.float32(),
-    DT.DOUBLE: pa.float64(),
-    DT.VARCHAR: pa.string(),
-    DT.NVARCHAR: pa.string(),
-    DT.CHAR: pa.string(),
-    DT.NCHAR: pa.string(),
-    DT.TEXT: pa.string(),
-    DT.DATE: pa.date32(),
-    DT.TIME: pa.time64("us"),
-    DT.TIMESTAMP: pa.timestamp("us"),
-    DT.TIMESTAMPNTZ: pa.timestamp("us"),
-    DT.TIMESTAMPLTZ: pa.timestamp("us", tz="UTC"),
-    DT.DATETIME: pa.timestamp("us"),
-    DT.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
-    DT.TIMESTAMP_S: pa.timestamp("s"),
-    DT.TIMESTAMP_MS: pa.timestamp("ms"),
-    DT.TIMESTAMP_NS: pa.timestamp("ns"),
-    DT.BLOB: pa.binary(),
-    DT.VARBINARY: pa.binary(),
-    DT.BINARY: pa.binary(),
-    DT.INTERVAL: pa.month_day_nano_interval(),
-    DT.NULL: pa.null(),
-}
+# The one table of type names. Each row: the Arrow type, the name every surface prints for
+# it (SQL errors, EXPLAIN, the CLI and shell, Flight metadata, JDBC type names), and the parsed
+# SQL types that mean it (the first row naming a parsed type wins). DuckDB's spellings.
+TYPES: tuple[tuple[pa.DataType, str, tuple[DT, ...]], ...] = (
+    (pa.bool_(), "BOOLEAN", (DT.BOOLEAN,)),
+    (pa.int8(), "TINYINT", (DT.TINYINT,)),
+    (pa.int16(), "SMALLINT", (DT.SMALLINT,)),
+    (pa.int32(), "INTEGER", (DT.INT,)),
+    (pa.int64(), "BIGINT", (DT.BIGINT,)),
+    (pa.uint8(), "UTINYINT", (DT.UTINYINT,)),
+    (pa.uint16(), "USMALLINT", (DT.USMALLINT,)),
+    (pa.uint32(), "UINTEGER", (DT.UINT,)),
+    (pa.uint64(), "UBIGINT", (DT.UBIGINT,)),
+    (pa.float16(), "FLOAT", ()),
+    (pa.float32(), "FLOAT", (DT.FLOAT,)),
+    (pa.float64(), "DOUBLE", (DT.DOUBLE,)),
+    (pa.string(), "VARCHAR", (DT.VARCHAR, DT.NVARCHAR, DT.CHAR, DT.NCHAR, DT.TEXT, DT.BPCHAR)),
+    (pa.large_string(), "VARCHAR", ()),
+    (pa.string_view(), "VARCHAR", ()),
+    (pa.binary(), "BLOB", (DT.BLOB, DT.VARBINARY, DT.BINARY)),
+    (pa.large_binary(), "BLOB", ()),
+    (pa.binary_view(), "BLOB", ()),
+    (pa.date32(), "DATE", (DT.DATE,)),
+    (pa.date64(), "DATE", ()),
+    (pa.time64("us"), "TIME", (DT.TIME,)),
+    (pa.timestamp("us"), "TIMESTAMP", (DT.TIMESTAMP, DT.TIMESTAMPNTZ, DT.DATETIME)),
+    (pa.timestamp("s"), "TIMESTAMP_S", (DT.TIMESTAMP_S,)),
+    (pa.timestamp("ms"), "TIMESTAMP_MS", (DT.TIMESTAMP_MS,)),
+    (pa.timestamp("ns"), "TIMESTAMP_NS", (DT.TIMESTAMP_NS,)),
+    (pa.timestamp("us", tz="UTC"), "TIMESTAMPTZ", (DT.TIMESTAMPTZ, DT.TIMESTAMPLTZ)),
+    (pa.month_day_nano_interval(), "INTERVAL", (DT.INTERVAL,)),
+    (pa.decimal128(38, 0), "HUGEINT", (DT.INT128,)),
+    (pa.null(), "NULL", (DT.NULL,)),
+)
+
+_SIMPLE: dict[DT, pa.DataType] = {}
+for _arrow, _name, _parsed in TYPES:
+    for _dt in _parsed:
+        _SIMPLE.setdefault(_dt, _arrow)
+_NAMES: dict[pa.DataType, str] = {}
+for _arrow, _name, _parsed in TYPES:
+    _NAMES.setdefault(_arrow, _name)
 
 
 def from_sql(dt: exp.DataType) -> pa.DataType:
@@ -62,26 +69,55 @@ def from_sql(dt: exp.DataType) -> pa.DataType:
         scale = params[1] if len(params) > 1 else (3 if not params else 0)
         return pa.decimal128(prec, scale)
     if t == DT.ARRAY and dt.expressions:
+        size = dt.args.get("values")
+        if size:
+            return pa.list_(from_sql(dt.expressions[0]), int(size[0].name))
         return pa.list_(from_sql(dt.expressions[0]))
+    if t == DT.MAP and len(dt.expressions) == 2:
+        return pa.map_(from_sql(dt.expressions[0]), from_sql(dt.expressions[1]))
+    if t == DT.STRUCT and dt.expressions:
+        return pa.struct([pa.field(c.name, from_sql(c.args["kind"])) for c in dt.expressions])
     raise NotSupportedError(f"type {dt.sql(dialect='duckdb')} is not supported")
 
 
 def sql_name(t: pa.DataType) -> str:
-    """DuckDB-style name of an Arrow type, for error messages and EXPLAIN."""
-    names = {
-        pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT",
-        pa.int32(): "INTEGER", pa.int64(): "BIGINT", pa.float32(): "FLOAT",
-        pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.large_string(): "VARCHAR",
-        pa.string_view(): "VARCHAR", pa.date32(): "DATE", pa.null(): "NULL",
-        pa.binary(): "BLOB", pa.month_day_nano_interval(): "INTERVAL",
-    }
-    if t in names:
-        return names[t]
+    """The name of an Arrow type, from :data:`TYPES`; nested and parametrised types are
+    spelled the DuckDB way (``DECIMAL(12,2)``, ``INTEGER[]``, ``STRUCT(a INTEGER)``)."""
+    if t in _NAMES and not pa.types.is_decimal(t):
+        return _NAMES[t]
     if pa.types.is_decimal(t):
         return f"DECIMAL({t.precision},{t.scale})"
     if pa.types.is_timestamp(t):
-        return "TIMESTAMP" if t.tz is None else "TIMESTAMPTZ"
+        return "TIMESTAMPTZ" if t.tz is not None else _NAMES[pa.timestamp(t.unit)]
+    if pa.types.is_time(t):
+        return "TIME"
+    if pa.types.is_dictionary(t):
+        return sql_name(t.value_type)
+    return _nested_name(t)
+
+
+def _nested_name(t: pa.DataType) -> str:
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return f"{sql_name(t.value_type)}[]"
+    if pa.types.is_fixed_size_list(t):
+        return f"{sql_name(t.value_type)}[{t.list_size}]"
+    if pa.types.is_map(t):
+        return f"MAP({sql_name(t.key_type)}, {sql_name(t.item_type)})"
+    if pa.types.is_struct(t):
+        fields = ", ".join(f"{_ident(f.name)} {sql_name(f.type)}" for f in t)
+        return f"STRUCT({fields})"
+    if pa.types.is_fixed_size_binary(t):
+        return "BLOB"
+    if pa.types.is_duration(t) or pa.types.is_interval(t):
+        return "INTERVAL"
+    if pa.types.is_union(t):
+        return "UNION(" + ", ".join(f"{_ident(f.name)} {sql_name(f.type)}" for f in t) + ")"
     return str(t).upper()
+
+
+def _ident(name: str) -> str:
+    plain = name.isidentifier() and name.lower() == name
+    return name if plain else '"' + name.replace('"', '""') + '"'
 
 
 def is_string(t: pa.DataType) -> bool:

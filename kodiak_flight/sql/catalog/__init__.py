@@ -1,0 +1,19 @@
+"""The SQL layer's catalog: one resolver over the engine's tables and object catalog.
+
+``names`` (reserved schemas), ``kinds`` (the registry of object kinds), ``views`` (the view
+kind), ``resolver`` (what a name means), ``system`` (information_schema), ``temp``
+(temporary tables) and ``upgrade`` (legacy directories).
+"""
+
+from . import system
+from .kinds import KINDS, ObjectKind, register, table_types
+from .names import DEFAULT_SCHEMA, RESERVED, SYSTEM_SCHEMA, TEMP_SCHEMA, fold, is_reserved
+from .resolver import Relation, Resolver
+from .temp import drop_temp_tables
+from .upgrade import upgrade_legacy_catalog
+from .views import View, all_views, drop_view, find_view, put_view
+
+__all__ = ["KINDS", "ObjectKind", "register", "table_types", "DEFAULT_SCHEMA", "RESERVED",
+           "SYSTEM_SCHEMA", "TEMP_SCHEMA", "fold", "is_reserved", "Relation", "Resolver",
+           "drop_temp_tables", "upgrade_legacy_catalog", "View", "all_views", "drop_view",
+           "find_view", "put_view", "system"]
