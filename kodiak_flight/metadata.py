@@ -7,15 +7,18 @@ included, so every schema here is spelled out rather than inferred.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
 
 from .proto import FlightSql_pb2 as pb
+from .sql.catalog import Relation, Resolver
+from .sql.catalog import table_types as catalog_table_types
 from .sql.types import sql_name
 
-TABLE_TYPES = ("TABLE",)
+# What GetTables calls each kind of relation the resolver lists.
+_TABLE_TYPE = {"table": "TABLE", "view": "VIEW", "system": "SYSTEM TABLE"}
 
 
 def _f(name: str, type_: pa.DataType, nullable: bool = True) -> pa.Field:
@@ -153,41 +156,24 @@ def _catalog_ok(requested: str | None, catalog: str) -> bool:
     return requested is None or requested == catalog
 
 
-def _split(qualified: str, schema: str) -> str:
-    prefix = schema + "."
-    return qualified[len(prefix):] if qualified.startswith(prefix) else qualified
-
-
-def _schema_tables(snap: Any, schema: str) -> list[str]:
-    return sorted(_split(t, schema) for t in snap.tables(schema))
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-
-def _schemas(snap: Any) -> list[str]:
-    """Schemas clients may list: not the space where sessions keep temporary tables."""
-    from .sql.catalog import TEMP_SCHEMA
-    return sorted(s for s in snap.schemas() if s != TEMP_SCHEMA)
-
-
 def catalogs(catalog: str) -> pa.Table:
     return pa.Table.from_pylist([{"catalog_name": catalog}], schema=CATALOGS_SCHEMA)
 
 
-def db_schemas(snap: Any, catalog: str, cmd: pb.CommandGetDbSchemas) -> pa.Table:
+def db_schemas(resolver: Resolver, catalog: str, cmd: pb.CommandGetDbSchemas) -> pa.Table:
     rows = []
     if _catalog_ok(_opt(cmd, "catalog"), catalog):
         pattern = _opt(cmd, "db_schema_filter_pattern")
         rows = [{"catalog_name": catalog, "db_schema_name": s}
-                for s in _schemas(snap) if _matches(pattern, s)]
+                for s in resolver.schemas() if _matches(pattern, s)]
     return pa.Table.from_pylist(rows, schema=DB_SCHEMAS_SCHEMA)
 
 
-def table_schema_with_metadata(info: Any, catalog: str, schema: str, table: str) -> pa.Schema:
-    """A table's Arrow schema with the ARROW:FLIGHT:SQL:* column metadata JDBC/ODBC use."""
+def table_schema_with_metadata(arrow_schema: pa.Schema, catalog: str, schema: str, table: str
+                               ) -> pa.Schema:
+    """A relation's Arrow schema with the ARROW:FLIGHT:SQL:* column metadata JDBC/ODBC use."""
     fields = []
-    for f in info.schema:
+    for f in arrow_schema:
         md = dict(f.metadata or {})
         md.update({
             b"ARROW:FLIGHT:SQL:CATALOG_NAME": catalog.encode(),
@@ -206,50 +192,49 @@ def table_schema_with_metadata(info: Any, catalog: str, schema: str, table: str)
     return pa.schema(fields)
 
 
-def tables(snap: Any, catalog: str, cmd: pb.CommandGetTables) -> pa.Table:
+def tables(resolver: Resolver, schema_of: Callable[[Relation], pa.Schema | None],
+           catalog: str, cmd: pb.CommandGetTables) -> pa.Table:
+    """GetTables: tables, views and system views; ``schema_of`` gives a relation's columns
+    (a view's by binding it) when ``include_schema`` asks for them."""
     schema_out = TABLES_SCHEMA_WITH_SCHEMA if cmd.include_schema else TABLES_SCHEMA
     rows: list[dict[str, Any]] = []
     wanted_types = {t.upper() for t in cmd.table_types}
     if not _catalog_ok(_opt(cmd, "catalog"), catalog):
         return pa.Table.from_pylist(rows, schema=schema_out)
-    if wanted_types and not wanted_types & set(TABLE_TYPES):
-        return pa.Table.from_pylist(rows, schema=schema_out)
     spattern = _opt(cmd, "db_schema_filter_pattern")
     tpattern = _opt(cmd, "table_name_filter_pattern")
-    for schema in _schemas(snap):
-        if not _matches(spattern, schema):
+    for rel in resolver.relations():
+        kind = _TABLE_TYPE[rel.kind]
+        if (wanted_types and kind not in wanted_types) or not _matches(spattern, rel.schema) \
+                or not _matches(tpattern, rel.name):
             continue
-        for table in _schema_tables(snap, schema):
-            if not _matches(tpattern, table):
-                continue
-            row: dict[str, Any] = {"catalog_name": catalog, "db_schema_name": schema,
-                                   "table_name": table, "table_type": "TABLE"}
-            if cmd.include_schema:
-                info = snap.table(f"{schema}.{table}")
-                row["table_schema"] = table_schema_with_metadata(
-                    info, catalog, schema, table).serialize().to_pybytes()
-            rows.append(row)
+        row: dict[str, Any] = {"catalog_name": catalog, "db_schema_name": rel.schema,
+                               "table_name": rel.name, "table_type": kind}
+        if cmd.include_schema:
+            columns = schema_of(rel)
+            if columns is None:  # a view that no longer binds: listed, without columns
+                columns = pa.schema([])
+            row["table_schema"] = table_schema_with_metadata(
+                columns, catalog, rel.schema, rel.name).serialize().to_pybytes()
+        rows.append(row)
     return pa.Table.from_pylist(rows, schema=schema_out)
 
 
 def table_types() -> pa.Table:
-    return pa.Table.from_pylist([{"table_type": t} for t in TABLE_TYPES],
+    return pa.Table.from_pylist([{"table_type": t} for t in catalog_table_types()],
                                 schema=TABLE_TYPES_SCHEMA)
 
 
-def primary_keys(snap: Any, catalog: str, cmd: pb.CommandGetPrimaryKeys) -> pa.Table:
+def primary_keys(resolver: Resolver, catalog: str, cmd: pb.CommandGetPrimaryKeys) -> pa.Table:
     rows: list[dict[str, Any]] = []
     if _catalog_ok(_opt(cmd, "catalog"), catalog):
         requested = _opt(cmd, "db_schema")
-        for schema in _schemas(snap):
-            if requested is not None and schema != requested:
+        for rel in resolver.relations(requested):
+            if rel.kind != "table" or rel.name != cmd.table.lower():
                 continue
-            if cmd.table not in _schema_tables(snap, schema):
-                continue
-            info = snap.table(f"{schema}.{cmd.table}")
-            for seq, column in enumerate(info.primary_key, start=1):
-                rows.append({"catalog_name": catalog, "db_schema_name": schema,
-                             "table_name": cmd.table, "column_name": column,
+            for seq, column in enumerate(rel.table.primary_key, start=1):
+                rows.append({"catalog_name": catalog, "db_schema_name": rel.schema,
+                             "table_name": rel.name, "column_name": column,
                              "key_sequence": seq, "key_name": None})
     return pa.Table.from_pylist(rows, schema=PRIMARY_KEYS_SCHEMA)
 

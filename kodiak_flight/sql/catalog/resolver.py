@@ -117,11 +117,12 @@ class Resolver:
     def relations(self, schema: str | None = None) -> list[Relation]:
         """Tables, views and system views, by schema and name (temporary tables excluded)."""
         out: list[Relation] = []
-        for s in self.schemas() if schema is None else [fold(schema)]:
+        visible = self.schemas()
+        for s in visible if schema is None else [fold(schema)]:
+            if s not in visible:
+                continue
             if s == SYSTEM_SCHEMA:
                 out += [Relation("system", s, n) for n in system.names()]
-                continue
-            if is_reserved(s):
                 continue
             out += [Relation("table", s, t.split(".", 1)[1], self.snap.table(t))
                     for t in self.snap.tables(s)]
