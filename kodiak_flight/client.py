@@ -13,10 +13,8 @@ Both stream: a query's ``Outcome.reader`` yields record batches as they are read
 from __future__ import annotations
 
 import json
-import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,9 +71,6 @@ class TableStats:
         known = {f for f in cls.__dataclass_fields__ if f != "extra"}
         return cls(**{k: v for k, v in d.items() if k in known},
                    extra={k: v for k, v in d.items() if k not in known})
-
-
-INGEST_MODES = ("create", "append", "replace", "create_append")
 
 
 # -------------------------------------------------------------------------------------------
@@ -193,6 +188,10 @@ class Backend(ABC):
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
         ...
 
+    def row_count(self, table: str) -> int | None:
+        """The table's row count when known without running a query (for a progress bar)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections or files; a no-op unless a backend holds some."""
 
@@ -238,7 +237,7 @@ class Embedded(Backend):
     def __init__(self, data_dir: Path | str, *, must_exist: bool = False) -> None:
         import engine
 
-        from .sql.session import Session
+        from .sql import Session
 
         path = Path(data_dir)
         if must_exist and not path.is_dir():
@@ -277,23 +276,26 @@ class Embedded(Backend):
         return snap.table(table).schema if snap.has_table(table) else None
 
     def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
-        from engine.errors import AlreadyExists, NotFound
+        from engine import errors
 
         if self.session.in_transaction:
             raise ClientError("finish the open transaction (COMMIT or ROLLBACK) first")
         with self.db.begin() as tx:
             exists = tx.snapshot().has_table(table)
             if mode == "create" and exists:
-                raise AlreadyExists(f"table {table!r} already exists (use --append or "
-                                    "--replace)")
+                raise errors.AlreadyExists(f"table {table!r} already exists (use --append or "
+                                           "--replace)")
             if mode == "append" and not exists:
-                raise NotFound(f"table {table!r} does not exist (use --create)")
+                raise errors.NotFound(f"table {table!r} does not exist (use --create)")
             if mode == "replace" and exists:
                 tx.drop_table(table)
                 exists = False
             if not exists:
                 tx.create_table(table, reader.schema)
             return tx.insert(table, reader)
+
+    def row_count(self, table: str) -> int:
+        return self.db.snapshot().table(table).row_count
 
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
         from .admin import database_stats
@@ -564,26 +566,3 @@ def _client_certificate(cert: Path | None, key: Path | None) -> tuple[bytes, byt
             raise ClientError(f"cannot read {path}: {exc.strerror}") from None
     return out[0], out[1]
 
-
-def open_backend(uri: str | None, data_dir: Path, *, must_exist: bool = False,
-                 user: str | None = None, password: str | None = None,
-                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False,
-                 tls_client_cert: Path | None = None, tls_client_key: Path | None = None
-                 ) -> Backend:
-    if uri:
-        return Remote(uri, user=user, password=password, tls_root_certs=tls_root_certs,
-                      tls_skip_verify=tls_skip_verify, tls_client_cert=tls_client_cert,
-                      tls_client_key=tls_client_key)
-    return Embedded(data_dir, must_exist=must_exist)
-
-
-def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    while True:
-        try:
-            yield reader.read_next_batch()
-        except StopIteration:
-            return
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
