@@ -325,7 +325,6 @@ class Remote(Backend):
                  tls_client_cert: Path | None = None, tls_client_key: Path | None = None
                  ) -> None:
         import adbc_driver_flightsql.dbapi as flight_sql
-        from adbc_driver_flightsql import DatabaseOptions
 
         if not re.match(r"^grpc(\+tls|\+tcp|\+unix)?://", uri):
             raise ClientError(f"not a Flight SQL URI: {uri!r} (expected grpc://host:port or "
@@ -335,26 +334,11 @@ class Remote(Backend):
         self._user, self._password = user or "kodiak", password
         self._tls_root_certs, self._tls_skip_verify = tls_root_certs, tls_skip_verify
         self._flight: tuple[Any, Any] | None = None
-        kwargs: dict[str, str] = {}
         self._has_password = password is not None
-        if password is not None:
-            kwargs["username"] = user or "kodiak"
-            kwargs["password"] = password
-        elif user:
-            raise ClientError(f"user {user!r} given without a password (set KODIAK_PASSWORD "
-                              "or `password` in kodiak.toml)")
-        if tls_root_certs is not None:
-            try:
-                kwargs["adbc.flight.sql.client_option.tls_root_certs"] = \
-                    Path(tls_root_certs).read_text()
-            except OSError as exc:
-                raise ClientError(f"cannot read {tls_root_certs}: {exc.strerror}") from None
-        if tls_skip_verify:
-            kwargs["adbc.flight.sql.client_option.tls_skip_verify"] = "true"
+        kwargs = _login_options(user, password)
+        kwargs.update(_tls_options(tls_root_certs, tls_skip_verify))
         self._mtls = _client_certificate(tls_client_cert, tls_client_key)
-        if self._mtls is not None:
-            kwargs[DatabaseOptions.MTLS_CERT_CHAIN.value] = self._mtls[0].decode()
-            kwargs[DatabaseOptions.MTLS_PRIVATE_KEY.value] = self._mtls[1].decode()
+        kwargs.update(_mtls_options(self._mtls))
         try:
             self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
         except Exception as exc:
@@ -549,6 +533,39 @@ class Remote(Backend):
                 self._flight = None
         finally:
             self.conn.close()
+
+
+def _login_options(user: str | None, password: str | None) -> dict[str, str]:
+    """ADBC options to log in; a user without a password is an error."""
+    if password is not None:
+        return {"username": user or "kodiak", "password": password}
+    if user:
+        raise ClientError(f"user {user!r} given without a password (set KODIAK_PASSWORD "
+                          "or `password` in kodiak.toml)")
+    return {}
+
+
+def _tls_options(root_certs: Path | None, skip_verify: bool) -> dict[str, str]:
+    """ADBC options for the server certificates to trust (or not to verify)."""
+    out = {}
+    if root_certs is not None:
+        try:
+            out["adbc.flight.sql.client_option.tls_root_certs"] = Path(root_certs).read_text()
+        except OSError as exc:
+            raise ClientError(f"cannot read {root_certs}: {exc.strerror}") from None
+    if skip_verify:
+        out["adbc.flight.sql.client_option.tls_skip_verify"] = "true"
+    return out
+
+
+def _mtls_options(mtls: tuple[bytes, bytes] | None) -> dict[str, str]:
+    """ADBC options for a client certificate (mutual TLS)."""
+    from adbc_driver_flightsql import DatabaseOptions
+
+    if mtls is None:
+        return {}
+    return {DatabaseOptions.MTLS_CERT_CHAIN.value: mtls[0].decode(),
+            DatabaseOptions.MTLS_PRIVATE_KEY.value: mtls[1].decode()}
 
 
 def _client_certificate(cert: Path | None, key: Path | None) -> tuple[bytes, bytes] | None:

@@ -168,15 +168,9 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
     """Open the database, serve it until a signal, then shut down in order."""
     import engine
 
-    from ..server import serve as start_server
-
     db = engine.Database.open(str(s.data_dir))
     try:
-        server = start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
-                              tls_client_ca=client_ca, query_timeout=s.query_timeout,
-                              file_root=None if s.file_root is None else str(s.file_root),
-                              backup_root=None if s.backup_root is None
-                              else str(s.backup_root))
+        server = start(db, s, auth, certs, client_ca)
     except Exception as exc:
         db.close()
         fail(f"cannot serve on {s.host}:{s.port}: {exc}", 1)
@@ -193,6 +187,17 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
     shut_down(server)
     db.close()
     raise typer.Exit(0)
+
+
+def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
+          client_ca: bytes | None) -> Any:
+    """The Flight SQL server over ``db``, listening."""
+    from ..server import serve as start_server
+
+    return start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
+                        tls_client_ca=client_ca, query_timeout=s.query_timeout,
+                        file_root=None if s.file_root is None else str(s.file_root),
+                        backup_root=None if s.backup_root is None else str(s.backup_root))
 
 
 def stop_on_signals() -> threading.Event:
