@@ -59,6 +59,7 @@ class ServeSettings:
 
     @classmethod
     def resolve(cls, cfg: Config, **flags: Any) -> ServeSettings:
+        """Each flag, else its setting: ``serve.NAME``, or the shared ``data_dir``."""
         return cls(**{name: cfg.get("data_dir" if name == "data_dir" else f"serve.{name}",
                                     value) for name, value in flags.items()})
 
