@@ -13,10 +13,8 @@ Both stream: a query's ``Outcome.reader`` yields record batches as they are read
 from __future__ import annotations
 
 import json
-import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,9 +71,6 @@ class TableStats:
         known = {f for f in cls.__dataclass_fields__ if f != "extra"}
         return cls(**{k: v for k, v in d.items() if k in known},
                    extra={k: v for k, v in d.items() if k not in known})
-
-
-INGEST_MODES = ("create", "append", "replace", "create_append")
 
 
 # -------------------------------------------------------------------------------------------
@@ -193,6 +188,10 @@ class Backend(ABC):
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
         ...
 
+    def row_count(self, table: str) -> int | None:
+        """The table's row count when known without running a query (for a progress bar)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections or files; a no-op unless a backend holds some."""
 
@@ -238,7 +237,7 @@ class Embedded(Backend):
     def __init__(self, data_dir: Path | str, *, must_exist: bool = False) -> None:
         import engine
 
-        from .sql.session import Session
+        from .sql import Session
 
         path = Path(data_dir)
         if must_exist and not path.is_dir():
@@ -277,23 +276,26 @@ class Embedded(Backend):
         return snap.table(table).schema if snap.has_table(table) else None
 
     def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
-        from engine.errors import AlreadyExists, NotFound
+        from engine import errors
 
         if self.session.in_transaction:
             raise ClientError("finish the open transaction (COMMIT or ROLLBACK) first")
         with self.db.begin() as tx:
             exists = tx.snapshot().has_table(table)
             if mode == "create" and exists:
-                raise AlreadyExists(f"table {table!r} already exists (use --append or "
-                                    "--replace)")
+                raise errors.AlreadyExists(f"table {table!r} already exists (use --append or "
+                                           "--replace)")
             if mode == "append" and not exists:
-                raise NotFound(f"table {table!r} does not exist (use --create)")
+                raise errors.NotFound(f"table {table!r} does not exist (use --create)")
             if mode == "replace" and exists:
                 tx.drop_table(table)
                 exists = False
             if not exists:
                 tx.create_table(table, reader.schema)
             return tx.insert(table, reader)
+
+    def row_count(self, table: str) -> int:
+        return self.db.snapshot().table(table).row_count
 
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
         from .admin import database_stats
@@ -323,7 +325,6 @@ class Remote(Backend):
                  tls_client_cert: Path | None = None, tls_client_key: Path | None = None
                  ) -> None:
         import adbc_driver_flightsql.dbapi as flight_sql
-        from adbc_driver_flightsql import DatabaseOptions
 
         if not re.match(r"^grpc(\+tls|\+tcp|\+unix)?://", uri):
             raise ClientError(f"not a Flight SQL URI: {uri!r} (expected grpc://host:port or "
@@ -333,26 +334,11 @@ class Remote(Backend):
         self._user, self._password = user or "kodiak", password
         self._tls_root_certs, self._tls_skip_verify = tls_root_certs, tls_skip_verify
         self._flight: tuple[Any, Any] | None = None
-        kwargs: dict[str, str] = {}
         self._has_password = password is not None
-        if password is not None:
-            kwargs["username"] = user or "kodiak"
-            kwargs["password"] = password
-        elif user:
-            raise ClientError(f"user {user!r} given without a password (set KODIAK_PASSWORD "
-                              "or `password` in kodiak.toml)")
-        if tls_root_certs is not None:
-            try:
-                kwargs["adbc.flight.sql.client_option.tls_root_certs"] = \
-                    Path(tls_root_certs).read_text()
-            except OSError as exc:
-                raise ClientError(f"cannot read {tls_root_certs}: {exc.strerror}") from None
-        if tls_skip_verify:
-            kwargs["adbc.flight.sql.client_option.tls_skip_verify"] = "true"
+        kwargs = _login_options(user, password)
+        kwargs.update(_tls_options(tls_root_certs, tls_skip_verify))
         self._mtls = _client_certificate(tls_client_cert, tls_client_key)
-        if self._mtls is not None:
-            kwargs[DatabaseOptions.MTLS_CERT_CHAIN.value] = self._mtls[0].decode()
-            kwargs[DatabaseOptions.MTLS_PRIVATE_KEY.value] = self._mtls[1].decode()
+        kwargs.update(_mtls_options(self._mtls))
         try:
             self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
         except Exception as exc:
@@ -549,6 +535,39 @@ class Remote(Backend):
             self.conn.close()
 
 
+def _login_options(user: str | None, password: str | None) -> dict[str, str]:
+    """ADBC options to log in; a user without a password is an error."""
+    if password is not None:
+        return {"username": user or "kodiak", "password": password}
+    if user:
+        raise ClientError(f"user {user!r} given without a password (set KODIAK_PASSWORD "
+                          "or `password` in kodiak.toml)")
+    return {}
+
+
+def _tls_options(root_certs: Path | None, skip_verify: bool) -> dict[str, str]:
+    """ADBC options for the server certificates to trust (or not to verify)."""
+    out = {}
+    if root_certs is not None:
+        try:
+            out["adbc.flight.sql.client_option.tls_root_certs"] = Path(root_certs).read_text()
+        except OSError as exc:
+            raise ClientError(f"cannot read {root_certs}: {exc.strerror}") from None
+    if skip_verify:
+        out["adbc.flight.sql.client_option.tls_skip_verify"] = "true"
+    return out
+
+
+def _mtls_options(mtls: tuple[bytes, bytes] | None) -> dict[str, str]:
+    """ADBC options for a client certificate (mutual TLS)."""
+    from adbc_driver_flightsql import DatabaseOptions
+
+    if mtls is None:
+        return {}
+    return {DatabaseOptions.MTLS_CERT_CHAIN.value: mtls[0].decode(),
+            DatabaseOptions.MTLS_PRIVATE_KEY.value: mtls[1].decode()}
+
+
 def _client_certificate(cert: Path | None, key: Path | None) -> tuple[bytes, bytes] | None:
     """(certificate chain PEM, private key PEM) for mutual TLS, or None without them."""
     if cert is None and key is None:
@@ -564,26 +583,3 @@ def _client_certificate(cert: Path | None, key: Path | None) -> tuple[bytes, byt
             raise ClientError(f"cannot read {path}: {exc.strerror}") from None
     return out[0], out[1]
 
-
-def open_backend(uri: str | None, data_dir: Path, *, must_exist: bool = False,
-                 user: str | None = None, password: str | None = None,
-                 tls_root_certs: Path | None = None, tls_skip_verify: bool = False,
-                 tls_client_cert: Path | None = None, tls_client_key: Path | None = None
-                 ) -> Backend:
-    if uri:
-        return Remote(uri, user=user, password=password, tls_root_certs=tls_root_certs,
-                      tls_skip_verify=tls_skip_verify, tls_client_cert=tls_client_cert,
-                      tls_client_key=tls_client_key)
-    return Embedded(data_dir, must_exist=must_exist)
-
-
-def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    while True:
-        try:
-            yield reader.read_next_batch()
-        except StopIteration:
-            return
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,5 @@
+"""``python -m kodiak_flight.cli``: the ``kodiak`` command."""
+
+from . import main
+
+main()

@@ -1,0 +1,164 @@
+"""``kodiak sql`` (statements from the command line or stdin) and ``kodiak shell``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..config import Config
+from .errors import CliError
+from .options import (
+    Connection,
+    DataDirOpt,
+    TlsClientCertOpt,
+    TlsClientKeyOpt,
+    TlsRootOpt,
+    TlsSkipOpt,
+    UriOpt,
+    UserOpt,
+    load_config,
+)
+
+if TYPE_CHECKING:
+    from ..client import Outcome
+
+FORMATS = ("table", "csv", "json", "ndjson", "arrow", "arrows", "parquet")
+
+
+def read_statements(statements: str | None) -> list[str]:
+    """The statements of the argument, or of stdin when it is omitted or ``-``."""
+    from ..client import split_statements
+
+    if statements is None or statements == "-":
+        if statements is None and sys.stdin.isatty():
+            raise CliError("give SQL as an argument, or pipe it on stdin", 2)
+        statements = sys.stdin.read()
+    stmts = split_statements(statements)
+    if not stmts:
+        raise CliError("no SQL statement given", 2)
+    return stmts
+
+
+def output_format(cfg: Config, format: str | None, output: Path | None) -> str:
+    """The format asked for, else the output file's, else the configured one."""
+    from ..fileio_formats import detect_format
+
+    if format is None and output is not None and cfg.source("format") == "default":
+        try:
+            fmt = detect_format(output)
+        except Exception:
+            fmt = "table"
+    else:
+        fmt = cfg.get("format", format).lower()
+    if fmt == "ipc":
+        fmt = "arrows"
+    elif fmt == "arrow":
+        fmt = "arrows" if output is None else "arrow"
+    if fmt not in FORMATS:
+        raise CliError(f"unknown format {fmt!r} (choose table, csv, json, ndjson, arrow or "
+                       "parquet)", 2)
+    if fmt in ("arrow", "arrows", "parquet") and output is None and sys.stdout.isatty():
+        raise CliError(f"{fmt} is binary; use --output FILE or redirect stdout", 2)
+    return fmt
+
+
+def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
+                  last: bool) -> None:
+    """Show a table of every result; in the other formats write the last statement's."""
+    from ..fileio_formats import write_file, write_stream
+    from ..render import make_console, render_table
+
+    assert outcome.reader is not None
+    if fmt == "table":
+        if output is not None:
+            with open(output, "w", encoding="utf-8") as f:
+                render_table(make_console(f), outcome.reader, max_rows=limit)
+        else:
+            render_table(make_console(), outcome.reader, max_rows=limit)
+    elif not last:
+        for _ in outcome.reader:
+            pass
+    elif output is not None:
+        write_file(outcome.reader, output, fmt)
+    else:
+        write_stream(outcome.reader, sys.stdout.buffer, fmt)
+        sys.stdout.buffer.flush()
+
+
+def sql(
+    ctx: typer.Context,
+    statements: Annotated[str | None, typer.Argument(
+        help="SQL, several statements separated by ';'. Omitted or '-': read stdin.")] = None,
+    format: Annotated[str | None, typer.Option(
+        "--format", "-f", help="table, csv, json, ndjson, arrow (IPC stream) or parquet "
+        "(KODIAK_FORMAT; default table, or from --output's extension).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the result to this file instead of stdout.")] = None,
+    max_rows: Annotated[int | None, typer.Option(
+        help="Rows a table shows (KODIAK_MAX_ROWS; default 1000).")] = None,
+    uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
+    tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
+) -> None:
+    """Run SQL statements and print the result.
+
+    In table format every statement's result is shown; in the other formats the last
+    statement's result is written (earlier statements run for their effects). Row counts of
+    statements without a result go to stderr.
+    """
+    from ..render import make_console
+
+    cfg = load_config(ctx)
+    stmts = read_statements(statements)
+    fmt = output_format(cfg, format, output)
+    limit = cfg.get("max_rows", max_rows)
+    err = make_console(stderr=True)
+    conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                                   tls_client_cert, tls_client_key)
+    with conn.open() as backend:
+        for i, stmt in enumerate(stmts):
+            outcome = backend.execute(stmt)
+            try:
+                if outcome.reader is not None:
+                    write_outcome(outcome, fmt, output, limit, i == len(stmts) - 1)
+                elif outcome.rowcount >= 0:
+                    n = outcome.rowcount
+                    err.print(f"{n} row{'' if n == 1 else 's'} affected", style="dim")
+            finally:
+                outcome.close()
+
+
+def shell(
+    ctx: typer.Context,
+    uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
+    tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
+    mode: Annotated[str, typer.Option(help="table, csv, json or ndjson.")] = "table",
+    history_file: Annotated[Path | None, typer.Option(
+        help="History file (KODIAK_HISTORY_FILE; default ~/.kodiak_history).")] = None,
+) -> None:
+    """Interactive SQL shell: history, completion, multi-line statements, .help commands.
+
+    With stdin not a terminal, runs the piped lines as a script; the exit status is 1 if any
+    statement failed.
+    """
+    from ..render import make_console
+    from ..shell import MODES, Shell
+
+    cfg = load_config(ctx)
+    if mode not in MODES:
+        raise CliError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}", 2)
+    conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                                   tls_client_cert, tls_client_key)
+    with conn.open() as backend:
+        sh = Shell(backend, make_console(), make_console(stderr=True), mode=mode,
+                   max_rows=cfg.get("max_rows"))
+        if sys.stdin.isatty():
+            sh.interactive(history_file=cfg.get("history_file", history_file))
+        else:
+            sh.run_lines(sys.stdin)
+            if sh.errors:
+                raise typer.Exit(1)

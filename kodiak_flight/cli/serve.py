@@ -1,0 +1,224 @@
+"""``kodiak serve``: the Flight SQL server over a data directory, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from ..config import Config
+from .options import DataDirOpt, load_config
+
+log = logging.getLogger("kodiak")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def server_uri(scheme: str, host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}"
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Stop with ``error: message`` (no traceback even with --debug: a usage problem)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@dataclass
+class ServeSettings:
+    """``serve``'s options after the flag > environment > file > default rule."""
+
+    host: str
+    port: int
+    data_dir: Path
+    tls_cert: Path | None
+    tls_key: Path | None
+    tls_client_ca: Path | None
+    allow_insecure_remote: bool
+    log_level: str
+    query_timeout: float | None
+    file_root: Path | None
+    backup_root: Path | None
+
+    @classmethod
+    def resolve(cls, cfg: Config, **flags: Any) -> ServeSettings:
+        """Each flag, else its setting: ``serve.NAME``, or the shared ``data_dir``."""
+        return cls(**{name: cfg.get("data_dir" if name == "data_dir" else f"serve.{name}",
+                                    value) for name, value in flags.items()})
+
+    def check(self) -> None:
+        """The checks that need no files read (exit status 2)."""
+        for flag, value in (("--file-root", self.file_root),
+                            ("--backup-root", self.backup_root)):
+            if value is not None and not Path(value).is_dir():
+                fail(f"{flag} {value} is not a directory", 2)
+        if self.query_timeout is not None and self.query_timeout <= 0:
+            fail("--query-timeout must be a positive number of seconds", 2)
+
+    def check_tls(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            fail("--tls-cert and --tls-key go together", 2)
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            fail("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key", 2)
+
+    def check_exposure(self, auth: Any) -> None:
+        """Refuse an open server off loopback; warn of passwords sent in the clear."""
+        if is_loopback(self.host):
+            return
+        if auth is None and not self.allow_insecure_remote:
+            fail(f"refusing to listen on {self.host} without authentication; set "
+                 "KODIAK_PASSWORD or add users with `kodiak user add` (and use "
+                 "--tls-cert/--tls-key), or pass --allow-insecure-remote", 2)
+        if auth is not None and self.tls_cert is None:
+            log.warning("passwords and tokens travel unencrypted: serve with "
+                        "--tls-cert/--tls-key")
+
+    def certificates(self) -> list[Any] | None:
+        import pyarrow.flight as flight
+
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return [flight.CertKeyPair(cert=self.tls_cert.read_bytes(),
+                                   key=self.tls_key.read_bytes())]
+
+    def client_ca(self) -> bytes | None:
+        """The CA certificates a client's certificate must be signed by (mutual TLS)."""
+        if self.tls_client_ca is None:
+            return None
+        try:
+            pem = self.tls_client_ca.read_bytes()
+        except OSError as exc:
+            fail(f"cannot read --tls-client-ca {self.tls_client_ca}: {exc.strerror}", 1)
+        if b"-----BEGIN CERTIFICATE-----" not in pem:
+            fail(f"--tls-client-ca {self.tls_client_ca} holds no PEM certificate", 1)
+        return pem
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (KODIAK_HOST; default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(
+        help="TCP port, 0 picks a free one (KODIAK_PORT; default 31337).")] = None,
+    data_dir: DataDirOpt = None,
+    tls_cert: Annotated[Path | None, typer.Option(
+        help="PEM certificate chain: serve grpc+tls (KODIAK_TLS_CERT).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        help="PEM private key for --tls-cert (KODIAK_TLS_KEY).")] = None,
+    tls_client_ca: Annotated[Path | None, typer.Option(
+        help="PEM CA certificate(s): require a client certificate signed by them (mutual "
+             "TLS; needs --tls-cert/--tls-key; KODIAK_TLS_CLIENT_CA).")] = None,
+    allow_insecure_remote: Annotated[bool | None, typer.Option(
+        "--allow-insecure-remote/--no-allow-insecure-remote",
+        help="Allow a non-loopback address without authentication.")] = None,
+    log_level: Annotated[str | None, typer.Option(
+        help="debug, info, warning or error (KODIAK_LOG_LEVEL).")] = None,
+    query_timeout: Annotated[float | None, typer.Option(
+        help="Stop a query whose result is still streaming after this many seconds "
+             "(KODIAK_QUERY_TIMEOUT; default: no limit).")] = None,
+    file_root: Annotated[Path | None, typer.Option(
+        help="Let clients' SQL read and write files under this directory on the server "
+             "(read_csv, COPY; KODIAK_FILE_ROOT; default: no files).")] = None,
+    backup_root: Annotated[Path | None, typer.Option(
+        help="Write online backups (kodiak backup --uri) only under this directory "
+             "(KODIAK_BACKUP_ROOT; default: anywhere the server can write).")] = None,
+) -> None:
+    """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
+
+    Authentication is on when the data directory has a users file (`kodiak user add`) or
+    KODIAK_PASSWORD (or KODIAK_PASSWORD_HASH, from `kodiak hash-password`) is set; that
+    single user's name is KODIAK_USER (default "kodiak").
+    """
+    s = ServeSettings.resolve(
+        load_config(ctx), host=host, port=port, data_dir=data_dir, tls_cert=tls_cert,
+        tls_key=tls_key, tls_client_ca=tls_client_ca,
+        allow_insecure_remote=allow_insecure_remote, log_level=log_level,
+        query_timeout=query_timeout, file_root=file_root, backup_root=backup_root)
+    s.check()
+    logging.basicConfig(level=getattr(logging, s.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    from ..users import authenticator_for
+
+    s.check_tls()
+    auth = authenticator_for(s.data_dir)
+    os.environ.pop("KODIAK_PASSWORD", None)  # only the scrypt hash stays in this process
+    s.check_exposure(auth)
+    run(s, auth, s.certificates(), s.client_ca())
+
+
+def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes | None
+        ) -> NoReturn:
+    """Open the database, serve it until a signal, then shut down in order."""
+    import engine
+
+    db = engine.Database.open(str(s.data_dir))
+    try:
+        server = start(db, s, auth, certs, client_ca)
+    except Exception as exc:
+        db.close()
+        fail(f"cannot serve on {s.host}:{s.port}: {exc}", 1)
+    stop = stop_on_signals()
+    uri = server_uri("grpc+tls" if certs else "grpc", s.host, server.port)
+    typer.echo(uri)
+    sys.stdout.flush()
+    log.info("serving %s on %s (auth %s%s; %s)", s.data_dir, uri, "on" if auth else "off",
+             ", client certificates required" if client_ca else "",
+             f"clients' SQL may use files under {s.file_root}" if s.file_root is not None
+             else "no server files for clients' SQL")
+    while not stop.wait(0.5):
+        pass
+    shut_down(server)
+    db.close()
+    raise typer.Exit(0)
+
+
+def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
+          client_ca: bytes | None) -> Any:
+    """The Flight SQL server over ``db``, listening."""
+    from ..server import serve as start_server
+
+    return start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
+                        tls_client_ca=client_ca, query_timeout=s.query_timeout,
+                        file_root=None if s.file_root is None else str(s.file_root),
+                        backup_root=None if s.backup_root is None else str(s.backup_root))
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stop
+
+
+def shut_down(server: Any) -> None:
+    """Stop the server; calls in flight get 10 s to finish."""
+    log.info("shutting down")
+    done = threading.Thread(target=server.shutdown, daemon=True)
+    done.start()
+    done.join(timeout=10.0)
+    if done.is_alive():
+        log.warning("calls still running after 10 s; exiting anyway")
+    server.close_all()

@@ -1,0 +1,205 @@
+"""``kodiak import`` and ``kodiak export``: files in and out of tables, streamed, with
+progress bars on a terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .errors import CliError
+from .options import (
+    Connection,
+    DataDirOpt,
+    ProgressOpt,
+    TlsClientCertOpt,
+    TlsClientKeyOpt,
+    TlsRootOpt,
+    TlsSkipOpt,
+    UriOpt,
+    UserOpt,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..client import Backend, Outcome
+
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", "-f", help="csv, parquet, json, ndjson, arrow or arrows (default: from "
+    "the file name).")]
+DelimiterOpt = Annotated[str | None, typer.Option(help="CSV field delimiter.")]
+
+
+def progress_enabled(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, description: str, total: int | None, unit: str
+                 ) -> Iterator[Any]:
+    """A rich progress bar on stderr (None when disabled); its task is ``bar.task``."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from ..render import make_console
+
+    if not enabled:
+        yield None
+        return
+    amount = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                          amount, TimeElapsedColumn()]
+    if total:
+        columns.append(TimeRemainingColumn())
+    with Progress(*columns, console=make_console(stderr=True), transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        progress.task = task  # type: ignore[attr-defined]
+        yield progress
+
+
+def ingest_mode(create: bool, append: bool, replace: bool) -> str:
+    if create + append + replace > 1:
+        raise CliError("choose one of --create, --append and --replace", 2)
+    if create:
+        return "create"
+    if append:
+        return "append"
+    if replace:
+        return "replace"
+    return "create_append"
+
+
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV, Parquet, JSON, NDJSON or Arrow file.")],
+    table: Annotated[str, typer.Argument(help="Table to load into ([schema.]name).")],
+    format: FormatOpt = None,
+    create: Annotated[bool, typer.Option(
+        "--create", help="The table must not exist; create it from the file's schema.")
+    ] = False,
+    append: Annotated[bool, typer.Option("--append", help="The table must exist.")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Drop the table if it exists and create it from the file.")] = False,
+    delimiter: DelimiterOpt = None,
+    progress: ProgressOpt = None,
+    uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
+    tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
+) -> None:
+    """Load a file into a table, streaming, in one transaction.
+
+    Without --create/--append/--replace the table is created from the file's schema if it
+    does not exist and appended to if it does. When appending, CSV and JSON columns are read
+    as the table's types.
+    """
+    mode = ingest_mode(create, append, replace)
+    conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                                   tls_client_cert, tls_client_key)
+    with conn.open() as backend:
+        count = load_file(backend, file, table, mode, format, delimiter,
+                          progress_enabled(progress))
+    typer.echo(f"imported {count} rows into {table}")
+
+
+def load_file(backend: Backend, file: Path, table: str, mode: str, format: str | None,
+              delimiter: str | None, show_progress: bool) -> int:
+    """Stream ``file`` into ``table`` (read as the table's types when it exists); the rows
+    loaded."""
+    import pyarrow as pa
+
+    from ..fileio_formats import cast_reader, open_source, target_schema
+
+    existing = backend.table_schema(table) if mode != "replace" else None
+    types = {f.name.lower(): f.type for f in existing} if existing is not None else None
+    src = open_source(file, format, column_types=types, delimiter=delimiter)
+    try:
+        schema = target_schema(src.reader.schema, existing)
+        reader = cast_reader(src.reader, schema)
+        rows = [0]
+        with progress_bar(show_progress, f"importing {file.name}", src.total,
+                          src.unit) as bar:
+            def counted() -> Iterator[pa.RecordBatch]:
+                for batch in reader:
+                    rows[0] += batch.num_rows
+                    if bar is not None:
+                        bar.update(bar.task, completed=src.position())
+                    yield batch
+
+            stream = pa.RecordBatchReader.from_batches(schema, counted())
+            n = backend.ingest(table, stream, mode)
+    finally:
+        src.close()
+    return n if isinstance(n, int) and n >= 0 else rows[0]
+
+
+def export_cmd(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="A table name or a query.")],
+    file: Annotated[Path, typer.Argument(help="Output file; '-' writes to stdout.")],
+    format: FormatOpt = None,
+    delimiter: DelimiterOpt = None,
+    progress: ProgressOpt = None,
+    uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
+    tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
+    tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
+) -> None:
+    """Write a table or a query's result to a file, batch by batch.
+
+    The file appears only when complete (it is written under a temporary name first).
+    """
+    from ..client import looks_like_query, quote_ident
+    from ..fileio_formats import detect_format
+
+    to_stdout = str(file) == "-"
+    if to_stdout and format is None:
+        raise CliError("--format is required when writing to stdout", 2)
+    fmt = detect_format(file, format) if not to_stdout else detect_format("-", format)
+    is_query = looks_like_query(source)
+    query = source if is_query else f"SELECT * FROM {quote_ident(source)}"
+    conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
+                                   tls_client_cert, tls_client_key)
+    with conn.open() as backend:
+        total = None if is_query else backend.row_count(source)
+        outcome = backend.execute(query)
+        try:
+            if outcome.reader is None:
+                raise CliError("the statement returned no result to export")
+            with progress_bar(progress_enabled(progress) and not to_stdout,
+                              f"exporting to {file.name}", total, "rows") as bar:
+                rows = write_result(outcome, file, fmt, delimiter, bar)
+        finally:
+            outcome.close()
+    typer.echo(f"exported {rows} rows to {file}", err=True)
+
+
+def write_result(outcome: Outcome, file: Path, fmt: str, delimiter: str | None,
+                 bar: Any) -> int:
+    """Write a query's result to ``file`` (stdout for ``-``), advancing ``bar``; the rows."""
+    from ..fileio_formats import write_file, write_stream
+
+    def advance(batch: Any) -> None:
+        if bar is not None:
+            bar.update(bar.task, advance=batch.num_rows)
+
+    assert outcome.reader is not None
+    if str(file) != "-":
+        return write_file(outcome.reader, file, fmt, delimiter=delimiter, on_batch=advance)
+    rows = write_stream(outcome.reader, sys.stdout.buffer, fmt, delimiter=delimiter,
+                        on_batch=advance)
+    sys.stdout.buffer.flush()
+    return rows
