@@ -21,6 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .sql.types import sql_name
+
 
 class ClientError(Exception):
     """An error to show the user as one line."""
@@ -202,33 +204,6 @@ class Backend(ABC):
         self.close()
 
 
-def sql_type_name(t: pa.DataType) -> str:
-    """The PL-Grizzly name of an Arrow type (for ``.schema`` and ``info``)."""
-    names = {
-        pa.bool_(): "BOOLEAN", pa.int8(): "TINYINT", pa.int16(): "SMALLINT",
-        pa.int32(): "INTEGER", pa.int64(): "BIGINT", pa.uint8(): "UTINYINT",
-        pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
-        pa.float16(): "FLOAT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
-        pa.string(): "VARCHAR", pa.large_string(): "VARCHAR", pa.string_view(): "VARCHAR",
-        pa.binary(): "BLOB", pa.large_binary(): "BLOB", pa.date32(): "DATE",
-        pa.time64("us"): "TIME", pa.null(): "NULL",
-    }
-    if t in names:
-        return names[t]
-    if pa.types.is_decimal(t):
-        return f"DECIMAL({t.precision},{t.scale})"
-    if pa.types.is_timestamp(t):
-        if t.tz is not None:
-            return "TIMESTAMPTZ"
-        return {"s": "TIMESTAMP_S", "ms": "TIMESTAMP_MS", "us": "TIMESTAMP",
-                "ns": "TIMESTAMP_NS"}[t.unit]
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return sql_type_name(t.value_type) + "[]"
-    if pa.types.is_interval(t) or pa.types.is_duration(t):
-        return "INTERVAL"
-    return str(t).upper()
-
-
 class Embedded(Backend):
     """A data directory opened in this process."""
 
@@ -266,7 +241,7 @@ class Embedded(Backend):
 
     def columns(self, table: str) -> list[Column]:
         info = self._snap().table(table)
-        return [Column(f.name, f.type, f.nullable, sql_type_name(f.type)) for f in info.schema]
+        return [Column(f.name, f.type, f.nullable, sql_name(f.type)) for f in info.schema]
 
     def primary_key(self, table: str) -> list[str]:
         return list(self._snap().table(table).primary_key)
@@ -417,7 +392,7 @@ class Remote(Backend):
         for f in schema:
             meta = f.metadata or {}
             tname = meta.get(b"ARROW:FLIGHT:SQL:TYPE_NAME", b"").decode() or \
-                sql_type_name(f.type)
+                sql_name(f.type)
             out.append(Column(f.name, f.type, f.nullable, tname))
         return out
 
