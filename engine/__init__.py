@@ -7,8 +7,8 @@ from . import errors, predicate
 from .database import Database
 from .fileio import FileSystem
 from .predicate import col
-from .snapshot import IndexInfo, Snapshot, TableInfo
+from .snapshot import IndexInfo, ObjectInfo, Snapshot, TableInfo
 from .transaction import Transaction
 
-__all__ = ["Database", "Snapshot", "Transaction", "TableInfo", "IndexInfo", "FileSystem",
-           "errors", "predicate", "col"]
+__all__ = ["Database", "Snapshot", "Transaction", "TableInfo", "IndexInfo", "ObjectInfo",
+           "FileSystem", "errors", "predicate", "col"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .errors import CorruptionError, StorageError
 from .fileio import FileSystem
+from .manifest import write_manifest
 from .segment import Segment, write_segment
 from .table import Part
 
@@ -35,9 +36,8 @@ def copy_file(fs: FileSystem, src: str, dst: str) -> None:
 
 
 def backup(db: Database, dest: str) -> dict:
-    """Write a consistent copy of the current committed state to ``dest`` (a new directory)."""
-    from .database import Database
-
+    """Write a consistent copy of the current committed state to ``dest`` (a new directory):
+    its catalog (objects included) and versions too, in the manifest."""
     fs = db.fs
     dest = os.path.abspath(dest)
     if fs.exists(dest) and fs.listdir(dest):
@@ -69,9 +69,9 @@ def backup(db: Database, dest: str) -> dict:
         tables[tid] = data.replace(parts=tuple(parts))
     fs.sync_dir(os.path.join(dest, "segments"))
     fs.sync_dir(os.path.join(dest, "deletes"))
-    target = Database.__new__(Database)
-    target.fs, target.root, target._seg_id = fs, dest, next_id
-    target._write_manifest(state.catalog, tables, state.lsn)
+    write_manifest(fs, dest, catalog=state.catalog, tables=tables, lsn=state.lsn,
+                   next_segment_id=next_id, catalog_version=state.catalog_version,
+                   data_versions=state.data_versions)
     return {"tables": len(tables), "rows": sum(d.row_count for d in state.tables.values()),
             "bytes": copied, "lsn": state.lsn}
 

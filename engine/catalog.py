@@ -1,15 +1,20 @@
-"""Catalog: schemas, tables, columns, constraints and indexes, as immutable values.
+"""Catalog: schemas, tables, columns, constraints, indexes and objects, as immutable values.
 
 Every column has a stable numeric id, and segment files name their columns by id
 (``c<id>``), so renaming a column or table never touches data files. The catalog is versioned
 with the data: it is part of each snapshot and of the manifest, and DDL goes through the WAL
 like any other change.
+
+Objects are the catalog entries of every other kind (views, sequences, … : the layers above
+decide): ``(kind, schema, name) → definition``, the definition a JSON object the engine
+stores and versions but never interprets.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .errors import AlreadyExists, NotFound, SchemaError
+from .errors import AlreadyExists, CorruptionError, NotFound, SchemaError
 from .rowcodec import lean_type, row_encoder
 
 DEFAULT_SCHEMA = "main"
@@ -209,11 +214,54 @@ class TableDef:
         return dataclasses.replace(self, **kw)
 
 
+ObjectKey = tuple[str, str, str]  # (kind, schema, name)
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """A catalog object. ``text`` is its definition as compact JSON (an immutable string:
+    nobody holding the catalog can change a definition in place); ``version`` is the LSN of
+    the commit that last created or replaced it, negative while that commit is pending."""
+
+    kind: str
+    schema: str
+    name: str
+    text: str
+    version: int
+
+    @property
+    def key(self) -> ObjectKey:
+        return (self.kind, self.schema, self.name)
+
+    @property
+    def definition(self) -> dict:
+        """A fresh copy of the definition."""
+        return json.loads(self.text)
+
+
+def definition_text(definition: Any) -> str:
+    """``definition`` as compact JSON, if it is a JSON object that survives the round trip
+    unchanged (no tuples, NaN, non-string keys, …); else SchemaError."""
+    if not isinstance(definition, dict):
+        raise SchemaError(f"an object definition must be a dict (a JSON object), not "
+                          f"{type(definition).__name__}")
+    try:
+        text = json.dumps(definition, separators=(",", ":"), allow_nan=False)
+        same = json.loads(text) == definition
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SchemaError(f"object definition is not JSON-serialisable: {exc}") from exc
+    if not same:
+        raise SchemaError("object definition does not survive a JSON round trip unchanged "
+                          "(tuples, non-string keys?); give JSON types only")
+    return text
+
+
 @dataclass(frozen=True)
 class Catalog:
     schemas: frozenset[str] = frozenset({DEFAULT_SCHEMA})
     tables: dict[int, TableDef] = field(default_factory=dict)
     next_table_id: int = 1
+    objects: dict[ObjectKey, ObjectDef] = field(default_factory=dict)
 
     def find(self, name: str) -> TableDef | None:
         td = self._by_name.get(name)
@@ -263,6 +311,39 @@ class Catalog:
             raise AlreadyExists(f"schema {name!r} already exists")
         return dataclasses.replace(self, schemas=self.schemas | {name})
 
+    def without_schema(self, name: str) -> Catalog:
+        """The catalog without the empty schema ``name``."""
+        held = self.schema_contents(name)
+        if held:
+            raise SchemaError(f"schema {name!r} still holds {', '.join(held)}")
+        return dataclasses.replace(self, schemas=self.schemas - {name})
+
+    def schema_contents(self, name: str) -> list[str]:
+        """What schema ``name`` holds, as ``table t`` / ``<kind> name`` phrases."""
+        return ([f"table {td.name}" for td in sorted(self.tables.values(),
+                                                       key=lambda t: t.name)
+                 if td.schema_name == name]
+                + [f"{o.kind} {o.name}" for o in self.objects_in(schema=name)])
+
+    def objects_in(self, kind: str | None = None, schema: str | None = None
+                   ) -> list[ObjectDef]:
+        """Objects of ``kind`` in ``schema`` (None: any), sorted by (kind, schema, name)."""
+        return [self.objects[k] for k in sorted(self.objects)
+                if (kind is None or k[0] == kind) and (schema is None or k[1] == schema)]
+
+    def with_object(self, obj: ObjectDef) -> Catalog:
+        """The catalog with ``obj`` added, or replacing the object with its key."""
+        if obj.schema not in self.schemas:
+            raise NotFound.named("schema", obj.schema, self.schemas)
+        objects = dict(self.objects)
+        objects[obj.key] = obj
+        return dataclasses.replace(self, objects=objects)
+
+    def without_object(self, key: ObjectKey) -> Catalog:
+        objects = dict(self.objects)
+        del objects[key]
+        return dataclasses.replace(self, objects=objects)
+
     # -- serialisation (part of the manifest) -------------------------------------------
 
     def to_json(self) -> dict:
@@ -270,12 +351,64 @@ class Catalog:
             "schemas": sorted(self.schemas),
             "next_table_id": self.next_table_id,
             "tables": [_table_to_json(td) for td in self.tables.values()],
+            "objects": [{"kind": o.kind, "schema": o.schema, "name": o.name,
+                         "version": o.version, "definition": json.loads(o.text)}
+                        for o in self.objects_in()],
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Catalog:
+        """The catalog a manifest holds; CorruptionError for an object entry that is
+        malformed, in a schema that does not exist, or listed twice."""
         tables = {t["id"]: _table_from_json(t) for t in data["tables"]}
-        return cls(frozenset(data["schemas"]), tables, data["next_table_id"])
+        schemas = frozenset(data["schemas"])
+        objects: dict[ObjectKey, ObjectDef] = {}
+        for entry in data.get("objects", []):
+            obj = _object_from_json(entry, schemas)
+            if obj.key in objects:
+                raise CorruptionError(f"catalog lists {obj.kind} {obj.schema}.{obj.name} "
+                                      "twice")
+            objects[obj.key] = obj
+        return cls(schemas, tables, data["next_table_id"], objects)
+
+
+def object_problems(catalog: Catalog) -> list[str]:
+    """What is wrong with a catalog's objects (``Database.check``): each must sit in an
+    existing schema under its own key, with a definition that is a JSON object."""
+    out = []
+    for key, o in catalog.objects.items():
+        what = f"{o.kind} {o.schema}.{o.name}"
+        if key != o.key:
+            out.append(f"catalog: {what} is filed under {key}")
+        if o.schema not in catalog.schemas:
+            out.append(f"catalog: {what} is in schema {o.schema!r}, which does not exist")
+        try:
+            definition = json.loads(o.text)
+        except ValueError as exc:
+            out.append(f"catalog: {what} has a definition that is not JSON: {exc}")
+            continue
+        if not isinstance(definition, dict):
+            out.append(f"catalog: {what} has a definition that is not a JSON object")
+    return out
+
+
+def _object_from_json(entry: Any, schemas: frozenset[str]) -> ObjectDef:
+    try:
+        kind, schema, name = entry["kind"], entry["schema"], entry["name"]
+        version, definition = entry["version"], entry["definition"]
+    except (TypeError, KeyError) as exc:
+        raise CorruptionError(f"catalog object entry {entry!r} lacks {exc}") from None
+    if not all(isinstance(v, str) and v for v in (kind, schema, name)) or \
+            type(version) is not int:
+        raise CorruptionError(f"catalog object entry {entry!r} is malformed")
+    what = f"{kind} {schema}.{name}"
+    if not isinstance(definition, dict):
+        raise CorruptionError(f"catalog: {what} has a definition that is not a JSON object")
+    if schema not in schemas:
+        raise CorruptionError(f"catalog: {what} is in schema {schema!r}, which does not "
+                              "exist")
+    return ObjectDef(kind, schema, name, json.dumps(definition, separators=(",", ":")),
+                     version)
 
 
 def encode_type(t: pa.DataType) -> str:

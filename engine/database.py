@@ -3,7 +3,8 @@
 On-disk layout of a data directory::
 
     LOCK                 held (flock) by the one process that has the database open
-    MANIFEST             the live set: catalog, segments, deletion vectors, checkpoint LSN
+    MANIFEST             the live set: catalog, segments, deletion vectors, checkpoint LSN,
+                         versions (format and upgrades: ``manifest``)
     segments/*.arrow     immutable Feather v2 files, uncompressed (memory-mapped)
     deletes/*.del        immutable deletion vectors (uint32 row offsets + CRC)
     wal/*.log            commits since the checkpoint
@@ -18,13 +19,10 @@ old ones.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
-import struct
 import threading
 import weakref
-import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +42,9 @@ from .errors import (
     StorageError,
 )
 from .fileio import FileSystem
+from .manifest import Manifest, ManifestInstalled, read_manifest, write_manifest
 from .oplog import OpLog, encode_rows_record
-from .segment import DeletionVector, Segment, write_segment
+from .segment import Segment, write_segment
 from .snapshot import Snapshot, State, _physical
 from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
 from .transaction import Transaction, small_rows
@@ -53,16 +52,8 @@ from .wal import WriteAheadLog
 
 log = logging.getLogger("kodiak.engine")
 
-MANIFEST = "MANIFEST"
-MANIFEST_MAGIC = b"KDKMAN01"
-FORMAT = 1
-
-
 SMALL_CHECK_EVERY = 16
-
-
-class ManifestInstalled(Exception):
-    """The new manifest was renamed into place, but making that durable failed."""
+_new_tuple = tuple.__new__
 
 
 class Database:
@@ -121,17 +112,23 @@ class Database:
             fs.makedirs_durable(d)
         self._lock_dir()
         try:
-            catalog, tables, lsn, self._seg_id = self._read_manifest()
+            m, tables = self._read_manifest()
+            lsn = m.checkpoint_lsn if m else 0
+            self._seg_id = m.next_segment_id if m else 1
             rec = WriteAheadLog.recover(fs, self._p("wal"), lsn, recovery)
             self.recovery_warnings = rec.truncated
-            ap = Applier(catalog, tables, fs, self.root)
+            ap = Applier(m.catalog if m else Catalog(), tables, fs, self.root,
+                         m.catalog_version if m else 0,
+                         {tid: t.data_version for tid, t in m.tables.items()} if m else {})
             for rec_lsn, payload in rec.records:
                 try:
                     ap.replay(payload)
                 except CorruptionError as exc:
                     raise CorruptionError(f"write-ahead log record {rec_lsn}: {exc}") from exc
+                ap.settle(rec_lsn)
             self._seg_id = max(self._seg_id, ap.max_segment_id + 1)
-            state = State(ap.catalog, ap.tables, rec.last_lsn, 1)
+            state = State(ap.catalog, ap.tables, rec.last_lsn, 1, ap.catalog_version,
+                          ap.data_versions)
             self._state = self._latest = state
             # Segments that log records adopt must outlive the log: the next open replays
             # those records again. Ones the state no longer uses go after the next checkpoint.
@@ -161,36 +158,18 @@ class Database:
             os.close(self._lockfile)
             self._lockfile = None
 
-    def _read_manifest(self) -> tuple[Catalog, dict[int, TableData], int, int]:
-        """(catalog, tables, checkpoint LSN, next file number); reads only, changes nothing
-        (``check()`` calls it on a live handle)."""
-        path = self._p(MANIFEST)
-        if not self.fs.exists(path):
-            return Catalog(), {}, 0, 1
-        raw = self.fs.read_bytes(path)
-        head = len(MANIFEST_MAGIC) + 4
-        if len(raw) < head or raw[:len(MANIFEST_MAGIC)] != MANIFEST_MAGIC:
-            raise CorruptionError(f"{path}: not a Kodiak manifest (offset 0)")
-        (crc,) = struct.unpack_from("<I", raw, len(MANIFEST_MAGIC))
-        body = raw[head:]
-        if zlib.crc32(body) != crc:
-            raise CorruptionError(f"{path}: manifest checksum mismatch (offset {head})")
-        doc = json.loads(body)
-        if doc["format"] != FORMAT:
-            raise CorruptionError(f"{path}: unknown manifest format {doc['format']}")
-        catalog = Catalog.from_json(doc["catalog"])
+    def _read_manifest(self) -> tuple[Manifest | None, dict[int, TableData]]:
+        """The manifest (None for a new directory) and its tables with their indexes
+        rebuilt; reads only, changes nothing (``check()`` calls it on a live handle)."""
+        m = read_manifest(self.fs, self.root)
+        if m is None:
+            return None, {}
         tables: dict[int, TableData] = {}
-        for tid_s, t in doc["tables"].items():
-            tdef = catalog.tables[int(tid_s)]
-            parts = []
-            for s in t["segments"]:
-                seg = Segment.from_json(s)
-                dv = (DeletionVector.read(self.fs, self.root, s["deletes"]) if s.get("deletes")
-                      else DeletionVector())
-                parts.append(Part(seg, dv))
-            data = TableData(tdef, tuple(parts), BeTree.empty(), 0, None, {}, t["next_rowid"])
-            tables[tdef.id] = self._with_indexes(data)
-        return catalog, tables, doc["checkpoint_lsn"], doc["next_segment_id"]
+        for tid, t in m.tables.items():
+            tdef = m.catalog.tables[tid]
+            data = TableData(tdef, t.parts, BeTree.empty(), 0, None, {}, t.next_rowid)
+            tables[tid] = self._with_indexes(data)
+        return m, tables
 
     def _with_indexes(self, data: TableData) -> TableData:
         """Rebuild a table's B+ trees from its segments (indexes are not persisted)."""
@@ -294,7 +273,11 @@ class Database:
                                                      td.row_encoder))
             tables = dict(base.tables)
             tables[td.id] = new
-            state = State(base.catalog, tables, lsn, base.version + 1)
+            versions = dict(base.data_versions)
+            versions[td.id] = lsn
+            # State(...) would do the same; its generated __new__ costs 0.2 µs more
+            state = _new_tuple(State, (base.catalog, tables, lsn, base.version + 1,
+                                       base.catalog_version, versions))
             self._latest = state
         finally:
             self._writer.release()
@@ -322,7 +305,9 @@ class Database:
                 return
             lsn = self.wal.append(ops.encode())
             tx.logged = True
-            state = State(work.catalog, work.tables, lsn, self._latest.version + 1)
+            work.settle(lsn)
+            state = State(work.catalog, work.tables, lsn, self._latest.version + 1,
+                          work.catalog_version, work.data_versions)
             self._latest = state
             self._unreferenced.extend(dropped)
         finally:
@@ -377,7 +362,7 @@ class Database:
                         data = self._compact(data, new_files, obsolete)
                     tables[tid] = self._persist_deletes(data, state.version + 1, new_files,
                                                         obsolete)
-                self._write_manifest(state.catalog, tables, state.lsn)
+                self._write_manifest(state, tables)
             except ManifestInstalled as exc:
                 # The new manifest is in place but perhaps not durable: either manifest is
                 # consistent with the WAL, so keep every file both name and carry on with the
@@ -394,7 +379,7 @@ class Database:
             old_wal = self.wal.rotate()
             for path in old_wal:
                 self._remove_quietly(os.path.relpath(path, self.root))
-            new_state = State(state.catalog, tables, state.lsn, state.version + 1)
+            new_state = state._replace(tables=tables, version=state.version + 1)
             self._latest = new_state
             for f in obsolete + self._unreferenced:
                 self._obsolete.append((f, new_state.version))
@@ -460,33 +445,12 @@ class Database:
             parts.append(p)
         return data.replace(parts=tuple(parts))
 
-    def _write_manifest(self, catalog: Catalog, tables: dict[int, TableData], lsn: int) -> None:
-        doc = {
-            "format": FORMAT,
-            "checkpoint_lsn": lsn,
-            "next_segment_id": self._seg_id,
-            "catalog": catalog.to_json(),
-            "tables": {
-                str(tid): {
-                    "next_rowid": d.next_rowid,
-                    "segments": [{**p.segment.to_json(), "deletes": p.deletes.file}
-                                 for p in d.parts],
-                }
-                for tid, d in tables.items()
-            },
-        }
-        body = json.dumps(doc, separators=(",", ":")).encode()
-        data = MANIFEST_MAGIC + struct.pack("<I", zlib.crc32(body)) + body
-        path = self._p(MANIFEST)
-        tmp = path + ".tmp"
-        with self.fs.create(tmp) as f:  # the durable-rename protocol, as in write_atomic,
-            f.write(data)               # but telling the caller which side of the rename
-            f.sync()                    # a failure fell on
-        self.fs.rename(tmp, path)
-        try:
-            self.fs.sync_dir(self.root)
-        except OSError as exc:
-            raise ManifestInstalled() from exc
+    def _write_manifest(self, state: State, tables: dict[int, TableData]) -> None:
+        """Install the manifest of ``state`` with ``tables`` (its tables as checkpointed)."""
+        write_manifest(self.fs, self.root, catalog=state.catalog, tables=tables,
+                       lsn=state.lsn, next_segment_id=self._seg_id,
+                       catalog_version=state.catalog_version,
+                       data_versions=state.data_versions)
 
     def compact(self) -> None:
         self.checkpoint(compact=True)
@@ -564,7 +528,7 @@ def _files_of(state: State) -> set[str]:
 
 
 _AUTOCOMMIT = {
-    "create_schema", "create_table", "drop_table", "rename_table", "add_column",
+    "create_schema", "drop_schema", "create_object", "drop_object", "create_table", "drop_table", "rename_table", "add_column",
     "drop_column", "rename_column", "create_index", "drop_index", "upsert",
     "delete", "update", "replace", "insert_rows", "update_rows", "delete_rows",
 }

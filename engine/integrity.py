@@ -1,4 +1,5 @@
-"""Integrity check: checksums, manifest, segments, statistics and index agreement.
+"""Integrity check: checksums, manifest, catalog objects, segments, statistics and index
+agreement.
 
 Every problem found is reported as one line; an empty list means consistent.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from .catalog import object_problems
 from .errors import ConflictError, KodiakError
 from .segment import _crc, compute_stats
 from .table import BUFFERED, key_columns, keys_of
@@ -38,6 +40,7 @@ def check_database(db: Database) -> list[str]:
         db._writer.release()
     problems += _check_wal(wal)
     state = snap.state
+    problems += object_problems(state.catalog)
     for data in state.tables.values():
         name = data.tdef.qualified
         for p in data.parts:

@@ -40,8 +40,8 @@ class OpLog:
     def __len__(self) -> int:
         return len(self.ops)
 
-    def add(self, kind: str, **fields: Any) -> None:
-        self.ops.append({"k": kind, **fields})
+    def add(self, op: str, **fields: Any) -> None:
+        self.ops.append({"k": op, **fields})
 
     def add_rows(self, table_id: int, tuples: Sequence[tuple], ncols: int,
                  first_rowid: int | None = None) -> None:

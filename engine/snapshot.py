@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .catalog import ROWID, Catalog, ColumnDef, TableDef
+from .catalog import ROWID, Catalog, ColumnDef, ObjectDef, TableDef
 from .errors import CorruptionError, SchemaError
 from .predicate import And, Compare, In, Predicate, key_bounds
 from .table import BUFFERED, OFFSET_BITS, TOP, Part, TableData, key_columns, split_location
@@ -54,14 +54,34 @@ class TableInfo:
     row_count: int
 
 
+@dataclass(frozen=True)
+class ObjectInfo:
+    """A catalog object as a snapshot sees it. ``definition`` is the caller's own copy;
+    ``version`` is the LSN of the commit that last created or replaced the object (negative
+    inside the transaction doing it, until it commits)."""
+
+    kind: str
+    schema: str
+    name: str
+    definition: dict[str, Any]
+    version: int
+
+
 class State(NamedTuple):
     """Everything a reader needs; replaced wholesale by each commit (a named tuple: built
-    once per commit, so its construction cost is on every single-row commit's path)."""
+    once per commit, so its construction cost is on every single-row commit's path).
+
+    ``version`` numbers published states within this process (file lifetimes);
+    ``catalog_version`` and ``data_versions`` (table id → version) are the LSNs of the
+    commits that last changed the catalog and each table's rows: persistent, and negative
+    (pending) inside a transaction for what it changed."""
 
     catalog: Catalog
     tables: dict[int, TableData]
     lsn: int
     version: int
+    catalog_version: int
+    data_versions: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,20 @@ class Snapshot:
     def lsn(self) -> int:
         return self.state.lsn
 
+    # -- versions -----------------------------------------------------------------------
+
+    @property
+    def catalog_version(self) -> int:
+        """The LSN of the commit that last changed the catalog (schemas, tables, columns,
+        indexes, objects); 0 for a new database. Negative in a transaction's snapshot once
+        the transaction changed the catalog: a value no commit has."""
+        return self.state.catalog_version
+
+    def data_version(self, name: str) -> int:
+        """The LSN of the commit that last wrote the rows of table ``name`` (or created or
+        altered it). Negative in a transaction's snapshot once the transaction wrote it."""
+        return self.state.data_versions.get(self.state.catalog.get(name).id, 0)
+
     # -- catalog ------------------------------------------------------------------------
 
     def schemas(self) -> list[str]:
@@ -105,6 +139,16 @@ class Snapshot:
 
     def has_table(self, name: str) -> bool:
         return self.state.catalog.find(name) is not None
+
+    def objects(self, kind: str | None = None, schema: str | None = None
+                ) -> list[ObjectInfo]:
+        """Catalog objects of ``kind`` in ``schema`` (None: any), sorted by kind, schema,
+        name."""
+        return [_object_info(o) for o in self.state.catalog.objects_in(kind, schema)]
+
+    def object(self, kind: str, schema: str, name: str) -> ObjectInfo | None:
+        o = self.state.catalog.objects.get((kind, schema, name))
+        return None if o is None else _object_info(o)
 
     def data(self, name: str) -> TableData:
         return self.state.tables[self.state.catalog.get(name).id]
@@ -427,6 +471,10 @@ class Snapshot:
             yield Piece(None, None, _physical(bt.filter(sel), tdef, phys))
 
 
+def _object_info(o: ObjectDef) -> ObjectInfo:
+    return ObjectInfo(o.kind, o.schema, o.name, o.definition, o.version)
+
+
 def _scan_view(seg: Segment, fs: FileSystem, root: str) -> pa.Table:
     """A segment's rows for a scan; large segments through a memory mapping of the scan's own.
 
@@ -569,5 +617,5 @@ def _logical(table: pa.Table, cols: list[ColumnDef]) -> pa.Table:
     return t.rename_columns([c.name for c in cols])
 
 
-__all__ = ["Snapshot", "State", "TableInfo", "IndexInfo", "Piece", "BUFFERED", "ROWID",
+__all__ = ["Snapshot", "State", "TableInfo", "IndexInfo", "ObjectInfo", "Piece", "BUFFERED", "ROWID",
            "split_location"]

@@ -9,6 +9,7 @@ statement, simply drops the copy; savepoints are remembered copies.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from .catalog import (
     IndexDef,
     TableDef,
     _table_to_json,
+    definition_text,
     split_name,
 )
 from .errors import (
@@ -56,7 +58,8 @@ class Transaction:
     def __init__(self, db: Database, state: State, lock: threading.Lock) -> None:
         self._db = db
         self._base = state
-        self._w = Applier(state.catalog, state.tables, db.fs, db.root)
+        self._w = Applier(state.catalog, state.tables, db.fs, db.root, state.catalog_version,
+                          state.data_versions)
         self._log = OpLog()
         self._lock = lock
         self._savepoints: list[tuple[str, Any]] = []
@@ -68,21 +71,27 @@ class Transaction:
     # -- reading ------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """Reads that include this transaction's own uncommitted writes."""
+        """Reads that include this transaction's own uncommitted writes. Its versions are
+        negative for what the transaction changed (see ``Snapshot.catalog_version``)."""
         self._check_open()
-        state = State(self._w.catalog, dict(self._w.tables), self._base.lsn,
-                      self._base.version)
+        w = self._w
+        state = State(w.catalog, dict(w.tables), self._base.lsn, self._base.version,
+                      w.catalog_version, dict(w.data_versions))
         return self._db._register(Snapshot(state, self._db.fs, self._db.root))
 
     # -- statement atomicity -----------------------------------------------------------
 
     def _mark(self) -> tuple:
-        return (self._w.catalog, dict(self._w.tables), len(self._log.ops),
-                len(self._log.blobs), len(self._new_files), len(self._dropped_files))
+        w = self._w
+        return (w.catalog, dict(w.tables), w.catalog_version, dict(w.data_versions),
+                len(self._log.ops), len(self._log.blobs), len(self._new_files),
+                len(self._dropped_files))
 
     def _restore(self, mark: tuple) -> None:
-        self._w.catalog, tables, n_ops, n_blobs, n_new, n_drop = mark
-        self._w.tables = dict(tables)
+        w = self._w
+        w.catalog, tables, w.catalog_version, versions, n_ops, n_blobs, n_new, n_drop = mark
+        w.tables = dict(tables)
+        w.data_versions = dict(versions)
         self._log.truncate(n_ops, n_blobs)
         for f in self._new_files[n_new:]:
             self._db._remove_quietly(f)
@@ -112,9 +121,76 @@ class Transaction:
             raise AlreadyExists(f"schema {name!r} already exists")
         self._statement(self._do, "schema", lambda: self._w.create_schema(name), name=name)
 
-    def _do(self, kind: str, action: Any, **fields: Any) -> None:
+    def drop_schema(self, name: str, *, cascade: bool = False, if_exists: bool = False
+                    ) -> bool:
+        """Drop schema ``name``; with ``cascade`` its tables (with their indexes) and
+        objects too, else it must be empty. ``main`` cannot be dropped. Returns False when
+        ``if_exists`` found no such schema."""
+        self._check_open()
+        name = name.lower()
+        cat = self._w.catalog
+        if name not in cat.schemas:
+            if if_exists:
+                return False
+            raise NotFound.named("schema", name, cat.schemas)
+        if name == DEFAULT_SCHEMA:
+            raise SchemaError(f"schema {DEFAULT_SCHEMA!r} cannot be dropped")
+        held = cat.schema_contents(name)
+        if held and not cascade:
+            raise ConstraintError(f"schema {name!r} is not empty: it holds {', '.join(held)}"
+                                  "; drop them first, or drop it with cascade")
+        self._statement(self._drop_schema, name)
+        return True
+
+    def _drop_schema(self, name: str) -> None:
+        """The schema's tables, objects, then itself: each a logged physical operation."""
+        cat = self._w.catalog
+        for td in [td for td in cat.tables.values() if td.schema_name == name]:
+            self._dropped_files.extend(self._w.drop_table(td.id))
+            self._log.add("drop", t=td.id)
+        for o in cat.objects_in(schema=name):
+            self._w.drop_object(o.key)
+            self._log.add("unobject", kind=o.kind, s=o.schema, n=o.name)
+        self._do("unschema", lambda: self._w.drop_schema(name), name=name)
+
+    def create_object(self, kind: str, schema: str, name: str, definition: dict, *,
+                      replace: bool = False, if_not_exists: bool = False) -> None:
+        """Create the catalog object (kind, schema, name) with ``definition``, a dict that
+        must survive a JSON round trip unchanged. Names are stored as given. An existing
+        object is replaced with ``replace``, kept with ``if_not_exists``, else an error."""
+        self._check_open()
+        if not isinstance(kind, str) or not kind:
+            raise SchemaError(f"an object kind must be a non-empty string, not {kind!r}")
+        if not isinstance(name, str) or not name:
+            raise SchemaError(f"an object name must be a non-empty string, not {name!r}")
+        cat = self._w.catalog
+        if schema not in cat.schemas:
+            raise NotFound.named("schema", str(schema), cat.schemas)
+        if (kind, schema, name) in cat.objects and not replace:
+            if if_not_exists:
+                return
+            raise AlreadyExists(f"{kind} {schema}.{name} already exists")
+        text = definition_text(definition)
+        self._statement(self._do, "object",
+                        lambda: self._w.put_object(kind, schema, name, text),
+                        kind=kind, s=schema, n=name, **{"def": json.loads(text)})
+
+    def drop_object(self, kind: str, schema: str, name: str, *, if_exists: bool = False
+                    ) -> bool:
+        """Drop the catalog object (kind, schema, name); False if ``if_exists`` found none."""
+        self._check_open()
+        key = (kind, schema, name)
+        if key not in self._w.catalog.objects:
+            if if_exists:
+                return False
+            raise NotFound(f"{kind} {schema}.{name} does not exist")
+        self._statement(self._do, "unobject", lambda: self._w.drop_object(key),
+                        kind=kind, s=schema, n=name)
+        return True
+
+    def _do(self, op: str, action: Any, **fields: Any) -> None:
         action()
-        self._log.add(kind, **fields)
+        self._log.add(op, **fields)
 
     def create_table(self, name: str, schema: pa.Schema, primary_key: Sequence[str] = (),
                      not_null: Iterable[str] = (), defaults: dict[str, Any] | None = None,
@@ -276,7 +352,7 @@ class Transaction:
         tuples = small_rows(td, data)
         if tuples is not None:  # a few rows in the table's shape: the single-row path
             if tuples:
-                self._w.tables[td.id], first = self._w.tables[td.id].insert_tuples(tuples)
+                first = self._w.insert_tuples(td.id, tuples)
                 self._log.add_rows(td.id, tuples, len(td.columns), first)
             return len(tuples)
         if isinstance(data, list):  # Python rows of other types, or many of them
@@ -314,7 +390,7 @@ class Transaction:
         """Put rows given as per-column value lists into the write buffer and log them:
         lean row encoding when the table's types allow it, else ``rows`` as Arrow IPC."""
         tuples = list(zip(*cols, strict=True))
-        self._w.tables[td.id], first = self._w.tables[td.id].insert_tuples(tuples)
+        first = self._w.insert_tuples(td.id, tuples)
         if td.lean and n <= LEAN_ROWS:
             self._log.add_rows(td.id, tuples, len(td.columns), first)
         else:
@@ -604,7 +680,9 @@ class Transaction:
         return self._w.catalog.get(name)
 
     def _peek(self) -> Snapshot:
-        state = State(self._w.catalog, self._w.tables, self._base.lsn, self._base.version)
+        w = self._w
+        state = State(w.catalog, w.tables, self._base.lsn, self._base.version,
+                      w.catalog_version, w.data_versions)
         return Snapshot(state, self._db.fs, self._db.root)
 
 
