@@ -4,6 +4,7 @@ Embeddable on its own; knows nothing of SQL text or Flight. See docs/engine-api.
 """
 
 from . import errors, predicate
+from .backup import restore
 from .database import Database
 from .fileio import FileSystem
 from .predicate import col
@@ -11,4 +12,4 @@ from .snapshot import IndexInfo, ObjectInfo, Snapshot, TableInfo
 from .transaction import Transaction
 
 __all__ = ["Database", "Snapshot", "Transaction", "TableInfo", "IndexInfo", "ObjectInfo",
-           "FileSystem", "errors", "predicate", "col"]
+           "FileSystem", "errors", "predicate", "col", "restore"]

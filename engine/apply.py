@@ -19,11 +19,11 @@ import numpy as np
 import pyarrow as pa
 
 from .betree import BeTree
-from .catalog import Catalog, ObjectDef, ObjectKey, TableDef, _table_from_json, definition_text
+from .catalog import Catalog, ObjectDef, ObjectKey, TableDef, definition_text, table_from_json
 from .errors import CorruptionError, KodiakError
 from .oplog import DecodedOps
 from .segment import Segment
-from .snapshot import _physical
+from .snapshot import to_physical
 from .table import TableData, key_columns, keys_of_tuples
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Applier:
         seg_rows = {}
         for sid, offs in seg_offsets.items():
             t = data.part(sid).segment.table(self.fs, self.root)
-            seg_rows[sid] = _physical(t, data.tdef, need).take(pa.array(offs))
+            seg_rows[sid] = to_physical(t, data.tdef, need).take(pa.array(offs))
         self.tables[table_id] = data.delete_rows(seg_offsets, seg_rows, buffer_keys)
         self._rows_changed(table_id)
 
@@ -196,11 +196,11 @@ class Applier:
             elif k == "unobject":
                 self.drop_object((op["kind"], op["s"], op["n"]))
             elif k == "create":
-                self.create_table(_table_from_json(op["def"]))
+                self.create_table(table_from_json(op["def"]))
             elif k == "drop":
                 self.drop_table(op["t"])
             elif k == "alter":
-                self.alter_table(_table_from_json(op["def"]))
+                self.alter_table(table_from_json(op["def"]))
             elif k == "put":
                 self.put(op["t"], dec.table(op["rows"]))
             elif k == "rows":

@@ -350,7 +350,7 @@ class Catalog:
         return {
             "schemas": sorted(self.schemas),
             "next_table_id": self.next_table_id,
-            "tables": [_table_to_json(td) for td in self.tables.values()],
+            "tables": [table_to_json(td) for td in self.tables.values()],
             "objects": [{"kind": o.kind, "schema": o.schema, "name": o.name,
                          "version": o.version, "definition": json.loads(o.text)}
                         for o in self.objects_in()],
@@ -360,7 +360,7 @@ class Catalog:
     def from_json(cls, data: dict) -> Catalog:
         """The catalog a manifest holds; CorruptionError for an object entry that is
         malformed, in a schema that does not exist, or listed twice."""
-        tables = {t["id"]: _table_from_json(t) for t in data["tables"]}
+        tables = {t["id"]: table_from_json(t) for t in data["tables"]}
         schemas = frozenset(data["schemas"])
         objects: dict[ObjectKey, ObjectDef] = {}
         for entry in data.get("objects", []):
@@ -436,7 +436,7 @@ def decode_value(s: str | None) -> Any:
     return table.column(0)[0].as_py()
 
 
-def _table_to_json(td: TableDef) -> dict:
+def table_to_json(td: TableDef) -> dict:
     return {
         "id": td.id,
         "schema": td.schema_name,
@@ -453,7 +453,7 @@ def _table_to_json(td: TableDef) -> dict:
     }
 
 
-def _table_from_json(t: dict) -> TableDef:
+def table_from_json(t: dict) -> TableDef:
     cols = tuple(
         ColumnDef(c["id"], c["name"], decode_type(c["type"]), c["nullable"],
                   decode_value(c["default"]))

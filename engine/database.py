@@ -45,7 +45,7 @@ from .fileio import FileSystem
 from .manifest import Manifest, ManifestInstalled, read_manifest, write_manifest
 from .oplog import OpLog, encode_rows_record
 from .segment import Segment, write_segment
-from .snapshot import Snapshot, State, _physical
+from .snapshot import Snapshot, State, to_physical
 from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
 from .transaction import Transaction, small_rows
 from .wal import WriteAheadLog
@@ -412,7 +412,7 @@ class Database:
             if p.deletes.file or p.deletes.base_file:
                 obsolete.append(p.deletes.file or p.deletes.base_file)
         schema = data.tdef.physical_schema
-        merged = pa.concat_tables([_physical(t, data.tdef, schema.names).cast(schema)
+        merged = pa.concat_tables([to_physical(t, data.tdef, schema.names).cast(schema)
                                    for t in tables])
         merged = merged.sort_by([(c, "ascending") for c in key_columns(data.tdef)])
         parts = list(keep)

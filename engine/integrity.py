@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from .catalog import object_problems
 from .errors import ConflictError, KodiakError
-from .segment import _crc, compute_stats
+from .segment import compute_stats, file_crc
 from .table import BUFFERED, key_columns, keys_of
-from .wal import HEADER, MAGIC, _frame_problem, torn_header, zeros_from
+from .wal import HEADER, MAGIC, frame_problem, torn_header, zeros_from
 
 if TYPE_CHECKING:
     from .database import Database
@@ -52,7 +52,7 @@ def check_database(db: Database) -> list[str]:
                 problems.append(f"{name}: segment {path} unreadable: {exc}")
                 continue
             try:
-                if _crc(mm) != seg.crc:
+                if file_crc(mm) != seg.crc:
                     problems.append(f"{name}: segment {path} fails its checksum (offset 0)")
                     continue
                 t = seg.table(db.fs, db.root)
@@ -87,7 +87,7 @@ def _check_wal(files: list[tuple[str, bytes]]) -> list[str]:
             continue
         pos = len(MAGIC)
         while pos < len(data):
-            bad = _frame_problem(data, pos)
+            bad = frame_problem(data, pos)
             if bad and zeros_from(data, pos):  # preallocated, not yet written
                 break
             if bad:

@@ -266,7 +266,7 @@ class _ChecksummedWriter:
         pass
 
 
-def _crc(buf: pa.Buffer | pa.MemoryMappedFile) -> int:
+def file_crc(buf: pa.Buffer | pa.MemoryMappedFile) -> int:
     """CRC-32 over a buffer or mapped file, in 64 MiB steps (no whole-file copy)."""
     if isinstance(buf, pa.MemoryMappedFile):
         buf.seek(0)
@@ -290,7 +290,7 @@ def _crc_file(fs: FileSystem, path: str) -> int:
     """
     mm = fs.memory_map(path)
     try:
-        return _crc(mm)
+        return file_crc(mm)
     finally:
         mm.close()
 

@@ -194,13 +194,13 @@ class Snapshot:
 
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):
-                t = _logical(piece.rows, need)
+                t = to_logical(piece.rows, need)
                 if filtered and not piece.exact:
                     t = t.filter(predicate.mask(t) if isinstance(predicate, Predicate)
                                  else predicate)
                 if t.num_rows == 0:
                     continue
-                t = _restore_types(t.select(out_names), schema)
+                t = restore_types(t.select(out_names), schema)
                 yield from t.to_batches(max_chunksize=batch_size)
 
         return pa.RecordBatchReader.from_batches(schema, batches())
@@ -246,9 +246,9 @@ class Snapshot:
             if one is not None:
                 return one
         pieces = self._located(data, _dedupe(out), _unique(probe))
-        tables = [_logical(p.rows, out) for p in pieces]
+        tables = [to_logical(p.rows, out) for p in pieces]
         schema = pa.schema([pa.field(c.name, c.type, c.nullable) for c in out])
-        return _restore_types(pa.concat_tables(tables), schema) if tables else \
+        return restore_types(pa.concat_tables(tables), schema) if tables else \
             schema.empty_table()
 
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
@@ -273,7 +273,7 @@ class Snapshot:
         else:
             batch = pa.RecordBatch.from_arrays([row.column(c.physical) for c in out],
                                                schema=stored)
-        return _restore_types(pa.Table.from_batches([batch]), schema)
+        return restore_types(pa.Table.from_batches([batch]), schema)
 
     # -- pieces: the rows a scan or a DML statement reads ----------------------------------
 
@@ -287,9 +287,9 @@ class Snapshot:
         expr = predicate.to_arrow() if isinstance(predicate, Predicate) else predicate
         for piece in self._pieces(data, need, predicate, with_keys=True):
             if expr is not None and not piece.exact:
-                logical = _logical(piece.rows, need)
+                logical = to_logical(piece.rows, need)
                 sel = pc.fill_null(predicate.mask(logical) if isinstance(predicate, Predicate)
-                                   else _evaluate(logical, expr), False)
+                                   else evaluate_expression(logical, expr), False)
                 piece.rows = piece.rows.filter(sel)
                 if piece.offsets is not None:
                     piece.offsets = piece.offsets[np.asarray(sel)]
@@ -340,7 +340,7 @@ class Snapshot:
             for start, n, st in seg.batches:
                 if pstats and not predicate.may_match(_stats(tdef, st)):
                     continue
-                rows = _physical(table.slice(start, n), tdef, phys)
+                rows = to_physical(table.slice(start, n), tdef, phys)
                 offsets = np.arange(start, start + n, dtype=np.int64) if with_keys else None
                 if mask is not None:
                     m = mask[start:start + n]
@@ -350,7 +350,7 @@ class Snapshot:
                             offsets = offsets[m]
                 yield Piece(part, offsets, rows)
         if data.buffer_rows:
-            yield Piece(None, None, _physical(data.buffer_table, tdef, phys))
+            yield Piece(None, None, to_physical(data.buffer_table, tdef, phys))
 
     def _index_probe(self, data: TableData, predicate: Predicate) -> list | None:
         """Keys to fetch through the primary-key B+ tree, or None to scan instead."""
@@ -456,7 +456,7 @@ class Snapshot:
             offsets = np.sort(np.asarray(offs, dtype=np.int64))
             table = part.segment.table(self.fs, self.root)
             have = [n for n in phys if n in table.schema.names]
-            rows = _physical(part.segment.take(self.fs, self.root, offsets, have), tdef, phys)
+            rows = to_physical(part.segment.take(self.fs, self.root, offsets, have), tdef, phys)
             yield Piece(part, offsets, rows)
         buffered = groups.get(-1)
         if buffered:
@@ -468,7 +468,7 @@ class Snapshot:
             else:
                 wanted = set(buffered)
                 sel = pa.array([k in wanted for k in _keys(bt, kc)])
-            yield Piece(None, None, _physical(bt.filter(sel), tdef, phys))
+            yield Piece(None, None, to_physical(bt.filter(sel), tdef, phys))
 
 
 def _object_info(o: ObjectDef) -> ObjectInfo:
@@ -521,7 +521,7 @@ def _keys(t: pa.Table, cols: list[str]) -> list:
     return list(zip(*(t.column(c).to_pylist() for c in cols), strict=True))
 
 
-def _evaluate(table: pa.Table, expr: pc.Expression) -> pa.ChunkedArray | pa.Array:
+def evaluate_expression(table: pa.Table, expr: pc.Expression) -> pa.ChunkedArray | pa.Array:
     import pyarrow.acero as ac
 
     decl = ac.Declaration.from_sequence([
@@ -583,7 +583,7 @@ def _stats(tdef: TableDef, stats: dict) -> _Stats:
     return _Stats(tdef.physical_names, stats)
 
 
-def _physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
+def to_physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
     """Select physical columns, filling columns a segment predates with their default."""
     have = set(table.column_names)
     if all(n in have for n in names):
@@ -605,14 +605,14 @@ def _physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _restore_types(table: pa.Table, schema: pa.Schema) -> pa.Table:
+def restore_types(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Cast columns stored as a classic type back to the view type the table declares."""
     if table.schema == schema:
         return table
     return table.cast(schema)
 
 
-def _logical(table: pa.Table, cols: list[ColumnDef]) -> pa.Table:
+def to_logical(table: pa.Table, cols: list[ColumnDef]) -> pa.Table:
     t = table.select([c.physical for c in cols])
     return t.rename_columns([c.name for c in cols])
 

@@ -25,9 +25,9 @@ from .catalog import (
     ColumnDef,
     IndexDef,
     TableDef,
-    _table_to_json,
     definition_text,
     split_name,
+    table_to_json,
 )
 from .errors import (
     AlreadyExists,
@@ -41,7 +41,7 @@ from .oplog import OpLog
 from .predicate import Predicate
 from .pyrows import rows_table
 from .segment import write_segment
-from .snapshot import Snapshot, State, _evaluate, _logical, _restore_types
+from .snapshot import Snapshot, State, evaluate_expression, restore_types, to_logical
 from .table import index_entries, key_columns, keys_of, show_key
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ class Transaction:
         tdef = TableDef(self._w.catalog.next_table_id, sname, tname, tuple(cols), pk,
                         tuple(indexes), len(cols))
         self._statement(self._do, "create", lambda: self._w.create_table(tdef),
-                        **{"def": _table_to_json(tdef)})
+                        **{"def": table_to_json(tdef)})
         return True
 
     def drop_table(self, name: str, if_exists: bool = False) -> bool:
@@ -258,7 +258,7 @@ class Transaction:
 
     def _alter(self, tdef: TableDef) -> None:
         self._statement(self._do, "alter", lambda: self._w.alter_table(tdef),
-                        **{"def": _table_to_json(tdef)})
+                        **{"def": table_to_json(tdef)})
 
     def rename_table(self, name: str, new_name: str) -> None:
         td = self._table(name)
@@ -346,7 +346,7 @@ class Transaction:
         rows = conform(td, table)  # checked before anything is written
         self._statement(self._insert, td, rows.rename_columns(
             [c.name for c in td.columns]))
-        return _restore_types(_logical(rows, list(td.columns)), td.arrow_schema)
+        return restore_types(to_logical(rows, list(td.columns)), td.arrow_schema)
 
     def _insert(self, td: TableDef, data: Data | list) -> int:
         tuples = small_rows(td, data)
@@ -449,7 +449,7 @@ class Transaction:
         td = self._table(name)
         gone: list[pa.Table] = []
         self._statement(self._delete_where, td, predicate, gone)
-        return _restore_types(pa.concat_tables(gone) if gone else
+        return restore_types(pa.concat_tables(gone) if gone else
                               td.stored_schema.empty_table(), td.arrow_schema)
 
     def _delete_where(self, td: TableDef, predicate: Any,
@@ -460,7 +460,7 @@ class Transaction:
         cols = None if gone is not None else []
         for piece in snap.pieces(td.qualified, predicate, columns=cols):
             if gone is not None:
-                gone.append(_logical(piece.rows, list(td.columns)))
+                gone.append(to_logical(piece.rows, list(td.columns)))
             if piece.part is None:
                 buffer_keys.extend(keys_of(td, piece.rows))
             else:
@@ -501,7 +501,7 @@ class Transaction:
         td = self._table(name)
         changed: list[pa.Table] = []
         self._statement(self._update, td, assignments, predicate, changed)
-        return _restore_types(changed[0] if changed else td.stored_schema.empty_table(),
+        return restore_types(changed[0] if changed else td.stored_schema.empty_table(),
                               td.arrow_schema)
 
     def _update(self, td: TableDef, assignments: dict[str, pc.Expression],
@@ -525,7 +525,7 @@ class Transaction:
         for c in td.columns:
             if c.name in targets:
                 expr = targets[c.name]
-                value = (_evaluate(logical, expr) if isinstance(expr, pc.Expression)
+                value = (evaluate_expression(logical, expr) if isinstance(expr, pc.Expression)
                          else pa.array([expr] * logical.num_rows))
                 new_cols.append(value)
             else:
@@ -536,7 +536,7 @@ class Transaction:
         stored = conform(td, new)
         self._insert_rows(td, stored)
         if changed is not None:
-            changed.append(_logical(stored, list(td.columns)))
+            changed.append(to_logical(stored, list(td.columns)))
         return old.num_rows
 
     def replace(self, name: str, keys: pa.Table, rows: Data | None = None) -> int:

@@ -49,7 +49,7 @@ PREALLOCATE = 4 << 20  # bytes reserved ahead of the log's end at a time
 _LSNS = struct.Struct("<QQ")
 
 
-def _crc(lsn: int, durable: int, payload: bytes | memoryview) -> int:
+def file_crc(lsn: int, durable: int, payload: bytes | memoryview) -> int:
     return zlib.crc32(payload, zlib.crc32(_LSNS.pack(lsn, durable)))
 
 
@@ -121,7 +121,7 @@ class WriteAheadLog:
             raise StorageError("commit record larger than 4 GiB; load it in bulk instead")
         lsn = self._next
         durable = self._durable
-        frame = HEADER.pack(len(payload), _crc(lsn, durable, payload), lsn, durable) + payload
+        frame = HEADER.pack(len(payload), file_crc(lsn, durable, payload), lsn, durable) + payload
         f = self._file
         assert f is not None
         start = self.size
@@ -263,7 +263,7 @@ class WriteAheadLog:
             if expected is None:  # a file is named by the LSN of its first frame
                 expected = _first_lsn(directory, name)
             while pos < len(data):
-                bad = _frame_problem(data, pos)
+                bad = frame_problem(data, pos)
                 if bad is None:
                     length, _, lsn, _ = HEADER.unpack_from(data, pos)
                     if expected is not None and lsn != expected:
@@ -317,7 +317,7 @@ def _last(records: list[tuple[int, bytes]], after_lsn: int, expected: int | None
     return max(after_lsn, expected - 1)
 
 
-def _frame_problem(data: bytes, pos: int) -> str | None:
+def frame_problem(data: bytes, pos: int) -> str | None:
     if pos + HEADER.size > len(data):
         return "incomplete frame header"
     length, crc, lsn, durable = HEADER.unpack_from(data, pos)
@@ -326,7 +326,7 @@ def _frame_problem(data: bytes, pos: int) -> str | None:
     end = pos + HEADER.size + length
     if end > len(data):
         return "frame extends past the end of the file"
-    if _crc(lsn, durable, memoryview(data)[pos + HEADER.size: end]) != crc:
+    if file_crc(lsn, durable, memoryview(data)[pos + HEADER.size: end]) != crc:
         return "checksum mismatch"
     return None
 
@@ -340,7 +340,7 @@ def _later_frame_proves_durable(data: bytes, pos: int, expected: int | None) -> 
         at = data.find(needle, pos)
         while at != -1:
             start = at - 8
-            if start >= pos and _frame_problem(data, start) is None:
+            if start >= pos and frame_problem(data, start) is None:
                 _, _, got, durable = HEADER.unpack_from(data, start)
                 if got == lsn:
                     return durable >= expected
@@ -351,7 +351,7 @@ def _later_frame_proves_durable(data: bytes, pos: int, expected: int | None) -> 
 def iter_frames(data: bytes) -> Iterator[tuple[int, int, int]]:
     """(offset, length, lsn) of each valid frame in a WAL file's bytes; for checks and tests."""
     pos = len(MAGIC)
-    while pos < len(data) and _frame_problem(data, pos) is None:
+    while pos < len(data) and frame_problem(data, pos) is None:
         length, _, lsn, _ = HEADER.unpack_from(data, pos)
         yield pos, length, lsn
         pos += HEADER.size + length

@@ -117,7 +117,7 @@ class Authenticator:
             if seen is not None and now - seen < 300:
                 return self.user
         try:
-            raw = _unb64_std(header_value.split(" ", 1)[1].strip())
+            raw = unb64_std(header_value.split(" ", 1)[1].strip())
             user, _, password = raw.decode("utf-8").partition(":")
         except (IndexError, ValueError, UnicodeDecodeError, binascii.Error):
             raise flight.FlightUnauthenticatedError("malformed Basic credentials") from None
@@ -166,7 +166,7 @@ class Authenticator:
         return time.time() > info.issued + self.token_ttl / 2
 
 
-def _unb64_std(text: str) -> bytes:
+def unb64_std(text: str) -> bytes:
     """Standard base64 with or without padding (ADBC sends it without)."""
     text = text.strip()
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyarrow.flight as flight
 
-from .auth import Authenticator, TokenInfo, _unb64_std, hash_password, verify_password
+from .auth import Authenticator, TokenInfo, hash_password, unb64_std, verify_password
 
 USERS_FILE = "users.json"
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -182,7 +182,7 @@ class UsersAuthenticator(Authenticator):
         key = hmac.new(self._secret, header_value.encode("utf-8", "replace"), "sha256").digest()
         now = time.monotonic()
         try:
-            raw = _unb64_std(header_value.split(" ", 1)[1].strip())
+            raw = unb64_std(header_value.split(" ", 1)[1].strip())
             user, _, password = raw.decode("utf-8").partition(":")
         except (IndexError, ValueError, UnicodeDecodeError):
             raise flight.FlightUnauthenticatedError("malformed Basic credentials") from None

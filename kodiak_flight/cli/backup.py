@@ -114,7 +114,7 @@ def restore(
 
 def replace_data_dir(src: Path, target: Path) -> None:
     """Restore ``src`` into ``target``, keeping target's users file when src has none."""
-    from engine.backup import restore as engine_restore  # not yet in engine's public API
+    import engine
 
     from ..users import USERS_FILE
 
@@ -124,7 +124,7 @@ def replace_data_dir(src: Path, target: Path) -> None:
         shutil.copy2(target / USERS_FILE, kept)
     if target.exists():
         open_db(target).close()  # a clear error when a server has it open
-    engine_restore(str(src), str(target))
+    engine.restore(str(src), str(target))
     if kept is not None:
         shutil.copy2(kept, target / USERS_FILE)
         shutil.rmtree(kept.parent, ignore_errors=True)
