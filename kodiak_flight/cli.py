@@ -402,8 +402,8 @@ def sql(
     statements without a result go to stderr.
     """
     from .client import split_statements
-    from .fileio_formats import detect_format, write_file, write_stream
     from .render import make_console, render_table
+    from .sql.formats import detect_format, write_file, write_stream
 
     cfg = _config(ctx)
     if statements is None or statements == "-":
@@ -537,7 +537,7 @@ def import_cmd(
     """
     import pyarrow as pa
 
-    from .fileio_formats import cast_reader, open_source, target_schema
+    from .sql.formats import cast_reader, open_source, target_schema
 
     mode = _ingest_mode(create, append, replace)
     with _backend(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
@@ -586,7 +586,7 @@ def export_cmd(
     The file appears only when complete (it is written under a temporary name first).
     """
     from .client import looks_like_query, quote_ident
-    from .fileio_formats import detect_format, write_file, write_stream
+    from .sql.formats import detect_format, write_file, write_stream
 
     to_stdout = str(file) == "-"
     if to_stdout and format is None:
