@@ -180,28 +180,30 @@ def struct(arr: pa.StructArray) -> pa.Array:
     parts = [join(json.dumps(t.field(i).name, ensure_ascii=False) + ":", encode(fields[i]))
              for i in range(t.num_fields)]
     if not parts:
-        body = pc.if_else(arr.is_valid(), "{}", pa.scalar(None, pa.string()))
-        return body
+        return pc.if_else(arr.is_valid(), "{}", pa.scalar(None, pa.string()))
     body = pc.binary_join_element_wise(*parts, ",") if len(parts) > 1 else parts[0]
     text = join("{", body, "}")
     return pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), text)
 
 
 def lists(arr: pa.Array) -> pa.Array:
-    """``[value,...]`` per list; null where the list is."""
-    t = arr.type
-    if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
-        arr = arr.cast(pa.large_list(t.value_type))
-    return _join_items(arr, encode(arr.values))
+    """``[value,...]`` per list (of any list layout); null where the list is."""
+    return _join_items(arr, encode(pc.list_flatten(arr)))
 
 
 def _map(arr: pa.MapArray) -> pa.Array:
     """A map as its Python value, a list of ``[key,value]`` pairs."""
-    pairs = join("[", encode(arr.keys), ",", encode(arr.items), "]")
-    return _join_items(arr, pairs)
+    t = arr.type  # list_flatten has no kernel for maps: view as the list it is stored as
+    as_list = arr.view(pa.list_(pa.field("entries", pa.struct([t.key_field, t.item_field]),
+                                         nullable=False)))
+    entries = pc.list_flatten(as_list)
+    pairs = join("[", encode(entries.field(0)), ",", encode(entries.field(1)), "]")
+    return _join_items(as_list, pairs)
 
 
 def _join_items(arr: pa.Array, items: pa.Array) -> pa.Array:
-    cls = pa.LargeListArray if pa.types.is_large_list(arr.type) else pa.ListArray
-    nested = cls.from_arrays(arr.offsets, items, mask=arr.is_null())
-    return join("[", pc.binary_join(nested, ","), "]")
+    """``items`` (the lists' values, in order) joined back into one text per list."""
+    lengths = pc.list_value_length(arr).fill_null(0).to_numpy()
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int64())
+    text = join("[", pc.binary_join(pa.LargeListArray.from_arrays(offsets, items), ","), "]")
+    return pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), text)

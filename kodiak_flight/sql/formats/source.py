@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from .compression import codec_for, decompressing
 from .errors import FormatError
-from .registry import format_for
+from .registry import detect_format, format_for
 from .streams import Counting
 
 TYPES_HINT = (" (column types are inferred from the first 1 MiB; create the table with the "
@@ -118,4 +118,6 @@ def open_source(path: Path | str, fmt: str | None = None, *,
         options["column_types"] = column_types
     if delimiter is not None:
         options["delimiter"] = delimiter
+    if Path(path).is_file():
+        fmt = detect_format(path, fmt)  # its message says to pass --format
     return open_file(path, fmt, options)

@@ -45,14 +45,17 @@ class Replay(io.RawIOBase):
         return True
 
     def readinto(self, buf: Any) -> int:
-        if self.head:
-            n = min(len(buf), len(self.head))
-            buf[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.rest.read(len(buf))
-        n = len(data)
-        buf[:n] = data
+        """Fills ``buf`` but at the end (pyarrow's IPC reader takes a short read as the end)."""
+        view = memoryview(buf).cast("B")
+        n = min(len(view), len(self.head))
+        view[:n] = self.head[:n]
+        self.head = self.head[n:]
+        while n < len(view):
+            data = self.rest.read(len(view) - n)
+            if not data:
+                break
+            view[n:n + len(data)] = data
+            n += len(data)
         return n
 
 
