@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .fileio_formats import write_stream
+from .sql.formats import write_stream
 
 NUMERIC = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
 

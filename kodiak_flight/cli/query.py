@@ -44,7 +44,7 @@ def read_statements(statements: str | None) -> list[str]:
 
 def output_format(cfg: Config, format: str | None, output: Path | None) -> str:
     """The format asked for, else the output file's, else the configured one."""
-    from ..fileio_formats import detect_format
+    from ..sql.formats import detect_format
 
     if format is None and output is not None and cfg.source("format") == "default":
         try:
@@ -68,7 +68,7 @@ def output_format(cfg: Config, format: str | None, output: Path | None) -> str:
 def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
                   last: bool) -> None:
     """Show a table of every result; in the other formats write the last statement's."""
-    from ..fileio_formats import write_file, write_stream
+    from ..sql.formats import write_file, write_stream
     from ..render import make_console, render_table
 
     assert outcome.reader is not None

@@ -122,7 +122,7 @@ def load_file(backend: Backend, file: Path, table: str, mode: str, format: str |
     loaded."""
     import pyarrow as pa
 
-    from ..fileio_formats import cast_reader, open_source, target_schema
+    from ..sql.formats import cast_reader, open_source, target_schema
 
     existing = backend.table_schema(table) if mode != "replace" else None
     types = {f.name.lower(): f.type for f in existing} if existing is not None else None
@@ -163,7 +163,7 @@ def export_cmd(
     The file appears only when complete (it is written under a temporary name first).
     """
     from ..client import looks_like_query, quote_ident
-    from ..fileio_formats import detect_format
+    from ..sql.formats import detect_format
 
     to_stdout = str(file) == "-"
     if to_stdout and format is None:
@@ -190,7 +190,7 @@ def export_cmd(
 def write_result(outcome: Outcome, file: Path, fmt: str, delimiter: str | None,
                  bar: Any) -> int:
     """Write a query's result to ``file`` (stdout for ``-``), advancing ``bar``; the rows."""
-    from ..fileio_formats import write_file, write_stream
+    from ..sql.formats import write_file, write_stream
 
     def advance(batch: Any) -> None:
         if bar is not None:

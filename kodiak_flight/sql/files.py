@@ -1,37 +1,38 @@
-"""Reading and writing files: ``read_parquet``/``read_csv``/``read_json`` table functions,
-``FROM 'file.ext'`` and ``COPY ... FROM/TO``.
+"""Files in SQL: the ``read_csv`` / ``read_parquet`` / ``read_json`` / ``read_arrow`` table
+functions, ``FROM 'file.ext'`` and ``COPY ... FROM/TO``, over the format registry
+(``formats``) that ``kodiak import`` / ``export`` use too.
 
-Everything streams: reads go through ``pyarrow.dataset`` scanners (record-batch readers that
-read the file block by block, only the columns the plan needs), writes consume a reader batch
-by batch into a temporary file next to the target, renamed into place when complete.
-Which paths a session may touch is its ``FileAccess``: anywhere for an embedded session
-(the process's own user runs it), only under the server's ``--file-root`` for a session of
-a client of ``kodiak serve`` (nothing at all without one), since the files are the server's.
+Everything streams: parquet and uncompressed CSV are read through ``pyarrow.dataset``
+scanners (only the columns the plan needs), the rest through the formats' streaming readers;
+writes consume a reader batch by batch into a temporary file next to the target, renamed into
+place when complete. Which paths a session may touch is its ``FileAccess``: anywhere for an
+embedded session (the process's own user runs it), only under the server's ``--file-root``
+for a session of a client of ``kodiak serve`` (nothing at all without one), since the files
+are the server's.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 from sqlglot import exp
 
+from . import formats
 from .errors import AccessDenied, BindError
 
-FORMATS = ("parquet", "csv", "json")
-_EXTENSIONS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv",
-               ".txt": "csv", ".json": "json", ".ndjson": "json", ".jsonl": "json"}
-_FUNCTIONS = {"read_parquet": "parquet", "parquet_scan": "parquet", "read_csv": "csv",
-              "read_csv_auto": "csv", "read_json": "json", "read_ndjson": "json",
-              "read_json_auto": "json", "read_ndjson_auto": "json"}
+FUNCTIONS = {"read_parquet": "parquet", "parquet_scan": "parquet", "read_csv": "csv",
+             "read_csv_auto": "csv", "read_json": "json", "read_ndjson": "ndjson",
+             "read_json_auto": "json", "read_ndjson_auto": "ndjson", "read_arrow": "arrow",
+             "read_feather": "arrow", "read_ipc": "arrow"}
+# SQL spellings of format options -> the registry's names.
+OPTION_NAMES = {"delim": "delimiter", "sep": "delimiter"}
+COMMON_OPTIONS = frozenset({"compression"})
 
 
 @dataclass(frozen=True)
@@ -70,24 +71,21 @@ ANYWHERE = FileAccess()
 
 
 def format_from_extension(path: str) -> str | None:
-    return _EXTENSIONS.get(os.path.splitext(path)[1].lower())
+    fmt = formats.by_extension(path)
+    return None if fmt is None else fmt.name
 
 
 def check_format(fmt: str | None, path: str) -> str:
-    if fmt is None:
-        fmt = format_from_extension(path)
-        if fmt is None:
-            raise BindError(f"cannot tell the format of {path!r} from its extension; "
-                            f"name one of {', '.join(FORMATS)} (FORMAT ...)")
-    fmt = fmt.lower()
-    if fmt == "ndjson":
-        fmt = "json"
-    if fmt not in FORMATS:
-        raise BindError(f"unknown file format {fmt!r}; supported: {', '.join(FORMATS)}")
-    return fmt
+    """The registry name of format ``fmt``, else of the one ``path``'s name implies."""
+    try:
+        return formats.format_for(path, None if fmt is None else str(fmt)).name
+    except formats.FormatError as exc:
+        hint = "" if fmt is not None else \
+            f"; name one of {', '.join(formats.names())} (FORMAT ...)"
+        raise BindError(f"{exc}{hint}") from None
 
 
-def _value(e: exp.Expression | None) -> Any:
+def option_value(e: exp.Expression | None) -> Any:
     if e is None:
         return True
     if isinstance(e, exp.Boolean):
@@ -100,17 +98,25 @@ def _value(e: exp.Expression | None) -> Any:
     raise BindError(f"option value {e.sql()} must be a constant")
 
 
-def _options(items: list[exp.Expression]) -> dict[str, Any]:
-    """``name = value`` / ``name := value`` / COPY ``(NAME value)`` items, names lowercased."""
+def options(items: list[exp.Expression]) -> dict[str, Any]:
+    """``name = value`` / ``name := value`` / COPY ``(NAME value)`` items, names lowercased
+    and spelled as the registry spells them."""
     out: dict[str, Any] = {}
     for a in items:
         if isinstance(a, (exp.EQ, exp.PropertyEQ, exp.Kwarg)):
-            out[a.this.name.lower()] = _value(a.expression)
+            name, value = a.this.name.lower(), option_value(a.expression)
         elif isinstance(a, exp.CopyParameter):
-            out[a.this.name.lower()] = _value(a.args.get("expression"))
+            name, value = a.this.name.lower(), option_value(a.args.get("expression"))
         else:
             raise BindError(f"unexpected option {a.sql()}")
+        out[OPTION_NAMES.get(name, name)] = value
     return out
+
+
+def check_options(fmt: str, opts: dict[str, Any]) -> None:
+    unknown = set(opts) - formats.format_for("", fmt).sql_options - COMMON_OPTIONS
+    if unknown:
+        raise BindError(f"unknown {fmt} option(s): {', '.join(sorted(unknown))}")
 
 
 def table_function(node: exp.Expression) -> tuple[str, str, dict[str, Any]] | None:
@@ -124,16 +130,18 @@ def table_function(node: exp.Expression) -> tuple[str, str, dict[str, Any]] | No
         fname, args = node.name.lower(), list(node.expressions)
     else:
         return None
-    fmt = _FUNCTIONS.get(fname)
+    fmt = FUNCTIONS.get(fname)
     if fmt is None:
         return None
     paths = [a for a in args if isinstance(a, exp.Literal) and a.is_string]
     if len(paths) != 1 or args[0] is not paths[0]:
         raise BindError(f"{fname} takes one file path (a string) followed by options")
-    opts = _options(args[1:])
+    opts = options(args[1:])
     if "format" in opts:
         fmt = str(opts.pop("format"))
-    return paths[0].this, check_format(fmt, paths[0].this), opts
+    fmt = check_format(fmt, paths[0].this)
+    check_options(fmt, opts)
+    return paths[0].this, fmt, opts
 
 
 def check_exists(path: str) -> None:
@@ -142,53 +150,63 @@ def check_exists(path: str) -> None:
         raise BindError(f"file {path!r} does not exist{where}")
 
 
-_CSV_KEYS = {"header", "delim", "delimiter", "sep"}
-_KNOWN = {"parquet": set(), "csv": _CSV_KEYS, "json": set()}
-
-
-def _file_format(fmt: str, opts: dict[str, Any]) -> ds.FileFormat:
-    unknown = set(opts) - _KNOWN[fmt] - {"format"}
-    if unknown:
-        raise BindError(f"unknown {fmt} option(s): {', '.join(sorted(unknown))}")
-    if fmt == "parquet":
-        return ds.ParquetFileFormat()
-    if fmt == "json":
-        return ds.JsonFileFormat()
-    delim = opts.get("delim", opts.get("delimiter", opts.get("sep", ",")))
-    if not isinstance(delim, str) or len(delim) != 1:
-        raise BindError(f"the CSV delimiter must be one character, not {delim!r}")
-    header = opts.get("header", True)
-    return ds.CsvFileFormat(
-        parse_options=pcsv.ParseOptions(delimiter=delim),
-        convert_options=pcsv.ConvertOptions(strings_can_be_null=True),
-        read_options=pcsv.ReadOptions(autogenerate_column_names=not header))
+def scannable(path: str, fmt: str, opts: dict[str, Any]) -> ds.Dataset | None:
+    """A ``pyarrow.dataset`` over the file when its format has one and it is not
+    compressed (projection push-down), else None."""
+    if formats.codec_for(path, opts.get("compression")) is not None:
+        return None
+    form = formats.format_for(path, fmt)
+    return form.dataset(path, {**form.defaults(path), **opts})
 
 
 def dataset(path: str, fmt: str, opts: dict[str, Any]) -> ds.Dataset:
-    check_exists(path)
-    try:
-        return ds.dataset(path, format=_file_format(fmt, opts))
-    except (pa.ArrowInvalid, OSError) as e:
-        raise BindError(f"cannot read {path!r} as {fmt}: {str(e).splitlines()[0]}") from None
+    """The file as a dataset: its ``schema`` for binding (a one-shot in-memory dataset over
+    the format's streaming reader when the format has no dataset of its own)."""
+    with read_errors(path, fmt):
+        data = scannable(path, fmt, opts)
+        return data if data is not None else ds.dataset(formats.open_file(path, fmt, opts).reader)
 
 
 def open_reader(path: str, fmt: str, opts: dict[str, Any],
                 columns: list[str] | None = None) -> pa.RecordBatchReader:
     """A reader streaming the file (only ``columns``, when given)."""
-    return dataset(path, fmt, opts).scanner(columns=columns).to_reader()
+    with read_errors(path, fmt):
+        data = scannable(path, fmt, opts)
+        if data is not None:
+            return data.scanner(columns=columns).to_reader()
+        reader = formats.open_file(path, fmt, opts).reader
+    if columns is None:
+        return reader
+    schema = pa.schema([reader.schema.field(c) for c in columns])
+    return pa.RecordBatchReader.from_batches(schema, (b.select(columns) for b in reader))
+
+
+@contextmanager
+def read_errors(path: str, fmt: str) -> Iterator[None]:
+    """A missing file, or one that does not open as ``fmt``, is a BindError naming it."""
+    check_exists(path)
+    try:
+        yield
+    except (pa.ArrowInvalid, OSError, formats.FormatError) as e:
+        raise BindError(f"cannot read {path!r} as {fmt}: {str(e).splitlines()[0]}") from None
 
 
 # ---------------------------------------------------------------------------- COPY
 
 
 def copy_target(node: exp.Copy) -> tuple[str, str, dict[str, Any]]:
+    """``(path, format, options)`` of COPY. JSON is written one object a line (as DuckDB
+    does) unless ``ARRAY true``."""
     files = node.args.get("files") or []
     if len(files) != 1 or not (isinstance(files[0], exp.Literal) and files[0].is_string):
         raise BindError("COPY names one file as a string literal")
     path = files[0].this
-    opts = _options(list(node.args.get("params") or []))
-    fmt = opts.pop("format", None)
-    return path, check_format(None if fmt is None else str(fmt), path), opts
+    opts = options(list(node.args.get("params") or []))
+    fmt = check_format(opts.pop("format", None), path)
+    if fmt in ("json", "ndjson"):
+        fmt = "json" if opts.pop("array", False) is True else "ndjson"
+    check_options(fmt, opts)
+    return path, fmt, opts
 
 
 def conform(reader: pa.RecordBatchReader, schema: pa.Schema, path: str
@@ -216,38 +234,4 @@ def conform(reader: pa.RecordBatchReader, schema: pa.Schema, path: str
 
 def write(reader: pa.RecordBatchReader, path: str, fmt: str, opts: dict[str, Any]) -> int:
     """Write ``reader`` batch by batch to a temporary file, then rename it to ``path``."""
-    unknown = set(opts) - _KNOWN[fmt]
-    if unknown:
-        raise BindError(f"unknown {fmt} option(s): {', '.join(sorted(unknown))}")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise BindError(f"directory {directory!r} for {path!r} does not exist")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    rows = 0
-    try:
-        if fmt == "parquet":
-            with pq.ParquetWriter(tmp, reader.schema) as w:
-                for b in reader:
-                    w.write_batch(b)
-                    rows += b.num_rows
-        elif fmt == "csv":
-            delim = opts.get("delim", opts.get("delimiter", opts.get("sep", ",")))
-            wo = pcsv.WriteOptions(include_header=bool(opts.get("header", True)),
-                                   delimiter=delim)
-            with pcsv.CSVWriter(tmp, reader.schema, write_options=wo) as w:
-                for b in reader:
-                    w.write_batch(b)
-                    rows += b.num_rows
-        else:
-            with open(tmp, "w", encoding="utf-8") as f:
-                for b in reader:
-                    for row in b.to_pylist():
-                        f.write(json.dumps(row, default=str, ensure_ascii=False))
-                        f.write("\n")
-                    rows += b.num_rows
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return rows
+    return formats.write_file(reader, path, fmt, options=opts)

@@ -16,9 +16,9 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
-from kodiak_flight.fileio_formats import (
+from kodiak_flight.sql.formats import (
+    ArrayToConcatenated,
     FormatError,
-    _ArrayToConcatenated,
     detect_format,
     open_source,
     split_batch,
@@ -251,7 +251,7 @@ def test_json_array_conversion(chunk):
     doc = [{"a": 1, "s": 'x, "y" [z] {w}', "e": "\\", "n": {"k": [1, 2]}},
            {"a": 2, "s": "\\\"", "e": "]", "n": None}]
     text = json.dumps(doc, indent=1).encode()
-    conv = _ArrayToConcatenated(io.BytesIO(text), chunk=chunk)
+    conv = ArrayToConcatenated(io.BytesIO(text), chunk=chunk)
     out = conv.read()
     assert [json.loads(line) for line in json_objects(out)] == doc
 
@@ -271,7 +271,7 @@ def json_objects(data: bytes):
 @pytest.mark.parametrize("bad", [b'{"a": 1}', b"[1, 2", b'[{"a": "x}]'])
 def test_json_array_errors(bad):
     with pytest.raises(FormatError):
-        _ArrayToConcatenated(io.BytesIO(bad)).read()
+        ArrayToConcatenated(io.BytesIO(bad)).read()
 
 
 def test_unknown_format_and_missing_file(tmp_path, data_dir):
