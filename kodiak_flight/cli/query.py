@@ -68,8 +68,8 @@ def output_format(cfg: Config, format: str | None, output: Path | None) -> str:
 def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
                   last: bool) -> None:
     """Show a table of every result; in the other formats write the last statement's."""
-    from ..sql.formats import write_file, write_stream
     from ..render import make_console, render_table
+    from ..sql.formats import write_file, write_stream
 
     assert outcome.reader is not None
     if fmt == "table":
