@@ -139,10 +139,34 @@ def agg_specs(a: AggCall) -> list[tuple]:
 
 
 def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -> pa.Array:
+    """The values of aggregate ``a`` from Acero's output column ``col``: aggregates computed
+    from per-group value lists (``via_list``) are finished here, others pass through."""
     arr = chunk(col)
     if not via_list(a) or (a.func == "list" and not a.order and not a.distinct):
         return arr
     n = len(arr)
+    parents, values = arranged(a, arr, order_cols)
+    if a.func == "list":
+        counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), values)
+    valid = pc.is_valid(values)
+    values = values.filter(valid)
+    parents = parents[valid.to_numpy(zero_copy_only=False)]
+    counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    if a.func == "string_agg":
+        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
+        joined = pc.binary_join(lists, a.extra)
+        return pc.if_else(pa.array(counts > 0), joined, pa.nulls(n, pa.string()))
+    if a.func not in ("quantile_cont", "quantile_disc"):
+        return distinct_aggregate(a, parents, values, n)
+    return quantile(a, values, parents, counts, offsets)
+
+
+def arranged(a: AggCall, arr: pa.Array, order_cols: list | None) -> tuple[np.ndarray, Any]:
+    """The values of the lists ``arr`` with their group (parent) indices, de-duplicated
+    (DISTINCT) and in the aggregate's ORDER BY within each group."""
     values = pc.list_flatten(arr)
     parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False).astype(np.int64)
     keys = [pc.list_flatten(chunk(c)) for c in order_cols or []]
@@ -169,31 +193,26 @@ def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -
         perm = pc.sort_indices(pa.table(cols), sort_keys=sk)
         values = values.take(perm)
         parents = parents[perm.to_numpy()]
-    if a.func == "list":
-        counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        return pa.ListArray.from_arrays(pa.array(offsets), values)
-    valid = pc.is_valid(values)
-    values = values.filter(valid)
-    parents = parents[valid.to_numpy(zero_copy_only=False)]
-    counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    if a.func == "string_agg":
-        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
-        joined = pc.binary_join(lists, a.extra)
-        return pc.if_else(pa.array(counts > 0), joined, pa.nulls(n, pa.string()))
-    if a.func not in ("quantile_cont", "quantile_disc"):
-        # a DISTINCT aggregate over the de-duplicated values of each group
-        plain = AggCall(a.id, a.func, "v", a.type, False, a.extra)
-        target, fn, opts, _ = agg_spec(plain)
-        g = pa.table({"p": parents, "v": values}).group_by("p", use_threads=False).aggregate(
-            [(target, fn.removeprefix("hash_"), opts)])
-        res = chunk(g.column([c for c in g.column_names if c != "p"][0]))
-        slot = np.full(n, -1, dtype=np.int64)
-        slot[g.column("p").to_numpy()] = np.arange(g.num_rows)
-        out = res.take(pa.array(np.maximum(slot, 0))) if len(res) else pa.nulls(n, res.type)
-        return pc.if_else(pa.array(slot >= 0), out, pa.nulls(n, out.type)).cast(a.type)
-    # exact quantiles: sort values within their group, then index (and interpolate)
+    return parents, values
+
+
+def distinct_aggregate(a: AggCall, parents: np.ndarray, values: Any, n: int) -> pa.Array:
+    """A DISTINCT aggregate over the de-duplicated values of each of ``n`` groups."""
+    plain = AggCall(a.id, a.func, "v", a.type, False, a.extra)
+    target, fn, opts, _ = agg_spec(plain)
+    g = pa.table({"p": parents, "v": values}).group_by("p", use_threads=False).aggregate(
+        [(target, fn.removeprefix("hash_"), opts)])
+    res = chunk(g.column([c for c in g.column_names if c != "p"][0]))
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[g.column("p").to_numpy()] = np.arange(g.num_rows)
+    out = res.take(pa.array(np.maximum(slot, 0))) if len(res) else pa.nulls(n, res.type)
+    return pc.if_else(pa.array(slot >= 0), out, pa.nulls(n, out.type)).cast(a.type)
+
+
+def quantile(a: AggCall, values: Any, parents: np.ndarray, counts: np.ndarray,
+             offsets: np.ndarray) -> pa.Array:
+    """Exact quantiles: sort values within their group, then index (and interpolate)."""
+    n = len(counts)
     order = pc.sort_indices(pa.table({"p": parents, "v": values}),
                             sort_keys=[("p", "ascending"), ("v", "ascending")])
     sorted_vals = values.take(order)
