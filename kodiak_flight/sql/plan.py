@@ -335,16 +335,6 @@ class Shared(Node):
         return f"Shared #{self.key} ({self.holder.name})"
 
 
-def set_children(node: Node, kids: list[Node]) -> None:
-    if isinstance(node, RecursiveCTE):
-        node.anchor, node.step = kids
-        return
-    if isinstance(node, (Join, SetOp)):
-        node.left, node.right = kids
-    elif kids:
-        node.input = kids[0]  # type: ignore[attr-defined]
-
-
 def explain(node: Node, indent: int = 0, seen: set[int] | None = None) -> list[str]:
     seen = set() if seen is None else seen
     lines = ["  " * indent + node.label()]

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .expr import Call, Expr, Lit, Param, SubqueryValue, is_const
-from .plan import Node, Scan
+from .plan import Join, Node, Scan
 
 
 @dataclass
@@ -130,7 +130,6 @@ def _expr(e: Expr, values: list[Any], memo: dict[int, Any]) -> Expr:
 
 
 def has_join(plan: Node) -> bool:
-    from .plan import Join
     return isinstance(plan, Join) or any(has_join(c) for c in plan.children())
 
 

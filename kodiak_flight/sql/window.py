@@ -379,7 +379,7 @@ class _Sorted:
 
 
 def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
-    from .executor import _eval
+    from .executor import evaluate_compiled as _eval
 
     n = t.num_rows
     out = t
@@ -677,7 +677,8 @@ def _expand(lo: np.ndarray, width: np.ndarray) -> np.ndarray:
 def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
              hi: np.ndarray) -> pa.Array:
     """Any aggregate via hash aggregation over partitions or expanded frames."""
-    from .executor import _agg_spec, _finalize
+    from .executor import agg_spec as _agg_spec
+    from .executor import finalize as _finalize
 
     n = s.n
     a = args[0] if args else pa.nulls(n, pa.int32())

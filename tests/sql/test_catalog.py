@@ -156,15 +156,15 @@ def test_recursive_cte_guards(s):
     with pytest.raises(BindError):
         s.execute("with recursive r(n, m) as (select 1 union all select n + 1 from r "
                   "where n < 3) select * from r")
-    from kodiak_flight.sql import executor
-    old = executor.MAX_RECURSION
-    executor.MAX_RECURSION = 50
+    from kodiak_flight.sql.executor import cte
+    old = cte.MAX_RECURSION
+    cte.MAX_RECURSION = 50
     try:
         with pytest.raises(ExecutionError, match="did not finish"):
             s.execute("with recursive r(n) as (select 1 union all select n + 1 from r) "
                       "select count(*) from r").reader.read_all()
     finally:
-        executor.MAX_RECURSION = old
+        cte.MAX_RECURSION = old
     # UNION (distinct) stops when nothing new appears
     assert rows(s, "with recursive r(n) as (select 1 union select (n + 1) % 4 from r) "
                    "select count(*) from r") == [(4,)]

@@ -1,6 +1,6 @@
 """Joins look a small side's keys up through the big side's primary key or index.
 
-``executor._index_join``: when one input is expected to be small and the other is a scan of
+``executor.join.index_join``: when one input is expected to be small and the other is a scan of
 a keyed table many times larger, the small side runs first and the big one is read through
 one batched B+ tree probe (an engine ``In`` predicate) instead of in full. Results are
 checked against DuckDB for every join kind the rewrite applies to, with NULL and unmatched

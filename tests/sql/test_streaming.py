@@ -88,7 +88,7 @@ def test_plans_with_several_scans_stream_them(tmp_path):
     script = f"""
 import pyarrow as pa, engine
 from kodiak_flight.sql import Session
-from kodiak_flight.sql import executor
+from kodiak_flight.sql.executor import scan
 db = engine.Database.open({str(tmp_path / 'db')!r})
 s = Session(db)
 s.execute("create table a (k bigint primary key, v bigint)")
@@ -99,8 +99,8 @@ for i in range(50):  # rows in the write buffers of both tables
     s.execute(f"insert into a values ({{20000 + i}}, 1)")
     s.execute(f"insert into b values ({{20000 + i}}, 2)")
 reads = []
-real = executor._source_reader
-executor._source_reader = lambda r: reads.append(r) or real(r)
+real = scan.source_reader
+scan.source_reader = lambda r: reads.append(r) or real(r)
 for _ in range(20):
     t = s.execute("select count(*) as n, sum(a.v) as sv, sum(b.w) as sw from a join b "
                   "on a.k = b.k where b.w > 0").reader.read_all()
@@ -117,17 +117,17 @@ print("ok", len(reads))
 def test_a_key_range_larger_than_expected_still_streams_whole(session, monkeypatch):
     """A range the optimiser thinks small is read ahead in the caller's thread; when it
     turns out big, the rows read so far and the rest continue as a stream."""
-    from kodiak_flight.sql import executor
+    from kodiak_flight.sql.executor import scan
     n = 50_000
     session.execute("create table r (id bigint primary key, v bigint)")
     session.db.insert("r", pa.table({"id": pa.array(np.arange(n), pa.int64()),
                                      "v": pa.array(np.arange(n) % 7, pa.int64())}))
     seen = []
-    real = executor._few_rows
-    monkeypatch.setattr(executor, "_few_rows", lambda node: seen.append(1) or True)
+    real = scan.few_rows
+    monkeypatch.setattr(scan, "few_rows", lambda node: seen.append(1) or True)
     got = session.execute("select count(*) as c, sum(v) as s from r where id >= 10 and id < 45000"
                           ).reader.read_all().to_pylist()
     assert seen and got == [{"c": 44_990, "s": int((np.arange(10, 45000) % 7).sum())}]
-    monkeypatch.setattr(executor, "_few_rows", real)
+    monkeypatch.setattr(scan, "few_rows", real)
     assert session.execute("select count(*) as c from r where id >= 10 and id < 20"
                            ).reader.read_all().to_pylist() == [{"c": 10}]

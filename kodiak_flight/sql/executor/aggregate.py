@@ -1,0 +1,237 @@
+"""Aggregation: Acero's hash (or scalar) aggregate node, or direct kernel calls on a small
+table; ordered, DISTINCT and quantile aggregates are finished from per-group value lists
+(``finalize``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+
+from ..errors import ExecutionError
+from ..plan import AggCall, Aggregate
+from .acero import seq
+from .arrow_errors import arrow_errors
+from .core import Executor, Out, is_small, operator
+from .kernels import chunk
+
+
+@operator(Aggregate)
+def run_aggregate(ex: Executor, node: Aggregate) -> Out:
+    inp = ex.run(node.input)
+    if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
+        return scalar_aggregate(ex, node, inp)
+    return grouped_aggregate(ex, node, inp)
+
+
+def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
+    """No GROUP BY: scalar aggregation (one row, even over no input)."""
+    specs = [(t, fn.removeprefix("hash_"), o, n) for a in node.aggs
+             for t, fn, o, n in agg_specs(a)]
+    if is_small(inp):
+        assert inp.table is not None
+        return Out(table=scalar_aggregates(inp.table, node, specs), ordered=True)
+    decl = seq(ex.as_decl(inp), ac.Declaration("aggregate",
+                                               ac.AggregateNodeOptions(specs, keys=[])))
+    t = ex.as_table(Out(decl=decl))
+    types = dict(node.output)
+    arrays = [chunk(t.column(a.id)).cast(types[a.id]) for a in node.aggs]
+    return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
+               ordered=True)
+
+
+def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
+    """Hash aggregation (without GROUP BY, over one constant group ``__g``), then the
+    aggregates computed from value lists finished."""
+    keys = list(node.keys)
+    decl = ex.as_decl(inp)
+    if not keys:
+        in_ids = node.input.out_ids()
+        exprs = [pc.field(i) for i in in_ids] + [pc.scalar(0)]
+        decl = seq(decl, ac.Declaration("project",
+                                        ac.ProjectNodeOptions(exprs, in_ids + ["__g"])))
+        keys = ["__g"]
+    specs = [sp for a in node.aggs for sp in agg_specs(a)]
+    decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=keys)))
+    t = ex.as_table(Out(decl=decl))
+    cols = {}
+    for a in node.aggs:
+        order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]
+        cols[a.id] = finalize(a, t.column(a.id), order_cols)
+    if not node.keys and t.num_rows == 0:
+        arrays = [pa.array([0 if a.func in ("count", "count_star",
+                                            "approx_count_distinct") else None],
+                           type=a.type) for a in node.aggs]
+        return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
+                   ordered=True)
+    arrays = [t.column(k) for k in node.keys] + [cols[a.id] for a in node.aggs]
+    names = list(node.keys) + [a.id for a in node.aggs]
+    if not arrays:
+        return Out(table=pa.table({"__g": t.column("__g")}).drop_columns(["__g"]),
+                   ordered=False)
+    out = pa.Table.from_arrays(arrays, names=names)
+    types = dict(node.output)
+    out = out.cast(pa.schema([pa.field(n, types[n]) for n in names]))
+    return Out(table=out, ordered=False)
+
+
+LISTY = {"string_agg", "quantile_cont", "quantile_disc", "list"}
+
+
+@arrow_errors
+def scalar_aggregates(t: pa.Table, node: Aggregate, specs: list[tuple]) -> pa.Table:
+    """Aggregates without GROUP BY over a small in-memory table, one kernel call each (the
+    kernels Acero's scalar aggregate node runs, without starting a plan)."""
+    types = dict(node.output)
+    arrays = []
+    for target, fn, opts, name in specs:
+        if fn == "count_all":
+            v: pa.Scalar = pa.scalar(t.num_rows, pa.int64())
+        else:
+            v = pc.call_function(fn, [chunk(t.column(target))], opts)
+        arrays.append(pa.repeat(v, 1).cast(types[name]))
+    return pa.Table.from_arrays(arrays, names=[n for *_, n in specs])
+
+
+def agg_spec(a: AggCall) -> tuple:
+    f = a.func
+    target: Any = a.arg if a.arg is not None else []
+    if f == "count_star":
+        return ([], "hash_count_all", None, a.id)
+    if f == "count":
+        fn = "hash_count_distinct" if a.distinct else "hash_count"
+        return (target, fn, pc.CountOptions("only_valid"), a.id)
+    if f == "approx_count_distinct":
+        return (target, "hash_count_distinct", pc.CountOptions("only_valid"), a.id)
+    if f in LISTY:
+        return (target, "hash_list", None, a.id)
+    sao = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
+    simple = {"sum": "hash_sum", "avg": "hash_mean", "min": "hash_min", "max": "hash_max",
+              "bool_and": "hash_all", "bool_or": "hash_any", "product": "hash_product"}
+    if f in simple:
+        return (target, simple[f], sao, a.id)
+    if f == "any_value":  # any value will do; hash_first needs single-threaded ordering
+        return (target, "hash_min", sao, a.id)
+    if f in ("stddev_samp", "stddev_pop", "var_samp", "var_pop"):
+        fn = "hash_stddev" if f.startswith("stddev") else "hash_variance"
+        return (target, fn, pc.VarianceOptions(ddof=1 if f.endswith("samp") else 0,
+                                               min_count=1), a.id)
+    raise ExecutionError(f"aggregate {f} is not implemented")  # pragma: no cover
+
+
+PLAIN_DISTINCT = {"count", "min", "max", "any_value", "approx_count_distinct", "bool_and",
+                   "bool_or"}
+
+
+def via_list(a: AggCall) -> bool:
+    """Computed from per-group value lists (ordered or DISTINCT aggregates, quantiles...)."""
+    return bool(a.order) or (a.distinct and a.func not in PLAIN_DISTINCT) or a.func in LISTY
+
+
+def agg_specs(a: AggCall) -> list[tuple]:
+    if not via_list(a):
+        return [agg_spec(a)]
+    return [(a.arg, "hash_list", None, a.id)] + [
+        (oid, "hash_list", None, f"{a.id}__o{k}") for k, (oid, _, _) in enumerate(a.order)]
+
+
+def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -> pa.Array:
+    """The values of aggregate ``a`` from Acero's output column ``col``: aggregates computed
+    from per-group value lists (``via_list``) are finished here, others pass through."""
+    arr = chunk(col)
+    if not via_list(a) or (a.func == "list" and not a.order and not a.distinct):
+        return arr
+    n = len(arr)
+    parents, values = arranged(a, arr, order_cols)
+    if a.func == "list":
+        counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), values)
+    valid = pc.is_valid(values)
+    values = values.filter(valid)
+    parents = parents[valid.to_numpy(zero_copy_only=False)]
+    counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    if a.func == "string_agg":
+        lists = pa.ListArray.from_arrays(pa.array(offsets), values)
+        joined = pc.binary_join(lists, a.extra)
+        return pc.if_else(pa.array(counts > 0), joined, pa.nulls(n, pa.string()))
+    if a.func not in ("quantile_cont", "quantile_disc"):
+        return distinct_aggregate(a, parents, values, n)
+    return quantile(a, values, parents, counts, offsets)
+
+
+def arranged(a: AggCall, arr: pa.Array, order_cols: list | None) -> tuple[np.ndarray, Any]:
+    """The values of the lists ``arr`` with their group (parent) indices, de-duplicated
+    (DISTINCT) and in the aggregate's ORDER BY within each group."""
+    values = pc.list_flatten(arr)
+    parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = [pc.list_flatten(chunk(c)) for c in order_cols or []]
+    if any(len(k) != len(values) for k in keys):  # pragma: no cover - Acero keeps them aligned
+        raise ExecutionError("internal error: ordered aggregate lists are misaligned")
+    if a.distinct:
+        t = pa.table({"p": parents, "v": values}).group_by(["p", "v"], use_threads=False
+                                                           ).aggregate([])
+        desc = bool(a.order and a.order[0][1])
+        perm = pc.sort_indices(t, sort_keys=[("p", "ascending"),
+                                             ("v", "descending" if desc else "ascending",
+                                              "at_start" if a.order and a.order[0][2]
+                                              else "at_end")])
+        t = t.take(perm)
+        parents = t.column("p").to_numpy().astype(np.int64)
+        values = chunk(t.column("v"))
+    elif keys:
+        cols = {"p": parents}
+        sk: list = [("p", "ascending")]
+        for k, ((_, desc, nf), kv) in enumerate(zip(a.order, keys, strict=True)):
+            cols[f"k{k}"] = kv
+            sk.append((f"k{k}", "descending" if desc else "ascending",
+                       "at_start" if nf else "at_end"))
+        perm = pc.sort_indices(pa.table(cols), sort_keys=sk)
+        values = values.take(perm)
+        parents = parents[perm.to_numpy()]
+    return parents, values
+
+
+def distinct_aggregate(a: AggCall, parents: np.ndarray, values: Any, n: int) -> pa.Array:
+    """A DISTINCT aggregate over the de-duplicated values of each of ``n`` groups."""
+    plain = AggCall(a.id, a.func, "v", a.type, False, a.extra)
+    target, fn, opts, _ = agg_spec(plain)
+    g = pa.table({"p": parents, "v": values}).group_by("p", use_threads=False).aggregate(
+        [(target, fn.removeprefix("hash_"), opts)])
+    res = chunk(g.column([c for c in g.column_names if c != "p"][0]))
+    slot = np.full(n, -1, dtype=np.int64)
+    slot[g.column("p").to_numpy()] = np.arange(g.num_rows)
+    out = res.take(pa.array(np.maximum(slot, 0))) if len(res) else pa.nulls(n, res.type)
+    return pc.if_else(pa.array(slot >= 0), out, pa.nulls(n, out.type)).cast(a.type)
+
+
+def quantile(a: AggCall, values: Any, parents: np.ndarray, counts: np.ndarray,
+             offsets: np.ndarray) -> pa.Array:
+    """Exact quantiles: sort values within their group, then index (and interpolate)."""
+    n = len(counts)
+    order = pc.sort_indices(pa.table({"p": parents, "v": values}),
+                            sort_keys=[("p", "ascending"), ("v", "ascending")])
+    sorted_vals = values.take(order)
+    q = float(a.extra)
+    has = counts > 0
+    safe_counts = np.where(has, counts, 1)
+    if a.func == "quantile_disc":
+        idx = offsets[:-1] + np.floor(q * (safe_counts - 1) + 1e-9).astype(np.int64)
+        idx = np.minimum(idx, max(len(sorted_vals) - 1, 0))
+        res = sorted_vals.take(pa.array(np.where(has, idx, 0))) if len(sorted_vals) else \
+            pa.nulls(n, a.type)
+        return pc.if_else(pa.array(has), res, pa.nulls(n, res.type)).cast(a.type)
+    fv = sorted_vals.cast(pa.float64()).to_numpy(zero_copy_only=False) if len(sorted_vals) \
+        else np.zeros(1)
+    pos = q * (safe_counts - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.ceil(pos).astype(np.int64)
+    base = offsets[:-1]
+    lo_i = np.where(has, base + lo, 0)
+    hi_i = np.where(has, base + hi, 0)
+    res = fv[lo_i] + (fv[hi_i] - fv[lo_i]) * (pos - lo)
+    return pa.array(res, pa.float64(), mask=~has)

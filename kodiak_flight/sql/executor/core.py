@@ -1,0 +1,183 @@
+"""The executor: runs a logical plan through the operator registered for each node type.
+
+Streaming operators (scan, filter, project, hash join, aggregation) become one Acero plan
+fed by the engine's record-batch readers, so results stream batch by batch. Operators Acero
+lacks or that must see all rows anyway (sort, limit/offset over sorted input, exact
+quantiles, window functions, set operations) run on whole Arrow tables with pyarrow
+compute - column at a time, never row at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+
+from ..errors import ExecutionError
+from ..expr import Call, Expr, Lit, SubqueryValue, to_arrow
+from ..interrupt import Interrupt
+from ..optimizer import optimize
+from ..plan import Node
+from .acero import seq, source_reader, source_table
+from .arrow_errors import arrow_errors, error_mapping_reader
+
+# Below this many rows in memory, filter and project call the kernels directly: starting an
+# Acero plan costs about 0.2 ms, more than a primary-key lookup's whole engine work.
+SMALL_ROWS = 4096
+
+
+@dataclass
+class Out:
+    """An operator's output: an Acero declaration (unordered), or ordered data."""
+
+    decl: ac.Declaration | None = None
+    table: pa.Table | None = None
+    reader: pa.RecordBatchReader | None = None
+    ordered: bool = False
+
+
+def is_small(out: Out) -> bool:
+    """Whether ``out`` is a table small enough to skip Acero for."""
+    return out.table is not None and out.table.num_rows <= SMALL_ROWS
+
+
+Operator = Callable[["Executor", Any], Out]
+OPERATORS: dict[type[Node], Operator] = {}
+
+
+def operator(kind: type[Node]) -> Callable[[Operator], Operator]:
+    """Register the decorated function as the operator that runs plan nodes of ``kind``."""
+    def register(fn: Operator) -> Operator:
+        OPERATORS[kind] = fn
+        return fn
+    return register
+
+
+class Executor:
+    def __init__(self, snap: Any, interrupt: Interrupt | None = None) -> None:
+        self.snap = snap
+        self.interrupt = interrupt  # checked by every scan before each batch
+        self.work: dict[int, pa.Table] = {}  # recursive CTE key -> previous iteration's rows
+        self.shared: dict[int, pa.Table] = {}  # shared CTE key -> its rows
+        self._subqueries: dict[int, Expr] = {}
+
+    # ------------------------------------------------------------------ public
+
+    def reader(self, node: Node, names: list[str] | None = None) -> pa.RecordBatchReader:
+        out = self.output(node, names)
+        return out.to_reader() if isinstance(out, pa.Table) else out
+
+    def output(self, node: Node, names: list[str] | None = None
+               ) -> pa.Table | pa.RecordBatchReader:
+        """The result: a table when the plan's last step produced one anyway (so a server can
+        send it without pulling batches through Python), else a streaming reader."""
+        out = self.run(node)
+        if out.table is not None:
+            return out.table if names is None else out.table.rename_columns(names)
+        r = self.as_reader(out)
+        if names is None:
+            return r
+        schema = pa.schema([pa.field(n, f.type) for n, f in zip(names, r.schema, strict=True)])
+        return pa.RecordBatchReader.from_batches(schema, renamed(r, schema))
+
+    def table(self, node: Node) -> pa.Table:
+        return self.as_table(self.run(node))
+
+    def run(self, node: Node) -> Out:
+        return OPERATORS[type(node)](self, node)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def as_decl(self, out: Out) -> ac.Declaration:
+        if out.decl is not None:
+            return out.decl
+        if out.table is not None:
+            return source_table(out.table)
+        assert out.reader is not None
+        return source_reader(out.reader)
+
+    @arrow_errors
+    def as_table(self, out: Out) -> pa.Table:
+        if out.table is not None:
+            return out.table
+        if out.reader is not None:
+            return out.reader.read_all()
+        assert out.decl is not None
+        return out.decl.to_table(use_threads=True)
+
+    def as_reader(self, out: Out) -> pa.RecordBatchReader:
+        if out.reader is not None:
+            return out.reader
+        if out.table is not None:
+            return out.table.to_reader()
+        assert out.decl is not None
+        return error_mapping_reader(out.decl.to_reader(use_threads=True))
+
+    def pipe(self, inp: Out, decl: ac.Declaration) -> Out:
+        """Append a streaming Acero node; ordered input is processed single-threaded."""
+        if inp.ordered:
+            plan = seq(self.as_decl(inp), decl)
+            table = arrow_errors(plan.to_table)(use_threads=False)
+            return Out(table=table, ordered=True)
+        return Out(decl=seq(self.as_decl(inp), decl))
+
+    def run_separately(self, plan: Node) -> pa.Table:
+        """Run a sub-plan to completion now (subquery values, shared CTEs)."""
+        return self.as_table(self.run(plan))
+
+    # ------------------------------------------------------------------ expressions
+
+    def resolve(self, e: Expr) -> Expr:
+        """Replace uncorrelated subqueries by their (cached) values."""
+        if isinstance(e, SubqueryValue):
+            return self._subquery(e)
+        if isinstance(e, Call):
+            args = tuple(self.resolve(a) for a in e.args)
+            opts = e.options
+            if isinstance(opts, SubqueryValue):
+                values = self._subquery(opts)
+                assert isinstance(values, Lit)
+                uniq, had_null = values.value
+                opts = pc.SetLookupOptions(uniq, skip_nulls=True)
+                inner: Expr = Call("is_in", args, opts, pa.bool_())
+                if had_null:  # x IN (..., NULL) is NULL, not false, when x is not found
+                    inner = Call("if_else", (inner, Lit(True, pa.bool_()),
+                                             Lit(None, pa.bool_())), None, pa.bool_())
+                return Call("if_else", (Call("is_null", args, None, pa.bool_()),
+                                        Lit(None, pa.bool_()), inner), None, pa.bool_())
+            return Call(e.fn, args, opts, e.type)
+        return e
+
+    def _subquery(self, sq: SubqueryValue) -> Expr:
+        if sq.key in self._subqueries:
+            return self._subqueries[sq.key]
+        plan = optimize(sq.plan)
+        table = self.run_separately(plan)
+        if sq.kind == "exists":
+            val: Expr = Lit(table.num_rows > 0, pa.bool_())
+        elif sq.kind == "scalar":
+            if table.num_rows > 1:
+                raise ExecutionError("more than one row returned by a subquery used as an "
+                                     "expression")
+            col = table.column(sq.out_id) if sq.out_id in table.column_names else table.column(0)
+            v = col[0].as_py() if table.num_rows else None
+            val = Lit(v, sq.type)
+        else:
+            col = table.column(sq.out_id) if sq.out_id in table.column_names else table.column(0)
+            uniq = pc.unique(col.combine_chunks() if col.num_chunks else pa.array([], col.type))
+            val = Lit((uniq.drop_null(), col.null_count > 0), sq.type)
+        self._subqueries[sq.key] = val
+        return val
+
+    def compile(self, e: Expr) -> pc.Expression:
+        return to_arrow(self.resolve(e))
+
+
+def renamed(r: pa.RecordBatchReader, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The batches of ``r`` under ``schema``'s names."""
+    for b in r:
+        yield pa.RecordBatch.from_arrays(b.columns, schema=schema)

@@ -1,0 +1,153 @@
+"""Hash joins through Acero, and index joins: a small side's keys looked up through the
+other side's primary key or index instead of a full scan of it."""
+
+from __future__ import annotations
+
+import copy
+
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+
+from engine import predicate as P
+
+from ..expr import Col, Expr, Lit
+from ..optimizer import estimate
+from ..plan import Filter, Join, Node, Project, Scan
+from ..types import normalize
+from .acero import seq
+from .core import Executor, Out, operator
+from .kernels import evaluate
+
+# A join whose one side is expected to have at most this many rows, and the other side to be
+# a table scan at least INDEX_JOIN_RATIO times larger, looks the small side's keys up through
+# the big side's primary key or index (``index_join_inputs``) instead of scanning it.
+INDEX_JOIN_KEYS = 10_000
+INDEX_JOIN_RATIO = 16
+# (kinds for which restricting the right / the left input to the other's keys is exact)
+RESTRICT_RIGHT = {"inner", "left", "semi", "anti"}
+RESTRICT_LEFT = {"inner", "semi"}
+
+JOIN_TYPES = {"inner": "inner", "cross": "inner", "left": "left outer",
+              "full": "full outer", "semi": "left semi", "anti": "left anti"}
+# with the inputs swapped (Acero hashes its right input)
+SWAPPED_JOIN_TYPES = {"semi": "right semi", "anti": "right anti", "left": "right outer"}
+
+
+@operator(Join)
+def run_join(ex: Executor, node: Join) -> Out:
+    lookup = index_join(node)
+    if lookup is None:
+        left, right = ex.run(node.left), ex.run(node.right)
+    else:
+        left, right = index_join_inputs(ex, node, *lookup)
+    lids, rids = node.left.out_ids(), node.right.out_ids()
+    lkeys, rkeys = node.left_keys, node.right_keys
+    ldecl, rdecl = ex.as_decl(left), ex.as_decl(right)
+    if not lkeys:
+        lkeys, rkeys = [Lit(0, pa.int32())], [Lit(0, pa.int32())]
+    ldecl, lnames = keyed(ex, ldecl, lids, lkeys, "__lk")
+    rdecl, rnames = keyed(ex, rdecl, rids, rkeys, "__rk")
+    residual = ex.compile(node.residual) if node.residual is not None else None
+    if node.build_left and node.kind in SWAPPED_JOIN_TYPES:
+        # Acero hashes its right input: swap the inputs, keep the semantics
+        rjt = SWAPPED_JOIN_TYPES[node.kind]
+        if node.kind == "left":
+            opts = ac.HashJoinNodeOptions(rjt, rnames, lnames, left_output=rids,
+                                          right_output=lids, filter_expression=residual)
+            j = ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl])
+            proj = ac.ProjectNodeOptions([pc.field(i) for i in lids + rids], lids + rids)
+            return Out(decl=seq(j, ac.Declaration("project", proj)))
+        opts = ac.HashJoinNodeOptions(rjt, rnames, lnames, left_output=[],
+                                      right_output=lids, filter_expression=residual)
+        return Out(decl=ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl]))
+    right_output = [] if node.kind in ("semi", "anti") else rids
+    opts = ac.HashJoinNodeOptions(JOIN_TYPES[node.kind], lnames, rnames, left_output=lids,
+                                  right_output=right_output, filter_expression=residual)
+    return Out(decl=ac.Declaration("hashjoin", opts, inputs=[ldecl, rdecl]))
+
+
+def keyed(ex: Executor, decl: ac.Declaration, ids: list[str], keys: list[Expr], prefix: str
+          ) -> tuple[ac.Declaration, list[str]]:
+    """``decl`` with the join ``keys`` as columns (computed ones named ``prefix<n>``), and
+    their names."""
+    if all(isinstance(k, Col) for k in keys):
+        return decl, [k.id for k in keys]  # type: ignore[attr-defined]
+    names = [f"{prefix}{n}" for n in range(len(keys))]
+    exprs = [pc.field(i) for i in ids] + [ex.compile(k) for k in keys]
+    proj = ac.Declaration("project", ac.ProjectNodeOptions(exprs, ids + names))
+    return seq(decl, proj), names
+
+
+def index_join_inputs(ex: Executor, node: Join, side: str, pos: int, column: str
+                      ) -> tuple[Out, Out]:
+    """Run the small side first, then read only the matching rows of the other side (a
+    table scan) through its primary key or index: one batched B+ tree probe with the
+    small side's distinct keys (an engine ``In`` predicate) instead of a full scan."""
+    small_node, scan_node = (node.left, node.right) if side == "right" else \
+        (node.right, node.left)
+    small_keys = node.left_keys if side == "right" else node.right_keys
+    small = ex.as_table(ex.run(small_node))
+    keys = pc.unique(evaluate(small, ex.resolve(small_keys[pos]))).drop_null()
+    if len(keys) <= INDEX_JOIN_KEYS:
+        scan_node = restricted(scan_node, P.In(column, tuple(keys.to_pylist())))
+    outs = (Out(table=small), ex.run(scan_node))
+    return outs if side == "right" else (outs[1], outs[0])
+
+
+def index_join(node: Join) -> tuple[str, int, str] | None:
+    """(side to look up, key position, source column) when an index join applies."""
+    if not node.left_keys:
+        return None
+    for side, big, other, keys in (("right", node.right, node.left, node.right_keys),
+                                   ("left", node.left, node.right, node.left_keys)):
+        if node.kind not in (RESTRICT_RIGHT if side == "right" else RESTRICT_LEFT):
+            continue
+        small = estimate(other)
+        if small > INDEX_JOIN_KEYS:
+            continue
+        other_keys = node.left_keys if side == "right" else node.right_keys
+        for pos, k in enumerate(keys):
+            found = keyed_column(big, k)
+            if found is None or other_keys[pos].type != k.type:
+                continue
+            scan, col = found
+            if scan.est_rows >= INDEX_JOIN_RATIO * small:
+                return side, pos, col
+    return None
+
+
+def keyed_column(node: Node, key: Expr) -> tuple[Scan, str] | None:
+    """The table scan below ``node`` (through filters and renames) and the column ``key``
+    reads, if a primary key or index answers lookups on it with the join's equality."""
+    while isinstance(key, Col):
+        if isinstance(node, Filter):
+            node = node.input
+        elif isinstance(node, Project):
+            key = dict(node.exprs).get(key.id)  # type: ignore[assignment]
+            node = node.input
+        elif isinstance(node, Scan):
+            source = {i: (c, t) for c, i, t in node.columns}
+            if key.id not in source:
+                return None
+            col, t = source[key.id]
+            raw = node.raw_types.get(col)
+            if col in node.keyed and raw is not None and normalize(raw) == t:
+                return node, col  # (the engine compares as the join does)
+            return None
+        else:
+            return None
+    return None
+
+
+def restricted(node: Node, extra: P.Predicate) -> Node:
+    """A copy of the path down to the Scan ``keyed_column`` found, whose engine predicate
+    also has ``extra``."""
+    if isinstance(node, (Filter, Project)):
+        c = copy.copy(node)
+        c.input = restricted(node.input, extra)
+        return c
+    assert isinstance(node, Scan)
+    scan = copy.copy(node)
+    scan.predicate = extra if node.predicate is None else P.And((node.predicate, extra))
+    return scan

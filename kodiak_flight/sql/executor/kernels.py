@@ -1,0 +1,60 @@
+"""Expressions evaluated over in-memory tables, and small array helpers."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+
+from ..expr import Call, Col, Expr, Lit
+from .acero import seq, source_table
+from .arrow_errors import arrow_errors
+
+
+@arrow_errors
+def evaluate(t: pa.Table, e: Expr) -> pa.Array | pa.ChunkedArray:
+    """A bound expression over a small in-memory table, one kernel call per node: the same
+    kernels an Acero project runs, without starting a plan."""
+    if isinstance(e, Col):
+        return t.column(e.id)
+    v = kernel(t, e)
+    return pa.repeat(v, t.num_rows) if isinstance(v, pa.Scalar) else v
+
+
+def kernel(t: pa.Table, e: Expr) -> pa.Array | pa.Scalar:
+    """``e`` over ``t`` by direct kernel calls (a scalar where ``e`` is constant)."""
+    if isinstance(e, Col):
+        return t.column(e.id).combine_chunks()
+    if isinstance(e, Lit):
+        return e.scalar()
+    if isinstance(e, Call):
+        return pc.call_function(e.fn, [kernel(t, a) for a in e.args], e.options)
+    raise TypeError(f"cannot evaluate {e!r}")  # pragma: no cover
+
+
+def evaluate_compiled(t: pa.Table, e: pc.Expression) -> pa.ChunkedArray:
+    """A compiled Arrow expression over ``t``, through an Acero project."""
+    res = seq(source_table(t), ac.Declaration("project", ac.ProjectNodeOptions([e], ["v"]))
+              ).to_table(use_threads=False)
+    return res.column("v")
+
+
+def chunk(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """``col`` as one array."""
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks else pa.array([], col.type)
+    return col
+
+
+def zero(t: pa.DataType) -> pa.Scalar:
+    """A non-NULL value of type ``t`` (NULLs stand in as it, beside an is-null flag)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pa.scalar("", t)
+    if pa.types.is_binary(t):
+        return pa.scalar(b"", t)
+    if pa.types.is_boolean(t):
+        return pa.scalar(False)
+    if pa.types.is_null(t):
+        return pa.scalar(None)
+    return pa.scalar(0).cast(t) if not pa.types.is_temporal(t) else \
+        pa.scalar(0, pa.int32() if pa.types.is_date32(t) else pa.int64()).cast(t)

@@ -1,0 +1,105 @@
+"""Leaf operators: table scans (with primary-key lookups), file scans and VALUES."""
+
+from __future__ import annotations
+
+import itertools
+
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+
+from engine import predicate as P
+
+from ..files import open_reader
+from ..optimizer import estimate
+from ..plan import FileScan, Scan, Values
+from .acero import seq, source_reader
+from .core import SMALL_ROWS, Executor, Out, operator
+
+
+@operator(Scan)
+def run_scan(ex: Executor, node: Scan) -> Out:
+    src_cols = [s for s, _, _ in node.columns]
+    point = point_lookup(node)
+    if point is not None:
+        # a handful of rows found through the primary key: no Acero plan for them
+        t = ex.snap.lookup(node.table, point, columns=src_cols) \
+            if isinstance(node.predicate, (P.Compare, P.In)) else \
+            ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
+        return Out(table=scan_table(node, t))
+    reader = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate)
+    if few_rows(node):
+        # a key range expected to hold a few rows: read them here (stopping if there are
+        # more after all) so the operators above can skip Acero too
+        batches, rows = [], 0
+        for b in reader:
+            batches.append(b)
+            rows += b.num_rows
+            if rows > 4 * SMALL_ROWS:
+                reader = pa.RecordBatchReader.from_batches(
+                    reader.schema, itertools.chain(batches, reader))
+                break
+        else:
+            return Out(table=scan_table(node, pa.Table.from_batches(batches, reader.schema)))
+    exprs, names = [], []
+    rschema = reader.schema
+    for s, i, t in node.columns:
+        f = pc.field(s)
+        if rschema.field(s).type != t:
+            f = f.cast(t)
+        exprs.append(f)
+        names.append(i)
+    # Every scan streams, several in one plan included: Acero pulls the engine's readers
+    # from its own threads (the engine builds anything it would walk its trees for in
+    # the caller's thread; tests/test_engine.py test_two_readers_under_acero).
+    if ex.interrupt is not None:
+        reader = ex.interrupt.guard(reader)
+    return Out(decl=seq(source_reader(reader), ac.Declaration(
+        "project", ac.ProjectNodeOptions(exprs, names))))
+
+
+@operator(FileScan)
+def run_file_scan(ex: Executor, node: FileScan) -> Out:
+    reader = open_reader(node.path, node.format, node.options,
+                         columns=[s for s, _, _ in node.columns])
+    if ex.interrupt is not None:
+        reader = ex.interrupt.guard(reader)
+    exprs = []
+    for s, _, t in node.columns:
+        f = pc.field(s)
+        exprs.append(f.cast(t) if reader.schema.field(s).type != t else f)
+    return Out(decl=seq(source_reader(reader), ac.Declaration(
+        "project", ac.ProjectNodeOptions(exprs, [i for _, i, _ in node.columns]))))
+
+
+@operator(Values)
+def run_values(ex: Executor, node: Values) -> Out:
+    return Out(table=node.table, ordered=True)
+
+
+def scan_table(node: Scan, t: pa.Table) -> pa.Table:
+    """Scanned rows under the plan's column ids and types."""
+    cols = [t.column(s) if t.schema.field(s).type == ty else t.column(s).cast(ty)
+            for s, _, ty in node.columns]
+    return pa.table(cols, names=[i for _, i, _ in node.columns])
+
+
+def few_rows(node: Scan) -> bool:
+    """A key or index predicate the optimiser expects to leave at most ``SMALL_ROWS`` rows."""
+    p = node.predicate
+    return isinstance(p, P.Predicate) and bool(p.columns() & node.keyed) and \
+        estimate(node) <= SMALL_ROWS
+
+
+def point_lookup(node: Scan) -> list | None:
+    """The keys, when the engine answers the scan by probing its primary key for a few."""
+    p = node.predicate
+    key = node.primary_key
+    if p is None or len(key) != 1:
+        return None
+    for q in p.parts if isinstance(p, P.And) else (p,):
+        if isinstance(q, P.Compare) and q.op == "==" and q.column == key[0]:
+            return [q.value]
+        if isinstance(q, P.In) and q.column == key[0] and len(q.values) <= SMALL_ROWS:
+            return list(q.values)
+    return None

@@ -1,0 +1,81 @@
+"""UNION, INTERSECT and EXCEPT, with and without ALL (NULLs compare equal, as in
+DISTINCT)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+
+from ..plan import SetOp
+from .acero import seq
+from .core import Executor, Out, operator
+from .kernels import zero
+
+
+@operator(SetOp)
+def run_setop(ex: Executor, node: SetOp) -> Out:
+    left, right = ex.run(node.left), ex.run(node.right)
+    ids = node.left.out_ids()
+    if node.kind == "union":
+        u = ac.Declaration("union", None, inputs=[ex.as_decl(left), ex.as_decl(right)])
+        if node.all:
+            return Out(decl=u)
+        return Out(decl=seq(u, ac.Declaration("aggregate", ac.AggregateNodeOptions(
+            [], keys=ids))))
+    if node.all:
+        return Out(table=multiset(ex.as_table(left), ex.as_table(right), ids,
+                                  node.kind == "intersect"))
+    return Out(decl=distinct_semi_join(ex, node, left, right))
+
+
+def distinct_semi_join(ex: Executor, node: SetOp, left: Out, right: Out) -> ac.Declaration:
+    """INTERSECT / EXCEPT: the distinct left rows with / without a match on the right, as
+    a semi / anti hash join on (is-null flag, value) pairs so that NULLs match."""
+    ids = node.left.out_ids()
+    ldist = seq(ex.as_decl(left),
+                ac.Declaration("aggregate", ac.AggregateNodeOptions([], keys=ids)))
+    types = dict(node.output)
+    lexprs, rexprs, lnames, rnames = [], [], [], []
+    for n, (li, ri) in enumerate(zip(ids, node.right.out_ids(), strict=True)):
+        z = zero(types[li])
+        for side, i, exprs, names in (("l", li, lexprs, lnames), ("r", ri, rexprs, rnames)):
+            exprs.append(pc.field(i).is_null())
+            exprs.append(pc.Expression._call("coalesce", [pc.field(i), pc.scalar(z)]))
+            names.extend([f"__{side}n{n}", f"__{side}v{n}"])
+    lproj = seq(ldist, ac.Declaration("project", ac.ProjectNodeOptions(
+        [pc.field(i) for i in ids] + lexprs, ids + lnames)))
+    rproj = seq(ex.as_decl(right), ac.Declaration("project", ac.ProjectNodeOptions(
+        rexprs, rnames)))
+    jt = "left semi" if node.kind == "intersect" else "left anti"
+    return ac.Declaration("hashjoin", ac.HashJoinNodeOptions(jt, lnames, rnames,
+                                                             left_output=ids, right_output=[]),
+                          inputs=[lproj, rproj])
+
+
+def multiset(left: pa.Table, right: pa.Table, ids: list[str], intersect: bool) -> pa.Table:
+    """INTERSECT ALL / EXCEPT ALL: a row ``m`` times on the left and ``n`` times on the right
+    comes out ``min(m, n)`` or ``max(m - n, 0)`` times (NULLs equal, as in DISTINCT)."""
+    right = right.rename_columns(ids)
+    lg = left.group_by(ids, use_threads=False).aggregate([([], "count_all")])
+    rg = right.group_by(ids, use_threads=False).aggregate([([], "count_all")])
+
+    def null_safe(g: pa.Table) -> tuple[list, list[str]]:
+        cols, names = [], []
+        for n, name in enumerate(ids):
+            c = g.column(name)
+            cols += [pc.is_null(c), pc.coalesce(c, zero(c.type))]
+            names += [f"__n{n}", f"__v{n}"]
+        return cols, names
+
+    lcols, keys = null_safe(lg)
+    rcols, _ = null_safe(rg)
+    lkeys = pa.table([*lcols, pa.array(np.arange(lg.num_rows))], names=[*keys, "__row"])
+    rkeys = pa.table([*rcols, rg.column("count_all")], names=[*keys, "__rcount"])
+    joined = lkeys.join(rkeys, keys, join_type="left outer", use_threads=False)
+    rows = joined.column("__row").to_numpy()
+    m = lg.column("count_all").to_numpy()[rows]
+    n = joined.column("__rcount").fill_null(0).to_numpy()
+    times = np.minimum(m, n) if intersect else np.maximum(m - n, 0)
+    return lg.select(ids).take(pa.array(np.repeat(rows, times)))

@@ -1,0 +1,47 @@
+"""Optimizer: rewrite rules run in order over a bound plan (``RULES``).
+
+The binder emits joins in FROM order with every condition in a filter above them, which
+for comma-joined TPC-H queries means cross products. The rules
+
+* optimise each shared CTE's plan on its own, once (``optimize_ctes``);
+* push conjuncts down to the relation they touch, into engine scans where the engine can
+  use them (zone maps, B+ tree), and into hash-join keys, factoring ORs on the way
+  (``pushdown``, ``scan_predicates``, ``or_factoring``, ``join_keys``), turning a LEFT JOIN
+  into an INNER JOIN when a filter above rejects the NULLs it would add, and ordering
+  inner joins by estimated cardinality (``join_order``, ``cardinality``,
+  ``reduce_aggregates``);
+* prune every operator to the columns used above it (``prune``).
+"""
+
+from __future__ import annotations
+
+from ..plan import Node, Shared
+from .cardinality import estimate
+from .engine_predicates import to_engine_predicate
+from .prune import prune_columns
+from .pushdown import push_predicates
+
+
+def optimize_ctes(node: Node) -> Node:
+    """Optimise the plan of every shared CTE ``node`` reads, once, on its own."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Shared) and not n.holder.optimized:
+            n.holder.plan = optimize(n.holder.plan)
+            n.holder.optimized = True
+        stack.extend(n.children())
+    return node
+
+
+RULES = (optimize_ctes, push_predicates, prune_columns)
+
+
+def optimize(node: Node) -> Node:
+    """``node`` rewritten by every rule, in order (operators are rewritten in place)."""
+    for rule in RULES:
+        node = rule(node)
+    return node
+
+
+__all__ = ["RULES", "estimate", "optimize", "to_engine_predicate"]

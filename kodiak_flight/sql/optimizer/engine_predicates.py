@@ -1,0 +1,58 @@
+"""Bound conditions in the engine's inspectable predicate form (zone maps, B+ trees)."""
+
+from __future__ import annotations
+
+import pyarrow.compute as pc
+
+from engine import predicate as P
+
+from ..expr import Call, Col, Expr, Lit
+from ..plan import Scan
+from ..types import normalize
+
+CMP = {"equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "greater": ">",
+       "greater_equal": ">="}
+FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def to_engine_predicate(e: Expr, names: dict[str, str]) -> P.Predicate | None:
+    """The inspectable engine form of ``e`` over scan columns, or None if not expressible."""
+    if isinstance(e, Call):
+        if e.fn in CMP and len(e.args) == 2:
+            a, b = e.args
+            op = CMP[e.fn]
+            if isinstance(b, Col) and isinstance(a, Lit):
+                a, b, op = b, a, FLIP[op]
+            if isinstance(a, Col) and a.id in names and isinstance(b, Lit) and \
+                    b.value is not None and b.type == a.type:
+                return P.Compare(names[a.id], op, b.value)
+            return None
+        if e.fn == "is_in" and isinstance(e.options, pc.SetLookupOptions):
+            x = e.args[0]
+            if isinstance(x, Col) and x.id in names:
+                return None  # options are opaque; handled by the if_else form below
+        if e.fn == "if_else" and len(e.args) == 3:
+            c, v, inner = e.args
+            if isinstance(c, Call) and c.fn == "is_null" and isinstance(v, Lit) and \
+                    v.value is None and isinstance(inner, Call) and inner.fn == "is_in":
+                x = inner.args[0]
+                vs = getattr(inner, "_values", None)
+                if isinstance(x, Col) and x.id in names and vs is not None:
+                    return P.In(names[x.id], tuple(vs))
+            return None
+        if e.fn in ("is_null", "is_valid") and isinstance(e.args[0], Col) and \
+                e.args[0].id in names:
+            return P.IsNull(names[e.args[0].id], negated=e.fn == "is_valid")
+        if e.fn in ("and_kleene", "or_kleene"):
+            parts = [to_engine_predicate(a, names) for a in e.args]
+            if any(p is None for p in parts):
+                return None
+            return P.And(tuple(parts)) if e.fn == "and_kleene" else P.Or(tuple(parts))
+    return None
+
+
+def scan_names(node: Scan) -> dict[str, str]:
+    """Column id -> source column, for the columns the engine can filter on."""
+    # The engine filters on its stored types; view/large strings compare like utf8.
+    return {i: s for s, i, t in node.columns if s in node.raw_types and
+            normalize(node.raw_types[s]) == t}

@@ -1,0 +1,184 @@
+"""Predicate push-down: every conjunct moves to the lowest operator that sees all its
+columns, through filters, projections, aggregations and joins, down into engine scans
+and hash-join keys. On the way, a LEFT JOIN turns INNER when a filter above rejects the
+NULLs it would add, and each tree of inner joins is reordered (``join_order``).
+"""
+
+from __future__ import annotations
+
+from ..expr import Call, Expr, and_all, conjuncts, substitute
+from ..plan import (
+    Aggregate,
+    Filter,
+    Join,
+    Limit,
+    Node,
+    Project,
+    RecursiveCTE,
+    Scan,
+    SetOp,
+    Sort,
+    Window,
+)
+from .cardinality import estimate
+from .join_keys import split_keys
+from .join_order import attach, flatten_joins, join_edges, join_tree, place_semis
+from .or_factoring import derive_for, factored
+from .scan_predicates import push_into_scan
+from .util import has_subquery, id_set, with_filter
+
+# functions whose result can be non-NULL (so true) when an argument is NULL
+NULL_SAFE = {"is_null", "is_valid", "coalesce", "if_else", "case_when", "or_kleene",
+             "invert", "is_in", "and_kleene", "fill_null", "make_struct",
+             "binary_join_element_wise", "max_element_wise", "min_element_wise",
+             "is_nan", "is_inf", "is_finite", "true_unless_null"}
+
+
+def push_predicates(node: Node) -> Node:
+    """The rule: push every filter of the plan down."""
+    return push_down(node, [])
+
+
+def push_down(node: Node, preds: list[Expr]) -> Node:
+    """``node`` with the conjuncts ``preds`` (to apply above it) and its own filters pushed
+    as far down as they go."""
+    preds = factored(preds)
+    if isinstance(node, Filter):
+        return push_down(node.input, preds + conjuncts(node.cond))
+    if isinstance(node, Project):
+        mapping = {i: e for i, e in node.exprs}
+        below, above = [], []
+        for p in preds:
+            if p.col_ids() <= set(mapping) and not has_subquery(p):
+                below.append(substitute(p, mapping))
+            else:
+                above.append(p)
+        node.input = push_down(node.input, below)
+        return with_filter(node, above)
+    if isinstance(node, Join):
+        if node.kind == "left" and any(rejects_nulls(p, id_set(node.right)) for p in preds):
+            node.kind = "inner"
+        if node.kind in ("inner", "cross"):
+            return reorder(node, preds)
+        return push_join(node, preds)
+    if isinstance(node, Aggregate):
+        keys = set(node.keys)
+        below = [p for p in preds if p.col_ids() <= keys]
+        above = [p for p in preds if not p.col_ids() <= keys]
+        node.input = push_down(node.input, below)
+        return with_filter(node, above)
+    if isinstance(node, Sort):
+        node.input = push_down(node.input, preds)
+        return node
+    if isinstance(node, Scan):
+        return push_into_scan(node, preds)
+    if isinstance(node, (Limit, Window)):
+        node.input = push_down(node.input, [])
+        return with_filter(node, preds)
+    if isinstance(node, SetOp):
+        node.left = push_down(node.left, [])
+        node.right = push_down(node.right, [])
+        return with_filter(node, preds)
+    if isinstance(node, RecursiveCTE):
+        node.anchor = push_down(node.anchor, [])
+        node.step = push_down(node.step, [])
+        return with_filter(node, preds)
+    return with_filter(node, preds)  # leaves, and shared CTEs (optimised on their own)
+
+
+def rejects_nulls(p: Expr, right: set[str]) -> bool:
+    """True if ``p`` cannot be true when every column of ``right`` is NULL."""
+    if not (p.col_ids() & right) or has_subquery(p):
+        return False
+    return not any(isinstance(x, Call) and x.fn in NULL_SAFE for x in p.walk())
+
+
+def split_join(node: Join, preds: list[Expr]) -> tuple[list[Expr], list[Expr]]:
+    """Split an outer/semi/anti join's conditions: hash keys and residual stay, filters on
+    the right input are pushed into it now; returns (filters for the left input, filters
+    that stay above the join)."""
+    lids, rids = id_set(node.left), id_set(node.right)
+    on = factored(conjuncts(node.residual))
+    to_left: list[Expr] = []
+    to_right: list[Expr] = []
+    above: list[Expr] = []
+    for p in preds:
+        if p.col_ids() <= lids and node.kind in ("left", "semi", "anti"):
+            to_left.append(p)
+        else:
+            above.append(p)
+    keep = []
+    for c in on:
+        ids = c.col_ids()
+        if ids and ids <= rids and node.kind in ("left", "semi", "anti") and \
+                not has_subquery(c):
+            to_right.append(c)
+        elif ids and ids <= lids and node.kind == "semi" and not has_subquery(c):
+            to_left.append(c)
+        else:
+            if node.kind in ("left", "semi", "anti") and not has_subquery(c):
+                d = derive_for(c, rids)
+                if d is not None:
+                    to_right.append(d)
+            keep.append(c)
+    keep = split_keys(node, keep)
+    node.residual = and_all(keep)
+    node.right = push_down(node.right, to_right)
+    return to_left, above
+
+
+def push_join(node: Join, preds: list[Expr]) -> Node:
+    """Push down through an outer, semi or anti join (semi/anti joins over inner joins are
+    placed by join ordering)."""
+    if node.kind in ("semi", "anti"):
+        chain = []
+        cur: Node = node
+        while isinstance(cur, Join) and cur.kind in ("semi", "anti"):
+            chain.append(cur)
+            cur = cur.left
+        if isinstance(cur, Join) and cur.kind in ("inner", "cross"):
+            # semi/anti joins over a join tree: let join ordering place them
+            to_left: list[Expr] = []
+            above: list[Expr] = []
+            for sj in chain:
+                tl, ab = split_join(sj, [])
+                to_left += tl
+                above += ab
+            for p in preds:  # a semi/anti join outputs only its left columns
+                to_left.append(p)
+            return with_filter(reorder(cur, to_left, chain[::-1]), above)
+    to_left, above = split_join(node, preds)
+    node.left = push_down(node.left, to_left)
+    if node.kind in ("semi", "anti", "left") and node.left_keys:
+        node.build_left = estimate(node.left) * 2 < estimate(node.right)
+    return with_filter(node, above)
+
+
+def reorder(node: Join, preds: list[Expr], semis: list[Join] | None = None) -> Node:
+    """A tree of inner joins with ``preds`` above it, and semi/anti joins ``semis`` over it,
+    rebuilt in the cheapest order, each condition pushed into the relation it touches."""
+    rels: list[Node] = []
+    conds: list[Expr] = []
+    flatten_joins(node, rels, conds)
+    conds = factored(conds + preds)
+    rel_ids = [id_set(r) for r in rels]
+    for i, r in enumerate(rels):
+        mine = [c for c in conds if c.col_ids() and c.col_ids() <= rel_ids[i]
+                and not has_subquery(c)]
+        conds = [c for c in conds if not any(c is m for m in mine)]
+        for c in conds:  # weaker per-relation filters implied by ORs over several relations
+            if len({k for k, ids in enumerate(rel_ids) if c.col_ids() & ids}) > 1 and \
+                    not has_subquery(c):
+                d = derive_for(c, rel_ids[i])
+                if d is not None:
+                    mine.append(d)
+        rels[i] = push_down(r, mine)
+    cards = [estimate(r) for r in rels]
+    edges = join_edges(rels, rel_ids, cards, conds)
+    late = place_semis(semis, rels, rel_ids, cards, edges) if semis else []
+    root = attach(join_tree(cards, edges), rels, conds)
+    for sj in late:
+        sj.left = root
+        sj.build_left = bool(sj.left_keys) and estimate(root) * 2 < estimate(sj.right)
+        root = sj
+    return root
