@@ -1,8 +1,9 @@
 """Administration of a served database: its statistics, an online backup and check.
 
-Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``, ``kodiak.check``;
-see docs/flight.md) and the embedded CLI (``kodiak info --data-dir``). All work on an open
-``engine.Database`` from a snapshot, so the server keeps serving while they run.
+Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``, ``kodiak.check``,
+registered in ``server/actions/admin.py``; see docs/flight.md) and the embedded CLI
+(``kodiak info --data-dir``). All work on an open ``engine.Database`` from a snapshot, so the
+server keeps serving while they run.
 """
 
 from __future__ import annotations
@@ -21,17 +22,6 @@ from .status import InvalidArgument
 ACTION_BACKUP = "kodiak.backup"
 ACTION_INFO = "kodiak.info"
 ACTION_CHECK = "kodiak.check"
-
-ACTIONS = [
-    (ACTION_BACKUP, 'Back up the database online into a new directory on the server: body '
-                    '{"dest": "/absolute/path"}; answers JSON {"dest", "tables", "rows", '
-                    '"bytes", "lsn", "files", "total_bytes", "users_file"}'),
-    (ACTION_INFO, "Tables with rows, segments and sizes, and the write-ahead log's size: "
-                  "answers JSON {\"tables\": [...], \"lsn\", \"wal_bytes\", ...}"),
-    (ACTION_CHECK, "Verify the live database (checksums, manifest, write-ahead log, "
-                   "segments, indexes): answers JSON {\"problems\": [...], \"tables\", "
-                   "\"rows\", \"lsn\"}"),
-]
 
 _backup_lock = threading.Lock()  # one backup at a time per server process
 

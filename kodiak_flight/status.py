@@ -31,10 +31,13 @@ the server log keeps the real traceback of unexpected errors.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
 import traceback
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -158,3 +161,21 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
     log.error("%s failed unexpectedly [ref %s]", what, ref, exc_info=exc)
     return flight.FlightInternalError(
         f"internal error [ref {ref}]: {type(exc).__name__}: {message} (see the server log)")
+
+
+@contextlib.contextmanager
+def mapped(what: str) -> Iterator[None]:
+    """Raise what the block raises as the Flight status the client should see."""
+    try:
+        yield
+    except Exception as exc:
+        out = to_flight(exc, what=what)
+        if out is exc:
+            raise
+        raise out from None
+
+
+def guard(what: str, items: Iterable[Any]) -> Iterator[Any]:
+    """Iterate ``items`` (a lazily evaluated stream) mapping errors to Flight statuses."""
+    with mapped(what):
+        yield from items
