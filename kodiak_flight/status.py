@@ -126,29 +126,49 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
         return exc
     message = str(exc) or type(exc).__name__
     for module, name in _lineage(exc):
+        out = None
         if module == _SQL_MODULE:
-            if name == "NotSupportedError":
-                return Unimplemented(message, type(exc).__name__)
-            if name == "QueryCancelled":
-                return flight.FlightCancelledError(message)
-            if name == "QueryTimedOut":
-                return flight.FlightTimedOutError(message)
-            if name == "AccessDenied":
-                return flight.FlightUnauthorizedError(message)
-            if name == "SqlError":
-                return InvalidArgument(message, type(exc).__name__)
+            out = _from_sql(name, type(exc).__name__, message)
         elif module == _ENGINE_MODULE:
-            if name == "NotFound":
-                return NotFound(message, "NotFound")
-            if name in _ENGINE_INVALID:
-                return InvalidArgument(message, name)
-            if name == "ConflictError":
-                return flight.FlightUnavailableError(f"{message} (the database is busy; retry)")
-            if name in ("CorruptionError", "StorageError", "DatabaseClosed"):
-                log.error("%s failed: %s: %s", what, name, message)
-                return flight.FlightInternalError(f"{name}: {message}")
-            if name == "KodiakError":
-                return InvalidArgument(message, type(exc).__name__)
+            out = _from_engine(name, type(exc).__name__, message, what)
+        if out is not None:
+            return out
+    return _from_python(exc, message, what)
+
+
+def _from_sql(name: str, kind: str, message: str) -> BaseException | None:
+    """The Flight error for SQL-layer error class ``name`` (None: not one mapped here)."""
+    if name == "NotSupportedError":
+        return Unimplemented(message, kind)
+    if name == "QueryCancelled":
+        return flight.FlightCancelledError(message)
+    if name == "QueryTimedOut":
+        return flight.FlightTimedOutError(message)
+    if name == "AccessDenied":
+        return flight.FlightUnauthorizedError(message)
+    if name == "SqlError":
+        return InvalidArgument(message, kind)
+    return None
+
+
+def _from_engine(name: str, kind: str, message: str, what: str) -> BaseException | None:
+    """The Flight error for engine error class ``name`` (None: not one mapped here)."""
+    if name == "NotFound":
+        return NotFound(message, "NotFound")
+    if name in _ENGINE_INVALID:
+        return InvalidArgument(message, name)
+    if name == "ConflictError":
+        return flight.FlightUnavailableError(f"{message} (the database is busy; retry)")
+    if name in ("CorruptionError", "StorageError", "DatabaseClosed"):
+        log.error("%s failed: %s: %s", what, name, message)
+        return flight.FlightInternalError(f"{name}: {message}")
+    if name == "KodiakError":
+        return InvalidArgument(message, kind)
+    return None
+
+
+def _from_python(exc: BaseException, message: str, what: str) -> BaseException:
+    """The Flight error for an exception from neither the SQL layer nor the engine."""
     if isinstance(exc, RecursionError):
         return InvalidArgument("the statement is nested too deeply or too complex to process",
                                "TooComplex")

@@ -13,7 +13,7 @@ from .. import flightsql as fsql
 from .. import status
 from ..flightsql import pb
 from ..sql.interrupt import Interrupt
-from .sessions import Execution
+from .sessions import Execution, SessionStore
 
 if TYPE_CHECKING:
     from .rpc import KodiakFlightServer
@@ -74,22 +74,24 @@ def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream
     state = server.state
     with state.lock:
         state.streaming[ex.handle] = ex
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        try:
-            reader = ex.reader
-            while True:
-                # also checked by every scan, in the middle of Acero's work
-                ex.interrupt.check()
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                yield batch
-        finally:
-            with state.lock:
-                state.streaming.pop(ex.handle, None)
-            ex.close()
-
-    return flight.GeneratorStream(ex.schema, status.guard("DoGet", batches()),
+    return flight.GeneratorStream(ex.schema, status.guard("DoGet", _batches(state, ex)),
                                   options=IPC_OPTIONS)
+
+
+def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
+    """The batches of a streaming execution, checking its interrupt between batches; it is
+    closed and no longer cancellable once the stream ends."""
+    try:
+        reader = ex.reader
+        while True:
+            # also checked by every scan, in the middle of Acero's work
+            ex.interrupt.check()
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield batch
+    finally:
+        with state.lock:
+            state.streaming.pop(ex.handle, None)
+        ex.close()

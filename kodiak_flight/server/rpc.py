@@ -53,6 +53,15 @@ def _server_version() -> str:
         return "0.0.0"
 
 
+def _check_options(query_timeout: float | None,
+                   tls_certificates: list[flight.CertKeyPair] | None,
+                   tls_client_ca: bytes | None) -> None:
+    if query_timeout is not None and query_timeout <= 0:
+        raise ValueError("query_timeout must be positive (or None for no limit)")
+    if tls_client_ca is not None and not tls_certificates:
+        raise ValueError("tls_client_ca (mutual TLS) needs tls_certificates")
+
+
 def _checked_dir(path: str | None, what: str) -> str | None:
     if path is not None and not os.path.isdir(path):
         raise ValueError(f"{what} {path!r} is not a directory")
@@ -85,10 +94,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                  max_sql_nesting: int = MAX_SQL_NESTING,
                  file_root: str | None = None, backup_root: str | None = None) -> None:
         status.install()
-        if query_timeout is not None and query_timeout <= 0:
-            raise ValueError("query_timeout must be positive (or None for no limit)")
-        if tls_client_ca is not None and not tls_certificates:
-            raise ValueError("tls_client_ca (mutual TLS) needs tls_certificates")
+        _check_options(query_timeout, tls_certificates, tls_client_ca)
         self.query_timeout = query_timeout
         self.max_sql_nesting = max_sql_nesting
         self.db = db
