@@ -7,7 +7,7 @@ straight to the engine's transaction API, in the client's transaction when it na
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -104,7 +104,7 @@ def _load(tx: Any, cmd: pb.CommandStatementIngest, schema_name: str, name: str,
     return tx.insert(name, stream)
 
 
-def _in_new_transaction(db: Any, load: Any) -> int:
+def _in_new_transaction(db: Any, load: Callable[[Any], int]) -> int:
     """``load`` in an engine transaction of its own, committed (rolled back on failure)."""
     tx = db.begin()
     try:
