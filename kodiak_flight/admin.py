@@ -1,8 +1,9 @@
 """Administration of a served database: its statistics, an online backup and check.
 
-Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``, ``kodiak.check``;
-see docs/flight.md) and the embedded CLI (``kodiak info --data-dir``). All work on an open
-``engine.Database`` from a snapshot, so the server keeps serving while they run.
+Shared by the server's admin actions (``kodiak.info``, ``kodiak.backup``, ``kodiak.check``,
+registered in ``server/actions/admin.py``; see docs/flight.md) and the embedded CLI
+(``kodiak info --data-dir``). All work on an open ``engine.Database`` from a snapshot, so the
+server keeps serving while they run.
 """
 
 from __future__ import annotations
@@ -21,17 +22,6 @@ from .status import InvalidArgument
 ACTION_BACKUP = "kodiak.backup"
 ACTION_INFO = "kodiak.info"
 ACTION_CHECK = "kodiak.check"
-
-ACTIONS = [
-    (ACTION_BACKUP, 'Back up the database online into a new directory on the server: body '
-                    '{"dest": "/absolute/path"}; answers JSON {"dest", "tables", "rows", '
-                    '"bytes", "lsn", "files", "total_bytes", "users_file"}'),
-    (ACTION_INFO, "Tables with rows, segments and sizes, and the write-ahead log's size: "
-                  "answers JSON {\"tables\": [...], \"lsn\", \"wal_bytes\", ...}"),
-    (ACTION_CHECK, "Verify the live database (checksums, manifest, write-ahead log, "
-                   "segments, indexes): answers JSON {\"problems\": [...], \"tables\", "
-                   "\"rows\", \"lsn\"}"),
-]
 
 _backup_lock = threading.Lock()  # one backup at a time per server process
 
@@ -117,8 +107,27 @@ def backup(db: Any, dest: str, backup_root: str | None = None) -> dict[str, Any]
     resolving symbolic links and ``..``). The users file is copied with the data. On failure
     whatever was written to ``dest`` is removed.
     """
-    from .users import USERS_FILE
+    target = _destination(db, dest, backup_root)
+    with _backup_lock:
+        created = _check_empty(target)
+        try:
+            stats, copied_users = _copy(db, target)
+        except OSError as exc:  # the destination cannot be written: say so, not "internal"
+            _remove_partial(target, created)
+            raise InvalidArgument(f"cannot write the backup to {target}: "
+                                  f"{exc.strerror or exc}", "BackupFailed") from None
+        except BaseException:
+            _remove_partial(target, created)
+            raise
+    files = [p for p in target.rglob("*") if p.is_file()]
+    stats.update(dest=str(target), files=len(files),
+                 total_bytes=sum(_size(p) for p in files), users_file=copied_users)
+    return stats
 
+
+def _destination(db: Any, dest: str, backup_root: str | None) -> Path:
+    """``dest`` as a normalized absolute path, refused if it is relative, outside
+    ``backup_root`` (when set) or inside the data directory."""
     if not os.path.isabs(dest):
         raise InvalidArgument(f"backup destination {dest!r} must be an absolute path on the "
                               "server's machine", "InvalidPath")
@@ -131,35 +140,35 @@ def backup(db: Any, dest: str, backup_root: str | None = None) -> dict[str, Any]
     if _inside(Path(os.path.realpath(target)), root):
         raise InvalidArgument(f"backup destination {target} is inside the data directory",
                               "InvalidPath")
-    with _backup_lock:
-        if target.exists() or target.is_symlink():
-            if not target.is_dir():
-                raise InvalidArgument(f"backup destination {target} exists and is not a "
-                                      "directory", "AlreadyExists")
-            if any(target.iterdir()):
-                raise InvalidArgument(f"backup destination {target} exists and is not empty",
-                                      "AlreadyExists")
-            created = False
-        else:
-            created = True
-        try:
-            stats = dict(db.backup(str(target)))
-            users = Path(db.root) / USERS_FILE
-            copied_users = users.exists()
-            if copied_users:
-                shutil.copy2(users, target / USERS_FILE)
-                os.chmod(target / USERS_FILE, 0o600)
-        except OSError as exc:  # the destination cannot be written: say so, not "internal"
-            _remove_partial(target, created)
-            raise InvalidArgument(f"cannot write the backup to {target}: "
-                                  f"{exc.strerror or exc}", "BackupFailed") from None
-        except BaseException:
-            _remove_partial(target, created)
-            raise
-    files = [p for p in target.rglob("*") if p.is_file()]
-    stats.update(dest=str(target), files=len(files),
-                 total_bytes=sum(_size(p) for p in files), users_file=copied_users)
-    return stats
+    return target
+
+
+def _check_empty(target: Path) -> bool:
+    """Refuse an existing ``target`` that is not an empty directory; returns whether the
+    backup will create it."""
+    if not (target.exists() or target.is_symlink()):
+        return True
+    if not target.is_dir():
+        raise InvalidArgument(f"backup destination {target} exists and is not a "
+                              "directory", "AlreadyExists")
+    if any(target.iterdir()):
+        raise InvalidArgument(f"backup destination {target} exists and is not empty",
+                              "AlreadyExists")
+    return False
+
+
+def _copy(db: Any, target: Path) -> tuple[dict[str, Any], bool]:
+    """The engine's online backup into ``target``, then the users file if there is one:
+    (the engine's statistics, whether the users file was copied)."""
+    from .users import USERS_FILE
+
+    stats = dict(db.backup(str(target)))
+    users = Path(db.root) / USERS_FILE
+    if not users.exists():
+        return stats, False
+    shutil.copy2(users, target / USERS_FILE)
+    os.chmod(target / USERS_FILE, 0o600)
+    return stats, True
 
 
 def _remove_partial(target: Path, created: bool) -> None:

@@ -31,10 +31,13 @@ the server log keeps the real traceback of unexpected errors.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
 import traceback
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -123,29 +126,49 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
         return exc
     message = str(exc) or type(exc).__name__
     for module, name in _lineage(exc):
+        out = None
         if module == _SQL_MODULE:
-            if name == "NotSupportedError":
-                return Unimplemented(message, type(exc).__name__)
-            if name == "QueryCancelled":
-                return flight.FlightCancelledError(message)
-            if name == "QueryTimedOut":
-                return flight.FlightTimedOutError(message)
-            if name == "AccessDenied":
-                return flight.FlightUnauthorizedError(message)
-            if name == "SqlError":
-                return InvalidArgument(message, type(exc).__name__)
+            out = _from_sql(name, type(exc).__name__, message)
         elif module == _ENGINE_MODULE:
-            if name == "NotFound":
-                return NotFound(message, "NotFound")
-            if name in _ENGINE_INVALID:
-                return InvalidArgument(message, name)
-            if name == "ConflictError":
-                return flight.FlightUnavailableError(f"{message} (the database is busy; retry)")
-            if name in ("CorruptionError", "StorageError", "DatabaseClosed"):
-                log.error("%s failed: %s: %s", what, name, message)
-                return flight.FlightInternalError(f"{name}: {message}")
-            if name == "KodiakError":
-                return InvalidArgument(message, type(exc).__name__)
+            out = _from_engine(name, type(exc).__name__, message, what)
+        if out is not None:
+            return out
+    return _from_python(exc, message, what)
+
+
+def _from_sql(name: str, kind: str, message: str) -> BaseException | None:
+    """The Flight error for SQL-layer error class ``name`` (None: not one mapped here)."""
+    if name == "NotSupportedError":
+        return Unimplemented(message, kind)
+    if name == "QueryCancelled":
+        return flight.FlightCancelledError(message)
+    if name == "QueryTimedOut":
+        return flight.FlightTimedOutError(message)
+    if name == "AccessDenied":
+        return flight.FlightUnauthorizedError(message)
+    if name == "SqlError":
+        return InvalidArgument(message, kind)
+    return None
+
+
+def _from_engine(name: str, kind: str, message: str, what: str) -> BaseException | None:
+    """The Flight error for engine error class ``name`` (None: not one mapped here)."""
+    if name == "NotFound":
+        return NotFound(message, "NotFound")
+    if name in _ENGINE_INVALID:
+        return InvalidArgument(message, name)
+    if name == "ConflictError":
+        return flight.FlightUnavailableError(f"{message} (the database is busy; retry)")
+    if name in ("CorruptionError", "StorageError", "DatabaseClosed"):
+        log.error("%s failed: %s: %s", what, name, message)
+        return flight.FlightInternalError(f"{name}: {message}")
+    if name == "KodiakError":
+        return InvalidArgument(message, kind)
+    return None
+
+
+def _from_python(exc: BaseException, message: str, what: str) -> BaseException:
+    """The Flight error for an exception from neither the SQL layer nor the engine."""
     if isinstance(exc, RecursionError):
         return InvalidArgument("the statement is nested too deeply or too complex to process",
                                "TooComplex")
@@ -158,3 +181,21 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
     log.error("%s failed unexpectedly [ref %s]", what, ref, exc_info=exc)
     return flight.FlightInternalError(
         f"internal error [ref {ref}]: {type(exc).__name__}: {message} (see the server log)")
+
+
+@contextlib.contextmanager
+def mapped(what: str) -> Iterator[None]:
+    """Raise what the block raises as the Flight status the client should see."""
+    try:
+        yield
+    except Exception as exc:
+        out = to_flight(exc, what=what)
+        if out is exc:
+            raise
+        raise out from None
+
+
+def guard(what: str, items: Iterable[Any]) -> Iterator[Any]:
+    """Iterate ``items`` (a lazily evaluated stream) mapping errors to Flight statuses."""
+    with mapped(what):
+        yield from items

@@ -1,0 +1,228 @@
+"""Flight SQL commands by RPC: which handler answers which command message.
+
+Each RPC that takes a command (GetFlightInfo, GetSchema, DoGet, DoPut) has a table from the
+command's protobuf class to its handler; a command missing from an RPC's table is refused with
+a hint at the RPC it belongs to (:func:`wrong_rpc`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from .. import flightsql as fsql
+from .. import metadata
+from ..flightsql import pb
+from ..status import InvalidArgument, Unimplemented
+from .ingest import ingest
+from .params import check_param_count, params
+from .results import IPC_OPTIONS, register_execution, statement_info, stream
+from .sessions import ClientSession
+from .statements import (
+    drain_rowcount,
+    new_interrupt,
+    prepare,
+    prepared_statement,
+    run_prepared,
+    run_sql,
+    target,
+    transaction_id,
+)
+
+if TYPE_CHECKING:
+    from .rpc import KodiakFlightServer
+
+
+def command(descriptor: flight.FlightDescriptor) -> Any:
+    """The Flight SQL command a descriptor carries."""
+    if descriptor.descriptor_type != flight.DescriptorType.CMD:
+        raise InvalidArgument("Kodiak serves Flight SQL: the descriptor must be a command "
+                              "(path descriptors are not supported)", "ProtocolError")
+    return fsql.unpack(descriptor.command, what="command")
+
+
+def wrong_rpc(cmd: Any, rpc: str) -> Exception:
+    """The error for a command sent with an RPC that does not take it."""
+    name = type(cmd).__name__
+    if isinstance(cmd, pb.CommandStatementSubstraitPlan):
+        return Unimplemented("Substrait plans are not supported; send SQL", "Unsupported")
+    hint = ""
+    if isinstance(cmd, pb.CommandStatementUpdate | pb.CommandPreparedStatementUpdate
+                  | pb.CommandStatementIngest):
+        hint = " (send it with DoPut)"
+    elif isinstance(cmd, pb.TicketStatementQuery):
+        hint = " (it is a ticket: send it with DoGet)"
+    return InvalidArgument(f"{name} cannot be used with {rpc}{hint}", "ProtocolError")
+
+
+# -- GetFlightInfo: run a statement, or describe a metadata result -----------------------------
+
+def _statement_query_info(server: KodiakFlightServer, client: ClientSession,
+                          descriptor: flight.FlightDescriptor,
+                          cmd: pb.CommandStatementQuery) -> flight.FlightInfo:
+    interrupt = new_interrupt(server)
+    result = run_sql(server, client, cmd.query, transaction_id(cmd), update=False,
+                     interrupt=interrupt)
+    return statement_info(descriptor, register_execution(server, result, interrupt))
+
+
+def _prepared_query_info(server: KodiakFlightServer, client: ClientSession,
+                         descriptor: flight.FlightDescriptor,
+                         cmd: pb.CommandPreparedStatementQuery) -> flight.FlightInfo:
+    interrupt = new_interrupt(server)
+    ps = prepared_statement(server, cmd.prepared_statement_handle, client)
+    result = run_prepared(server, ps, ps.params, interrupt=interrupt)
+    return statement_info(descriptor, register_execution(server, result, interrupt))
+
+
+def _metadata_info(server: KodiakFlightServer, client: ClientSession,
+                   descriptor: flight.FlightDescriptor, cmd: Any) -> flight.FlightInfo:
+    ticket = flight.Ticket(fsql.pack(cmd))
+    return flight.FlightInfo(metadata.result_schema(cmd), descriptor,
+                             [flight.FlightEndpoint(ticket, [])], -1, -1)
+
+
+FlightInfoHandler = Callable[["KodiakFlightServer", ClientSession, flight.FlightDescriptor, Any],
+                             flight.FlightInfo]
+
+FLIGHT_INFO: dict[type, FlightInfoHandler] = {
+    pb.CommandStatementQuery: _statement_query_info,
+    pb.CommandPreparedStatementQuery: _prepared_query_info,
+    **dict.fromkeys(fsql.METADATA_COMMANDS, _metadata_info),
+}
+
+
+# -- GetSchema: prepare only, never run ------------------------------------------------------
+
+def _statement_query_schema(server: KodiakFlightServer, client: ClientSession,
+                            cmd: pb.CommandStatementQuery) -> flight.SchemaResult:
+    sql, lock, _ = target(server, client, transaction_id(cmd))
+    with lock:
+        prepared = prepare(server, sql, cmd.query)
+    return flight.SchemaResult(prepared.dataset_schema or pa.schema([]))
+
+
+def _prepared_query_schema(server: KodiakFlightServer, client: ClientSession,
+                           cmd: pb.CommandPreparedStatementQuery) -> flight.SchemaResult:
+    ps = prepared_statement(server, cmd.prepared_statement_handle, client)
+    return flight.SchemaResult(ps.prepared.dataset_schema or pa.schema([]))
+
+
+def _metadata_schema(server: KodiakFlightServer, client: ClientSession,
+                     cmd: Any) -> flight.SchemaResult:
+    return flight.SchemaResult(metadata.result_schema(cmd))
+
+
+SchemaHandler = Callable[["KodiakFlightServer", ClientSession, Any], flight.SchemaResult]
+
+SCHEMA: dict[type, SchemaHandler] = {
+    pb.CommandStatementQuery: _statement_query_schema,
+    pb.CommandPreparedStatementQuery: _prepared_query_schema,
+    **dict.fromkeys(fsql.METADATA_COMMANDS, _metadata_schema),
+}
+
+
+# -- DoGet: stream a statement's outcome, or a metadata table --------------------------------
+
+def _statement_stream(server: KodiakFlightServer, context: flight.ServerCallContext,
+                      cmd: pb.TicketStatementQuery) -> flight.FlightDataStream:
+    return stream(server, server.state.take_execution(cmd.statement_handle))
+
+
+def _metadata_stream(server: KodiakFlightServer, context: flight.ServerCallContext,
+                     cmd: Any) -> flight.FlightDataStream:
+    server.client(context)  # keeps the caller's session alive
+    table = METADATA[type(cmd)](server, cmd)
+    return flight.RecordBatchStream(table, options=IPC_OPTIONS)
+
+
+DoGetHandler = Callable[["KodiakFlightServer", flight.ServerCallContext, Any],
+                        flight.FlightDataStream]
+
+DO_GET: dict[type, DoGetHandler] = {
+    pb.TicketStatementQuery: _statement_stream,
+    **dict.fromkeys(fsql.METADATA_COMMANDS, _metadata_stream),
+}
+
+MetadataHandler = Callable[["KodiakFlightServer", Any], pa.Table]
+
+METADATA: dict[type, MetadataHandler] = {
+    pb.CommandGetSqlInfo: lambda server, cmd: metadata.sql_info(server.sql_info, cmd.info),
+    pb.CommandGetXdbcTypeInfo: lambda server, cmd: metadata.xdbc_type_info(cmd),
+    pb.CommandGetCatalogs: lambda server, cmd: metadata.catalogs(server.catalog),
+    pb.CommandGetTableTypes: lambda server, cmd: metadata.table_types(),
+    **dict.fromkeys((pb.CommandGetExportedKeys, pb.CommandGetImportedKeys,
+                     pb.CommandGetCrossReference),
+                    lambda server, cmd: metadata.foreign_keys()),
+    pb.CommandGetDbSchemas:
+        lambda server, cmd: metadata.db_schemas(server.db.snapshot(), server.catalog, cmd),
+    pb.CommandGetTables:
+        lambda server, cmd: metadata.tables(server.db.snapshot(), server.catalog, cmd),
+    pb.CommandGetPrimaryKeys:
+        lambda server, cmd: metadata.primary_keys(server.db.snapshot(), server.catalog, cmd),
+}
+
+
+# -- DoPut: updates, parameter binds, bulk ingest --------------------------------------------
+
+def _statement_update(server: KodiakFlightServer, client: ClientSession,
+                      cmd: pb.CommandStatementUpdate, reader: flight.MetadataRecordBatchReader,
+                      writer: flight.FlightMetadataWriter) -> None:
+    result = run_sql(server, client, cmd.query, transaction_id(cmd), update=True)
+    writer.write(fsql.update_result(drain_rowcount(result)))
+
+
+def _bind_parameters(server: KodiakFlightServer, client: ClientSession,
+                     cmd: pb.CommandPreparedStatementQuery,
+                     reader: flight.MetadataRecordBatchReader,
+                     writer: flight.FlightMetadataWriter) -> None:
+    """Keep the parameter batch for the statement's next GetFlightInfo."""
+    ps = prepared_statement(server, cmd.prepared_statement_handle, client)
+    bound = params(reader.read_all())
+    check_param_count(ps.prepared, bound)
+    with ps.lock:
+        ps.params = bound
+    writer.write(fsql.prepared_put_result(ps.handle))
+
+
+def _prepared_update(server: KodiakFlightServer, client: ClientSession,
+                     cmd: pb.CommandPreparedStatementUpdate,
+                     reader: flight.MetadataRecordBatchReader,
+                     writer: flight.FlightMetadataWriter) -> None:
+    ps = prepared_statement(server, cmd.prepared_statement_handle, client)
+    bound = params(reader.read_all())
+    check_param_count(ps.prepared, bound)
+    result = run_prepared(server, ps, bound if bound is not None else ps.params, update=True)
+    writer.write(fsql.update_result(drain_rowcount(result)))
+
+
+def _ingest(server: KodiakFlightServer, client: ClientSession,
+            cmd: pb.CommandStatementIngest, reader: flight.MetadataRecordBatchReader,
+            writer: flight.FlightMetadataWriter) -> None:
+    writer.write(fsql.update_result(ingest(server, client, cmd, reader)))
+
+
+def _substrait(server: KodiakFlightServer, client: ClientSession, cmd: Any,
+               reader: flight.MetadataRecordBatchReader,
+               writer: flight.FlightMetadataWriter) -> None:
+    raise Unimplemented("Substrait plans are not supported; send SQL", "Unsupported")
+
+
+DoPutHandler = Callable[["KodiakFlightServer", ClientSession, Any,
+                         flight.MetadataRecordBatchReader, flight.FlightMetadataWriter], None]
+
+DO_PUT: dict[type, DoPutHandler] = {
+    pb.CommandStatementUpdate: _statement_update,
+    pb.CommandPreparedStatementQuery: _bind_parameters,
+    pb.CommandPreparedStatementUpdate: _prepared_update,
+    pb.CommandStatementIngest: _ingest,
+    pb.CommandStatementSubstraitPlan: _substrait,
+}
+
+
+def not_for_do_put(cmd: Any) -> Exception:
+    """The error for a command DoPut does not take."""
+    return InvalidArgument(f"{type(cmd).__name__} cannot be used with DoPut", "ProtocolError")

@@ -1,0 +1,97 @@
+"""Statement outcomes: kept by GetFlightInfo as an :class:`Execution`, streamed by DoGet."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from .. import flightsql as fsql
+from .. import status
+from ..flightsql import pb
+from ..sql.interrupt import Interrupt
+from .sessions import Execution, SessionStore
+
+if TYPE_CHECKING:
+    from .rpc import KodiakFlightServer
+
+# Explicit options: without them pyarrow reads an environment variable on every DoGet.
+IPC_OPTIONS = pa.ipc.IpcWriteOptions()
+
+
+def is_update(result: Any) -> bool:
+    """Whether a SQL result is an update's outcome (side effects, no live result set)."""
+    rowcount = getattr(result, "rowcount", -1)
+    return result.reader is None or (rowcount is not None and rowcount >= 0)
+
+
+def register_execution(server: KodiakFlightServer, result: Any,
+                       interrupt: Interrupt) -> Execution:
+    """Keep a statement's outcome under a new handle, for the DoGet of its ticket."""
+    handle = secrets.token_bytes(16)
+    if is_update(result):
+        # Side effects have happened; keep the (small) outcome, not a live reader.
+        table = result.reader.read_all() if result.reader is not None \
+            else (result.schema or pa.schema([])).empty_table()
+        ex = Execution(handle, table.schema, table=table, rowcount=result.rowcount)
+    elif getattr(result, "table", None) is not None:
+        # computed in memory anyway (a key lookup, a sort, a small aggregate): DoGet sends
+        # it from C++ without pulling batches through a Python generator
+        ex = Execution(handle, result.table.schema, table=result.table)
+    else:
+        reader = result.reader
+        ex = Execution(handle, reader.schema, reader=reader, interrupt=interrupt)
+    server.state.add_execution(ex)
+    return ex
+
+
+def statement_info(descriptor: flight.FlightDescriptor, ex: Execution) -> flight.FlightInfo:
+    """The FlightInfo answering a statement: one endpoint whose ticket names ``ex``."""
+    ticket = flight.Ticket(fsql.pack(pb.TicketStatementQuery(statement_handle=ex.handle)))
+    total = -1
+    if ex.table is not None:
+        # A statement without a result set reports the rows it affected (ADBC turns
+        # total_records into the DB-API rowcount); a result set reports its length.
+        affected = ex.table.num_columns == 0 and ex.rowcount is not None and ex.rowcount >= 0
+        total = int(ex.rowcount) if affected else ex.table.num_rows
+    return flight.FlightInfo(ex.schema, descriptor, [flight.FlightEndpoint(ticket, [])],
+                             total, -1)
+
+
+def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream:
+    """DoGet's answer for an execution: its table, or its reader batch by batch (cancellable
+    while it streams)."""
+    if ex.table is not None:
+        return flight.RecordBatchStream(ex.table, options=IPC_OPTIONS)
+    try:
+        ex.interrupt.check()
+    except Exception as e:
+        ex.close()
+        raise status.to_flight(e) from None
+    state = server.state
+    with state.lock:
+        state.streaming[ex.handle] = ex
+    return flight.GeneratorStream(ex.schema, status.guard("DoGet", _batches(state, ex)),
+                                  options=IPC_OPTIONS)
+
+
+def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
+    """The batches of a streaming execution, checking its interrupt between batches; it is
+    closed and no longer cancellable once the stream ends."""
+    try:
+        reader = ex.reader
+        while True:
+            # also checked by every scan, in the middle of Acero's work
+            ex.interrupt.check()
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield batch
+    finally:
+        with state.lock:
+            state.streaming.pop(ex.handle, None)
+        ex.close()

@@ -1,0 +1,171 @@
+"""Running SQL for a client: in its transaction or its autocommit session, once.
+
+A statement runs exactly once per execution request: GetFlightInfo runs it and keeps the
+outcome; DoGet only streams that outcome; GetSchema and CreatePreparedStatement never run
+anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ..sql.interrupt import Interrupt
+from ..status import InvalidArgument, NotFound
+from .sessions import ClientSession, PreparedStatement, Transaction, handle_query
+
+if TYPE_CHECKING:
+    from .rpc import KodiakFlightServer
+
+MAX_SQL_NESTING = 500  # parentheses; deeper statements are refused before parsing
+
+
+def check_sql(query: str, limit: int) -> None:
+    """Refuse SQL nested deeper than ``limit`` parentheses before parsing it: a
+    recursive-descent parser would otherwise exhaust the stack of the server thread."""
+    if query.count("(") <= limit:
+        return
+    depth = 0
+    quote = ""
+    for ch in query:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+            if depth > limit:
+                raise InvalidArgument(f"the statement is nested too deeply (more than "
+                                      f"{limit} levels of parentheses)", "TooComplex")
+        elif ch == ")":
+            depth -= 1
+
+
+def prepare(server: KodiakFlightServer, sql: Any, query: str) -> Any:
+    """Parse and bind ``query`` in a SQL session (the caller holds its lock)."""
+    check_sql(query, server.max_sql_nesting)
+    return sql.prepare(query)
+
+
+def new_interrupt(server: KodiakFlightServer) -> Interrupt:
+    """A new query's interrupt, with the server's query timeout as its deadline."""
+    if server.query_timeout is None:
+        return Interrupt()
+    return Interrupt(time.monotonic() + server.query_timeout, server.query_timeout)
+
+
+def transaction_id(cmd: Any) -> bytes | None:
+    """The transaction a command names (None: autocommit)."""
+    return bytes(cmd.transaction_id) if cmd.HasField("transaction_id") \
+        and cmd.transaction_id else None
+
+
+def target(server: KodiakFlightServer, client: ClientSession, txn_id: bytes | None
+           ) -> tuple[Any, threading.RLock, Transaction | None]:
+    """The SQL session (and its lock) a statement runs in: its transaction's, or the
+    client's autocommit session."""
+    if txn_id:
+        txn = server.state.transaction(txn_id, client)
+        return txn.sql, txn.lock, txn
+    return client.sql, client.lock, None
+
+
+def run_sql(server: KodiakFlightServer, client: ClientSession, query: str,
+            txn_id: bytes | None, *, update: bool, interrupt: Interrupt | None = None) -> Any:
+    """Run SQL text once; inside a transaction, begin it first if the statement writes."""
+    check_sql(query, server.max_sql_nesting)
+    sql, lock, txn = target(server, client, txn_id)
+    with lock:
+        if txn is not None and not txn.begun:
+            if update or prepare(server, sql, query).is_update:
+                txn.ensure_begun()
+        return sql.execute(query, interrupt=interrupt)
+
+
+def run_prepared(server: KodiakFlightServer, ps: PreparedStatement, params: pa.Table | None,
+                 *, update: bool = False, interrupt: Interrupt | None = None) -> Any:
+    """Run a prepared statement once with ``params``; begin its transaction if it writes."""
+    txn = server.state.transactions.get(ps.transaction_id) if ps.transaction_id else None
+    with ps.lock:
+        if txn is not None and (update or ps.prepared.is_update):
+            txn.ensure_begun()
+        return ps.prepared.execute(params, interrupt=interrupt)
+
+
+def drain_rowcount(result: Any) -> int:
+    """Row count of an update; a query sent as an update is run and its rows counted."""
+    rowcount = getattr(result, "rowcount", -1)
+    if result.reader is not None:
+        rows = 0
+        try:
+            for batch in result.reader:
+                rows += batch.num_rows
+        finally:
+            with contextlib.suppress(Exception):
+                result.reader.close()
+        if rowcount is None or rowcount < 0:
+            rowcount = rows
+    return -1 if rowcount is None else int(rowcount)
+
+
+def prepared_statement(server: KodiakFlightServer, handle: bytes,
+                       client: ClientSession) -> PreparedStatement:
+    """The prepared statement behind ``handle``, ready to run for ``client``.
+
+    Handles carry their SQL text, so a handle the server no longer knows (expired, or from
+    before a restart) is prepared again. A statement whose transaction has ended runs in
+    the caller's one open transaction if it has exactly one, else in autocommit mode: ADBC
+    keeps using a prepared handle after commit()/rollback(), which begin a new transaction.
+    """
+    handle = bytes(handle)
+    state = server.state
+    with state.lock:
+        ps = state.prepared.get(handle)
+        if ps is not None and _usable(server, ps):
+            return ps
+        open_txns = [state.transactions[t] for t in client.transactions
+                     if t in state.transactions]
+    query = ps.query if ps is not None else handle_query(handle)
+    if query is None:
+        raise NotFound("unknown prepared statement handle", "UnknownPreparedStatement")
+    if len(open_txns) == 1:
+        sql, lock, txn_id = open_txns[0].sql, open_txns[0].lock, open_txns[0].id
+    else:
+        sql, lock, txn_id = client.sql, client.lock, None
+    with lock:
+        prepared = prepare(server, sql, query)
+    return _remember(server, PreparedStatement(handle, query, prepared, sql, lock, client.id,
+                                               txn_id), client)
+
+
+def _usable(server: KodiakFlightServer, ps: PreparedStatement) -> bool:
+    """Touch ``ps``; whether it can run as it is (its transaction, if any, is open).
+    The caller holds the state lock."""
+    ps.last_used = time.monotonic()
+    if ps.transaction_id is None:
+        return True
+    txn = server.state.transactions.get(ps.transaction_id)
+    if txn is None:
+        return False
+    txn.last_used = ps.last_used
+    return True
+
+
+def _remember(server: KodiakFlightServer, fresh: PreparedStatement,
+              client: ClientSession) -> PreparedStatement:
+    """Register a (re)prepared statement, or update the one registered meanwhile."""
+    state = server.state
+    with state.lock:
+        ps = state.prepared.get(fresh.handle)
+        if ps is None:
+            state.prepared[fresh.handle] = fresh
+            client.prepared.add(fresh.handle)
+            return fresh
+        ps.prepared, ps.sql, ps.lock = fresh.prepared, fresh.sql, fresh.lock
+        ps.transaction_id = fresh.transaction_id
+        return ps
