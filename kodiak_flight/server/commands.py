@@ -134,8 +134,8 @@ def _statement_stream(server: KodiakFlightServer, context: flight.ServerCallCont
 
 def _metadata_stream(server: KodiakFlightServer, context: flight.ServerCallContext,
                      cmd: Any) -> flight.FlightDataStream:
-    server.client(context)  # keeps the caller's session alive
-    table = METADATA[type(cmd)](server, cmd)
+    client = server.client(context)  # also keeps the caller's session alive
+    table = METADATA[type(cmd)](server, client, cmd)
     return flight.RecordBatchStream(table, options=IPC_OPTIONS)
 
 
@@ -147,22 +147,38 @@ DO_GET: dict[type, DoGetHandler] = {
     **dict.fromkeys(fsql.METADATA_COMMANDS, _metadata_stream),
 }
 
-MetadataHandler = Callable[["KodiakFlightServer", Any], pa.Table]
+MetadataHandler = Callable[["KodiakFlightServer", ClientSession, Any], pa.Table]
+
+
+def _tables(server: KodiakFlightServer, client: ClientSession, cmd: Any) -> pa.Table:
+    """GetTables through the caller's SQL session: its resolver lists the relations and
+    binds a view to describe its columns."""
+    with client.lock:
+        sql = client.sql
+        return metadata.tables(sql.resolver(), sql.relation_schema, server.catalog, cmd)
+
+
+def _db_schemas(server: KodiakFlightServer, client: ClientSession, cmd: Any) -> pa.Table:
+    with client.lock:
+        return metadata.db_schemas(client.sql.resolver(), server.catalog, cmd)
+
+
+def _primary_keys(server: KodiakFlightServer, client: ClientSession, cmd: Any) -> pa.Table:
+    with client.lock:
+        return metadata.primary_keys(client.sql.resolver(), server.catalog, cmd)
+
 
 METADATA: dict[type, MetadataHandler] = {
-    pb.CommandGetSqlInfo: lambda server, cmd: metadata.sql_info(server.sql_info, cmd.info),
-    pb.CommandGetXdbcTypeInfo: lambda server, cmd: metadata.xdbc_type_info(cmd),
-    pb.CommandGetCatalogs: lambda server, cmd: metadata.catalogs(server.catalog),
-    pb.CommandGetTableTypes: lambda server, cmd: metadata.table_types(),
+    pb.CommandGetSqlInfo: lambda server, _, cmd: metadata.sql_info(server.sql_info, cmd.info),
+    pb.CommandGetXdbcTypeInfo: lambda server, _, cmd: metadata.xdbc_type_info(cmd),
+    pb.CommandGetCatalogs: lambda server, _, cmd: metadata.catalogs(server.catalog),
+    pb.CommandGetTableTypes: lambda server, _, cmd: metadata.table_types(),
     **dict.fromkeys((pb.CommandGetExportedKeys, pb.CommandGetImportedKeys,
                      pb.CommandGetCrossReference),
-                    lambda server, cmd: metadata.foreign_keys()),
-    pb.CommandGetDbSchemas:
-        lambda server, cmd: metadata.db_schemas(server.db.snapshot(), server.catalog, cmd),
-    pb.CommandGetTables:
-        lambda server, cmd: metadata.tables(server.db.snapshot(), server.catalog, cmd),
-    pb.CommandGetPrimaryKeys:
-        lambda server, cmd: metadata.primary_keys(server.db.snapshot(), server.catalog, cmd),
+                    lambda server, _, cmd: metadata.foreign_keys()),
+    pb.CommandGetDbSchemas: _db_schemas,
+    pb.CommandGetTables: _tables,
+    pb.CommandGetPrimaryKeys: _primary_keys,
 }
 
 

@@ -172,6 +172,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                                        temp_tag=tag)
         if hasattr(sql, "file_access"):  # the server's files, not the client's
             sql.file_access = self.file_access
+        if hasattr(sql, "max_nesting"):
+            sql.max_nesting = self.max_sql_nesting
         return sql
 
     def client(self, context: flight.ServerCallContext) -> ClientSession:

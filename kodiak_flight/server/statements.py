@@ -15,40 +15,18 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ..sql.interrupt import Interrupt
-from ..status import InvalidArgument, NotFound
+from ..sql.nesting import MAX_NESTING
+from ..status import NotFound
 from .sessions import ClientSession, PreparedStatement, Transaction, handle_query
 
 if TYPE_CHECKING:
     from .rpc import KodiakFlightServer
 
-MAX_SQL_NESTING = 500  # parentheses; deeper statements are refused before parsing
-
-
-def check_sql(query: str, limit: int) -> None:
-    """Refuse SQL nested deeper than ``limit`` parentheses before parsing it: a
-    recursive-descent parser would otherwise exhaust the stack of the server thread."""
-    if query.count("(") <= limit:
-        return
-    depth = 0
-    quote = ""
-    for ch in query:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-            if depth > limit:
-                raise InvalidArgument(f"the statement is nested too deeply (more than "
-                                      f"{limit} levels of parentheses)", "TooComplex")
-        elif ch == ")":
-            depth -= 1
+MAX_SQL_NESTING = MAX_NESTING  # the SQL layer refuses deeper statements before parsing
 
 
 def prepare(server: KodiakFlightServer, sql: Any, query: str) -> Any:
     """Parse and bind ``query`` in a SQL session (the caller holds its lock)."""
-    check_sql(query, server.max_sql_nesting)
     return sql.prepare(query)
 
 
@@ -78,7 +56,6 @@ def target(server: KodiakFlightServer, client: ClientSession, txn_id: bytes | No
 def run_sql(server: KodiakFlightServer, client: ClientSession, query: str,
             txn_id: bytes | None, *, update: bool, interrupt: Interrupt | None = None) -> Any:
     """Run SQL text once; inside a transaction, begin it first if the statement writes."""
-    check_sql(query, server.max_sql_nesting)
     sql, lock, txn = target(server, client, txn_id)
     with lock:
         if txn is not None and not txn.begun:
