@@ -5,6 +5,7 @@ the outputs a correlated subquery exposes to its caller."""
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 from sqlglot import exp
 
@@ -12,11 +13,22 @@ from .. import functions as F
 from .. import grouping
 from ..errors import BindError, NotSupportedError, SqlTypeError, suggest
 from ..expr import Col, Expr, Lit, and_all, fold, substitute
-from ..plan import AggCall, Aggregate, Filter, Limit, Project, Sort, SortKey, Window
+from ..plan import AggCall, Aggregate, Filter, Limit, Node, Project, Sort, SortKey, Window
 from ..scope import ColInfo, Scope
 from .aggregates import AggState, contains_aggregate
 from .context import BinderState, Bound, new_id
 from .windows import contains_window
+
+
+class _Outputs(NamedTuple):
+    """A SELECT block bound up to its windows and projection."""
+
+    plan: Node
+    sel_exprs: list[tuple[str, Expr]]  # (output name, expression)
+    order_bound: list  # (select-list position or expression, desc, nulls first)
+    qualify: Expr | None
+    corr_out: list[tuple[Expr, Expr]]  # (inner, outer) correlation keys
+    empty: list[Expr | None] | None  # outputs over no rows, for an ungrouped aggregation
 
 
 class SelectBinder(BinderState):
@@ -48,6 +60,8 @@ class SelectBinder(BinderState):
             raise NotSupportedError(f"{node.key.upper()} is not supported as a query")
 
     def bind_select(self, sel: exp.Select, corr_mode: str | None = None) -> Bound:
+        """One SELECT block. In a correlated subquery the WHERE conjuncts that read outer
+        columns become ``corr_keys`` (equalities) and ``corr_residual`` of the result."""
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             sel = distinct_on(sel)
@@ -77,43 +91,12 @@ class SelectBinder(BinderState):
             raise NotSupportedError("correlated subqueries with non-equality correlation "
                                     "are supported only in EXISTS / IN")
 
-        agg: AggState | None = None
         if agg_present:
-            key_asts = self._group_keys(group, items) if group is not None else []
-            key_exprs = [self.expr(k, scope) for k in key_asts]
-            if corr_eq:
-                key_exprs += [inner for inner, _ in corr_eq]
-            key_cols = []
-            pre: dict[str, Expr] = {}
-            for e in key_exprs:
-                kid = new_id()
-                pre[kid] = e
-                key_cols.append(Col(kid, e.type))
-            agg = AggState(key_asts, key_cols[:len(key_asts)])
-            agg.pre = pre
-            post_scope = scope
-            sel_exprs = [(name, self.expr(e, post_scope, agg)) for name, e in items]
-            having_expr = F._bool(self.expr(having.this, post_scope, agg)) \
-                if having is not None else None
-            order_bound = self._bind_order_items(order, items, sel_exprs, post_scope, agg)
-            qualify_expr = F._bool(self.expr(qualify_ast, post_scope, agg)) \
-                if qualify_ast is not None else None
-            plan = Aggregate(Project(plan, list(agg.pre.items())), [c.id for c in key_cols],
-                             agg.aggs)
-            if having_expr is not None:
-                plan = Filter(plan, having_expr)
-            corr_out = [(key_cols[len(key_asts) + i], outer) for i, (_, outer)
-                        in enumerate(corr_eq)]
-            if group is None:
-                empties = _empty_values(sel_exprs, agg.aggs)
+            out = self._bind_grouped(plan, scope, items, group, having, order, qualify_ast,
+                                     corr_eq)
         else:
-            self.plan = plan
-            sel_exprs = [(name, self.expr(e, scope)) for name, e in items]
-            order_bound = self._bind_order_items(order, items, sel_exprs, scope, None)
-            qualify_expr = F._bool(self.expr(qualify_ast, scope)) \
-                if qualify_ast is not None else None
-            plan = self.plan
-            corr_out = [(inner, outer) for inner, outer in corr_eq]
+            out = self._bind_plain(plan, scope, items, order, qualify_ast, corr_eq)
+        plan, sel_exprs, order_bound, qualify_expr, corr_out = out[:5]
 
         # window functions: computed over the (aggregated) input before projection
         if self.window_calls:
@@ -158,8 +141,8 @@ class SelectBinder(BinderState):
         if sel.args.get("distinct"):
             plan = Aggregate(plan, [c for c, _ in proj], [])
         bound = Bound(plan, cols, corr_keys, residual)
-        if agg is not None and group is None:
-            bound.empty = empties
+        if out.empty is not None:
+            bound.empty = out.empty
         if sort_keys:
             bound.plan = Sort(bound.plan, sort_keys)
         bound = self.limit(sel, bound)
@@ -167,6 +150,51 @@ class SelectBinder(BinderState):
             keep = [(c.id, Col(c.id, c.type)) for c in cols]
             bound.plan = Project(bound.plan, keep)
         return bound
+
+    def _bind_grouped(self, plan: Node, scope: Scope, items: list[tuple[str, exp.Expression]],
+                      group: exp.Group | None, having: exp.Having | None,
+                      order: exp.Order | None, qualify_ast: exp.Expression | None,
+                      corr_eq: list[tuple[Expr, Expr]]) -> _Outputs:
+        """An aggregating block: group keys (and correlation keys) and aggregates computed by
+        an ``Aggregate`` over ``plan``, outputs, HAVING, ORDER BY and QUALIFY over it."""
+        key_asts = self._group_keys(group, items) if group is not None else []
+        key_exprs = [self.expr(k, scope) for k in key_asts]
+        if corr_eq:
+            key_exprs += [inner for inner, _ in corr_eq]
+        key_cols = []
+        pre: dict[str, Expr] = {}
+        for e in key_exprs:
+            kid = new_id()
+            pre[kid] = e
+            key_cols.append(Col(kid, e.type))
+        agg = AggState(key_asts, key_cols[:len(key_asts)])
+        agg.pre = pre
+        sel_exprs = [(name, self.expr(e, scope, agg)) for name, e in items]
+        having_expr = F._bool(self.expr(having.this, scope, agg)) \
+            if having is not None else None
+        order_bound = self._bind_order_items(order, items, sel_exprs, scope, agg)
+        qualify_expr = F._bool(self.expr(qualify_ast, scope, agg)) \
+            if qualify_ast is not None else None
+        plan = Aggregate(Project(plan, list(agg.pre.items())), [c.id for c in key_cols],
+                         agg.aggs)
+        if having_expr is not None:
+            plan = Filter(plan, having_expr)
+        corr_out: list[tuple[Expr, Expr]] = [
+            (key_cols[len(key_asts) + i], outer) for i, (_, outer) in enumerate(corr_eq)]
+        empty = _empty_values(sel_exprs, agg.aggs) if group is None else None
+        return _Outputs(plan, sel_exprs, order_bound, qualify_expr, corr_out, empty)
+
+    def _bind_plain(self, plan: Node, scope: Scope, items: list[tuple[str, exp.Expression]],
+                    order: exp.Order | None, qualify_ast: exp.Expression | None,
+                    corr_eq: list[tuple[Expr, Expr]]) -> _Outputs:
+        """A block without aggregation: outputs, ORDER BY and QUALIFY over ``plan`` (which a
+        correlated scalar subquery in them extends with a join)."""
+        self.plan = plan
+        sel_exprs = [(name, self.expr(e, scope)) for name, e in items]
+        order_bound = self._bind_order_items(order, items, sel_exprs, scope, None)
+        qualify_expr = F._bool(self.expr(qualify_ast, scope)) \
+            if qualify_ast is not None else None
+        return _Outputs(self.plan, sel_exprs, order_bound, qualify_expr, list(corr_eq), None)
 
     def expand_select(self, sel: exp.Select, scope: Scope
                       ) -> list[tuple[str, exp.Expression]]:
