@@ -64,7 +64,7 @@ class SelectBinder(BinderState):
         columns become ``corr_keys`` (equalities) and ``corr_residual`` of the result."""
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
-            sel = distinct_on(sel)
+            sel = _distinct_on(sel)
         plan, scope = self.bind_from(sel)
         self.plan = plan
         self.scope = scope
@@ -366,7 +366,7 @@ def _sort_keys(order_bound: list, proj: list[tuple[str, Expr]], distinct: bool
     return sort_keys
 
 
-def distinct_on(sel: exp.Select) -> exp.Select:
+def _distinct_on(sel: exp.Select) -> exp.Select:
     """``SELECT DISTINCT ON (k) ... ORDER BY o`` as ``SELECT ... QUALIFY row_number() OVER
     (PARTITION BY k ORDER BY o) = 1 ORDER BY o``: the first row of each ``k`` in ``o``'s
     order (an arbitrary one without ORDER BY), as in PostgreSQL and DuckDB."""

@@ -26,7 +26,7 @@ class SubqueryBinder(BinderState):
         correlated: list[Expr] = []
         outer_ids = scope.outer_ids()
         filters: list[Expr] = []
-        for part in split_and(node):
+        for part in _split_and(node):
             if self._subquery_conjunct(part, scope):
                 continue
             e = F._bool(self.expr(part, scope))
@@ -159,10 +159,10 @@ class SubqueryBinder(BinderState):
         return Call("is_in", (x,), values, pa.bool_())
 
 
-def split_and(node: exp.Expression) -> list[exp.Expression]:
+def _split_and(node: exp.Expression) -> list[exp.Expression]:
     """The conjuncts of ``node`` (an AND tree, parentheses dropped)."""
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.And):
-        return split_and(node.this) + split_and(node.expression)
+        return _split_and(node.this) + _split_and(node.expression)
     return [node]
