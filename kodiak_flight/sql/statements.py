@@ -495,7 +495,7 @@ def _returning(ctx: Context, info: Any, node: exp.Expression
     target = node.this.this if isinstance(node.this, exp.Schema) else node.this
     scope, fixes = _row_scope(info, target.alias_or_name)
     binder = Binder(ctx)
-    items = binder._expand_select(exp.Select(expressions=ret.expressions), scope)
+    items = binder.expand_select(exp.Select(expressions=ret.expressions), scope)
     return ([_compile_row_expr(ctx, binder.expr(e, scope), fixes) for _, e in items],
             [name for name, _ in items])
 

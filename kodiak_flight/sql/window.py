@@ -16,7 +16,8 @@ each function over those intervals without looping over rows:
   aggregation keyed by partition for whole-partition frames, or over the frames' rows
   expanded into one list per row (bounded by ``_EXPAND_LIMIT`` elements).
 
-Results are scattered back to the input order.
+Results are scattered back to the input order. Binding ``f(...) OVER (...)`` into a
+``WindowCall`` is ``binder.windows``'s part.
 """
 
 from __future__ import annotations
@@ -26,22 +27,22 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlglot import exp
 
 from . import functions as F
 from .errors import BindError, NotSupportedError
-from .expr import Col, Expr, Lit, cast
+from .expr import Col, Expr, Lit
 from .plan import AggCall, SortKey, Window, WindowCall
 
-_RANKS = {"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"}
-_OFFSETS = {"lag", "lead"}
-_VALUES = {"first_value", "last_value", "nth_value"}
+# the window functions there are, by how they are computed (the binder accepts these)
+RANKS = {"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"}
+OFFSETS = {"lag", "lead"}
+VALUES = {"first_value", "last_value", "nth_value"}
 _PREFIX = {"sum", "count", "count_star", "avg", "stddev_samp", "stddev_pop", "var_samp",
            "var_pop"}
 _EXTREMES = {"min", "max", "bool_and", "bool_or"}
 _GENERIC = {"string_agg", "list", "quantile_cont", "quantile_disc", "product", "any_value",
             "approx_count_distinct"}
-_AGGS = _PREFIX | _EXTREMES | _GENERIC
+AGGS = _PREFIX | _EXTREMES | _GENERIC
 
 _EXPAND_LIMIT = 50_000_000  # elements, for frames of functions with no incremental form
 
@@ -50,181 +51,6 @@ _EXPAND_LIMIT = 50_000_000  # elements, for frames of functions with no incremen
 Frame = tuple[str, tuple[str, Any], tuple[str, Any]]
 WHOLE: Frame = ("rows", ("unbounded", -1), ("unbounded", 1))
 RUNNING: Frame = ("range", ("unbounded", -1), ("current", None))
-
-
-def _spec_bound(value: Any, side: Any, is_start: bool, binder: Any) -> tuple[str, Any]:
-    side_s = str(side or "").lower()
-    if value is None:
-        return ("current", None)
-    if isinstance(value, str):
-        v = value.upper()
-        if v == "UNBOUNDED":
-            if side_s == "following" or (not side_s and not is_start):
-                return ("unbounded", 1)
-            return ("unbounded", -1)
-        if v == "CURRENT ROW":
-            return ("current", None)
-        raise NotSupportedError(f"window frame bound {value} is not supported")
-    from .scope import Scope
-    off = binder.expr(value, Scope([]))
-    if not isinstance(off, Lit) or off.value is None:
-        raise NotSupportedError("window frame offsets must be constants")
-    v = off.value
-    if pa.types.is_interval(off.type):
-        if v.months:
-            raise NotSupportedError("month/year intervals in RANGE frames are not supported")
-        v = ("interval", v.days, v.nanoseconds)
-        return ("offset", v if side_s == "following" else ("neg",) + v)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "as_tuple"):
-        raise BindError("window frame offsets must be numbers or intervals")
-    if v < 0:
-        raise BindError("window frame offsets must not be negative")
-    return ("offset", v if side_s == "following" else -v)
-
-
-def _frame(spec: exp.Expression | None, has_order: bool, binder: Any) -> Frame:
-    if spec is None:
-        return RUNNING if has_order else WHOLE
-    if spec.args.get("exclude") is not None:
-        raise NotSupportedError("EXCLUDE in window frames is not supported")
-    mode = (spec.args.get("kind") or "range").lower()
-    start = _spec_bound(spec.args.get("start"), spec.args.get("start_side"), True, binder)
-    end_v = spec.args.get("end")
-    end = _spec_bound(end_v, spec.args.get("end_side"), False, binder) if end_v is not None \
-        else ("current", None)
-    if start == ("unbounded", 1) or end == ("unbounded", -1):
-        raise BindError("frame start cannot be UNBOUNDED FOLLOWING, nor end UNBOUNDED "
-                        "PRECEDING")
-    if mode == "range" and not has_order and ("offset" in (start[0], end[0])):
-        raise BindError("RANGE with an offset needs an ORDER BY")
-    return (mode, start, end)
-
-
-def bind_window(binder: Any, node: exp.Window, scope: Any, agg: Any) -> Expr:
-    from .binder import _FUNC_ALIASES, _func_args, new_id
-
-    node = _resolve_named(binder, node)
-    fn = node.this
-    ignore_nulls = False
-    if isinstance(fn, exp.IgnoreNulls):
-        ignore_nulls, fn = True, fn.this
-    elif isinstance(fn, exp.RespectNulls):
-        fn = fn.this
-    distinct = False
-    if isinstance(fn, exp.Anonymous):
-        name = fn.name.lower()
-    else:
-        name = fn.sql_name().lower()
-    name = F.canonical_agg(_FUNC_ALIASES.get(name, name))
-    if name == "median":
-        name = "quantile_cont"
-    raw_args = _func_args(fn)
-    if raw_args and isinstance(raw_args[0], exp.Distinct):
-        distinct = True
-        raw_args = list(raw_args[0].expressions) + raw_args[1:]
-    if name == "count" and (not raw_args or isinstance(raw_args[0], exp.Star)):
-        name, raw_args = "count_star", []
-    if name not in _RANKS | _OFFSETS | _VALUES | _AGGS:
-        raise NotSupportedError(f"window function {name}() is not supported")
-    args = [binder.expr(a, scope, agg) for a in raw_args]
-    part = [binder.expr(p, scope, agg) for p in node.args.get("partition_by") or []]
-    order = []
-    o = node.args.get("order")
-    for item in (o.expressions if o is not None else []):
-        order.append(SortKey(binder.expr(item.this, scope, agg), bool(item.args.get("desc")),
-                             bool(item.args.get("nulls_first"))))
-    frame = _frame(node.args.get("spec"), bool(order), binder)
-    if frame[0] == "range" and ("offset" in (frame[1][0], frame[2][0])) and len(order) != 1:
-        raise BindError("RANGE with an offset needs exactly one ORDER BY expression")
-    extra: Any = None
-    if name in _OFFSETS:
-        if not args:
-            raise BindError(f"{name}() needs an argument")
-        n = args[1] if len(args) > 1 else Lit(1, pa.int64())
-        if not isinstance(n, Lit) or n.value is None:
-            raise NotSupportedError(f"{name}() offset must be a constant")
-        t = args[0].type
-        default = args[2] if len(args) > 2 else None
-        rest = [args[0]]
-        if default is not None:
-            t = F.common_type(t, default.type, f"{name}() default")
-            rest = [cast(args[0], t), cast(F.coerce_literal(default, t), t)]
-        extra = int(n.value)
-        args = rest
-    elif name == "ntile":
-        if len(args) != 1 or not isinstance(args[0], Lit) or not args[0].value or \
-                args[0].value < 1:
-            raise BindError("ntile() needs one positive constant argument")
-        extra = int(args[0].value)
-        args = []
-        t = pa.int64()
-    elif name == "nth_value":
-        if len(args) != 2 or not isinstance(args[1], Lit) or not args[1].value or \
-                args[1].value < 1:
-            raise BindError("nth_value() needs a positive constant position")
-        extra = int(args[1].value)
-        args = args[:1]
-        t = args[0].type
-    elif name in _RANKS:
-        if args:
-            raise BindError(f"{name}() takes no arguments")
-        t = pa.float64() if name in ("percent_rank", "cume_dist") else pa.int64()
-    elif name in ("first_value", "last_value"):
-        if len(args) != 1:
-            raise BindError(f"{name}() takes one argument")
-        t = args[0].type
-    else:
-        if name == "string_agg":
-            sep = args[1] if len(args) > 1 else Lit(",", pa.string())
-            if not isinstance(sep, Lit):
-                raise NotSupportedError("string_agg separator must be a constant")
-            extra = sep.value
-            args = [F._str(args[0])]
-        elif name in ("quantile_cont", "quantile_disc"):
-            q = args[1] if len(args) > 1 else Lit(0.5, pa.float64())
-            if not isinstance(q, Lit):
-                raise NotSupportedError("quantile must be a constant")
-            extra = float(q.value)
-            args = args[:1]
-        if name != "count_star" and len(args) != 1:
-            raise BindError(f"{name}() takes one argument")
-        if name == "avg" and pa.types.is_decimal(args[0].type):
-            args = [cast(args[0], pa.float64())]
-        if name in ("bool_and", "bool_or"):
-            args = [F._bool(args[0])]
-        if name in ("stddev_samp", "stddev_pop", "var_samp", "var_pop", "product") and \
-                not pa.types.is_floating(args[0].type):
-            args = [cast(args[0], pa.float64())]
-        t = F.agg_type(name, args[0].type if args else pa.null())
-    if distinct and name not in ("count", "sum", "avg", "min", "max", "string_agg", "list",
-                                 "product"):
-        raise NotSupportedError(f"{name}(DISTINCT ...) over a window is not supported")
-    call = WindowCall(new_id(), name, args, t, part, order, extra, frame, ignore_nulls,
-                      distinct)
-    binder._windows.append(call)
-    return Col(call.id, t)
-
-
-def _resolve_named(binder: Any, node: exp.Window) -> exp.Window:
-    """Merge ``OVER w`` / ``OVER (w ORDER BY ...)`` with ``WINDOW w AS (...)``."""
-    named = getattr(binder, "_named_windows", {}) or {}
-    ref = node.args.get("alias")
-    if ref is None:
-        return node
-    base = named.get(ref.name.lower())
-    if base is None:
-        raise BindError(f"window {ref.name!r} is not defined")
-    base = _resolve_named(binder, base)
-    merged = node.copy()
-    merged.set("alias", None)
-    for k in ("partition_by", "order", "spec"):
-        if not merged.args.get(k) and base.args.get(k):
-            merged.set(k, base.args[k].copy() if isinstance(base.args[k], exp.Expression)
-                       else [x.copy() for x in base.args[k]])
-    return merged
-
-
-# ---------------------------------------------------------------------------- execution
 
 
 def _boundaries(sorted_cols: list[pa.Array], n: int) -> np.ndarray:
@@ -462,7 +288,7 @@ def _compute(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
             a = 1 + row // (small + 1)
             b = 1 + large + (row - i_small) // np.maximum(small, 1)
         return pa.array(np.where(row < i_small, a, b), pa.int64())
-    if f in _OFFSETS:
+    if f in OFFSETS:
         k = int(c.extra)
         j = s.pos - k if f == "lag" else s.pos + k
         ok = (j >= s.gfirst) & (j <= s.gend)
@@ -471,7 +297,7 @@ def _compute(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
         return pc.if_else(pa.array(ok), vals, fill)
     lo, hi = s.bounds(c.frame)
     empty = hi < lo
-    if f in _VALUES or f == "any_value":
+    if f in VALUES or f == "any_value":
         return _value_at(c, args[0], lo, hi, empty, n)
     if c.distinct:
         return _generic(c, s, args, lo, hi)
@@ -733,4 +559,5 @@ def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
     return got
 
 
-__all__ = ["bind_window", "run_window"]
+__all__ = ["AGGS", "OFFSETS", "RANKS", "RUNNING", "VALUES", "WHOLE", "Frame",
+           "run_window"]

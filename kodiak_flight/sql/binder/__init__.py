@@ -1,0 +1,32 @@
+"""Binder: sqlglot AST -> typed logical plan.
+
+Resolves names against the snapshot's catalog, types every expression, plans aggregation,
+ordering and set operations, and turns subqueries into joins where it can: EXISTS / IN
+conjuncts become semi/anti joins, correlated scalar subqueries become a grouped aggregate
+joined back on the correlation keys, and uncorrelated subqueries are evaluated once
+(``SubqueryValue``). Anything else it rejects with a precise error rather than guessing.
+
+One ``Binder`` class, assembled from one mixin per clause: ``from_`` (WITH, FROM, joins),
+``select`` (queries and SELECT blocks), ``setops`` (UNION... and VALUES), ``subqueries``
+(WHERE and subqueries), ``expressions`` (scalar expressions), ``aggregates`` and
+``windows``; ``context`` holds the state they share.
+"""
+
+from __future__ import annotations
+
+from .aggregates import AggregateBinder
+from .context import Bound, Context, new_id
+from .expressions import ExpressionBinder
+from .from_ import FromBinder
+from .select import SelectBinder
+from .setops import SetOpBinder
+from .subqueries import SubqueryBinder
+from .windows import WindowBinder
+
+
+class Binder(SelectBinder, FromBinder, SetOpBinder, SubqueryBinder, ExpressionBinder,
+             AggregateBinder, WindowBinder):
+    """Binds one query block (SELECT or set operation) and its nested blocks."""
+
+
+__all__ = ["Binder", "Bound", "Context", "new_id"]

@@ -1,0 +1,454 @@
+"""Expressions: the ``_x_<sqlglot class>`` visitors that type literals, column references,
+parameters, operators, casts, LIKE/GLOB, CASE, intervals and scalar function calls.
+
+``expr`` dispatches on the node's class; aggregates, window functions and subqueries are
+bound by the mixins that own them (``aggregates``, ``windows``, ``subqueries``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from .. import functions as F
+from ..errors import BindError, NotSupportedError, ParameterError
+from ..expr import Col, Expr, Lit, call, cast, lit
+from ..scope import Scope
+from ..types import from_sql, is_string
+from .aggregates import AggState, is_aggregate
+from .calls import func_args, function_name
+from .context import BinderState
+
+
+class ExpressionBinder(BinderState):
+    """Binds scalar expressions; one ``_x_<class>`` method per sqlglot node class."""
+
+    def expr(self, node: exp.Expression, scope: Scope, agg: AggState | None = None) -> Expr:
+        """``node`` as a typed expression over ``scope`` (under ``agg``: over its output)."""
+        if agg is not None:
+            for k_ast, k_col in zip(agg.key_asts, agg.key_cols, strict=True):
+                if node == k_ast:
+                    return k_col
+            if is_aggregate(node):
+                return self.aggregate(node, scope, agg)
+        method: Callable[..., Expr] | None = getattr(self, f"_x_{type(node).__name__}", None)
+        if method is not None:
+            out = method(node, scope, agg)
+            if node.args.get("negate") is True and isinstance(node, (exp.Like, exp.ILike,
+                                                                     exp.Glob, exp.RegexpLike)):
+                out = F.not_(out)
+            return out
+        if isinstance(node, exp.Func):
+            return self.function(node, scope, agg)
+        raise NotSupportedError(f"expression {node.sql(dialect='duckdb')!r} "
+                                f"({type(node).__name__}) is not supported")
+
+    def _x_Column(self, node: exp.Column, scope: Scope, agg: AggState | None) -> Expr:
+        if isinstance(node.this, exp.Star):
+            raise BindError("* is not allowed here")
+        col, outer = scope.resolve(node.name, node.text("table") or None)
+        if agg is not None and not outer:
+            for k_col in agg.key_cols:
+                src = agg.pre.get(k_col.id)
+                if isinstance(src, Col) and src.id == col.id:
+                    return k_col
+            raise BindError(f"column {node.sql(dialect='duckdb')!r} must appear in the GROUP BY "
+                            "clause or be used in an aggregate function")
+        return Col(col.id, col.type)
+
+    def _x_Identifier(self, node: exp.Identifier, scope: Scope, agg: AggState | None) -> Expr:
+        return self._x_Column(exp.Column(this=node), scope, agg)
+
+    def _x_Paren(self, node: exp.Paren, scope: Scope, agg: AggState | None) -> Expr:
+        return self.expr(node.this, scope, agg)
+
+    def _x_IgnoreNulls(self, node: exp.IgnoreNulls, scope: Scope, agg: AggState | None) -> Expr:
+        return self.expr(node.this, scope, agg)  # aggregates already skip NULLs
+
+    def _x_Alias(self, node: exp.Alias, scope: Scope, agg: AggState | None) -> Expr:
+        return self.expr(node.this, scope, agg)
+
+    def _x_Literal(self, node: exp.Literal, scope: Scope, agg: AggState | None) -> Expr:
+        if node.is_string:
+            return lit(node.this, pa.string())
+        text = node.this
+        if any(ch in text for ch in "eE"):
+            return lit(float(text), pa.float64())
+        if "." in text:
+            d = Decimal(text)
+            digits = len(d.as_tuple().digits)
+            scale = max(0, -d.as_tuple().exponent)
+            prec = max(digits, scale, 1)
+            if prec > 38:
+                return lit(float(text), pa.float64())
+            return Lit(d, pa.decimal128(prec, scale))
+        v = int(text)
+        if -2**31 <= v < 2**31:
+            return Lit(v, pa.int32())
+        if -2**63 <= v < 2**63:
+            return Lit(v, pa.int64())
+        return Lit(Decimal(v), pa.decimal128(38, 0))
+
+    def _x_Boolean(self, node: exp.Boolean, scope: Scope, agg: AggState | None) -> Expr:
+        return Lit(bool(node.this), pa.bool_())
+
+    def _x_Null(self, node: exp.Null, scope: Scope, agg: AggState | None) -> Expr:
+        return Lit(None, pa.null())
+
+    def _x_Placeholder(self, node: exp.Placeholder, scope: Scope, agg: AggState | None) -> Expr:
+        if node.this is None:
+            raise ParameterError("unnumbered placeholder")
+        return self.ctx.param(int(str(node.this)))
+
+    def _x_Parameter(self, node: exp.Parameter, scope: Scope, agg: AggState | None) -> Expr:
+        return self.ctx.param(int(node.name))
+
+    def _x_Cast(self, node: exp.Cast, scope: Scope, agg: AggState | None) -> Expr:
+        to = from_sql(node.args["to"])
+        inner = self.expr(node.this, scope, agg)
+        if isinstance(node, exp.TryCast) or node.args.get("safe"):
+            return self._try_cast(inner, to)
+        return cast(inner, to)
+
+    _x_TryCast = _x_Cast
+
+    def _try_cast(self, e: Expr, to: pa.DataType) -> Expr:
+        if isinstance(e, Lit):
+            try:
+                out = cast(e, to)
+            except Exception:
+                return Lit(None, to)
+            return out if isinstance(out, Lit) else Lit(None, to)
+        if is_string(e.type):
+            pattern = None
+            if pa.types.is_integer(to):
+                pattern = r"^\s*[+-]?\d+\s*$"
+            elif pa.types.is_floating(to) or pa.types.is_decimal(to):
+                pattern = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+            elif pa.types.is_date(to):
+                pattern = r"^\d{4}-\d{2}-\d{2}$"
+            if pattern is not None:
+                ok = call("match_substring_regex", [e], pc.MatchSubstringOptions(pattern))
+                clean = call("if_else", [ok, e, Lit(None, e.type)])
+                return cast(clean, to, safe=False)
+        return cast(e, to, safe=False)
+
+    def _x_Interval(self, node: exp.Interval, scope: Scope, agg: AggState | None) -> Expr:
+        val = node.this
+        unit = node.args.get("unit")
+        text = val.name if isinstance(val, (exp.Literal, exp.Identifier)) else None
+        if text is None:
+            v = self.expr(val, scope, agg)
+            if not isinstance(v, Lit):
+                raise NotSupportedError("INTERVAL needs a constant")
+            text = str(v.value)
+        unit_name = unit.name if unit is not None else None
+        if unit_name is None:
+            parts = text.split()
+            if len(parts) != 2:
+                raise BindError(f"cannot parse interval {text!r}")
+            text, unit_name = parts
+        return Lit(_interval(float(text), unit_name), pa.month_day_nano_interval())
+
+    # arithmetic / comparison / logic ---------------------------------------
+
+    def _bin(self, node: exp.Binary, scope: Scope, agg: AggState | None) -> tuple[Expr, Expr]:
+        a = self.expr(node.this, scope, agg)
+        b = self.expr(node.expression, scope, agg)
+        self._hint_params(node.this, b)
+        self._hint_params(node.expression, a)
+        return a, b
+
+    def _hint_params(self, ast: exp.Expression, other: Expr) -> None:
+        if isinstance(ast, exp.Placeholder) and ast.this is not None and \
+                not pa.types.is_null(other.type):
+            self.ctx.param_types.setdefault(int(str(ast.this)), other.type)
+
+    def _x_Add(self, n: exp.Add, s: Scope, g: AggState | None) -> Expr:
+        return F.arith("+", *self._bin(n, s, g))
+
+    def _x_Sub(self, n: exp.Sub, s: Scope, g: AggState | None) -> Expr:
+        return F.arith("-", *self._bin(n, s, g))
+
+    def _x_Mul(self, n: exp.Mul, s: Scope, g: AggState | None) -> Expr:
+        return F.arith("*", *self._bin(n, s, g))
+
+    def _x_Div(self, n: exp.Div, s: Scope, g: AggState | None) -> Expr:
+        return F.arith("/", *self._bin(n, s, g))
+
+    def _x_IntDiv(self, n: exp.IntDiv, s: Scope, g: AggState | None) -> Expr:
+        return F.arith("//", *self._bin(n, s, g))
+
+    def _x_Mod(self, n: exp.Mod, s: Scope, g: AggState | None) -> Expr:
+        return F.arith("%", *self._bin(n, s, g))
+
+    def _x_Neg(self, n: exp.Neg, s: Scope, g: AggState | None) -> Expr:
+        e = self.expr(n.this, s, g)
+        if isinstance(e, Lit) and isinstance(e.value, (int, float, Decimal)):
+            return Lit(-e.value, e.type)
+        return call("negate_checked", [e], what="unary -")
+
+    def _x_EQ(self, n: exp.EQ, s: Scope, g: AggState | None) -> Expr:
+        return F.compare("equal", *self._bin(n, s, g))
+
+    def _x_NEQ(self, n: exp.NEQ, s: Scope, g: AggState | None) -> Expr:
+        return F.compare("not_equal", *self._bin(n, s, g))
+
+    def _x_LT(self, n: exp.LT, s: Scope, g: AggState | None) -> Expr:
+        return F.compare("less", *self._bin(n, s, g))
+
+    def _x_LTE(self, n: exp.LTE, s: Scope, g: AggState | None) -> Expr:
+        return F.compare("less_equal", *self._bin(n, s, g))
+
+    def _x_GT(self, n: exp.GT, s: Scope, g: AggState | None) -> Expr:
+        return F.compare("greater", *self._bin(n, s, g))
+
+    def _x_GTE(self, n: exp.GTE, s: Scope, g: AggState | None) -> Expr:
+        return F.compare("greater_equal", *self._bin(n, s, g))
+
+    def _x_NullSafeEQ(self, n: exp.NullSafeEQ, s: Scope, g: AggState | None) -> Expr:
+        a, b = self._bin(n, s, g)
+        eq = F.compare("equal", a, b)
+        both_null = F.and_(call("is_null", [a]), call("is_null", [b]))
+        any_null = F.or_(call("is_null", [a]), call("is_null", [b]))
+        return call("if_else", [any_null, both_null, eq])
+
+    def _x_NullSafeNEQ(self, n: exp.NullSafeNEQ, s: Scope, g: AggState | None) -> Expr:
+        return F.not_(self._x_NullSafeEQ(n, s, g))  # type: ignore[arg-type]
+
+    def _x_And(self, n: exp.And, s: Scope, g: AggState | None) -> Expr:
+        return F.and_(*self._bin(n, s, g))
+
+    def _x_Or(self, n: exp.Or, s: Scope, g: AggState | None) -> Expr:
+        return F.or_(*self._bin(n, s, g))
+
+    def _x_Not(self, n: exp.Not, s: Scope, g: AggState | None) -> Expr:
+        return F.not_(self.expr(n.this, s, g))
+
+    def _x_Xor(self, n: exp.Xor, s: Scope, g: AggState | None) -> Expr:
+        return call("xor", [F._bool(x) for x in self._bin(n, s, g)])
+
+    def _x_DPipe(self, n: exp.DPipe, s: Scope, g: AggState | None) -> Expr:
+        return F._concat(list(self._bin(n, s, g)), skip_nulls=False)
+
+    def _x_Like(self, n: exp.Like, s: Scope, g: AggState | None) -> Expr:
+        a, b = self._bin(n, s, g)
+        return F._like([a, b])
+
+    def _x_ILike(self, n: exp.ILike, s: Scope, g: AggState | None) -> Expr:
+        a, b = self._bin(n, s, g)
+        return F._like([a, b], ignore_case=True)
+
+    def _x_Escape(self, n: exp.Escape, s: Scope, g: AggState | None) -> Expr:
+        like = n.this
+        esc = self.expr(n.expression, s, g)
+        pat = self.expr(like.expression, s, g)
+        if not isinstance(pat, Lit) or not isinstance(esc, Lit):
+            raise NotSupportedError("LIKE ... ESCAPE needs constants")
+        pattern = _translate_escape(str(pat.value), str(esc.value))
+        a = self.expr(like.this, s, g)
+        return F._like([a, lit(pattern)], ignore_case=isinstance(like, exp.ILike))
+
+    def _x_Glob(self, n: exp.Glob, s: Scope, g: AggState | None) -> Expr:
+        a, b = self._bin(n, s, g)
+        if not isinstance(b, Lit):
+            raise NotSupportedError("GLOB pattern must be a constant")
+        return call("match_substring_regex", [F._str(a)],
+                    pc.MatchSubstringOptions(_glob_regex(str(b.value))))
+
+    def _x_RegexpLike(self, n: exp.RegexpLike, s: Scope, g: AggState | None) -> Expr:
+        return F.SCALAR["regexp_matches"](list(self._bin(n, s, g)))
+
+    def _x_SimilarTo(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        raise NotSupportedError("SIMILAR TO is not supported")
+
+    def _x_Between(self, n: exp.Between, s: Scope, g: AggState | None) -> Expr:
+        x = self.expr(n.this, s, g)
+        lo = self.expr(n.args["low"], s, g)
+        hi = self.expr(n.args["high"], s, g)
+        return F.and_(F.compare("greater_equal", x, lo), F.compare("less_equal", x, hi))
+
+    def _x_In(self, n: exp.In, s: Scope, g: AggState | None) -> Expr:
+        x = self.expr(n.this, s, g)
+        q = n.args.get("query")
+        if q is not None:
+            return self.in_subquery(x, q, s)
+        if n.args.get("unnest") is not None:
+            raise NotSupportedError("IN UNNEST is not supported")
+        items = [self.expr(i, s, g) for i in n.expressions]
+        for i in n.expressions:
+            self._hint_params(i, x)
+        return F.in_list(x, items)
+
+    def _x_Is(self, n: exp.Is, s: Scope, g: AggState | None) -> Expr:
+        x = self.expr(n.this, s, g)
+        rhs = n.expression
+        if isinstance(rhs, exp.Null):
+            return call("is_null", [x])
+        if isinstance(rhs, exp.Boolean):
+            xb = F._bool(x)
+            v = call("equal", [xb, lit(bool(rhs.this))])
+            return call("coalesce", [v, lit(False)])
+        raise NotSupportedError(f"IS {rhs.sql()} is not supported")
+
+    def _x_Case(self, n: exp.Case, s: Scope, g: AggState | None) -> Expr:
+        base = self.expr(n.this, s, g) if n.this is not None else None
+        conds, vals = [], []
+        for i in n.args.get("ifs") or []:
+            c = self.expr(i.this, s, g)
+            if base is not None:
+                c = F.compare("equal", base, c)
+            conds.append(c)
+            vals.append(self.expr(i.args["true"], s, g))
+        default = n.args.get("default")
+        return F.case_when(conds, vals, self.expr(default, s, g) if default is not None
+                           else None)
+
+    def _x_If(self, n: exp.If, s: Scope, g: AggState | None) -> Expr:
+        f = n.args.get("false")
+        return F.case_when([self.expr(n.this, s, g)], [self.expr(n.args["true"], s, g)],
+                           self.expr(f, s, g) if f is not None else None)
+
+    def _x_Coalesce(self, n: exp.Coalesce, s: Scope, g: AggState | None) -> Expr:
+        args = [self.expr(n.this, s, g)] + [self.expr(e, s, g) for e in n.expressions]
+        return F.coalesce(args)
+
+    def _x_Nullif(self, n: exp.Nullif, s: Scope, g: AggState | None) -> Expr:
+        return F._nullif([self.expr(n.this, s, g), self.expr(n.expression, s, g)])
+
+    def _x_Extract(self, n: exp.Extract, s: Scope, g: AggState | None) -> Expr:
+        return F.extract(n.this.name, self.expr(n.expression, s, g))
+
+    def _x_Substring(self, n: exp.Substring, s: Scope, g: AggState | None) -> Expr:
+        args = [self.expr(n.this, s, g), self.expr(n.args.get("start") or exp.Literal.number(1),
+                                                    s, g)]
+        if n.args.get("length") is not None:
+            args.append(self.expr(n.args["length"], s, g))
+        return F._substring(args)
+
+    def _x_Trim(self, n: exp.Trim, s: Scope, g: AggState | None) -> Expr:
+        x = self.expr(n.this, s, g)
+        pos = (n.text("position") or "BOTH").upper()
+        chars = n.args.get("expression")
+        fns = {"BOTH": ("utf8_trim_whitespace", "utf8_trim"),
+               "LEADING": ("utf8_ltrim_whitespace", "utf8_ltrim"),
+               "TRAILING": ("utf8_rtrim_whitespace", "utf8_rtrim")}[pos]
+        args = [x] + ([self.expr(chars, s, g)] if chars is not None else [])
+        return F._trim(*fns)(args)
+
+    def _x_Pad(self, n: exp.Pad, s: Scope, g: AggState | None) -> Expr:
+        args = [self.expr(n.this, s, g), self.expr(n.expression, s, g)]
+        if n.args.get("fill_pattern") is not None:
+            args.append(self.expr(n.args["fill_pattern"], s, g))
+        return F._pad("utf8_lpad" if n.args.get("is_left") else "utf8_rpad")(args)
+
+    def _x_TimestampTrunc(self, n: exp.TimestampTrunc, s: Scope, g: AggState | None) -> Expr:
+        unit = n.args.get("unit")
+        return F._date_trunc([lit(unit.name if unit is not None else "day"),
+                              self.expr(n.this, s, g)])
+
+    _x_DateTrunc = _x_TimestampTrunc
+
+    def _x_CurrentDate(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        self.ctx.volatile = True
+        return F._current_date([])
+
+    def _x_CurrentTimestamp(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        self.ctx.volatile = True
+        return F._now([])
+
+    def _x_Tuple(self, n: exp.Tuple, s: Scope, g: AggState | None) -> Expr:
+        raise NotSupportedError("row values (tuples) are not supported")
+
+    def _x_Star(self, n: exp.Star, s: Scope, g: AggState | None) -> Expr:
+        raise BindError("* is only allowed in the select list or count(*)")
+
+    def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
+        """A scalar function call (aggregates and window functions are bound elsewhere)."""
+        name = function_name(node)
+        if name in F.AGGREGATES:
+            raise BindError(f"aggregate function {name}() is not allowed here")
+        if name in F.WINDOW_ONLY:
+            raise BindError(f"window function {name}() requires an OVER clause")
+        args = [self.expr(a, scope, agg) for a in func_args(node)]
+        if name in F.VOLATILE:
+            self.ctx.volatile = True
+        return F.scalar_function(name, args)
+
+
+def _glob_regex(pattern: str) -> str:
+    """GLOB (``*``, ``?``, ``[...]``) as an anchored RE2 pattern."""
+    out, i = ["^"], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            j = pattern.find("]", i + 1)
+            if j < 0:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    out.append("$")
+    return "".join(out)
+
+
+def _translate_escape(pattern: str, esc: str) -> str:
+    """A LIKE pattern with escape character ``esc`` rewritten to backslash escapes."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == esc and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append("\\" + nxt if nxt in "%_\\" else nxt)
+            i += 2
+            continue
+        if ch == "\\":
+            out.append("\\\\")
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _interval(n: float, unit: str) -> Any:
+    """``n`` ``unit``s as a month-day-nanosecond interval value."""
+    unit = unit.lower().rstrip("s")
+    months = days = nanos = 0
+    if unit in ("year", "yr", "y"):
+        months = int(n * 12)
+    elif unit in ("month", "mon"):
+        months = int(n)
+    elif unit in ("week", "w"):
+        days = int(n * 7)
+    elif unit in ("day", "d"):
+        days = int(n)
+    elif unit in ("hour", "h", "hr"):
+        nanos = int(n * 3600 * 10**9)
+    elif unit in ("minute", "min", "m"):
+        nanos = int(n * 60 * 10**9)
+    elif unit in ("second", "sec"):
+        nanos = int(n * 10**9)
+    elif unit in ("millisecond", "m"):
+        nanos = int(n * 10**6)
+    elif unit == "quarter":
+        months = int(n * 3)
+    else:
+        raise BindError(f"unknown interval unit {unit!r}")
+    return pa.scalar((months, days, nanos), pa.month_day_nano_interval()).as_py()

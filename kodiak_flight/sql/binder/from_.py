@@ -1,0 +1,359 @@
+"""FROM: stored tables, views, files and table functions, CTEs (shared and recursive),
+subqueries and VALUES in FROM, and joins (ON, USING, NATURAL, comma joins)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from .. import functions as F
+from ..dialect import parse
+from ..errors import BindError, NotSupportedError, suggest
+from ..expr import Col, Expr, and_all
+from ..files import dataset, format_from_extension, table_function
+from ..plan import (
+    FileScan,
+    Join,
+    Node,
+    Project,
+    RecursiveCTE,
+    Scan,
+    Shared,
+    SharedPlan,
+    Values,
+    WorkTable,
+)
+from ..scope import ColInfo, Scope
+from ..stats import TableStats
+from ..types import normalize
+from .context import BinderState, new_id, new_key
+from .setops import conform
+
+
+class FromBinder(BinderState):
+    """Binds WITH and the FROM clause into the block's input plan and scope."""
+
+    @contextmanager
+    def with_clause(self, node: exp.Expression) -> Iterator[None]:
+        """Make ``node``'s CTEs visible while it binds; mark the recursive ones and those
+        read twice or more (computed once, shared)."""
+        with_ = node.args.get("with_")
+        if with_ is None:
+            yield
+            return
+        recursive = bool(with_.args.get("recursive"))
+        frame: dict[str, exp.Expression] = {}
+        self.ctx.ctes.append(frame)
+        try:
+            for cte in with_.expressions:
+                name = cte.alias_or_name.lower()
+                if recursive and _references(cte.this, name):
+                    cte = cte.copy()
+                    cte.meta["recursive"] = True
+                elif _reference_count(node, name) > 1 and not _volatile(cte.this):
+                    cte = cte.copy()
+                    cte.meta["shared"] = True  # referenced twice or more: compute once
+                frame[name] = cte
+            yield
+        finally:
+            self.ctx.ctes.pop()
+
+    def bind_from(self, sel: exp.Select) -> tuple[Node, Scope]:
+        frm = sel.args.get("from_")
+        if frm is None:
+            plan: Node = Values(pa.table({new_id(): pa.array([0], pa.int32())}))
+            return plan, Scope([], self.outer)
+        plan, cols = self.from_item(frm.this)
+        for j in sel.args.get("joins") or []:
+            rplan, rcols = self.from_item(j.this)
+            plan, cols = self.join(plan, cols, rplan, rcols, j)
+        return plan, Scope(cols, self.outer)
+
+    def from_item(self, item: exp.Expression) -> tuple[Node, list[ColInfo]]:
+        if isinstance(item, exp.TableAlias):  # pipe syntax "|> AS name" reads CTE "name"
+            item = exp.Table(this=item.this.copy())
+        alias = item.args.get("alias")
+        alias_name = alias.name if alias is not None and alias.name else None
+        col_aliases = [c.name for c in alias.columns] if alias is not None and \
+            alias.args.get("columns") else []
+        if isinstance(item, exp.Table):
+            return self._table_item(item, alias_name, col_aliases)
+        if isinstance(item, exp.Subquery):
+            if item.args.get("lateral"):
+                raise NotSupportedError("LATERAL subqueries are not supported")
+            bound = self.nested(None).bind_query(item.this)
+            return bound.plan, _rename(bound.cols, alias_name, col_aliases)
+        if isinstance(item, exp.Values):
+            bound = self.bind_values(item)
+            return bound.plan, _rename(bound.cols, alias_name, col_aliases)
+        if isinstance(item, exp.Lateral):
+            raise NotSupportedError("LATERAL is not supported")
+        raise NotSupportedError(f"{item.key.upper()} in FROM is not supported")
+
+    def _table_item(self, item: exp.Table, alias_name: str | None, col_aliases: list[str]
+                    ) -> tuple[Node, list[ColInfo]]:
+        """A name in FROM: a table function or file, a recursive CTE's work table, a CTE,
+        a view or a stored table."""
+        fn = table_function(item.this)
+        if fn is not None:
+            return self._bind_file(*fn, alias_name, col_aliases)
+        if isinstance(item.this, exp.Anonymous) or isinstance(item.this, exp.Func):
+            raise NotSupportedError(f"table function {item.this.sql()} is not supported")
+        name = item.name
+        if isinstance(item.this, exp.Identifier) and item.this.quoted and \
+                not item.text("db") and format_from_extension(name) is not None and \
+                self._cte(name) is None and not self._has_table(item):
+            return self._bind_file(name, format_from_extension(name) or "", {},
+                                   alias_name, col_aliases)
+        qual = alias_name or name
+        work = None if item.text("db") else self.ctx.recursive.get(name.lower())
+        if work is not None:
+            key, names, types = work
+            cols = [ColInfo(n, new_id(), t, qual) for n, t in zip(names, types, strict=True)]
+            node = WorkTable(key, [(c.id, c.type) for c in cols])
+            return node, _rename(cols, qual, col_aliases)
+        cte = None if item.text("db") else self._cte(name)
+        if cte is not None:
+            return self._cte_item(cte, name, qual, col_aliases)
+        full = self.ctx.table_name(item)
+        if not self.ctx.snap.has_table(full) and self.ctx.find_view(item) is not None:
+            return self._bind_view(self.ctx.find_view(item), qual, col_aliases)
+        if not self.ctx.snap.has_table(full):
+            names = [t.split(".", 1)[1] if t.startswith(self.ctx.schema + ".") else t
+                     for t in self.ctx.snap.tables()]
+            names += [k for f in self.ctx.ctes for k in f]
+            raise BindError(f"table {item.sql(dialect='duckdb')!r} does not exist"
+                            + suggest(name, names))
+        return self._scan(self.ctx.snap.table(full), qual, col_aliases)
+
+    def _cte_item(self, cte: exp.Expression, name: str, qual: str, col_aliases: list[str]
+                  ) -> tuple[Node, list[ColInfo]]:
+        """A CTE read in FROM: bound afresh, or the one shared plan, or the recursion."""
+        cte_cols = [c.name for c in cte.args["alias"].columns] \
+            if cte.args.get("alias") is not None and cte.args["alias"].columns else []
+        if cte.meta.get("recursive"):
+            plan, cols = self._bind_recursive(cte, name, cte_cols)
+            return plan, _rename(cols, qual, col_aliases)
+        if cte.meta.get("shared"):
+            holder = cte.meta.get("holder")
+            if holder is None:
+                bound = self.nested(None).bind_query(cte.this)
+                holder = (new_key(), SharedPlan(bound.plan, name), bound.cols)
+                cte.meta["holder"] = holder
+            key, shared, bcols = holder
+            cols = [ColInfo(c.name, new_id(), c.type, c.qual, c.hidden) for c in bcols]
+            node = Shared(key, shared, [(c.id, c.type) for c in cols])
+            return node, _rename(cols, qual, col_aliases or cte_cols)
+        bound = self.nested(None).bind_query(cte.this)
+        return bound.plan, _rename(bound.cols, qual, col_aliases or cte_cols)
+
+    def _scan(self, info: Any, qual: str, col_aliases: list[str]
+              ) -> tuple[Node, list[ColInfo]]:
+        """A stored table: its columns, statistics and the columns an index leads with."""
+        cols, scan_cols = [], []
+        for i, f in enumerate(info.schema):
+            cid = new_id()
+            t = normalize(f.type)
+            scan_cols.append((f.name, cid, t))
+            shown = col_aliases[i] if i < len(col_aliases) else f.name
+            cols.append(ColInfo(shown, cid, t, qual))
+        raw = {f.name: f.type for f in info.schema}
+        keyed = set(info.primary_key[:1])
+        for ix in info.indexes.values():
+            keyed.update(ix.columns[:1])
+        return Scan(info.name, scan_cols, est_rows=max(1, info.row_count),
+                    raw_types=raw, stats=self._stats(info), keyed=frozenset(keyed),
+                    primary_key=tuple(info.primary_key)), cols
+
+    def _has_table(self, item: exp.Table) -> bool:
+        try:
+            return bool(self.ctx.snap.has_table(self.ctx.table_name(item)))
+        except Exception:  # a file name is no valid table name (engine SchemaError)
+            return False
+
+    def _bind_file(self, path: str, fmt: str, opts: dict[str, Any], alias: str | None,
+                   col_aliases: list[str]) -> tuple[Node, list[ColInfo]]:
+        qual = alias or os.path.splitext(os.path.basename(path))[0]
+        path = self.ctx.files.path(path)
+        data = dataset(path, fmt, opts)
+        cols, scan_cols = [], []
+        for i, f in enumerate(data.schema):
+            cid = new_id()
+            t = normalize(f.type)
+            scan_cols.append((f.name, cid, t))
+            cols.append(ColInfo(col_aliases[i] if i < len(col_aliases) else f.name, cid, t,
+                                qual))
+        try:
+            est = max(1, os.path.getsize(path) // 64)
+        except OSError:
+            est = 1000
+        return FileScan(path, fmt, opts, scan_cols, est_rows=est), cols
+
+    def _bind_view(self, view: Any, qual: str, col_aliases: list[str]
+                   ) -> tuple[Node, list[ColInfo]]:
+        if view.name in self.ctx.expanding:
+            raise BindError(f"view {view.name!r} refers to itself")
+        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive)
+        self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.schema, [], {}
+        self.ctx.expanding.append(view.name)
+        try:
+            bound = self.nested(None).bind_query(parse(view.sql)[0])
+        except BindError as e:
+            raise BindError(f"view {view.name!r} no longer binds: {e}") from None
+        finally:
+            self.ctx.expanding.pop()
+            self.ctx.schema, self.ctx.ctes, self.ctx.recursive = saved
+        return bound.plan, _rename(bound.cols, qual, col_aliases or list(view.columns))
+
+    def _bind_recursive(self, cte: exp.CTE, name: str, names: list[str]
+                        ) -> tuple[Node, list[ColInfo]]:
+        body = cte.this
+        if not isinstance(body, exp.Union):
+            raise NotSupportedError(f"recursive CTE {name!r} must be <anchor> UNION [ALL] "
+                                    "<recursive term>")
+        if _references(body.this, name.lower()):
+            raise NotSupportedError(f"the anchor of recursive CTE {name!r} must not refer to "
+                                    "it")
+        anchor = self.nested(None).bind_query(body.this)
+        names = names or [c.name for c in anchor.cols]
+        if len(names) != len(anchor.cols):
+            raise BindError(f"recursive CTE {name!r} names {len(names)} columns but its anchor "
+                            f"returns {len(anchor.cols)}")
+        types = [c.type if not pa.types.is_null(c.type) else pa.int32() for c in anchor.cols]
+        key = new_key()
+        saved = self.ctx.recursive.get(name.lower())
+        self.ctx.recursive[name.lower()] = (key, names, types)
+        try:
+            step = self.nested(None).bind_query(body.expression)
+        finally:
+            if saved is None:
+                self.ctx.recursive.pop(name.lower(), None)
+            else:
+                self.ctx.recursive[name.lower()] = saved
+        if len(step.cols) != len(types):
+            raise BindError(f"recursive CTE {name!r}: the recursive term returns "
+                            f"{len(step.cols)} columns, the anchor {len(types)}")
+        aplan = conform(anchor, types)
+        splan = conform(step, types)
+        node = RecursiveCTE(key, aplan, splan, not bool(body.args.get("distinct", True)))
+        cols = [ColInfo(n, i, t) for n, (i, t) in zip(names, aplan.output, strict=True)]
+        return node, cols
+
+    def _stats(self, info: Any) -> Any:
+        if self.ctx.stats is None:
+            return None
+        return TableStats(self.ctx.stats, self.ctx.snap, info.name, info.row_count)
+
+    def _cte(self, name: str) -> exp.Expression | None:
+        for frame in reversed(self.ctx.ctes):
+            if name.lower() in frame:
+                return frame[name.lower()]
+        return None
+
+    def join(self, lplan: Node, lcols: list[ColInfo], rplan: Node, rcols: list[ColInfo],
+             j: exp.Join) -> tuple[Node, list[ColInfo]]:
+        side = (j.side or "").upper()
+        kind = (j.kind or "").upper()
+        jt = {"LEFT": "left", "RIGHT": "right", "FULL": "full"}.get(side, "inner")
+        if kind == "CROSS":
+            jt = "cross"
+        elif kind in ("SEMI", "ANTI"):
+            jt = kind.lower()
+        method = str(j.args.get("method") or "").upper()
+        if method and method != "NATURAL":
+            raise NotSupportedError(f"{method} joins are not supported")
+        scope = Scope(lcols + rcols, self.outer)
+        on = j.args.get("on")
+        using = j.args.get("using")
+        if method == "NATURAL":
+            rnames = {c.name.lower() for c in rcols if not c.hidden}
+            seen: set[str] = set()
+            using = []
+            for c in lcols:
+                if not c.hidden and c.name.lower() in rnames and c.name.lower() not in seen:
+                    seen.add(c.name.lower())
+                    using.append(exp.to_identifier(c.name))
+            if not using and jt == "inner":
+                jt = "cross"
+        cond: Expr | None = None
+        out_cols = lcols + rcols
+        merged: list[tuple[ColInfo, ColInfo]] = []
+        if using:
+            parts = []
+            hidden = set()
+            for ident in using:
+                n = ident.name
+                lc = Scope(lcols).find(n, None)
+                rc = Scope(rcols).find(n, None)
+                if len(lc) != 1 or len(rc) != 1:
+                    raise BindError(f"USING column {n!r} must appear once on each side")
+                parts.append(F.compare("equal", Col(lc[0].id, lc[0].type),
+                                       Col(rc[0].id, rc[0].type)))
+                hidden.add(rc[0].id)
+                merged.append((lc[0], rc[0]))
+            cond = and_all(parts)
+            out_cols = lcols + [ColInfo(c.name, c.id, c.type, c.qual, c.id in hidden or c.hidden)
+                                for c in rcols]
+        elif on is not None:
+            cond = F._bool(self.expr(on, scope))
+        elif jt not in ("cross",) and not j.args.get("kind") and jt == "inner" \
+                and not side:
+            jt = "cross"  # comma join
+        if jt == "inner" and cond is None:
+            jt = "cross"
+        if jt in ("semi", "anti"):
+            out_cols = lcols
+        if jt == "right":  # rewrite as left join with swapped inputs; keep column order
+            node: Node = Join(rplan, lplan, "left", residual=cond)
+            order = [i for i, _ in lplan.output] + [i for i, _ in rplan.output]
+            types = dict(node.output)
+            node = Project(node, [(i, Col(i, types[i])) for i in order])
+        else:
+            node = Join(lplan, rplan, jt, residual=cond)
+        if merged and jt in ("right", "full"):
+            # the USING column is whichever side is not NULL
+            exprs = [(i, Col(i, t)) for i, t in node.output]
+            replace: dict[str, ColInfo] = {}
+            for lc, rc in merged:
+                mid = new_id()
+                e = F.coalesce([Col(lc.id, lc.type), Col(rc.id, rc.type)])
+                exprs.append((mid, e))
+                replace[lc.id] = ColInfo(lc.name, mid, e.type, None)
+            node = Project(node, exprs)
+            cols = []
+            for c in out_cols:
+                if c.id in replace:
+                    cols.append(replace[c.id])
+                    cols.append(ColInfo(c.name, c.id, c.type, c.qual, True))
+                else:
+                    cols.append(c)
+            out_cols = cols
+        return node, out_cols
+
+
+def _rename(cols: list[ColInfo], qual: str | None, names: list[str]) -> list[ColInfo]:
+    """``cols`` under qualifier ``qual``, the first ones renamed to ``names``."""
+    out = []
+    for i, c in enumerate(cols):
+        out.append(ColInfo(names[i] if i < len(names) else c.name, c.id, c.type,
+                           qual if qual is not None else c.qual, c.hidden))
+    return out
+
+
+def _reference_count(node: exp.Expression, name: str) -> int:
+    return sum(1 for t in node.find_all(exp.Table) if t.name.lower() == name and
+               not t.text("db"))
+
+
+def _volatile(node: exp.Expression) -> bool:
+    return any(isinstance(f, (exp.Rand,)) for f in node.find_all(exp.Func))
+
+
+def _references(node: exp.Expression, name: str) -> bool:
+    """Does ``node`` read a table (not schema-qualified) called ``name``?"""
+    return any(t.name.lower() == name and not t.text("db") for t in node.find_all(exp.Table))

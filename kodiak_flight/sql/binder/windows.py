@@ -1,0 +1,201 @@
+"""Window functions in the SELECT list and QUALIFY: ``f(...) OVER (PARTITION BY ... ORDER BY
+... frame)`` bound to a ``WindowCall`` that the block's ``Window`` node computes (see
+``..window`` for how); named windows (``WINDOW w AS (...)``) merged in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from .. import functions as F
+from ..errors import BindError, NotSupportedError
+from ..expr import Col, Expr, Lit, cast
+from ..plan import SortKey, WindowCall
+from ..scope import Scope
+from ..window import AGGS, OFFSETS, RANKS, RUNNING, VALUES, WHOLE, Frame
+from .aggregates import AggState
+from .calls import func_args, function_name
+from .context import BinderState, new_id
+
+
+def contains_window(node: exp.Expression) -> bool:
+    """Does ``node`` call a window function (outside subqueries)?"""
+    return any(isinstance(n, exp.Window) for n in node.walk(
+        prune=lambda x: isinstance(x, (exp.Subquery, exp.Select)) and x is not node))
+
+
+class WindowBinder(BinderState):
+    """Binds window function calls into the block's ``window_calls``."""
+
+    def _x_Window(self, node: exp.Window, scope: Scope, agg: AggState | None) -> Expr:
+        """``f(...) OVER (...)``: a ``WindowCall`` of the block, read back as a column."""
+        node = self._resolve_named(node)
+        fn = node.this
+        ignore_nulls = False
+        if isinstance(fn, exp.IgnoreNulls):
+            ignore_nulls, fn = True, fn.this
+        elif isinstance(fn, exp.RespectNulls):
+            fn = fn.this
+        distinct = False
+        name = F.canonical_agg(function_name(fn))
+        if name == "median":
+            name = "quantile_cont"
+        raw_args = func_args(fn)
+        if raw_args and isinstance(raw_args[0], exp.Distinct):
+            distinct = True
+            raw_args = list(raw_args[0].expressions) + raw_args[1:]
+        if name == "count" and (not raw_args or isinstance(raw_args[0], exp.Star)):
+            name, raw_args = "count_star", []
+        if name not in RANKS | OFFSETS | VALUES | AGGS:
+            raise NotSupportedError(f"window function {name}() is not supported")
+        args = [self.expr(a, scope, agg) for a in raw_args]
+        part = [self.expr(p, scope, agg) for p in node.args.get("partition_by") or []]
+        order = []
+        o = node.args.get("order")
+        for item in (o.expressions if o is not None else []):
+            order.append(SortKey(self.expr(item.this, scope, agg), bool(item.args.get("desc")),
+                                 bool(item.args.get("nulls_first"))))
+        frame = self._frame(node.args.get("spec"), bool(order))
+        if frame[0] == "range" and ("offset" in (frame[1][0], frame[2][0])) and len(order) != 1:
+            raise BindError("RANGE with an offset needs exactly one ORDER BY expression")
+        args, t, extra = _call_shape(name, args)
+        if distinct and name not in ("count", "sum", "avg", "min", "max", "string_agg", "list",
+                                     "product"):
+            raise NotSupportedError(f"{name}(DISTINCT ...) over a window is not supported")
+        call = WindowCall(new_id(), name, args, t, part, order, extra, frame, ignore_nulls,
+                          distinct)
+        self.window_calls.append(call)
+        return Col(call.id, t)
+
+    def _resolve_named(self, node: exp.Window) -> exp.Window:
+        """Merge ``OVER w`` / ``OVER (w ORDER BY ...)`` with ``WINDOW w AS (...)``."""
+        named = self.named_windows
+        ref = node.args.get("alias")
+        if ref is None:
+            return node
+        base = named.get(ref.name.lower())
+        if base is None:
+            raise BindError(f"window {ref.name!r} is not defined")
+        base = self._resolve_named(base)
+        merged = node.copy()
+        merged.set("alias", None)
+        for k in ("partition_by", "order", "spec"):
+            if not merged.args.get(k) and base.args.get(k):
+                merged.set(k, base.args[k].copy() if isinstance(base.args[k], exp.Expression)
+                           else [x.copy() for x in base.args[k]])
+        return merged
+
+    def _frame(self, spec: exp.Expression | None, has_order: bool) -> Frame:
+        """The frame clause (default: RANGE to the current row with ORDER BY, else all)."""
+        if spec is None:
+            return RUNNING if has_order else WHOLE
+        if spec.args.get("exclude") is not None:
+            raise NotSupportedError("EXCLUDE in window frames is not supported")
+        mode = (spec.args.get("kind") or "range").lower()
+        start = self._spec_bound(spec.args.get("start"), spec.args.get("start_side"), True)
+        end_v = spec.args.get("end")
+        end = self._spec_bound(end_v, spec.args.get("end_side"), False) \
+            if end_v is not None else ("current", None)
+        if start == ("unbounded", 1) or end == ("unbounded", -1):
+            raise BindError("frame start cannot be UNBOUNDED FOLLOWING, nor end UNBOUNDED "
+                            "PRECEDING")
+        if mode == "range" and not has_order and ("offset" in (start[0], end[0])):
+            raise BindError("RANGE with an offset needs an ORDER BY")
+        return (mode, start, end)
+
+    def _spec_bound(self, value: Any, side: Any, is_start: bool) -> tuple[str, Any]:
+        """One frame bound: UNBOUNDED, CURRENT ROW or a constant offset (negative before)."""
+        side_s = str(side or "").lower()
+        if value is None:
+            return ("current", None)
+        if isinstance(value, str):
+            v = value.upper()
+            if v == "UNBOUNDED":
+                if side_s == "following" or (not side_s and not is_start):
+                    return ("unbounded", 1)
+                return ("unbounded", -1)
+            if v == "CURRENT ROW":
+                return ("current", None)
+            raise NotSupportedError(f"window frame bound {value} is not supported")
+        off = self.expr(value, Scope([]))
+        if not isinstance(off, Lit) or off.value is None:
+            raise NotSupportedError("window frame offsets must be constants")
+        v = off.value
+        if pa.types.is_interval(off.type):
+            if v.months:
+                raise NotSupportedError("month/year intervals in RANGE frames are not supported")
+            v = ("interval", v.days, v.nanoseconds)
+            return ("offset", v if side_s == "following" else ("neg",) + v)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "as_tuple"):
+            raise BindError("window frame offsets must be numbers or intervals")
+        if v < 0:
+            raise BindError("window frame offsets must not be negative")
+        return ("offset", v if side_s == "following" else -v)
+
+
+def _call_shape(name: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType, Any]:
+    """The arguments a window function computes on, its result type and its constant
+    parameter (offset, bucket count, position, separator, quantile)."""
+    extra: Any = None
+    if name in OFFSETS:
+        if not args:
+            raise BindError(f"{name}() needs an argument")
+        n = args[1] if len(args) > 1 else Lit(1, pa.int64())
+        if not isinstance(n, Lit) or n.value is None:
+            raise NotSupportedError(f"{name}() offset must be a constant")
+        t = args[0].type
+        default = args[2] if len(args) > 2 else None
+        rest = [args[0]]
+        if default is not None:
+            t = F.common_type(t, default.type, f"{name}() default")
+            rest = [cast(args[0], t), cast(F.coerce_literal(default, t), t)]
+        extra = int(n.value)
+        args = rest
+    elif name == "ntile":
+        if len(args) != 1 or not isinstance(args[0], Lit) or not args[0].value or \
+                args[0].value < 1:
+            raise BindError("ntile() needs one positive constant argument")
+        extra = int(args[0].value)
+        args = []
+        t = pa.int64()
+    elif name == "nth_value":
+        if len(args) != 2 or not isinstance(args[1], Lit) or not args[1].value or \
+                args[1].value < 1:
+            raise BindError("nth_value() needs a positive constant position")
+        extra = int(args[1].value)
+        args = args[:1]
+        t = args[0].type
+    elif name in RANKS:
+        if args:
+            raise BindError(f"{name}() takes no arguments")
+        t = pa.float64() if name in ("percent_rank", "cume_dist") else pa.int64()
+    elif name in ("first_value", "last_value"):
+        if len(args) != 1:
+            raise BindError(f"{name}() takes one argument")
+        t = args[0].type
+    else:
+        if name == "string_agg":
+            sep = args[1] if len(args) > 1 else Lit(",", pa.string())
+            if not isinstance(sep, Lit):
+                raise NotSupportedError("string_agg separator must be a constant")
+            extra = sep.value
+            args = [F._str(args[0])]
+        elif name in ("quantile_cont", "quantile_disc"):
+            q = args[1] if len(args) > 1 else Lit(0.5, pa.float64())
+            if not isinstance(q, Lit):
+                raise NotSupportedError("quantile must be a constant")
+            extra = float(q.value)
+            args = args[:1]
+        if name != "count_star" and len(args) != 1:
+            raise BindError(f"{name}() takes one argument")
+        if name == "avg" and pa.types.is_decimal(args[0].type):
+            args = [cast(args[0], pa.float64())]
+        if name in ("bool_and", "bool_or"):
+            args = [F._bool(args[0])]
+        if name in ("stddev_samp", "stddev_pop", "var_samp", "var_pop", "product") and \
+                not pa.types.is_floating(args[0].type):
+            args = [cast(args[0], pa.float64())]
+        t = F.agg_type(name, args[0].type if args else pa.null())
+    return args, t, extra
