@@ -205,7 +205,7 @@ class _Sorted:
 
 
 def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
-    from .executor import evaluate_compiled as _eval
+    from .executor import evaluate_compiled
 
     n = t.num_rows
     out = t
@@ -221,7 +221,7 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
         elif isinstance(e, Lit):
             col = pa.chunked_array([pa.repeat(pa.scalar(e.value, e.type), n)])
         else:
-            col = _eval(t, ex.compile(e))
+            col = evaluate_compiled(t, ex.compile(e))
         arr = col.combine_chunks() if col.num_chunks else pa.array([], col.type)
         cache[key] = arr
         return arr
@@ -503,8 +503,7 @@ def _expand(lo: np.ndarray, width: np.ndarray) -> np.ndarray:
 def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
              hi: np.ndarray) -> pa.Array:
     """Any aggregate via hash aggregation over partitions or expanded frames."""
-    from .executor import agg_spec as _agg_spec
-    from .executor import finalize as _finalize
+    from .executor import agg_spec, finalize
 
     n = s.n
     a = args[0] if args else pa.nulls(n, pa.int32())
@@ -536,12 +535,12 @@ def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
     if distinct:
         table = table.group_by(["__k", "__v"], use_threads=False).aggregate([])
         agg.distinct = False
-    target, fn, opts, _ = _agg_spec(agg)
+    target, fn, opts, _ = agg_spec(agg)
     grouped = table.group_by("__k", use_threads=False).aggregate(
         [(target, fn.removeprefix("hash_"), opts)])
     res_col = grouped.column([c for c in grouped.column_names if c != "__k"][0])
     key_col = grouped.column("__k").to_numpy()
-    res = _finalize(agg, res_col)
+    res = finalize(agg, res_col)
     # scatter group results back to rows (groups absent from keys -> empty frame -> NULL)
     if not n:
         return pa.array([], c.type)
