@@ -264,22 +264,22 @@ def _date_plus_days(d: Expr, n: Expr) -> Expr:
 
 
 def and_(a: Expr, b: Expr) -> Expr:
-    a, b = _bool(a), _bool(b)
+    a, b = as_condition(a), as_condition(b)
     b = guard(b, call("coalesce", [a, lit(True)]))  # rows where a is false skip b
     return call("and_kleene", [a, b], what="AND")
 
 
 def or_(a: Expr, b: Expr) -> Expr:
-    a, b = _bool(a), _bool(b)
+    a, b = as_condition(a), as_condition(b)
     b = guard(b, call("invert", [call("coalesce", [a, lit(False)])]))
     return call("or_kleene", [a, b], what="OR")
 
 
 def not_(a: Expr) -> Expr:
-    return call("invert", [_bool(a)], what="NOT")
+    return call("invert", [as_condition(a)], what="NOT")
 
 
-def _bool(e: Expr) -> Expr:
+def as_condition(e: Expr) -> Expr:
     if pa.types.is_boolean(e.type):
         return e
     if pa.types.is_null(e.type):
@@ -293,7 +293,7 @@ def case_when(conds: list[Expr], values: list[Expr], default: Expr | None) -> Ex
     vals = unify(values + ([default] if default is not None else [lit(None)]), "CASE branches")
     if pa.types.is_null(vals[0].type):
         vals = [cast(v, pa.int32()) for v in vals]
-    conds = [_bool(c) for c in conds]
+    conds = [as_condition(c) for c in conds]
     if any(_has_checked_division(v) for v in vals):
         taken: Expr = lit(False)  # some earlier branch already matched
         for i, c in enumerate(conds):

@@ -28,8 +28,7 @@ from .plan import Join, Node, Scan
 class Template:
     plan: Node
     names: list[str]
-    catalog: Any  # the engine catalog object it was bound against (compared by identity)
-    views: Any  # the views table's data object, or None
+    catalog_version: int  # the snapshot's catalog version it was bound against
     schema: str
     joins: bool = False  # whether row estimates steer its plan (join order, index joins)
 

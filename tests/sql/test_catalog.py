@@ -8,7 +8,6 @@ import pytest
 
 import engine
 from kodiak_flight.sql import BindError, ExecutionError, NotSupportedError, Session
-from kodiak_flight.sql import catalog as C
 
 
 def rows(session: Session, sql: str, params=None) -> list[tuple]:
@@ -82,7 +81,7 @@ def test_view_is_durable_and_transactional(tmp_path):
     assert rows(s, "select * from v") == [(200,)]
     with pytest.raises(BindError):
         s.execute("select * from gone")
-    assert C.VIEWS in db.snapshot().tables(C.CATALOG_SCHEMA)
+    assert db.snapshot().object("view", "main", "v") is not None  # an engine object
     s.close()
     db.close()
 
@@ -108,13 +107,13 @@ def test_drop_schema(s):
         s.execute("select * from s2.x")
     with pytest.raises(engine.errors.NotFound):
         s.execute("create table s2.y (a int)")
-    assert "s2" not in C.schemas(s.db.snapshot())
+    assert "s2" not in s.resolver().schemas()
     s.execute("drop schema if exists s2")
     with pytest.raises(engine.errors.NotFound):
         s.execute("drop schema s2")
     s.execute("create schema s2")  # may come back
     s.execute("create table s2.y (a int)")
-    assert "s2" in C.schemas(s.db.snapshot())
+    assert "s2" in s.resolver().schemas()
     s.execute("create schema empty")
     s.execute("drop schema empty")
     with pytest.raises(BindError):

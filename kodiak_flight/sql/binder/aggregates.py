@@ -82,7 +82,7 @@ class AggregateBinder(BinderState):
         name, args, extra = self._agg_extra(name, args, scope)
         if len(args) > 1:
             raise NotSupportedError(f"{name}() with {len(args)} arguments is not supported")
-        cond = F._bool(self.expr(filt, scope)) if filt is not None else None
+        cond = F.as_condition(self.expr(filt, scope)) if filt is not None else None
         if cond is not None and contains_aggregate(filt):
             raise BindError("aggregate functions are not allowed in FILTER")
         if cond is not None and name == "count_star":
@@ -142,7 +142,7 @@ class AggregateBinder(BinderState):
         if name == "string_agg":
             e = F._str(e)
         if name in ("bool_and", "bool_or"):
-            e = F._bool(e)
+            e = F.as_condition(e)
         if cond is not None:
             e = call("if_else", [call("coalesce", [cond, lit(False)]), e,
                                  Lit(None, e.type)])

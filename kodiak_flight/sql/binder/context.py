@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from ..catalog import load_views
-from ..errors import BindError, ParameterError
+from ..catalog import Relation, Resolver
+from ..errors import ParameterError
 from ..expr import Expr, Lit, Param, ParamProbe
 from ..files import ANYWHERE, FileAccess
 from ..plan import Node, WindowCall
@@ -58,7 +58,6 @@ class Context:
     recursive: dict[str, tuple[int, list[str], list[pa.DataType]]] = field(
         default_factory=dict)
     expanding: list[str] = field(default_factory=list)  # views being expanded (cycle check)
-    _views: dict[str, Any] | None = None
     stats: dict | None = None  # distinct-count cache (``stats.cache_for(db)``)
     # set when binding a reusable plan: parameters become ``Param`` nodes watched by it
     probe: ParamProbe | None = None
@@ -66,40 +65,23 @@ class Context:
     temp_prefix: str = ""  # "kodiak_temp.<session tag>_": where this session's temp tables are
     files: FileAccess = ANYWHERE  # which files its SQL may read and write
 
-    def views(self) -> dict[str, Any]:
-        if self._views is None:
-            self._views = load_views(self.snap)
-        return self._views
+    @property
+    def resolver(self) -> Resolver:
+        """The one name resolver, over this statement's snapshot and current schema."""
+        return Resolver(self.snap, schema=self.schema, catalog=self.catalog,
+                        temp_prefix=self.temp_prefix)
 
-    def find_view(self, t: exp.Table) -> Any:
-        """The stored view ``t`` names (schema-qualified, else current then main), or None."""
-        views = self.views()
-        if not views:
-            return None
-        name = t.name.lower()
-        db = t.text("db")
-        cands = [f"{db.lower()}.{name}"] if db else [f"{self.schema.lower()}.{name}",
-                                                     f"main.{name}"]
-        for c in cands:
-            if c in views:
-                return views[c]
-        return None
+    def resolve(self, t: exp.Table) -> Relation | None:
+        """What table reference ``t`` names: a table, view or system view, or None."""
+        return self.resolver.resolve(t.name, t.text("db") or None, t.text("catalog") or None)
 
-    def table_name(self, t: exp.Table) -> str:
-        db = t.text("db")
-        cat = t.text("catalog")
-        if cat and cat.lower() != self.catalog.lower():
-            raise BindError(f"unknown catalog {cat!r}")
-        name = t.name
-        if self.temp_prefix:  # the session's temporary tables come first, as in DuckDB
-            if db.lower() == "temp" or (not db and self.snap.has_table(self.temp_prefix + name)):
-                return self.temp_prefix + name
-        if db:
-            return f"{db}.{name}"
-        cand = f"{self.schema}.{name}"
-        if self.snap.has_table(cand):
-            return cand
-        return f"main.{name}" if self.snap.has_table(f"main.{name}") else cand
+    def require(self, t: exp.Table) -> Relation:
+        return self.resolver.require(t.name, t.text("db") or None, t.text("catalog") or None)
+
+    def table(self, t: exp.Table) -> Any:
+        """The engine table ``t`` names, for a write: views and system views are refused."""
+        return self.resolver.writable_table(t.name, t.text("db") or None,
+                                            t.text("catalog") or None)
 
     def param(self, index: int) -> Lit:
         if self.params is None:

@@ -232,7 +232,7 @@ class ExpressionBinder(BinderState):
         return F.not_(self.expr(n.this, s, g))
 
     def _x_Xor(self, n: exp.Xor, s: Scope, g: AggState | None) -> Expr:
-        return call("xor", [F._bool(x) for x in self._bin(n, s, g)])
+        return call("xor", [F.as_condition(x) for x in self._bin(n, s, g)])
 
     def _x_DPipe(self, n: exp.DPipe, s: Scope, g: AggState | None) -> Expr:
         return F._concat(list(self._bin(n, s, g)), skip_nulls=False)
@@ -292,7 +292,7 @@ class ExpressionBinder(BinderState):
         if isinstance(rhs, exp.Null):
             return call("is_null", [x])
         if isinstance(rhs, exp.Boolean):
-            xb = F._bool(x)
+            xb = F.as_condition(x)
             v = call("equal", [xb, lit(bool(rhs.this))])
             return call("coalesce", [v, lit(False)])
         raise NotSupportedError(f"IS {rhs.sql()} is not supported")

@@ -12,6 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
+from ..catalog import system
 from ..dialect import parse
 from ..errors import BindError, NotSupportedError, suggest
 from ..expr import Col, Expr, and_all
@@ -120,16 +121,17 @@ class FromBinder(BinderState):
         cte = None if item.text("db") else self._cte(name)
         if cte is not None:
             return self._cte_item(cte, name, qual, col_aliases)
-        full = self.ctx.table_name(item)
-        if not self.ctx.snap.has_table(full) and self.ctx.find_view(item) is not None:
-            return self._bind_view(self.ctx.find_view(item), qual, col_aliases)
-        if not self.ctx.snap.has_table(full):
-            names = [t.split(".", 1)[1] if t.startswith(self.ctx.schema + ".") else t
-                     for t in self.ctx.snap.tables()]
+        rel = self.ctx.resolve(item)
+        if rel is None:
+            names = [r.name for r in self.ctx.resolver.relations()]
             names += [k for f in self.ctx.ctes for k in f]
             raise BindError(f"table {item.sql(dialect='duckdb')!r} does not exist"
                             + suggest(name, names))
-        return self._scan(self.ctx.snap.table(full), qual, col_aliases)
+        if rel.kind == "view":
+            return self._bind_view(rel.view, qual, col_aliases)
+        if rel.kind == "system":
+            return self._bind_system(rel.name, qual, col_aliases)
+        return self._scan(rel.table, qual, col_aliases)
 
     def _cte_item(self, cte: exp.Expression, name: str, qual: str, col_aliases: list[str]
                   ) -> tuple[Node, list[ColInfo]]:
@@ -172,9 +174,42 @@ class FromBinder(BinderState):
 
     def _has_table(self, item: exp.Table) -> bool:
         try:
-            return bool(self.ctx.snap.has_table(self.ctx.table_name(item)))
+            return self.ctx.resolve(item) is not None
         except Exception:  # a file name is no valid table name (engine SchemaError)
             return False
+
+    def _bind_system(self, name: str, qual: str, col_aliases: list[str]
+                     ) -> tuple[Node, list[ColInfo]]:
+        """A read-only system view (``information_schema.*``): its rows, computed now."""
+        table = system.table(name, self.ctx.resolver, self.view_schema)
+        cols = [ColInfo(col_aliases[i] if i < len(col_aliases) else f.name, new_id(), f.type,
+                        qual) for i, f in enumerate(table.schema)]
+        return Values(table.rename_columns([c.id for c in cols])), cols
+
+    def view_schema(self, view: Any) -> pa.Schema | None:
+        """A view's output columns, by binding it (None if it no longer binds)."""
+        try:
+            bound, names = self.bind_view_query(view)
+        except BindError:
+            return None
+        return pa.schema([pa.field(n, c.type) for n, c in zip(names, bound.cols,
+                                                                strict=True)])
+
+    def bind_view_query(self, view: Any) -> tuple[Any, list[str]]:
+        """Bind a view's stored query in the schema it was defined in; (bound, names)."""
+        if view.qualified in self.ctx.expanding:
+            raise BindError(f"view {view.qualified!r} refers to itself")
+        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive)
+        self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.search_schema, [], {}
+        self.ctx.expanding.append(view.qualified)
+        try:
+            bound = self.nested(None).bind_query(parse(view.sql)[0])
+        except BindError as e:
+            raise BindError(f"view {view.qualified!r} no longer binds: {e}") from None
+        finally:
+            self.ctx.expanding.pop()
+            self.ctx.schema, self.ctx.ctes, self.ctx.recursive = saved
+        return bound, list(view.columns) or [c.name for c in bound.cols]
 
     def _bind_file(self, path: str, fmt: str, opts: dict[str, Any], alias: str | None,
                    col_aliases: list[str]) -> tuple[Node, list[ColInfo]]:
@@ -196,18 +231,7 @@ class FromBinder(BinderState):
 
     def _bind_view(self, view: Any, qual: str, col_aliases: list[str]
                    ) -> tuple[Node, list[ColInfo]]:
-        if view.name in self.ctx.expanding:
-            raise BindError(f"view {view.name!r} refers to itself")
-        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive)
-        self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.schema, [], {}
-        self.ctx.expanding.append(view.name)
-        try:
-            bound = self.nested(None).bind_query(parse(view.sql)[0])
-        except BindError as e:
-            raise BindError(f"view {view.name!r} no longer binds: {e}") from None
-        finally:
-            self.ctx.expanding.pop()
-            self.ctx.schema, self.ctx.ctes, self.ctx.recursive = saved
+        bound, _ = self.bind_view_query(view)
         return bound.plan, _rename(bound.cols, qual, col_aliases or list(view.columns))
 
     def _bind_recursive(self, cte: exp.CTE, name: str, names: list[str]
@@ -300,7 +324,7 @@ class FromBinder(BinderState):
             out_cols = lcols + [ColInfo(c.name, c.id, c.type, c.qual, c.id in hidden or c.hidden)
                                 for c in rcols]
         elif on is not None:
-            cond = F._bool(self.expr(on, scope))
+            cond = F.as_condition(self.expr(on, scope))
         elif jt not in ("cross",) and not j.args.get("kind") and jt == "inner" \
                 and not side:
             jt = "cross"  # comma join

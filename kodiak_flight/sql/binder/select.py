@@ -170,10 +170,10 @@ class SelectBinder(BinderState):
         agg = AggState(key_asts, key_cols[:len(key_asts)])
         agg.pre = pre
         sel_exprs = [(name, self.expr(e, scope, agg)) for name, e in items]
-        having_expr = F._bool(self.expr(having.this, scope, agg)) \
+        having_expr = F.as_condition(self.expr(having.this, scope, agg)) \
             if having is not None else None
         order_bound = self._bind_order_items(order, items, sel_exprs, scope, agg)
-        qualify_expr = F._bool(self.expr(qualify_ast, scope, agg)) \
+        qualify_expr = F.as_condition(self.expr(qualify_ast, scope, agg)) \
             if qualify_ast is not None else None
         plan = Aggregate(Project(plan, list(agg.pre.items())), [c.id for c in key_cols],
                          agg.aggs)
@@ -192,7 +192,7 @@ class SelectBinder(BinderState):
         self.plan = plan
         sel_exprs = [(name, self.expr(e, scope)) for name, e in items]
         order_bound = self._bind_order_items(order, items, sel_exprs, scope, None)
-        qualify_expr = F._bool(self.expr(qualify_ast, scope)) \
+        qualify_expr = F.as_condition(self.expr(qualify_ast, scope)) \
             if qualify_ast is not None else None
         return _Outputs(self.plan, sel_exprs, order_bound, qualify_expr, list(corr_eq), None)
 

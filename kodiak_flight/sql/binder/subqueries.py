@@ -29,9 +29,9 @@ class SubqueryBinder(BinderState):
         for part in _split_and(node):
             if self._subquery_conjunct(part, scope):
                 continue
-            e = F._bool(self.expr(part, scope))
+            e = F.as_condition(self.expr(part, scope))
             if filters or correlated:  # evaluated only where the earlier conjuncts hold
-                prior = and_all([F._bool(x) for x in filters + correlated])
+                prior = and_all([F.as_condition(x) for x in filters + correlated])
                 assert prior is not None
                 e = F.guard(e, call("coalesce", [prior, lit(True)]))
             if e.col_ids() & outer_ids:

@@ -193,7 +193,7 @@ def _call_shape(name: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType, A
         if name == "avg" and pa.types.is_decimal(args[0].type):
             args = [cast(args[0], pa.float64())]
         if name in ("bool_and", "bool_or"):
-            args = [F._bool(args[0])]
+            args = [F.as_condition(args[0])]
         if name in ("stddev_samp", "stddev_pop", "var_samp", "var_pop", "product") and \
                 not pa.types.is_floating(args[0].type):
             args = [cast(args[0], pa.float64())]

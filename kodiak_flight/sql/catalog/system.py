@@ -42,6 +42,10 @@ def names() -> list[str]:
     return sorted(_VIEWS)
 
 
+def columns(name: str) -> pa.Schema:
+    return _VIEWS[name].schema
+
+
 def table(name: str, resolver: Any, view_schema: ViewSchema) -> pa.Table:
     """The current contents of system view ``name``."""
     v = _VIEWS[name]

@@ -1,0 +1,27 @@
+"""Statements, one module per kind, each registered in :mod:`.registry`.
+
+``query`` (SELECT, set operations, VALUES, EXPLAIN), ``session_control`` (BEGIN, COMMIT,
+ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
+``update``, ``delete``; ``common`` holds what the DDL and DML share. Importing this package
+registers them all.
+"""
+
+from . import (  # noqa: F401 (imported to register; no two statements match one node)
+    alter,
+    copy,
+    delete,
+    index,
+    insert,
+    query,
+    schema,
+    session_control,
+    table,
+    update,
+    view,
+)
+from .insert import hint_parameters, insert_table
+from .query import is_query, plan_query
+from .registry import STATEMENTS, Statement, register, statement_for
+
+__all__ = ["STATEMENTS", "Statement", "register", "statement_for", "hint_parameters",
+           "insert_table", "is_query", "plan_query"]

@@ -1,0 +1,138 @@
+"""Helpers the DDL and DML statements share: target tables, constants, row expressions,
+WHERE predicates for the engine, RETURNING, and casting data to a table's types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.acero as ac
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from ..binder import Binder, Context
+from ..dialect import Grizzly, parse
+from ..errors import BindError, NotSupportedError
+from ..executor import Executor
+from ..expr import Col, Expr, Lit, cast, substitute, to_arrow
+from ..functions import as_condition
+from ..optimizer import optimize, to_engine_predicate
+from ..scope import ColInfo, Scope
+from ..types import normalize
+
+
+def existing_table(ctx: Context, t: exp.Table) -> Any:
+    """The engine table a statement changes: views and system views are refused by name."""
+    return ctx.table(t)
+
+
+def constant(ctx: Context, node: exp.Expression) -> Any:
+    e = Binder(ctx).expr(node, Scope([]))
+    if not isinstance(e, Lit):
+        raise NotSupportedError(f"{node.sql()} must be a constant")
+    return e
+
+
+def row_scope(info: Any, qual: str) -> tuple[Scope, dict[str, Expr]]:
+    """Scope whose column ids are the table's real column names, plus view-cast fixes."""
+    cols, fixes = [], {}
+    for f in info.schema:
+        t = normalize(f.type)
+        cols.append(ColInfo(f.name, f.name, t, qual))
+        if t != f.type:
+            fixes[f.name] = cast(Col(f.name, f.type), t)
+    return Scope(cols), fixes
+
+
+def compile_row_expr(ctx: Context, e: Expr, fixes: dict[str, Expr]) -> pc.Expression:
+    ex = Executor(ctx.snap)
+    return to_arrow(substitute(ex.resolve(e), fixes))
+
+
+def where_predicate(ctx: Context, info: Any, node: exp.Expression, qual: str) -> Any:
+    where = node.args.get("where")
+    if where is None:
+        return None
+    scope, fixes = row_scope(info, qual)
+    cond = as_condition(Binder(ctx).expr(where.this, scope))
+    resolved = Executor(ctx.snap).resolve(cond)
+    names = {f.name: f.name for f in info.schema}
+    ep = to_engine_predicate(resolved, names)
+    if ep is not None:
+        return ep
+    if isinstance(resolved, Lit):
+        return pc.scalar(bool(resolved.value))
+    return to_arrow(substitute(resolved, fixes))
+
+
+def join_query(node: exp.Expression, items: str, others: list[exp.Expression]) -> exp.Select:
+    """``SELECT items FROM <target>, <others> [WHERE ...]`` as a parsed query."""
+    frm = ", ".join([node.this.sql(dialect=Grizzly)]
+                    + [o.sql(dialect=Grizzly) for o in others])
+    where = node.args.get("where")
+    text = f"SELECT {items} FROM {frm}"
+    if where is not None:
+        text += f" WHERE {where.this.sql(dialect=Grizzly)}"
+    return parse(text)[0]
+
+
+def run_query(ctx: Context, query: exp.Expression) -> pa.Table:
+    bound = Binder(ctx).bind_query(query)
+    return Executor(ctx.snap).table(optimize(bound.plan))
+
+
+def returning(ctx: Context, info: Any, node: exp.Expression
+               ) -> tuple[list[pc.Expression], list[str]] | None:
+    """The compiled ``RETURNING`` items (None without the clause): expressions over the
+    target's columns, ``*`` included. Bound before the statement writes anything, so a bad
+    item fails it with nothing changed, inside a transaction too."""
+    ret = node.args.get("returning")
+    if ret is None:
+        return None
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    scope, fixes = row_scope(info, target.alias_or_name)
+    binder = Binder(ctx)
+    items = binder.expand_select(exp.Select(expressions=ret.expressions), scope)
+    return ([compile_row_expr(ctx, binder.expr(e, scope), fixes) for _, e in items],
+            [name for name, _ in items])
+
+
+def project(rows: pa.Table, returning: tuple[list[pc.Expression], list[str]]) -> pa.Table:
+    """The RETURNING result over the statement's rows (inserted, updated as they are now,
+    or deleted)."""
+    exprs, names = returning
+    return ac.Declaration.from_sequence([
+        ac.Declaration("table_source", ac.TableSourceNodeOptions(rows)),
+        ac.Declaration("project", ac.ProjectNodeOptions(exprs, names)),
+    ]).to_table(use_threads=False)
+
+
+def returning_schema(ctx: Context, node: exp.Expression) -> pa.Schema | None:
+    """The result schema of an INSERT/UPDATE/DELETE ... RETURNING (None without one)."""
+    if not isinstance(node, (exp.Insert, exp.Update, exp.Delete)) or \
+            not node.args.get("returning"):
+        return None
+    target = node.this.this if isinstance(node.this, exp.Schema) else node.this
+    info = existing_table(ctx, target)
+    ret = returning(ctx, info, node)
+    assert ret is not None
+    return project(info.schema.empty_table(), ret).schema
+
+
+def quoted(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect=Grizzly)
+
+
+def cast_table(data: pa.Table, types: list[pa.DataType]) -> pa.Table:
+    cols = []
+    for c, t in zip(data.columns, types, strict=True):
+        if c.type != t:
+            try:
+                c = c.cast(t)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise BindError(f"cannot insert {c.type} values into a {t} column: "
+                                f"{str(e).splitlines()[0]}") from None
+        cols.append(c)
+    return pa.Table.from_arrays(cols, names=data.column_names)
+
+

@@ -1,0 +1,68 @@
+"""DELETE, and DELETE ... USING (the rows a join with the other tables picks, by key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..binder import Context
+from ..execution import ExecContext
+from ..result import Result, written
+from .common import (
+    existing_table,
+    join_query,
+    project,
+    quoted,
+    returning,
+    returning_schema,
+    run_query,
+    where_predicate,
+)
+from .registry import Statement, register
+from .update import keyed_target
+
+
+@register
+class Delete(Statement):
+    node = exp.Delete
+
+    def returns_rows(self, node: exp.Expression) -> bool:
+        return bool(node.args.get("returning"))
+
+    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema | None:
+        return returning_schema(ctx, node)
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        return written(delete(ex.tx, ex.bind, node))
+
+
+def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
+    """The deleted row count, or with RETURNING the table it asks for."""
+    if node.args.get("using"):
+        return _delete_using(tx, ctx, node)
+    t = node.this
+    info = existing_table(ctx, t)
+    pred = where_predicate(ctx, info, node, t.alias_or_name)
+    ret = returning(ctx, info, node)
+    if ret is not None:
+        return project(tx.delete_rows(info.name, pred), ret)
+    return tx.delete(info.name, pred)
+
+
+def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
+    info, alias = keyed_target(ctx, node, "DELETE ... USING")
+    ret = returning(ctx, info, node)
+    # the whole rows when RETURNING needs them, else only their keys
+    names = list(info.schema.names) if ret is not None else list(info.primary_key)
+    cols = ", ".join(f"{quoted(alias)}.{quoted(c)}" for c in names)
+    matched = run_query(ctx, join_query(node, f"DISTINCT {cols}", node.args["using"]))
+    matched = matched.rename_columns(names)
+    n = tx.replace(info.name, matched.select(list(info.primary_key))) \
+        if matched.num_rows else 0
+    if ret is not None:
+        return project(matched.cast(info.schema), ret)
+    return n
+
+

@@ -1,0 +1,41 @@
+"""CREATE [UNIQUE] INDEX and DROP INDEX: secondary B+ tree indexes of the engine."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ..errors import BindError, suggest
+from ..execution import ExecContext
+from ..result import Result, done
+from .common import existing_table
+from .registry import Statement, register
+
+
+@register
+class CreateIndex(Statement):
+    node = exp.Create
+    kind = "INDEX"
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        idx = node.this
+        info = existing_table(ex.bind, idx.args["table"])
+        cols = [o.this.name if isinstance(o, exp.Ordered) else o.name
+                for o in idx.args["params"].args.get("columns") or []]
+        for c in cols:
+            if c not in info.schema.names:
+                raise BindError(f"column {c!r} not found in {info.name}"
+                                + suggest(c, info.schema.names))
+        ex.tx.create_index(idx.name, info.name, cols, unique=bool(node.args.get("unique")),
+                           if_not_exists=bool(node.args.get("exists")))
+        return done()
+
+
+@register
+class DropIndex(Statement):
+    node = exp.Drop
+    kind = "INDEX"
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        for t in node.args.get("tables") or [node.this]:
+            ex.tx.drop_index(t.name, if_exists=bool(node.args.get("exists")))
+        return done()

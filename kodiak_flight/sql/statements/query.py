@@ -1,0 +1,72 @@
+"""Queries (SELECT, set operations, VALUES) and EXPLAIN: bind, optimise, run on Acero."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..binder import Binder, Context
+from ..dialect import parse
+from ..errors import NotSupportedError
+from ..execution import ExecContext
+from ..executor import Executor
+from ..optimizer import optimize
+from ..plan import explain
+from ..result import Result, rows
+from .registry import Statement, register
+
+QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
+
+
+def is_query(node: exp.Expression) -> bool:
+    return isinstance(node, QUERY_NODES)
+
+
+def plan_query(ctx: Context, node: exp.Expression) -> tuple[Any, list[str]]:
+    """The optimised plan of a query and its output column names."""
+    bound = Binder(ctx).bind_query(node)
+    return optimize(bound.plan), [c.name for c in bound.cols]
+
+
+@register
+class Query(Statement):
+    node = QUERY_NODES
+    writes = False
+
+    def returns_rows(self, node: exp.Expression) -> bool:
+        return True
+
+    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema:
+        plan, names = plan_query(ctx, node)
+        return pa.schema([pa.field(n, t) for n, (_, t) in zip(names, plan.output,
+                                                               strict=True)])
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        plan, names = plan_query(ex.bind, node)
+        return rows(Executor(ex.snap, ex.interrupt).output(plan, names))
+
+
+@register
+class Explain(Statement):
+    """EXPLAIN <query>: the optimised plan, one line a row (the query is not run)."""
+
+    node = exp.Command
+    writes = False
+
+    def matches(self, node: exp.Expression) -> bool:
+        return isinstance(node, exp.Command) and node.name.upper() == "EXPLAIN"
+
+    def returns_rows(self, node: exp.Expression) -> bool:
+        return True
+
+    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema:
+        return pa.schema([pa.field("plan", pa.string())])
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        stmts = parse(node.expression.name, ex.session.max_nesting)
+        if len(stmts) != 1 or not is_query(stmts[0]):
+            raise NotSupportedError("EXPLAIN supports a single query")
+        plan, _ = plan_query(ex.bind, stmts[0])
+        return rows(pa.table({"plan": pa.array(explain(plan), pa.string())}))

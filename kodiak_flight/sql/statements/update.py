@@ -1,0 +1,144 @@
+"""UPDATE, and UPDATE ... FROM: a query joins the target with the other tables and picks
+the target's rows (by primary key) and their new values; the engine then replaces those rows
+in one all-or-nothing statement (``Transaction.replace``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from engine import errors
+
+from ..binder import Binder, Context
+from ..dialect import Grizzly
+from ..errors import BindError, NotSupportedError, suggest
+from ..execution import ExecContext
+from ..expr import cast
+from ..functions import coerce_literal
+from ..result import Result, written
+from ..types import normalize
+from .common import (
+    cast_table,
+    compile_row_expr,
+    existing_table,
+    join_query,
+    project,
+    quoted,
+    returning,
+    returning_schema,
+    row_scope,
+    run_query,
+    where_predicate,
+)
+from .registry import Statement, register
+
+
+@register
+class Update(Statement):
+    node = exp.Update
+
+    def returns_rows(self, node: exp.Expression) -> bool:
+        return bool(node.args.get("returning"))
+
+    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema | None:
+        return returning_schema(ctx, node)
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        return written(update(ex.tx, ex.bind, node))
+
+
+def update(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
+    """The updated row count, or with RETURNING the table it asks for."""
+    if node.args.get("from_") or node.args.get("from"):
+        return _update_from(tx, ctx, node)
+    t = node.this
+    info = existing_table(ctx, t)
+    scope, fixes = row_scope(info, t.alias_or_name)
+    assignments = {}
+    for a in node.expressions:
+        col = a.this.name
+        if col not in info.schema.names:
+            raise BindError(f"column {col!r} not found in {info.name}"
+                            + suggest(col, info.schema.names))
+        target = normalize(info.schema.field(col).type)
+        e = Binder(ctx).expr(a.expression, scope)
+        e = cast(coerce_literal(e, target), target)
+        assignments[col] = compile_row_expr(ctx, e, fixes)
+    pred = where_predicate(ctx, info, node, t.alias_or_name)
+    ret = returning(ctx, info, node)
+    if ret is not None:
+        return project(tx.update_rows(info.name, assignments, pred), ret)
+    return tx.update(info.name, assignments, pred)
+
+
+_KEY = "__kodiak_key_"
+
+
+def keyed_target(ctx: Context, node: exp.Expression, what: str) -> tuple[Any, str]:
+    t = node.this
+    info = existing_table(ctx, t)
+    if not info.primary_key:
+        raise NotSupportedError(f"{what} needs a primary key on the target table "
+                                f"{info.name!r}, to tell its rows apart")
+    return info, t.alias_or_name
+
+
+def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
+    info, alias = keyed_target(ctx, node, "UPDATE ... FROM")
+    ret = returning(ctx, info, node)
+    names = list(info.schema.names)
+    sets: dict[str, exp.Expression] = {}
+    for a in node.expressions:
+        col = a.this.name
+        if col not in names:
+            raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
+        if col in sets:
+            raise BindError(f"column {col!r} is assigned more than once")
+        sets[col] = a.expression
+    frm = node.args.get("from_") or node.args.get("from")
+    items = [f"{quoted(alias)}.{quoted(k)} AS {quoted(_KEY + str(i))}"
+             for i, k in enumerate(info.primary_key)]
+    items += [f"({sets[c].sql(dialect=Grizzly)}) AS {quoted(c)}" if c in sets
+              else f"{quoted(alias)}.{quoted(c)} AS {quoted(c)}" for c in names]
+    nk = len(info.primary_key)
+    found = run_query(ctx, join_query(node, ", ".join(items), [frm.this]))
+    found = found.rename_columns(_update_columns(nk, names))
+    if not found.num_rows:
+        return 0
+    keys = found.select(list(range(nk))).rename_columns(list(info.primary_key))
+    per_key = keys.group_by(list(info.primary_key)).aggregate([([], "count_all")])
+    if per_key.num_rows != keys.num_rows:
+        # a row matched several times: fine if every match gives it the same new values
+        found = _distinct(found).select(_update_columns(nk, names))
+        keys = found.select(list(range(nk))).rename_columns(list(info.primary_key))
+    if per_key.num_rows != keys.num_rows:
+        twice = per_key.filter(pc.greater(per_key.column("count_all"), 1)).slice(0, 1)
+        shown = ", ".join(f"{k} = {twice.column(k)[0].as_py()!r}" for k in info.primary_key)
+        raise errors.ConstraintError(
+            f"UPDATE ... FROM: the row of {info.name!r} with {shown} matches more than one "
+            f"row of the FROM tables; the new value would be ambiguous")
+    rows = found.select(list(range(nk, found.num_columns))).rename_columns(names)
+    rows = cast_table(rows, [normalize(info.schema.field(c).type) for c in names])
+    tx.replace(info.name, keys, rows)
+    if ret is not None:
+        return project(rows.cast(info.schema), ret)
+    return rows.num_rows
+
+
+def _distinct(t: pa.Table) -> pa.Table:
+    """Each distinct row of ``t`` once (in some order). A table whose values Arrow cannot
+    group (lists, say) comes back as it is, so each copy counts as a different row."""
+    try:
+        return t.group_by(t.column_names, use_threads=False).aggregate([])
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return t
+
+
+def _update_columns(nk: int, names: list[str]) -> list[str]:
+    """Column names of ``_update_from``'s query: the old keys, then the new row."""
+    return [_KEY + str(i) for i in range(nk)] + names
+
+
