@@ -204,6 +204,10 @@ class Backend(ABC):
         self.close()
 
 
+# What ``tables`` lists: the user's tables and views, not information_schema's system views.
+USER_TABLE_TYPES = ("TABLE", "VIEW")
+
+
 class Embedded(Backend):
     """A data directory opened in this process."""
 
@@ -232,45 +236,39 @@ class Embedded(Backend):
         res = self.session.execute(sql)
         return Outcome(res.schema, res.reader, res.rowcount)
 
-    def _snap(self) -> Any:
-        return self.session.transaction.snapshot() if self.session.in_transaction \
-            else self.db.snapshot()
-
     def tables(self) -> list[str]:
-        return [_short(n) for n in self._snap().tables()]
+        return sorted(_short(r.qualified) for r in self.session.resolver().relations()
+                      if r.kind in ("table", "view"))
 
     def columns(self, table: str) -> list[Column]:
-        info = self._snap().table(table)
-        return [Column(f.name, f.type, f.nullable, sql_name(f.type)) for f in info.schema]
+        schema = self.table_schema(table)
+        if schema is None:
+            raise ClientError(f"table {table!r} does not exist")
+        return [Column(f.name, f.type, f.nullable, sql_name(f.type)) for f in schema]
 
     def primary_key(self, table: str) -> list[str]:
-        return list(self._snap().table(table).primary_key)
+        rel = self._relation(table)
+        return list(rel.table.primary_key) if rel is not None and rel.kind == "table" else []
 
     def table_schema(self, table: str) -> pa.Schema | None:
-        snap = self._snap()
-        return snap.table(table).schema if snap.has_table(table) else None
+        rel = self._relation(table)
+        return self.session.relation_schema(rel) if rel is not None else None
+
+    def _relation(self, table: str) -> Any:
+        schema, name = split_table(table)
+        return self.session.resolver().resolve(name, schema)
 
     def ingest(self, table: str, reader: pa.RecordBatchReader, mode: str) -> int:
-        from engine import errors
+        from .sql.ingest import IngestTarget
 
         if self.session.in_transaction:
             raise ClientError("finish the open transaction (COMMIT or ROLLBACK) first")
-        with self.db.begin() as tx:
-            exists = tx.snapshot().has_table(table)
-            if mode == "create" and exists:
-                raise errors.AlreadyExists(f"table {table!r} already exists (use --append or "
-                                           "--replace)")
-            if mode == "append" and not exists:
-                raise errors.NotFound(f"table {table!r} does not exist (use --create)")
-            if mode == "replace" and exists:
-                tx.drop_table(table)
-                exists = False
-            if not exists:
-                tx.create_table(table, reader.schema)
-            return tx.insert(table, reader)
+        schema, name = split_table(table)
+        return self.session.ingest(IngestTarget.from_mode(name, mode, schema), reader)
 
     def row_count(self, table: str) -> int:
-        return self.db.snapshot().table(table).row_count
+        rel = self._relation(table)
+        return rel.table.row_count if rel is not None and rel.kind == "table" else 0
 
     def stats(self) -> tuple[list[TableStats], dict[str, Any]]:
         from .admin import database_stats
@@ -358,7 +356,8 @@ class Remote(Backend):
 
     def _objects(self) -> list[dict]:
         try:
-            reader = self.conn.adbc_get_objects(depth="tables", catalog_filter=None)
+            reader = self.conn.adbc_get_objects(depth="tables", catalog_filter=None,
+                                                table_types_filter=list(USER_TABLE_TYPES))
             return reader.read_all().to_pylist()
         except Exception as exc:
             self._unreachable(exc)

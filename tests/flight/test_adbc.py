@@ -108,7 +108,7 @@ def test_get_objects_and_table_schema(conn, name):
     schema = conn.adbc_get_table_schema(name)
     assert schema.names == ["a", "b"]
     assert schema.field("a").type == pa.int64()
-    assert conn.adbc_get_table_types() == ["TABLE"]
+    assert conn.adbc_get_table_types() == ["TABLE", "VIEW", "SYSTEM TABLE"]
     filtered = conn.adbc_get_objects(depth="tables", table_name_filter=name).read_all()
     names = [t["table_name"] for c in filtered.to_pylist() for s in c["catalog_db_schemas"]
              for t in s["db_schema_tables"]]

@@ -205,7 +205,8 @@ def test_metadata_calls(dbapi, name):
 def test_raw_client_metadata(dbapi, name):
     dbapi.run(f"cur.execute('CREATE TABLE {name} (id BIGINT PRIMARY KEY, v VARCHAR)')")
     assert dbapi.eval("read(client.get_catalogs()).to_pylist()") == [{"catalog_name": "kodiak"}]
-    assert dbapi.eval("read(client.get_table_types()).to_pylist()") == [{"table_type": "TABLE"}]
+    assert dbapi.eval("read(client.get_table_types()).to_pylist()") == [
+        {"table_type": t} for t in ("TABLE", "VIEW", "SYSTEM TABLE")]
     assert dbapi.eval("read(client.get_db_schemas(db_schema_filter_pattern='ma%'))"
                       ".to_pylist()") == [{"catalog_name": "kodiak", "db_schema_name": "main"}]
     rows = dbapi.eval(f"read(client.get_tables(catalog='kodiak', table_types=['TABLE'], "
@@ -288,7 +289,7 @@ def test_authentication_and_tls(tmp_path):
             d.run(f"conn = connect(make(user='ann', password={PASSWORD!r}))\n"
                   "cur = conn.cursor()")
             assert d.eval("cur.execute('SELECT ? AS x', (5,)).fetchall()") == [[5]]
-            assert d.eval("conn.flightsql_get_schema_names()") == ["main"]
+            assert d.eval("conn.flightsql_get_schema_names()") == ["information_schema", "main"]
     finally:
         d.close()
         db.close()

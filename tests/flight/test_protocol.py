@@ -381,7 +381,8 @@ def test_catalogs_schemas_tables(client, name):
                                                  table_types=["VIEW"])).num_rows == 0
     assert _metadata(client, pb.CommandGetTables(
         table_name_filter_pattern=name.replace(name[-1], "_"))).num_rows >= 1
-    assert _metadata(client, pb.CommandGetTableTypes()).to_pylist() == [{"table_type": "TABLE"}]
+    assert _metadata(client, pb.CommandGetTableTypes()).to_pylist() == [
+        {"table_type": t} for t in ("TABLE", "VIEW", "SYSTEM TABLE")]
 
 
 def test_primary_and_foreign_keys(client, name):
