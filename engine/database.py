@@ -131,10 +131,13 @@ class Database:
                           ap.data_versions)
             self._state = self._latest = state
             # Segments that log records adopt must outlive the log: the next open replays
-            # those records again. Ones the state no longer uses go after the next checkpoint.
-            live = _files_of(state)
-            self._unreferenced = sorted(ap.adopted - live)
-            self._remove_orphans(live | ap.adopted)
+            # those records again. So must the files the manifest on disk names (a table the
+            # log dropped is still in it): until a checkpoint installs a manifest without
+            # them, the next open loads them. Unused ones go after the next checkpoint.
+            live = _files_of(state.tables)
+            kept = ap.adopted | _files_of(tables)
+            self._unreferenced = sorted(kept - live)
+            self._remove_orphans(live | kept)
             self.wal = WriteAheadLog(fs, self._p("wal"), rec.last_lsn + 1)
         except BaseException:
             self._unlock_dir()
@@ -516,11 +519,11 @@ class Database:
         self.close()
 
 
-def _files_of(state: State) -> set[str]:
-    """Every file a state reads, including persisted deletion vectors it has grown past
-    (the manifest still names those)."""
+def _files_of(tables: dict[int, TableData]) -> set[str]:
+    """Every file these tables read, including persisted deletion vectors they have grown
+    past (the manifest still names those)."""
     live = set()
-    for data in state.tables.values():
+    for data in tables.values():
         for p in data.parts:
             live.add(p.segment.file)
             live.update(f for f in (p.deletes.file, p.deletes.base_file) if f)

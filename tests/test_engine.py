@@ -2,6 +2,7 @@
 
 import datetime as dt
 import decimal
+import os
 import threading
 import time
 
@@ -509,3 +510,32 @@ def test_rows_returning_variants(db):
     assert db.delete_rows("w", col("k") == 1).to_pylist() == [{"k": 1, "v": "a", "n": 7}]
     assert db.replace("w", pa.table({"k": [2]}), [(5, "e", 1)]) == 1
     assert db.snapshot().scan("w").read_all().to_pylist() == [{"k": 5, "v": "e", "n": 1}]
+
+
+@pytest.mark.parametrize("how", ["drop_table", "drop_schema"])
+def test_reopen_keeps_files_the_manifest_still_names(tmp_path, how):
+    """A table with segments dropped after the last checkpoint: opening replays the drop, but
+    the manifest on disk still names its segment until the next checkpoint, so the file must
+    stay (it once was deleted at open, and the open after that failed)."""
+    path = str(tmp_path / "db")
+    db = engine.Database.open(path)
+    db.create_schema("k")
+    db.create_table("k.t", pa.schema([("a", pa.int64())]), primary_key=["a"])
+    db.insert("k.t", pa.table({"a": [1, 2, 3]}))
+    db.checkpoint()
+    with db.begin() as tx:
+        if how == "drop_table":
+            tx.drop_table("k.t")
+        else:
+            tx.drop_schema("k", cascade=True)
+    db.close()
+    for _ in range(2):  # twice without a checkpoint between
+        db = engine.Database.open(path)
+        assert not db.snapshot().has_table("k.t")
+        assert db.check() == []
+        db.close()
+    db = engine.Database.open(path)
+    db.checkpoint()  # a manifest without it: now the file goes
+    assert os.listdir(os.path.join(path, "segments")) == []
+    assert db.check() == []
+    db.close()
