@@ -8,8 +8,8 @@ from .backup import restore
 from .database import Database
 from .fileio import FileSystem
 from .predicate import col
-from .snapshot import IndexInfo, ObjectInfo, Snapshot, TableInfo
+from .snapshot import IndexInfo, ObjectInfo, Snapshot, StorageInfo, TableInfo
 from .transaction import Transaction
 
 __all__ = ["Database", "Snapshot", "Transaction", "TableInfo", "IndexInfo", "ObjectInfo",
-           "FileSystem", "errors", "predicate", "col", "restore"]
+           "StorageInfo", "FileSystem", "errors", "predicate", "col", "restore"]

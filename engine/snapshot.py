@@ -43,6 +43,14 @@ class IndexInfo:
 
 
 @dataclass(frozen=True)
+class StorageInfo:
+    segments: int
+    segment_bytes: int
+    deleted_rows: int  # in segments, awaiting compaction
+    buffered_rows: int  # in the write buffer, awaiting a checkpoint
+
+
+@dataclass(frozen=True)
 class TableInfo:
     name: str
     schema: pa.Schema
@@ -152,6 +160,13 @@ class Snapshot:
 
     def data(self, name: str) -> TableData:
         return self.state.tables[self.state.catalog.get(name).id]
+
+    def storage(self, name: str) -> StorageInfo:
+        """Where a table's rows live: segments, their bytes, deleted and buffered rows."""
+        data = self.data(name)
+        parts = data.parts
+        return StorageInfo(len(parts), sum(p.segment.size for p in parts),
+                           sum(len(p.deletes) for p in parts), data.buffer_rows)
 
     def table(self, name: str) -> TableInfo:
         td = self.state.catalog.get(name)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow.flight as flight
 
+from .sql.catalog import is_reserved
 from .status import InvalidArgument
 
 ACTION_BACKUP = "kodiak.backup"
@@ -43,13 +44,13 @@ def database_stats(db: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     snap = db.snapshot()
     tables = []
     for name in snap.tables():
-        data = snap.data(name)
-        parts = data.parts
+        if is_reserved(name.split(".", 1)[0]):  # sessions' temporary tables
+            continue
+        info, store = snap.table(name), snap.storage(name)
         tables.append({
-            "name": _short(name), "rows": data.row_count, "columns": len(data.tdef.columns),
-            "segments": len(parts), "segment_bytes": sum(p.segment.size for p in parts),
-            "deleted_rows": sum(len(p.deletes) for p in parts),
-            "buffered_rows": data.buffer_rows,
+            "name": _short(name), "rows": info.row_count, "columns": len(info.schema),
+            "segments": store.segments, "segment_bytes": store.segment_bytes,
+            "deleted_rows": store.deleted_rows, "buffered_rows": store.buffered_rows,
         })
     root = Path(db.root)
     wal_files = list((root / "wal").glob("*.log"))

@@ -138,5 +138,5 @@ def refresh_estimates(plan: Node, snap: Any) -> None:
     while stack:
         node = stack.pop()
         if isinstance(node, Scan):  # the template's catalog is the snapshot's: it exists
-            node.est_rows = max(1, snap.data(node.table).row_count)
+            node.est_rows = max(1, snap.table(node.table).row_count)
         stack.extend(node.children())
