@@ -6,6 +6,7 @@ place that turns sqlglot's parse failures into :class:`errors.ParseError` with a
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -18,6 +19,11 @@ from sqlglot.tokens import TokenType
 
 from .errors import ParseError
 from .nesting import MAX_NESTING, check_nesting, guarded
+
+
+# sqlglot warns on stderr whenever it keeps a statement it does not model as a generic
+# Command (VACUUM, CALL ...); the statement registry decides what such a statement means.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
 def _pipe_set(self: Any, query: exp.Select) -> exp.Select:

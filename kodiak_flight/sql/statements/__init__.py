@@ -2,7 +2,7 @@
 
 ``query`` (SELECT, set operations, VALUES, EXPLAIN), ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
-``update``, ``delete``; ``common`` holds what the DDL and DML share. Importing this package
+``update``, ``delete``, ``vacuum``; ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
 
@@ -17,6 +17,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     session_control,
     table,
     update,
+    vacuum,
     view,
 )
 from .insert import hint_parameters, insert_table
