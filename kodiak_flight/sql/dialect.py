@@ -20,7 +20,6 @@ from sqlglot.tokens import TokenType
 from .errors import ParseError
 from .nesting import MAX_NESTING, check_nesting, guarded
 
-
 # sqlglot warns on stderr whenever it keeps a statement it does not model as a generic
 # Command (VACUUM, CALL ...); the statement registry decides what such a statement means.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
