@@ -144,7 +144,8 @@ class Resolver:
             raise engine_errors.AlreadyExists(
                 f"{found.qualified!r} already exists as a {_label(found)}")
 
-    def check_schema(self, schema: str, *, writing: bool = True) -> None:
+    def check_schema(self, schema: str) -> None:
+        """Refuse a reserved or missing schema as the home of something new."""
         schema = fold(schema)
         if is_reserved(schema):
             raise BindError(f"schema {schema!r} is reserved for Kodiak's own use")

@@ -20,7 +20,6 @@ from .schemas import (
     MAX_BATCH_BYTES,
     cast_reader,
     split_batch,
-    storable_schema,
     storable_type,
     target_schema,
 )
@@ -30,4 +29,4 @@ from .source import Source, open_file, open_source
 __all__ = ["ArrayToConcatenated", "Format", "FormatError", "MAX_BATCH_BYTES", "Source",
            "by_extension", "cast_reader", "codec_for", "detect_format", "format_for",
            "names", "open_file", "open_source", "register", "split_batch", "split_suffixes",
-           "storable_schema", "storable_type", "target_schema", "write_file", "write_stream"]
+           "storable_type", "target_schema", "write_file", "write_stream"]

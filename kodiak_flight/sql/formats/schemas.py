@@ -47,10 +47,6 @@ def storable_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def storable_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([pa.field(f.name, storable_type(f.type)) for f in schema])
-
-
 def target_schema(file_schema: pa.Schema, table: pa.Schema | None) -> pa.Schema:
     """What to convert a file's batches to: the table's type for columns it has (by
     case-insensitive name), a storable version of the file's type otherwise."""
