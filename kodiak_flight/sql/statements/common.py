@@ -19,6 +19,17 @@ from ..functions import as_condition
 from ..optimizer import optimize, to_engine_predicate
 from ..scope import ColInfo, Scope
 from ..types import normalize
+from .registry import Statement
+
+
+class RowWrite(Statement):
+    """INSERT, UPDATE or DELETE: a write that answers with rows when it has RETURNING."""
+
+    def returns_rows(self, node: exp.Expression) -> bool:
+        return bool(node.args.get("returning"))
+
+    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema | None:
+        return returning_schema(ctx, node)
 
 
 def existing_table(ctx: Context, t: exp.Table) -> Any:

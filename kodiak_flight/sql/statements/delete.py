@@ -11,28 +11,22 @@ from ..binder import Context
 from ..execution import ExecContext
 from ..result import Result, written
 from .common import (
+    RowWrite,
     existing_table,
     join_query,
     project,
     quoted,
     returning,
-    returning_schema,
     run_query,
     where_predicate,
 )
-from .registry import Statement, register
+from .registry import register
 from .update import keyed_target
 
 
 @register
-class Delete(Statement):
+class Delete(RowWrite):
     node = exp.Delete
-
-    def returns_rows(self, node: exp.Expression) -> bool:
-        return bool(node.args.get("returning"))
-
-    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema | None:
-        return returning_schema(ctx, node)
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         return written(delete(ex.tx, ex.bind, node))

@@ -18,16 +18,13 @@ from ..optimizer import optimize
 from ..result import Result, written
 from ..scope import Scope
 from ..types import normalize, sql_name
-from .common import cast_table, existing_table, project, returning, returning_schema
-from .registry import Statement, register
+from .common import RowWrite, cast_table, existing_table, project, returning, returning_schema
+from .registry import register
 
 
 @register
-class Insert(Statement):
+class Insert(RowWrite):
     node = exp.Insert
-
-    def returns_rows(self, node: exp.Expression) -> bool:
-        return bool(node.args.get("returning"))
 
     def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema | None:
         if isinstance(node.expression, exp.Values):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlglot import exp
 
 from ..execution import ExecContext
@@ -9,34 +11,33 @@ from ..result import Result, done
 from .registry import Statement, register
 
 
+class TransactionControl(Statement):
+    """Calls the session's method of the same purpose (``begin``, ``commit``, ``rollback``)."""
+
+    writes = False
+    method: ClassVar[str]
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        getattr(ex.session, self.method)()
+        return done()
+
+
 @register
-class Begin(Statement):
+class Begin(TransactionControl):
     node = exp.Transaction
-    writes = False
-
-    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
-        ex.session.begin()
-        return done()
+    method = "begin"
 
 
 @register
-class Commit(Statement):
+class Commit(TransactionControl):
     node = exp.Commit
-    writes = False
-
-    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
-        ex.session.commit()
-        return done()
+    method = "commit"
 
 
 @register
-class Rollback(Statement):
+class Rollback(TransactionControl):
     node = exp.Rollback
-    writes = False
-
-    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
-        ex.session.rollback()
-        return done()
+    method = "rollback"
 
 
 @register

@@ -21,6 +21,7 @@ from ..functions import coerce_literal
 from ..result import Result, written
 from ..types import normalize
 from .common import (
+    RowWrite,
     cast_table,
     compile_row_expr,
     existing_table,
@@ -28,23 +29,16 @@ from .common import (
     project,
     quoted,
     returning,
-    returning_schema,
     row_scope,
     run_query,
     where_predicate,
 )
-from .registry import Statement, register
+from .registry import register
 
 
 @register
-class Update(Statement):
+class Update(RowWrite):
     node = exp.Update
-
-    def returns_rows(self, node: exp.Expression) -> bool:
-        return bool(node.args.get("returning"))
-
-    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema | None:
-        return returning_schema(ctx, node)
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         return written(update(ex.tx, ex.bind, node))
