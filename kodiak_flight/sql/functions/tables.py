@@ -5,6 +5,7 @@ finds them for the binder."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -12,14 +13,16 @@ from sqlglot import exp
 from .. import files
 from .registry import TABLE, Function, check_arity, lookup, register
 
+FileCall = tuple[str, str, dict[str, Any]]  # (path, format, options)
 
-def _reader(fmt: str) -> Any:
-    def build(name: str, args: list[exp.Expression]) -> tuple[str, str, dict[str, Any]]:
+
+def _reader(fmt: str) -> Callable[[str, list[exp.Expression]], FileCall]:
+    def build(name: str, args: list[exp.Expression]) -> FileCall:
         return files.file_arguments(name, fmt, args)
     return build
 
 
-def table_function(node: exp.Expression) -> tuple[str, str, dict[str, Any]] | None:
+def table_function(node: exp.Expression) -> FileCall | None:
     """``(path, format, options)`` if ``node`` (the ``this`` of a FROM-clause table) calls a
     table function, else None."""
     if isinstance(node, exp.ReadParquet):

@@ -5,6 +5,7 @@ aggregate over a frame) computes on, its result type and its constant parameter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -36,7 +37,10 @@ def _nth_value(args: list[Expr]) -> tuple[list[Expr], Any]:
     return args[:1], int(args[1].value)  # type: ignore[attr-defined]
 
 
-def _offset(name: str) -> Any:
+Shaper = Callable[[list[Expr]], tuple[list[Expr], Any]]
+
+
+def _offset(name: str) -> Shaper:
     def build(args: list[Expr]) -> tuple[list[Expr], Any]:
         """lag/lead(x[, offset[, default]]): x (and the default) in their common type."""
         n = args[1] if len(args) > 1 else Lit(1, pa.int64())
