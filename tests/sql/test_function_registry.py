@@ -192,3 +192,12 @@ def test_builders_call_arrow_kernels():
     assert e.value == "AB"  # folded: a constant argument gives a constant
     c = call("add", [lit(1), lit(2)])
     assert c.value == 3
+
+
+def test_concat_reads_nulls_as_empty_strings(session):
+    session.execute("create table t (i int, s varchar)")
+    session.execute("insert into t values (1, 'ab'), (2, null), (null, null)")
+    assert rows(session, "select concat(s, s) as c, concat(s, i) as d, s || s as p from t "
+                         "order by i nulls last") == [
+        {"c": "abab", "d": "ab1", "p": "abab"}, {"c": "", "d": "2", "p": None},
+        {"c": "", "d": "", "p": None}]

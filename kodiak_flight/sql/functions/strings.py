@@ -47,10 +47,14 @@ def substring(args: list[Expr]) -> Expr:
 
 
 def concat(args: list[Expr], skip_nulls: bool) -> Expr:
-    """``concat`` (NULLs skipped) or ``||`` (a NULL makes NULL)."""
+    """``concat`` (NULLs skipped: read as '') or ``||`` (a NULL makes NULL). Skipping is
+    done by coalescing: the kernel's own ``null_handling="skip"`` drops rows whose inputs
+    are all NULL (pyarrow 26) instead of giving ''."""
     strs = [to_string(a) for a in args]
-    opts = pc.JoinOptions("skip" if skip_nulls else "emit_null")
-    return call("binary_join_element_wise", [*strs, lit("")], opts, what="concat")
+    if skip_nulls:
+        strs = [call("coalesce", [a, lit("")]) for a in strs]
+    return call("binary_join_element_wise", [*strs, lit("")], pc.JoinOptions("emit_null"),
+                what="concat")
 
 
 def like(args: list[Expr], ignore_case: bool = False) -> Expr:
