@@ -1,6 +1,6 @@
 """Files in SQL: the ``read_csv`` / ``read_parquet`` / ``read_json`` / ``read_arrow`` table
-functions, ``FROM 'file.ext'`` and ``COPY ... FROM/TO``, over the format registry
-(``formats``) that ``kodiak import`` / ``export`` use too.
+functions (named in ``functions.tables``), ``FROM 'file.ext'`` and ``COPY ... FROM/TO``, over
+the format registry (``formats``) that ``kodiak import`` / ``export`` use too.
 
 Everything streams: parquet and uncompressed CSV are read through ``pyarrow.dataset``
 scanners (only the columns the plan needs), the rest through the formats' streaming readers;
@@ -26,10 +26,6 @@ from sqlglot import exp
 from . import formats
 from .errors import AccessDenied, BindError
 
-FUNCTIONS = {"read_parquet": "parquet", "parquet_scan": "parquet", "read_csv": "csv",
-             "read_csv_auto": "csv", "read_json": "json", "read_ndjson": "ndjson",
-             "read_json_auto": "json", "read_ndjson_auto": "ndjson", "read_arrow": "arrow",
-             "read_feather": "arrow", "read_ipc": "arrow"}
 # SQL spellings of format options -> the registry's names.
 OPTION_NAMES = {"delim": "delimiter", "sep": "delimiter"}
 COMMON_OPTIONS = frozenset({"compression"})
@@ -119,20 +115,10 @@ def check_options(fmt: str, opts: dict[str, Any]) -> None:
         raise BindError(f"unknown {fmt} option(s): {', '.join(sorted(unknown))}")
 
 
-def table_function(node: exp.Expression) -> tuple[str, str, dict[str, Any]] | None:
-    """``(path, format, options)`` if ``node`` (the ``this`` of a FROM-clause table) is a file
-    table function, else None."""
-    if isinstance(node, exp.ReadParquet):
-        fname, args = "read_parquet", list(node.expressions)
-    elif isinstance(node, exp.ReadCSV):
-        fname, args = "read_csv", [node.this, *node.expressions]
-    elif isinstance(node, exp.Anonymous):
-        fname, args = node.name.lower(), list(node.expressions)
-    else:
-        return None
-    fmt = FUNCTIONS.get(fname)
-    if fmt is None:
-        return None
+def file_arguments(fname: str, fmt: str, args: list[exp.Expression]
+                   ) -> tuple[str, str, dict[str, Any]]:
+    """``(path, format, options)`` of a call of file table function ``fname`` (format
+    ``fmt`` unless a ``format`` option names another) with arguments ``args``."""
     paths = [a for a in args if isinstance(a, exp.Literal) and a.is_string]
     if len(paths) != 1 or args[0] is not paths[0]:
         raise BindError(f"{fname} takes one file path (a string) followed by options")

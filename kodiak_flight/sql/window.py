@@ -33,17 +33,6 @@ from .errors import BindError, NotSupportedError
 from .expr import Col, Expr, Lit
 from .plan import AggCall, SortKey, Window, WindowCall
 
-# the window functions there are, by how they are computed (the binder accepts these)
-RANKS = {"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"}
-OFFSETS = {"lag", "lead"}
-VALUES = {"first_value", "last_value", "nth_value"}
-_PREFIX = {"sum", "count", "count_star", "avg", "stddev_samp", "stddev_pop", "var_samp",
-           "var_pop"}
-_EXTREMES = {"min", "max", "bool_and", "bool_or"}
-_GENERIC = {"string_agg", "list", "quantile_cont", "quantile_disc", "product", "any_value",
-            "approx_count_distinct"}
-AGGS = _PREFIX | _EXTREMES | _GENERIC
-
 _EXPAND_LIMIT = 50_000_000  # elements, for frames of functions with no incremental form
 
 # A frame is (mode, start, end); a bound is ("unbounded", None) | ("current", None) |
@@ -261,6 +250,28 @@ def _to_type(a: pa.Array, t: pa.DataType) -> pa.Array:
 
 
 def _compute(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
+    """Window call ``c`` over arrangement ``s``, by the function's ``window`` method in the
+    registry."""
+    method = F.require(c.func).window
+    if method == "rank":
+        return _rank(c, s)
+    if method == "offset":
+        return _offset(c, s, args)
+    lo, hi = s.bounds(c.frame)
+    empty = hi < lo
+    if method == "value":
+        return _value_at(c, args[0], lo, hi, empty, s.n)
+    if c.distinct:
+        return _generic(c, s, args, lo, hi)
+    if method == "prefix":
+        return _prefix_agg(c, args, lo, hi, empty, s.n)
+    if method == "extreme":
+        return _extreme(c, s, args[0], lo, hi, empty)
+    return _generic(c, s, args, lo, hi)
+
+
+def _rank(c: WindowCall, s: _Sorted) -> pa.Array:
+    """row_number, rank, dense_rank, percent_rank, cume_dist, ntile: from the boundaries."""
     n = s.n
     f = c.func
     if f == "row_number":
@@ -288,24 +299,18 @@ def _compute(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
             a = 1 + row // (small + 1)
             b = 1 + large + (row - i_small) // np.maximum(small, 1)
         return pa.array(np.where(row < i_small, a, b), pa.int64())
-    if f in OFFSETS:
-        k = int(c.extra)
-        j = s.pos - k if f == "lag" else s.pos + k
-        ok = (j >= s.gfirst) & (j <= s.gend)
-        vals = args[0].take(pa.array(np.clip(j, 0, max(n - 1, 0)))) if n else args[0]
-        fill = args[1] if len(args) > 1 else pa.nulls(n, args[0].type)
-        return pc.if_else(pa.array(ok), vals, fill)
-    lo, hi = s.bounds(c.frame)
-    empty = hi < lo
-    if f in VALUES or f == "any_value":
-        return _value_at(c, args[0], lo, hi, empty, n)
-    if c.distinct:
-        return _generic(c, s, args, lo, hi)
-    if f in _PREFIX:
-        return _prefix_agg(c, args, lo, hi, empty, n)
-    if f in _EXTREMES:
-        return _extreme(c, s, args[0], lo, hi, empty)
-    return _generic(c, s, args, lo, hi)
+    raise NotSupportedError(f"window function {f}() is not implemented")  # pragma: no cover
+
+
+def _offset(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
+    """lag / lead: the value ``extra`` rows before / after, in the partition."""
+    n = s.n
+    k = int(c.extra)
+    j = s.pos - k if c.func == "lag" else s.pos + k
+    ok = (j >= s.gfirst) & (j <= s.gend)
+    vals = args[0].take(pa.array(np.clip(j, 0, max(n - 1, 0)))) if n else args[0]
+    fill = args[1] if len(args) > 1 else pa.nulls(n, args[0].type)
+    return pc.if_else(pa.array(ok), vals, fill)
 
 
 def _value_at(c: WindowCall, a: pa.Array, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray,
@@ -507,15 +512,11 @@ def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
 
     n = s.n
     a = args[0] if args else pa.nulls(n, pa.int32())
-    if c.func == "approx_count_distinct":
-        func = "count"
-        distinct = True
-    else:
-        func = c.func
-        distinct = c.distinct
+    func = c.func
+    distinct = c.distinct
     agg = AggCall("__r", func, "__v", c.type, distinct, c.extra)
     if func in ("sum", "avg"):
-        agg.type = F.agg_type(func, a.type) if func == "sum" else pa.float64()
+        agg.type = F.result_type(F.require(func), [a.type])
     empty = hi < lo
     whole = bool(np.all(lo == s.gfirst) and np.all(hi == s.gend))
     if whole:
@@ -551,12 +552,9 @@ def _generic(c: WindowCall, s: _Sorted, args: list[pa.Array], lo: np.ndarray,
         pa.nulls(n, res.type)
     missing = where < 0
     if missing.any():
-        if c.func in ("count", "count_star", "approx_count_distinct"):
-            got = pc.if_else(pa.array(missing), pa.scalar(0, got.type), got)
-        else:
-            got = pc.if_else(pa.array(missing), pa.nulls(n, got.type), got)
+        empty_value = F.aggregate_spec(c.func).empty
+        got = pc.if_else(pa.array(missing), pa.scalar(empty_value, got.type), got)
     return got
 
 
-__all__ = ["AGGS", "OFFSETS", "RANKS", "RUNNING", "VALUES", "WHOLE", "Frame",
-           "run_window"]
+__all__ = ["RUNNING", "WHOLE", "Frame", "run_window"]

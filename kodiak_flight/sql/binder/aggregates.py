@@ -10,16 +10,11 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..errors import BindError, NotSupportedError
-from ..expr import Col, Expr, Lit, call, cast, lit
+from ..expr import Col, Expr, Lit, call, lit
 from ..plan import AggCall
 from ..scope import Scope
 from .calls import func_args, function_name
 from .context import BinderState, new_id
-
-# the aggregates the executor computes (after ``F.canonical_agg`` and the rewrites below)
-_AGG_FUNCS = {"count", "count_star", "sum", "avg", "min", "max", "stddev_samp", "stddev_pop",
-              "var_samp", "var_pop", "quantile_cont", "quantile_disc", "string_agg",
-              "bool_and", "bool_or", "any_value", "list", "approx_count_distinct", "product"}
 
 
 class AggState:
@@ -38,8 +33,9 @@ def is_aggregate(node: exp.Expression) -> bool:
         return True
     if isinstance(node, exp.AggFunc):
         return True
-    if isinstance(node, exp.Anonymous) and node.name.lower() in F.AGGREGATES:
-        return True
+    if isinstance(node, exp.Anonymous):
+        fn = F.lookup(node.name)
+        return fn is not None and fn.kind == F.AGGREGATE
     return False
 
 
@@ -52,6 +48,22 @@ def contains_aggregate(node: exp.Expression) -> bool:
         if is_aggregate(n) and not isinstance(n.parent, exp.Window):
             return True
     return False
+
+
+def aggregate_function(name: str) -> F.Function:
+    """The registered aggregate called ``name``."""
+    fn = F.lookup(name)
+    if fn is not None and fn.kind == F.WINDOW:
+        raise BindError(f"window function {name}() requires an OVER clause")
+    if fn is None or fn.aggregate is None:
+        raise NotSupportedError(f"aggregate {name}() is not supported")
+    return fn
+
+
+def computed_as(fn: F.Function) -> str:
+    """The aggregate the executor runs for ``fn`` (median runs as quantile_cont)."""
+    spec = fn.aggregate
+    return spec.runs_as[0] if spec is not None and spec.runs_as is not None else fn.name
 
 
 class AggregateBinder(BinderState):
@@ -67,7 +79,8 @@ class AggregateBinder(BinderState):
             filt = node.expression.this if isinstance(node.expression, exp.Where) \
                 else node.expression
             node = node.this
-        name = F.canonical_agg(function_name(node))
+        name = function_name(node)
+        fn = aggregate_function(name)
         distinct = False
         args = func_args(node)
         order_items: list[exp.Ordered] = []
@@ -77,84 +90,76 @@ class AggregateBinder(BinderState):
         if args and isinstance(args[0], exp.Distinct):
             distinct = True
             args = list(args[0].expressions) + args[1:]
-        if name == "count" and (not args or isinstance(args[0], exp.Star)):
-            name, args = "count_star", []
-        name, args, extra = self._agg_extra(name, args, scope)
-        if len(args) > 1:
-            raise NotSupportedError(f"{name}() with {len(args)} arguments is not supported")
+        if fn.name == "count" and (not args or isinstance(args[0], exp.Star)):
+            fn, args = F.require("count_star"), []
+        F.check_arity(fn, len(args), name)
+        args, extra = self._agg_parameter(fn, args, scope)
         cond = F.as_condition(self.expr(filt, scope)) if filt is not None else None
         if cond is not None and contains_aggregate(filt):
             raise BindError("aggregate functions are not allowed in FILTER")
-        if cond is not None and name == "count_star":
-            name, args = "count", [exp.Literal.number(1)]
+        if cond is not None and fn.name == "count_star":
+            fn, args = F.require("count"), [exp.Literal.number(1)]
         arg_id = None
-        t: pa.DataType = pa.null()
+        types: list[pa.DataType] = []
         if args:
-            e = self._agg_argument(name, args[0], cond, scope)
+            e = self._agg_argument(fn, args[0], cond, scope)
             arg_id = new_id()
             agg.pre[arg_id] = e
-            t = e.type
-        order = self._agg_order(name, order_items, scope, agg)
-        if distinct and name in ("quantile_cont", "quantile_disc"):
-            raise NotSupportedError(f"{name}(DISTINCT ...) is not supported")
-        rt = F.agg_type(name, t)
-        if name not in _AGG_FUNCS:
-            raise NotSupportedError(f"aggregate {name}() is not supported")
-        c = AggCall(new_id(), name, arg_id, rt, distinct, extra, order)
+            types = [e.type]
+        order = self._agg_order(fn, order_items, scope, agg)
+        func = computed_as(fn)
+        if distinct and fn.aggregate is not None and not fn.aggregate.distinct:
+            raise NotSupportedError(f"{func}(DISTINCT ...) is not supported")
+        rt = F.result_type(fn, types)
+        c = AggCall(new_id(), func, arg_id, rt, distinct, extra, order)
         agg.aggs.append(c)
         out = Col(c.id, rt)
         agg.seen[key] = out
         return out
 
-    def _agg_extra(self, name: str, args: list[exp.Expression], scope: Scope
-                   ) -> tuple[str, list[exp.Expression], Any]:
+    def _agg_parameter(self, fn: F.Function, args: list[exp.Expression], scope: Scope
+                       ) -> tuple[list[exp.Expression], Any]:
         """The constant second argument (separator, quantile) taken out of ``args``."""
-        extra = None
-        if name in ("string_agg",):
+        spec = fn.aggregate
+        assert spec is not None
+        if spec.runs_as is not None:
+            return args, spec.runs_as[1]
+        if spec.parameter == "separator":
             sep = self.expr(args[1], scope) if len(args) > 1 else lit(",")
             if not isinstance(sep, Lit):
                 raise NotSupportedError("string_agg separator must be a constant")
-            extra = sep.value
-            args = args[:1]
-        if name in ("quantile_cont", "quantile_disc"):
+            return args[:1], sep.value
+        if spec.parameter == "quantile":
             if len(args) < 2:
-                raise BindError(f"{name} needs a quantile argument")
+                raise BindError(f"{fn.name} needs a quantile argument")
             q = self.expr(args[1], scope)
             if not isinstance(q, Lit):
                 raise NotSupportedError("quantile must be a constant")
-            extra = float(q.value)
-            args = args[:1]
-        if name == "median":
-            name, extra = "quantile_cont", 0.5
-        return name, args, extra
+            return args[:1], float(q.value)
+        return args, None
 
-    def _agg_argument(self, name: str, arg: exp.Expression, cond: Expr | None,
+    def _agg_argument(self, fn: F.Function, arg: exp.Expression, cond: Expr | None,
                       scope: Scope) -> Expr:
         """The aggregate's input, cast to what it computes in and NULL where FILTER fails."""
         e = self.expr(arg, scope)
         if contains_aggregate(arg):
             raise BindError("aggregate function calls cannot be nested")
-        if name in ("avg",) and pa.types.is_decimal(e.type):
-            e = cast(e, pa.float64())
-        if name in ("stddev_samp", "stddev_pop", "var_samp", "var_pop") and \
-                not pa.types.is_floating(e.type):
-            e = cast(e, pa.float64())
-        if name == "string_agg":
-            e = F._str(e)
-        if name in ("bool_and", "bool_or"):
-            e = F.as_condition(e)
+        if fn.aggregate is not None and fn.aggregate.prepare is not None:
+            e = fn.aggregate.prepare(e)
         if cond is not None:
             e = call("if_else", [call("coalesce", [cond, lit(False)]), e,
                                  Lit(None, e.type)])
         return e
 
-    def _agg_order(self, name: str, order_items: list[exp.Ordered], scope: Scope,
+    def _agg_order(self, fn: F.Function, order_items: list[exp.Ordered], scope: Scope,
                    agg: AggState) -> list[tuple[str, bool, bool]]:
-        """``agg(x ORDER BY y)``: the sort keys, pre-projected like the argument."""
+        """``agg(x ORDER BY y)``: the sort keys, pre-projected like the argument (for the
+        aggregates whose result depends on the order; others ignore it)."""
         order: list[tuple[str, bool, bool]] = []
-        if order_items and name == "any_value":
-            raise NotSupportedError(f"{name}(... ORDER BY ...) is not supported")
-        if order_items and name in ("string_agg", "list"):
+        use = fn.aggregate.order_by if fn.aggregate is not None else "ignored"
+        if order_items and use == "refused":
+            raise NotSupportedError(f"{fn.name}(... ORDER BY ...) is not supported")
+        if order_items and use == "used":
             for o in order_items:
                 oe = self.expr(o.this, scope)
                 oid = new_id()

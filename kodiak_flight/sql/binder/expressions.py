@@ -19,6 +19,7 @@ from sqlglot import exp
 from .. import functions as F
 from ..errors import BindError, NotSupportedError, ParameterError
 from ..expr import Col, Expr, Lit, call, cast, lit
+from ..functions import conditional, dates, strings
 from ..scope import Scope
 from ..types import from_sql, is_string
 from .aggregates import AggState, is_aggregate
@@ -235,15 +236,15 @@ class ExpressionBinder(BinderState):
         return call("xor", [F.as_condition(x) for x in self._bin(n, s, g)])
 
     def _x_DPipe(self, n: exp.DPipe, s: Scope, g: AggState | None) -> Expr:
-        return F._concat(list(self._bin(n, s, g)), skip_nulls=False)
+        return strings.concat(list(self._bin(n, s, g)), skip_nulls=False)
 
     def _x_Like(self, n: exp.Like, s: Scope, g: AggState | None) -> Expr:
         a, b = self._bin(n, s, g)
-        return F._like([a, b])
+        return strings.like([a, b])
 
     def _x_ILike(self, n: exp.ILike, s: Scope, g: AggState | None) -> Expr:
         a, b = self._bin(n, s, g)
-        return F._like([a, b], ignore_case=True)
+        return strings.like([a, b], ignore_case=True)
 
     def _x_Escape(self, n: exp.Escape, s: Scope, g: AggState | None) -> Expr:
         like = n.this
@@ -253,17 +254,17 @@ class ExpressionBinder(BinderState):
             raise NotSupportedError("LIKE ... ESCAPE needs constants")
         pattern = _translate_escape(str(pat.value), str(esc.value))
         a = self.expr(like.this, s, g)
-        return F._like([a, lit(pattern)], ignore_case=isinstance(like, exp.ILike))
+        return strings.like([a, lit(pattern)], ignore_case=isinstance(like, exp.ILike))
 
     def _x_Glob(self, n: exp.Glob, s: Scope, g: AggState | None) -> Expr:
         a, b = self._bin(n, s, g)
         if not isinstance(b, Lit):
             raise NotSupportedError("GLOB pattern must be a constant")
-        return call("match_substring_regex", [F._str(a)],
+        return call("match_substring_regex", [strings.to_string(a)],
                     pc.MatchSubstringOptions(_glob_regex(str(b.value))))
 
     def _x_RegexpLike(self, n: exp.RegexpLike, s: Scope, g: AggState | None) -> Expr:
-        return F.SCALAR["regexp_matches"](list(self._bin(n, s, g)))
+        return strings.regexp_matches(list(self._bin(n, s, g)))
 
     def _x_SimilarTo(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
         raise NotSupportedError("SIMILAR TO is not supported")
@@ -320,48 +321,43 @@ class ExpressionBinder(BinderState):
         return F.coalesce(args)
 
     def _x_Nullif(self, n: exp.Nullif, s: Scope, g: AggState | None) -> Expr:
-        return F._nullif([self.expr(n.this, s, g), self.expr(n.expression, s, g)])
+        return conditional.nullif([self.expr(n.this, s, g), self.expr(n.expression, s, g)])
 
     def _x_Extract(self, n: exp.Extract, s: Scope, g: AggState | None) -> Expr:
-        return F.extract(n.this.name, self.expr(n.expression, s, g))
+        return dates.extract(n.this.name, self.expr(n.expression, s, g))
 
     def _x_Substring(self, n: exp.Substring, s: Scope, g: AggState | None) -> Expr:
         args = [self.expr(n.this, s, g), self.expr(n.args.get("start") or exp.Literal.number(1),
                                                     s, g)]
         if n.args.get("length") is not None:
             args.append(self.expr(n.args["length"], s, g))
-        return F._substring(args)
+        return strings.substring(args)
 
     def _x_Trim(self, n: exp.Trim, s: Scope, g: AggState | None) -> Expr:
         x = self.expr(n.this, s, g)
-        pos = (n.text("position") or "BOTH").upper()
+        side = (n.text("position") or "BOTH").lower()
         chars = n.args.get("expression")
-        fns = {"BOTH": ("utf8_trim_whitespace", "utf8_trim"),
-               "LEADING": ("utf8_ltrim_whitespace", "utf8_ltrim"),
-               "TRAILING": ("utf8_rtrim_whitespace", "utf8_rtrim")}[pos]
         args = [x] + ([self.expr(chars, s, g)] if chars is not None else [])
-        return F._trim(*fns)(args)
+        return strings.trim(args, side)
 
     def _x_Pad(self, n: exp.Pad, s: Scope, g: AggState | None) -> Expr:
         args = [self.expr(n.this, s, g), self.expr(n.expression, s, g)]
         if n.args.get("fill_pattern") is not None:
             args.append(self.expr(n.args["fill_pattern"], s, g))
-        return F._pad("utf8_lpad" if n.args.get("is_left") else "utf8_rpad")(args)
+        return strings.pad(args, left=bool(n.args.get("is_left")))
 
     def _x_TimestampTrunc(self, n: exp.TimestampTrunc, s: Scope, g: AggState | None) -> Expr:
         unit = n.args.get("unit")
-        return F._date_trunc([lit(unit.name if unit is not None else "day"),
-                              self.expr(n.this, s, g)])
+        return dates.date_trunc([lit(unit.name if unit is not None else "day"),
+                                 self.expr(n.this, s, g)])
 
     _x_DateTrunc = _x_TimestampTrunc
 
     def _x_CurrentDate(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
-        self.ctx.volatile = True
-        return F._current_date([])
+        return self.call_function(F.require("current_date"), [])
 
     def _x_CurrentTimestamp(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
-        self.ctx.volatile = True
-        return F._now([])
+        return self.call_function(F.require("now"), [])
 
     def _x_Tuple(self, n: exp.Tuple, s: Scope, g: AggState | None) -> Expr:
         raise NotSupportedError("row values (tuples) are not supported")
@@ -372,14 +368,23 @@ class ExpressionBinder(BinderState):
     def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
         """A scalar function call (aggregates and window functions are bound elsewhere)."""
         name = function_name(node)
-        if name in F.AGGREGATES:
+        fn = F.require(name)
+        if fn.kind == F.AGGREGATE:
             raise BindError(f"aggregate function {name}() is not allowed here")
-        if name in F.WINDOW_ONLY:
+        if fn.kind == F.WINDOW:
             raise BindError(f"window function {name}() requires an OVER clause")
+        if fn.kind == F.TABLE:
+            raise BindError(f"table function {name}() can only be used in FROM")
         args = [self.expr(a, scope, agg) for a in func_args(node)]
-        if name in F.VOLATILE:
+        return self.call_function(fn, args, name)
+
+    def call_function(self, fn: F.Function, args: list[Expr], name: str | None = None
+                      ) -> Expr:
+        """Scalar function ``fn`` applied to ``args``; a plan holding a function that is not
+        immutable (now(), current_date) is not reused by later executions."""
+        if not fn.immutable:
             self.ctx.volatile = True
-        return F.scalar_function(name, args)
+        return F.apply(fn, args, name)
 
 
 def _glob_regex(pattern: str) -> str:

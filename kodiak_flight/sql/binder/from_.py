@@ -16,7 +16,8 @@ from ..catalog import system
 from ..dialect import parse
 from ..errors import BindError, NotSupportedError, suggest
 from ..expr import Col, Expr, and_all
-from ..files import dataset, format_from_extension, table_function
+from ..files import dataset, format_from_extension
+from ..functions import table_function
 from ..plan import (
     FileScan,
     Join,

@@ -333,9 +333,7 @@ def _empty_values(sel_exprs: list[tuple[str, Expr]], aggs: list[AggCall]
                   ) -> list[Expr | None]:
     """Each output's constant value over no input rows (counts 0, other aggregates NULL),
     or None where that is not a constant."""
-    zero = {a.id: Lit(0, a.type) if a.func in ("count", "count_star",
-                                               "approx_count_distinct")
-            else Lit(None, a.type) for a in aggs}
+    zero = {a.id: Lit(F.aggregate_spec(a.func).empty, a.type) for a in aggs}
     empties: list[Expr | None] = []
     for _, e in sel_exprs:
         v = fold(substitute(e, zero))

@@ -11,11 +11,12 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..errors import BindError, NotSupportedError
-from ..expr import Col, Expr, Lit, cast
+from ..expr import Col, Expr, Lit
+from ..functions.windows import shape
 from ..plan import SortKey, WindowCall
 from ..scope import Scope
-from ..window import AGGS, OFFSETS, RANKS, RUNNING, VALUES, WHOLE, Frame
-from .aggregates import AggState
+from ..window import RUNNING, WHOLE, Frame
+from .aggregates import AggState, computed_as
 from .calls import func_args, function_name
 from .context import BinderState, new_id
 
@@ -39,17 +40,17 @@ class WindowBinder(BinderState):
         elif isinstance(fn, exp.RespectNulls):
             fn = fn.this
         distinct = False
-        name = F.canonical_agg(function_name(fn))
-        if name == "median":
-            name = "quantile_cont"
+        name = function_name(fn)
+        func = F.lookup(name)
+        if func is None or func.window is None:
+            raise NotSupportedError(f"window function {name}() is not supported")
         raw_args = func_args(fn)
         if raw_args and isinstance(raw_args[0], exp.Distinct):
             distinct = True
             raw_args = list(raw_args[0].expressions) + raw_args[1:]
-        if name == "count" and (not raw_args or isinstance(raw_args[0], exp.Star)):
-            name, raw_args = "count_star", []
-        if name not in RANKS | OFFSETS | VALUES | AGGS:
-            raise NotSupportedError(f"window function {name}() is not supported")
+        if func.name == "count" and (not raw_args or isinstance(raw_args[0], exp.Star)):
+            func, raw_args = F.require("count_star"), []
+        F.check_arity(func, len(raw_args), name)
         args = [self.expr(a, scope, agg) for a in raw_args]
         part = [self.expr(p, scope, agg) for p in node.args.get("partition_by") or []]
         order = []
@@ -60,11 +61,11 @@ class WindowBinder(BinderState):
         frame = self._frame(node.args.get("spec"), bool(order))
         if frame[0] == "range" and ("offset" in (frame[1][0], frame[2][0])) and len(order) != 1:
             raise BindError("RANGE with an offset needs exactly one ORDER BY expression")
-        args, t, extra = _call_shape(name, args)
-        if distinct and name not in ("count", "sum", "avg", "min", "max", "string_agg", "list",
-                                     "product"):
-            raise NotSupportedError(f"{name}(DISTINCT ...) over a window is not supported")
-        call = WindowCall(new_id(), name, args, t, part, order, extra, frame, ignore_nulls,
+        args, t, extra = shape(func, args)
+        computes = computed_as(func)
+        if distinct and not (func.aggregate is not None and func.aggregate.window_distinct):
+            raise NotSupportedError(f"{computes}(DISTINCT ...) over a window is not supported")
+        call = WindowCall(new_id(), computes, args, t, part, order, extra, frame, ignore_nulls,
                           distinct)
         self.window_calls.append(call)
         return Col(call.id, t)
@@ -134,68 +135,3 @@ class WindowBinder(BinderState):
             raise BindError("window frame offsets must not be negative")
         return ("offset", v if side_s == "following" else -v)
 
-
-def _call_shape(name: str, args: list[Expr]) -> tuple[list[Expr], pa.DataType, Any]:
-    """The arguments a window function computes on, its result type and its constant
-    parameter (offset, bucket count, position, separator, quantile)."""
-    extra: Any = None
-    if name in OFFSETS:
-        if not args:
-            raise BindError(f"{name}() needs an argument")
-        n = args[1] if len(args) > 1 else Lit(1, pa.int64())
-        if not isinstance(n, Lit) or n.value is None:
-            raise NotSupportedError(f"{name}() offset must be a constant")
-        t = args[0].type
-        default = args[2] if len(args) > 2 else None
-        rest = [args[0]]
-        if default is not None:
-            t = F.common_type(t, default.type, f"{name}() default")
-            rest = [cast(args[0], t), cast(F.coerce_literal(default, t), t)]
-        extra = int(n.value)
-        args = rest
-    elif name == "ntile":
-        if len(args) != 1 or not isinstance(args[0], Lit) or not args[0].value or \
-                args[0].value < 1:
-            raise BindError("ntile() needs one positive constant argument")
-        extra = int(args[0].value)
-        args = []
-        t = pa.int64()
-    elif name == "nth_value":
-        if len(args) != 2 or not isinstance(args[1], Lit) or not args[1].value or \
-                args[1].value < 1:
-            raise BindError("nth_value() needs a positive constant position")
-        extra = int(args[1].value)
-        args = args[:1]
-        t = args[0].type
-    elif name in RANKS:
-        if args:
-            raise BindError(f"{name}() takes no arguments")
-        t = pa.float64() if name in ("percent_rank", "cume_dist") else pa.int64()
-    elif name in ("first_value", "last_value"):
-        if len(args) != 1:
-            raise BindError(f"{name}() takes one argument")
-        t = args[0].type
-    else:
-        if name == "string_agg":
-            sep = args[1] if len(args) > 1 else Lit(",", pa.string())
-            if not isinstance(sep, Lit):
-                raise NotSupportedError("string_agg separator must be a constant")
-            extra = sep.value
-            args = [F._str(args[0])]
-        elif name in ("quantile_cont", "quantile_disc"):
-            q = args[1] if len(args) > 1 else Lit(0.5, pa.float64())
-            if not isinstance(q, Lit):
-                raise NotSupportedError("quantile must be a constant")
-            extra = float(q.value)
-            args = args[:1]
-        if name != "count_star" and len(args) != 1:
-            raise BindError(f"{name}() takes one argument")
-        if name == "avg" and pa.types.is_decimal(args[0].type):
-            args = [cast(args[0], pa.float64())]
-        if name in ("bool_and", "bool_or"):
-            args = [F.as_condition(args[0])]
-        if name in ("stddev_samp", "stddev_pop", "var_samp", "var_pop", "product") and \
-                not pa.types.is_floating(args[0].type):
-            args = [cast(args[0], pa.float64())]
-        t = F.agg_type(name, args[0].type if args else pa.null())
-    return args, t, extra

@@ -12,6 +12,7 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from ..errors import ExecutionError
+from ..functions import aggregate_spec
 from ..plan import AggCall, Aggregate
 from .acero import seq
 from .arrow_errors import arrow_errors
@@ -62,9 +63,7 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
         order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]
         cols[a.id] = finalize(a, t.column(a.id), order_cols)
     if not node.keys and t.num_rows == 0:
-        arrays = [pa.array([0 if a.func in ("count", "count_star",
-                                            "approx_count_distinct") else None],
-                           type=a.type) for a in node.aggs]
+        arrays = [pa.array([aggregate_spec(a.func).empty], type=a.type) for a in node.aggs]
         return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
                    ordered=True)
     arrays = [t.column(k) for k in node.keys] + [cols[a.id] for a in node.aggs]
@@ -76,9 +75,6 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     types = dict(node.output)
     out = out.cast(pa.schema([pa.field(n, types[n]) for n in names]))
     return Out(table=out, ordered=False)
-
-
-LISTY = {"string_agg", "quantile_cont", "quantile_disc", "list"}
 
 
 @arrow_errors
@@ -97,38 +93,18 @@ def scalar_aggregates(t: pa.Table, node: Aggregate, specs: list[tuple]) -> pa.Ta
 
 
 def agg_spec(a: AggCall) -> tuple:
-    f = a.func
+    """``(input, Acero hash kernel, options, output name)`` of aggregate ``a``, from the
+    function registry's ``AggregateSpec``."""
+    spec = aggregate_spec(a.func)
     target: Any = a.arg if a.arg is not None else []
-    if f == "count_star":
-        return ([], "hash_count_all", None, a.id)
-    if f == "count":
-        fn = "hash_count_distinct" if a.distinct else "hash_count"
-        return (target, fn, pc.CountOptions("only_valid"), a.id)
-    if f == "approx_count_distinct":
-        return (target, "hash_count_distinct", pc.CountOptions("only_valid"), a.id)
-    if f in LISTY:
-        return (target, "hash_list", None, a.id)
-    sao = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
-    simple = {"sum": "hash_sum", "avg": "hash_mean", "min": "hash_min", "max": "hash_max",
-              "bool_and": "hash_all", "bool_or": "hash_any", "product": "hash_product"}
-    if f in simple:
-        return (target, simple[f], sao, a.id)
-    if f == "any_value":  # any value will do; hash_first needs single-threaded ordering
-        return (target, "hash_min", sao, a.id)
-    if f in ("stddev_samp", "stddev_pop", "var_samp", "var_pop"):
-        fn = "hash_stddev" if f.startswith("stddev") else "hash_variance"
-        return (target, fn, pc.VarianceOptions(ddof=1 if f.endswith("samp") else 0,
-                                               min_count=1), a.id)
-    raise ExecutionError(f"aggregate {f} is not implemented")  # pragma: no cover
-
-
-PLAIN_DISTINCT = {"count", "min", "max", "any_value", "approx_count_distinct", "bool_and",
-                   "bool_or"}
+    kernel = spec.distinct_kernel if a.distinct and spec.distinct_kernel else spec.kernel
+    return (target, kernel, spec.options, a.id)
 
 
 def via_list(a: AggCall) -> bool:
     """Computed from per-group value lists (ordered or DISTINCT aggregates, quantiles...)."""
-    return bool(a.order) or (a.distinct and a.func not in PLAIN_DISTINCT) or a.func in LISTY
+    spec = aggregate_spec(a.func)
+    return bool(a.order) or (a.distinct and not spec.plain_distinct) or spec.via_list
 
 
 def agg_specs(a: AggCall) -> list[tuple]:

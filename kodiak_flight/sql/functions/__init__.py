@@ -1,0 +1,57 @@
+"""SQL functions: the registry (``registry``) and the families that register into it, one
+module each, plus the operators the binder calls directly.
+
+Importing this package registers every built-in function. To add one, write it in the
+module of its family and ``register`` a ``Function`` record (see docs/sql.md).
+"""
+
+from __future__ import annotations
+
+from . import aggregates, conditional, dates, math, strings, tables, windows
+from .operators import (
+    and_,
+    arith,
+    as_condition,
+    case_when,
+    coalesce,
+    coerce_literal,
+    compare,
+    guard,
+    in_list,
+    not_,
+    or_,
+    unify,
+)
+from .registry import (
+    AGGREGATE,
+    IMMUTABLE,
+    SCALAR,
+    STABLE,
+    TABLE,
+    VOLATILE,
+    WINDOW,
+    AggregateSpec,
+    Function,
+    aggregate_spec,
+    apply,
+    check_arity,
+    constant,
+    functions,
+    generation,
+    kernel,
+    lookup,
+    register,
+    require,
+    result_type,
+    unregister,
+)
+from .tables import table_function
+
+__all__ = [
+    "AGGREGATE", "IMMUTABLE", "SCALAR", "STABLE", "TABLE", "VOLATILE", "WINDOW",
+    "AggregateSpec", "Function", "aggregate_spec", "aggregates", "and_", "apply", "arith",
+    "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
+    "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
+    "kernel", "lookup", "math", "not_", "or_", "register", "require", "result_type",
+    "strings", "table_function", "tables", "unify", "unregister", "windows",
+]

@@ -1,0 +1,59 @@
+"""Numeric functions: rounding, roots, logarithms, powers, trigonometry, sign, ``mod``.
+Functions of real numbers compute in DOUBLE, as DuckDB's do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..expr import Expr, call, cast, lit
+from .operators import arith
+from .registry import SCALAR, Function, constant, kernel, register
+
+
+def to_float(e: Expr) -> Expr:
+    return cast(e, pa.float64())
+
+
+def _round(args: list[Expr]) -> Expr:
+    nd = int(constant(args[1], "round digits")) if len(args) > 1 else 0
+    x = args[0]
+    if pa.types.is_integer(x.type):
+        return x
+    return call("round", [x], pc.RoundOptions(nd, "half_towards_infinity"), what="round")
+
+
+def _log(args: list[Expr]) -> Expr:
+    if len(args) == 2:  # log(base, x)
+        return arith("/", call("ln", [to_float(args[1])]), call("ln", [to_float(args[0])]))
+    return call("log10", [to_float(args[0])])
+
+
+def _power(args: list[Expr]) -> Expr:
+    return call("power", [to_float(args[0]), to_float(args[1])])
+
+
+def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | None = 1,
+        aliases: tuple[str, ...] = (), doc: str = "") -> None:
+    register(Function(name, SCALAR, build, lo, hi, aliases, doc=doc))
+
+
+_fn("abs", kernel("abs_checked"))
+_fn("ceil", kernel("ceil"), aliases=("ceiling",))
+_fn("floor", kernel("floor"))
+_fn("round", _round, 1, 2, doc="round(x[, digits]), halves away from zero")
+_fn("trunc", kernel("trunc"), doc="towards zero")
+_fn("sqrt", kernel("sqrt", to_float))
+_fn("exp", kernel("exp", to_float))
+_fn("ln", kernel("ln", to_float))
+_fn("log10", kernel("log10", to_float))
+_fn("log2", kernel("log2", to_float))
+_fn("log", _log, 1, 2, doc="log(x): base 10; log(b, x): base b")
+_fn("power", _power, 2, 2, aliases=("pow",))
+for _name in ("sin", "cos", "tan", "asin", "acos", "atan"):
+    _fn(_name, kernel(_name, to_float))
+_fn("sign", lambda a: call("sign", [a[0]]), doc="-1, 0 or 1")
+_fn("pi", lambda a: lit(3.141592653589793), 0, 0)
+_fn("mod", lambda a: arith("%", a[0], a[1]), 2, 2, doc="remainder, with the dividend's sign")

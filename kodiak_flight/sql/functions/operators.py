@@ -1,0 +1,272 @@
+"""Operators: comparisons, arithmetic, AND/OR/NOT, CASE, COALESCE and IN lists, with SQL's
+implicit casts (``coerce_literal``, ``unify``). The binder calls these directly for operator
+syntax; they are not named functions, so they are not in the registry (the functions built
+on them, ``coalesce``, ``nullif``, ``mod``..., register in their family's module).
+
+Arrow evaluates every row of an expression; SQL only the rows that reach it. ``guard`` keeps
+the difference from raising "division by zero" on rows a CASE branch, an AND/OR operand or a
+COALESCE argument never sees.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import SqlTypeError
+from ..expr import Call, Expr, Lit, call, cast, is_const, lit
+from ..types import common_type, is_numeric, is_string, is_temporal, sql_name
+from .dates import add_days, add_interval
+
+# ---------------------------------------------------------------------------- coercion
+
+
+def is_null_literal(e: Expr) -> bool:
+    return is_const(e) and e.value is None
+
+
+def coerce_literal(e: Expr, to: pa.DataType) -> Expr:
+    """Cast a string literal to ``to`` as SQL does for ``date_col = '1998-01-01'``."""
+    if isinstance(e, Lit) and is_string(e.type) and not is_string(to):
+        return cast(e, to)
+    return e
+
+
+def unify(args: list[Expr], what: str) -> list[Expr]:
+    """Cast every argument to their common type (CASE branches, COALESCE, IN lists...)."""
+    t = pa.null()
+    for a in args:
+        if isinstance(a, Lit) and is_string(a.type) and not is_string(t) and not \
+                pa.types.is_null(t):
+            continue
+        t = common_type(t, a.type, what)
+    if pa.types.is_null(t):
+        return args
+    return [cast(coerce_literal(a, t), t) for a in args]
+
+
+def narrow_int_literal(e: Expr) -> Expr:
+    """An integer literal as the narrowest decimal holding it (for decimal arithmetic)."""
+    if isinstance(e, Lit) and pa.types.is_integer(e.type) and e.value is not None:
+        return Lit(Decimal(e.value), pa.decimal128(max(1, len(str(abs(e.value)))), 0))
+    return e
+
+
+OPERATOR_NAMES = {"equal": "=", "not_equal": "<>", "less": "<", "less_equal": "<=",
+                  "greater": ">", "greater_equal": ">=", "add_checked": "+",
+                  "subtract_checked": "-", "multiply_checked": "*", "divide": "/",
+                  "modulo": "%"}
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    """``a op b`` for op in equal/not_equal/less/... after SQL's implicit casts."""
+    if is_null_literal(a) or is_null_literal(b) or pa.types.is_null(a.type) or \
+            pa.types.is_null(b.type):
+        return Lit(None, pa.bool_())  # anything compared with NULL is NULL
+    a, b = coerce_literal(a, b.type), coerce_literal(b, a.type)
+    what = f"comparison {OPERATOR_NAMES.get(op, op)}"
+    if a.type != b.type:
+        if pa.types.is_decimal(a.type) or pa.types.is_decimal(b.type):
+            a, b = narrow_int_literal(a), narrow_int_literal(b)
+        t = common_type(a.type, b.type, what)
+        a, b = cast(a, t), cast(b, t)
+    return call(op, [a, b], what=what)
+
+
+# ---------------------------------------------------------------------------- arithmetic
+
+
+def _temporal(op: str, a: Expr, b: Expr) -> Expr | None:
+    """``date/timestamp +- interval``, ``date +- integer``, ``date - date``; else None."""
+    ta, tb = a.type, b.type
+    if pa.types.is_interval(tb) and is_temporal(ta):
+        return add_interval("add" if op == "+" else "sub", a, b)
+    if pa.types.is_interval(ta) and is_temporal(tb) and op == "+":
+        return add_interval("add", b, a)
+    if pa.types.is_date(ta) and pa.types.is_integer(tb):
+        return add_days(a, b if op == "+" else call("negate_checked", [b]))
+    if pa.types.is_date(ta) and pa.types.is_date(tb) and op == "-":
+        return call("subtract_checked", [cast(cast(a, pa.int32()), pa.int64()),
+                                         cast(cast(b, pa.int32()), pa.int64())])
+    return None
+
+
+def _decimal_operands(op: str, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """Decimal arithmetic stays exact while the result fits 38 digits, else goes float."""
+    if pa.types.is_floating(a.type) or pa.types.is_floating(b.type):
+        return cast(a, pa.float64()), cast(b, pa.float64())
+    a, b = narrow_int_literal(a), narrow_int_literal(b)
+    a = cast(a, pa.decimal128(19, 0)) if pa.types.is_integer(a.type) else a
+    b = cast(b, pa.decimal128(19, 0)) if pa.types.is_integer(b.type) else b
+    pa_, pb = a.type, b.type
+    if op == "*":
+        prec = pa_.precision + pb.precision + 1
+    else:
+        prec = max(pa_.precision - pa_.scale, pb.precision - pb.scale) + \
+            max(pa_.scale, pb.scale) + 1
+    if prec > 38:
+        return cast(a, pa.float64()), cast(b, pa.float64())
+    return a, b
+
+
+def _remainder(a: Expr, b: Expr) -> Expr:
+    """SQL's remainder takes the dividend's sign (truncated division)."""
+    if pa.types.is_floating(a.type):  # IEEE fmod: x % 0 is NaN
+        q = call("trunc", [call("divide", [a, b], what="%")])
+        return call("subtract", [a, call("multiply", [q, b])], what="%")
+    q = call("divide_checked", [a, b], what="%")  # zero divisor: error
+    if not pa.types.is_integer(q.type):
+        q = call("trunc", [q])
+    return call("subtract_checked", [a, call("multiply_checked", [q, b])], what="%")
+
+
+def arith(op: str, a: Expr, b: Expr) -> Expr:
+    """Arithmetic with DuckDB's result types (``/`` is true division, decimals stay exact)."""
+    name = {"+": "add_checked", "-": "subtract_checked", "*": "multiply_checked",
+            "/": "divide", "//": "divide", "%": "modulo"}[op]
+    a, b = coerce_literal(a, b.type), coerce_literal(b, a.type)
+    ta, tb = a.type, b.type
+    if op in "+-" and (is_temporal(ta) or is_temporal(tb) or pa.types.is_interval(ta)
+                       or pa.types.is_interval(tb)):
+        out = _temporal(op, a, b)
+        if out is not None:
+            return out
+    if pa.types.is_null(ta) or pa.types.is_null(tb):
+        other = tb if pa.types.is_null(ta) else ta
+        return Lit(None, other if is_numeric(other) else pa.int32())
+    if not (is_numeric(ta) and is_numeric(tb)):
+        raise SqlTypeError(f"operator {op} is not defined for operand types "
+                           f"({sql_name(ta)}, {sql_name(tb)})")
+    if op == "/":  # IEEE: x / 0 is +-Infinity, 0 / 0 is NaN (DuckDB's default)
+        a, b = cast(a, pa.float64()), cast(b, pa.float64())
+        return call("divide", [a, b], what="/")
+    if op == "//":  # integer division for integers, else division; zero divisor is an error
+        t = common_type(ta, tb)
+        if not pa.types.is_integer(t):
+            a, b = cast(a, pa.float64()), cast(b, pa.float64())
+            return call("divide_checked", [a, b], what="//")
+        return call("divide_checked", [cast(a, t), cast(b, t)], what="//")
+    if pa.types.is_decimal(ta) or pa.types.is_decimal(tb):
+        a, b = _decimal_operands(op, a, b)
+    elif ta != tb:
+        t = common_type(ta, tb)
+        a, b = cast(a, t), cast(b, t)
+    if op == "%":
+        return _remainder(a, b)
+    return call(name, [a, b], what=op)
+
+
+def has_checked_division(e: Expr) -> bool:
+    return any(isinstance(x, Call) and x.fn == "divide_checked" for x in e.walk())
+
+
+def guard(e: Expr, needed: Expr) -> Expr:
+    """``e`` evaluated only where ``needed`` holds, as far as errors go: divisors of checked
+    divisions become 1 where ``needed`` is false, so rows a CASE branch, an AND/OR operand
+    or a COALESCE argument does not reach cannot raise "division by zero" (Arrow evaluates
+    every row; SQL evaluates only the rows that reach an expression)."""
+    if not has_checked_division(e):
+        return e
+    g = call("coalesce", [needed, lit(False)]) if not isinstance(needed, Lit) else needed
+    if isinstance(g, Lit):
+        if g.value:
+            return e
+
+    def rec(x: Expr) -> Expr:
+        if not isinstance(x, Call):
+            return x
+        args = [rec(a) for a in x.args]
+        if x.fn == "divide_checked":
+            b = args[1]
+            one = cast(lit(1), b.type)
+            args[1] = Call("if_else", (g, b, one), None, b.type) if not isinstance(g, Lit) \
+                else one
+        return Call(x.fn, tuple(args), x.options, x.type)
+    return rec(e)
+
+
+# ---------------------------------------------------------------------------- logic
+
+
+def as_condition(e: Expr) -> Expr:
+    if pa.types.is_boolean(e.type):
+        return e
+    if pa.types.is_null(e.type):
+        return Lit(None, pa.bool_())
+    if isinstance(e, Lit) and is_string(e.type):
+        return cast(e, pa.bool_())
+    raise SqlTypeError(f"expected a BOOLEAN condition, got {sql_name(e.type)}")
+
+
+def and_(a: Expr, b: Expr) -> Expr:
+    a, b = as_condition(a), as_condition(b)
+    b = guard(b, call("coalesce", [a, lit(True)]))  # rows where a is false skip b
+    return call("and_kleene", [a, b], what="AND")
+
+
+def or_(a: Expr, b: Expr) -> Expr:
+    a, b = as_condition(a), as_condition(b)
+    b = guard(b, call("invert", [call("coalesce", [a, lit(False)])]))
+    return call("or_kleene", [a, b], what="OR")
+
+
+def not_(a: Expr) -> Expr:
+    return call("invert", [as_condition(a)], what="NOT")
+
+
+def case_when(conds: list[Expr], values: list[Expr], default: Expr | None) -> Expr:
+    vals = unify(values + ([default] if default is not None else [lit(None)]), "CASE branches")
+    if pa.types.is_null(vals[0].type):
+        vals = [cast(v, pa.int32()) for v in vals]
+    conds = [as_condition(c) for c in conds]
+    if any(has_checked_division(v) for v in vals):
+        taken: Expr = lit(False)  # some earlier branch already matched
+        for i, c in enumerate(conds):
+            hit = call("and_kleene", [call("invert", [taken]),
+                                      call("coalesce", [c, lit(False)])])
+            vals[i] = guard(vals[i], hit)
+            taken = call("or_kleene", [taken, call("coalesce", [c, lit(False)])])
+        vals[-1] = guard(vals[-1], call("invert", [taken]))
+    names = [f"c{i}" for i in range(len(conds))]
+    struct = call("make_struct", conds, pc.MakeStructOptions(names))
+    return call("case_when", [struct, *vals], what="CASE")
+
+
+def coalesce(args: list[Expr]) -> Expr:
+    args = unify(args, "COALESCE arguments")
+    if len(args) == 1:
+        return args[0]
+    if any(has_checked_division(x) for x in args[1:]):
+        out = [args[0]]
+        for x in args[1:]:  # later arguments only matter where the earlier ones are NULL
+            before = call("is_null", [out[0]])
+            for y in out[1:]:
+                before = call("and_kleene", [before, call("is_null", [y])])
+            out.append(guard(x, before))
+        args = out
+    return call("coalesce", args, what="COALESCE")
+
+
+def in_list(x: Expr, items: list[Expr]) -> Expr:
+    if is_null_literal(x) or pa.types.is_null(x.type):
+        return Lit(None, pa.bool_())
+    vals = unify([x, *items], "IN list")
+    x, items = vals[0], vals[1:]
+    if all(isinstance(i, Lit) for i in items):
+        values = pa.array([i.value for i in items if i.value is not None], type=x.type)
+        res = call("is_in", [x], pc.SetLookupOptions(values, skip_nulls=True), what="IN")
+        if not isinstance(res, Lit):
+            res._values = tuple(values.to_pylist())  # type: ignore[attr-defined]
+        if any(i.value is None for i in items):  # x IN (.., NULL) is NULL when not found
+            res = call("if_else", [res, lit(True), Lit(None, pa.bool_())])
+        return call("if_else", [call("is_null", [x]), Lit(None, pa.bool_()), res]) \
+            if not isinstance(res, Lit) else res
+    out: Expr | None = None
+    for i in items:
+        eq = compare("equal", x, i)
+        out = eq if out is None else or_(out, eq)
+    assert out is not None
+    return out
+

@@ -1,0 +1,175 @@
+"""String functions on Arrow's ``utf8_*`` kernels. Kernels that take their parameters as
+options (``match_like``, ``utf8_slice_codeunits``, ``utf8_lpad``...) need those arguments
+to be constants; we say so in the error instead of falling back to row-by-row code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..expr import Expr, Lit, call, cast, lit
+from ..types import is_string
+from .registry import SCALAR, Function, constant, kernel, register
+
+
+def to_string(e: Expr) -> Expr:
+    """``e`` as VARCHAR (string functions take any argument, as DuckDB's do)."""
+    if is_string(e.type):
+        return e
+    if pa.types.is_null(e.type):
+        return Lit(None, pa.string())
+    return cast(e, pa.string())
+
+
+def substring(args: list[Expr]) -> Expr:
+    """``substring(s, start[, length])``, 1-based; a negative start counts from the end."""
+    s = to_string(args[0])
+    start = int(constant(args[1], "substring start"))
+    length = int(constant(args[2], "substring length")) if len(args) > 2 else None
+    begin = start - 1  # SQL is 1-based; 0 behaves like 1 with length - 1
+    if start < 0:  # counts from the end
+        stop = start + length if length is not None else None
+        if stop is not None and stop >= 0:
+            stop = None
+        opts = pc.SliceOptions(start, stop) if stop is not None else pc.SliceOptions(start)
+        return call("utf8_slice_codeunits", [s], opts, what="substring")
+    if start <= 0:
+        stop = begin + length if length is not None else None
+        begin = 0
+        if stop is not None and stop <= 0:
+            return call("utf8_slice_codeunits", [s], pc.SliceOptions(0, 0))
+    else:
+        stop = begin + length if length is not None else None
+    opts = pc.SliceOptions(begin, stop) if stop is not None else pc.SliceOptions(begin)
+    return call("utf8_slice_codeunits", [s], opts, what="substring")
+
+
+def concat(args: list[Expr], skip_nulls: bool) -> Expr:
+    """``concat`` (NULLs skipped: read as '') or ``||`` (a NULL makes NULL). Skipping is
+    done by coalescing: the kernel's own ``null_handling="skip"`` drops rows whose inputs
+    are all NULL (pyarrow 26) instead of giving ''."""
+    strs = [to_string(a) for a in args]
+    if skip_nulls:
+        strs = [call("coalesce", [a, lit("")]) for a in strs]
+    return call("binary_join_element_wise", [*strs, lit("")], pc.JoinOptions("emit_null"),
+                what="concat")
+
+
+def like(args: list[Expr], ignore_case: bool = False) -> Expr:
+    """``s LIKE pattern`` (``ILIKE`` with ``ignore_case``); the pattern is a constant."""
+    pat = constant(args[1], "LIKE pattern")
+    if pat is None:  # x LIKE NULL is NULL (and a prepared pattern is unknown until bound)
+        return Lit(None, pa.bool_())
+    return call("match_like", [to_string(args[0])],
+                pc.MatchSubstringOptions(pat, ignore_case=ignore_case), what="LIKE")
+
+
+def _strpos(args: list[Expr]) -> Expr:
+    pat = constant(args[1], "strpos needle")
+    idx = call("find_substring", [to_string(args[0])], pc.MatchSubstringOptions(pat))
+    return call("add_checked", [idx, cast(lit(1), idx.type)])
+
+
+def _left(args: list[Expr]) -> Expr:
+    n = int(constant(args[1], "left length"))
+    return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(0, n))
+
+
+def _right(args: list[Expr]) -> Expr:
+    n = int(constant(args[1], "right length"))
+    if n == 0:
+        return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(0, 0))
+    return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(-n))
+
+
+def pad(args: list[Expr], left: bool) -> Expr:
+    """``lpad``/``rpad(s, width[, padding])``."""
+    fn = "utf8_lpad" if left else "utf8_rpad"
+    width = int(constant(args[1], f"{fn} width"))
+    padding = str(constant(args[2], f"{fn} padding")) if len(args) > 2 else " "
+    return call(fn, [to_string(args[0])], pc.PadOptions(width, padding))
+
+
+_TRIMS = {"both": ("utf8_trim_whitespace", "utf8_trim"),
+          "leading": ("utf8_ltrim_whitespace", "utf8_ltrim"),
+          "trailing": ("utf8_rtrim_whitespace", "utf8_rtrim")}
+
+
+def trim(args: list[Expr], side: str = "both") -> Expr:
+    """``trim(s[, characters])`` from ``side``: both, leading or trailing."""
+    ws, chars = _TRIMS[side]
+    if len(args) == 1:
+        return call(ws, [to_string(args[0])])
+    return call(chars, [to_string(args[0])],
+                pc.TrimOptions(str(constant(args[1], "trim characters"))))
+
+
+def _length(args: list[Expr]) -> Expr:
+    e = args[0]
+    if pa.types.is_binary(e.type):
+        return call("binary_length", [e])
+    return call("utf8_length", [to_string(e)], what="length")
+
+
+def _matcher(fn: str) -> Callable[[list[Expr]], Expr]:
+    def build(args: list[Expr]) -> Expr:
+        pat = constant(args[1], f"{fn} argument")
+        return call(fn, [to_string(args[0])], pc.MatchSubstringOptions(pat))
+    return build
+
+
+def regexp_matches(args: list[Expr]) -> Expr:
+    return call("match_substring_regex", [to_string(args[0])],
+                pc.MatchSubstringOptions(constant(args[1], "regexp pattern")))
+
+
+def _regexp_replace(args: list[Expr]) -> Expr:
+    flags = str(constant(args[3], "regexp flags")) if len(args) > 3 else ""
+    opts = pc.ReplaceSubstringOptions(str(constant(args[1], "regexp pattern")),
+                                      str(constant(args[2], "regexp replacement")),
+                                      max_replacements=None if "g" in flags else 1)
+    return call("replace_substring_regex", [to_string(args[0])], opts)
+
+
+def _replace(args: list[Expr]) -> Expr:
+    opts = pc.ReplaceSubstringOptions(str(constant(args[1], "replace pattern")),
+                                      str(constant(args[2], "replacement")))
+    return call("replace_substring", [to_string(args[0])], opts)
+
+
+def _repeat(args: list[Expr]) -> Expr:
+    return call("binary_repeat", [to_string(args[0]), cast(args[1], pa.int64())])
+
+
+def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | None = 1,
+        aliases: tuple[str, ...] = (), doc: str = "") -> None:
+    register(Function(name, SCALAR, build, lo, hi, aliases, doc=doc))
+
+
+_fn("upper", kernel("utf8_upper", to_string), aliases=("ucase",), doc="upper case")
+_fn("lower", kernel("utf8_lower", to_string), aliases=("lcase",), doc="lower case")
+_fn("length", _length, aliases=("char_length", "character_length", "len", "strlen"),
+    doc="characters (bytes of a BLOB)")
+_fn("trim", trim, 1, 2, doc="strip spaces (or the given characters) from both ends")
+_fn("ltrim", lambda a: trim(a, "leading"), 1, 2, doc="strip from the start")
+_fn("rtrim", lambda a: trim(a, "trailing"), 1, 2, doc="strip from the end")
+_fn("substring", substring, 2, 3, aliases=("substr",), doc="substring(s, start[, length])")
+_fn("concat", lambda a: concat(a, skip_nulls=True), 1, None, doc="joined, NULLs skipped")
+_fn("replace", _replace, 3, 3, doc="replace(s, from, to)")
+_fn("starts_with", _matcher("starts_with"), 2, 2, aliases=("prefix", "startswith"))
+_fn("ends_with", _matcher("ends_with"), 2, 2, aliases=("suffix",))
+_fn("contains", _matcher("match_substring"), 2, 2, doc="has the substring")
+_fn("strpos", _strpos, 2, 2, aliases=("instr", "position", "str_position", "strposition"),
+    doc="1-based position of a substring, 0 if absent")
+_fn("left", _left, 2, 2, doc="the first n characters")
+_fn("right", _right, 2, 2, doc="the last n characters")
+_fn("reverse", kernel("utf8_reverse", to_string))
+_fn("lpad", lambda a: pad(a, left=True), 2, 3, doc="lpad(s, width[, padding])")
+_fn("rpad", lambda a: pad(a, left=False), 2, 3, doc="rpad(s, width[, padding])")
+_fn("regexp_matches", regexp_matches, 2, 2, aliases=("regexp_like",), doc="RE2 search")
+_fn("regexp_replace", _regexp_replace, 3, 4, doc="regexp_replace(s, re, to[, 'g'])")
+_fn("repeat", _repeat, 2, 2)
+_fn("like", like, 2, 2)
+_fn("ilike", lambda a: like(a, ignore_case=True), 2, 2)
