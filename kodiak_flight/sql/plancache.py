@@ -28,7 +28,7 @@ from .plan import Join, Node, Scan
 class Template:
     plan: Node
     names: list[str]
-    catalog_version: int  # the snapshot's catalog version it was bound against
+    catalog_key: tuple[int, int]  # (catalog version, function generation) it was bound at
     schema: str
     joins: bool = False  # whether row estimates steer its plan (join order, index joins)
 

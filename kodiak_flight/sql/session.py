@@ -34,6 +34,7 @@ from .errors import BindError, NotSupportedError, ParameterError, TransactionErr
 from .execution import ExecContext
 from .executor import Executor
 from .expr import ParamProbe
+from .functions import generation as function_generation
 from .ingest import IngestTarget, ingest
 from .interrupt import Interrupt
 from .nesting import MAX_NESTING, guarded
@@ -64,8 +65,9 @@ class Session:
         # transaction of a connection) sees that session's and leaves dropping them to it.
         self.owns_temp = temp_tag is None
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
-        # (sql, schema) -> (catalog version, Prepared): see ``prepare``
-        self._prepared: OrderedDict[tuple[str, str], tuple[int, Prepared]] = OrderedDict()
+        # (sql, schema) -> (catalog key, Prepared): see ``prepare``
+        self._prepared: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
+            OrderedDict()
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
         upgrade_legacy_catalog(db)
 
@@ -166,9 +168,9 @@ class Session:
 
     def prepare(self, sql: str) -> Prepared:
         """A prepared statement; preparing the same text again reuses it (and the plans it
-        keeps) while the catalog version and the current schema are unchanged: clients
+        keeps) while the catalog version, the functions and the current schema are unchanged: clients
         such as ADBC prepare anew whenever a cursor's SQL text changes."""
-        version = self.snapshot().catalog_version
+        version = catalog_key(self.snapshot())
         key = (sql, self.schema)
         hit = self._prepared.get(key)
         if hit is not None and hit[0] == version:
@@ -260,8 +262,7 @@ class Prepared:
         snap = session.snapshot()
         types = tuple(normalize(s.type) for s in row)
         tpl = self._templates.get(types)
-        if tpl is None or tpl.catalog_version != snap.catalog_version \
-                or tpl.schema != session.schema:
+        if tpl is None or tpl.catalog_key != catalog_key(snap) or tpl.schema != session.schema:
             tpl = self._bind(snap, row, types)
         values = [s.cast(t).as_py() if t != s.type else s.as_py()
                   for s, t in zip(row, types, strict=True)]
@@ -277,13 +278,19 @@ class Prepared:
         ctx = self.session.context(snap, row)
         ctx.probe = ParamProbe()
         bound = Binder(ctx).bind_query(self.stmt)
-        tpl = Template(bound.plan, [c.name for c in bound.cols], snap.catalog_version,
+        tpl = Template(bound.plan, [c.name for c in bound.cols], catalog_key(snap),
                        self.session.schema, has_join(bound.plan))
         if ctx.probe.read or ctx.volatile:
             self._templates.pop(types, None)
         elif len(self._templates) < _MAX_TEMPLATES:
             self._templates[types] = tpl
         return tpl
+
+
+def catalog_key(snap: Any) -> tuple[int, int]:
+    """What a bound plan depends on besides its text and schema: the snapshot's catalog
+    version and the function registry's generation (a function added or removed)."""
+    return snap.catalog_version, function_generation()
 
 
 def _placeholder_count(stmt: exp.Expression) -> int:

@@ -201,3 +201,18 @@ def test_concat_reads_nulls_as_empty_strings(session):
                          "order by i nulls last") == [
         {"c": "abab", "d": "ab1", "p": "abab"}, {"c": "", "d": "2", "p": None},
         {"c": "", "d": "", "p": None}]
+
+
+def test_prepared_plans_do_not_outlive_a_removed_function(session):
+    session.execute("create table t (a int)")
+    session.execute("insert into t values (1)")
+    F.register(F.Function("times", F.SCALAR, _times, 1, 2))
+    try:
+        p = session.prepare("select times(a) as d from t")
+        assert p.execute().reader.read_all().to_pylist() == [{"d": 2}]
+    finally:
+        F.unregister("times")
+    with pytest.raises(BindError, match=r"unknown function times\(\)"):
+        p.execute().reader.read_all()
+    with pytest.raises(BindError, match=r"unknown function times\(\)"):
+        session.prepare("select times(a) as d from t")
