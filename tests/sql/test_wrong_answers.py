@@ -3,7 +3,10 @@ sqllogictest corpus), each checked against DuckDB where its semantics match SQL'
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import duckdb
+import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql import Session
@@ -51,4 +54,43 @@ CONSTANT_AGGREGATES = [
 
 @pytest.mark.parametrize("sql", CONSTANT_AGGREGATES)
 def test_aggregates_of_constants(pair, sql):
+    check(*pair, sql)
+
+
+# 2. a decimal literal stored in or compared with a FLOAT is the float32 nearest to it (Arrow's
+# direct decimal-to-float32 cast made 89.2 into 89.20000457763672, so `f > 89.2` held).
+F32_89_2 = 89.19999694824219  # the float32 nearest to 89.2
+
+
+def test_decimal_into_float_rounds_to_nearest(session):
+    session.execute("create table r (k int, f float, m decimal(5,1))")
+    session.execute("insert into r values (1, 89.2, 89.2)")
+    dec = pa.table({"p": pa.array([Decimal("89.2")], pa.decimal128(3, 1))})
+    session.execute("insert into r values (2, ?, 89.2)", dec)
+    session.execute("insert into r values (3, ?, 89.2)", pa.table({"p": [89.2]}))
+    session.execute("insert into r select 4, 89.2, 89.2")
+    session.execute("insert into r select 5, m, m from r where k = 1")
+    session.execute("insert into r (k, f, m) values (?, ?, 89.2)", pa.table(
+        {"k": [6, 7], "f": pa.array([Decimal("89.2"), Decimal("0.1")], pa.decimal128(3, 1))}))
+    session.execute("insert into r values (8, 0, 89.2), (9, 0, 89.2), (10, 0, 89.2)")
+    session.execute("update r set f = 89.2 where k = 8")
+    session.execute("update r set f = m where k = 9")
+    session.execute("update r set f = ? where k = 10", dec)
+    got = dict(rows(session, "select k, f from r"))
+    want = {k: F32_89_2 for k in (1, 2, 3, 4, 5, 6, 8, 9, 10)} | {7: 0.10000000149011612}
+    assert got == want
+    assert rows(session, "select count(*) from r where f > 89.2") == [(0,)]
+    assert rows(session, "select count(*) from r where f = 89.2") == [(9,)]
+
+
+FLOAT_COMPARISONS = [  # DuckDB: FLOAT combined with an integer or DECIMAL is FLOAT
+    "select a, f > 89.2, f = 89.2, f < 89.2, f >= 89.2, f in (89.2, 1), f = -0.1 from t",
+    "select a, f > 89.2::double, f = 1.5::double, f + 1.0, f * 2, f - a from t",
+    "select a from t where f between 89.2 and 90",
+    "select coalesce(f, 89.2), case when a > 1 then f else 89.2 end from t",
+]
+
+
+@pytest.mark.parametrize("sql", FLOAT_COMPARISONS)
+def test_float_compared_with_decimal_literal(pair, sql):
     check(*pair, sql)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ..errors import SqlTypeError
 from ..expr import Call, Expr, Lit, call, cast, is_const, lit
-from ..types import common_type, is_numeric, is_string, is_temporal, sql_name
+from ..types import common_type, float_type, is_numeric, is_string, is_temporal, sql_name
 from .dates import add_days, add_interval
 
 # ---------------------------------------------------------------------------- coercion
@@ -96,7 +96,8 @@ def _temporal(op: str, a: Expr, b: Expr) -> Expr | None:
 def _decimal_operands(op: str, a: Expr, b: Expr) -> tuple[Expr, Expr]:
     """Decimal arithmetic stays exact while the result fits 38 digits, else goes float."""
     if pa.types.is_floating(a.type) or pa.types.is_floating(b.type):
-        return cast(a, pa.float64()), cast(b, pa.float64())
+        t = float_type(a.type, b.type)
+        return cast(a, t), cast(b, t)
     a, b = narrow_int_literal(a), narrow_int_literal(b)
     a = cast(a, pa.decimal128(19, 0)) if pa.types.is_integer(a.type) else a
     b = cast(b, pa.decimal128(19, 0)) if pa.types.is_integer(b.type) else b
