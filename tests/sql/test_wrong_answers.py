@@ -94,3 +94,34 @@ FLOAT_COMPARISONS = [  # DuckDB: FLOAT combined with an integer or DECIMAL is FL
 @pytest.mark.parametrize("sql", FLOAT_COMPARISONS)
 def test_float_compared_with_decimal_literal(pair, sql):
     check(*pair, sql)
+
+
+# 3. x IN (a subquery with no rows) is false, NOT IN true, whatever x (NULL included); the
+# executor answered NULL for a NULL x. `x IN ()` is false too (SQLite; DuckDB agrees).
+EMPTY_IN = [
+    "select 1 in (select a from e), 1 not in (select a from e), null in (select a from e), "
+    "null not in (select a from e)",
+    "select a, c in (select a from e), c not in (select a from e), "
+    "(c in (select a from e)) is false from t",
+    "select a from t where c not in (select a from e)",
+    "select a from t where not (c in (select a from e))",
+    "select a from t where (c in (select a from e)) is false",
+    "select a from t where null not in (select a from t where a > 100)",
+    "select null in (select a from t), c in (select a from t) from t",
+]
+
+
+@pytest.mark.parametrize("sql", EMPTY_IN)
+def test_in_empty_subquery(pair, sql):
+    check(*pair, sql)
+
+
+def test_in_empty_list(pair):
+    session, _ = pair
+    assert rows(session, "select 1 in (), 1 not in (), null in (), null not in ()") == [
+        (False, True, False, True)]
+    assert rows(session, "select a, c in (), c not in () from t order by a") == [
+        (1, False, True), (3, False, True), (4, False, True)]
+    assert rows(session, "select count(*) from t where a in ()") == [(0,)]
+    assert rows(session, "select count(*) from t where c not in ()") == [(3,)]
+

@@ -251,6 +251,8 @@ def coalesce(args: list[Expr]) -> Expr:
 
 
 def in_list(x: Expr, items: list[Expr]) -> Expr:
+    if not items:  # x IN (): no value to find, so false even for a NULL x (as SQLite)
+        return Lit(False, pa.bool_())
     if is_null_literal(x) or pa.types.is_null(x.type):
         return Lit(None, pa.bool_())
     vals = unify([x, *items], "IN list")
