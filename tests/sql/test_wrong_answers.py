@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql import Session
+from kodiak_flight.sql import ExecutionError, Session, SqlTypeError
 
 from .harness import check
 
@@ -125,3 +125,41 @@ def test_in_empty_list(pair):
     assert rows(session, "select count(*) from t where a in ()") == [(0,)]
     assert rows(session, "select count(*) from t where c not in ()") == [(3,)]
 
+
+# 4. IN (subquery) with operands of different types: the usual implicit casts (a NULL to any
+# type, a string literal to the column's type), as a comparison; no Arrow error text.
+MIXED_IN = [
+    "select null in (select a from t), null not in (select a from t)",
+    "select a, null in (select a from t) or a > 1 from t",
+    "select '1' in (select a from t), '2' not in (select a from t)",
+    "select a from t where '1' in (select a from t)",
+    "select a from t where null in (select a from t)",
+    "select 1 in (select 1.5), 1.5 in (select a from t), 3 in (select 3.0)",
+    "select a, a in (select f from t) from t",
+]
+
+
+@pytest.mark.parametrize("sql", MIXED_IN)
+def test_in_subquery_mixed_types(pair, sql):
+    check(*pair, sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "select 'hello' in (select a from t)",
+    "select a from t where 'hello' in (select a from t)",
+    "select a from t where 'hello' not in (select a from t)",
+])
+def test_in_subquery_bad_string(pair, sql):
+    session, con = pair
+    with pytest.raises(duckdb.ConversionException):
+        con.execute(sql)
+    with pytest.raises(ExecutionError, match=r"^could not convert string 'hello' to INTEGER$"):
+        rows(session, sql)
+
+
+def test_in_subquery_incomparable_types(pair):
+    session, con = pair
+    with pytest.raises(duckdb.BinderException):
+        con.execute("select 1 in (select 'x')")
+    with pytest.raises(SqlTypeError, match="INTEGER and VARCHAR"):
+        rows(session, "select 1 in (select 'x')")
