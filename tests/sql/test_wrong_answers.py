@@ -163,3 +163,43 @@ def test_in_subquery_incomparable_types(pair):
         con.execute("select 1 in (select 'x')")
     with pytest.raises(SqlTypeError, match="INTEGER and VARCHAR"):
         rows(session, "select 1 in (select 'x')")
+
+
+# 5. an error (overflow, division by zero, a failed cast) only in rows that reach the
+# operator: the binder masked divisions only, so an overflow in an untaken CASE branch raised.
+UNTAKEN = [
+    "select case when a > 0 then a else 9223372036854775807 + a end from t",
+    "select case when a > 0 then 1 else 9223372036854775807 + 1 end from t",
+    "select case when a < 0 then 1 when a > 0 then a else a * 9223372036854775807 end from t",
+    "select case when a > 0 then a else cast(a as bigint) * 9223372036854775807 end from t",
+    "select case when a > 0 then a else a // 0 end, case when a > 9 then a % 0 else 0 end "
+    "from t",
+    "select case when a > 0 then a else -(-9223372036854775807 - 1) end from t",
+    "select case when a < 0 then cast(a * 1000 as tinyint) else a end from t",
+    "select case when a > 0 then 0 else cast('x' as int) end from t",
+    "select a > 0 or 9223372036854775807 + a > 0, a < 0 and 9223372036854775807 + a > 0 "
+    "from t",
+    "select coalesce(a, 9223372036854775807 + a) from t",
+    "select a from t where a < 0 and 9223372036854775807 + a > 0",
+    "select b, sum(case when a > 100 then 9223372036854775807 + a else a end) from t "
+    "group by b",
+]
+
+
+@pytest.mark.parametrize("sql", UNTAKEN)
+def test_untaken_branch_does_not_raise(pair, sql):
+    check(*pair, sql)
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("select case when a > 3 then 9223372036854775807 + a else 0 end from t", "overflow"),
+    ("select case when a > 3 then a // 0 else 0 end from t", "division by zero"),
+    ("select case when a > 3 then cast(a * 1000 as tinyint) else 0 end from t", "range"),
+    ("select coalesce(c, 9223372036854775807 + a) from t", "overflow"),
+])
+def test_taken_branch_raises(pair, sql, message):
+    session, con = pair
+    with pytest.raises(duckdb.Error):
+        con.execute(sql).fetchall()
+    with pytest.raises(ExecutionError, match=message):
+        rows(session, sql)
