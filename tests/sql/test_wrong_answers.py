@@ -3,6 +3,7 @@ sqllogictest corpus), each checked against DuckDB where its semantics match SQL'
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import duckdb
@@ -203,3 +204,48 @@ def test_taken_branch_raises(pair, sql, message):
         con.execute(sql).fetchall()
     with pytest.raises(ExecutionError, match=message):
         rows(session, sql)
+
+
+# 6. a chain of n joined tables: the cardinality estimates asked again for the sizes and
+# distinct counts of the inputs of every join below, 2^n calls (20 tables took 2.7 s).
+def chain(session: Session, con, n: int) -> str:
+    """Tables c1..cn (three rows each, joined on ``a``) and the query joining them."""
+    for i in range(1, n + 1):
+        for db in (session, con):
+            db.execute(f"create table if not exists c{i} (a int, b int)")
+            db.execute(f"delete from c{i}")
+            db.execute(f"insert into c{i} values (1, {i}), (2, {i * 10}), (4, {i})")
+    return ("select c1.a, " + " + ".join(f"c{i}.b" for i in range(1, n + 1)) + " from "
+            + ", ".join(f"c{i}" for i in range(1, n + 1)) + " where "
+            + " and ".join(f"c{i}.a = c{i + 1}.a" for i in range(1, n)) + " and c1.a < 4")
+
+
+def estimate_calls(monkeypatch, session: Session, sql: str) -> int:
+    """How many cardinality estimates planning and running ``sql`` asked for."""
+    from kodiak_flight.sql.optimizer import cardinality
+    calls = [0]
+    for name in ("estimate", "col_ndv"):
+        real = getattr(cardinality, name)
+
+        def counted(*args, real=real):
+            calls[0] += 1
+            return real(*args)
+        monkeypatch.setattr(cardinality, name, counted)
+    session.execute(sql).reader.read_all()
+    monkeypatch.undo()
+    return calls[0]
+
+
+def test_long_join_chain(pair, monkeypatch):
+    session, con = pair
+    # each of the n - 1 joins estimates its input once when it runs: n^2, about 4x per
+    # doubling (8 -> 16 multiplied them by 256 before; asserted step by step, so that an
+    # exponential cost fails here rather than running for hours)
+    calls = [estimate_calls(monkeypatch, session, chain(session, con, 8))]
+    for n in (16, 32):
+        calls.append(estimate_calls(monkeypatch, session, chain(session, con, n)))
+        assert calls[-1] <= 5 * calls[-2], calls
+    q64 = chain(session, con, 64)
+    start = time.perf_counter()
+    check(session, con, q64)
+    assert time.perf_counter() - start < 20  # generous: runs in well under a second
