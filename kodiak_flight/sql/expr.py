@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, TypeGuard
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -175,6 +176,10 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         if len(v.as_tuple().digits) > to.precision:
             raise ExecutionError(f"{e.value} does not fit in {sql_name(to)}")
         return Lit(v, to)
+    if to == pa.float32() and pa.types.is_decimal(e.type):
+        if is_const(e):
+            return Lit(nearest_float32(Decimal(e.value)), to)
+        e = call("cast", [e], pc.CastOptions(pa.float64()))  # Arrow's direct cast misrounds
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
         e = call("round", [e], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB does)
@@ -193,6 +198,32 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
                                             allow_decimal_truncate=True,
                                             allow_float_truncate=True),
                 what=f"CAST to {sql_name(to)}")
+
+
+def nearest_float32(d: Decimal) -> float:
+    """The FLOAT (float32) nearest to ``d``, ties to even: SQL's value of a decimal literal
+    stored in or compared with a FLOAT. (Arrow's decimal-to-float32 cast divides in float32
+    and is off by an ulp: 89.2 became 89.20000457763672, not 89.19999694824219.)"""
+    with np.errstate(over="ignore"):
+        f = np.float32(float(d))
+    if not np.isfinite(f):
+        return float(f)
+    with localcontext() as ctx:
+        ctx.prec = 1100  # exact for every float32 and the literal
+
+        def key(x: np.float32) -> tuple:
+            return abs(Decimal(float(x)) - d), int(np.array(x).view(np.uint32)) & 1
+
+        return float(min((np.nextafter(f, np.float32(-np.inf)), f,
+                          np.nextafter(f, np.float32(np.inf))), key=key))
+
+
+def cast_array(a: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """``a`` cast to ``to`` as ``cast`` does for an expression (DECIMAL to FLOAT through
+    DOUBLE: Arrow's direct cast misrounds)."""
+    if to == pa.float32() and pa.types.is_decimal(a.type):
+        a = a.cast(pa.float64())
+    return a.cast(to)
 
 
 def to_arrow(e: Expr, resolve: Callable[[Expr], Expr] | None = None) -> pc.Expression:

@@ -152,6 +152,15 @@ def _decimal_for_int(t: pa.DataType) -> pa.DataType:
     return pa.decimal128(digits, 0)
 
 
+def float_type(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """DuckDB's combination rule for numbers where one is floating: DOUBLE if either is
+    DOUBLE, else FLOAT (so ``real_col = 89.2`` casts the literal to FLOAT, the column's
+    type, and a FLOAT holding 89.2 equals it)."""
+    if pa.types.is_float64(a) or pa.types.is_float64(b):
+        return pa.float64()
+    return pa.float32()
+
+
 def common_type(a: pa.DataType, b: pa.DataType, what: str = "values") -> pa.DataType:
     """Smallest type both ``a`` and ``b`` convert to without loss (as far as SQL cares)."""
     if a == b:
@@ -171,7 +180,7 @@ def common_type(a: pa.DataType, b: pa.DataType, what: str = "values") -> pa.Data
             if signed else {8: pa.uint8(), 16: pa.uint16(), 32: pa.uint32(), 64: pa.uint64()}[width]
     if pa.types.is_floating(a) or pa.types.is_floating(b):
         if is_numeric(a) and is_numeric(b):
-            return pa.float64()
+            return float_type(a, b)
     if pa.types.is_decimal(a) or pa.types.is_decimal(b):
         if is_numeric(a) and is_numeric(b):
             da = a if pa.types.is_decimal(a) else _decimal_for_int(a)

@@ -10,7 +10,7 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..errors import BindError, NotSupportedError
-from ..expr import Col, Expr, Lit, call, lit
+from ..expr import Col, Expr, Lit, call, cast, lit
 from ..plan import AggCall
 from ..scope import Scope
 from .calls import func_args, function_name
@@ -144,6 +144,8 @@ class AggregateBinder(BinderState):
         e = self.expr(arg, scope)
         if contains_aggregate(arg):
             raise BindError("aggregate function calls cannot be nested")
+        if pa.types.is_null(e.type):  # Arrow's kernels miscount or refuse the NULL type
+            e = cast(e, pa.int32())
         if fn.aggregate is not None and fn.aggregate.prepare is not None:
             e = fn.aggregate.prepare(e)
         if cond is not None:

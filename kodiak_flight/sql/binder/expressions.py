@@ -191,8 +191,8 @@ class ExpressionBinder(BinderState):
 
     def _x_Neg(self, n: exp.Neg, s: Scope, g: AggState | None) -> Expr:
         e = self.expr(n.this, s, g)
-        if isinstance(e, Lit) and isinstance(e.value, (int, float, Decimal)):
-            return Lit(-e.value, e.type)
+        if isinstance(e, Lit) and isinstance(e.value, (float, Decimal)):
+            return Lit(-e.value, e.type)  # (integers fold in ``call``, unless they overflow)
         return call("negate_checked", [e], what="unary -")
 
     def _x_EQ(self, n: exp.EQ, s: Scope, g: AggState | None) -> Expr:

@@ -11,11 +11,11 @@ from sqlglot import exp
 from .. import functions as F
 from ..errors import BindError, NotSupportedError
 from ..expr import Call, Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit
-from ..plan import Filter, Join, Limit
+from ..plan import Filter, Join, Limit, Node, Project
 from ..scope import Scope
 from ..types import common_type
 from .aggregates import AggState
-from .context import BinderState
+from .context import BinderState, new_id
 
 
 class SubqueryBinder(BinderState):
@@ -71,6 +71,7 @@ class SubqueryBinder(BinderState):
             if len(sub.cols) != 1:
                 raise BindError("subquery in IN must return exactly one column")
             c = sub.cols[0]
+            lhs = F.coerce_literal(lhs, c.type)  # 'hello' IN (SELECT int): the cast fails
             lkeys = [lhs] + [o for _, o in sub.corr_keys]
             rkeys: list[Expr] = [Col(c.id, c.type)] + [Col(i, o.type) for i, o in
                                                        sub.corr_keys]
@@ -155,8 +156,23 @@ class SubqueryBinder(BinderState):
         if sub.corr_keys or sub.corr_residual is not None or len(sub.cols) != 1:
             raise NotSupportedError("correlated IN (subquery) is supported only as a "
                                     "top-level WHERE condition")
-        values = SubqueryValue(sub.plan, "set", sub.cols[0].type, sub.cols[0].id)
+        x, plan, c = in_operands(x, sub.plan, Col(sub.cols[0].id, sub.cols[0].type))
+        values = SubqueryValue(plan, "set", c.type, c.id)
         return Call("is_in", (x,), values, pa.bool_())
+
+
+def in_operands(x: Expr, plan: Node, c: Col) -> tuple[Expr, Node, Col]:
+    """``x`` and the subquery's column ``c`` in their common type, as a comparison casts
+    them (a string literal to the column's type, a NULL to any), the subquery's plan
+    projecting ``c`` cast."""
+    x = F.coerce_literal(x, c.type)
+    if x.type == c.type:
+        return x, plan, c
+    if pa.types.is_decimal(x.type) or pa.types.is_decimal(c.type):
+        x = F.narrow_int_literal(x)
+    t = common_type(x.type, c.type, "IN (subquery)")
+    out = Col(new_id(), t)
+    return cast(x, t), Project(plan, [(out.id, cast(c, t))]), out
 
 
 def _split_and(node: exp.Expression) -> list[exp.Expression]:

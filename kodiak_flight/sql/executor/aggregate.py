@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from ..errors import ExecutionError
 from ..functions import aggregate_spec
-from ..plan import AggCall, Aggregate
+from ..plan import AggCall, Aggregate, Node, Project
 from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
@@ -55,9 +55,10 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
         decl = seq(decl, ac.Declaration("project",
                                         ac.ProjectNodeOptions(exprs, in_ids + ["__g"])))
         keys = ["__g"]
-    specs = [sp for a in node.aggs for sp in agg_specs(a)]
+    specs, constant = constant_list_specs([sp for a in node.aggs for sp in agg_specs(a)],
+                                          constant_ids(node.input))
     decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=keys)))
-    t = ex.as_table(Out(decl=decl))
+    t = repeat_constants(ex.as_table(Out(decl=decl)), constant)
     cols = {}
     for a in node.aggs:
         order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]
@@ -112,6 +113,43 @@ def agg_specs(a: AggCall) -> list[tuple]:
         return [agg_spec(a)]
     return [(a.arg, "hash_list", None, a.id)] + [
         (oid, "hash_list", None, f"{a.id}__o{k}") for k, (oid, _, _) in enumerate(a.order)]
+
+
+def constant_ids(inp: Node) -> set[str]:
+    """Ids of the columns ``inp`` computes without reading any column (constants)."""
+    if not isinstance(inp, Project):
+        return set()
+    return {i for i, e in inp.exprs if not e.col_ids()}
+
+
+def constant_list_specs(specs: list[tuple], constant: set[str]) -> tuple[list[tuple], list[str]]:
+    """``specs`` with each ``hash_list`` of a constant column replaced by its distinct value:
+    Acero's ``hash_list`` gives empty lists for a constant (a scalar datum in the batch), so
+    ``sum(DISTINCT 71)`` came out NULL. ``repeat_constants`` rebuilds those lists."""
+    names = [n for tgt, fn, _, n in specs if fn == "hash_list" and tgt in constant]
+    if not names:
+        return specs, []
+    out = [(tgt, "hash_distinct", pc.CountOptions("all"), n) if n in names else
+           (tgt, fn, o, n) for tgt, fn, o, n in specs]
+    return out + [([], "hash_count_all", None, "__n")], names
+
+
+def repeat_constants(t: pa.Table, names: list[str]) -> pa.Table:
+    """Each list column ``names`` (one distinct constant per group) as the constant repeated
+    once per row of its group (``__n``), as ``hash_list`` gives for a column."""
+    if not names:
+        return t
+    counts = chunk(t.column("__n")).to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    rows = pa.array(np.repeat(np.arange(len(counts)), counts))
+    for n in names:
+        lists = chunk(t.column(n))
+        has = pc.greater(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
+        first = pc.list_flatten(lists).take(
+            pa.array(np.cumsum(has) - 1, mask=~has))  # the group's constant, or NULL
+        lists = pa.ListArray.from_arrays(offsets, first.take(rows), type=lists.type)
+        t = t.set_column(t.column_names.index(n), n, lists)
+    return t.drop_columns(["__n"])
 
 
 def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -> pa.Array:

@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 
 from ..errors import ExecutionError
+from ..types import sql_name
 
 ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
+# Arrow's message for a string that does not convert: "Failed to parse string: 'x' as a
+# scalar of type int32"
+UNPARSED = re.compile(r"Failed to parse string: '(?P<value>.*)' as a scalar of type "
+                      r"(?P<type>\w+)")
+
+
 def execution_error(e: Exception) -> ExecutionError:
-    """The SQL error for an Arrow error (its first line; SQL's wording for division)."""
+    """The SQL error for an Arrow error (its first line; SQL's wording for division and for
+    a string that is no value of the type it is cast to)."""
     msg = str(e).split("\n")[0]
     if msg.lower().endswith("divide by zero"):
         msg = "division by zero"
+    m = UNPARSED.search(msg)
+    if m:
+        msg = f"could not convert string '{m['value']}' to {type_name(m['type'])}"
     return ExecutionError(msg)
+
+
+def type_name(arrow_name: str) -> str:
+    """The SQL name of the Arrow type Arrow's messages call ``arrow_name`` (``int32``)."""
+    try:
+        return sql_name(pa.type_for_alias(arrow_name))
+    except ValueError:
+        return arrow_name.upper()
 
 
 def arrow_errors(fn: Any) -> Any:

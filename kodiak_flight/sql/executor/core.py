@@ -142,6 +142,8 @@ class Executor:
                 values = self._subquery(opts)
                 assert isinstance(values, Lit)
                 uniq, had_null = values.value
+                if not len(uniq) and not had_null:  # x IN (no rows): false, even for NULL
+                    return Lit(False, pa.bool_())
                 opts = pc.SetLookupOptions(uniq, skip_nulls=True)
                 inner: Expr = Call("is_in", args, opts, pa.bool_())
                 if had_null:  # x IN (..., NULL) is NULL, not false, when x is not found

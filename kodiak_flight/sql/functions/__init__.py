@@ -18,6 +18,7 @@ from .operators import (
     compare,
     guard,
     in_list,
+    narrow_int_literal,
     not_,
     or_,
     unify,
@@ -52,6 +53,6 @@ __all__ = [
     "AggregateSpec", "Function", "aggregate_spec", "aggregates", "and_", "apply", "arith",
     "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
     "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
-    "kernel", "lookup", "math", "not_", "or_", "register", "require", "result_type",
+    "kernel", "lookup", "math", "narrow_int_literal", "not_", "or_", "register", "require", "result_type",
     "strings", "table_function", "tables", "unify", "unregister", "windows",
 ]

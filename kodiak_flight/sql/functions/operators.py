@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ..errors import SqlTypeError
 from ..expr import Call, Expr, Lit, call, cast, is_const, lit
-from ..types import common_type, is_numeric, is_string, is_temporal, sql_name
+from ..types import common_type, float_type, is_numeric, is_string, is_temporal, sql_name
 from .dates import add_days, add_interval
 
 # ---------------------------------------------------------------------------- coercion
@@ -96,7 +96,8 @@ def _temporal(op: str, a: Expr, b: Expr) -> Expr | None:
 def _decimal_operands(op: str, a: Expr, b: Expr) -> tuple[Expr, Expr]:
     """Decimal arithmetic stays exact while the result fits 38 digits, else goes float."""
     if pa.types.is_floating(a.type) or pa.types.is_floating(b.type):
-        return cast(a, pa.float64()), cast(b, pa.float64())
+        t = float_type(a.type, b.type)
+        return cast(a, t), cast(b, t)
     a, b = narrow_int_literal(a), narrow_int_literal(b)
     a = cast(a, pa.decimal128(19, 0)) if pa.types.is_integer(a.type) else a
     b = cast(b, pa.decimal128(19, 0)) if pa.types.is_integer(b.type) else b
@@ -158,31 +159,57 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
     return call(name, [a, b], what=op)
 
 
-def has_checked_division(e: Expr) -> bool:
-    return any(isinstance(x, Call) and x.fn == "divide_checked" for x in e.walk())
+def can_raise(e: Expr) -> bool:
+    """Whether evaluating ``e`` may raise for some row: checked arithmetic (overflow,
+    division by zero, a domain error) or a cast that can fail."""
+    return any(isinstance(x, Call) and raises(x) for x in e.walk())
+
+
+def raises(x: Call) -> bool:
+    """Whether the call ``x`` itself may raise on some input values."""
+    if x.fn.endswith("_checked") or x.fn == "strptime":
+        return True
+    return x.fn == "cast" and cast_can_fail(x.args[0].type, x.type)
+
+
+def cast_can_fail(src: pa.DataType, dst: pa.DataType) -> bool:
+    """Whether a cast from ``src`` to ``dst`` can fail for some value (overflow, a string
+    that is no value of ``dst``...); widening casts cannot."""
+    if src == dst or pa.types.is_null(src) or is_string(dst):
+        return False
+    if pa.types.is_integer(src) and pa.types.is_integer(dst):
+        signed_src, signed_dst = pa.types.is_signed_integer(src), pa.types.is_signed_integer(dst)
+        if signed_src == signed_dst:
+            return dst.bit_width < src.bit_width
+        return signed_src or dst.bit_width <= src.bit_width
+    if (pa.types.is_integer(src) or pa.types.is_floating(src)) and pa.types.is_floating(dst):
+        return False
+    return not (pa.types.is_date(src) and pa.types.is_timestamp(dst))
 
 
 def guard(e: Expr, needed: Expr) -> Expr:
-    """``e`` evaluated only where ``needed`` holds, as far as errors go: divisors of checked
-    divisions become 1 where ``needed`` is false, so rows a CASE branch, an AND/OR operand
-    or a COALESCE argument does not reach cannot raise "division by zero" (Arrow evaluates
-    every row; SQL evaluates only the rows that reach an expression)."""
-    if not has_checked_division(e):
+    """``e`` evaluated only where ``needed`` holds, as far as errors go: the operands of
+    every call that can raise (checked arithmetic, casts that can fail) become NULL where
+    ``needed`` is false, so rows a CASE branch, an AND/OR operand or a COALESCE argument
+    does not reach cannot raise "overflow" or "division by zero" (Arrow evaluates every row;
+    SQL evaluates only the rows that reach an expression). Those rows' values are unused."""
+    if not can_raise(e):
         return e
     g = call("coalesce", [needed, lit(False)]) if not isinstance(needed, Lit) else needed
-    if isinstance(g, Lit):
-        if g.value:
-            return e
+    if isinstance(g, Lit) and g.value:
+        return e
+
+    def masked(a: Expr) -> Expr:
+        if isinstance(g, Lit):
+            return Lit(None, a.type)
+        return Call("if_else", (g, a, Lit(None, a.type)), None, a.type)
 
     def rec(x: Expr) -> Expr:
         if not isinstance(x, Call):
             return x
         args = [rec(a) for a in x.args]
-        if x.fn == "divide_checked":
-            b = args[1]
-            one = cast(lit(1), b.type)
-            args[1] = Call("if_else", (g, b, one), None, b.type) if not isinstance(g, Lit) \
-                else one
+        if raises(x):
+            args = [masked(a) for a in args]
         return Call(x.fn, tuple(args), x.options, x.type)
     return rec(e)
 
@@ -221,7 +248,7 @@ def case_when(conds: list[Expr], values: list[Expr], default: Expr | None) -> Ex
     if pa.types.is_null(vals[0].type):
         vals = [cast(v, pa.int32()) for v in vals]
     conds = [as_condition(c) for c in conds]
-    if any(has_checked_division(v) for v in vals):
+    if any(can_raise(v) for v in vals):
         taken: Expr = lit(False)  # some earlier branch already matched
         for i, c in enumerate(conds):
             hit = call("and_kleene", [call("invert", [taken]),
@@ -238,7 +265,7 @@ def coalesce(args: list[Expr]) -> Expr:
     args = unify(args, "COALESCE arguments")
     if len(args) == 1:
         return args[0]
-    if any(has_checked_division(x) for x in args[1:]):
+    if any(can_raise(x) for x in args[1:]):
         out = [args[0]]
         for x in args[1:]:  # later arguments only matter where the earlier ones are NULL
             before = call("is_null", [out[0]])
@@ -250,6 +277,8 @@ def coalesce(args: list[Expr]) -> Expr:
 
 
 def in_list(x: Expr, items: list[Expr]) -> Expr:
+    if not items:  # x IN (): no value to find, so false even for a NULL x (as SQLite)
+        return Lit(False, pa.bool_())
     if is_null_literal(x) or pa.types.is_null(x.type):
         return Lit(None, pa.bool_())
     vals = unify([x, *items], "IN list")

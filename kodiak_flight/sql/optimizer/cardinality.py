@@ -7,7 +7,10 @@ all steer by these. Sizes come from the scans' row counts and sampled statistics
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from engine import predicate as P
@@ -23,6 +26,30 @@ EQ_SELECTIVITY = 0.05  # equality with a constant when the distinct count is unk
 LIKE_SELECTIVITY = 0.1
 
 
+# Estimates of one top-level call, by node: estimating a join asks for its inputs' sizes and
+# distinct counts, which ask for theirs again, so without a memo a chain of n joins costs 2^n.
+MEMO: ContextVar[dict | None] = ContextVar("cardinality_memo", default=None)
+
+
+def memoized(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(node, *args)`` computed once per node and arguments within one outermost call
+    (the plan does not change during it)."""
+    def wrapped(node: Node, *args: Any) -> Any:
+        memo = MEMO.get()
+        if memo is None:
+            token = MEMO.set({})
+            try:
+                return wrapped(node, *args)
+            finally:
+                MEMO.reset(token)
+        key = (fn.__name__, id(node), *args)
+        if key not in memo:
+            memo[key] = fn(node, *args)
+        return memo[key]
+    return functools.wraps(fn)(wrapped)
+
+
+@memoized
 def col_ndv(node: Node, ids: tuple[str, ...]) -> float | None:
     """Distinct count of the columns ``ids`` of ``node``'s output, if we can tell."""
     if isinstance(node, Scan):
@@ -162,6 +189,7 @@ def range_pairs(p: Any) -> float:
     return (1.0 / FILTER_SELECTIVITY) ** pairs * 0.5 ** pairs if pairs else 1.0
 
 
+@memoized
 def estimate(node: Node) -> float:
     """The number of rows ``node`` is expected to output (at least 1)."""
     if isinstance(node, Scan):

@@ -52,16 +52,19 @@ def join_edges(rels: list[Node], rel_ids: list[set[str]], cards: list[float],
                conds: list[Expr]) -> dict[tuple[int, int], Edge]:
     """The join graph's edges: equalities between two relations, with their selectivity."""
     edges: dict[tuple[int, int], Edge] = {}
+    owner = {cid: k for k, ids in enumerate(rel_ids) for cid in ids}
     for c in conds:
         if has_subquery(c):
             continue
-        for (i, j) in itertools.combinations(range(len(rels)), 2):
-            pair = equi_pair(c, rel_ids[i], rel_ids[j])
-            if pair is not None:
-                e = edges.setdefault((i, j), Edge(i, j))
-                e.ikeys.append(pair[0])
-                e.jkeys.append(pair[1])
-                break
+        touched = sorted({owner[x] for x in c.col_ids() if x in owner})
+        if len(touched) != 2:  # (an equality of two relations touches exactly those)
+            continue
+        i, j = touched
+        pair = equi_pair(c, rel_ids[i], rel_ids[j])
+        if pair is not None:
+            e = edges.setdefault((i, j), Edge(i, j))
+            e.ikeys.append(pair[0])
+            e.jkeys.append(pair[1])
     for (i, j), e in edges.items():
         di = side_ndv(rels[i], e.ikeys, cards[i])
         dj = side_ndv(rels[j], e.jkeys, cards[j])

@@ -162,16 +162,27 @@ def reorder(node: Join, preds: list[Expr], semis: list[Join] | None = None) -> N
     flatten_joins(node, rels, conds)
     conds = factored(conds + preds)
     rel_ids = [id_set(r) for r in rels]
+    owner = {cid: k for k, ids in enumerate(rel_ids) for cid in ids}
+    homes: dict[int, list[Expr]] = {}  # relation -> the conditions on it alone
+    spanning: dict[int, list[Expr]] = {}  # relation -> conditions on it and others
+    rest = []
+    for c in conds:  # (each condition's relations found once: linear in their number)
+        ids, sub = c.col_ids(), has_subquery(c)
+        touched = sorted({owner[x] for x in ids if x in owner})
+        if ids and not sub and len(touched) == 1 and ids <= rel_ids[touched[0]]:
+            homes.setdefault(touched[0], []).append(c)
+            continue
+        rest.append(c)
+        if len(touched) > 1 and not sub:
+            for k in touched:
+                spanning.setdefault(k, []).append(c)
+    conds = rest
     for i, r in enumerate(rels):
-        mine = [c for c in conds if c.col_ids() and c.col_ids() <= rel_ids[i]
-                and not has_subquery(c)]
-        conds = [c for c in conds if not any(c is m for m in mine)]
-        for c in conds:  # weaker per-relation filters implied by ORs over several relations
-            if len({k for k, ids in enumerate(rel_ids) if c.col_ids() & ids}) > 1 and \
-                    not has_subquery(c):
-                d = derive_for(c, rel_ids[i])
-                if d is not None:
-                    mine.append(d)
+        mine = homes.get(i, [])
+        for c in spanning.get(i, []):  # weaker per-relation filters implied by ORs
+            d = derive_for(c, rel_ids[i])
+            if d is not None:
+                mine.append(d)
         rels[i] = push_down(r, mine)
     cards = [estimate(r) for r in rels]
     edges = join_edges(rels, rel_ids, cards, conds)

@@ -14,7 +14,7 @@ from ..binder import Binder, Context
 from ..dialect import Grizzly, parse
 from ..errors import BindError, NotSupportedError
 from ..executor import Executor
-from ..expr import Col, Expr, Lit, cast, substitute, to_arrow
+from ..expr import Col, Expr, Lit, cast, cast_array, substitute, to_arrow
 from ..functions import as_condition
 from ..optimizer import optimize, to_engine_predicate
 from ..scope import ColInfo, Scope
@@ -139,7 +139,7 @@ def cast_table(data: pa.Table, types: list[pa.DataType]) -> pa.Table:
     for c, t in zip(data.columns, types, strict=True):
         if c.type != t:
             try:
-                c = c.cast(t)
+                c = cast_array(c, t)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                 raise BindError(f"cannot insert {c.type} values into a {t} column: "
                                 f"{str(e).splitlines()[0]}") from None

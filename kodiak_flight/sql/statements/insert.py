@@ -12,7 +12,7 @@ from ..binder import Binder, Context
 from ..errors import BindError, NotSupportedError, SqlTypeError, suggest
 from ..execution import ExecContext
 from ..executor import Executor
-from ..expr import Call, Expr, Lit, cast
+from ..expr import Call, Expr, Lit, cast, cast_array
 from ..functions import coerce_literal
 from ..optimizer import optimize
 from ..result import Result, written
@@ -128,8 +128,11 @@ def _literal_value(e: Expr, column: str, to: pa.DataType) -> Any:
     inner = e.args[0] if isinstance(e, Call) and e.args else e
     if not isinstance(inner, Lit):
         raise NotSupportedError("VALUES entries must be constants")
+    folded = cast(Lit(inner.value, inner.type), to)
+    if isinstance(folded, Lit):
+        return folded.value
     try:
-        return pa.array([inner.value], inner.type).cast(to)[0].as_py()
+        return cast_array(pa.array([inner.value], inner.type), to)[0].as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise SqlTypeError(f"cannot store {inner.value!r} in column {column!r} of type "
                            f"{sql_name(to)}") from exc
