@@ -22,17 +22,25 @@ FILTER_SELECTIVITY = 0.3
 EQ_SELECTIVITY = 0.05  # equality with a constant when the distinct count is unknown
 LIKE_SELECTIVITY = 0.1
 
+# Row estimates already made within one top-level estimate, by node identity (with the node,
+# so that an id is not reused while the memo lives). Distinct counts and selectivities ask
+# for the estimates of the same subtrees again and again; without the memo, nested IN
+# subqueries (a chain of semi-joins) took time exponential in their depth.
+Memo = dict[int, tuple[Node, float]]
 
-def col_ndv(node: Node, ids: tuple[str, ...]) -> float | None:
+
+def col_ndv(node: Node, ids: tuple[str, ...], memo: Memo | None = None) -> float | None:
     """Distinct count of the columns ``ids`` of ``node``'s output, if we can tell."""
+    if memo is None:
+        memo = {}
     if isinstance(node, Scan):
         src = {i: s for s, i, _ in node.columns}
         if node.stats is None or not all(i in src for i in ids):
             return None
         return node.stats.ndv(tuple(src[i] for i in ids))
     if isinstance(node, (Filter, Sort, Limit)):
-        v = col_ndv(node.input, ids)
-        return None if v is None else min(v, estimate(node))
+        v = col_ndv(node.input, ids, memo)
+        return None if v is None else min(v, estimate(node, memo))
     if isinstance(node, Project):
         m = {i: e for i, e in node.exprs}
         inner = []
@@ -41,41 +49,41 @@ def col_ndv(node: Node, ids: tuple[str, ...]) -> float | None:
             if not isinstance(e, Col):
                 return None
             inner.append(e.id)
-        return col_ndv(node.input, tuple(inner))
+        return col_ndv(node.input, tuple(inner), memo)
     if isinstance(node, Aggregate):
         if node.keys and set(node.keys) <= set(ids):
-            return estimate(node)  # group keys are unique in the output
+            return estimate(node, memo)  # group keys are unique in the output
         if all(i in node.keys for i in ids):
-            v = col_ndv(node.input, ids)
-            return None if v is None else min(v, estimate(node))
+            v = col_ndv(node.input, ids, memo)
+            return None if v is None else min(v, estimate(node, memo))
         return None
     if isinstance(node, Shared):
         inner = dict(zip(node.out_ids(), node.holder.plan.out_ids(), strict=True))
-        return col_ndv(node.holder.plan, tuple(inner[i] for i in ids))
+        return col_ndv(node.holder.plan, tuple(inner[i] for i in ids), memo)
     if isinstance(node, Join):
         lids = id_set(node.left)
         side = node.left if set(ids) <= lids else node.right if set(ids) <= id_set(node.right) \
             else None
         if side is None:
             return None
-        v = col_ndv(side, ids)
-        return None if v is None else min(v, estimate(node))
+        v = col_ndv(side, ids, memo)
+        return None if v is None else min(v, estimate(node, memo))
     return None
 
 
-def pred_selectivity(node: Node, p: Expr) -> float:
+def pred_selectivity(node: Node, p: Expr, memo: Memo | None = None) -> float:
     """The fraction of ``node``'s rows the bound condition ``p`` keeps."""
     if isinstance(p, Call):
         if p.fn == "and_kleene":
-            return math.prod(pred_selectivity(node, a) for a in p.args)
+            return math.prod(pred_selectivity(node, a, memo) for a in p.args)
         if p.fn == "or_kleene":
-            return min(1.0, sum(pred_selectivity(node, a) for a in p.args))
+            return min(1.0, sum(pred_selectivity(node, a, memo) for a in p.args))
         if p.fn == "equal" and len(p.args) == 2:
             a, b = p.args
             if isinstance(b, Col) and isinstance(a, Lit):
                 a, b = b, a
             if isinstance(a, Col) and isinstance(b, Lit):
-                d = col_ndv(node, (a.id,))
+                d = col_ndv(node, (a.id,), memo)
                 return 1.0 / d if d else EQ_SELECTIVITY
             return EQ_SELECTIVITY
         if p.fn == "if_else" and p.args and isinstance(p.args[0], Call) and \
@@ -84,7 +92,7 @@ def pred_selectivity(node: Node, p: Expr) -> float:
             vs = getattr(inner, "_values", None)
             x = inner.args[0] if isinstance(inner, Call) and inner.args else None
             if vs is not None and isinstance(x, Col):
-                d = col_ndv(node, (x.id,))
+                d = col_ndv(node, (x.id,), memo)
                 if d:
                     return min(1.0, len(vs) / d)
             return FILTER_SELECTIVITY
@@ -92,7 +100,7 @@ def pred_selectivity(node: Node, p: Expr) -> float:
                     "ends_with"):
             return LIKE_SELECTIVITY
         if p.fn == "invert":
-            return 1.0 - pred_selectivity(node, p.args[0]) * 0.9
+            return 1.0 - pred_selectivity(node, p.args[0], memo) * 0.9
         if p.fn == "is_null":
             return 0.1
     return FILTER_SELECTIVITY
@@ -162,8 +170,20 @@ def range_pairs(p: Any) -> float:
     return (1.0 / FILTER_SELECTIVITY) ** pairs * 0.5 ** pairs if pairs else 1.0
 
 
-def estimate(node: Node) -> float:
+def estimate(node: Node, memo: Memo | None = None) -> float:
     """The number of rows ``node`` is expected to output (at least 1)."""
+    if memo is None:
+        memo = {}
+    hit = memo.get(id(node))
+    if hit is not None:
+        return hit[1]
+    n = node_estimate(node, memo)
+    memo[id(node)] = (node, n)
+    return n
+
+
+def node_estimate(node: Node, memo: Memo) -> float:
+    """``estimate`` of one node from the (memoised) estimates of its inputs."""
     if isinstance(node, Scan):
         n = float(node.est_rows)
         if node.predicate is not None:
@@ -175,62 +195,63 @@ def estimate(node: Node) -> float:
             sel = 1.0
             for c in conjuncts(node.cond):
                 ep = None if has_subquery(c) else to_engine_predicate(c, names)
-                sel *= pred_selectivity(node.input, c) if ep is None else \
+                sel *= pred_selectivity(node.input, c, memo) if ep is None else \
                     engine_selectivity(node.input, ep)
-            return max(1.0, estimate(node.input) * sel)
-        return max(1.0, estimate(node.input) * pred_selectivity(node.input, node.cond))
+            return max(1.0, estimate(node.input, memo) * sel)
+        return max(1.0, estimate(node.input, memo) *
+                   pred_selectivity(node.input, node.cond, memo))
     if isinstance(node, Values):
         return float(node.table.num_rows)
     if isinstance(node, Aggregate):
         if not node.keys:
             return 1.0
-        inp = estimate(node.input)
-        d = col_ndv(node.input, tuple(node.keys))
+        inp = estimate(node.input, memo)
+        d = col_ndv(node.input, tuple(node.keys), memo)
         return max(1.0, min(inp, d) if d else inp * 0.3)
     if isinstance(node, Join):
-        return join_estimate(node)
+        return join_estimate(node, memo)
     if isinstance(node, Limit) and node.limit is not None:
-        return min(float(node.limit), estimate(node.input))
+        return min(float(node.limit), estimate(node.input, memo))
     if isinstance(node, Shared):
-        return estimate(node.holder.plan)
+        return estimate(node.holder.plan, memo)
     kids = node.children()
-    return max((estimate(k) for k in kids), default=1.0)
+    return max((estimate(k, memo) for k in kids), default=1.0)
 
 
-def join_estimate(node: Join) -> float:
+def join_estimate(node: Join, memo: Memo | None = None) -> float:
     """The rows a join outputs: from the distinct counts of its keys on either side."""
     if node.kind in ("semi", "anti"):
-        lc = estimate(node.left)
+        lc = estimate(node.left, memo)
         if not node.left_keys:
             return lc * 0.5
-        dl = side_ndv(node.left, node.left_keys, lc)
-        dr = side_ndv(node.right, node.right_keys, estimate(node.right))
+        dl = side_ndv(node.left, node.left_keys, lc, memo)
+        dr = side_ndv(node.right, node.right_keys, estimate(node.right, memo), memo)
         frac = min(1.0, dr / max(dl, 1.0))
         return max(1.0, lc * (frac if node.kind == "semi" else max(0.1, 1.0 - frac)))
-    lc, rc = estimate(node.left), estimate(node.right)
+    lc, rc = estimate(node.left, memo), estimate(node.right, memo)
     if node.kind == "cross" or not node.left_keys:
         out = lc * rc
     else:
-        out = join_card(node.left, node.right, lc, rc, node.left_keys, node.right_keys)
+        out = join_card(node.left, node.right, lc, rc, node.left_keys, node.right_keys, memo)
     if node.kind in ("left", "full"):
         out = max(out, lc)
     return max(1.0, out)
 
 
-def side_ndv(node: Node, keys: list[Expr], card: float) -> float:
+def side_ndv(node: Node, keys: list[Expr], card: float, memo: Memo | None = None) -> float:
     """Distinct count of join ``keys`` over ``node`` (``card`` rows), at most ``card``."""
     ids = []
     for k in keys:
         if not isinstance(k, Col):
             return card
         ids.append(k.id)
-    d = col_ndv(node, tuple(ids))
+    d = col_ndv(node, tuple(ids), memo)
     return min(d, card) if d else card
 
 
 def join_card(left: Node, right: Node, lc: float, rc: float, lkeys: list[Expr],
-              rkeys: list[Expr]) -> float:
+              rkeys: list[Expr], memo: Memo | None = None) -> float:
     """Rows of an equi-join: ``|L| * |R| / max(ndv(L keys), ndv(R keys))``."""
-    dl = side_ndv(left, lkeys, lc)
-    dr = side_ndv(right, rkeys, rc)
+    dl = side_ndv(left, lkeys, lc, memo)
+    dr = side_ndv(right, rkeys, rc, memo)
     return lc * rc / max(dl, dr, 1.0)
