@@ -200,12 +200,6 @@ class Snapshot:
         out_names = [c.name for c in out]
         # The B+ tree returns exactly the keys a key-only predicate selects: nothing to filter
         filtered = predicate is not None and not _answered_by_key(tdef, predicate)
-        if data.buffer_rows:
-            # Build the buffer's Arrow view here, in the caller's thread. Readers are often
-            # pulled by Acero's own threads, and walking the B^e tree there has crashed
-            # CPython 3.11 when two such readers ran at once (tests/test_engine.py
-            # test_two_readers_under_acero); the view is cached on the immutable state.
-            data.buffer_table  # noqa: B018
 
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):

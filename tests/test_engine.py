@@ -399,11 +399,13 @@ def test_group_commit_shares_fsyncs(tmp_path):
 
 
 def test_two_readers_under_acero(tmp_path):
-    """Two scans of a table with buffered rows, pulled concurrently by Acero's threads.
+    """Two scans of a table with buffered rows, pulled concurrently by Acero's threads, which
+    walk the B^e tree there.
 
-    This crashed CPython 3.11 (a segfault while the B^e tree was walked on Acero threads);
-    the engine now builds the buffer's Arrow view in the caller's thread. A subprocess keeps
-    a crash from taking the test runner down with it.
+    This once crashed CPython 3.11 and was blamed on the tree walk; the cause was the test's
+    own ``ac.Declaration("union", None, ...)``, which corrupts CPython's ``type`` object
+    (tests/sql/test_setop_crash.py). A subprocess keeps a crash from taking the test runner
+    down with it.
     """
     import subprocess
     import sys
@@ -420,7 +422,8 @@ for _ in range(20):
     srcs = [ac.Declaration("record_batch_reader_source",
                            ac.RecordBatchReaderSourceNodeOptions(snap.scan("t")))
             for _ in range(2)]
-    n = ac.Declaration("union", None, inputs=srcs).to_table(use_threads=False).num_rows
+    u = ac.Declaration("union", ac.ProjectNodeOptions([]), inputs=srcs)  # never None
+    n = u.to_table(use_threads=False).num_rows
     assert n == 2 * 10050, n
 print("ok")
 """

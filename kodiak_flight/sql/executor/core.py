@@ -22,7 +22,7 @@ from ..expr import Call, Expr, Lit, SubqueryValue, to_arrow
 from ..interrupt import Interrupt
 from ..optimizer import optimize
 from ..plan import Node
-from .acero import seq, source_reader, source_table
+from .acero import seq, source_reader, source_table, stream
 from .arrow_errors import arrow_errors, error_mapping_reader
 
 # Below this many rows in memory, filter and project call the kernels directly: starting an
@@ -115,7 +115,7 @@ class Executor:
         if out.table is not None:
             return out.table.to_reader()
         assert out.decl is not None
-        return error_mapping_reader(out.decl.to_reader(use_threads=True))
+        return error_mapping_reader(arrow_errors(stream)(out.decl))
 
     def pipe(self, inp: Out, decl: ac.Declaration) -> Out:
         """Append a streaming Acero node; ordered input is processed single-threaded."""

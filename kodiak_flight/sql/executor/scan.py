@@ -50,8 +50,7 @@ def run_scan(ex: Executor, node: Scan) -> Out:
         exprs.append(f)
         names.append(i)
     # Every scan streams, several in one plan included: Acero pulls the engine's readers
-    # from its own threads (the engine builds anything it would walk its trees for in
-    # the caller's thread; tests/test_engine.py test_two_readers_under_acero).
+    # from its own threads (tests/test_engine.py test_two_readers_under_acero).
     if ex.interrupt is not None:
         reader = ex.interrupt.guard(reader)
     return Out(decl=seq(source_reader(reader), ac.Declaration(

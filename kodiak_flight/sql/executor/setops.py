@@ -9,7 +9,7 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from ..plan import SetOp
-from .acero import seq
+from .acero import seq, union
 from .core import Executor, Out, operator
 from .kernels import zero
 
@@ -19,7 +19,7 @@ def run_setop(ex: Executor, node: SetOp) -> Out:
     left, right = ex.run(node.left), ex.run(node.right)
     ids = node.left.out_ids()
     if node.kind == "union":
-        u = ac.Declaration("union", None, inputs=[ex.as_decl(left), ex.as_decl(right)])
+        u = union(ex.as_decl(left), ex.as_decl(right))
         if node.all:
             return Out(decl=u)
         return Out(decl=seq(u, ac.Declaration("aggregate", ac.AggregateNodeOptions(
