@@ -182,9 +182,22 @@ def cast_can_fail(src: pa.DataType, dst: pa.DataType) -> bool:
         if signed_src == signed_dst:
             return dst.bit_width < src.bit_width
         return signed_src or dst.bit_width <= src.bit_width
-    if (pa.types.is_integer(src) or pa.types.is_floating(src)) and pa.types.is_floating(dst):
-        return False
+    if (pa.types.is_integer(src) or pa.types.is_floating(src) or pa.types.is_decimal(src)) \
+            and pa.types.is_floating(dst):
+        return False  # a decimal128 (< 1e38) fits even a float32
+    if pa.types.is_decimal(dst) and (pa.types.is_decimal(src) or pa.types.is_integer(src)):
+        return not _decimal_widens(src, dst)
     return not (pa.types.is_date(src) and pa.types.is_timestamp(dst))
+
+
+_INT_DIGITS = {8: 3, 16: 5, 32: 10, 64: 20}
+
+
+def _decimal_widens(src: pa.DataType, dst: pa.DataType) -> bool:
+    """Whether every value of integer or decimal ``src`` fits decimal ``dst`` exactly."""
+    whole, scale = (_INT_DIGITS[src.bit_width], 0) if pa.types.is_integer(src) \
+        else (src.precision - src.scale, src.scale)
+    return dst.scale >= scale and dst.precision - dst.scale >= whole
 
 
 def guard(e: Expr, needed: Expr) -> Expr:
