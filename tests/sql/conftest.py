@@ -14,6 +14,7 @@ import pytest
 
 import engine
 from kodiak_flight.sql import Session
+from kodiak_flight.sql import binder as binder_mod
 
 from .harness import load, plain
 
@@ -28,6 +29,21 @@ def db(tmp_path):
     close = getattr(d, "close", None)
     if close:
         close()
+
+
+@pytest.fixture
+def binds(monkeypatch):
+    """Counts how many times a top-level query is bound."""
+    calls = []
+    real = binder_mod.Binder.bind_query
+
+    def counting(self, node, corr_mode=None):
+        if corr_mode is None and self.outer is None:
+            calls.append(1)
+        return real(self, node, corr_mode)
+
+    monkeypatch.setattr(binder_mod.Binder, "bind_query", counting)
+    return calls
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import time
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql import binder as binder_mod
 from kodiak_flight.sql import functions as F
 from kodiak_flight.sql.errors import BindError, SqlTypeError
 from kodiak_flight.sql.executor.aggregate import agg_spec
@@ -18,21 +17,6 @@ from kodiak_flight.sql.plan import AggCall
 
 def rows(session, sql):
     return session.execute(sql).reader.read_all().to_pylist()
-
-
-@pytest.fixture
-def binds(monkeypatch):
-    """Counts how many times a top-level query is bound."""
-    calls = []
-    real = binder_mod.Binder.bind_query
-
-    def counting(self, node, corr_mode=None):
-        if corr_mode is None and self.outer is None:
-            calls.append(1)
-        return real(self, node, corr_mode)
-
-    monkeypatch.setattr(binder_mod.Binder, "bind_query", counting)
-    return calls
 
 
 def test_lookup_resolves_aliases_in_any_case():

@@ -7,7 +7,6 @@ import time
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql import binder as binder_mod
 from kodiak_flight.sql.errors import BindError, ParameterError
 
 
@@ -18,21 +17,6 @@ def params(*values, types=None):
 
 def run(p, *values, types=None):
     return p.execute(params(*values, types=types) if values else None).reader.read_all()
-
-
-@pytest.fixture
-def binds(monkeypatch):
-    """Counts how many times a query is bound."""
-    calls = []
-    real = binder_mod.Binder.bind_query
-
-    def counting(self, node, corr_mode=None):
-        if corr_mode is None and self.outer is None:
-            calls.append(1)
-        return real(self, node, corr_mode)
-
-    monkeypatch.setattr(binder_mod.Binder, "bind_query", counting)
-    return calls
 
 
 @pytest.fixture
