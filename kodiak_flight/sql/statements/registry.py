@@ -10,6 +10,7 @@ it runs. Adding ``CREATE FUNCTION`` is one new module with one registered class.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import pyarrow as pa
@@ -21,8 +22,9 @@ from ..execution import ExecContext
 from ..result import Result
 
 
-class Statement:
-    """One kind of statement. Subclasses set ``node`` and override what differs."""
+class Statement(ABC):
+    """One kind of statement. Subclasses set ``node``, implement ``run`` and override what
+    else differs."""
 
     node: ClassVar[type[exp.Expression] | tuple[type[exp.Expression], ...]]
     writes: ClassVar[bool] = True  # runs in a transaction (the open one, or its own)
@@ -41,8 +43,9 @@ class Statement:
         """The result schema, found without running it (None for no result set)."""
         return None
 
+    @abstractmethod
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
-        raise NotImplementedError
+        """Run the statement; a writing one gets ``ex.tx`` open (committed by the caller)."""
 
 
 STATEMENTS: list[Statement] = []
