@@ -68,6 +68,13 @@ class Grizzly(DuckDB):
     ``|> SET col = expr``, ``|> DROP col`` and ``|> RENAME a AS b``.
     """
 
+    class Tokenizer(DuckDB.Tokenizer):
+        HEX_STRINGS = [("x'", "'"), ("X'", "'")]  # x'303132': a BLOB literal (SQLite's)
+
+    class Generator(DuckDB.Generator):
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS,
+                      exp.HexString: lambda self, e: f"x'{e.this}'"}  # round trips (views)
+
     class Parser(DuckDB.Parser):
         PIPE_SYNTAX_TRANSFORM_PARSERS = {
             **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,

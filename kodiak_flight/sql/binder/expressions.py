@@ -75,6 +75,14 @@ class ExpressionBinder(BinderState):
     def _x_Alias(self, node: exp.Alias, scope: Scope, agg: AggState | None) -> Expr:
         return self.expr(node.this, scope, agg)
 
+    def _x_HexString(self, node: exp.HexString, scope: Scope, agg: AggState | None) -> Expr:
+        """``x'303132'``: a BLOB literal, two hex digits a byte."""
+        try:
+            return lit(bytes.fromhex(node.this), pa.binary())
+        except ValueError:
+            raise BindError(f"x'{node.this}' is not a BLOB literal: it needs an even number "
+                            "of hexadecimal digits") from None
+
     def _x_Literal(self, node: exp.Literal, scope: Scope, agg: AggState | None) -> Expr:
         if node.is_string:
             return lit(node.this, pa.string())

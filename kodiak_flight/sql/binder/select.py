@@ -294,7 +294,7 @@ class SelectBinder(BinderState):
         off = node.args.get("offset")
         if lim is None and off is None:
             return bound
-        n = self._const_int(lim.expression, "LIMIT") if lim is not None else None
+        n = self._const_int(_limit_count(lim), "LIMIT") if lim is not None else None
         o = self._const_int(off.expression, "OFFSET") if off is not None else 0
         bound.plan = Limit(bound.plan, n, o)
         return bound
@@ -409,3 +409,17 @@ def order_all(order: exp.Order | None, width: int) -> exp.Order | None:
     return exp.Order(expressions=[
         exp.Ordered(this=exp.Literal.number(i + 1), desc=o.args.get("desc"),
                     nulls_first=o.args.get("nulls_first")) for i in range(width)])
+
+
+def _limit_count(lim: exp.Expression) -> exp.Expression:
+    """The row count of ``LIMIT n`` or ``FETCH FIRST n ROWS ONLY``; percentages and WITH TIES
+    are refused by name rather than ignored."""
+    opts = lim.args.get("limit_options")
+    if opts is not None and opts.args.get("percent"):
+        raise NotSupportedError("LIMIT ... PERCENT is not supported")
+    if opts is not None and opts.args.get("with_ties"):
+        raise NotSupportedError("FETCH ... WITH TIES is not supported")
+    if isinstance(lim, exp.Fetch):
+        count = lim.args.get("count")
+        return count if count is not None else exp.Literal.number(1)  # FETCH FIRST ROW ONLY
+    return lim.expression

@@ -98,11 +98,14 @@ def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int
 def store(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table
            ) -> int | pa.Table:
     conflict = node.args.get("conflict")
+    alternative = (node.args.get("alternative") or "").upper()
     ret = returning(ctx, info, node)
     if ret is not None:
-        if conflict is not None:
+        if conflict is not None or alternative:
             raise NotSupportedError("INSERT ... ON CONFLICT ... RETURNING is not supported")
         return project(tx.insert_rows(info.name, data), ret)
+    if alternative:
+        return _insert_or(tx, info, alternative, conflict, data)
     if conflict is None:
         return tx.insert(info.name, data)
     action = (conflict.args.get("action").name if conflict.args.get("action") is not None
@@ -118,6 +121,19 @@ def store(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table
                                     "excluded.col")
         cols.append(lhs.name)
     return tx.upsert(info.name, data, update_columns=cols)
+
+
+def _insert_or(tx: Any, info: Any, alternative: str, conflict: Any, data: pa.Table) -> int:
+    """SQLite's ``INSERT OR REPLACE`` (a row whose key exists replaces it) and ``INSERT OR
+    IGNORE`` (such a row is skipped), as upserts on the primary key; a table without one has
+    no conflicts, so they insert."""
+    if conflict is not None:
+        raise NotSupportedError(f"INSERT OR {alternative} cannot be combined with ON CONFLICT")
+    if alternative not in ("REPLACE", "IGNORE"):
+        raise NotSupportedError(f"INSERT OR {alternative} is not supported")
+    if not info.primary_key:
+        return tx.insert(info.name, data)
+    return tx.upsert(info.name, data, update_columns=None if alternative == "REPLACE" else [])
 
 
 def _literal_value(e: Expr, column: str, to: pa.DataType) -> Any:

@@ -1,0 +1,55 @@
+"""Forms SQLite's corpus and users write that were refused or dropped: FETCH FIRST, blob
+literals, INSERT OR REPLACE / OR IGNORE (compared with the stdlib's SQLite)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from kodiak_flight.sql import BindError, NotSupportedError, Session
+
+
+def rows(s: Session, sql: str) -> list[tuple]:
+    return [tuple(r.values()) for r in s.execute(sql).reader.read_all().to_pylist()]
+
+
+SETUP = ["create table t (a int primary key, b varchar)",
+         "insert into t values (1, 'x'), (2, 'y'), (3, 'z')"]
+
+
+def test_fetch_first(session: Session) -> None:
+    for sql in SETUP:
+        session.execute(sql)
+    assert rows(session, "select a from t order by a fetch first 2 rows only") == [(1,), (2,)]
+    assert rows(session, "select a from t order by a desc fetch first row only") == [(3,)]
+    assert rows(session, "select a from t order by a offset 1 rows fetch next 1 rows only") \
+        == [(2,)]
+    with pytest.raises(NotSupportedError, match="PERCENT"):  # never 10 rows for 10%
+        session.execute("select a from t limit 10%")
+    with pytest.raises(NotSupportedError, match="WITH TIES"):
+        session.execute("select a from t order by a fetch first 1 rows with ties")
+
+
+def test_blob_literals(session: Session) -> None:
+    assert rows(session, "select x'303132', X'', x'ff00'") == [(b"012", b"", b"\xff\x00")]
+    with pytest.raises(BindError, match="even number"):
+        session.execute("select x'123'")
+    session.execute("create view v as select x'41' as c")  # stored text parses again
+    assert rows(session, "select * from v") == [(b"A",)]
+
+
+@pytest.mark.parametrize("verb", ["replace", "ignore"])
+def test_insert_or(session: Session, verb: str) -> None:
+    lite = sqlite3.connect(":memory:")
+    for sql in SETUP + ["create table k (a int, b varchar)"]:
+        session.execute(sql)
+        lite.execute(sql)
+    for sql in [f"insert or {verb} into t values (1, 'q'), (4, 'n')",
+                f"insert or {verb} into t (a, b) values (2, 'r')",
+                f"insert or {verb} into k values (1, 'a'), (1, 'b')"]:
+        session.execute(sql)
+        lite.execute(sql)
+    for table in ("t", "k"):
+        sql = f"select a, b from {table} order by a, b"
+        assert rows(session, sql) == lite.execute(sql).fetchall()
