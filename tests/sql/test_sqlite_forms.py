@@ -53,3 +53,29 @@ def test_insert_or(session: Session, verb: str) -> None:
     for table in ("t", "k"):
         sql = f"select a, b from {table} order by a, b"
         assert rows(session, sql) == lite.execute(sql).fetchall()
+
+
+PARENTHESISED = [
+    "select * from (t cross join u) order by all",
+    "select t.a, u.c, w.e from (t join u on t.a = u.a) join w on w.a = t.a order by all",
+    "select x.b, x.c from (t join u on t.a = u.a) as x order by all",
+    "select * from ((t join u on t.a = u.a) left join w on w.a = u.a) order by all",
+    "select t.b, w.e from w, (t left join u on t.a = u.a) where w.a = t.a order by all",
+]
+
+
+def test_parenthesised_joins(session: Session) -> None:
+    import duckdb
+
+    duck = duckdb.connect()
+    for sql in ["create table t (a int, b int)", "create table u (a int, c int)",
+                "create table w (a int, e int)",
+                "insert into t values (1, 10), (2, 20), (3, 30)",
+                "insert into u values (1, 100), (2, 200), (4, 400)",
+                "insert into w values (1, 7), (3, 9)"]:
+        session.execute(sql)
+        duck.execute(sql)
+    for sql in PARENTHESISED:
+        got = session.execute(sql).reader.read_all()
+        cols = [c.to_pylist() for c in got.columns]
+        assert list(zip(*cols, strict=True)) == duck.execute(sql).fetchall(), sql

@@ -88,6 +88,9 @@ class FromBinder(BinderState):
         if isinstance(item, exp.Subquery):
             if item.args.get("lateral"):
                 raise NotSupportedError("LATERAL subqueries are not supported")
+            if isinstance(item.this, (exp.Table, exp.Subquery)):  # (a JOIN b ON ...)
+                plan, cols = self._parenthesised(item.this)
+                return plan, _rename(cols, alias_name, col_aliases)
             bound = self.nested(None).bind_query(item.this)
             return bound.plan, _rename(bound.cols, alias_name, col_aliases)
         if isinstance(item, exp.Values):
@@ -96,6 +99,18 @@ class FromBinder(BinderState):
         if isinstance(item, exp.Lateral):
             raise NotSupportedError("LATERAL is not supported")
         raise NotSupportedError(f"{item.key.upper()} in FROM is not supported")
+
+    def _parenthesised(self, item: exp.Expression) -> tuple[Node, list[ColInfo]]:
+        """``(a CROSS JOIN b)``, ``(a JOIN b ON ...)`` in FROM: the joined relation, whose
+        columns keep their own qualifiers (unless the parentheses carry an alias)."""
+        inner = item.copy()
+        joins = inner.args.get("joins") or []
+        inner.set("joins", None)
+        plan, cols = self.from_item(inner)
+        for j in joins:
+            rplan, rcols = self.from_item(j.this)
+            plan, cols = self.join(plan, cols, rplan, rcols, j)
+        return plan, cols
 
     def _table_item(self, item: exp.Table, alias_name: str | None, col_aliases: list[str]
                     ) -> tuple[Node, list[ColInfo]]:
