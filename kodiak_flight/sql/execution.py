@@ -17,7 +17,6 @@ import pyarrow as pa
 
 from .binder import Context
 from .catalog import Resolver
-from .files import FileAccess
 from .interrupt import Interrupt
 
 if TYPE_CHECKING:
@@ -31,8 +30,8 @@ class ExecContext:
     tx: Any = None  # the engine transaction it writes in, if it writes
     params: list[pa.Scalar] | None = None
     interrupt: Interrupt | None = None
-    files: FileAccess | None = None
-    bind: Context | None = None  # the binder's context over ``snap``
+    bind: Context | None = None  # the binder's context over ``snap`` (with the files it
+    #                              may touch and the name resolver)
     # Room for what later statements need: secrets, attached sources, file systems.
     secrets: Any = None
     attached: dict[str, Any] = field(default_factory=dict)

@@ -193,8 +193,7 @@ class Session:
                        files=self.file_access)
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
-        return ExecContext(self, snap, tx, params, self._interrupt, self.file_access,
-                           self.context(snap, params))
+        return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))
 
     def _run(self, stmt: exp.Expression, params: pa.RecordBatch | pa.Table | None) -> Result:
         batch = _param_rows(params)

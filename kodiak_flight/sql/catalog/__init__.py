@@ -11,9 +11,9 @@ from .names import DEFAULT_SCHEMA, RESERVED, SYSTEM_SCHEMA, TEMP_SCHEMA, fold, i
 from .resolver import Relation, Resolver
 from .temp import drop_temp_tables
 from .upgrade import upgrade_legacy_catalog
-from .views import View, all_views, drop_view, find_view, put_view
+from .views import View, drop_view, find_view, put_view
 
 __all__ = ["KINDS", "ObjectKind", "register", "table_types", "DEFAULT_SCHEMA", "RESERVED",
            "SYSTEM_SCHEMA", "TEMP_SCHEMA", "fold", "is_reserved", "Relation", "Resolver",
-           "drop_temp_tables", "upgrade_legacy_catalog", "View", "all_views", "drop_view",
+           "drop_temp_tables", "upgrade_legacy_catalog", "View", "drop_view",
            "find_view", "put_view", "system"]

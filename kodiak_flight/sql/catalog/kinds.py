@@ -19,7 +19,6 @@ class ObjectKind:
     name: str  # the engine catalog's kind, e.g. "view"
     namespace: str  # objects in one namespace and schema cannot share a name
     table_type: str | None = None  # GetTables / information_schema table type, if listed
-    label: str = ""  # how errors name it ("view")
 
 
 KINDS: dict[str, ObjectKind] = {}

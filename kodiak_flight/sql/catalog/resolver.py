@@ -29,7 +29,6 @@ class Relation:
     name: str
     table: Any = None  # engine TableInfo, for tables
     view: View | None = None  # for views
-    temporary: bool = False
 
     @property
     def qualified(self) -> str:
@@ -55,9 +54,9 @@ class Resolver:
             raise BindError(f"unknown catalog {catalog!r}")
         name = fold(name)
         if self.temp_prefix and (schema is None or fold(schema) == "temp"):
-            engine_name = self.temp_prefix + name
-            if self.snap.has_table(engine_name) or schema is not None:
-                return self._temp(engine_name, name)
+            found = self._temp(self.temp_prefix + name, name)
+            if found is not None or schema is not None:  # ``temp.x`` looks nowhere else
+                return found
         for s in ([fold(schema)] if schema else self._search_path()):
             found = self._in_schema(s, name)
             if found is not None:
@@ -90,7 +89,7 @@ class Resolver:
     def _temp(self, engine_name: str, name: str) -> Relation | None:
         if not self.snap.has_table(engine_name):
             return None
-        return Relation("table", "temp", name, self.snap.table(engine_name), temporary=True)
+        return Relation("table", "temp", name, self.snap.table(engine_name))
 
     def _in_schema(self, schema: str, name: str) -> Relation | None:
         if schema == SYSTEM_SCHEMA:
@@ -110,9 +109,6 @@ class Resolver:
     def schemas(self) -> list[str]:
         """Schemas a user sees: the engine's less the internal ones, plus the system one."""
         return sorted({s for s in self.snap.schemas() if not is_reserved(s)} | {SYSTEM_SCHEMA})
-
-    def has_schema(self, schema: str) -> bool:
-        return fold(schema) in self.schemas()
 
     def relations(self, schema: str | None = None) -> list[Relation]:
         """Tables, views and system views, by schema and name (temporary tables excluded)."""

@@ -99,9 +99,10 @@ def _views(r: Any, _: ViewSchema) -> list[dict[str, Any]]:
 
 
 def _objects(r: Any, _: ViewSchema) -> list[dict[str, Any]]:
+    visible = set(r.schemas())
     return [{"kind": o.kind, "schema_name": o.schema, "object_name": o.name,
              "definition": json.dumps(dict(o.definition), sort_keys=True)}
-            for o in r.snap.objects() if o.schema in r.schemas()]
+            for o in r.snap.objects() if o.schema in visible]
 
 
 register(SystemView("schemata", _s("catalog_name", "schema_name"), _schemata))

@@ -9,6 +9,7 @@ legacy tables and schema go away.
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from .names import LEGACY_SCHEMA
@@ -16,6 +17,8 @@ from .views import View, put_view
 
 _VIEWS = f"{LEGACY_SCHEMA}.views"
 _DROPPED = f"{LEGACY_SCHEMA}.dropped_schemas"
+# Databases already upgraded or found current: sessions come and go, the check runs once.
+_CURRENT: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def needs_upgrade(snap: Any) -> bool:
@@ -24,7 +27,10 @@ def needs_upgrade(snap: Any) -> bool:
 
 def upgrade_legacy_catalog(db: Any) -> bool:
     """Move legacy views and schema drops into the engine catalog; True if anything moved."""
+    if db in _CURRENT:
+        return False
     if not needs_upgrade(db.snapshot()):
+        _CURRENT.add(db)
         return False
     with db.begin() as tx:
         snap = tx.snapshot()
@@ -35,6 +41,7 @@ def upgrade_legacy_catalog(db: Any) -> bool:
         for name in _legacy_dropped(snap):
             tx.drop_schema(name, cascade=True, if_exists=True)
         tx.drop_schema(LEGACY_SCHEMA, cascade=True)
+    _CURRENT.add(db)
     return True
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from .kinds import RELATION, ObjectKind, register
 
-VIEW = register(ObjectKind("view", RELATION, table_type="VIEW", label="view"))
+VIEW = register(ObjectKind("view", RELATION, table_type="VIEW"))
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,3 @@ def find_view(snap: Any, schema: str, name: str) -> View | None:
     obj = snap.object(VIEW.name, schema, name)
     return View.from_object(obj) if obj is not None else None
 
-
-def all_views(snap: Any, schema: str | None = None) -> list[View]:
-    return [View.from_object(o) for o in snap.objects(VIEW.name, schema)]
