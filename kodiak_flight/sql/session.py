@@ -115,9 +115,14 @@ class Session:
         if self.owns_temp:
             drop_temp_tables(self.db, f"{self.temp_tag}_")
 
+    @property
+    def _temp_prefix(self) -> str:
+        """Where this session's temporary tables are: ``kodiak_temp.<tag>_``."""
+        return f"{TEMP_SCHEMA}.{self.temp_tag}_"
+
     def temp_table(self, name: str) -> str:
         """The engine name of this session's temporary table ``name``."""
-        return f"{TEMP_SCHEMA}.{self.temp_tag}_{name.lower()}"
+        return self._temp_prefix + name.lower()
 
     # ------------------------------------------------------------------ the catalog
 
@@ -127,7 +132,8 @@ class Session:
 
     def resolver(self) -> Resolver:
         """Names as this session sees them now (tables, views, system views)."""
-        return self.context(self.snapshot(), None).resolver
+        return Resolver(self.snapshot(), schema=self.schema, catalog=self.catalog,
+                        temp_prefix=self._temp_prefix)
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer
@@ -189,7 +195,7 @@ class Session:
     def context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         """The binder's context for a statement reading ``snap``."""
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
-                       stats=cache_for(self.db), temp_prefix=f"{TEMP_SCHEMA}.{self.temp_tag}_",
+                       stats=cache_for(self.db), temp_prefix=self._temp_prefix,
                        files=self.file_access)
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
