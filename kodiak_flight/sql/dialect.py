@@ -60,6 +60,19 @@ def _settle(self: Any, query: exp.Select) -> exp.Select:
     return self._build_pipe_cte(query=query, expressions=[exp.Star()])
 
 
+def _series(name: str) -> Any:
+    """``range`` / ``generate_series`` as sqlglot builds them for 1 to 3 arguments; any other
+    count stays a plain call of that name, so its error names the function and the count
+    (sqlglot's builder would drop a fourth argument silently)."""
+    build = DuckDB.Parser.FUNCTIONS[name.upper()]
+
+    def builder(args: list[exp.Expression]) -> exp.Expression:
+        if 1 <= len(args) <= 3:
+            return build(args)
+        return exp.Anonymous(this=name, expressions=args)
+    return builder
+
+
 class Grizzly(DuckDB):
     """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...).
 
@@ -76,6 +89,8 @@ class Grizzly(DuckDB):
                       exp.HexString: lambda self, e: f"x'{e.this}'"}  # round trips (views)
 
     class Parser(DuckDB.Parser):
+        FUNCTIONS = {**DuckDB.Parser.FUNCTIONS, "RANGE": _series("range"),
+                     "GENERATE_SERIES": _series("generate_series")}
         PIPE_SYNTAX_TRANSFORM_PARSERS = {
             **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],

@@ -7,6 +7,7 @@ and the executor maps each onto Acero nodes or a vectorised pyarrow step.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,48 @@ class Values(Node):
 
     def label(self) -> str:
         return f"Values rows={self.table.num_rows}"
+
+
+@dataclass(eq=False)
+class Generated(Node):
+    """Rows a table function makes at execution (``range``, ``generate_series``):
+    ``batches()`` yields one array per batch, the values of the single column ``id``."""
+
+    name: str  # the call, for EXPLAIN
+    id: str
+    type: pa.DataType
+    batches: Callable[[], Iterator[pa.Array]]
+    est_rows: int = 1000
+
+    @property
+    def output(self) -> list[Field]:
+        return [(self.id, self.type)]
+
+    def label(self) -> str:
+        return f"Generated {self.name} -> {self.id} rows={self.est_rows}"
+
+
+@dataclass(eq=False)
+class Unnest(Node):
+    """Each input row repeated once per element of its list columns (``lists``: input ids),
+    the elements as new columns (``elements``: (id, type), zipped; the shorter lists padded
+    with NULL). A row whose lists are all empty or NULL yields no rows, as in DuckDB."""
+
+    input: Node
+    lists: list[str]
+    elements: list[Field]
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output + self.elements
+
+    def label(self) -> str:
+        pairs = ", ".join(f"{i}<-{src}" for (i, _), src in zip(self.elements, self.lists,
+                                                                strict=True))
+        return f"Unnest [{pairs}]"
 
 
 @dataclass(eq=False)

@@ -8,8 +8,8 @@ joined back on the correlation keys, and uncorrelated subqueries are evaluated o
 
 One ``Binder`` class, assembled from one mixin per clause: ``from_`` (WITH, FROM, joins),
 ``select`` (queries and SELECT blocks), ``setops`` (UNION... and VALUES), ``subqueries``
-(WHERE and subqueries), ``expressions`` (scalar expressions), ``aggregates`` and
-``windows``; ``context`` holds the state they share.
+(WHERE and subqueries), ``expressions`` (scalar expressions), ``aggregates``,
+``windows`` and ``table_functions`` (range, generate_series, UNNEST); ``context`` holds the state they share.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from .from_ import FromBinder
 from .select import SelectBinder
 from .setops import SetOpBinder
 from .subqueries import SubqueryBinder
+from .table_functions import TableFunctionBinder
 from .windows import WindowBinder
 
 
 class Binder(SelectBinder, FromBinder, SetOpBinder, SubqueryBinder, ExpressionBinder,
-             AggregateBinder, WindowBinder):
+             AggregateBinder, WindowBinder, TableFunctionBinder):
     """Binds one query block (SELECT or set operation) and its nested blocks."""
 
 

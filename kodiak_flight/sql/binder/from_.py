@@ -1,4 +1,4 @@
-"""FROM: stored tables, views, files and table functions, CTEs (shared and recursive),
+"""FROM: stored tables, views, files and table functions (``table_functions``), CTEs (shared and recursive),
 subqueries and VALUES in FROM, and joins (ON, USING, NATURAL, comma joins)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from ..errors import BindError, NotSupportedError, suggest
 from ..expr import Col, Expr, and_all
 from ..files import dataset, format_from_extension
 from ..functions import table_function
+from ..functions.series import SeriesCall
 from ..plan import (
     FileScan,
     Join,
@@ -72,6 +73,9 @@ class FromBinder(BinderState):
             return plan, Scope([], self.outer)
         plan, cols = self.from_item(frm.this)
         for j in sel.args.get("joins") or []:
+            if isinstance(j.this, exp.Unnest):  # reads the columns left of it (lateral)
+                plan, cols = self.lateral_unnest(plan, cols, j)
+                continue
             rplan, rcols = self.from_item(j.this)
             plan, cols = self.join(plan, cols, rplan, rcols, j)
         return plan, Scope(cols, self.outer)
@@ -96,6 +100,8 @@ class FromBinder(BinderState):
         if isinstance(item, exp.Values):
             bound = self.bind_values(item)
             return bound.plan, _rename(bound.cols, alias_name, col_aliases)
+        if isinstance(item, exp.Unnest):
+            return self.bind_unnest_from(item, alias_name, col_aliases)
         if isinstance(item, exp.Lateral):
             raise NotSupportedError("LATERAL is not supported")
         raise NotSupportedError(f"{item.key.upper()} in FROM is not supported")
@@ -117,6 +123,8 @@ class FromBinder(BinderState):
         """A name in FROM: a table function or file, a recursive CTE's work table, a CTE,
         a view or a stored table."""
         fn = table_function(item.this)
+        if isinstance(fn, SeriesCall):
+            return self.bind_series(fn, alias_name, col_aliases)
         if fn is not None:
             return self._bind_file(*fn, alias_name, col_aliases)
         if isinstance(item.this, exp.Anonymous) or isinstance(item.this, exp.Func):

@@ -75,6 +75,8 @@ class SelectBinder(BinderState):
         plan = self.plan
 
         items = self.expand_select(sel, scope)
+        plan, scope, items = self.unnest_select_items(plan, scope, items, sel)  # type: ignore
+        self.plan, self.scope = plan, scope
         self.named_windows = {w.this.name.lower(): w for w in sel.args.get("windows") or []}
         qualify = sel.args.get("qualify")
         qualify_ast = _replace_aliases(qualify.this, items, scope) if qualify is not None \

@@ -7,7 +7,7 @@ module of its family and ``register`` a ``Function`` record (see docs/sql.md).
 
 from __future__ import annotations
 
-from . import aggregates, conditional, dates, math, strings, tables, windows
+from . import aggregates, conditional, dates, math, series, strings, tables, windows
 from .operators import (
     and_,
     arith,
@@ -54,5 +54,5 @@ __all__ = [
     "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
     "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "math", "narrow_int_literal", "not_", "or_", "register", "require", "result_type",
-    "strings", "table_function", "tables", "unify", "unregister", "windows",
+    "series", "strings", "table_function", "tables", "unify", "unregister", "windows",
 ]

@@ -1,7 +1,7 @@
 """Table functions: the file readers ``read_csv``, ``read_parquet``, ``read_json``,
 ``read_ndjson`` and ``read_arrow`` (with their DuckDB spellings), usable in FROM. Reading is
 ``files``' and the format registry's part; here they are named, and ``table_function``
-finds them for the binder."""
+finds them (and ``range`` / ``generate_series``, from ``series``) for the binder."""
 
 from __future__ import annotations
 
@@ -22,10 +22,14 @@ def _reader(fmt: str) -> Callable[[str, list[exp.Expression]], FileCall]:
     return build
 
 
-def table_function(node: exp.Expression) -> FileCall | None:
-    """``(path, format, options)`` if ``node`` (the ``this`` of a FROM-clause table) calls a
-    table function, else None."""
-    if isinstance(node, exp.ReadParquet):
+def table_function(node: exp.Expression) -> Any:
+    """What the table function ``node`` (the ``this`` of a FROM-clause table) calls: a file
+    reader's ``(path, format, options)``, a ``series.SeriesCall``; None for no table
+    function."""
+    if isinstance(node, exp.GenerateSeries):  # how the dialect parses range() too
+        name = "range" if node.args.get("is_end_exclusive") else "generate_series"
+        args = [node.args[k] for k in ("start", "end", "step") if node.args.get(k) is not None]
+    elif isinstance(node, exp.ReadParquet):
         name, args = "read_parquet", list(node.expressions)
     elif isinstance(node, exp.ReadCSV):
         name, args = "read_csv", [node.this, *node.expressions]

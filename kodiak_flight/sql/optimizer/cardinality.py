@@ -16,7 +16,19 @@ from typing import Any
 from engine import predicate as P
 
 from ..expr import Call, Col, Expr, Lit, conjuncts
-from ..plan import Aggregate, Filter, Join, Limit, Node, Project, Scan, Shared, Sort, Values
+from ..plan import (
+    Aggregate,
+    Filter,
+    Generated,
+    Join,
+    Limit,
+    Node,
+    Project,
+    Scan,
+    Shared,
+    Sort,
+    Values,
+)
 from ..stats import as_number
 from .engine_predicates import scan_names, to_engine_predicate
 from .util import has_subquery, id_set
@@ -209,6 +221,8 @@ def estimate(node: Node) -> float:
         return max(1.0, estimate(node.input) * pred_selectivity(node.input, node.cond))
     if isinstance(node, Values):
         return float(node.table.num_rows)
+    if isinstance(node, Generated):
+        return float(max(1, node.est_rows))
     if isinstance(node, Aggregate):
         if not node.keys:
             return 1.0

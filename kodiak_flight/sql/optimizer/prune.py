@@ -15,6 +15,7 @@ from ..plan import (
     SetOp,
     Shared,
     Sort,
+    Unnest,
     Values,
     Window,
     WorkTable,
@@ -78,6 +79,10 @@ def prune(node: Node, required: set[str]) -> Node:
     if isinstance(node, RecursiveCTE):
         node.anchor = prune(node.anchor, id_set(node.anchor))
         node.step = prune(node.step, id_set(node.step))
+        return node
+    if isinstance(node, Unnest):
+        elements = {i for i, _ in node.elements}
+        node.input = prune(node.input, (required - elements) | set(node.lists))
         return node
     if isinstance(node, (WorkTable, Shared)):
         return node

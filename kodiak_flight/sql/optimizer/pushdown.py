@@ -18,6 +18,7 @@ from ..plan import (
     Scan,
     SetOp,
     Sort,
+    Unnest,
     Window,
 )
 from .cardinality import estimate
@@ -83,6 +84,10 @@ def push_down(node: Node, preds: list[Expr]) -> Node:
         node.anchor = push_down(node.anchor, [])
         node.step = push_down(node.step, [])
         return with_filter(node, preds)
+    if isinstance(node, Unnest):  # a filter of the input rows may run before they repeat
+        elements = {i for i, _ in node.elements}
+        node.input = push_down(node.input, [p for p in preds if not p.col_ids() & elements])
+        return with_filter(node, [p for p in preds if p.col_ids() & elements])
     return with_filter(node, preds)  # leaves, and shared CTEs (optimised on their own)
 
 
