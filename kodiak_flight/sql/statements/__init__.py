@@ -2,7 +2,8 @@
 
 ``query`` (SELECT, set operations, VALUES, EXPLAIN), ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
-``update``, ``delete``, ``vacuum``; ``common`` holds what the DDL and DML share. Importing this package
+``update``, ``delete``, ``vacuum``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
+``summarize``; ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
 
@@ -10,11 +11,13 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     alter,
     copy,
     delete,
+    describe,
     index,
     insert,
     query,
     schema,
     session_control,
+    summarize,
     table,
     update,
     vacuum,
