@@ -68,7 +68,10 @@ def _series(name: str) -> Any:
 
     def builder(args: list[exp.Expression]) -> exp.Expression:
         if 1 <= len(args) <= 3:
-            return build(args)
+            stop_only = len(args) == 1  # sqlglot puts in the start, 0
+            node = build(args)
+            node.meta["stop_only"] = stop_only
+            return node
         return exp.Anonymous(this=name, expressions=args)
     return builder
 

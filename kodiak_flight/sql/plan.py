@@ -87,13 +87,15 @@ class Values(Node):
 
 @dataclass(eq=False)
 class Generated(Node):
-    """Rows a table function makes at execution (``range``, ``generate_series``):
-    ``batches()`` yields one array per batch, the values of the single column ``id``."""
+    """Rows a table function makes at execution (``range``, ``generate_series``): its
+    constant arguments ``args`` are evaluated, then ``make(values)`` yields one array per
+    batch, the values of the single column ``id``."""
 
     name: str  # the call, for EXPLAIN
     id: str
     type: pa.DataType
-    batches: Callable[[], Iterator[pa.Array]]
+    args: list[Expr]
+    make: Callable[[list[Any]], Iterator[pa.Array]]
     est_rows: int = 1000
 
     @property
@@ -108,7 +110,7 @@ class Generated(Node):
 class Unnest(Node):
     """Each input row repeated once per element of its list columns (``lists``: input ids),
     the elements as new columns (``elements``: (id, type), zipped; the shorter lists padded
-    with NULL). A row whose lists are all empty or NULL yields no rows, as in DuckDB."""
+    with NULL), which replace the list columns. A row whose lists are all empty or NULL yields no rows, as in DuckDB."""
 
     input: Node
     lists: list[str]
@@ -119,7 +121,8 @@ class Unnest(Node):
 
     @property
     def output(self) -> list[Field]:
-        return self.input.output + self.elements
+        lists = set(self.lists)
+        return [f for f in self.input.output if f[0] not in lists] + self.elements
 
     def label(self) -> str:
         pairs = ", ".join(f"{i}<-{src}" for (i, _), src in zip(self.elements, self.lists,

@@ -8,8 +8,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import BindError, NotSupportedError, SqlTypeError
-from ..expr import Col, Expr, Lit
-from ..functions.series import SeriesCall, series
+from ..expr import Col, Expr, Lit, SubqueryValue, is_const
+from ..functions.series import SeriesCall, series, series_type
 from ..plan import Generated, Node, Project, Unnest, Values
 from ..scope import ColInfo, Scope
 from ..types import sql_name
@@ -26,20 +26,24 @@ class TableFunctionBinder(BinderState):
         """``range(...)`` / ``generate_series(...)``: its constant arguments bound now."""
         args = [self.expr(a, Scope([])) for a in call.args]
         for a, ast in zip(args, call.args, strict=True):
-            if not isinstance(a, Lit):
+            if a.col_ids() or any(isinstance(x, SubqueryValue) for x in a.walk()):
                 raise BindError(f"the arguments of {call.name}() must be constants, not "
                                 f"{ast.sql(dialect='duckdb')!r}")
-        s = series(call.name, [a.value for a in args], [a.type for a in args])
-        shown = f"{call.name}({', '.join(a.sql(dialect='duckdb') for a in call.args)})"
+        types = [a.type for a in args]
+        name = call.name
+        t = series_type(name, types)
+        rows = series(name, [a.value for a in args], types).rows \
+            if all(is_const(a) for a in args) else 1000  # its errors now, where it can
+        shown = f"{name}({', '.join(a.sql(dialect='duckdb') for a in call.args)})"
         cid = new_id()
-        node = Generated(shown, cid, s.type, s.batches, est_rows=s.rows)
-        # DuckDB names the one column after the alias when no column alias is given
+        node = Generated(shown, cid, t, args,
+                         lambda values: series(name, values, types).batches(), rows)
         # DuckDB names the one column after the alias when no column alias is given (and
         # still finds it by the function's name)
-        name = col_aliases[0] if col_aliases else alias or call.name
-        cols = [ColInfo(name, cid, s.type, alias or call.name)]
-        if name != call.name:
-            cols.append(ColInfo(call.name, cid, s.type, alias or call.name, True))
+        shown_name = col_aliases[0] if col_aliases else alias or name
+        cols = [ColInfo(shown_name, cid, t, alias or name)]
+        if shown_name != name:
+            cols.append(ColInfo(name, cid, t, alias or name, True))
         return node, cols
 
     def bind_unnest_from(self, item: exp.Unnest, alias: str | None, col_aliases: list[str]

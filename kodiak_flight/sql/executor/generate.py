@@ -10,14 +10,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..expr import Lit
 from ..plan import Generated, Unnest
 from .core import SMALL_ROWS, Executor, Out, operator
+from .kernels import evaluate_compiled
 
 
 @operator(Generated)
 def run_generated(ex: Executor, node: Generated) -> Out:
     schema = pa.schema([pa.field(node.id, node.type)])
-    batches = (pa.RecordBatch.from_arrays([a], schema=schema) for a in node.batches())
+    one = pa.table({"_": [0]})
+    values = [a.value if isinstance(a, Lit) else
+              evaluate_compiled(one, ex.compile(a))[0].as_py() for a in node.args]
+    batches = (pa.RecordBatch.from_arrays([a], schema=schema) for a in node.make(values))
     if node.est_rows <= SMALL_ROWS:
         return Out(table=pa.Table.from_batches(list(batches), schema), ordered=True)
     reader = pa.RecordBatchReader.from_batches(schema, batches)
@@ -29,14 +34,13 @@ def run_generated(ex: Executor, node: Generated) -> Out:
 @operator(Unnest)
 def run_unnest(ex: Executor, node: Unnest) -> Out:
     inp = ex.run(node.input)
-    names = [i for i, _ in node.input.output] + [i for i, _ in node.elements]
+    names = [i for i, _ in node.output]
+    schema = pa.schema([pa.field(i, t) for i, t in node.output])
     if inp.table is not None:
         t = inp.table.combine_chunks()
-        batches = t.to_batches() or [pa.RecordBatch.from_pylist([], schema=t.schema)]
-        out = [unnest_batch(b, node, names) for b in batches]
-        return Out(table=pa.Table.from_batches(out), ordered=inp.ordered)
+        out = [unnest_batch(b, node, names) for b in t.to_batches()]
+        return Out(table=pa.Table.from_batches(out, schema), ordered=inp.ordered)
     reader = ex.as_reader(inp)
-    schema = pa.schema([*reader.schema, *(pa.field(i, t) for i, t in node.elements)])
 
     def gen() -> Iterator[pa.RecordBatch]:
         for b in reader:
@@ -52,7 +56,9 @@ def unnest_batch(b: pa.RecordBatch, node: Unnest, names: list[str]) -> pa.Record
         elements = [pc.list_flatten(lists[0])]
     else:
         parent, elements = _zipped(lists, [t for _, t in node.elements])
-    cols = [c.take(parent) for c in b.columns] + elements
+    lists_ = set(node.lists)
+    cols = [c.take(parent) for c, n in zip(b.columns, b.schema.names, strict=True)
+            if n not in lists_] + elements
     return pa.RecordBatch.from_arrays(cols, names=names)
 
 

@@ -49,18 +49,28 @@ class Series:
     batches: Callable[[], Iterator[pa.Array]]
 
 
-def series(name: str, values: list[Any], types: list[pa.DataType]) -> Series:
-    """The series ``name(values...)``; ``types`` are the bound argument types."""
-    inclusive = name == "generate_series"
+def series_type(name: str, types: list[pa.DataType]) -> pa.DataType:
+    """The column type of ``name`` over arguments of ``types`` (DuckDB's: BIGINT, or
+    TIMESTAMP[TZ] for dates and timestamps), or a SqlTypeError naming the call."""
     if all(pa.types.is_integer(t) or pa.types.is_null(t) for t in types):
-        return _integers(name, values, inclusive)
+        return pa.int64()
     if len(types) == 3 and all(_is_time(t) or pa.types.is_null(t) for t in types[:2]) and \
             (pa.types.is_interval(types[2]) or pa.types.is_null(types[2])):
-        return _timestamps(name, values, types, inclusive)
+        tz = next((t.tz for t in types[:2] if pa.types.is_timestamp(t) and t.tz), None)
+        return pa.timestamp("us", tz=tz)
     shown = ", ".join(sql_name(t) for t in types)
     raise SqlTypeError(f"{name}({shown}) is not defined: {name} takes BIGINT (stop), "
                        f"(start, stop) or (start, stop, step), or TIMESTAMP start and stop "
                        f"with an INTERVAL step")
+
+
+def series(name: str, values: list[Any], types: list[pa.DataType]) -> Series:
+    """The series ``name(values...)``; ``types`` are the bound argument types."""
+    t = series_type(name, types)
+    inclusive = name == "generate_series"
+    if t == pa.int64():
+        return _integers(name, values, inclusive)
+    return _timestamps(name, values, t, inclusive)
 
 
 def _is_time(t: pa.DataType) -> bool:
@@ -109,11 +119,8 @@ def _arithmetic(name: str, t: pa.DataType, start: int, stop: int, step: int,
     return Series(t, n, batches)
 
 
-def _timestamps(name: str, values: list[Any], types: list[pa.DataType],
-                inclusive: bool) -> Series:
+def _timestamps(name: str, values: list[Any], t: pa.DataType, inclusive: bool) -> Series:
     """Timestamps (DATE arguments become TIMESTAMP, as in DuckDB) stepped by an interval."""
-    tz = next((t.tz for t in types[:2] if pa.types.is_timestamp(t) and t.tz), None)
-    t = pa.timestamp("us", tz=tz)
     if any(v is None for v in values):
         return _empty(t)
     start, stop = (_micros(v) for v in values[:2])

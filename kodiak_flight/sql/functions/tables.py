@@ -28,7 +28,8 @@ def table_function(node: exp.Expression) -> Any:
     function."""
     if isinstance(node, exp.GenerateSeries):  # how the dialect parses range() too
         name = "range" if node.args.get("is_end_exclusive") else "generate_series"
-        args = [node.args[k] for k in ("start", "end", "step") if node.args.get(k) is not None]
+        parts = ("end",) if node.meta.get("stop_only") else ("start", "end", "step")
+        args = [node.args[k] for k in parts if node.args.get(k) is not None]
     elif isinstance(node, exp.ReadParquet):
         name, args = "read_parquet", list(node.expressions)
     elif isinstance(node, exp.ReadCSV):
