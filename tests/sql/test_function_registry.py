@@ -36,7 +36,8 @@ def test_listing_by_kind():
     assert {"count", "sum", "avg", "string_agg", "quantile_cont", "bool_and", "list"} <= \
         {f.name for f in aggregates}
     assert {f.name for f in F.functions(F.TABLE)} == {
-        "read_csv", "read_parquet", "read_json", "read_ndjson", "read_arrow"}
+        "read_csv", "read_parquet", "read_json", "read_ndjson", "read_arrow", "range",
+        "generate_series"}
     assert all(f.kind == F.SCALAR for f in F.functions(F.SCALAR))
     every = F.functions()
     assert len(every) == sum(len(F.functions(k)) for k in (F.SCALAR, F.AGGREGATE, F.WINDOW,
