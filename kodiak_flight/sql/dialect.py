@@ -68,12 +68,20 @@ class Grizzly(DuckDB):
     ``|> SET col = expr``, ``|> DROP col`` and ``|> RENAME a AS b``.
     """
 
+    # the name a call was typed with, kept on the node for error messages (sqlglot turns
+    # strftime into TimeToStr, version into CurrentVersion...): ``binder.calls.typed_name``
+    ORIGINAL_NAME_META_KEY = "typed_name"
+
     class Tokenizer(DuckDB.Tokenizer):
         HEX_STRINGS = [("x'", "'"), ("X'", "'")]  # x'303132': a BLOB literal (SQLite's)
 
     class Generator(DuckDB.Generator):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS,
                       exp.HexString: lambda self, e: f"x'{e.this}'"}  # round trips (views)
+
+        def function_name(self, expression: exp.Func) -> str:
+            """sqlglot's own name, never the typed one: argument order is sqlglot's."""
+            return expression.sql_name()
 
     class Parser(DuckDB.Parser):
         PIPE_SYNTAX_TRANSFORM_PARSERS = {

@@ -23,7 +23,7 @@ from ..functions import conditional, dates, strings
 from ..scope import Scope
 from ..types import from_sql, is_string
 from .aggregates import AggState, is_aggregate
-from .calls import func_args, function_name
+from .calls import func_args, function_name, typed_name
 from .context import BinderState
 
 
@@ -375,8 +375,8 @@ class ExpressionBinder(BinderState):
 
     def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
         """A scalar function call (aggregates and window functions are bound elsewhere)."""
-        name = function_name(node)
-        fn = F.require(name)
+        name = typed_name(node)  # in messages; the registry knows sqlglot's name too
+        fn = F.require(function_name(node), name)
         if fn.kind == F.AGGREGATE:
             raise BindError(f"aggregate function {name}() is not allowed here")
         if fn.kind == F.WINDOW:

@@ -17,7 +17,7 @@ from ..plan import SortKey, WindowCall
 from ..scope import Scope
 from ..window import RUNNING, WHOLE, Frame
 from .aggregates import AggState, computed_as
-from .calls import func_args, function_name
+from .calls import func_args, function_name, typed_name
 from .context import BinderState, new_id
 
 
@@ -40,8 +40,8 @@ class WindowBinder(BinderState):
         elif isinstance(fn, exp.RespectNulls):
             fn = fn.this
         distinct = False
-        name = function_name(fn)
-        func = F.lookup(name)
+        name = typed_name(fn)
+        func = F.lookup(function_name(fn)) or F.lookup(name)
         if func is None or func.window is None:
             raise NotSupportedError(f"window function {name}() is not supported")
         raw_args = func_args(fn)
