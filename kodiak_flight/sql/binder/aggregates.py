@@ -95,6 +95,10 @@ class AggregateBinder(BinderState):
             fn, args = F.require("count_star"), []
         F.check_arity(fn, len(args), name)
         args, extra = self._agg_parameter(fn, args, scope)
+        if fn.aggregate is not None and fn.aggregate.by_argument:  # arg_min(x, by)
+            if order_items:
+                raise NotSupportedError(f"{name}(... ORDER BY ...) is not supported")
+            order_items, args = [exp.Ordered(this=args[1])], args[:1]
         cond = F.as_condition(self.expr(filt, scope)) if filt is not None else None
         if cond is not None and contains_aggregate(filt):
             raise BindError("aggregate functions are not allowed in FILTER")

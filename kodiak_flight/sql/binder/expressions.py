@@ -53,7 +53,13 @@ class ExpressionBinder(BinderState):
     def _x_Column(self, node: exp.Column, scope: Scope, agg: AggState | None) -> Expr:
         if isinstance(node.this, exp.Star):
             raise BindError("* is not allowed here")
-        col, outer = scope.resolve(node.name, node.text("table") or None)
+        try:
+            col, outer = scope.resolve(node.name, node.text("table") or None)
+        except BindError:
+            field = self.struct_path(node, scope, agg) if node.table else None  # type: ignore[attr-defined]
+            if field is None:
+                raise
+            return field
         if agg is not None and not outer:
             for k_col in agg.key_cols:
                 src = agg.pre.get(k_col.id)

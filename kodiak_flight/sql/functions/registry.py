@@ -50,6 +50,11 @@ class AggregateSpec:
     distinct: bool = True  # agg(DISTINCT x) allowed in a grouped aggregate
     window_distinct: bool = False  # ... and over a window
     runs_as: tuple[str, Any] | None = None  # computed as (aggregate, parameter): median
+    by_argument: bool = False  # the second argument is read beside the first, as the
+    #                             aggregate's sort key (arg_min(x, by))
+    # finishes a "hash_list" aggregate: (group of each value, the values, the sort keys'
+    # values, number of groups, parameter) -> one value per group (mode, histogram, arg_min)
+    finish: Callable[[Any, Any, list, int, Any], Any] | None = None
 
     @property
     def via_list(self) -> bool:
