@@ -44,6 +44,8 @@ class WindowBinder(BinderState):
         func = F.lookup(function_name(fn)) or F.lookup(name)
         if func is None or func.window is None:
             raise NotSupportedError(f"window function {name}() is not supported")
+        if func.aggregate is not None and func.aggregate.by_argument:
+            raise NotSupportedError(f"{name}() over a window is not supported")
         raw_args = func_args(fn)
         if raw_args and isinstance(raw_args[0], exp.Distinct):
             distinct = True

@@ -3,8 +3,8 @@
 
 All but ``count_if`` are computed from per-group value lists (``hash_list``) and finished
 here, vectorised over all groups at once (sorting and grouping kernels, numpy); ``arg_min``
-reads its second argument as the aggregate's sort key, beside the first. None of them runs over a window yet
-(``OVER`` is refused by name)."""
+reads its second argument as the aggregate's sort key, beside the first; it does not run
+over a window yet (``OVER`` is refused by name)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def _histogram(parents: np.ndarray, values: pa.Array, keys: list, n: int, extra:
 def _agg(name: str, spec: AggregateSpec, result, lo: int = 1, hi: int = 1,
          aliases: tuple[str, ...] = (), doc: str = "") -> None:
     register(Function(name, AGGREGATE, None, lo, hi, aliases, None, result, aggregate=spec,
-                      doc=doc))
+                      window="generic", doc=doc))
 
 
 _LIST = dict(order_by="ignored", distinct=False)
