@@ -84,6 +84,30 @@ class Grizzly(DuckDB):
             return expression.sql_name()
 
     class Parser(DuckDB.Parser):
+        def validate_expression(self, expression: Any, args: Any = None) -> Any:
+            """A call with the wrong arguments is refused naming the function as typed
+            (sqlglot's own message names its class: ``TimeToStr`` for strftime)."""
+            if self.error_level != ErrorLevel.IGNORE and isinstance(expression, exp.Func) \
+                    and expression.error_messages(args):
+                name = self._called_name() or expression.sql_name().lower()
+                self.raise_error(f"wrong number of arguments to {name}()")
+                return expression
+            return super().validate_expression(expression, args)
+
+        def _called_name(self) -> str | None:
+            """The name before the innermost open parenthesis (the call being parsed)."""
+            depth, i = 0, self._index - 1
+            while i > 0:
+                tt = self._tokens[i].token_type
+                if tt == TokenType.R_PAREN:
+                    depth += 1
+                elif tt == TokenType.L_PAREN:
+                    if depth == 0:
+                        return self._tokens[i - 1].text.lower()
+                    depth -= 1
+                i -= 1
+            return None
+
         PIPE_SYNTAX_TRANSFORM_PARSERS = {
             **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],
