@@ -84,6 +84,10 @@ class Grizzly(DuckDB):
     ``|> SET col = expr``, ``|> DROP col`` and ``|> RENAME a AS b``.
     """
 
+    # the name a call was typed with, kept on the node for error messages (sqlglot turns
+    # strftime into TimeToStr, version into CurrentVersion...): ``binder.calls.typed_name``
+    ORIGINAL_NAME_META_KEY = "typed_name"
+
     class Tokenizer(DuckDB.Tokenizer):
         HEX_STRINGS = [("x'", "'"), ("X'", "'")]  # x'303132': a BLOB literal (SQLite's)
 
@@ -91,9 +95,37 @@ class Grizzly(DuckDB):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS,
                       exp.HexString: lambda self, e: f"x'{e.this}'"}  # round trips (views)
 
+        def function_name(self, expression: exp.Func) -> str:
+            """sqlglot's own name, never the typed one: argument order is sqlglot's."""
+            return expression.sql_name()
+
     class Parser(DuckDB.Parser):
         FUNCTIONS = {**DuckDB.Parser.FUNCTIONS, "RANGE": _series("range"),
                      "GENERATE_SERIES": _series("generate_series")}
+        def validate_expression(self, expression: Any, args: Any = None) -> Any:
+            """A call with the wrong arguments is refused naming the function as typed
+            (sqlglot's own message names its class: ``TimeToStr`` for strftime)."""
+            if self.error_level != ErrorLevel.IGNORE and isinstance(expression, exp.Func) \
+                    and expression.error_messages(args):
+                name = self._called_name() or expression.sql_name().lower()
+                self.raise_error(f"wrong number of arguments to {name}()")
+                return expression
+            return super().validate_expression(expression, args)
+
+        def _called_name(self) -> str | None:
+            """The name before the innermost open parenthesis (the call being parsed)."""
+            depth, i = 0, self._index - 1
+            while i > 0:
+                tt = self._tokens[i].token_type
+                if tt == TokenType.R_PAREN:
+                    depth += 1
+                elif tt == TokenType.L_PAREN:
+                    if depth == 0:
+                        return self._tokens[i - 1].text.lower()
+                    depth -= 1
+                i -= 1
+            return None
+
         PIPE_SYNTAX_TRANSFORM_PARSERS = {
             **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],

@@ -8,8 +8,9 @@ joined back on the correlation keys, and uncorrelated subqueries are evaluated o
 
 One ``Binder`` class, assembled from one mixin per clause: ``from_`` (WITH, FROM, joins),
 ``select`` (queries and SELECT blocks), ``setops`` (UNION... and VALUES), ``subqueries``
-(WHERE and subqueries), ``expressions`` (scalar expressions), ``aggregates``,
-``windows`` and ``table_functions`` (range, generate_series, UNNEST); ``context`` holds the state they share.
+(WHERE and subqueries), ``expressions`` (scalar expressions), ``nested`` (structs, lists, brackets),
+``aggregates``, ``windows`` and ``table_functions`` (range, generate_series, UNNEST);
+``context`` holds the state they share.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .aggregates import AggregateBinder
 from .context import Bound, Context, new_id
 from .expressions import ExpressionBinder
 from .from_ import FromBinder
+from .nested import NestedBinder
 from .select import SelectBinder
 from .setops import SetOpBinder
 from .subqueries import SubqueryBinder
@@ -26,7 +28,7 @@ from .windows import WindowBinder
 
 
 class Binder(SelectBinder, FromBinder, SetOpBinder, SubqueryBinder, ExpressionBinder,
-             AggregateBinder, WindowBinder, TableFunctionBinder):
+             AggregateBinder, WindowBinder, NestedBinder, TableFunctionBinder):
     """Binds one query block (SELECT or set operation) and its nested blocks."""
 
 

@@ -13,7 +13,7 @@ from ..errors import BindError, NotSupportedError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..plan import AggCall
 from ..scope import Scope
-from .calls import func_args, function_name
+from .calls import func_args, function_name, typed_name
 from .context import BinderState, new_id
 
 
@@ -50,13 +50,14 @@ def contains_aggregate(node: exp.Expression) -> bool:
     return False
 
 
-def aggregate_function(name: str) -> F.Function:
-    """The registered aggregate called ``name``."""
-    fn = F.lookup(name)
+def aggregate_function(name: str, typed: str | None = None) -> F.Function:
+    """The registered aggregate called ``name`` (``typed``: as the user wrote it)."""
+    fn = F.lookup(name) or (F.lookup(typed) if typed else None)
+    typed = typed or name
     if fn is not None and fn.kind == F.WINDOW:
-        raise BindError(f"window function {name}() requires an OVER clause")
+        raise BindError(f"window function {typed}() requires an OVER clause")
     if fn is None or fn.aggregate is None:
-        raise NotSupportedError(f"aggregate {name}() is not supported")
+        raise NotSupportedError(f"aggregate {typed}() is not supported")
     return fn
 
 
@@ -79,8 +80,8 @@ class AggregateBinder(BinderState):
             filt = node.expression.this if isinstance(node.expression, exp.Where) \
                 else node.expression
             node = node.this
-        name = function_name(node)
-        fn = aggregate_function(name)
+        name = typed_name(node)
+        fn = aggregate_function(function_name(node), name)
         distinct = False
         args = func_args(node)
         order_items: list[exp.Ordered] = []
@@ -94,6 +95,10 @@ class AggregateBinder(BinderState):
             fn, args = F.require("count_star"), []
         F.check_arity(fn, len(args), name)
         args, extra = self._agg_parameter(fn, args, scope)
+        if fn.aggregate is not None and fn.aggregate.by_argument:  # arg_min(x, by)
+            if order_items:
+                raise NotSupportedError(f"{name}(... ORDER BY ...) is not supported")
+            order_items, args = [exp.Ordered(this=args[1])], args[:1]
         cond = F.as_condition(self.expr(filt, scope)) if filt is not None else None
         if cond is not None and contains_aggregate(filt):
             raise BindError("aggregate functions are not allowed in FILTER")
@@ -110,7 +115,7 @@ class AggregateBinder(BinderState):
         func = computed_as(fn)
         if distinct and fn.aggregate is not None and not fn.aggregate.distinct:
             raise NotSupportedError(f"{func}(DISTINCT ...) is not supported")
-        rt = F.result_type(fn, types)
+        rt = F.result_type(fn, types, name)
         c = AggCall(new_id(), func, arg_id, rt, distinct, extra, order)
         agg.aggs.append(c)
         out = Col(c.id, rt)

@@ -23,7 +23,7 @@ from ..functions import conditional, dates, strings
 from ..scope import Scope
 from ..types import from_sql, is_string
 from .aggregates import AggState, is_aggregate
-from .calls import func_args, function_name
+from .calls import func_args, function_name, typed_name
 from .context import BinderState
 
 
@@ -53,7 +53,13 @@ class ExpressionBinder(BinderState):
     def _x_Column(self, node: exp.Column, scope: Scope, agg: AggState | None) -> Expr:
         if isinstance(node.this, exp.Star):
             raise BindError("* is not allowed here")
-        col, outer = scope.resolve(node.name, node.text("table") or None)
+        try:
+            col, outer = scope.resolve(node.name, node.text("table") or None)
+        except BindError:
+            field = self.struct_path(node, scope, agg) if node.table else None  # type: ignore[attr-defined]
+            if field is None:
+                raise
+            return field
         if agg is not None and not outer:
             for k_col in agg.key_cols:
                 src = agg.pre.get(k_col.id)
@@ -375,8 +381,8 @@ class ExpressionBinder(BinderState):
 
     def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
         """A scalar function call (aggregates and window functions are bound elsewhere)."""
-        name = function_name(node)
-        fn = F.require(name)
+        name = typed_name(node)  # in messages; the registry knows sqlglot's name too
+        fn = F.require(function_name(node), name)
         if fn.kind == F.AGGREGATE:
             raise BindError(f"aggregate function {name}() is not allowed here")
         if fn.kind == F.WINDOW:

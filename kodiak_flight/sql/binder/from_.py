@@ -34,6 +34,7 @@ from ..plan import (
 from ..scope import ColInfo, Scope
 from ..stats import TableStats
 from ..types import normalize
+from .calls import typed_name
 from .context import BinderState, new_id, new_key
 from .setops import conform
 
@@ -128,7 +129,7 @@ class FromBinder(BinderState):
         if fn is not None:
             return self._bind_file(*fn, alias_name, col_aliases)
         if isinstance(item.this, exp.Anonymous) or isinstance(item.this, exp.Func):
-            raise NotSupportedError(f"table function {item.this.sql()} is not supported")
+            raise NotSupportedError(f"table function {typed_name(item.this)}() is not supported")
         name = item.name
         if isinstance(item.this, exp.Identifier) and item.this.quoted and \
                 not item.text("db") and format_from_extension(name) is not None and \

@@ -17,7 +17,7 @@ from ..plan import SortKey, WindowCall
 from ..scope import Scope
 from ..window import RUNNING, WHOLE, Frame
 from .aggregates import AggState, computed_as
-from .calls import func_args, function_name
+from .calls import func_args, function_name, typed_name
 from .context import BinderState, new_id
 
 
@@ -40,10 +40,12 @@ class WindowBinder(BinderState):
         elif isinstance(fn, exp.RespectNulls):
             fn = fn.this
         distinct = False
-        name = function_name(fn)
-        func = F.lookup(name)
+        name = typed_name(fn)
+        func = F.lookup(function_name(fn)) or F.lookup(name)
         if func is None or func.window is None:
             raise NotSupportedError(f"window function {name}() is not supported")
+        if func.aggregate is not None and func.aggregate.by_argument:
+            raise NotSupportedError(f"{name}() over a window is not supported")
         raw_args = func_args(fn)
         if raw_args and isinstance(raw_args[0], exp.Distinct):
             distinct = True

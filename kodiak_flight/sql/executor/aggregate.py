@@ -159,6 +159,11 @@ def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -
     if not via_list(a) or (a.func == "list" and not a.order and not a.distinct):
         return arr
     n = len(arr)
+    finish = aggregate_spec(a.func).finish
+    if finish is not None:  # (mode, histogram, arg_min: all values, keys unsorted)
+        parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+        keys = [pc.list_flatten(chunk(c)) for c in order_cols or []]
+        return finish(parents, pc.list_flatten(arr), keys, n, a.extra).cast(a.type)
     parents, values = arranged(a, arr, order_cols)
     if a.func == "list":
         counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)

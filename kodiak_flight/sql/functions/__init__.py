@@ -7,7 +7,22 @@ module of its family and ``register`` a ``Function`` record (see docs/sql.md).
 
 from __future__ import annotations
 
-from . import aggregates, conditional, dates, math, series, strings, tables, windows
+from . import (
+    aggregates,
+    aggregates_more,
+    conditional,
+    dates,
+    hashing,
+    lists,
+    math,
+    series,
+    strings,
+    structs,
+    system,
+    tables,
+    timestamps,
+    windows,
+)
 from .operators import (
     and_,
     arith,
@@ -50,9 +65,10 @@ from .tables import table_function
 
 __all__ = [
     "AGGREGATE", "IMMUTABLE", "SCALAR", "STABLE", "TABLE", "VOLATILE", "WINDOW",
-    "AggregateSpec", "Function", "aggregate_spec", "aggregates", "and_", "apply", "arith",
+    "AggregateSpec", "Function", "aggregate_spec", "aggregates", "aggregates_more", "and_", "apply", "arith",
     "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
     "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "math", "narrow_int_literal", "not_", "or_", "register", "require", "result_type",
-    "series", "strings", "table_function", "tables", "unify", "unregister", "windows",
+    "hashing", "lists", "series", "strings", "structs", "system", "table_function", "timestamps",
+    "tables", "unify", "unregister", "windows",
 ]

@@ -50,6 +50,11 @@ class AggregateSpec:
     distinct: bool = True  # agg(DISTINCT x) allowed in a grouped aggregate
     window_distinct: bool = False  # ... and over a window
     runs_as: tuple[str, Any] | None = None  # computed as (aggregate, parameter): median
+    by_argument: bool = False  # the second argument is read beside the first, as the
+    #                             aggregate's sort key (arg_min(x, by))
+    # finishes a "hash_list" aggregate: (group of each value, the values, the sort keys'
+    # values, number of groups, parameter) -> one value per group (mode, histogram, arg_min)
+    finish: Callable[[Any, Any, list, int, Any], Any] | None = None
 
     @property
     def via_list(self) -> bool:
@@ -148,12 +153,14 @@ def functions(kind: str | None = None) -> list[Function]:
     return sorted(seen.values(), key=lambda f: f.name)
 
 
-def require(name: str) -> Function:
-    """``lookup(name)``, or a BindError that suggests the closest names."""
-    fn = lookup(name)
+def require(name: str, typed: str | None = None) -> Function:
+    """``lookup(name)``, or a BindError that suggests the closest names (``typed``: the
+    name as the user wrote it, when sqlglot renamed it)."""
+    fn = lookup(name) or (lookup(typed) if typed else None)
     if fn is None:
+        shown = typed or name
         names = [k for k, f in _by_name.items() if f.kind in (SCALAR, AGGREGATE)]
-        raise BindError(f"unknown function {name}()" + suggest(name, names))
+        raise BindError(f"unknown function {shown}()" + suggest(shown, names))
     return fn
 
 
@@ -171,10 +178,11 @@ def apply(fn: Function, args: list[Expr], name: str | None = None) -> Expr:
     return fn.build(args)
 
 
-def result_type(fn: Function, types: list[pa.DataType]) -> pa.DataType:
+def result_type(fn: Function, types: list[pa.DataType], name: str | None = None
+                ) -> pa.DataType:
     """The result type of ``fn`` over arguments of ``types``, after its type check."""
     if fn.accepts is not None and types and not fn.accepts(types[0]):
-        raise SqlTypeError(f"{fn.name} is not defined for {sql_name(types[0])}")
+        raise SqlTypeError(f"{name or fn.name} is not defined for {sql_name(types[0])}")
     assert fn.result is not None, fn.name
     return fn.result(types)
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import BindError, NotSupportedError
 from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
 from .registry import SCALAR, Function, constant, kernel, register
@@ -108,6 +109,8 @@ def trim(args: list[Expr], side: str = "both") -> Expr:
 
 def _length(args: list[Expr]) -> Expr:
     e = args[0]
+    if pa.types.is_list(e.type) or pa.types.is_large_list(e.type):  # len(list)
+        return cast(call("list_value_length", [e]), pa.int64())
     if pa.types.is_binary(e.type):
         return call("binary_length", [e])
     return call("utf8_length", [to_string(e)], what="length")
@@ -143,6 +146,75 @@ def _repeat(args: list[Expr]) -> Expr:
     return call("binary_repeat", [to_string(args[0]), cast(args[1], pa.int64())])
 
 
+def _split(s: Expr, sep: Expr, what: str) -> Expr:
+    pattern = constant(sep, f"{what} separator")
+    if pattern is None:
+        return Lit(None, pa.list_(pa.string()))
+    if pattern == "":
+        raise NotSupportedError(f"{what} with an empty separator is not supported")
+    return call("split_pattern", [to_string(s)], pc.SplitPatternOptions(str(pattern)),
+                what=what)
+
+
+def _string_split(args: list[Expr]) -> Expr:
+    """``string_split(s, sep)``: the list of the pieces between separators."""
+    return _split(args[0], args[1], "string_split")
+
+
+def _split_part(args: list[Expr]) -> Expr:
+    """``split_part(s, sep, n)``: the n-th piece (1-based, negative from the end), '' when
+    there is none, as DuckDB gives."""
+    from .lists import list_extract
+
+    s = to_string(args[0])
+    piece = list_extract([_split(s, args[1], "split_part"), cast(args[2], pa.int64())])
+    found = call("coalesce", [piece, lit("")])
+    return call("if_else", [call("is_null", [s]), Lit(None, pa.string()), found])
+
+
+def named_groups(pattern: str) -> tuple[str, int]:
+    """``pattern`` with every unnamed capturing group named ``g1``, ``g2``... (Arrow's
+    ``extract_regex`` reads named groups only) and the whole match as ``g0``; and the number
+    of groups. Escapes and character classes are skipped."""
+    out, i, k, in_class = [], 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "]":  # a leading ] is literal
+                out.append(ch)
+                ch, i = "]", i + 1
+        elif ch == "(" and pattern[i + 1:i + 2] != "?":
+            k += 1
+            ch = f"(?P<g{k}>"
+        elif ch == "(" and pattern[i + 1:i + 4] == "?P<":
+            k += 1
+        out.append(ch)
+        i += 1
+    return f"(?P<g0>{''.join(out)})", k
+
+
+def _regexp_extract(args: list[Expr]) -> Expr:
+    """``regexp_extract(s, pattern[, group])``: the group of the first match ('' if none)."""
+    pattern = str(constant(args[1], "regexp pattern"))
+    group = int(constant(args[2], "regexp_extract group")) if len(args) > 2 else 0
+    named, count = named_groups(pattern)
+    if not 0 <= group <= count:
+        raise BindError(f"regexp_extract group {group} does not exist: the pattern has "
+                        f"{count} group(s)")
+    s = to_string(args[0])
+    m = call("extract_regex", [s], pc.ExtractRegexOptions(named), what="regexp_extract")
+    got = call("struct_field", [m], pc.StructFieldOptions([group]))
+    found = call("coalesce", [got, lit("")])
+    return call("if_else", [call("is_null", [s]), Lit(None, pa.string()), found])
+
+
 def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | None = 1,
         aliases: tuple[str, ...] = (), doc: str = "") -> None:
     register(Function(name, SCALAR, build, lo, hi, aliases, doc=doc))
@@ -173,3 +245,7 @@ _fn("regexp_replace", _regexp_replace, 3, 4, doc="regexp_replace(s, re, to[, 'g'
 _fn("repeat", _repeat, 2, 2)
 _fn("like", like, 2, 2)
 _fn("ilike", lambda a: like(a, ignore_case=True), 2, 2)
+_fn("split_part", _split_part, 3, 3, doc="split_part(s, sep, n): the n-th piece")
+_fn("string_split", _string_split, 2, 2, aliases=("split", "str_split", "string_to_array"),
+    doc="string_split(s, sep): the list of pieces")
+_fn("regexp_extract", _regexp_extract, 2, 3, doc="regexp_extract(s, re[, group])")

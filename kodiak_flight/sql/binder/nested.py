@@ -1,0 +1,115 @@
+"""Nested values and the calls whose arguments are not plain expressions: struct literals
+(``{'x': 1}``, ``struct_pack(x := 1)``), brackets (``l[i]``, ``l[a:b]``, ``s['x']``), field
+access (``s.x``, ``(expr).x``), ``date_diff('unit', a, b)`` (sqlglot keeps the unit as a
+keyword) and the session's ``current_schema()`` / ``current_database()``."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from sqlglot import exp
+
+from .. import functions as F
+from ..errors import BindError, NotSupportedError
+from ..expr import Expr, Lit, cast, lit
+from ..functions import lists, structs
+from ..scope import Scope
+from .aggregates import AggState
+from .calls import typed_name
+from .context import BinderState
+
+_SHIFTED_FROM = (exp.DataType.Type.UNKNOWN, exp.DataType.Type.ARRAY)
+
+
+def _one_based(node: exp.Bracket, idx: exp.Expression) -> bool:
+    """Whether sqlglot shifted index ``idx`` of ``node`` to 0-based (DuckDB's index offset):
+    it does when it typed the indexed value as unknown or an array and the index as an
+    integer, and the shifted index is a new node it did not type (an index it left alone
+    carries the type it was given)."""
+    tt = node.this.type
+    return idx.type is None and tt is not None and tt.this in _SHIFTED_FROM
+
+
+class NestedBinder(BinderState):
+    """Binds struct and list syntax, field access and the calls listed above."""
+
+    def _x_Struct(self, n: exp.Struct, s: Scope, g: AggState | None) -> Expr:
+        names, args = [], []
+        for i, item in enumerate(n.expressions):
+            if isinstance(item, (exp.PropertyEQ, exp.Slice)) and item.this is not None:
+                key = item.this
+                names.append(key.name if not isinstance(key, exp.Literal) else key.this)
+                args.append(self.expr(item.expression, s, g))
+            elif isinstance(item, exp.Alias):
+                names.append(item.alias)
+                args.append(self.expr(item.this, s, g))
+            else:
+                names.append(f"v{i + 1}")  # row(...)-like: unnamed fields
+                args.append(self.expr(item, s, g))
+        return structs.struct_pack(names, args)
+
+    def _x_Bracket(self, n: exp.Bracket, s: Scope, g: AggState | None) -> Expr:
+        base = self.expr(n.this, s, g)
+        if len(n.expressions) != 1:
+            raise NotSupportedError(f"{n.sql(dialect='duckdb')}: one index or slice expected")
+        idx = n.expressions[0]
+        if pa.types.is_struct(base.type):
+            key = self.expr(idx, s, g)
+            if not isinstance(key, Lit) or not isinstance(key.value, str):
+                raise BindError("a struct field must be named by a constant string: s['x']")
+            return structs.field(base, key.value)
+        if isinstance(idx, exp.Slice):
+            if len(idx.expressions) or idx.args.get("step") is not None:
+                raise NotSupportedError("list slices with a step are not supported")
+            lo = self.expr(idx.this, s, g) if idx.this is not None else lit(1, pa.int64())
+            hi = self.expr(idx.expression, s, g) if idx.expression is not None else \
+                lit(-1, pa.int64())
+            return lists.list_slice([base, lo, hi])
+        i = self.expr(idx, s, g)
+        if _one_based(n, idx):
+            i = F.arith("+", cast(i, pa.int64()), lit(1, pa.int64()))
+        return lists.list_extract([base, i])
+
+    def _x_Dot(self, n: exp.Dot, s: Scope, g: AggState | None) -> Expr:
+        return structs.field(self.expr(n.this, s, g), n.expression.name)
+
+    def _x_StructExtract(self, n: exp.StructExtract, s: Scope, g: AggState | None) -> Expr:
+        key = self.expr(n.expression, s, g)
+        if not isinstance(key, Lit):
+            raise BindError("struct_extract needs a constant field name")
+        return structs.field(self.expr(n.this, s, g), str(key.value))
+
+    def struct_path(self, node: exp.Column, s: Scope, g: AggState | None) -> Expr | None:
+        """``s.x`` / ``t.s.x``: a field of a struct column, when the qualifier is not a
+        table; None when no struct column fits."""
+        parts = [p.name for p in node.parts]
+        for k in (1, 2):  # the column is parts[0] (s.x) or parts[1] after a table (t.s.x)
+            if len(parts) <= k:
+                continue
+            col = exp.Column(this=exp.to_identifier(parts[k - 1]),
+                             table=exp.to_identifier(parts[k - 2]) if k == 2 else None)
+            try:
+                e = self._x_Column(col, s, g)  # type: ignore[attr-defined]
+            except BindError:
+                continue
+            if not pa.types.is_struct(e.type):
+                continue
+            for name in parts[k:]:
+                e = structs.field(e, name)
+            return e
+        return None
+
+    def _x_DateDiff(self, n: exp.DateDiff, s: Scope, g: AggState | None) -> Expr:
+        unit = n.args.get("unit")
+        part = unit.name if unit is not None else "day"
+        fn = F.require("date_diff")
+        return self.call_function(  # type: ignore[attr-defined]
+            fn, [lit(part), self.expr(n.expression, s, g), self.expr(n.this, s, g)],
+            typed_name(n))
+
+    def _x_CurrentSchema(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        return Lit(self.ctx.schema, pa.string())
+
+    def _x_CurrentDatabase(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        return Lit(self.ctx.catalog, pa.string())
+
+    _x_CurrentCatalog = _x_CurrentDatabase
