@@ -8,8 +8,8 @@ joined back on the correlation keys, and uncorrelated subqueries are evaluated o
 
 One ``Binder`` class, assembled from one mixin per clause: ``from_`` (WITH, FROM, joins),
 ``select`` (queries and SELECT blocks), ``setops`` (UNION... and VALUES), ``subqueries``
-(WHERE and subqueries), ``expressions`` (scalar expressions), ``aggregates`` and
-``windows``; ``context`` holds the state they share.
+(WHERE and subqueries), ``expressions`` (scalar expressions), ``aggregates``,
+``windows`` and ``pivot`` (PIVOT / UNPIVOT rewritten into grouping and UNION ALL); ``context`` holds the state they share.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .aggregates import AggregateBinder
 from .context import Bound, Context, new_id
 from .expressions import ExpressionBinder
 from .from_ import FromBinder
+from .pivot import PivotBinder
 from .select import SelectBinder
 from .setops import SetOpBinder
 from .subqueries import SubqueryBinder
@@ -25,7 +26,7 @@ from .windows import WindowBinder
 
 
 class Binder(SelectBinder, FromBinder, SetOpBinder, SubqueryBinder, ExpressionBinder,
-             AggregateBinder, WindowBinder):
+             AggregateBinder, WindowBinder, PivotBinder):
     """Binds one query block (SELECT or set operation) and its nested blocks."""
 
 

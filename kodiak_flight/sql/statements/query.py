@@ -17,7 +17,7 @@ from ..plan import explain
 from ..result import Result, rows
 from .registry import Statement, register
 
-QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
+QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values, exp.Pivot)
 
 
 def is_query(node: exp.Expression) -> bool:
