@@ -60,6 +60,15 @@ def _settle(self: Any, query: exp.Select) -> exp.Select:
     return self._build_pipe_cte(query=query, expressions=[exp.Star()])
 
 
+def _replace_into(self: Any) -> exp.Insert:
+    """SQLite's and MySQL's ``REPLACE INTO t ...``: ``INSERT OR REPLACE INTO t ...``."""
+    if not self._match(TokenType.INTO, advance=False):
+        self.raise_error("expected INTO after REPLACE")
+    node = self._parse_insert()
+    node.set("alternative", "REPLACE")
+    return node
+
+
 class Grizzly(DuckDB):
     """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...).
 
@@ -76,6 +85,8 @@ class Grizzly(DuckDB):
                       exp.HexString: lambda self, e: f"x'{e.this}'"}  # round trips (views)
 
     class Parser(DuckDB.Parser):
+        STATEMENT_PARSERS = {**DuckDB.Parser.STATEMENT_PARSERS,
+                             TokenType.REPLACE: lambda self: _replace_into(self)}
         PIPE_SYNTAX_TRANSFORM_PARSERS = {
             **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],
@@ -103,7 +114,7 @@ def number_placeholders(sql: str) -> str:
     return "".join(out)
 
 
-_EXPLAIN = re.compile(r"^\s*explain\s+(?:analyze\s+)?", re.IGNORECASE)
+_EXPLAIN = re.compile(r"^\s*explain\s+(analy[sz]e\s+)?", re.IGNORECASE)
 
 
 def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
@@ -114,7 +125,8 @@ def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
     if m:
         inner = sql[m.end():]
         parse(inner, max_nesting)  # syntax errors surface with their own position
-        return [exp.Command(this="EXPLAIN", expression=exp.Literal.string(inner))]
+        verb = "EXPLAIN ANALYZE" if m.group(1) else "EXPLAIN"  # statements/explain.py
+        return [exp.Command(this=verb, expression=exp.Literal.string(inner))]
     sql = number_placeholders(sql)
     try:
         with guarded():
