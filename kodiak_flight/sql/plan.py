@@ -374,7 +374,8 @@ class Sample(Node):
 
 @dataclass(eq=False)
 class PercentLimit(Node):
-    """``LIMIT p%``: the first floor(p/100 * count) rows after ``offset`` (DuckDB's rule)."""
+    """``LIMIT p%``: floor(p/100 * count) rows after ``offset`` (DuckDB's rule: the share
+    is of every row, the offset skipped after)."""
 
     input: Node
     percent: float

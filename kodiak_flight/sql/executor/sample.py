@@ -40,9 +40,8 @@ def run_sample(ex: Executor, node: Sample) -> Out:
 def run_percent_limit(ex: Executor, node: PercentLimit) -> Out:
     inp = ex.run(node.input)
     t = ex.as_table(inp)
-    t = t.slice(node.offset)
-    n = math.floor(t.num_rows * node.percent / 100 + 1e-9)
-    return Out(table=t.slice(0, n), ordered=inp.ordered)
+    n = math.floor(t.num_rows * node.percent / 100 + 1e-9)  # of all rows, then OFFSET
+    return Out(table=t.slice(node.offset, n), ordered=inp.ordered)
 
 
 def _in_order(ex: Executor, inp: Out) -> pa.Table:
