@@ -9,6 +9,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..binder import Context
+from ..binder.coverage import check_supported
 from ..dialect import parse
 from ..errors import NotSupportedError
 from ..execution import ExecContext
@@ -37,6 +38,7 @@ class ExplainAnalyze(Statement):
         stmts = parse(node.expression.name, ex.session.max_nesting)
         if len(stmts) != 1 or not is_query(stmts[0]):
             raise NotSupportedError("EXPLAIN ANALYZE supports a single query")
+        check_supported(stmts[0])
         start = time.perf_counter()
         plan, _ = plan_query(ex.bind, stmts[0])
         planned = time.perf_counter()
