@@ -156,3 +156,40 @@ def test_replace_into(session: Session) -> None:
         lite.execute(sql)
     sql = "select a, b from k order by a"
     assert rows(session, sql) == lite.execute(sql).fetchall()
+
+
+REFUSED = [
+    ("select i from t connect by prior i = g", "CONNECT BY"),
+    ("select * into x from t", "INTO x"),
+    ("select * from t union by name select * from t", "BY NAME"),
+    ("select 1 from t order by i with fill", "WITH FILL"),
+    ("explain select * from t union by name select * from t", "BY NAME"),
+    ("create view v as select * from t union by name select * from t", "BY NAME"),
+    ("insert into t select * from t union by name select * from t", "BY NAME"),
+]
+
+
+@pytest.mark.parametrize("sql,words", REFUSED)
+def test_refused_by_name(both, sql: str, words: str) -> None:
+    session, _ = both
+    with pytest.raises(NotSupportedError, match=f"{re.escape(words)}.* is not supported"):
+        session.execute(sql)
+    if not sql.startswith("explain"):  # EXPLAIN checks its query when it runs
+        with pytest.raises(NotSupportedError, match=re.escape(words)):
+            session.prepare(sql)
+
+
+def test_python_errors_are_internal_errors(both, monkeypatch, caplog) -> None:
+    from kodiak_flight.sql import InternalError
+    from kodiak_flight.sql.binder import Binder
+
+    def broken(self, *args, **kwargs):
+        return None.sql  # a bug: AttributeError
+
+    monkeypatch.setattr(Binder, "bind_select", broken)
+    session, _ = both
+    with pytest.raises(InternalError) as info:
+        session.execute("select i from t")
+    text = str(info.value)
+    assert "select i from t" in text.lower() and "NoneType" not in text
+    assert "AttributeError" in caplog.text  # the bug stays visible in the log
