@@ -25,7 +25,7 @@ HANDLED: dict[type[exp.Expression], set[str]] = {
     exp.Union: _SETOP,
     exp.Intersect: _SETOP,
     exp.Except: _SETOP,
-    exp.Subquery: {"this", "alias", "lateral", "pivots", "sample"} | _QUERY_TAIL,
+    exp.Subquery: {"this", "alias", "lateral", "pivots", "sample", "joins"} | _QUERY_TAIL,
     exp.Table: {"this", "alias", "db", "catalog", "pivots", "sample", "joins"},
     exp.Join: {"this", "on", "side", "kind", "using", "method"},
     exp.Group: {"expressions", "grouping_sets", "cube", "rollup", "all"},
@@ -45,6 +45,8 @@ HANDLED: dict[type[exp.Expression], set[str]] = {
     exp.Delete: {"with_", "this", "using", "where", "returning"},
 }
 
+_WALKED = (exp.Query, exp.Values, exp.Pivot, exp.Insert, exp.Update, exp.Delete)
+
 # values sqlglot fills in for arguments nobody wrote
 _DEFAULTS = (None, False, "", [])
 
@@ -58,6 +60,8 @@ def check_supported(node: exp.Expression) -> None:
         query = node.args.get("expression")
         if isinstance(query, exp.Query):
             check_supported(query)
+        return
+    if not isinstance(node, _WALKED):  # other statements read their own arguments
         return
     for n in node.walk():
         if isinstance(n, REFUSED):
