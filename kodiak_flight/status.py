@@ -146,6 +146,8 @@ def _from_sql(name: str, kind: str, message: str) -> BaseException | None:
         return flight.FlightTimedOutError(message)
     if name == "AccessDenied":
         return flight.FlightUnauthorizedError(message)
+    if name == "InternalError":  # a bug: the SQL layer logged its traceback
+        return flight.FlightInternalError(message)
     if name == "SqlError":
         return InvalidArgument(message, kind)
     return None

@@ -4,6 +4,7 @@ from .errors import (
     AccessDenied,
     BindError,
     ExecutionError,
+    InternalError,
     NotSupportedError,
     ParameterError,
     ParseError,
@@ -17,4 +18,4 @@ from .session import Prepared, Result, Session
 
 __all__ = ["Session", "Result", "Prepared", "SqlError", "ParseError", "BindError",
            "SqlTypeError", "NotSupportedError", "ParameterError", "TransactionError",
-           "ExecutionError", "AccessDenied", "TooComplex", "FileAccess"]
+           "ExecutionError", "AccessDenied", "TooComplex", "FileAccess", "InternalError"]

@@ -76,6 +76,15 @@ def _series(name: str) -> Any:
     return builder
 
 
+def _replace_into(self: Any) -> exp.Insert:
+    """SQLite's and MySQL's ``REPLACE INTO t ...``: ``INSERT OR REPLACE INTO t ...``."""
+    if not self._match(TokenType.INTO, advance=False):
+        self.raise_error("expected INTO after REPLACE")
+    node = self._parse_insert()
+    node.set("alternative", "REPLACE")
+    return node
+
+
 class Grizzly(DuckDB):
     """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...).
 
@@ -126,6 +135,8 @@ class Grizzly(DuckDB):
                 i -= 1
             return None
 
+        STATEMENT_PARSERS = {**DuckDB.Parser.STATEMENT_PARSERS,
+                             TokenType.REPLACE: lambda self: _replace_into(self)}
         PIPE_SYNTAX_TRANSFORM_PARSERS = {
             **DuckDB.Parser.PIPE_SYNTAX_TRANSFORM_PARSERS,
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],
@@ -153,7 +164,7 @@ def number_placeholders(sql: str) -> str:
     return "".join(out)
 
 
-_EXPLAIN = re.compile(r"^\s*explain\s+(?:analyze\s+)?", re.IGNORECASE)
+_EXPLAIN = re.compile(r"^\s*explain\s+(analy[sz]e\s+)?", re.IGNORECASE)
 
 
 def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
@@ -164,7 +175,8 @@ def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
     if m:
         inner = sql[m.end():]
         parse(inner, max_nesting)  # syntax errors surface with their own position
-        return [exp.Command(this="EXPLAIN", expression=exp.Literal.string(inner))]
+        verb = "EXPLAIN ANALYZE" if m.group(1) else "EXPLAIN"  # statements/explain.py
+        return [exp.Command(this=verb, expression=exp.Literal.string(inner))]
     sql = number_placeholders(sql)
     try:
         with guarded():

@@ -65,6 +65,10 @@ class TooComplex(SqlError):
     """A statement nested deeper than the layer can process (refused, never a crash)."""
 
 
+class InternalError(SqlError):
+    """A bug: a Python error escaped a statement (gRPC INTERNAL); the log has the traceback."""
+
+
 class AccessDenied(SqlError):
     """A file outside what this session may read or write (gRPC PERMISSION_DENIED)."""
 

@@ -392,3 +392,47 @@ def explain(node: Node, indent: int = 0, seen: set[int] | None = None) -> list[s
     for c in node.children():
         lines.extend(explain(c, indent + 1, seen))
     return lines
+
+
+@dataclass(eq=False)
+class Sample(Node):
+    """TABLESAMPLE / USING SAMPLE: each row kept with probability ``percent``/100
+    (bernoulli), or ``rows`` rows drawn without replacement (reservoir); ``seed`` repeats."""
+
+    input: Node
+    percent: float | None
+    rows: int | None
+    seed: int | None = None
+    exact: bool = False  # a percentage drawn as exactly that share of rows (reservoir)
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output
+
+    def label(self) -> str:
+        size = f"{self.percent}%" if self.rows is None else f"{self.rows} rows"
+        seed = f" seed={self.seed}" if self.seed is not None else ""
+        return f"Sample {size}{seed}"
+
+
+@dataclass(eq=False)
+class PercentLimit(Node):
+    """``LIMIT p%``: floor(p/100 * count) rows after ``offset`` (DuckDB's rule: the share
+    is of every row, the offset skipped after)."""
+
+    input: Node
+    percent: float
+    offset: int = 0
+
+    def children(self) -> list[Node]:
+        return [self.input]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.input.output
+
+    def label(self) -> str:
+        return f"Limit {self.percent}% offset {self.offset}"

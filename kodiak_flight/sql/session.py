@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from . import files
 from .binder import Binder, Context
+from .binder.coverage import check_supported
 from .catalog import (
     TEMP_SCHEMA,
     Relation,
@@ -36,6 +37,7 @@ from .executor import Executor
 from .expr import ParamProbe
 from .functions import generation as function_generation
 from .ingest import IngestTarget, ingest
+from .internal import reported
 from .interrupt import Interrupt
 from .nesting import MAX_NESTING, guarded
 from .optimizer import optimize
@@ -160,7 +162,9 @@ class Session:
         result = None
         with self._interruptible(interrupt), guarded():
             for stmt in stmts:
-                result = self._run(stmt, params)
+                check_supported(stmt)  # refuse by name what binding would ignore
+                with reported(stmt):
+                    result = self._run(stmt, params)
         assert result is not None
         return result
 
@@ -185,7 +189,8 @@ class Session:
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")
-        with guarded():
+        check_supported(stmts[0])
+        with guarded(), reported(stmts[0]):
             prepared = Prepared(self, stmts[0])
         self._prepared[key] = (version, prepared)
         if len(self._prepared) > _MAX_PREPARED:
@@ -255,7 +260,7 @@ class Prepared:
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
-        with self.session._interruptible(interrupt), guarded():
+        with self.session._interruptible(interrupt), guarded(), reported(self.stmt):
             if is_query(self.stmt):
                 batch = _param_rows(params)
                 if batch is None or len(batch) == 1:

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from kodiak_flight.sql import BindError, NotSupportedError, Session
+from kodiak_flight.sql import BindError, Session
 
 
 def rows(s: Session, sql: str) -> list[tuple]:
@@ -25,10 +25,8 @@ def test_fetch_first(session: Session) -> None:
     assert rows(session, "select a from t order by a desc fetch first row only") == [(3,)]
     assert rows(session, "select a from t order by a offset 1 rows fetch next 1 rows only") \
         == [(2,)]
-    with pytest.raises(NotSupportedError, match="PERCENT"):  # never 10 rows for 10%
-        session.execute("select a from t limit 10%")
-    with pytest.raises(NotSupportedError, match="WITH TIES"):
-        session.execute("select a from t order by a fetch first 1 rows with ties")
+    assert rows(session, "select a from t order by a limit 70%") == [(1,), (2,)]  # floor
+    assert rows(session, "select a from t order by a fetch first 1 rows with ties") == [(1,)]
 
 
 def test_blob_literals(session: Session) -> None:

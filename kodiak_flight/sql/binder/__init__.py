@@ -9,8 +9,8 @@ joined back on the correlation keys, and uncorrelated subqueries are evaluated o
 One ``Binder`` class, assembled from one mixin per clause: ``from_`` (WITH, FROM, joins),
 ``select`` (queries and SELECT blocks), ``setops`` (UNION... and VALUES), ``subqueries``
 (WHERE and subqueries), ``expressions`` (scalar expressions), ``nested`` (structs, lists, brackets),
-``aggregates``, ``windows`` and ``table_functions`` (range, generate_series, UNNEST);
-``context`` holds the state they share.
+``aggregates``, ``windows``, ``table_functions`` (range, generate_series, UNNEST) and ``pivot``
+(PIVOT / UNPIVOT rewritten into grouping and UNION ALL); ``context`` holds the state they share.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .context import Bound, Context, new_id
 from .expressions import ExpressionBinder
 from .from_ import FromBinder
 from .nested import NestedBinder
+from .pivot import PivotBinder
 from .select import SelectBinder
 from .setops import SetOpBinder
 from .subqueries import SubqueryBinder
@@ -28,7 +29,7 @@ from .windows import WindowBinder
 
 
 class Binder(SelectBinder, FromBinder, SetOpBinder, SubqueryBinder, ExpressionBinder,
-             AggregateBinder, WindowBinder, NestedBinder, TableFunctionBinder):
+             AggregateBinder, WindowBinder, NestedBinder, TableFunctionBinder, PivotBinder):
     """Binds one query block (SELECT or set operation) and its nested blocks."""
 
 

@@ -36,6 +36,7 @@ from ..stats import TableStats
 from ..types import normalize
 from .calls import typed_name
 from .context import BinderState, new_id, new_key
+from .sample import sampled
 from .setops import conform
 
 
@@ -84,6 +85,14 @@ class FromBinder(BinderState):
     def from_item(self, item: exp.Expression) -> tuple[Node, list[ColInfo]]:
         if isinstance(item, exp.TableAlias):  # pipe syntax "|> AS name" reads CTE "name"
             item = exp.Table(this=item.this.copy())
+        if item.args.get("pivots"):
+            item = self.pivoted_item(item)
+        sample = item.args.get("sample")
+        if sample is not None:
+            item = item.copy()
+            item.set("sample", None)
+            plan, cols = self.from_item(item)
+            return sampled(plan, sample), cols
         alias = item.args.get("alias")
         alias_name = alias.name if alias is not None and alias.name else None
         col_aliases = [c.name for c in alias.columns] if alias is not None and \

@@ -13,10 +13,23 @@ from .. import functions as F
 from .. import grouping
 from ..errors import BindError, NotSupportedError, SqlTypeError, suggest
 from ..expr import Col, Expr, Lit, and_all, fold, substitute
-from ..plan import AggCall, Aggregate, Filter, Limit, Node, Project, Sort, SortKey, Window
+from ..plan import (
+    AggCall,
+    Aggregate,
+    Filter,
+    Limit,
+    Node,
+    PercentLimit,
+    Project,
+    Sort,
+    SortKey,
+    Window,
+)
 from ..scope import ColInfo, Scope
+from . import ties
 from .aggregates import AggState, contains_aggregate
 from .context import BinderState, Bound, new_id
+from .sample import sampled
 from .windows import contains_window
 
 
@@ -57,6 +70,8 @@ class SelectBinder(BinderState):
                 return self.bind_query(node.this, corr_mode)
             if isinstance(node, exp.Values):
                 return self.bind_values(node)
+            if isinstance(node, exp.Pivot):  # PIVOT t ON ... USING ... (DuckDB's statement)
+                return self.bind_query(self.pivot_statement(node), corr_mode)
             raise NotSupportedError(f"{node.key.upper()} is not supported as a query")
 
     def bind_select(self, sel: exp.Select, corr_mode: str | None = None) -> Bound:
@@ -65,7 +80,11 @@ class SelectBinder(BinderState):
         distinct = sel.args.get("distinct")
         if distinct is not None and distinct.args.get("on"):
             sel = _distinct_on(sel)
+        if _with_ties(sel):
+            sel = ties.as_rank_filter(sel)
         plan, scope = self.bind_from(sel)
+        if sel.args.get("sample") is not None:  # USING SAMPLE: after FROM, before WHERE
+            plan = sampled(plan, sel.args["sample"])
         self.plan = plan
         self.scope = scope
         where = sel.args.get("where")
@@ -296,8 +315,14 @@ class SelectBinder(BinderState):
         off = node.args.get("offset")
         if lim is None and off is None:
             return bound
-        n = self._const_int(_limit_count(lim), "LIMIT") if lim is not None else None
         o = self._const_int(off.expression, "OFFSET") if off is not None else 0
+        opts = lim.args.get("limit_options") if lim is not None else None
+        if opts is not None and opts.args.get("with_ties"):  # a SELECT block rewrites it
+            raise NotSupportedError(f"{lim.sql(dialect='postgres')} is not supported here")
+        if opts is not None and opts.args.get("percent"):
+            bound.plan = PercentLimit(bound.plan, ties.percent(lim), o)
+            return bound
+        n = self._const_int(_limit_count(lim), "LIMIT") if lim is not None else None
         bound.plan = Limit(bound.plan, n, o)
         return bound
 
@@ -413,14 +438,14 @@ def order_all(order: exp.Order | None, width: int) -> exp.Order | None:
                     nulls_first=o.args.get("nulls_first")) for i in range(width)])
 
 
+def _with_ties(sel: exp.Select) -> bool:
+    lim = sel.args.get("limit")
+    opts = lim.args.get("limit_options") if lim is not None else None
+    return opts is not None and bool(opts.args.get("with_ties"))
+
+
 def _limit_count(lim: exp.Expression) -> exp.Expression:
-    """The row count of ``LIMIT n`` or ``FETCH FIRST n ROWS ONLY``; percentages and WITH TIES
-    are refused by name rather than ignored."""
-    opts = lim.args.get("limit_options")
-    if opts is not None and opts.args.get("percent"):
-        raise NotSupportedError("LIMIT ... PERCENT is not supported")
-    if opts is not None and opts.args.get("with_ties"):
-        raise NotSupportedError("FETCH ... WITH TIES is not supported")
+    """The row count of ``LIMIT n`` or ``FETCH FIRST n ROWS ONLY``."""
     if isinstance(lim, exp.Fetch):
         count = lim.args.get("count")
         return count if count is not None else exp.Literal.number(1)  # FETCH FIRST ROW ONLY

@@ -8,12 +8,23 @@ each, and the helpers they share.
 from __future__ import annotations
 
 # importing the operator modules registers their operators
-from . import aggregate, cte, filter_project, generate, join, scan, setops, sort_limit, window
+from . import (
+    aggregate,
+    cte,
+    filter_project,
+    generate,
+    join,
+    sample,
+    scan,
+    setops,
+    sort_limit,
+    window,
+)
 from .aggregate import agg_spec, finalize
 from .arrow_errors import execution_error
 from .core import Executor, Out
 from .kernels import evaluate_compiled
 
 __all__ = ["Executor", "Out", "agg_spec", "aggregate", "cte", "evaluate_compiled",
-           "execution_error", "filter_project", "finalize", "generate", "join", "scan", "setops",
+           "execution_error", "filter_project", "finalize", "generate", "join", "sample", "scan", "setops",
            "sort_limit", "window"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from ..plan import Limit, Node, RecursiveCTE, Shared, WorkTable
+from ..plan import Limit, Node, PercentLimit, RecursiveCTE, Sample, Shared, WorkTable
 
 
 def copyable(node: Node) -> bool:
     """Reading this plan twice gives the same rows (no LIMIT without a full order, no
     recursion or shared state)."""
-    if isinstance(node, (Shared, WorkTable, RecursiveCTE, Limit)):
+    if isinstance(node, (Shared, WorkTable, RecursiveCTE, Limit, Sample, PercentLimit)):
         return False
     return all(copyable(c) for c in node.children())
 

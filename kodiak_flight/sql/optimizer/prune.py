@@ -9,8 +9,10 @@ from ..plan import (
     Join,
     Limit,
     Node,
+    PercentLimit,
     Project,
     RecursiveCTE,
+    Sample,
     Scan,
     SetOp,
     Shared,
@@ -69,7 +71,7 @@ def prune(node: Node, required: set[str]) -> Node:
         need = required | set().union(*(k.expr.col_ids() for k in node.keys))
         node.input = prune(node.input, need)
         return node
-    if isinstance(node, Limit):
+    if isinstance(node, (Limit, Sample, PercentLimit)):
         node.input = prune(node.input, required)
         return node
     if isinstance(node, SetOp):

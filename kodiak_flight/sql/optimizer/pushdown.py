@@ -13,8 +13,10 @@ from ..plan import (
     Join,
     Limit,
     Node,
+    PercentLimit,
     Project,
     RecursiveCTE,
+    Sample,
     Scan,
     SetOp,
     Sort,
@@ -73,7 +75,7 @@ def push_down(node: Node, preds: list[Expr]) -> Node:
         return node
     if isinstance(node, Scan):
         return push_into_scan(node, preds)
-    if isinstance(node, (Limit, Window)):
+    if isinstance(node, (Limit, Window, Sample, PercentLimit)):
         node.input = push_down(node.input, [])
         return with_filter(node, preds)
     if isinstance(node, SetOp):

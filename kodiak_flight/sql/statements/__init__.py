@@ -1,6 +1,6 @@
 """Statements, one module per kind, each registered in :mod:`.registry`.
 
-``query`` (SELECT, set operations, VALUES, EXPLAIN), ``session_control`` (BEGIN, COMMIT,
+``query`` (SELECT, set operations, VALUES, EXPLAIN), ``explain`` (EXPLAIN ANALYZE), ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
 ``summarize``; ``common`` holds what the DDL and DML share. Importing this package
@@ -12,6 +12,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     copy,
     delete,
     describe,
+    explain,
     index,
     insert,
     query,

@@ -8,6 +8,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..binder import Binder, Context
+from ..binder.coverage import check_supported
 from ..dialect import parse
 from ..errors import NotSupportedError
 from ..execution import ExecContext
@@ -17,7 +18,7 @@ from ..plan import explain
 from ..result import Result, rows
 from .registry import Statement, register
 
-QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
+QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values, exp.Pivot)
 
 
 def is_query(node: exp.Expression) -> bool:
@@ -68,5 +69,6 @@ class Explain(Statement):
         stmts = parse(node.expression.name, ex.session.max_nesting)
         if len(stmts) != 1 or not is_query(stmts[0]):
             raise NotSupportedError("EXPLAIN supports a single query")
+        check_supported(stmts[0])
         plan, _ = plan_query(ex.bind, stmts[0])
         return rows(pa.table({"plan": pa.array(explain(plan), pa.string())}))
