@@ -137,7 +137,10 @@ def _syntax() -> dict[int, Any]:
         pb.SQL_SUPPORTED_GRAMMAR: bitmask(pb.SQL_MINIMUM_GRAMMAR, pb.SQL_CORE_GRAMMAR),
         pb.SQL_ANSI92_SUPPORTED_LEVEL: bitmask(pb.ANSI92_ENTRY_SQL),
         pb.SQL_SUPPORTS_INTEGRITY_ENHANCEMENT_FACILITY: False,  # no foreign keys, no CHECK
-        pb.SQL_OUTER_JOINS_SUPPORT_LEVEL: Int32(pb.SQL_FULL_OUTER_JOINS),
+        # A bitmask, not the ordinal the specification's comment says: the JDBC driver (and
+        # the Java reference server) treat it as one (supportsFullOuterJoins tests bit 2).
+        pb.SQL_OUTER_JOINS_SUPPORT_LEVEL: bitmask(pb.SQL_LIMITED_OUTER_JOINS,
+                                                  pb.SQL_FULL_OUTER_JOINS),
         pb.SQL_SCHEMA_TERM: "schema",
         pb.SQL_PROCEDURE_TERM: "procedure",
         pb.SQL_CATALOG_TERM: "catalog",
