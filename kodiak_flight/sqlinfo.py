@@ -60,22 +60,28 @@ def keywords() -> list[str]:
                    if re.fullmatch(r"[A-Za-z_]+", k)})
 
 
-# What CAST converts (JDBC supportsConvert): from each type to these.
-_NUMERIC = (pb.SQL_CONVERT_BIGINT, pb.SQL_CONVERT_INTEGER, pb.SQL_CONVERT_SMALLINT,
-            pb.SQL_CONVERT_TINYINT, pb.SQL_CONVERT_DECIMAL, pb.SQL_CONVERT_NUMERIC,
-            pb.SQL_CONVERT_FLOAT, pb.SQL_CONVERT_REAL)
+# What CAST converts (JDBC supportsConvert): from each type to these (each pair is tried in
+# tests/flight/test_jdbc_contract.py). Decimals and booleans do not convert to each other,
+# nor text to TIME.
+_INTEGERS = (pb.SQL_CONVERT_BIGINT, pb.SQL_CONVERT_INTEGER, pb.SQL_CONVERT_SMALLINT,
+             pb.SQL_CONVERT_TINYINT)
+_FLOATS = (pb.SQL_CONVERT_FLOAT, pb.SQL_CONVERT_REAL)
+_DECIMALS = (pb.SQL_CONVERT_DECIMAL, pb.SQL_CONVERT_NUMERIC)
+_NUMERIC = (*_INTEGERS, *_DECIMALS, *_FLOATS)
 _TEXT = (pb.SQL_CONVERT_VARCHAR, pb.SQL_CONVERT_CHAR, pb.SQL_CONVERT_LONGVARCHAR)
+_BINARY = (pb.SQL_CONVERT_VARBINARY, pb.SQL_CONVERT_BINARY, pb.SQL_CONVERT_LONGVARBINARY)
+_TO_BIT = (*_INTEGERS, *_FLOATS, *_TEXT, pb.SQL_CONVERT_BIT)
 CONVERSIONS: dict[int, list[int]] = {
-    **{t: [*_NUMERIC, *_TEXT, pb.SQL_CONVERT_BIT] for t in _NUMERIC},
-    pb.SQL_CONVERT_BIT: [*_NUMERIC, *_TEXT, pb.SQL_CONVERT_BIT],
-    **{t: [*_NUMERIC, *_TEXT, pb.SQL_CONVERT_BIT, pb.SQL_CONVERT_DATE, pb.SQL_CONVERT_TIME,
+    **{t: [*_NUMERIC, *_TEXT, pb.SQL_CONVERT_BIT] for t in (*_INTEGERS, *_FLOATS)},
+    **{t: [*_NUMERIC, *_TEXT] for t in _DECIMALS},
+    pb.SQL_CONVERT_BIT: list(_TO_BIT),
+    **{t: [*_NUMERIC, *_TEXT, pb.SQL_CONVERT_BIT, pb.SQL_CONVERT_DATE,
            pb.SQL_CONVERT_TIMESTAMP] for t in _TEXT},
     pb.SQL_CONVERT_DATE: [*_TEXT, pb.SQL_CONVERT_DATE, pb.SQL_CONVERT_TIMESTAMP],
     pb.SQL_CONVERT_TIME: [*_TEXT, pb.SQL_CONVERT_TIME],
     pb.SQL_CONVERT_TIMESTAMP: [*_TEXT, pb.SQL_CONVERT_DATE, pb.SQL_CONVERT_TIME,
                                pb.SQL_CONVERT_TIMESTAMP],
-    pb.SQL_CONVERT_VARBINARY: [pb.SQL_CONVERT_VARBINARY, pb.SQL_CONVERT_BINARY,
-                               pb.SQL_CONVERT_LONGVARBINARY],
+    **{t: list(_BINARY) for t in _BINARY},
 }
 
 
