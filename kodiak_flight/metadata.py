@@ -169,27 +169,65 @@ def db_schemas(resolver: Resolver, catalog: str, cmd: pb.CommandGetDbSchemas) ->
     return pa.Table.from_pylist(rows, schema=DB_SCHEMAS_SCHEMA)
 
 
+# Precision (digits, or bits for binary floating point: the radix GetXdbcTypeInfo gives) and
+# scale of the types that have them; decimals carry their own.
+_PRECISION: list[tuple[Callable[[pa.DataType], bool], int, int | None]] = [
+    (pa.types.is_int8, 3, 0), (pa.types.is_uint8, 3, 0),
+    (pa.types.is_int16, 5, 0), (pa.types.is_uint16, 5, 0),
+    (pa.types.is_int32, 10, 0), (pa.types.is_uint32, 10, 0),
+    (pa.types.is_int64, 19, 0), (pa.types.is_uint64, 20, 0),
+    (pa.types.is_float32, 24, None), (pa.types.is_float64, 53, None),
+    (pa.types.is_date, 10, None), (pa.types.is_time, 15, 6),
+    (pa.types.is_timestamp, 26, 6),
+]
+
+COLUMN_KEY = "ARROW:FLIGHT:SQL:"
+
+
+def column_metadata(f: pa.Field) -> dict[bytes, bytes]:
+    """The ARROW:FLIGHT:SQL:* facts of a result column that do not depend on where it comes
+    from: its SQL type name, precision and scale, nullability, and what JDBC's
+    ResultSetMetaData asks (auto increment, case sensitive, read only, searchable)."""
+    md = {
+        "TYPE_NAME": sql_name(f.type),
+        "IS_NULLABLE": "1" if f.nullable else "0",
+        "IS_AUTO_INCREMENT": "0",
+        "IS_CASE_SENSITIVE": "1" if _is_text(f.type) else "0",
+        "IS_READ_ONLY": "0",
+        "IS_SEARCHABLE": "1",
+    }
+    if pa.types.is_decimal(f.type):
+        md["PRECISION"], md["SCALE"] = str(f.type.precision), str(f.type.scale)
+    else:
+        for test, precision, scale in _PRECISION:
+            if test(f.type):
+                md["PRECISION"] = str(precision)
+                if scale is not None:
+                    md["SCALE"] = str(scale)
+                break
+    return {(COLUMN_KEY + k).encode(): v.encode() for k, v in md.items()}
+
+
+def with_column_metadata(schema: pa.Schema, *, catalog: str | None = None,
+                         db_schema: str | None = None, table: str | None = None) -> pa.Schema:
+    """``schema`` with the Flight SQL column metadata on every field (kept: what a field
+    already carries). ``catalog``/``db_schema``/``table`` name the relation the columns
+    belong to, when they all come from one; both the specification's DB_SCHEMA_NAME and the
+    JDBC driver's SCHEMA_NAME are written."""
+    where: dict[bytes, bytes] = {}
+    for key, value in (("CATALOG_NAME", catalog), ("DB_SCHEMA_NAME", db_schema),
+                       ("SCHEMA_NAME", db_schema), ("TABLE_NAME", table)):
+        if value is not None:
+            where[(COLUMN_KEY + key).encode()] = value.encode()
+    fields = [f.with_metadata({**column_metadata(f), **where, **(f.metadata or {})})
+              for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
 def table_schema_with_metadata(arrow_schema: pa.Schema, catalog: str, schema: str, table: str
                                ) -> pa.Schema:
     """A relation's Arrow schema with the ARROW:FLIGHT:SQL:* column metadata JDBC/ODBC use."""
-    fields = []
-    for f in arrow_schema:
-        md = dict(f.metadata or {})
-        md.update({
-            b"ARROW:FLIGHT:SQL:CATALOG_NAME": catalog.encode(),
-            b"ARROW:FLIGHT:SQL:DB_SCHEMA_NAME": schema.encode(),
-            b"ARROW:FLIGHT:SQL:TABLE_NAME": table.encode(),
-            b"ARROW:FLIGHT:SQL:TYPE_NAME": sql_name(f.type).encode(),
-            b"ARROW:FLIGHT:SQL:IS_AUTO_INCREMENT": b"0",
-            b"ARROW:FLIGHT:SQL:IS_CASE_SENSITIVE": b"1" if _is_text(f.type) else b"0",
-            b"ARROW:FLIGHT:SQL:IS_READ_ONLY": b"0",
-            b"ARROW:FLIGHT:SQL:IS_SEARCHABLE": b"1",
-        })
-        if pa.types.is_decimal(f.type):
-            md[b"ARROW:FLIGHT:SQL:PRECISION"] = str(f.type.precision).encode()
-            md[b"ARROW:FLIGHT:SQL:SCALE"] = str(f.type.scale).encode()
-        fields.append(f.with_metadata(md))
-    return pa.schema(fields)
+    return with_column_metadata(arrow_schema, catalog=catalog, db_schema=schema, table=table)
 
 
 def tables(resolver: Resolver, schema_of: Callable[[Relation], pa.Schema | None],
@@ -287,46 +325,8 @@ def sql_info(values: dict[int, Any], requested: Iterable[int]) -> pa.Table:
 
 
 class Int32(int):
-    """Marks an SqlInfo value that travels as ``int32_bitmask`` (int32) rather than int64."""
-
-
-def default_sql_info(*, server_version: str, ingest_transactions: bool,
-                     savepoints: bool = False) -> dict[int, Any]:
-    """What Kodiak honestly reports about itself."""
-    return {
-        pb.FLIGHT_SQL_SERVER_NAME: "Kodiak",
-        pb.FLIGHT_SQL_SERVER_VERSION: server_version,
-        pb.FLIGHT_SQL_SERVER_ARROW_VERSION: pa.__version__,
-        pb.FLIGHT_SQL_SERVER_READ_ONLY: False,
-        pb.FLIGHT_SQL_SERVER_SQL: True,
-        pb.FLIGHT_SQL_SERVER_SUBSTRAIT: False,
-        pb.FLIGHT_SQL_SERVER_TRANSACTION: Int32(pb.SQL_SUPPORTED_TRANSACTION_SAVEPOINT
-                                                if savepoints
-                                                else pb.SQL_SUPPORTED_TRANSACTION_TRANSACTION),
-        pb.FLIGHT_SQL_SERVER_CANCEL: True,
-        pb.FLIGHT_SQL_SERVER_BULK_INGESTION: True,
-        pb.FLIGHT_SQL_SERVER_INGEST_TRANSACTIONS_SUPPORTED: ingest_transactions,
-        pb.SQL_DDL_CATALOG: False,
-        pb.SQL_DDL_TABLE: True,
-        pb.SQL_IDENTIFIER_QUOTE_CHAR: '"',
-        pb.SQL_ALL_TABLES_ARE_SELECTABLE: True,
-        pb.SQL_SEARCH_STRING_ESCAPE: "\\",
-        pb.SQL_SUPPORTS_COLUMN_ALIASING: True,
-        pb.SQL_NULL_PLUS_NULL_IS_NULL: True,
-        pb.SQL_SUPPORTS_NON_NULLABLE_COLUMNS: True,
-        pb.SQL_SCHEMA_TERM: "schema",
-        pb.SQL_CATALOG_TERM: "catalog",
-        pb.SQL_CATALOG_AT_START: True,
-        pb.SQL_SELECT_FOR_UPDATE_SUPPORTED: False,
-        pb.SQL_STORED_PROCEDURES_SUPPORTED: False,
-        pb.SQL_TRANSACTIONS_SUPPORTED: True,
-        pb.SQL_DATA_DEFINITION_CAUSES_TRANSACTION_COMMIT: False,
-        pb.SQL_DATA_DEFINITIONS_IN_TRANSACTIONS_IGNORED: False,
-        pb.SQL_BATCH_UPDATES_SUPPORTED: True,
-        pb.SQL_SAVEPOINTS_SUPPORTED: savepoints,
-        pb.SQL_NAMED_PARAMETERS_SUPPORTED: False,
-        pb.SQL_STORED_FUNCTIONS_USING_CALL_SYNTAX_SUPPORTED: False,
-    }
+    """Marks an SqlInfo value that travels as ``int32_bitmask`` (int32) rather than int64.
+    The values themselves are in ``kodiak_flight.sqlinfo``."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,14 @@ from ..flightsql import pb
 from ..status import InvalidArgument, Unimplemented
 from .ingest import ingest
 from .params import check_param_count, params
-from .results import IPC_OPTIONS, register_execution, statement_info, stream
+from .results import (
+    IPC_OPTIONS,
+    answered,
+    register_execution,
+    result_schema,
+    statement_info,
+    stream,
+)
 from .sessions import ClientSession
 from .statements import (
     drain_rowcount,
@@ -74,6 +81,10 @@ def _prepared_query_info(server: KodiakFlightServer, client: ClientSession,
                          cmd: pb.CommandPreparedStatementQuery) -> flight.FlightInfo:
     interrupt = new_interrupt(server)
     ps = prepared_statement(server, cmd.prepared_statement_handle, client)
+    with ps.lock:
+        done, ps.just_updated = ps.just_updated, None
+    if done is not None:  # DoPut has just run it: the same outcome, not a second run
+        return statement_info(descriptor, answered(server, done))
     result = run_prepared(server, ps, ps.params, interrupt=interrupt)
     return statement_info(descriptor, register_execution(server, result, interrupt))
 
@@ -102,13 +113,13 @@ def _statement_query_schema(server: KodiakFlightServer, client: ClientSession,
     sql, lock, _ = target(server, client, transaction_id(cmd))
     with lock:
         prepared = prepare(server, sql, cmd.query)
-    return flight.SchemaResult(prepared.dataset_schema or pa.schema([]))
+    return flight.SchemaResult(result_schema(prepared.dataset_schema))
 
 
 def _prepared_query_schema(server: KodiakFlightServer, client: ClientSession,
                            cmd: pb.CommandPreparedStatementQuery) -> flight.SchemaResult:
     ps = prepared_statement(server, cmd.prepared_statement_handle, client)
-    return flight.SchemaResult(ps.prepared.dataset_schema or pa.schema([]))
+    return flight.SchemaResult(result_schema(ps.prepared.dataset_schema))
 
 
 def _metadata_schema(server: KodiakFlightServer, client: ClientSession,
@@ -200,7 +211,7 @@ def _bind_parameters(server: KodiakFlightServer, client: ClientSession,
     bound = params(reader.read_all())
     check_param_count(ps.prepared, bound)
     with ps.lock:
-        ps.params = bound
+        ps.params, ps.just_updated = bound, None
     writer.write(fsql.prepared_put_result(ps.handle))
 
 
@@ -212,7 +223,11 @@ def _prepared_update(server: KodiakFlightServer, client: ClientSession,
     bound = params(reader.read_all())
     check_param_count(ps.prepared, bound)
     result = run_prepared(server, ps, bound if bound is not None else ps.params, update=True)
-    writer.write(fsql.update_result(drain_rowcount(result)))
+    count = drain_rowcount(result)
+    if not ps.prepared.dataset_schema:  # no result set a client could come back for
+        with ps.lock:
+            ps.just_updated = count
+    writer.write(fsql.update_result(count))
 
 
 def _ingest(server: KodiakFlightServer, client: ClientSession,

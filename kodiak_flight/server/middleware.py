@@ -146,10 +146,14 @@ class HandshakeHandler(flight.ServerAuthHandler):
 
     Without any ServerAuthHandler, pyarrow answers Handshake with UNIMPLEMENTED, and ADBC, which
     calls Handshake whenever it is given a user name and password, would fail to connect.
+    It answers with one (empty) HandshakeResponse: some clients wait for a reply message
+    before they read the bearer token from the response headers. It does not read the
+    client's messages first, so a client that sends none and keeps its side open is not
+    kept waiting either.
     """
 
     def authenticate(self, outgoing: Any, incoming: Any) -> None:
-        pass
+        outgoing.write(b"")
 
     def is_valid(self, token: bytes) -> str:
         return ""

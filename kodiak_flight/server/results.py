@@ -12,6 +12,7 @@ import pyarrow.flight as flight
 from .. import flightsql as fsql
 from .. import status
 from ..flightsql import pb
+from ..metadata import with_column_metadata
 from ..sql.interrupt import Interrupt
 from .sessions import Execution, SessionStore
 
@@ -28,6 +29,13 @@ def is_update(result: Any) -> bool:
     return result.reader is None or (rowcount is not None and rowcount >= 0)
 
 
+def result_schema(schema: pa.Schema | None) -> pa.Schema:
+    """A statement's result schema as clients see it: the Flight SQL column metadata on every
+    column (JDBC's ResultSetMetaData reads precision, scale, type name from it), and an
+    empty schema for a statement without a result set (JDBC then takes the update path)."""
+    return with_column_metadata(schema) if schema is not None else pa.schema([])
+
+
 def register_execution(server: KodiakFlightServer, result: Any,
                        interrupt: Interrupt) -> Execution:
     """Keep a statement's outcome under a new handle, for the DoGet of its ticket."""
@@ -36,16 +44,34 @@ def register_execution(server: KodiakFlightServer, result: Any,
         # Side effects have happened; keep the (small) outcome, not a live reader.
         table = result.reader.read_all() if result.reader is not None \
             else (result.schema or pa.schema([])).empty_table()
-        ex = Execution(handle, table.schema, table=table, rowcount=result.rowcount)
+        ex = Execution(handle, table.schema, table=_annotated(table), rowcount=result.rowcount)
     elif getattr(result, "table", None) is not None:
         # computed in memory anyway (a key lookup, a sort, a small aggregate): DoGet sends
         # it from C++ without pulling batches through a Python generator
-        ex = Execution(handle, result.table.schema, table=result.table)
+        ex = Execution(handle, result.table.schema, table=_annotated(result.table))
     else:
         reader = result.reader
-        ex = Execution(handle, reader.schema, reader=reader, interrupt=interrupt)
+        ex = Execution(handle, result_schema(reader.schema), reader=reader,
+                       interrupt=interrupt)
+    if ex.table is not None:
+        ex.schema = ex.table.schema
     server.state.add_execution(ex)
     return ex
+
+
+def answered(server: KodiakFlightServer, rowcount: int) -> Execution:
+    """An execution that runs nothing: the outcome of an update that already ran."""
+    ex = Execution(secrets.token_bytes(16), pa.schema([]), table=pa.table({}),
+                   rowcount=rowcount)
+    server.state.add_execution(ex)
+    return ex
+
+
+def _annotated(table: pa.Table) -> pa.Table:
+    """``table`` under its :func:`result_schema` (the same buffers)."""
+    if table.num_columns == 0:
+        return table
+    return pa.Table.from_arrays(table.columns, schema=result_schema(table.schema))
 
 
 def statement_info(descriptor: flight.FlightDescriptor, ex: Execution) -> flight.FlightInfo:
@@ -90,7 +116,8 @@ def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
                 batch = reader.read_next_batch()
             except StopIteration:
                 return
-            yield batch
+            # the schema FlightInfo announced, column metadata included
+            yield pa.RecordBatch.from_arrays(batch.columns, schema=ex.schema)
     finally:
         with state.lock:
             state.streaming.pop(ex.handle, None)

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow.flight as flight
 
 from .. import flightsql as fsql
-from .. import metadata, status
+from .. import sqlinfo, status
 from ..auth import Authenticator
 from ..sql.files import FileAccess
 from ..status import Unimplemented
@@ -113,8 +113,9 @@ class KodiakFlightServer(flight.FlightServerBase):
                                   session_idle_timeout=session_idle_timeout,
                                   transaction_idle_timeout=transaction_idle_timeout,
                                   result_ttl=result_ttl)
-        self.sql_info = metadata.default_sql_info(server_version=_server_version(),
-                                                  ingest_transactions=True, savepoints=True)
+        self.sql_info = sqlinfo.default_sql_info(server_version=_server_version(),
+                                                 ingest_transactions=True, savepoints=True,
+                                                 statement_timeout=query_timeout)
         if session_factory is None:
             self._drop_temp_tables()
         super().__init__(location, auth_handler=HandshakeHandler(),

@@ -91,6 +91,10 @@ class PreparedStatement:
     transaction_id: bytes | None
     params: pa.Table | None = None
     last_used: float = field(default_factory=time.monotonic)
+    # The row count of the DoPut update that just ran this statement (one without a result
+    # set), until its next bind or execution: a GetFlightInfo then answers it, not a second
+    # run (a driver that misreads an update count asks for the "result set" that way).
+    just_updated: int | None = None
 
 
 @dataclass

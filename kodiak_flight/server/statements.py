@@ -75,7 +75,11 @@ def run_prepared(server: KodiakFlightServer, ps: PreparedStatement, params: pa.T
 
 
 def drain_rowcount(result: Any) -> int:
-    """Row count of an update; a query sent as an update is run and its rows counted."""
+    """Row count of an update; a query sent as an update is run and its rows counted.
+
+    A statement without a row count (DDL, BEGIN, SET ...) reports 0, never -1: JDBC reads an
+    update count of -1 as "this returned a result set" and runs the statement again to get it.
+    """
     rowcount = getattr(result, "rowcount", -1)
     if result.reader is not None:
         rows = 0
@@ -87,7 +91,7 @@ def drain_rowcount(result: Any) -> int:
                 result.reader.close()
         if rowcount is None or rowcount < 0:
             rowcount = rows
-    return -1 if rowcount is None else int(rowcount)
+    return 0 if rowcount is None or rowcount < 0 else int(rowcount)
 
 
 def prepared_statement(server: KodiakFlightServer, handle: bytes,
