@@ -4,7 +4,8 @@ Each file runs in its own interpreter (a crash fails its test, naming the record
 killing pytest). A file's test fails on any failure not in ``known_failures.txt`` under the
 same category, and on any internal error (Python exception text) or crash, which are never
 known failures; a listed record that now passes is a warning (regenerate the list). The 99%
-budget is a separate test, expected to fail until correlated subqueries land.
+budget and "every statement passes" are separate tests, expected to fail (xfail) until
+correlated subqueries, and triggers / REINDEX / REPLACE INTO, land.
 """
 
 from __future__ import annotations
@@ -35,14 +36,15 @@ BUDGET = 0.99  # of queries that must pass
 _reports: dict[str, FileReport] = {}
 
 
-def run_isolated(name: str) -> FileReport:
-    """Run one corpus file through the command line in a fresh interpreter."""
+def run_isolated(names: list[str]) -> list[FileReport]:
+    """Run corpus files through the command line in a fresh interpreter."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         cmd = [sys.executable, "-X", "faulthandler", "-m", "tests.sql.sqllogictest",
-               str(DATA / name), "--json", str(out), "--trace"]
+               *(str(DATA / n) for n in names), "--json", str(out), "--trace"]
+        name = ", ".join(names)
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env,
                                   timeout=FILE_TIMEOUT)
@@ -55,12 +57,17 @@ def run_isolated(name: str) -> FileReport:
                                  f"{signal.Signals(-done.returncode).name} running {name}:\n"
                                  f"{done.stderr[-3000:]}")
         assert out.exists(), f"{name}: no report\n{done.stderr[-3000:]}"
-        return FileReport.from_dict(json.loads(out.read_text())[0])
+        return [FileReport.from_dict(d) for d in json.loads(out.read_text())]
 
 
 def report_for(name: str) -> FileReport:
+    """The report of one file; the small files of a subdirectory (``evidence/``) run in one
+    interpreter, which saves a start-up (about a second each) per file."""
     if name not in _reports:
-        _reports[name] = run_isolated(name)
+        folder = name.rpartition("/")[0]
+        group = [n for n in FILES if n.rpartition("/")[0] == folder] if folder else [name]
+        for n, r in zip(group, run_isolated(group), strict=True):
+            _reports[n] = r
     return _reports[name]
 
 
@@ -85,17 +92,28 @@ def test_corpus_file(name):
     assert not bad, f"{len(bad)} failures not in known_failures.txt:\n" + "\n".join(bad[:30])
 
 
-@pytest.mark.xfail(strict=False, reason="correlated subqueries (~2,050 queries of select1-3) "
-                   "are implemented in parallel; remove this marker once they are merged")
-def test_corpus_budget():
-    """Every ``statement ok`` passes and at least 99% of the queries."""
+def _totals() -> tuple[int, int, int]:
     reports = [report_for(n) for n in FILES]
-    stmt_bad = sum(r.count("statement", "failed") for r in reports)
-    ok = sum(r.count("query", "ok") for r in reports)
-    failed = sum(r.count("query", "failed") for r in reports)
+    return (sum(r.count("statement", "failed") for r in reports),
+            sum(r.count("query", "ok") for r in reports),
+            sum(r.count("query", "failed") for r in reports))
+
+
+@pytest.mark.xfail(strict=False, reason="correlated subqueries (2,051 queries of select1-3) "
+                   "are implemented in parallel; remove this marker once they are merged")
+def test_corpus_query_budget():
+    """At least 99% of the corpus's queries pass."""
+    _, ok, failed = _totals()
     rate = ok / (ok + failed)
-    assert stmt_bad == 0 and rate >= BUDGET, \
-        f"{stmt_bad} statements failed; {ok}/{ok + failed} queries passed ({rate:.2%})"
+    assert rate >= BUDGET, f"{ok}/{ok + failed} queries passed ({rate:.2%})"
+
+
+@pytest.mark.xfail(strict=False, reason="no CREATE/DROP TRIGGER, REINDEX or REPLACE INTO "
+                   "(26 statements of evidence/); remove once they are supported")
+def test_corpus_statements_all_pass():
+    """Every ``statement ok`` record of the corpus passes."""
+    failed, _, _ = _totals()
+    assert failed == 0, f"{failed} statements failed"
 
 
 def test_known_list_names_no_bug():
