@@ -242,6 +242,15 @@ def test_internal_errors_are_never_known(tmp_path):
         load(listed)
 
 
+def test_internal_error_fails_a_statement_error_record(session, monkeypatch):
+    def broken(*args, **kwargs):
+        raise AttributeError("'NoneType' object has no attribute 'schema'")
+
+    monkeypatch.setattr(session, "execute", broken)
+    out = run_text(session, "statement error\nSELECT 1\n").outcomes[0]
+    assert out.status == "failed" and classify.is_internal(out.category)
+
+
 def test_column_count_must_match(session):
     rec = parse("query II nosort\nSELECT 1\n----\n1\n")[0]
     assert "1 columns" in Runner(session).compare(rec, pa.table({"a": [1]}))
