@@ -1,0 +1,1 @@
+"""A sqllogictest runner for Kodiak (SQLite's format and corpus; see ``parser``)."""
