@@ -42,6 +42,8 @@ _UPPER_CALLS = {"coalesce"}  # DuckDB parses these as operators and names them u
 # inside a call's parentheses, keywords that make it special syntax, not an argument list
 _SPECIAL = {TokenType.FROM, TokenType.IN, TokenType.FOR, TokenType.ALIAS, TokenType.USING}
 _PLAIN_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TYPE_NAMES = {"INT": "INTEGER", "TEXT": "VARCHAR"}  # sqlglot's spelling -> DuckDB's
+_TYPE_WORD = re.compile(r"\b(?:INT|TEXT)\b")
 
 
 def output_name(e: exp.Expression, resolved: str | None = None) -> str:
@@ -92,6 +94,8 @@ def render(e: exp.Expression) -> str:
     e = _unparen(e)
     op = _BINARY.get(type(e))
     if op is not None:
+        if e.args.get("negate"):  # b NOT LIKE 'x%'
+            op = _NOT_FORMS.get(type(e), op)
         return f"({render(e.this)} {op} {render(e.expression)})"
     handler = _HANDLERS.get(type(e))
     if handler is not None:
@@ -154,7 +158,13 @@ def _in(e: exp.In) -> str:
 
 def _cast(e: exp.Cast) -> str:
     word = "TRY_CAST" if isinstance(e, exp.TryCast) else "CAST"
-    return f"{word}({render(e.this)} AS {e.to.sql(dialect='duckdb')})"
+    return f"{word}({render(e.this)} AS {_type(e.to)})"
+
+
+def _type(t: exp.DataType) -> str:
+    """A type as DuckDB names it: sqlglot's spelling with DuckDB's canonical names."""
+    text = t.sql(dialect="duckdb")
+    return _TYPE_WORD.sub(lambda m: _TYPE_NAMES[m.group(0)], text)
 
 
 def _case(e: exp.Case) -> str:
@@ -183,8 +193,22 @@ def _window(e: exp.Window) -> str:
     if e.args.get("order"):
         spec.append(_order(e.args["order"]))
     if e.args.get("spec"):
-        spec.append(e.args["spec"].sql(dialect="duckdb"))
+        spec.append(_frame(e.args["spec"]))
     return f"{render(e.this)} OVER ({' '.join(spec)})"
+
+
+def _frame(f: exp.WindowSpec) -> str:
+    """``ROWS BETWEEN 1 PRECEDING AND CURRENT ROW``, keywords upper-case."""
+    start = _bound(f.args.get("start"), f.args.get("start_side"))
+    if f.args.get("end") is None:
+        return f"{f.text('kind').upper()} {start}"
+    end = _bound(f.args.get("end"), f.args.get("end_side"))
+    return f"{f.text('kind').upper()} BETWEEN {start} AND {end}"
+
+
+def _bound(value: exp.Expression | str | None, side: str | None) -> str:
+    text = value.upper() if isinstance(value, str) else render(value) if value else ""
+    return f"{text} {side.upper()}" if side else text
 
 
 def _order(o: exp.Order) -> str:
