@@ -59,7 +59,7 @@ SAME = [
     "a::bigint", "cast(a as varchar)", "a::varchar", "CAST(a AS int)", "avg(a)::int",
     "a::decimal(10,2)",
     # literals as written
-    "'x'", "'it''s'", "1", "1.5", "1.50", "-1", "1e3", "null", "true",
+    "'x'", "'it''s'", "x'ff'", "1", "1.5", "1.50", "-1", "1e3", "null", "true",
     # subqueries and windows
     "(select 1)", "exists (select 1)", "row_number() over ()",
     "sum(a) over (partition by b order by a)", "rank() over (order by a desc)",

@@ -337,7 +337,7 @@ _HANDLERS: dict[type, Callable[[Any], str]] = {
                            f"{render(e.args['high'])})",
     exp.In: _in, exp.Cast: _cast, exp.TryCast: _cast, exp.Case: _case, exp.Filter: _filter,
     exp.Window: _window, exp.Subquery: _subquery, exp.Select: _subquery,
-    exp.Exists: _exists, exp.Star: lambda e: "*",
+    exp.Exists: _exists, exp.Star: lambda e: "*", exp.HexString: lambda e: f"X'{e.this}'",
 }
 
 
