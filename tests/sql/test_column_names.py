@@ -63,6 +63,7 @@ SAME = [
     # subqueries and windows
     "(select 1)", "exists (select 1)", "row_number() over ()",
     "sum(a) over (partition by b order by a)", "rank() over (order by a desc)",
+    "rank() over (order by a desc nulls first)", "list(a order by a asc)",
     "sum(a) over (order by a rows between 1 preceding and current row)",
     # several at once
     "a, a", "a, A, t.a", "count(a), sum(a), max(a) + 1",

@@ -221,6 +221,8 @@ def _ordered(o: exp.Ordered) -> str:
         text += " DESC"
     elif o.args.get("desc") is False:
         text += " ASC"
+    if o.args.get("nulls_first"):  # NULLS LAST is the default, so FIRST was typed
+        text += " NULLS FIRST"
     return text
 
 
