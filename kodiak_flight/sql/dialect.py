@@ -144,6 +144,18 @@ class Grizzly(DuckDB):
             "RENAME": lambda self, query: (self._advance(), _pipe_rename(self, query))[1],
         }
 
+        def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+            """A call, keeping its source text in ``meta["call"]``: the result column it
+            makes is named by what the user typed (``binder/naming.py``), which sqlglot's
+            tree no longer says (the alias called, the arguments' order)."""
+            start = self._curr
+            call = super()._parse_function_call(*args, **kwargs)
+            end = self._prev
+            if isinstance(call, exp.Func) and start is not None and end is not None and \
+                    self.sql and end.token_type == TokenType.R_PAREN:
+                call.meta["call"] = self.sql[start.start:end.end + 1]
+            return call
+
 
 def number_placeholders(sql: str) -> str:
     """Rewrite each ``?`` placeholder as ``$N`` (N by position) so all are numbered."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kodiak_flight.sql import grouping
-from kodiak_flight.sql.binder.select import auto_name
+from kodiak_flight.sql.binder.naming import output_name
 from kodiak_flight.sql.dialect import parse
 
 
@@ -19,7 +19,7 @@ from kodiak_flight.sql.dialect import parse
     ("select a, sum(x), rank() over (order by a) from t group by rollup (a)", False),
 ])
 def test_which_aggregates_read_the_input_once(sql, once):
-    assert (grouping.reaggregated(parse(sql)[0], auto_name) is not None) == once
+    assert (grouping.reaggregated(parse(sql)[0], output_name) is not None) == once
 
 
 def test_the_input_is_scanned_once(session):

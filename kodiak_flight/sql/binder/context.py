@@ -64,6 +64,7 @@ class Context:
     volatile: bool = False  # the plan holds a value fixed at bind time (now(), current_date)
     temp_prefix: str = ""  # "kodiak_temp.<session tag>_": where this session's temp tables are
     files: FileAccess = ANYWHERE  # which files its SQL may read and write
+    legacy_names: bool = False  # binding a view stored before names followed DuckDB's
 
     @property
     def resolver(self) -> Resolver:

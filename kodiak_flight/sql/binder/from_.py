@@ -36,6 +36,7 @@ from ..stats import TableStats
 from ..types import normalize
 from .calls import typed_name
 from .context import BinderState, new_id, new_key
+from .naming import unique_names
 from .sample import sampled
 from .setops import conform
 
@@ -106,10 +107,10 @@ class FromBinder(BinderState):
                 plan, cols = self._parenthesised(item.this)
                 return plan, _rename(cols, alias_name, col_aliases)
             bound = self.nested(None).bind_query(item.this)
-            return bound.plan, _rename(bound.cols, alias_name, col_aliases)
+            return bound.plan, _rename(bound.cols, alias_name, col_aliases, unique=True)
         if isinstance(item, exp.Values):
             bound = self.bind_values(item)
-            return bound.plan, _rename(bound.cols, alias_name, col_aliases)
+            return bound.plan, _rename(bound.cols, alias_name, col_aliases, unique=True)
         if isinstance(item, exp.Unnest):
             return self.bind_unnest_from(item, alias_name, col_aliases)
         if isinstance(item, exp.Lateral):
@@ -184,9 +185,9 @@ class FromBinder(BinderState):
             key, shared, bcols = holder
             cols = [ColInfo(c.name, new_id(), c.type, c.qual, c.hidden) for c in bcols]
             node = Shared(key, shared, [(c.id, c.type) for c in cols])
-            return node, _rename(cols, qual, col_aliases or cte_cols)
+            return node, _rename(cols, qual, col_aliases or cte_cols, unique=True)
         bound = self.nested(None).bind_query(cte.this)
-        return bound.plan, _rename(bound.cols, qual, col_aliases or cte_cols)
+        return bound.plan, _rename(bound.cols, qual, col_aliases or cte_cols, unique=True)
 
     def _scan(self, info: Any, qual: str, col_aliases: list[str]
               ) -> tuple[Node, list[ColInfo]]:
@@ -233,8 +234,11 @@ class FromBinder(BinderState):
         """Bind a view's stored query in the schema it was defined in; (bound, names)."""
         if view.qualified in self.ctx.expanding:
             raise BindError(f"view {view.qualified!r} refers to itself")
-        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive)
+        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names)
         self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.search_schema, [], {}
+        # a view stored without its column names predates names like DuckDB's: its query
+        # is named (and its subqueries' columns referred to) as it was then
+        self.ctx.legacy_names = not view.named
         self.ctx.expanding.append(view.qualified)
         try:
             bound = self.nested(None).bind_query(parse(view.sql)[0])
@@ -242,8 +246,10 @@ class FromBinder(BinderState):
             raise BindError(f"view {view.qualified!r} no longer binds: {e}") from None
         finally:
             self.ctx.expanding.pop()
-            self.ctx.schema, self.ctx.ctes, self.ctx.recursive = saved
-        return bound, list(view.columns) or [c.name for c in bound.cols]
+            (self.ctx.schema, self.ctx.ctes, self.ctx.recursive,
+             self.ctx.legacy_names) = saved
+        names = list(view.columns) or [c.name for c in bound.cols]
+        return bound, unique_names(names) if view.named else names
 
     def _bind_file(self, path: str, fmt: str, opts: dict[str, Any], alias: str | None,
                    col_aliases: list[str]) -> tuple[Node, list[ColInfo]]:
@@ -266,7 +272,8 @@ class FromBinder(BinderState):
     def _bind_view(self, view: Any, qual: str, col_aliases: list[str]
                    ) -> tuple[Node, list[ColInfo]]:
         bound, _ = self.bind_view_query(view)
-        return bound.plan, _rename(bound.cols, qual, col_aliases or list(view.columns))
+        return bound.plan, _rename(bound.cols, qual, col_aliases or list(view.columns),
+                                   unique=view.named)
 
     def _bind_recursive(self, cte: exp.CTE, name: str, names: list[str]
                         ) -> tuple[Node, list[ColInfo]]:
@@ -394,13 +401,16 @@ class FromBinder(BinderState):
         return node, out_cols
 
 
-def _rename(cols: list[ColInfo], qual: str | None, names: list[str]) -> list[ColInfo]:
-    """``cols`` under qualifier ``qual``, the first ones renamed to ``names``."""
-    out = []
-    for i, c in enumerate(cols):
-        out.append(ColInfo(names[i] if i < len(names) else c.name, c.id, c.type,
-                           qual if qual is not None else c.qual, c.hidden))
-    return out
+def _rename(cols: list[ColInfo], qual: str | None, names: list[str], unique: bool = False
+            ) -> list[ColInfo]:
+    """``cols`` under qualifier ``qual``, the first ones renamed to ``names``; ``unique``
+    (a subquery, CTE or VALUES: one relation) makes repeated names ``a``, ``a_1``, as DuckDB
+    does."""
+    new = [names[i] if i < len(names) else c.name for i, c in enumerate(cols)]
+    if unique:
+        new = unique_names(new)
+    return [ColInfo(n, c.id, c.type, qual if qual is not None else c.qual, c.hidden)
+            for n, c in zip(new, cols, strict=True)]
 
 
 def _reference_count(node: exp.Expression, name: str) -> int:

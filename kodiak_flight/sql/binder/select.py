@@ -26,7 +26,7 @@ from ..plan import (
     Window,
 )
 from ..scope import ColInfo, Scope
-from . import ties
+from . import naming, ties
 from .aggregates import AggState, contains_aggregate
 from .context import BinderState, Bound, new_id
 from .sample import sampled
@@ -55,13 +55,13 @@ class SelectBinder(BinderState):
         decides the correlation it may have."""
         with self.with_clause(node):
             if isinstance(node, exp.Select) and grouping.has_grouping_sets(node):
-                once = grouping.reaggregated(node, auto_name)
+                once = grouping.reaggregated(node, self.output_name)
                 if once is not None:
                     try:  # the input read once; if that form does not bind, the plain one
                         return self.nested(self.outer).bind_query(once, corr_mode)
                     except (BindError, SqlTypeError, NotSupportedError):
                         pass
-                return self.bind_query(grouping.rewrite(node, auto_name), corr_mode)
+                return self.bind_query(grouping.rewrite(node, self.output_name), corr_mode)
             if isinstance(node, exp.Select):
                 return self.bind_select(node, corr_mode)
             if isinstance(node, exp.SetOperation):
@@ -252,8 +252,23 @@ class SelectBinder(BinderState):
             if isinstance(item, exp.Alias):
                 out.append((item.alias, item.this))
             else:
-                out.append((auto_name(item), item))
+                out.append((self.output_name(item, scope), item))
         return out
+
+    def output_name(self, item: exp.Expression, scope: Scope | None = None) -> str:
+        """An unaliased select item's name (``naming``): a column reference is named by the
+        column it resolves to in ``scope``; a view stored without its column names keeps
+        the names it was given then."""
+        if self.ctx.legacy_names:
+            return naming.legacy_name(item)
+        resolved = None
+        if scope is not None and isinstance(item, exp.Column) and \
+                not isinstance(item.this, exp.Star):
+            try:
+                resolved = scope.resolve(item.name, item.table or None)[0].name
+            except BindError:
+                pass  # binding the item reports it
+        return naming.output_name(item, resolved)
 
     def _group_keys(self, group: exp.Group, items: list[tuple[str, exp.Expression]]
                     ) -> list[exp.Expression]:
@@ -347,13 +362,6 @@ def _replace_aliases(node: exp.Expression, items: list[tuple[str, exp.Expression
             return aliases[n.name.lower()].copy()
         return n
     return node.copy().transform(repl)
-
-
-def auto_name(e: exp.Expression) -> str:
-    """The output name of an unaliased select item: a column's name, else its SQL."""
-    if isinstance(e, exp.Column):
-        return e.name
-    return e.sql(dialect="duckdb")
 
 
 def _empty_values(sel_exprs: list[tuple[str, Expr]], aggs: list[AggCall]

@@ -56,10 +56,12 @@ class SetOpBinder(BinderState):
                     raise NotSupportedError("VALUES entries must be constants")
                 cols[i].append(e)
         alias = node.args.get("alias")
-        names = [c.name for c in alias.columns] if alias is not None and alias.columns else \
-            [f"col{i}" for i in range(width)]
+        names = [c.name for c in alias.columns] if alias is not None and alias.columns else []
+        if len(names) > width:
+            raise BindError(f"VALUES has {width} columns but {len(names)} names were given")
+        names += [f"col{i}" for i in range(len(names), width)]  # DuckDB's col0, col1...
         arrays, infos = [], []
-        for name, vals in zip(names, cols, strict=False):
+        for name, vals in zip(names, cols, strict=True):
             vals = F.unify(vals, "VALUES column")
             t = vals[0].type if not pa.types.is_null(vals[0].type) else pa.int32()
             cid = new_id()

@@ -24,6 +24,9 @@ class View:
     sql: str
     columns: tuple[str, ...] = ()
     bind_schema: str = ""  # where its SQL's unqualified names resolve; "" means ``schema``
+    # its SQL names every generated column with an alias (``binder/naming.py``); views
+    # stored before that are bound with the names they were given then
+    named: bool = False
 
     @property
     def qualified(self) -> str:
@@ -34,14 +37,17 @@ class View:
         return self.bind_schema or self.schema
 
     def definition(self) -> dict[str, Any]:
-        return {"sql": self.sql, "columns": list(self.columns),
-                "bind_schema": self.search_schema}
+        d: dict[str, Any] = {"sql": self.sql, "columns": list(self.columns),
+                             "bind_schema": self.search_schema}
+        if self.named:
+            d["named"] = True
+        return d
 
     @classmethod
     def from_object(cls, obj: Any) -> View:
         d = obj.definition
         return cls(obj.schema, obj.name, d["sql"], tuple(d.get("columns") or ()),
-                   d.get("bind_schema", ""))
+                   d.get("bind_schema", ""), bool(d.get("named")))
 
 
 def put_view(tx: Any, view: View, *, replace: bool = False) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from ..binder import Binder, Context
+from ..binder import Binder, Context, naming
 from ..catalog import TEMP_SCHEMA, fold
 from ..errors import BindError, NotSupportedError, suggest
 from ..execution import ExecContext
@@ -63,7 +63,7 @@ def create_table(tx: Any, ctx: Context, node: exp.Create) -> int:
         raise BindError("CREATE TABLE needs columns or AS SELECT")
     bound = Binder(ctx).bind_query(query)
     data = Executor(ctx.snap).table(optimize(bound.plan))  # read before REPLACE drops it
-    data = data.rename_columns([c.name for c in bound.cols])
+    data = data.rename_columns(naming.unique_names(c.name for c in bound.cols))
     if replace and ctx.snap.has_table(name):
         tx.drop_table(name)
     tx.create_table(name, data.schema)

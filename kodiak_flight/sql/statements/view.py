@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from engine import errors
 
-from ..binder import Binder, Context
+from ..binder import Binder, Context, naming
 from ..catalog import View, drop_view, fold, put_view
 from ..dialect import Grizzly
 from ..errors import BindError, NotSupportedError, suggest
@@ -66,7 +66,8 @@ def create_view(tx: Any, ctx: Context, node: exp.Create) -> None:
     if cols and len(cols) != len(bound.cols):
         raise BindError(f"view {name!r} names {len(cols)} columns but its query returns "
                         f"{len(bound.cols)}")
-    view = View(schema, name, query.sql(dialect=Grizzly), tuple(cols), fold(ctx.schema))
+    stored = naming.with_generated_aliases(query).sql(dialect=Grizzly)
+    view = View(schema, name, stored, tuple(cols), fold(ctx.schema), named=True)
     put_view(tx, view, replace=existing is not None)
 
 
