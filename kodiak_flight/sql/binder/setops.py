@@ -22,6 +22,9 @@ class SetOpBinder(BinderState):
     def bind_setop(self, node: exp.SetOperation) -> Bound:
         left = self.nested(self.outer).bind_query(node.this)
         right = self.nested(self.outer).bind_query(node.expression)
+        if any(b.corr_keys or b.corr_residual is not None for b in (left, right)):
+            raise NotSupportedError("correlated subqueries with UNION / INTERSECT / EXCEPT "
+                                    "are not supported")
         kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         if len(left.cols) != len(right.cols):
             raise BindError(f"{kind.upper()} inputs have different column counts "
