@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
-from ..errors import BindError, NotSupportedError
+from ..errors import BindError
 from ..expr import Call, Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit
 from ..plan import Filter, Join, Limit, Node, Project
 from ..scope import Scope
