@@ -271,3 +271,33 @@ def test_sqllogictest_against_sqlite(slt, sql):
     session, lite = slt
     got = [tuple(r.values()) for r in session.execute(sql).reader.read_all().to_pylist()]
     assert _rows(got) == _rows(lite.execute(sql).fetchall())
+
+
+DML = [
+    "update t1 set b = (select max(v) from t2 where t2.k = t1.a) "
+    "where exists (select 1 from t2 where t2.k = t1.a)",
+    "update t1 set b = -1 where (select count(*) from t2 where t2.k >= t1.a) = 0",
+    "delete from t1 where a in (select k from t2 where t2.v > t1.a + 4)",
+    "delete from t1 where not exists (select 1 from t2 where t2.k < t1.a) or a = 4",
+]
+
+
+def test_update_and_delete_with_correlated_subqueries(session):
+    """UPDATE / DELETE bind WHERE and SET as row expressions; with a correlated subquery
+    a query picks the rows by primary key (the table must have one)."""
+    lite = sqlite3.connect(":memory:")
+    for sql in ["create table t1 (a int primary key, b int)",
+                "insert into t1 values (1, 10), (2, 20), (3, null), (4, 40), (5, 50)",
+                "create table t2 (k int, v int)",
+                "insert into t2 values (1, 5), (2, 6), (2, 7), (null, 1), (5, 9)",
+                "create table n (a int)"]:
+        session.execute(sql)
+        lite.execute(sql)
+    for sql in DML:
+        session.execute(sql)
+        lite.execute(sql)
+        got = session.execute("select a, b from t1 order by a").reader.read_all().to_pylist()
+        assert [(r["a"], r["b"]) for r in got] == \
+            lite.execute("select a, b from t1 order by a").fetchall(), sql
+    with pytest.raises(NotSupportedError, match="primary key"):
+        session.execute("delete from n where exists (select 1 from t2 where t2.k = n.a)")

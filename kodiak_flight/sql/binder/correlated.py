@@ -35,6 +35,11 @@ from .aggregates import AggState
 from .context import BinderState, Bound, new_id, new_key
 
 
+class CorrelatedOutsideQuery(NotSupportedError):
+    """A correlated subquery with no query rows to join it to (UPDATE / DELETE bind their
+    WHERE and SET as row expressions): the statement then runs as a keyed query."""
+
+
 @dataclass
 class Domain:
     """The distinct values of the outer expressions a subquery reads, computed once."""
@@ -135,9 +140,10 @@ class CorrelatedBinder(BinderState):
             if self.discovering:  # the enclosing subquery must use the domain form too
                 self.needs_general = True
                 return Lit(None, typ)
-            raise NotSupportedError("a correlated subquery is not supported here (only in a "
-                                    "query's SELECT list, WHERE, GROUP BY / HAVING, ORDER BY "
-                                    "or an inner join's ON)")
+            error = CorrelatedOutsideQuery if self.plan is None else NotSupportedError
+            raise error("a correlated subquery is not supported here (only in a query's "
+                        "SELECT list, WHERE, GROUP BY / HAVING, ORDER BY or an inner join's "
+                        "ON, and in UPDATE / DELETE of a table with a primary key)")
         domain = self._domain(outer)
         b = self.nested(_remap(s, dict(zip(d.refs, domain.ids, strict=True))))
         b.domain = domain
