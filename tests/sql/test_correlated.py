@@ -108,6 +108,22 @@ QUERIES = [
     "select a from t1 order by (select count(*) from t2 where t2.k < t1.a), a",
     "select a, (select count(*) from t2 where t2.k = t1.a) from t1 order by 2, 1",
     "select t1.a, x.k from t1 join t2 as x on x.k = (select min(k) from t2 where t2.k >= t1.a)",
+    # in GROUP BY keys, aggregate arguments, windows, DISTINCT, derived tables, CTEs
+    "select (select count(*) from t2 where t2.k = t1.a) as n, count(*) from t1 group by 1",
+    "select c, sum((select count(*) from t2 where t2.k > t1.a)) from t1 group by c",
+    "select a, row_number() over (order by (select count(*) from t2 where t2.k < t1.a), a) "
+    "from t1",
+    "select distinct (select count(*) from t2 where t2.k = t1.a) from t1",
+    "select * from (select a, (select count(*) from t2 where t2.k > t1.a) as n from t1) as s "
+    "where n > 1",
+    "with w as (select a, b from t1 where a > 1) "
+    "select a, (select count(*) from w as y where y.b < w.b) from w",
+    "select a from t1 group by a having exists (select 1 from t2 where t2.k = t1.a)",
+    "select a, (select count(*) from t2 where t2.k = t1.a) from t1 order by a limit 2",
+    "select a, (select count(*) from t2 as p, t2 as q where p.k = q.k and p.v > t1.b) from t1",
+    "select t1.a, (select count(*) from t2 where t2.k = t1.a and t2.c = z.c) "
+    "from t1, t1 as z where z.a = t1.a",
+    "select a from t1 where b > (select avg(v) / 10 from t2 where t2.k <> t1.a)",
     # nested: correlated to the outer-outer query
     "select a, (select (select count(*) from t2 where t2.k = t1.a) from e) from t1",
     "select a, (select (select count(*) from t2 where t2.k = t1.a)) from t1",
@@ -117,6 +133,8 @@ QUERIES = [
     "(select 1 from t1 as x where x.b > t2.v / 10 and x.a = t1.a)) from t1",
     "select a, (select count(*) from t2 where t2.k = t1.a and exists "
     "(select 1 from t1 as z where z.a = t2.k and z.c = t1.c)) from t1",
+    "select a, (select min(k) from t2 where t2.k > t1.a and t2.c in "
+    "(select c from t1 as z where z.a = t1.a)) from t1",
     "select a, (select sum(x.v) from t2 as x where x.k in "
     "(select z.a from t1 as z where z.b >= t1.b)) from t1",
 ]

@@ -186,6 +186,8 @@ class SelectBinder(BinderState):
                       corr_eq: list[tuple[Expr, Expr]]) -> _Outputs:
         """An aggregating block: group keys (and correlation keys) and aggregates computed by
         an ``Aggregate`` over ``plan``, outputs, HAVING, ORDER BY and QUALIFY over it."""
+        self.plan = plan  # (a correlated subquery in a key or an aggregate's argument
+        # joins onto the rows being aggregated)
         key_asts = self._group_keys(group, items) if group is not None else []
         key_exprs = [self.expr(k, scope) for k in key_asts]
         if corr_eq:
@@ -205,7 +207,7 @@ class SelectBinder(BinderState):
         order_bound = self._bind_order_items(order, items, sel_exprs, scope, agg)
         qualify_expr = F.as_condition(self.expr(qualify_ast, scope, agg)) \
             if qualify_ast is not None else None
-        plan = Aggregate(Project(plan, list(agg.pre.items())), [c.id for c in key_cols],
+        plan = Aggregate(Project(self.plan, list(agg.pre.items())), [c.id for c in key_cols],
                          agg.aggs)
         if self.domain is not None and group is None:
             plan = self.domain_complete(plan, key_cols, agg.aggs)
