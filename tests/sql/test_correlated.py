@@ -181,6 +181,7 @@ def test_scalar_subquery_with_several_rows_is_an_error(corr):
      "where t2.v > t1.b) from t1", "RIGHT / FULL joins"),
     ("select a, (select k from t2 where k = t1.a union select k from t2 where k > t1.a) "
      "from t1", "UNION"),
+    ("select a, (select t1.a union select k from t2) from t1", "UNION"),
     ("select a from t1 left join t2 on t2.k = (select max(k) from t2 as z where z.k <= t1.a)",
      "not supported here"),
 ])
