@@ -92,6 +92,8 @@ QUERIES = [
     "select a, b in (select v / 10 from t2 where t2.k >= t1.a) from t1",
     "select a, b not in (select v / 10 from t2 where t2.k >= t1.a) from t1",
     "select a, null in (select k from t2 where t2.k >= t1.a) from t1",
+    # a subquery in WHERE sees only the rows the conjuncts before it pass (no 10 // 0)
+    "select a from t1 where a <> 2 and (select 10 // (t1.a - 2)) > 1",
     # an ungrouped aggregate always has a row
     "select a from t1 where exists (select count(*) from t2 where t2.k = t1.a)",
     "select a from t1 where not exists "
@@ -320,3 +322,18 @@ def test_update_and_delete_with_correlated_subqueries(session):
             lite.execute("select a, b from t1 order by a").fetchall(), sql
     with pytest.raises(NotSupportedError, match="primary key"):
         session.execute("delete from n where exists (select 1 from t2 where t2.k = n.a)")
+
+
+def test_prepared_parameters_in_correlated_subqueries(session):
+    """The plan (domain and all) is reused with new parameter values."""
+    lite = sqlite3.connect(":memory:")
+    for sql in ["create table t1 (a int, b int)", "insert into t1 values (1, 10), (2, 20), (3, null)",
+                "create table t2 (k int, v int)", "insert into t2 values (1, 5), (2, 6), (2, 7), (3, 1)"]:
+        session.execute(sql)
+        lite.execute(sql)
+    sql = ("select a, (select count(*) from t2 where t2.k >= t1.a and t2.v > $1), "
+           "exists (select 1 from t2 where t2.k = t1.a and t2.v = $1) from t1 order by a")
+    for p in (5, 0, 6, 5):
+        got = session.execute(sql, pa.table({"p": [p]})).reader.read_all().to_pylist()
+        want = lite.execute(sql.replace("$1", "?"), [p, p]).fetchall()
+        assert [tuple(r.values()) for r in got] == [(a, n, bool(e)) for a, n, e in want]

@@ -115,6 +115,9 @@ class BinderState:
         self.domain: Any = None
         self.discovering = False  # a first bind that only finds what a subquery reads
         self.needs_general = False  # ... and found it needs the domain decorrelation
+        # the WHERE conjuncts bound so far (while binding WHERE): a subquery decorrelated
+        # over a domain filters the rows by them first, so it sees only the rows they pass
+        self.prior_filters: list[Expr] | None = None
 
     @property
     def domain_ids(self) -> set[str]:

@@ -26,7 +26,7 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..errors import BindError, NotSupportedError
-from ..expr import Col, Expr, Lit, SubqueryValue, call, cast, lit, substitute
+from ..expr import Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit, substitute
 from ..optimizer.plan_copy import copy_plan, copyable
 from ..plan import AggCall, Aggregate, Filter, Join, Node, Project, Shared, SharedPlan
 from ..scope import ColInfo, Scope
@@ -144,6 +144,11 @@ class CorrelatedBinder(BinderState):
             raise error("a correlated subquery is not supported here (only in a query's "
                         "SELECT list, WHERE, GROUP BY / HAVING, ORDER BY or an inner join's "
                         "ON, and in UPDATE / DELETE of a table with a primary key)")
+        if self.prior_filters:  # the rows earlier WHERE conjuncts pass, only
+            before = and_all(self.prior_filters)
+            assert before is not None
+            self.plan = Filter(self.plan, before)
+            self.prior_filters.clear()
         domain = self._domain(outer)
         b = self.nested(_remap(s, dict(zip(d.refs, domain.ids, strict=True))))
         b.domain = domain

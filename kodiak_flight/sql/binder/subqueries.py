@@ -30,6 +30,7 @@ class SubqueryBinder(CorrelatedBinder):
         correlated: list[Expr] = []
         outer_ids = scope.outer_ids() - self.domain_ids
         filters: list[Expr] = []
+        self.prior_filters = filters  # (a subquery over a domain applies them first)
         for part in _split_and(node):
             if self._subquery_conjunct(part, scope):
                 continue
@@ -42,6 +43,7 @@ class SubqueryBinder(CorrelatedBinder):
                 correlated.append(e)
             else:
                 filters.append(e)
+        self.prior_filters = None
         cond = and_all(filters)
         if cond is not None:
             self.plan = Filter(self.plan, cond)
