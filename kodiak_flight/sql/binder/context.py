@@ -118,6 +118,7 @@ class BinderState:
         # the WHERE conjuncts bound so far (while binding WHERE): a subquery decorrelated
         # over a domain filters the rows by them first, so it sees only the rows they pass
         self.prior_filters: list[Expr] | None = None
+        self.discoveries: dict[tuple, Any] = {}  # subquery first binds, by (AST, scope, kind)
 
     @property
     def domain_ids(self) -> set[str]:

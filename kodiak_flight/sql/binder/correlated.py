@@ -71,7 +71,11 @@ class CorrelatedBinder(BinderState):
     """Finds a subquery's correlation and binds it over a domain where needed."""
 
     def discover(self, q: exp.Expression, s: Scope, corr_mode: str) -> Discovery:
-        """Bind ``q`` once, recording the outer columns (of ``s`` and its parents) it reads."""
+        """Bind ``q`` once, recording the outer columns (of ``s`` and its parents) it reads
+        (or take the bind ``remember`` kept)."""
+        kept = self.discoveries.pop((id(q), id(s), corr_mode), None)
+        if kept is not None:
+            return kept
         seen: list[str] = []
         self.ctx.corr_recorders.append(seen)
         b = self.nested(s)
@@ -83,6 +87,12 @@ class CorrelatedBinder(BinderState):
         visible = _visible(s)
         refs = list(dict.fromkeys(i for i in seen if i in visible))
         return Discovery(bound, refs, b.needs_general, visible)
+
+    def remember(self, q: exp.Expression, s: Scope, corr_mode: str, d: Discovery) -> None:
+        """Keep an unused first bind of ``q`` for the next ``discover`` of it: a WHERE
+        conjunct that is no semi/anti join is bound again as an expression (binding it
+        afresh would bind nested subqueries 2^depth times)."""
+        self.discoveries[(id(q), id(s), corr_mode)] = d
 
     def fits(self, d: Discovery) -> bool:
         """Whether the outer columns ``d`` reads are columns of the plan built so far."""

@@ -65,6 +65,7 @@ class SubqueryBinder(CorrelatedBinder):
             d = self.discover(node.this, scope, "exists")
             sub = d.bound
             if not d.refs or not self._semi_ok(d):
+                self.remember(node.this, scope, "exists", d)
                 return False  # uncorrelated: a constant; else a mark join
             self.plan = Join(self.plan, sub.plan, "anti" if negated else "semi",
                              [o for _, o in sub.corr_keys],
@@ -79,6 +80,7 @@ class SubqueryBinder(CorrelatedBinder):
             if len(sub.cols) != 1:
                 raise BindError("subquery in IN must return exactly one column")
             if d.refs and (negated or not self._semi_ok(d)):
+                self.remember(inner_q, scope, "in", d)
                 return False  # NOT IN's NULLs per outer row: a mark join
             lhs = self.expr(node.this, scope)
             c = sub.cols[0]
