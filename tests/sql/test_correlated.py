@@ -126,6 +126,11 @@ QUERIES = [
     "select t1.a, (select count(*) from t2 where t2.k = t1.a and t2.c = z.c) "
     "from t1, t1 as z where z.a = t1.a",
     "select a from t1 where b > (select avg(v) / 10 from t2 where t2.k <> t1.a)",
+    # outer rows a LIMIT picks (read twice, so computed once: a shared plan)
+    "select a, (select count(*) from t2 where t2.k > s.a) "
+    "from (select a from t1 order by a nulls first limit 3) as s",
+    "select a, exists (select 1 from t2 where t2.k = s.a) "
+    "from (select a from t1 order by a nulls last limit 4) as s",
     # nested: correlated to the outer-outer query
     "select a, (select (select count(*) from t2 where t2.k = t1.a) from e) from t1",
     "select a, (select (select count(*) from t2 where t2.k = t1.a)) from t1",
