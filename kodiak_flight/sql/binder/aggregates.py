@@ -26,6 +26,10 @@ class AggState:
         self.pre: dict[str, Expr] = {}  # pre-projection id -> expr over the input
         self.aggs: list[AggCall] = []
         self.seen: dict[str, Col] = {}
+        # correlated subqueries over the aggregated rows: (placeholder column, binds it
+        # over the plan once the Aggregate exists)
+        self.pending: list[tuple[Col, Any]] = []
+        self.extra_keys: list[Col] = []  # keys not in GROUP BY: correlation, domain columns
 
 
 def is_aggregate(node: exp.Expression) -> bool:

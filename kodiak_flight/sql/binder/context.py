@@ -65,6 +65,8 @@ class Context:
     temp_prefix: str = ""  # "kodiak_temp.<session tag>_": where this session's temp tables are
     files: FileAccess = ANYWHERE  # which files its SQL may read and write
     legacy_names: bool = False  # binding a view stored before names followed DuckDB's
+    # outer column ids each subquery being discovered has read (``correlated.discover``)
+    corr_recorders: list[list[str]] = field(default_factory=list)
 
     @property
     def resolver(self) -> Resolver:
@@ -109,6 +111,20 @@ class BinderState:
         self.scope: Scope | None = None
         self.window_calls: list[WindowCall] = []
         self.named_windows: dict[str, exp.Window] = {}
+        # a correlated subquery decorrelated over a domain (``correlated.Domain``): its
+        # block reads the domain's columns in place of the outer ones
+        self.domain: Any = None
+        self.discovering = False  # a first bind that only finds what a subquery reads
+        self.needs_general = False  # ... and found it needs the domain decorrelation
+        # the WHERE conjuncts bound so far (while binding WHERE): a subquery decorrelated
+        # over a domain filters the rows by them first, so it sees only the rows they pass
+        self.prior_filters: list[Expr] | None = None
+        self.discoveries: dict[tuple, Any] = {}  # subquery first binds, by (AST, scope, kind)
+
+    @property
+    def domain_ids(self) -> set[str]:
+        """Ids of the domain columns this block reads as its own (not as outer ones)."""
+        return set(self.domain.ids) if self.domain is not None else set()
 
     def nested(self, outer: Scope | None) -> Any:
         """A binder for a nested query block that sees ``outer``."""

@@ -60,8 +60,11 @@ class ExpressionBinder(BinderState):
             if field is None:
                 raise
             return field
-        if agg is not None and not outer:
-            for k_col in agg.key_cols:
+        if outer:
+            for seen in self.ctx.corr_recorders:  # subqueries finding their correlation
+                seen.append(col.id)
+        if agg is not None and (not outer or col.id in self.domain_ids):
+            for k_col in agg.key_cols + agg.extra_keys:
                 src = agg.pre.get(k_col.id)
                 if isinstance(src, Col) and src.id == col.id:
                     return k_col
@@ -293,7 +296,7 @@ class ExpressionBinder(BinderState):
         x = self.expr(n.this, s, g)
         q = n.args.get("query")
         if q is not None:
-            return self.in_subquery(x, q, s)
+            return self.in_subquery(x, q, s, g)
         if n.args.get("unnest") is not None:
             raise NotSupportedError("IN UNNEST is not supported")
         items = [self.expr(i, s, g) for i in n.expressions]

@@ -21,6 +21,7 @@ from ..functions import table_function
 from ..functions.series import SeriesCall
 from ..plan import (
     FileScan,
+    Filter,
     Join,
     Node,
     Project,
@@ -73,8 +74,12 @@ class FromBinder(BinderState):
         frm = sel.args.get("from_")
         if frm is None:
             plan: Node = Values(pa.table({new_id(): pa.array([0], pa.int32())}))
+            if self.domain is not None:  # a correlated subquery: one row per domain row
+                plan = self.domain.ref()
             return plan, Scope([], self.outer)
         plan, cols = self.from_item(frm.this)
+        if self.domain is not None:  # (first, so later ON conditions can read it)
+            plan = Join(self.domain.ref(), plan, "cross")
         for j in sel.args.get("joins") or []:
             if isinstance(j.this, exp.Unnest):  # reads the columns left of it (lateral)
                 plan, cols = self.lateral_unnest(plan, cols, j)
@@ -332,6 +337,9 @@ class FromBinder(BinderState):
         method = str(j.args.get("method") or "").upper()
         if method and method != "NATURAL":
             raise NotSupportedError(f"{method} joins are not supported")
+        if self.domain is not None and jt in ("right", "full"):
+            raise NotSupportedError("RIGHT / FULL joins in a correlated subquery are not "
+                                    "supported")
         scope = Scope(lcols + rcols, self.outer)
         on = j.args.get("on")
         using = j.args.get("using")
@@ -365,7 +373,17 @@ class FromBinder(BinderState):
             out_cols = lcols + [ColInfo(c.name, c.id, c.type, c.qual, c.id in hidden or c.hidden)
                                 for c in rcols]
         elif on is not None:
-            cond = F.as_condition(self.expr(on, scope))
+            saved = self.plan  # a correlated subquery in ON joins onto the joined rows
+            self.plan = Join(lplan, rplan, "cross") if jt in ("inner", "cross") else None
+            start = self.plan
+            try:
+                cond = F.as_condition(self.expr(on, scope))
+                joined = self.plan
+            finally:
+                self.plan = saved
+            if joined is not start:
+                assert joined is not None
+                return Filter(joined, cond), out_cols
         elif jt not in ("cross",) and not j.args.get("kind") and jt == "inner" \
                 and not side:
             jt = "cross"  # comma join

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
+import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
@@ -24,6 +25,7 @@ from ..plan import (
     Sort,
     SortKey,
     Window,
+    WindowCall,
 )
 from ..scope import ColInfo, Scope
 from . import naming, ties
@@ -54,6 +56,10 @@ class SelectBinder(BinderState):
         ``corr_mode`` says what kind of subquery this is ("scalar", "in", "exists"), which
         decides the correlation it may have."""
         with self.with_clause(node):
+            if self.domain is not None and (isinstance(node, exp.SetOperation) or (
+                    isinstance(node, exp.Select) and grouping.has_grouping_sets(node))):
+                raise NotSupportedError("set operations and grouping sets in a correlated "
+                                        "subquery are not supported")
             if isinstance(node, exp.Select) and grouping.has_grouping_sets(node):
                 once = grouping.reaggregated(node, self.output_name)
                 if once is not None:
@@ -106,11 +112,18 @@ class SelectBinder(BinderState):
         agg_present = any(contains_aggregate(e) for _, e in items) or \
             (having is not None) or (group is not None) or \
             (order is not None and any(contains_aggregate(o) for o in order.expressions))
-        outer_ids = scope.outer_ids()
+        outer_ids = scope.outer_ids() - self.domain_ids
         corr_eq, corr_res = self.split_correlation(corr, outer_ids)
+        if self.discovering and (corr and (sel.args.get("limit") or sel.args.get("offset"))
+                                 or corr_res and (agg_present or corr_mode == "scalar")):
+            self.needs_general = True  # LIMIT per outer row, non-equality correlation
+            corr_res = []
         if corr_res and (agg_present or corr_mode == "scalar"):
             raise NotSupportedError("correlated subqueries with non-equality correlation "
                                     "are supported only in EXISTS / IN")
+        if self.domain is not None:  # the domain's columns: keys of every group, outputs
+            corr_eq = [(Col(i, t), o) for i, t, o in zip(self.domain.ids, self.domain.types,
+                                                          self.domain.outer, strict=True)]
 
         if agg_present:
             out = self._bind_grouped(plan, scope, items, group, having, order, qualify_ast,
@@ -139,6 +152,9 @@ class SelectBinder(BinderState):
             cols.append(ColInfo(name, cid, e.type))
         for e in itertools.chain(*(x.walk() for _, x in proj)):
             if isinstance(e, Col) and e.id in outer_ids:
+                if self.discovering:
+                    self.needs_general = True
+                    break
                 raise NotSupportedError("correlated column references are supported only in "
                                         "the WHERE clause of a subquery")
         n_visible = len(proj)
@@ -164,6 +180,9 @@ class SelectBinder(BinderState):
         bound = Bound(plan, cols, corr_keys, residual)
         if out.empty is not None:
             bound.empty = out.empty
+        if self.domain is not None and (sel.args.get("limit") or sel.args.get("offset")):
+            bound.plan = self._limit_per_domain(sel, bound, sort_keys)
+            return bound
         if sort_keys:
             bound.plan = Sort(bound.plan, sort_keys)
         bound = self.limit(sel, bound)
@@ -178,6 +197,8 @@ class SelectBinder(BinderState):
                       corr_eq: list[tuple[Expr, Expr]]) -> _Outputs:
         """An aggregating block: group keys (and correlation keys) and aggregates computed by
         an ``Aggregate`` over ``plan``, outputs, HAVING, ORDER BY and QUALIFY over it."""
+        self.plan = plan  # (a correlated subquery in a key or an aggregate's argument
+        # joins onto the rows being aggregated)
         key_asts = self._group_keys(group, items) if group is not None else []
         key_exprs = [self.expr(k, scope) for k in key_asts]
         if corr_eq:
@@ -189,6 +210,7 @@ class SelectBinder(BinderState):
             pre[kid] = e
             key_cols.append(Col(kid, e.type))
         agg = AggState(key_asts, key_cols[:len(key_asts)])
+        agg.extra_keys = key_cols[len(key_asts):]
         agg.pre = pre
         sel_exprs = [(name, self.expr(e, scope, agg)) for name, e in items]
         having_expr = F.as_condition(self.expr(having.this, scope, agg)) \
@@ -196,8 +218,12 @@ class SelectBinder(BinderState):
         order_bound = self._bind_order_items(order, items, sel_exprs, scope, agg)
         qualify_expr = F.as_condition(self.expr(qualify_ast, scope, agg)) \
             if qualify_ast is not None else None
-        plan = Aggregate(Project(plan, list(agg.pre.items())), [c.id for c in key_cols],
+        plan = Aggregate(Project(self.plan, list(agg.pre.items())), [c.id for c in key_cols],
                          agg.aggs)
+        if self.domain is not None and group is None:
+            plan = self.domain_complete(plan, key_cols, agg.aggs)
+        if agg.pending:
+            plan = self.apply_pending(plan, agg)
         if having_expr is not None:
             plan = Filter(plan, having_expr)
         corr_out: list[tuple[Expr, Expr]] = [
@@ -323,6 +349,23 @@ class SelectBinder(BinderState):
                 continue
             out.append((self.expr(e, scope, agg), desc, nf))
         return out
+
+    def _limit_per_domain(self, sel: exp.Select, bound: Bound, sort_keys: list[SortKey]
+                          ) -> Node:
+        """LIMIT / OFFSET of a subquery bound over a domain: per domain row (a row number
+        partitioned by the domain's columns, in ORDER BY's order)."""
+        lim = sel.args.get("limit")
+        off = sel.args.get("offset")
+        n = self._const_int(_limit_count(lim), "LIMIT") if lim is not None else None
+        o = (self._const_int(off.expression, "OFFSET") or 0) if off is not None else 0
+        types = dict(bound.plan.output)
+        rn = Col(new_id(), pa.int64())
+        part: list[Expr] = [Col(k, types[k]) for k, _ in bound.corr_keys]
+        w = Window(bound.plan, [WindowCall(rn.id, "row_number", [], rn.type, part, sort_keys)])
+        cond = F.compare("greater", rn, Lit(o, pa.int64()))
+        if n is not None:
+            cond = F.and_(cond, F.compare("less_equal", rn, Lit(o + n, pa.int64())))
+        return Project(Filter(w, cond), [(i, Col(i, t)) for i, t in bound.plan.output])
 
     def limit(self, node: exp.Expression, bound: Bound) -> Bound:
         """``node``'s LIMIT / OFFSET (constants) applied to ``bound``."""

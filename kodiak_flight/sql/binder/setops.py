@@ -20,8 +20,15 @@ class SetOpBinder(BinderState):
     """Binds set operations and VALUES."""
 
     def bind_setop(self, node: exp.SetOperation) -> Bound:
-        left = self.nested(self.outer).bind_query(node.this)
-        right = self.nested(self.outer).bind_query(node.expression)
+        arms = [self.nested(self.outer), self.nested(self.outer)]
+        for arm in arms:  # (correlation is refused below, whatever its form)
+            arm.discovering = True
+        left = arms[0].bind_query(node.this)
+        right = arms[1].bind_query(node.expression)
+        if any(b.corr_keys or b.corr_residual is not None for b in (left, right)) or \
+                any(arm.needs_general for arm in arms):
+            raise NotSupportedError("correlated subqueries with UNION / INTERSECT / EXCEPT "
+                                    "are not supported")
         kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(node)]
         if len(left.cols) != len(right.cols):
             raise BindError(f"{kind.upper()} inputs have different column counts "

@@ -1,31 +1,36 @@
 """Subqueries: WHERE conjuncts with EXISTS / IN (subquery) planned as semi/anti joins,
-correlated scalar subqueries as a left join on the correlation keys, uncorrelated ones as a
-``SubqueryValue`` evaluated once, and the split of a correlated WHERE into equality keys and
+correlated scalar aggregates by equalities as a left join on the correlation keys (the
+other correlated forms: ``correlated``), uncorrelated ones as a ``SubqueryValue`` evaluated
+once, and the split of a correlated WHERE into equality keys and
 a residual."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
-from ..errors import BindError, NotSupportedError
+from ..errors import BindError
 from ..expr import Call, Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit
 from ..plan import Filter, Join, Limit, Node, Project
 from ..scope import Scope
 from ..types import common_type
 from .aggregates import AggState
-from .context import BinderState, new_id
+from .context import new_id
+from .correlated import CorrelatedBinder
 
 
-class SubqueryBinder(BinderState):
+class SubqueryBinder(CorrelatedBinder):
     """Binds WHERE (with its subquery conjuncts) and subquery expressions."""
 
     def bind_where(self, node: exp.Expression, scope: Scope) -> list[Expr]:
         """Bind WHERE into ``self.plan``; return the correlated conjuncts (for the caller)."""
         correlated: list[Expr] = []
-        outer_ids = scope.outer_ids()
+        outer_ids = scope.outer_ids() - self.domain_ids
         filters: list[Expr] = []
+        self.prior_filters = filters  # (a subquery over a domain applies them first)
         for part in _split_and(node):
             if self._subquery_conjunct(part, scope):
                 continue
@@ -38,13 +43,15 @@ class SubqueryBinder(BinderState):
                 correlated.append(e)
             else:
                 filters.append(e)
+        self.prior_filters = None
         cond = and_all(filters)
         if cond is not None:
             self.plan = Filter(self.plan, cond)
         return correlated
 
     def _subquery_conjunct(self, part: exp.Expression, scope: Scope) -> bool:
-        """Plan EXISTS / IN (subquery) conjuncts as semi/anti joins; False if not one."""
+        """Plan EXISTS / IN (subquery) conjuncts as semi/anti joins; False if not one (then
+        the conjunct is bound as an expression: a constant, or a mark join)."""
         negated = False
         node = part
         while isinstance(node, exp.Paren):
@@ -55,30 +62,35 @@ class SubqueryBinder(BinderState):
             while isinstance(node, exp.Paren):
                 node = node.this
         if isinstance(node, exp.Exists):
-            sub = self.nested(scope).bind_query(node.this, corr_mode="exists")
-            if not sub.corr_keys and sub.corr_residual is None:
-                return False  # uncorrelated: evaluate once as a constant
+            d = self.discover(node.this, scope, "exists")
+            sub = d.bound
+            if not d.refs or not self._semi_ok(d):
+                self.remember(node.this, scope, "exists", d)
+                return False  # uncorrelated: a constant; else a mark join
             self.plan = Join(self.plan, sub.plan, "anti" if negated else "semi",
                              [o for _, o in sub.corr_keys],
                              [Col(i, o.type) for i, o in sub.corr_keys], sub.corr_residual)
             self.fix_key_types(self.plan)
             return True
         if isinstance(node, exp.In) and node.args.get("query") is not None:
-            lhs = self.expr(node.this, scope)
             q = node.args["query"]
-            sub = self.nested(scope).bind_query(q.this if isinstance(q, exp.Subquery)
-                                                     else q, corr_mode="in")
+            inner_q = q.this if isinstance(q, exp.Subquery) else q
+            d = self.discover(inner_q, scope, "in")
+            sub = d.bound
             if len(sub.cols) != 1:
                 raise BindError("subquery in IN must return exactly one column")
+            if d.refs and (negated or not self._semi_ok(d)):
+                self.remember(inner_q, scope, "in", d)
+                return False  # NOT IN's NULLs per outer row: a mark join
+            lhs = self.expr(node.this, scope)
             c = sub.cols[0]
             lhs = F.coerce_literal(lhs, c.type)  # 'hello' IN (SELECT int): the cast fails
             lkeys = [lhs] + [o for _, o in sub.corr_keys]
             rkeys: list[Expr] = [Col(c.id, c.type)] + [Col(i, o.type) for i, o in
                                                        sub.corr_keys]
-            if negated and not sub.corr_keys and sub.corr_residual is None:
+            if negated and not d.refs:
                 # NOT IN is NULL (so false) if the subquery has a NULL, or lhs is NULL
                 # and the subquery is non-empty.
-                inner_q = q.this if isinstance(q, exp.Subquery) else q
                 s1 = self.nested(scope).bind_query(inner_q)
                 s2 = self.nested(scope).bind_query(inner_q)
                 c1 = s1.cols[0]
@@ -93,6 +105,12 @@ class SubqueryBinder(BinderState):
             self.fix_key_types(self.plan)
             return True
         return False
+
+    def _semi_ok(self, d: Any) -> bool:
+        """Whether a correlated EXISTS / IN conjunct can be a semi/anti join: correlated
+        only through its WHERE, and no ungrouped aggregate (which always has a row)."""
+        return self.fast_ok(d) and not d.bound.empty and \
+            bool(d.bound.corr_keys or d.bound.corr_residual is not None)
 
     def fix_key_types(self, j: Join) -> None:
         """Cast both sides of each equi-join key to their common type."""
@@ -120,15 +138,17 @@ class SubqueryBinder(BinderState):
         return eq, res
 
     def _x_Subquery(self, n: exp.Subquery, s: Scope, g: AggState | None) -> Expr:
-        sub = self.nested(s).bind_query(n.this, corr_mode="scalar")
+        d = self.discover(n.this, s, "scalar")
+        sub = d.bound
         if len(sub.cols) != 1:
             raise BindError("scalar subquery must return exactly one column")
         c = sub.cols[0]
-        if not sub.corr_keys:
+        if not d.refs:
             return SubqueryValue(Limit(sub.plan, 2, 0), "scalar", c.type, c.id)
         if g is not None:
-            raise NotSupportedError("correlated subqueries in an aggregating SELECT list or "
-                                    "HAVING are not supported")
+            return self.defer(d, n.this, s, g, "scalar", c.type)
+        if not self._grouped_ok(d, n.this):
+            return self.correlated(d, n.this, s, "scalar")
         j = Join(self.plan, sub.plan, "left", [o for _, o in sub.corr_keys],
                  [Col(i, o.type) for i, o in sub.corr_keys])
         self.fix_key_types(j)
@@ -142,20 +162,35 @@ class SubqueryBinder(BinderState):
                                    cast(empty, c.type)])
         return out
 
-    def _x_Exists(self, n: exp.Exists, s: Scope, g: AggState | None) -> Expr:
-        sub = self.nested(s).bind_query(n.this, corr_mode="exists")
-        if sub.corr_keys or sub.corr_residual is not None:
-            raise NotSupportedError("correlated EXISTS is supported only as a top-level WHERE "
-                                    "condition")
-        return SubqueryValue(Limit(sub.plan, 1, 0), "exists", pa.bool_())
+    def _grouped_ok(self, d: Any, q: exp.Expression) -> bool:
+        """Whether a correlated scalar subquery is an ungrouped aggregate correlated by
+        equalities only (one row per key: a grouped aggregate joined back)."""
+        sub = d.bound
+        return self.fast_ok(d) and bool(sub.corr_keys) and sub.corr_residual is None \
+            and bool(sub.empty) and isinstance(q, exp.Select) and not q.args.get("having") \
+            and sub.empty[0] is not None
 
-    def in_subquery(self, x: Expr, q: exp.Expression, s: Scope) -> Expr:
+    def _x_Exists(self, n: exp.Exists, s: Scope, g: AggState | None) -> Expr:
+        d = self.discover(n.this, s, "exists")
+        if not d.refs:
+            return SubqueryValue(Limit(d.bound.plan, 1, 0), "exists", pa.bool_())
+        if g is not None:
+            return self.defer(d, n.this, s, g, "exists", pa.bool_())
+        return self.correlated(d, n.this, s, "exists")
+
+    def in_subquery(self, x: Expr, q: exp.Expression, s: Scope, g: AggState | None = None
+                    ) -> Expr:
         """``x IN (subquery)`` outside a WHERE conjunct: the uncorrelated subquery's values,
-        computed once."""
-        sub = self.nested(s).bind_query(q.this if isinstance(q, exp.Subquery) else q)
-        if sub.corr_keys or sub.corr_residual is not None or len(sub.cols) != 1:
-            raise NotSupportedError("correlated IN (subquery) is supported only as a "
-                                    "top-level WHERE condition")
+        computed once, or a mark join for a correlated one."""
+        inner = q.this if isinstance(q, exp.Subquery) else q
+        d = self.discover(inner, s, "in")
+        sub = d.bound
+        if len(sub.cols) != 1:
+            raise BindError("subquery in IN must return exactly one column")
+        if d.refs:
+            if g is not None:
+                return self.defer(d, inner, s, g, "in", pa.bool_(), x)
+            return self.correlated(d, inner, s, "in", x=x)
         x, plan, c = in_operands(x, sub.plan, Col(sub.cols[0].id, sub.cols[0].type))
         values = SubqueryValue(plan, "set", c.type, c.id)
         return Call("is_in", (x,), values, pa.bool_())

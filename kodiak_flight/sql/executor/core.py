@@ -161,6 +161,11 @@ class Executor:
         table = self.run_separately(plan)
         if sq.kind == "exists":
             val: Expr = Lit(table.num_rows > 0, pa.bool_())
+        elif sq.kind == "no_rows":  # a check: rows are correlation keys with several rows
+            if table.num_rows:
+                raise ExecutionError("more than one row returned by a subquery used as an "
+                                     "expression")
+            val = Lit(True, pa.bool_())
         elif sq.kind == "scalar":
             if table.num_rows > 1:
                 raise ExecutionError("more than one row returned by a subquery used as an "

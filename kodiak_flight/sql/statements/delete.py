@@ -8,6 +8,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..binder import Context
+from ..binder.correlated import CorrelatedOutsideQuery
 from ..execution import ExecContext
 from ..result import Result, written
 from .common import (
@@ -38,7 +39,10 @@ def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
         return _delete_using(tx, ctx, node)
     t = node.this
     info = existing_table(ctx, t)
-    pred = where_predicate(ctx, info, node, t.alias_or_name)
+    try:
+        pred = where_predicate(ctx, info, node, t.alias_or_name)
+    except CorrelatedOutsideQuery:  # a query picks the rows, by key
+        return _delete_using(tx, ctx, node)
     ret = returning(ctx, info, node)
     if ret is not None:
         return project(tx.delete_rows(info.name, pred), ret)
@@ -46,12 +50,14 @@ def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
 
 
 def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
-    info, alias = keyed_target(ctx, node, "DELETE ... USING")
+    using = node.args.get("using") or []
+    info, alias = keyed_target(ctx, node, "DELETE ... USING" if using else
+                               "DELETE with a correlated subquery")
     ret = returning(ctx, info, node)
     # the whole rows when RETURNING needs them, else only their keys
     names = list(info.schema.names) if ret is not None else list(info.primary_key)
     cols = ", ".join(f"{quoted(alias)}.{quoted(c)}" for c in names)
-    matched = run_query(ctx, join_query(node, f"DISTINCT {cols}", node.args["using"]))
+    matched = run_query(ctx, join_query(node, f"DISTINCT {cols}", using))
     matched = matched.rename_columns(names)
     n = tx.replace(info.name, matched.select(list(info.primary_key))) \
         if matched.num_rows else 0

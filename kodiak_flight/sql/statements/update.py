@@ -13,6 +13,7 @@ from sqlglot import exp
 from engine import errors
 
 from ..binder import Binder, Context
+from ..binder.correlated import CorrelatedOutsideQuery
 from ..dialect import Grizzly
 from ..errors import BindError, NotSupportedError, suggest
 from ..execution import ExecContext
@@ -48,6 +49,14 @@ def update(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     """The updated row count, or with RETURNING the table it asks for."""
     if node.args.get("from_") or node.args.get("from"):
         return _update_from(tx, ctx, node)
+    try:
+        return _update_rows(tx, ctx, node)
+    except CorrelatedOutsideQuery:  # (raised while binding, before anything is written)
+        return _update_from(tx, ctx, node)
+
+
+def _update_rows(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
+    """UPDATE with row expressions: the engine evaluates SET and WHERE on each batch."""
     t = node.this
     info = existing_table(ctx, t)
     scope, fixes = row_scope(info, t.alias_or_name)
@@ -81,7 +90,11 @@ def keyed_target(ctx: Context, node: exp.Expression, what: str) -> tuple[Any, st
 
 
 def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
-    info, alias = keyed_target(ctx, node, "UPDATE ... FROM")
+    """UPDATE ... FROM, and UPDATE with a correlated subquery: a query picks the rows by key
+    and computes their new values."""
+    frm = node.args.get("from_") or node.args.get("from")
+    info, alias = keyed_target(ctx, node, "UPDATE ... FROM" if frm is not None else
+                               "UPDATE with a correlated subquery")
     ret = returning(ctx, info, node)
     names = list(info.schema.names)
     sets: dict[str, exp.Expression] = {}
@@ -92,13 +105,13 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
         if col in sets:
             raise BindError(f"column {col!r} is assigned more than once")
         sets[col] = a.expression
-    frm = node.args.get("from_") or node.args.get("from")
     items = [f"{quoted(alias)}.{quoted(k)} AS {quoted(_KEY + str(i))}"
              for i, k in enumerate(info.primary_key)]
     items += [f"({sets[c].sql(dialect=Grizzly)}) AS {quoted(c)}" if c in sets
               else f"{quoted(alias)}.{quoted(c)} AS {quoted(c)}" for c in names]
     nk = len(info.primary_key)
-    found = run_query(ctx, join_query(node, ", ".join(items), [frm.this]))
+    found = run_query(ctx, join_query(node, ", ".join(items),
+                                       [frm.this] if frm is not None else []))
     found = found.rename_columns(_update_columns(nk, names))
     if not found.num_rows:
         return 0
