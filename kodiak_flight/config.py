@@ -61,6 +61,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
             "allow a non-loopback address without authentication"),
     Setting("serve.query_timeout", float, None,
             "seconds a query's result may stream before it is stopped (default: no limit)"),
+    Setting("serve.shutdown_grace", float, 10.0,
+            "seconds a stopping server gives running calls and commits before it exits"),
     Setting("serve.file_root", Path, None,
             "directory whose files clients' SQL may read and write (default: none)"),
     Setting("serve.backup_root", Path, None,

@@ -54,6 +54,7 @@ class ServeSettings:
     allow_insecure_remote: bool
     log_level: str
     query_timeout: float | None
+    shutdown_grace: float
     file_root: Path | None
     backup_root: Path | None
 
@@ -71,6 +72,8 @@ class ServeSettings:
                 fail(f"{flag} {value} is not a directory", 2)
         if self.query_timeout is not None and self.query_timeout <= 0:
             fail("--query-timeout must be a positive number of seconds", 2)
+        if self.shutdown_grace < 0:
+            fail("--shutdown-grace must be zero or a positive number of seconds", 2)
 
     def check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -133,6 +136,10 @@ def serve(
     query_timeout: Annotated[float | None, typer.Option(
         help="Stop a query whose result is still streaming after this many seconds "
              "(KODIAK_QUERY_TIMEOUT; default: no limit).")] = None,
+    shutdown_grace: Annotated[float | None, typer.Option(
+        help="On SIGINT/SIGTERM, cancel running queries and give calls and commits in "
+             "flight this many seconds before exiting; a second signal exits at once "
+             "(KODIAK_SHUTDOWN_GRACE; default 10).")] = None,
     file_root: Annotated[Path | None, typer.Option(
         help="Let clients' SQL read and write files under this directory on the server "
              "(read_csv, COPY; KODIAK_FILE_ROOT; default: no files).")] = None,
@@ -150,7 +157,7 @@ def serve(
         load_config(ctx), host=host, port=port, data_dir=data_dir, tls_cert=tls_cert,
         tls_key=tls_key, tls_client_ca=tls_client_ca,
         allow_insecure_remote=allow_insecure_remote, log_level=log_level,
-        query_timeout=query_timeout, file_root=file_root, backup_root=backup_root)
+        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root, backup_root=backup_root)
     s.check()
     logging.basicConfig(level=getattr(logging, s.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -185,7 +192,7 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
              else "no server files for clients' SQL")
     while not stop.wait(0.5):
         pass
-    shut_down(server)
+    shut_down(server, s.shutdown_grace)
     db.close()
     raise typer.Exit(0)
 
@@ -202,10 +209,15 @@ def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
 
 
 def stop_on_signals() -> threading.Event:
-    """An event set by SIGINT or SIGTERM."""
+    """An event set by SIGINT or SIGTERM; a second signal exits at once (commits already
+    acknowledged are in the fsynced WAL, so nothing acknowledged is lost)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting now")
+            logging.shutdown()
+            os._exit(1)
         stop.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -213,12 +225,13 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def shut_down(server: Any) -> None:
-    """Stop the server; calls in flight get 10 s to finish."""
+def shut_down(server: Any, grace: float) -> None:
+    """Stop the server: running queries are cancelled, calls in flight (commits among
+    them) get ``grace`` seconds to finish."""
     log.info("shutting down")
     done = threading.Thread(target=server.shutdown, daemon=True)
     done.start()
-    done.join(timeout=10.0)
+    done.join(timeout=grace)
     if done.is_alive():
-        log.warning("calls still running after 10 s; exiting anyway")
+        log.warning("calls still running after %g s; exiting anyway", grace)
     server.close_all()

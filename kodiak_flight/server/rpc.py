@@ -145,6 +145,7 @@ class KodiakFlightServer(flight.FlightServerBase):
     def shutdown(self) -> None:
         """Stop serving (waits for running calls), then roll back and close all sessions."""
         self.state.stop.set()
+        self.state.cancel_running()
         super().shutdown()
         self.close_all()
 

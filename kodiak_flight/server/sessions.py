@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,6 +180,20 @@ class SessionStore:
         self.sweep_interval = max(0.05, min(5.0, transaction_idle_timeout / 4,
                                             session_idle_timeout / 4, result_ttl / 4))
         self.stop = threading.Event()
+        self.running: weakref.WeakSet[Interrupt] = weakref.WeakSet()  # queries' interrupts
+
+    def track(self, interrupt: Interrupt) -> None:
+        """Cancel ``interrupt`` when the server stops (at once if it is stopping)."""
+        with self.lock:
+            self.running.add(interrupt)
+            if self.stop.is_set():
+                interrupt.cancel()
+
+    def cancel_running(self) -> None:
+        """Cancel every running query (the server is stopping)."""
+        with self.lock:
+            for interrupt in list(self.running):
+                interrupt.cancel()
 
     # -- sessions ---------------------------------------------------------------------------
 

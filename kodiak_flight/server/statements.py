@@ -31,10 +31,14 @@ def prepare(server: KodiakFlightServer, sql: Any, query: str) -> Any:
 
 
 def new_interrupt(server: KodiakFlightServer) -> Interrupt:
-    """A new query's interrupt, with the server's query timeout as its deadline."""
+    """A new query's interrupt, with the server's query timeout as its deadline; the server
+    cancels it if it shuts down while the query runs."""
     if server.query_timeout is None:
-        return Interrupt()
-    return Interrupt(time.monotonic() + server.query_timeout, server.query_timeout)
+        interrupt = Interrupt()
+    else:
+        interrupt = Interrupt(time.monotonic() + server.query_timeout, server.query_timeout)
+    server.state.track(interrupt)
+    return interrupt
 
 
 def transaction_id(cmd: Any) -> bytes | None:

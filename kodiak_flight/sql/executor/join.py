@@ -18,6 +18,8 @@ from ..types import normalize
 from .acero import seq
 from .core import Executor, Out, operator
 from .kernels import evaluate
+from .nested_loop import applies as nested_loop_applies
+from .nested_loop import run_nested_loop
 
 # A join whose one side is expected to have at most this many rows, and the other side to be
 # a table scan at least INDEX_JOIN_RATIO times larger, looks the small side's keys up through
@@ -36,6 +38,8 @@ SWAPPED_JOIN_TYPES = {"semi": "right semi", "anti": "right anti", "left": "right
 
 @operator(Join)
 def run_join(ex: Executor, node: Join) -> Out:
+    if nested_loop_applies(node):
+        return run_nested_loop(ex, node)
     lookup = index_join(node)
     if lookup is None:
         left, right = ex.run(node.left), ex.run(node.right)

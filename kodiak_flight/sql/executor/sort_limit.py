@@ -8,13 +8,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..expr import Col
-from ..plan import Limit, Sort
+from ..plan import Limit, Sort, SortKey
 from .core import Executor, Out, operator
 from .kernels import evaluate_compiled
+
+# A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
+TOP_N_MAX = 100_000
+TOP_N_BUFFER = 262_144  # rows buffered before the candidates are cut back to n
 
 
 @operator(Limit)
 def run_limit(ex: Executor, node: Limit) -> Out:
+    if isinstance(node.input, Sort) and node.limit is not None \
+            and node.offset + node.limit <= TOP_N_MAX:
+        t = top_n(ex, node.input, node.offset + node.limit)
+        return Out(table=t.slice(node.offset, node.limit), ordered=True)
     inp = ex.run(node.input)
     if inp.table is not None:
         t = inp.table.slice(node.offset, node.limit) if node.limit is not None \
@@ -27,9 +35,13 @@ def run_limit(ex: Executor, node: Limit) -> Out:
 
 @operator(Sort)
 def run_sort(ex: Executor, node: Sort) -> Out:
-    t = ex.as_table(ex.run(node.input))
+    return Out(table=sort_table(ex, ex.as_table(ex.run(node.input)), node.keys), ordered=True)
+
+
+def sort_table(ex: Executor, t: pa.Table, sort_keys: list[SortKey]) -> pa.Table:
+    """``t`` in the order of ``sort_keys`` (stable; NULLs placed as each key says)."""
     keys, extra = [], {}
-    for n, k in enumerate(node.keys):
+    for n, k in enumerate(sort_keys):
         if isinstance(k.expr, Col):
             arr = t.column(k.expr.id)
             name = k.expr.id
@@ -43,12 +55,31 @@ def run_sort(ex: Executor, node: Sort) -> Out:
             keys.append((f"__n{n}", "ascending"))
         keys.append((name, "descending" if k.desc else "ascending"))
     if not t.num_rows:
-        return Out(table=t, ordered=True)
+        return t
     tmp = t
     for name, arr in extra.items():
         tmp = tmp.append_column(name, arr)
-    idx = pc.sort_indices(tmp, sort_keys=keys)
-    return Out(table=t.take(idx), ordered=True)
+    return t.take(pc.sort_indices(tmp, sort_keys=keys))
+
+
+def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
+    """The first ``n`` rows of ``node``'s order, keeping only a bounded buffer of candidates
+    while its input streams by (a top-N sort: memory follows ``n``, not the input, and a
+    cancelled or overdue query stops between batches instead of after a full sort)."""
+    r = ex.as_reader(ex.run(node.input))
+    limit = max(4 * n, TOP_N_BUFFER)
+    kept: list[pa.Table] = [r.schema.empty_table()]
+    held = 0
+    try:
+        for b in r:
+            kept.append(pa.Table.from_batches([b]))
+            held += b.num_rows
+            if held >= limit:
+                kept = [sort_table(ex, pa.concat_tables(kept), node.keys).slice(0, n)]
+                held = kept[0].num_rows
+    finally:
+        r.close()
+    return sort_table(ex, pa.concat_tables(kept), node.keys).slice(0, n).combine_chunks()
 
 
 def limit_batches(r: pa.RecordBatchReader, offset: int, limit: int | None
