@@ -177,6 +177,8 @@ def number_placeholders(sql: str) -> str:
 
 
 _EXPLAIN = re.compile(r"^\s*explain\s+(analy[sz]e\s+)?", re.IGNORECASE)
+# SQLite's and PostgreSQL's REINDEX name (sqlglot reads it as a column with an alias)
+_REINDEX = re.compile(r"^\s*reindex(?:\s+(?P<name>[\w.\"]+))?\s*;?\s*$", re.IGNORECASE)
 
 
 def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
@@ -189,6 +191,9 @@ def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
         parse(inner, max_nesting)  # syntax errors surface with their own position
         verb = "EXPLAIN ANALYZE" if m.group(1) else "EXPLAIN"  # statements/explain.py
         return [exp.Command(this=verb, expression=exp.Literal.string(inner))]
+    m = _REINDEX.match(sql)
+    if m:  # statements/reindex.py
+        return [exp.Command(this="REINDEX", expression=exp.Literal.string(m["name"] or ""))]
     sql = number_placeholders(sql)
     try:
         with guarded():

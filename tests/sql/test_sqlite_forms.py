@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from kodiak_flight.sql import BindError, Session
+from kodiak_flight.sql import BindError, Session, SqlError
 
 
 def rows(s: Session, sql: str) -> list[tuple]:
@@ -77,3 +77,23 @@ def test_parenthesised_joins(session: Session) -> None:
         got = session.execute(sql).reader.read_all()
         cols = [c.to_pylist() for c in got.columns]
         assert list(zip(*cols, strict=True)) == duck.execute(sql).fetchall(), sql
+
+
+def test_reindex_rebuilds_an_index_or_a_tables_indexes(session):
+    """REINDEX (SQLite's and PostgreSQL's) drops and rebuilds; lookups still find the rows."""
+    session.execute("create table ri (x integer, y varchar)")
+    session.execute("insert into ri values (1, 'a'), (0, 'b'), (null, 'c')")
+    session.execute("create index ri_x on ri (x)")
+    session.execute("reindex ri_x")
+    session.execute("REINDEX ri;")
+    got = session.execute("select y from ri where x = 1").reader.read_all()
+    assert got.column("y").to_pylist() == ["a"]
+    with pytest.raises(SqlError, match="no index or table named 'nope'"):
+        session.execute("reindex nope")
+
+
+def test_unsupported_statements_are_named_as_typed(session):
+    for sql, words in (("create trigger tr update on t begin select 1; end;",
+                        "CREATE TRIGGER"), ("drop trigger tr", "DROP TRIGGER")):
+        with pytest.raises(SqlError, match=f"statement {words} is not supported"):
+            session.execute(sql)

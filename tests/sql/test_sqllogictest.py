@@ -4,8 +4,8 @@ Each file runs in its own interpreter (a crash fails its test, naming the record
 killing pytest). A file's test fails on any failure not in ``known_failures.txt`` under the
 same category, and on any internal error (Python exception text) or crash, which are never
 known failures; a listed record that now passes is a warning (regenerate the list). The 99%
-budget and "every statement passes" are separate tests, expected to fail (xfail) until
-correlated subqueries, and triggers / REINDEX / REPLACE INTO, land.
+budget is a test of its own; "every statement passes" is one too, expected to fail (xfail)
+until triggers land.
 """
 
 from __future__ import annotations
@@ -99,8 +99,6 @@ def _totals() -> tuple[int, int, int]:
             sum(r.count("query", "failed") for r in reports))
 
 
-@pytest.mark.xfail(strict=False, reason="correlated subqueries (2,051 queries of select1-3) "
-                   "are implemented in parallel; remove this marker once they are merged")
 def test_corpus_query_budget():
     """At least 99% of the corpus's queries pass."""
     _, ok, failed = _totals()
@@ -108,8 +106,8 @@ def test_corpus_query_budget():
     assert rate >= BUDGET, f"{ok}/{ok + failed} queries passed ({rate:.2%})"
 
 
-@pytest.mark.xfail(strict=False, reason="no CREATE/DROP TRIGGER, REINDEX or REPLACE INTO "
-                   "(26 statements of evidence/); remove once they are supported")
+@pytest.mark.xfail(strict=False, reason="no CREATE/DROP TRIGGER yet (23 statements of "
+                   "evidence/): triggers are later work; remove this marker with them")
 def test_corpus_statements_all_pass():
     """Every ``statement ok`` record of the corpus passes."""
     failed, _, _ = _totals()

@@ -38,6 +38,9 @@ def run_nested_loop(ex: Executor, node: Join) -> Out:
     hold_left = estimate(node.left) < estimate(node.right)
     held_node, streamed_node = (node.left, node.right) if hold_left else (node.right, node.left)
     held = ex.as_table(ex.run(held_node)).combine_chunks()
+    if held.num_rows == 0:  # nothing pairs with anything: the other side is never run
+        schema = pa.schema([pa.field(i, t) for i, t in node.left.output + node.right.output])
+        return Out(table=schema.empty_table())
     streamed = ex.as_reader(ex.run(streamed_node))
     residual = ex.compile(node.residual) if node.residual is not None else None
     fields = list(held.schema) + list(streamed.schema) if hold_left else \
@@ -55,8 +58,6 @@ def pairs(streamed: pa.RecordBatchReader, held: pa.Table, held_is_left: bool,
     """Every (streamed row, held row) pair, in chunks, columns in ``schema``'s order."""
     m = held.num_rows
     try:
-        if m == 0:
-            return
         held_cols = [c.chunk(0) for c in held.columns]  # one chunk each, combined above
         for b in streamed:
             total = b.num_rows * m

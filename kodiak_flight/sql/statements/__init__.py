@@ -2,7 +2,7 @@
 
 ``query`` (SELECT, set operations, VALUES, EXPLAIN), ``explain`` (EXPLAIN ANALYZE), ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
-``update``, ``delete``, ``vacuum``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
+``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
 ``summarize``; ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
@@ -16,6 +16,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     index,
     insert,
     query,
+    reindex,
     schema,
     session_control,
     summarize,

@@ -65,7 +65,13 @@ def statement_for(node: exp.Expression) -> Statement:
 
 
 def _describe(node: exp.Expression) -> str:
+    """The statement's leading words as the user wrote them (``CREATE TRIGGER``)."""
     kind = node.args.get("kind")
     if isinstance(kind, str) and kind:
         return f"{node.key.upper()} {kind.upper()}"
-    return node.key.upper()
+    if isinstance(node, exp.Command):
+        tail = node.args.get("expression")
+        rest = (tail if isinstance(tail, str) else tail.name if tail is not None else "").split()
+        return " ".join([node.name.upper(), *(w.upper() for w in rest[:1])])
+    words = node.sql().split()
+    return words[0].upper() if words else node.key.upper()
