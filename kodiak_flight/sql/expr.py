@@ -180,6 +180,8 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         if is_const(e):
             return Lit(nearest_float32(Decimal(e.value)), to)
         e = call("cast", [e], pc.CastOptions(pa.float64()))  # Arrow's direct cast misrounds
+    if is_text(e.type) and not is_text(to) and not pa.types.is_binary(to):
+        e = call("utf8_trim_whitespace", [e])  # ' 12 ' is 12, as in PostgreSQL and DuckDB
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
         e = call("round", [e], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB does)
@@ -216,6 +218,10 @@ def nearest_float32(d: Decimal) -> float:
 
         return float(min((np.nextafter(f, np.float32(-np.inf)), f,
                           np.nextafter(f, np.float32(np.inf))), key=key))
+
+
+def is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def cast_array(a: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.ChunkedArray:

@@ -275,3 +275,23 @@ def test_a_where_clause_with_a_safe_cast_keeps_its_join(session):
         "l.q < (select 0.2 * avg(q) from l as l2 where l2.k = p.k)").reader.read_all()
     text = "\n".join(plan.column(0).to_pylist())
     assert "if_else" not in text and "Join left" not in text, text
+
+
+@pytest.mark.parametrize("sql", [
+    "select cast(' 12 ' as integer), cast(' 2020-01-02 ' as date), cast(' 1.5' as double)",
+    "select cast('true' as boolean), cast('FALSE' as boolean)",
+    "select cast(s as bigint) from (values (' 12 '), ('7'), (null)) v(s)",
+])
+def test_cast_from_text_ignores_surrounding_spaces(pair, sql):
+    """The CAST rule (docs/sql.md): text is trimmed before it is read as a number, date or
+    boolean, as PostgreSQL and DuckDB do."""
+    check(*pair, sql)
+
+
+def test_cast_failure_names_value_and_type(pair):
+    session, _ = pair
+    assert rows(session, "select cast(' true ' as boolean)") == [(True,)]  # as PostgreSQL
+    with pytest.raises(ExecutionError, match="could not convert string 't' to BOOLEAN"):
+        rows(session, "select cast('t' as boolean)")
+    with pytest.raises(ExecutionError, match="could not convert string 'x1' to INTEGER"):
+        rows(session, "select cast('x1' as integer)")

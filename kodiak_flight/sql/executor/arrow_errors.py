@@ -19,6 +19,8 @@ ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 # scalar of type int32"
 UNPARSED = re.compile(r"Failed to parse string: '(?P<value>.*)' as a scalar of type "
                       r"(?P<type>\w+)")
+# ... and for a BOOLEAN (the only cast whose message names no type): "Failed to parse value: t"
+UNPARSED_BOOL = re.compile(r"^Failed to parse value: (?P<value>.*)$")
 
 
 def execution_error(e: Exception) -> ExecutionError:
@@ -30,6 +32,9 @@ def execution_error(e: Exception) -> ExecutionError:
     m = UNPARSED.search(msg)
     if m:
         msg = f"could not convert string '{m['value']}' to {type_name(m['type'])}"
+    m = UNPARSED_BOOL.search(msg)
+    if m:
+        msg = f"could not convert string '{m['value']}' to BOOLEAN"
     return ExecutionError(msg)
 
 
