@@ -2,8 +2,8 @@
 
 A result is kept under its *request*: the statement's regenerated SQL (so whitespace, keyword
 case and comments do not matter), its bound parameter values and types, the user, the current
-schema, the session's temporary-table prefix, the catalog version and the function registry's
-generation. Binding depends on nothing else, so the tables a query reads are the same for
+schema, the catalog version and the function registry's generation, and, for a session that
+has temporary tables, which session it is (its names may mean them). Binding depends on nothing else, so the tables a query reads are the same for
 every request with that key; the entry records them with their data versions (the LSN of the
 last commit that changed each, ``Snapshot.data_version``) and is served only while every one
 is unchanged. It is never stale: a commit to any table read (or any catalog change) makes the
@@ -226,9 +226,19 @@ def request_key(session: Any, node: exp.Expression, params: list[pa.Scalar] | No
         hash(values)
     except TypeError:
         return None
-    return (node.sql(dialect=Grizzly), values, getattr(session, "user", None), session.schema,
-            session.catalog, session.temp_table(""), snap.catalog_version,
-            function_generation())
+    return (node.sql(dialect=Grizzly, comments=False), values, getattr(session, "user", None),
+            session.schema, session.catalog, _temp_tables(session, snap),
+            snap.catalog_version, function_generation())
+
+
+def _temp_tables(session: Any, snap: Any) -> str | None:
+    """Where the session's temporary tables are if it has any (names may then mean them, so
+    its results are its own), else None (results are shared with other sessions)."""
+    prefix = session.temp_table("")
+    schema = prefix.split(".", 1)[0]
+    if schema in snap.schemas() and any(t.startswith(prefix) for t in snap.tables(schema)):
+        return prefix
+    return None
 
 
 def written(session: Any, snap: Any) -> bool:
