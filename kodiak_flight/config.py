@@ -67,6 +67,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
             "directory whose files clients' SQL may read and write (default: none)"),
     Setting("serve.backup_root", Path, None,
             "directory online backups must go under (default: anywhere)"),
+    Setting("serve.result_cache_bytes", int, 0,
+            "bytes of query results kept for repeated queries (0: no result cache)"),
 ]}
 
 

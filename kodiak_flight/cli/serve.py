@@ -57,6 +57,7 @@ class ServeSettings:
     shutdown_grace: float
     file_root: Path | None
     backup_root: Path | None
+    result_cache_bytes: int
 
     @classmethod
     def resolve(cls, cfg: Config, **flags: Any) -> ServeSettings:
@@ -74,6 +75,8 @@ class ServeSettings:
             fail("--query-timeout must be a positive number of seconds", 2)
         if self.shutdown_grace < 0:
             fail("--shutdown-grace must be zero or a positive number of seconds", 2)
+        if self.result_cache_bytes < 0:
+            fail("--result-cache-bytes must be zero (no cache) or a positive number", 2)
 
     def check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -146,6 +149,9 @@ def serve(
     backup_root: Annotated[Path | None, typer.Option(
         help="Write online backups (kodiak backup --uri) only under this directory "
              "(KODIAK_BACKUP_ROOT; default: anywhere the server can write).")] = None,
+    result_cache_bytes: Annotated[int | None, typer.Option(
+        help="Keep up to this many bytes of query results, served again while the tables "
+             "they read are unchanged (KODIAK_RESULT_CACHE_BYTES; default 0: off).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -157,7 +163,8 @@ def serve(
         load_config(ctx), host=host, port=port, data_dir=data_dir, tls_cert=tls_cert,
         tls_key=tls_key, tls_client_ca=tls_client_ca,
         allow_insecure_remote=allow_insecure_remote, log_level=log_level,
-        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root, backup_root=backup_root)
+        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root, backup_root=backup_root,
+        result_cache_bytes=result_cache_bytes)
     s.check()
     logging.basicConfig(level=getattr(logging, s.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -205,7 +212,8 @@ def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
     return start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
                         tls_client_ca=client_ca, query_timeout=s.query_timeout,
                         file_root=None if s.file_root is None else str(s.file_root),
-                        backup_root=None if s.backup_root is None else str(s.backup_root))
+                        backup_root=None if s.backup_root is None else str(s.backup_root),
+                        result_cache_bytes=s.result_cache_bytes)
 
 
 def stop_on_signals() -> threading.Event:

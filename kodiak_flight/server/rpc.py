@@ -20,6 +20,7 @@ from .. import flightsql as fsql
 from .. import sqlinfo, status
 from ..auth import Authenticator
 from ..sql.files import FileAccess
+from ..sql.resultcache import ResultCache, attach
 from ..status import Unimplemented
 from .actions import ACTIONS, Action, listed
 from .commands import DO_GET, DO_PUT, FLIGHT_INFO, SCHEMA, command, not_for_do_put, wrong_rpc
@@ -76,7 +77,8 @@ class KodiakFlightServer(flight.FlightServerBase):
     ``kodiak_flight.sql.session.Session``). ``file_root``: the directory whose files clients'
     SQL may read and write (``read_csv``, ``COPY``); None, the default, allows none.
     ``backup_root``: the directory online backups (``kodiak.backup``) must go under; None
-    allows any absolute path the server process can write.
+    allows any absolute path the server process can write. ``result_cache_bytes``: the size
+    of the query-result cache all sessions share (0, the default, turns it off).
     """
 
     actions: dict[str, Action] = ACTIONS  # the actions served, by name
@@ -92,7 +94,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                  result_ttl: float = 600.0,
                  query_timeout: float | None = None,
                  max_sql_nesting: int = MAX_SQL_NESTING,
-                 file_root: str | None = None, backup_root: str | None = None) -> None:
+                 file_root: str | None = None, backup_root: str | None = None,
+                 result_cache_bytes: int = 0) -> None:
         status.install()
         _check_options(query_timeout, tls_certificates, tls_client_ca)
         self.query_timeout = query_timeout
@@ -109,6 +112,9 @@ class KodiakFlightServer(flight.FlightServerBase):
         # kodiak.backup writes only under backup_root, when set
         self.backup_root = _checked_dir(backup_root, "backup root")
         self.tls = bool(tls_certificates)
+        self.result_cache = ResultCache(result_cache_bytes) if result_cache_bytes else None
+        if self.result_cache is not None:
+            attach(db, self.result_cache)
         self.state = SessionStore(self.new_sql, catalog=catalog, default_schema=default_schema,
                                   session_idle_timeout=session_idle_timeout,
                                   transaction_idle_timeout=transaction_idle_timeout,
@@ -176,6 +182,10 @@ class KodiakFlightServer(flight.FlightServerBase):
             sql.file_access = self.file_access
         if hasattr(sql, "max_nesting"):
             sql.max_nesting = self.max_sql_nesting
+        if hasattr(sql, "result_cache"):
+            sql.result_cache = self.result_cache
+        if owner is not None and hasattr(sql, "user"):
+            sql.user = getattr(owner.sql, "user", None)
         return sql
 
     def client(self, context: flight.ServerCallContext) -> ClientSession:
@@ -188,6 +198,8 @@ class KodiakFlightServer(flight.FlightServerBase):
         session = self.state.find_client(mw.cookie_sid if mw is not None else None, key, now)
         if mw is not None and mw.cookie_sid != session.id:
             mw.set_cookie = session.id  # (calls without a middleware cannot carry it)
+        if mw is not None and mw.user is not None and hasattr(session.sql, "user"):
+            session.sql.user = mw.user  # whose results the result cache keeps apart
         return session
 
     # -- commands ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from .nesting import MAX_NESTING, guarded
 from .optimizer import optimize
 from .plancache import Template, has_join, instantiate, refresh_estimates
 from .result import Result, rows, written
+from .resultcache import ResultCache, attach, request
 from .statements import insert_table, is_query, statement_for
 from .stats import cache_for
 from .types import normalize
@@ -56,8 +57,13 @@ _MAX_PREPARED = 64  # prepared statements a session keeps for reuse by their SQL
 class Session:
     def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
                  temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE,
-                 max_nesting: int = MAX_NESTING) -> None:
+                 max_nesting: int = MAX_NESTING, user: str | None = None,
+                 result_cache: ResultCache | None = None) -> None:
         self.db = db
+        self.user = user  # who runs its statements (the result cache keys on it)
+        self.result_cache = result_cache  # shared by the database's sessions; None: off
+        if result_cache is not None:
+            attach(db, result_cache)  # the one information_schema.kodiak_result_cache shows
         self.catalog = catalog
         self.schema = schema
         self.file_access = file_access  # which files its SQL may read and write
@@ -274,12 +280,19 @@ class Prepared:
         tpl = self._templates.get(types)
         if tpl is None or tpl.catalog_key != catalog_key(snap) or tpl.schema != session.schema:
             tpl = self._bind(snap, row, types)
+        cached = request(session, self.stmt, row, snap)  # the result cache, if on
+        if cached is not None and (table := cached.hit()) is not None:
+            return rows(table)
         values = [s.cast(t).as_py() if t != s.type else s.as_py()
                   for s, t in zip(row, types, strict=True)]
         plan = instantiate(tpl.plan, values)
         if tpl.joins:
             refresh_estimates(plan, snap)
-        return rows(Executor(snap, session._interrupt).output(optimize(plan), tpl.names))
+        plan = optimize(plan)
+        out = Executor(snap, session._interrupt).output(plan, tpl.names)
+        if cached is not None:  # a plan not kept for reuse is volatile (or read a value)
+            out = cached.keep(out, plan, self._templates.get(types) is not tpl)
+        return rows(out)
 
     def _bind(self, snap: Any, row: list[pa.Scalar], types: tuple[pa.DataType, ...]
               ) -> Template:

@@ -220,8 +220,10 @@ class FromBinder(BinderState):
 
     def _bind_system(self, name: str, qual: str, col_aliases: list[str]
                      ) -> tuple[Node, list[ColInfo]]:
-        """A read-only system view (``information_schema.*``): its rows, computed now."""
+        """A read-only system view (``information_schema.*``): its rows, computed now, so
+        neither the plan nor its result is reused (some views show more than the catalog)."""
         table = system.table(name, self.ctx.resolver, self.view_schema)
+        self.ctx.volatile = True
         cols = [ColInfo(col_aliases[i] if i < len(col_aliases) else f.name, new_id(), f.type,
                         qual) for i, f in enumerate(table.schema)]
         return Values(table.rename_columns([c.id for c in cols])), cols

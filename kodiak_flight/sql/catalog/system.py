@@ -116,3 +116,17 @@ register(SystemView("views", _s("table_catalog", "table_schema", "table_name",
                                 "view_definition"), _views))
 register(SystemView("kodiak_objects", _s("kind", "schema_name", "object_name", "definition"),
                     _objects))
+
+
+def _result_cache(r: Any, _: ViewSchema) -> list[dict[str, Any]]:
+    from ..resultcache import for_root  # the cache imports the planner, which imports this
+
+    cache = for_root(getattr(r.snap, "root", ""))
+    stats = cache.stats() if cache is not None else {}
+    return [{k: stats.get(k, 0) for k in _RESULT_CACHE_COLUMNS}]
+
+
+_RESULT_CACHE_COLUMNS = ("max_bytes", "bytes", "entries", "hits", "misses", "stores",
+                         "evictions", "invalidations", "uncacheable", "too_large")
+register(SystemView("kodiak_result_cache", pa.schema(
+    [pa.field(n, pa.int64()) for n in _RESULT_CACHE_COLUMNS]), _result_cache))

@@ -16,6 +16,7 @@ from ..executor import Executor
 from ..optimizer import optimize
 from ..plan import explain
 from ..result import Result, rows
+from ..resultcache import request
 from .registry import Statement, register
 
 QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values, exp.Pivot)
@@ -45,8 +46,14 @@ class Query(Statement):
                                                                strict=True)])
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        cached = request(ex.session, node, ex.params, ex.snap)  # the result cache, if on
+        if cached is not None and (table := cached.hit()) is not None:
+            return rows(table)
         plan, names = plan_query(ex.bind, node)
-        return rows(Executor(ex.snap, ex.interrupt).output(plan, names))
+        out = Executor(ex.snap, ex.interrupt).output(plan, names)
+        if cached is not None:
+            out = cached.keep(out, plan, ex.bind.volatile)
+        return rows(out)
 
 
 @register
