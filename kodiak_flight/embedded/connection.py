@@ -69,6 +69,7 @@ class Connection:
             raise
         self._session = session
         self.database = databases.MEMORY if handle.temporary else handle.path
+        self.path = handle.path  # the data directory (for :memory:, the temporary one)
         self._autocommit = autocommit
         self._default: Cursor | None = None
         self._closed = False
