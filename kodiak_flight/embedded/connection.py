@@ -116,10 +116,12 @@ class Connection:
     def fetch_arrow_table(self) -> pa.Table:
         return self._cursor().fetch_arrow_table()
 
-    arrow = fetch_arrow_table
+    arrow = to_arrow_table = fetch_arrow_table
 
     def fetch_record_batch(self) -> pa.RecordBatchReader:
         return self._cursor().fetch_record_batch()
+
+    to_arrow_reader = fetch_record_batch
 
     def df(self) -> Any:
         return self._cursor().df()

@@ -94,11 +94,13 @@ class Cursor:
         """The rows not fetched yet as an Arrow table."""
         return self._rows().arrow()
 
-    arrow = fetch_arrow_table
+    arrow = to_arrow_table = fetch_arrow_table
 
     def fetch_record_batch(self) -> pa.RecordBatchReader:
         """The rows not fetched yet as a stream of Arrow record batches."""
         return self._rows().reader()
+
+    to_arrow_reader = fetch_record_batch
 
     def df(self) -> Any:
         """The rows not fetched yet as a pandas DataFrame."""

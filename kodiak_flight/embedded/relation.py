@@ -49,11 +49,17 @@ class Relation:
         """All rows as an Arrow table."""
         return RowStream(self._reader()).arrow()
 
-    fetch_arrow_table = arrow
+    fetch_arrow_table = to_arrow_table = arrow
 
     def fetch_record_batch(self) -> pa.RecordBatchReader:
         """All rows as a stream of Arrow record batches, read as they are consumed."""
         return RowStream(self._reader()).reader()
+
+    fetch_arrow_reader = to_arrow_reader = fetch_record_batch
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        """The Arrow PyCapsule stream: ``pa.table(rel)``, ``pl.DataFrame(rel)``."""
+        return self.fetch_record_batch().__arrow_c_stream__(requested_schema)
 
     def df(self) -> Any:
         """All rows as a pandas DataFrame."""
