@@ -84,9 +84,10 @@ def _open_db(path: str) -> engine.Database:
     except engine.errors.StorageError as exc:
         if "in use" in str(exc):
             raise OperationalError(
-                f"{exc}: another process has it open (a running `kodiak serve`?). Connect to "
-                "that server with a Flight SQL client (adbc_driver_flightsql, `kodiak sql "
-                "--uri ...`) or stop it first") from None
+                f"{exc} (a running `kodiak serve`?). Connect to that server with a Flight "
+                "SQL client (adbc_driver_flightsql, `kodiak sql --uri ...`) or stop it first; "
+                "within one process, open it only through kodiak_flight.connect, which "
+                "shares it, not also with engine.Database.open") from None
         raise _mapped(exc) from None
     except engine.errors.KodiakError as exc:
         raise _mapped(exc) from None

@@ -110,7 +110,7 @@ PARAMS = [
     (1, "BIGINT"), (2.5, "DOUBLE"), ("o'hara; drop table t", "VARCHAR"), (True, "BOOLEAN"),
     (None, "BIGINT"), (decimal.Decimal("12.34"), "DECIMAL(10, 2)"),
     (datetime.date(2024, 2, 29), "DATE"), (datetime.datetime(2024, 1, 2, 3, 4, 5), "TIMESTAMP"),
-    (b"\x00\xff", "BLOB"),
+    (b"\x00\xff", "BLOB"), (datetime.time(1, 2, 3), "TIME"),
 ]
 
 
