@@ -25,6 +25,7 @@ from sqlglot import exp
 from kodiak_flight.sql import NotSupportedError as SqlNotSupported
 from kodiak_flight.sql import Prepared, Result, Session
 from kodiak_flight.sql.dialect import parse
+from kodiak_flight.sql.statements import statement_for
 
 from . import databases, errors, params
 from .cursor import Cursor
@@ -79,12 +80,18 @@ class Connection:
     # ------------------------------------------------------------------ DuckDB style
 
     def sql(self, query: str, params: Params = None) -> Relation | None:
-        """Run ``query``: a relation over its rows, or None for a statement without rows."""
+        """A relation over the rows of ``query``, or None for a statement without rows (run
+        now). A query without parameters is bound now (its errors raised here) and runs when
+        its rows are asked for, as DuckDB's relations do; others run now."""
         batch = one_row(params)
+        if batch is None:
+            schema = self._query_schema(query)
+            if schema is not None:
+                return Relation(self, query, None, schema)
         result = self.run(query, batch)
         if result.reader is None or not len(result.schema):
             return None
-        return Relation(self, query, batch, result)
+        return Relation(self, query, batch, result.schema, result)
 
     query = sql
 
@@ -227,6 +234,16 @@ class Connection:
             _check_count(len(prepared.parameter_schema), params.count(batch))
             self._implicit_begin([prepared.stmt])
             return prepared.execute(batch)
+
+    def _query_schema(self, sql: str) -> pa.Schema | None:
+        """The result schema of ``sql`` if it is one statement that only reads, else None."""
+        self.check_open()
+        with translated():
+            prepared = self._prepare(sql)
+        if prepared is None or prepared.is_update or statement_for(prepared.stmt).writes:
+            return None
+        schema = prepared.dataset_schema
+        return schema if schema is not None and len(schema) else None
 
     def _prepare(self, sql: str) -> Prepared | None:
         """The prepared statement (kept by the session for reuse), or None for a script."""

@@ -1,9 +1,10 @@
 """What ``connection.sql(query)`` answers: a query's rows, in whatever form is wanted.
 
-The query runs when ``sql()`` is called (so its errors surface there, and it reads the data as
-of that moment). The first ``arrow()``/``df()``/``pl()``/``fetchall()`` takes that result; later
-ones run the query again, as a DuckDB relation does; the rows of a write's RETURNING clause are
-kept instead, never written twice. ``fetchone``/``fetchmany`` read one stream across calls.
+A query is bound when ``sql()`` is called (so its errors surface there) and runs each time its
+rows are asked for (``arrow()``, ``df()``, ``pl()``, ``fetchall()``), seeing the data as it is
+then, as a DuckDB relation does. A query with parameters runs at ``sql()`` and its first read
+takes that result. The rows of a write's RETURNING clause are kept, never written twice.
+``fetchone``/``fetchmany`` read one stream across calls.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ if TYPE_CHECKING:
 
 
 class Relation:
-    def __init__(self, connection: Connection, sql: str, params: pa.RecordBatch | None,
-                 result: Result) -> None:
+    def __init__(self, connection: Connection, sql: str,
+                 params: pa.RecordBatch | pa.Table | None, schema: pa.Schema,
+                 result: Result | None = None) -> None:
         self._connection = connection
         self._sql = sql
         self._params = params
-        self._pending: Result | None = result  # the first run's result, not read yet
-        self._kept = result.table if result.rowcount >= 0 else None  # RETURNING rows
+        self._pending = result  # a first run's result, not read yet
+        self._kept = result.table if result is not None and result.rowcount >= 0 else None
         self._rows: RowStream | None = None
-        self.schema: pa.Schema = result.schema
+        self.schema = schema
 
     @property
     def columns(self) -> list[str]:

@@ -38,6 +38,7 @@ def test_relation_forms_agree_with_duckdb(trips, oracle, sql):
     want = oracle.sql(sql)
     assert rel.fetchall() == want.fetchall()
     assert rel.columns == want.columns
+    assert rel.arrow().schema.types == rel.types  # bound without running: the same schema
     assert rel.arrow().to_pylist() == want.to_arrow_table().to_pylist()
     # (DuckDB gives strings the object dtype; pyarrow pandas' own string dtype)
     pd.testing.assert_frame_equal(rel.df(), want.df(), check_dtype=False)
@@ -55,11 +56,16 @@ def test_statements_without_rows_give_none(con):
     assert con.sql("SELECT count(*) FROM t").fetchall() == [(2,)]
 
 
-def test_a_relation_reads_again_fresh(trips):
+def test_a_relation_runs_when_read(trips):
     rel = trips.sql("SELECT count(*) AS n FROM trips")
-    assert rel.fetchall() == [(4,)]
     trips.execute("DELETE FROM trips WHERE id = 1")
-    assert rel.fetchall() == [(3,)]  # later reads run the query again, as DuckDB's
+    assert rel.fetchall() == [(3,)]  # lazy, as DuckDB's
+    trips.execute("DELETE FROM trips WHERE id = 2")
+    assert rel.fetchall() == [(2,)]  # each read runs it again
+    with_params = trips.sql("SELECT count(*) FROM trips WHERE id > ?", [0])  # runs now
+    trips.execute("DELETE FROM trips WHERE id = 3")
+    assert with_params.fetchall() == [(2,)]
+    assert with_params.fetchall() == [(1,)]
 
 
 def test_returning_rows_are_kept_not_written_twice(trips):
