@@ -201,6 +201,15 @@ def test_pandas_read_sql(trips):
     assert df.to_dict("list") == {"city": ["oslo", "rome"], "km": [20.0, 3.0]}
 
 
+def test_pandas_read_sql_in_chunks_and_its_errors(trips):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chunks = list(pd.read_sql("SELECT id FROM trips ORDER BY id", trips, chunksize=3))
+        assert [c["id"].tolist() for c in chunks] == [[1, 2, 3], [4]]
+        with pytest.raises(embedded.ProgrammingError, match="'nope' does not exist"):
+            pd.read_sql("SELECT * FROM nope", trips)
+
+
 def test_polars_read_database(trips):
     df = pl.read_database("SELECT id, km FROM trips ORDER BY id", trips)
     assert df["id"].to_list() == [1, 2, 3, 4] and df["km"].to_list()[:2] == [12.5, 3.0]
