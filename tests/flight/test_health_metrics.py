@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -220,3 +223,35 @@ def test_log_formats_carry_the_query_id():
     plain = logging.LogRecord("kodiak", logging.INFO, __file__, 1, "hello", (), None)
     QueryIdFilter().filter(plain)
     assert "query_id" not in json.loads(JsonFormatter().format(plain))
+
+
+def test_kodiak_serve_with_json_logs_metrics_and_health_ports(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kodiak_flight.cli", "serve", "--port", "0",
+         "--data-dir", str(tmp_path / "d"), "--metrics-port", "0", "--health-port", "0",
+         "--log-format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        uri = proc.stdout.readline().strip()
+        assert uri.startswith("grpc://"), proc.stderr.read()
+        lines = []
+        ports: dict[str, int] = {}
+        while len(ports) < 2:
+            lines.append(json.loads(proc.stderr.readline()))
+            m = re.search(r"(metrics|gRPC health checks) on port (\d+)", lines[-1]["message"])
+            if m:
+                ports[m.group(1)] = int(m.group(2))
+        assert grpc_health(ports["gRPC health checks"]) == health_pb2.HealthCheckResponse.SERVING
+        c = flight.connect(uri)
+        with pytest.raises(pa.ArrowException) as e:
+            query(c, "select * from nope")
+        c.close()
+        qid = re.search(r"\(query id ([0-9a-f]{16})\)", str(e.value)).group(1)
+        assert sample(scrape(ports["metrics"])[1], "kodiak_queries_total", kind="select",
+                      outcome="error") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines += [json.loads(line) for line in err.splitlines()]  # every line is JSON
+    assert any(line.get("query_id") == qid and "nope" in line["message"] for line in lines)
