@@ -9,7 +9,8 @@ from .database import Database
 from .fileio import FileSystem
 from .predicate import col
 from .snapshot import IndexInfo, ObjectInfo, Snapshot, StorageInfo, TableInfo
+from .stats import EngineStats
 from .transaction import Transaction
 
 __all__ = ["Database", "Snapshot", "Transaction", "TableInfo", "IndexInfo", "ObjectInfo",
-           "StorageInfo", "FileSystem", "errors", "predicate", "col", "restore"]
+           "StorageInfo", "EngineStats", "FileSystem", "errors", "predicate", "col", "restore"]

@@ -22,6 +22,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,7 @@ from .manifest import Manifest, ManifestInstalled, read_manifest, write_manifest
 from .oplog import OpLog, encode_rows_record
 from .segment import Segment, write_segment
 from .snapshot import Snapshot, State, to_physical
+from .stats import EngineStats
 from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
 from .transaction import Transaction, small_rows
 from .wal import WriteAheadLog
@@ -70,6 +72,7 @@ class Database:
         self.segment_rows = segment_rows
         self.compact_below = compact_below
         self.recovery_warnings: list[str] = []
+        self.stats = EngineStats()  # commits, WAL fsyncs, checkpoints: totals and observers
         self.lock_timeout: float | None = 30.0
         self._writer = threading.Lock()
         self._publish = threading.Lock()
@@ -139,6 +142,7 @@ class Database:
             self._unreferenced = sorted(kept - live)
             self._remove_orphans(live | kept)
             self.wal = WriteAheadLog(fs, self._p("wal"), rec.last_lsn + 1)
+            self.wal.on_sync = self._on_wal_sync
         except BaseException:
             self._unlock_dir()
             raise
@@ -317,11 +321,16 @@ class Database:
             self._writer.release()
         self._make_durable(lsn, state)
 
+    def _on_wal_sync(self, seconds: float) -> None:
+        self.stats.record("wal_fsync", seconds)
+
     def _make_durable(self, lsn: int, state: State, count_buffers: bool = True) -> None:
         """After appending commit ``lsn`` (lock released): fsync, publish ``state``, then
         checkpoint if the log (or, if ``count_buffers``, the buffers) passed its limit."""
+        started = time.perf_counter()
         self.wal.sync(lsn)
         self._publish_state(state)
+        self.stats.record("commit", time.perf_counter() - started)
         try:
             self._maybe_checkpoint(count_buffers)
         except KodiakError as exc:  # the commit is durable; the checkpoint can wait (or, if
@@ -352,6 +361,7 @@ class Database:
         self._check_open()
         if not self._writer.acquire(timeout=-1 if timeout is None else timeout):
             raise ConflictError("checkpoint waits for the writer lock")
+        started = time.perf_counter()
         try:
             state = self._latest
             self.wal.sync(state.lsn)
@@ -390,6 +400,7 @@ class Database:
             self._publish_state(new_state)
         finally:
             self._writer.release()
+        self.stats.record("checkpoint", time.perf_counter() - started)
 
     def _flush_buffer(self, data: TableData, new_files: list[str]) -> TableData:
         bt = data.buffer_table

@@ -31,8 +31,9 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .errors import CorruptionError, DatabaseClosed, StorageError
@@ -80,6 +81,7 @@ class WriteAheadLog:
         self._file: File | None = None
         self._path = ""
         self.preallocate = PREALLOCATE  # 0 disables (set after a failed fallocate)
+        self.on_sync: Callable[[float], None] | None = None  # told each fsync's seconds
         self._open_new(next_lsn)
 
     # -- writing ------------------------------------------------------------------------
@@ -171,6 +173,7 @@ class WriteAheadLog:
             self._syncing = True
             target = self._written
             f = self._file
+        started = time.perf_counter()
         try:
             assert f is not None
             f.sync()
@@ -184,6 +187,8 @@ class WriteAheadLog:
             self._syncing = False
             if self._waiting:  # notify_all costs microseconds even with no one to wake
                 self._cond.notify_all()
+        if self.on_sync is not None:
+            self.on_sync(time.perf_counter() - started)
 
     def _fail(self, exc: BaseException) -> None:
         with self._lock:

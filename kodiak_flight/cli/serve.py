@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from .. import logs
 from ..config import Config
 from .options import DataDirOpt, load_config
 
@@ -53,6 +54,9 @@ class ServeSettings:
     tls_client_ca: Path | None
     allow_insecure_remote: bool
     log_level: str
+    log_format: str
+    metrics_port: int | None
+    health_port: int | None
     query_timeout: float | None
     shutdown_grace: float
     file_root: Path | None
@@ -77,6 +81,12 @@ class ServeSettings:
             fail("--shutdown-grace must be zero or a positive number of seconds", 2)
         if self.result_cache_bytes < 0:
             fail("--result-cache-bytes must be zero (no cache) or a positive number", 2)
+        if self.log_format not in ("text", "json"):
+            fail(f"--log-format must be text or json, not {self.log_format!r}", 2)
+        for flag, port in (("--metrics-port", self.metrics_port),
+                           ("--health-port", self.health_port)):
+            if port is not None and not 0 <= port <= 65535:
+                fail(f"{flag} must be a TCP port (0 to 65535), not {port}", 2)
 
     def check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -136,6 +146,15 @@ def serve(
         help="Allow a non-loopback address without authentication.")] = None,
     log_level: Annotated[str | None, typer.Option(
         help="debug, info, warning or error (KODIAK_LOG_LEVEL).")] = None,
+    log_format: Annotated[str | None, typer.Option(
+        help="text, or json: one JSON object per line, with the query id of a query's "
+             "lines (KODIAK_LOG_FORMAT; default text).")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve Prometheus /metrics and /healthz over HTTP on this port, 0 picks one "
+             "(KODIAK_METRICS_PORT; default: off).")] = None,
+    health_port: Annotated[int | None, typer.Option(
+        help="Serve the gRPC health-checking service (grpc.health.v1.Health) on this "
+             "port, 0 picks one (KODIAK_HEALTH_PORT; default: off).")] = None,
     query_timeout: Annotated[float | None, typer.Option(
         help="Stop a query whose result is still streaming after this many seconds "
              "(KODIAK_QUERY_TIMEOUT; default: no limit).")] = None,
@@ -163,12 +182,11 @@ def serve(
         load_config(ctx), host=host, port=port, data_dir=data_dir, tls_cert=tls_cert,
         tls_key=tls_key, tls_client_ca=tls_client_ca,
         allow_insecure_remote=allow_insecure_remote, log_level=log_level,
-        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root, backup_root=backup_root,
-        result_cache_bytes=result_cache_bytes)
+        log_format=log_format, metrics_port=metrics_port, health_port=health_port,
+        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root,
+        backup_root=backup_root, result_cache_bytes=result_cache_bytes)
     s.check()
-    logging.basicConfig(level=getattr(logging, s.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logs.configure(s.log_level, s.log_format)
     from ..users import authenticator_for
 
     s.check_tls()
@@ -197,6 +215,7 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
              ", client certificates required" if client_ca else "",
              f"clients' SQL may use files under {s.file_root}" if s.file_root is not None
              else "no server files for clients' SQL")
+    log_side_ports(server)
     while not stop.wait(0.5):
         pass
     shut_down(server, s.shutdown_grace)
@@ -213,7 +232,16 @@ def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
                         tls_client_ca=client_ca, query_timeout=s.query_timeout,
                         file_root=None if s.file_root is None else str(s.file_root),
                         backup_root=None if s.backup_root is None else str(s.backup_root),
-                        result_cache_bytes=s.result_cache_bytes)
+                        result_cache_bytes=s.result_cache_bytes,
+                        metrics_port=s.metrics_port, health_port=s.health_port)
+
+
+def log_side_ports(server: Any) -> None:
+    """Say where health checks and metrics are served (the ports 0 picked, too)."""
+    if server.ops.metrics_port is not None:
+        log.info("metrics on port %d (/metrics, /healthz)", server.ops.metrics_port)
+    if server.ops.health_port is not None:
+        log.info("gRPC health checks on port %d", server.ops.health_port)
 
 
 def stop_on_signals() -> threading.Event:

@@ -14,6 +14,7 @@ from .. import status
 from ..flightsql import pb
 from ..metadata import with_column_metadata
 from ..sql.interrupt import Interrupt
+from . import observe
 from .sessions import Execution, SessionStore
 
 if TYPE_CHECKING:
@@ -52,7 +53,9 @@ def register_execution(server: KodiakFlightServer, result: Any,
     else:
         reader = result.reader
         ex = Execution(handle, result_schema(reader.schema), reader=reader,
-                       interrupt=interrupt)
+                       interrupt=interrupt, query=observe.current())
+        if ex.query is not None:
+            ex.query.deferred = True  # it runs while its result streams
     if ex.table is not None:
         ex.schema = ex.table.schema
     server.state.add_execution(ex)
@@ -91,17 +94,24 @@ def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream
     """DoGet's answer for an execution: its table, or its reader batch by batch (cancellable
     while it streams)."""
     if ex.table is not None:
+        server.metrics.streamed(ex.table.num_rows, ex.table.nbytes)
         return flight.RecordBatchStream(ex.table, options=IPC_OPTIONS)
+    q = ex.query
     try:
         ex.interrupt.check()
     except Exception as e:
+        ex.query = None
         ex.close()
-        raise status.to_flight(e) from None
+        out = status.to_flight(e)
+        if q is not None:
+            q.end(observe.outcome_of(out), out)
+            out = observe.with_query_id(out, q.id)
+        raise out from None
     state = server.state
     with state.lock:
         state.streaming[ex.handle] = ex
-    return flight.GeneratorStream(ex.schema, status.guard("DoGet", _batches(state, ex)),
-                                  options=IPC_OPTIONS)
+    batches = observe.streamed(server.metrics, q, status.guard("DoGet", _batches(state, ex)))
+    return flight.GeneratorStream(ex.schema, batches, options=IPC_OPTIONS)
 
 
 def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:

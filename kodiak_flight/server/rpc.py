@@ -30,6 +30,7 @@ from .middleware import (
     HandshakeHandler,
     call_middleware,
 )
+from .ops import Operations, location_host
 from .sessions import ClientSession, Execution, SessionStore
 from .statements import MAX_SQL_NESTING
 
@@ -95,7 +96,8 @@ class KodiakFlightServer(flight.FlightServerBase):
                  query_timeout: float | None = None,
                  max_sql_nesting: int = MAX_SQL_NESTING,
                  file_root: str | None = None, backup_root: str | None = None,
-                 result_cache_bytes: int = 0) -> None:
+                 result_cache_bytes: int = 0,
+                 health_port: int | None = None, metrics_port: int | None = None) -> None:
         status.install()
         _check_options(query_timeout, tls_certificates, tls_client_ca)
         self.query_timeout = query_timeout
@@ -124,11 +126,21 @@ class KodiakFlightServer(flight.FlightServerBase):
                                                  statement_timeout=query_timeout)
         if session_factory is None:
             self._drop_temp_tables()
+        # health, metrics, query ids (docs/operations.md#monitoring)
+        self.ops = Operations(db, lambda: len(self.state.sessions))
+        self.metrics = self.ops.metrics
+        if self.result_cache is not None:
+            self.metrics.watch_cache(self.result_cache.stats)
         super().__init__(location, auth_handler=HandshakeHandler(),
                          tls_certificates=tls_certificates,
                          verify_client=tls_client_ca is not None,
                          root_certificates=tls_client_ca,
                          middleware={MIDDLEWARE_KEY: CallMiddlewareFactory(auth)})
+        try:
+            self.ops.listen(location_host(location), health_port, metrics_port)
+        except BaseException:
+            super().shutdown()
+            raise
         threading.Thread(target=self.state.run_sweeper, name="kodiak-sweeper",
                          daemon=True).start()
 
@@ -150,10 +162,16 @@ class KodiakFlightServer(flight.FlightServerBase):
 
     def shutdown(self) -> None:
         """Stop serving (waits for running calls), then roll back and close all sessions."""
+        self.begin_drain()
         self.state.stop.set()
         self.state.cancel_running()
         super().shutdown()
         self.close_all()
+        self.ops.stop()
+
+    def begin_drain(self) -> None:
+        """Tell health checks the server is stopping (NOT_SERVING, /healthz 503)."""
+        self.ops.drain()
 
     def close_all(self) -> None:
         """Roll back open transactions and close every session."""
@@ -212,6 +230,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             handler = FLIGHT_INFO.get(type(cmd))
             if handler is None:
                 raise wrong_rpc(cmd, "GetFlightInfo")
+        with self.ops.queries.run("GetFlightInfo", cmd), status.mapped("GetFlightInfo"):
             return handler(self, client, descriptor, cmd)
 
     def get_schema(self, context: flight.ServerCallContext,
@@ -242,6 +261,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             handler = DO_PUT.get(type(cmd))
             if handler is None:
                 raise not_for_do_put(cmd)
+        with self.ops.queries.run("DoPut", cmd), status.mapped("DoPut"):
             handler(self, client, cmd, reader, writer)
 
     # -- actions ----------------------------------------------------------------------------

@@ -110,8 +110,11 @@ class Execution:
     created: float = field(default_factory=time.monotonic)
     # cancels the query, and stops it at its deadline, also while Acero runs its scans
     interrupt: Interrupt = field(default_factory=Interrupt)
+    query: Any = None  # its observe.Query, while its result is still to be streamed
 
     def close(self) -> None:
+        if self.query is not None and not self.query.streaming:
+            self.query.end("abandoned")  # expired or cancelled before any DoGet
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 self.reader.close()
