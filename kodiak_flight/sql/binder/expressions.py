@@ -22,6 +22,7 @@ from ..expr import Col, Expr, Lit, call, cast, lit
 from ..functions import conditional, dates, strings
 from ..scope import Scope
 from ..types import from_sql, is_string
+from . import quantified
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
 from .context import BinderState
@@ -38,6 +39,8 @@ class ExpressionBinder(BinderState):
                     return k_col
             if is_aggregate(node):
                 return self.aggregate(node, scope, agg)
+        if quantified.is_quantified(node):  # x op ANY/ALL (subquery)
+            return self.expr(quantified.rewrite(node), scope, agg)
         method: Callable[..., Expr] | None = getattr(self, f"_x_{type(node).__name__}", None)
         if method is not None:
             out = method(node, scope, agg)
