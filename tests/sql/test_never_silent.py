@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql import BindError, NotSupportedError, Session
+from kodiak_flight.sql import BindError, NotSupportedError, Session, SqlError
 
 from .harness import check, load
 
@@ -193,3 +193,12 @@ def test_python_errors_are_internal_errors(both, monkeypatch, caplog) -> None:
     text = str(info.value)
     assert "select i from t" in text.lower() and "NoneType" not in text
     assert "AttributeError" in caplog.text  # the bug stays visible in the log
+
+
+@pytest.mark.parametrize("sql,words", [("select * from nv for update", "FOR UPDATE"),
+                                       ("select * from nv for share", "FOR SHARE")])
+def test_row_locks_are_refused_by_name(session, sql, words):
+    """Kodiak has no row locks: FOR UPDATE / FOR SHARE are refused, not ignored."""
+    session.execute("create table nv (a int)")
+    with pytest.raises(SqlError, match=f"{words} is not supported"):
+        session.execute(sql)

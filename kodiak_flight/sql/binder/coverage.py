@@ -90,5 +90,13 @@ def _words(node: exp.Expression, width: int = 80) -> str:
     try:
         text = node.sql(dialect=Grizzly)
     except Exception:  # noqa: BLE001 - some nodes have no SQL form in this dialect
-        text = node.key.upper()
+        text = ""
+    if not text.strip():  # DuckDB's SQL has no form for it (FOR UPDATE): sqlglot's own
+        try:
+            text = node.sql()
+        except Exception:  # noqa: BLE001
+            text = ""
+    if not text.strip() and isinstance(node, exp.Lock):
+        text = "FOR UPDATE" if node.args.get("update") else "FOR SHARE"
+    text = text.strip() or node.key.upper()
     return text if len(text) <= width else text[:width - 3] + "..."
