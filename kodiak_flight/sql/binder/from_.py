@@ -222,6 +222,7 @@ class FromBinder(BinderState):
                      ) -> tuple[Node, list[ColInfo]]:
         """A read-only system view (``information_schema.*``): its rows, computed now."""
         table = system.table(name, self.ctx.resolver, self.view_schema)
+        self.ctx.volatile |= system.view(name).volatile  # its rows are of this moment
         cols = [ColInfo(col_aliases[i] if i < len(col_aliases) else f.name, new_id(), f.type,
                         qual) for i, f in enumerate(table.schema)]
         return Values(table.rename_columns([c.id for c in cols])), cols
