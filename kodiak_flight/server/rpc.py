@@ -214,6 +214,7 @@ class KodiakFlightServer(flight.FlightServerBase):
         key = ("token", mw.token_sid) if mw is not None and mw.token_sid \
             else ("peer", context.peer())
         session = self.state.find_client(mw.cookie_sid if mw is not None else None, key, now)
+        session.identify(mw.user if mw is not None else None, context.peer())
         if mw is not None and mw.cookie_sid != session.id:
             mw.set_cookie = session.id  # (calls without a middleware cannot carry it)
         if mw is not None and mw.user is not None and hasattr(session.sql, "user"):

@@ -45,6 +45,12 @@ class ClientSession:
     def schema(self) -> str:
         return self.sql.schema
 
+    def identify(self, user: str | None, peer: str) -> None:
+        """Who is calling, for kodiak_sessions and kodiak_queries (and the right to KILL)."""
+        info = getattr(self.sql, "activity_session", None)
+        if info is not None:
+            info.user, info.peer, info.last_used = user, peer, time.time()
+
 
 @dataclass
 class Transaction:

@@ -20,6 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import files
+from .activity import Activity, QueryInfo, Viewer, activity_for
 from .binder import Binder, Context
 from .binder.coverage import check_supported
 from .catalog import (
@@ -57,10 +58,9 @@ _MAX_PREPARED = 64  # prepared statements a session keeps for reuse by their SQL
 class Session:
     def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
                  temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE,
-                 max_nesting: int = MAX_NESTING, user: str | None = None,
-                 result_cache: ResultCache | None = None) -> None:
+                 max_nesting: int = MAX_NESTING, activity: Activity | None = None,
+                 user: str | None = None, result_cache: ResultCache | None = None) -> None:
         self.db = db
-        self.user = user  # who runs its statements (the result cache keys on it)
         self.result_cache = result_cache  # shared by the database's sessions; None: off
         if result_cache is not None:
             attach(db, result_cache)  # the one information_schema.kodiak_result_cache shows
@@ -77,6 +77,12 @@ class Session:
         self._prepared: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
             OrderedDict()
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
+        # what kodiak_queries / kodiak_sessions show: shared by the sessions of one database
+        # (or server); a session sharing another's temp_tag is part of that one's entry
+        self.activity = activity if activity is not None else activity_for(db)
+        self.activity_session = self.activity.join(self, self.temp_tag)
+        if user is not None:
+            self.activity_session.user = user
         upgrade_legacy_catalog(db)
 
     # ------------------------------------------------------------------ transactions
@@ -121,7 +127,18 @@ class Session:
         if self._tx is not None:
             self.rollback()
         if self.owns_temp:
+            self.activity.leave(self.activity_session)
             drop_temp_tables(self.db, f"{self.temp_tag}_")
+
+    @property
+    def user(self) -> str | None:
+        """Who runs this session's statements (None: embedded, or a server without users):
+        kodiak_queries shows it, KILL checks it, the result cache keeps users apart by it."""
+        return self.activity_session.user
+
+    @user.setter
+    def user(self, name: str | None) -> None:
+        self.activity_session.user = name
 
     @property
     def _temp_prefix(self) -> str:
@@ -141,7 +158,10 @@ class Session:
     def resolver(self) -> Resolver:
         """Names as this session sees them now (tables, views, system views)."""
         return Resolver(self.snapshot(), schema=self.schema, catalog=self.catalog,
-                        temp_prefix=self._temp_prefix)
+                        temp_prefix=self._temp_prefix, viewer=self.viewer())
+
+    def viewer(self) -> Viewer:
+        return Viewer(self.activity, self.user)
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer
@@ -163,22 +183,24 @@ class Session:
 
     def execute(self, sql: str, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
-        """Run ``sql``; ``interrupt`` lets another thread stop a query while it is read."""
-        stmts = parse(sql, self.max_nesting)
+        """Run ``sql``; ``interrupt`` lets another thread stop a query while it is read
+        (``KILL QUERY`` stops it through the same interrupt)."""
         result = None
-        with self._interruptible(interrupt), guarded():
-            for stmt in stmts:
+        with self._interruptible(interrupt, sql) as query, guarded():
+            for stmt in parse(sql, self.max_nesting):
                 check_supported(stmt)  # refuse by name what binding would ignore
                 with reported(stmt):
                     result = self._run(stmt, params)
-        assert result is not None
-        return result
+            assert result is not None
+            return self.activity.watch(query, result)
 
     @contextlib.contextmanager
-    def _interruptible(self, interrupt: Interrupt | None) -> Iterator[None]:
-        self._interrupt = interrupt
+    def _interruptible(self, interrupt: Interrupt | None, text: str) -> Iterator[QueryInfo]:
+        """Run a statement registered in the activity (as ``text``) with an interrupt."""
+        self._interrupt = interrupt if interrupt is not None else Interrupt()
         try:
-            yield
+            with self.activity.track(self.activity_session, text, self._interrupt) as query:
+                yield query
         finally:
             self._interrupt = None
 
@@ -197,7 +219,7 @@ class Session:
             raise NotSupportedError("prepare one statement at a time")
         check_supported(stmts[0])
         with guarded(), reported(stmts[0]):
-            prepared = Prepared(self, stmts[0])
+            prepared = Prepared(self, stmts[0], sql)
         self._prepared[key] = (version, prepared)
         if len(self._prepared) > _MAX_PREPARED:
             self._prepared.popitem(last=False)
@@ -207,7 +229,7 @@ class Session:
         """The binder's context for a statement reading ``snap``."""
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
                        stats=cache_for(self.db), temp_prefix=self._temp_prefix,
-                       files=self.file_access)
+                       files=self.file_access, viewer=self.viewer())
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
         return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))
@@ -252,9 +274,10 @@ class Prepared:
     """A parsed statement. Queries keep their bound plan per parameter types
     (``plancache``); other statements bind again on each execution."""
 
-    def __init__(self, session: Session, stmt: exp.Expression) -> None:
+    def __init__(self, session: Session, stmt: exp.Expression, text: str = "") -> None:
         self.session = session
         self.stmt = stmt
+        self.text = text or stmt.sql(dialect="duckdb")  # as kodiak_queries shows it
         spec = statement_for(stmt)
         self.is_update = not spec.returns_rows(stmt)
         ctx = session.context(session.snapshot(), None)
@@ -266,12 +289,16 @@ class Prepared:
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
-        with self.session._interruptible(interrupt), guarded(), reported(self.stmt):
+        with self.session._interruptible(interrupt, self.text) as query, guarded(), \
+                reported(self.stmt):
+            result = None
             if is_query(self.stmt):
                 batch = _param_rows(params)
                 if batch is None or len(batch) == 1:
-                    return self._query(batch[0] if batch else [])
-            return self.session._run(self.stmt, params)
+                    result = self._query(batch[0] if batch else [])
+            if result is None:
+                result = self.session._run(self.stmt, params)
+            return self.session.activity.watch(query, result)
 
     def _query(self, row: list[pa.Scalar]) -> Result:
         session = self.session

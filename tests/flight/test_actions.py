@@ -16,7 +16,7 @@ def test_list_actions_in_registration_order(uri):
         "CreatePreparedStatement", "ClosePreparedStatement", "BeginTransaction",
         "EndTransaction", "BeginSavepoint", "EndSavepoint", "CancelFlightInfo", "CancelQuery",
         "SetSessionOptions", "GetSessionOptions", "CloseSession", "kodiak.backup",
-        "kodiak.info", "kodiak.check", "kodiak.health"]
+        "kodiak.info", "kodiak.check", "kodiak.health", "kodiak.cancel"]
     client.close()
 
 

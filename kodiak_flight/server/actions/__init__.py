@@ -7,9 +7,9 @@ here); ``do_action`` finds it by name and ``list_actions`` lists it.
 
 # Each module registers its actions when imported: this order is ListActions' order.
 # isort: off
-from . import prepared, transactions, cancel, session_options, admin, health
+from . import prepared, transactions, cancel, session_options, admin, health, activity
 # isort: on
 from .registry import ACTIONS, Action, Handler, action, listed
 
-__all__ = ["ACTIONS", "Action", "Handler", "action", "admin", "cancel", "health", "listed", "prepared",
+__all__ = ["ACTIONS", "Action", "Handler", "action", "activity", "admin", "cancel", "health", "listed", "prepared",
            "session_options", "transactions"]

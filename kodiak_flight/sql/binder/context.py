@@ -67,12 +67,13 @@ class Context:
     legacy_names: bool = False  # binding a view stored before names followed DuckDB's
     # outer column ids each subquery being discovered has read (``correlated.discover``)
     corr_recorders: list[list[str]] = field(default_factory=list)
+    viewer: Any = None  # ``activity.Viewer``: what kodiak_queries / kodiak_sessions show
 
     @property
     def resolver(self) -> Resolver:
         """The one name resolver, over this statement's snapshot and current schema."""
         return Resolver(self.snap, schema=self.schema, catalog=self.catalog,
-                        temp_prefix=self.temp_prefix)
+                        temp_prefix=self.temp_prefix, viewer=self.viewer)
 
     def resolve(self, t: exp.Table) -> Relation | None:
         """What table reference ``t`` names: a table, view or system view, or None."""

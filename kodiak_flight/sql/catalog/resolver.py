@@ -3,7 +3,8 @@
 SQL statements, Flight metadata, bulk ingest and the CLI all ask a :class:`Resolver` what a
 name means, so they cannot disagree: a name that is a view to a query is a view to ingest too,
 and a table cannot be created where a view of that name exists. Resolution order for an
-unqualified name: the session's temporary tables, then the current schema, then ``main``.
+unqualified name: the session's temporary tables, then the current schema, then ``main``,
+then the system views that go by bare names (``kodiak_queries``, ``kodiak_sessions``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class Resolver:
     """Names as one session sees them in one snapshot."""
 
     def __init__(self, snap: Any, *, schema: str = DEFAULT_SCHEMA, catalog: str = "kodiak",
-                 temp_prefix: str = "") -> None:
+                 temp_prefix: str = "", viewer: Any = None) -> None:
         self.snap = snap
+        self.viewer = viewer  # ``activity.Viewer``: what the activity views show, or None
         self.schema = fold(schema)
         self.catalog = catalog
         self.temp_prefix = temp_prefix  # "kodiak_temp.<session tag>_", or "" for none
@@ -61,6 +63,8 @@ class Resolver:
             found = self._in_schema(s, name)
             if found is not None:
                 return found
+        if schema is None and system.unqualified(name):  # kodiak_queries, kodiak_sessions
+            return Relation("system", SYSTEM_SCHEMA, name)
         return None
 
     def require(self, name: str, schema: str | None = None, catalog: str | None = None

@@ -2,7 +2,8 @@
 
 Users read the catalog through these, never through internal tables: each view is computed
 from the snapshot when a query names it, so it is read-only by construction and always
-current. A new object kind adds its ``kodiak_<kind>s`` view here with :func:`register`.
+current. A new object kind adds its ``kodiak_<kind>s`` view here with :func:`register`;
+``activity_views`` registers the views of running statements and sessions.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class SystemView:
     name: str
     schema: pa.Schema
     rows: Callable[[Any, ViewSchema], list[dict[str, Any]]]  # (resolver, view_schema) -> rows
+    volatile: bool = False  # rows change without a catalog change: plans reading it are not kept
+    unqualified: bool = False  # also found by its bare name (``kodiak_queries``)
 
 
 _VIEWS: dict[str, SystemView] = {}
@@ -40,6 +43,15 @@ def exists(name: str) -> bool:
 
 def names() -> list[str]:
     return sorted(_VIEWS)
+
+
+def view(name: str) -> SystemView:
+    return _VIEWS[name]
+
+
+def unqualified(name: str) -> bool:
+    """Whether ``name`` is a system view found without ``information_schema.``."""
+    return name in _VIEWS and _VIEWS[name].unqualified
 
 
 def columns(name: str) -> pa.Schema:

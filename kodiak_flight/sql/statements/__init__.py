@@ -3,7 +3,7 @@
 ``query`` (SELECT, set operations, VALUES, EXPLAIN), ``explain`` (EXPLAIN ANALYZE), ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
-``summarize``; ``common`` holds what the DDL and DML share. Importing this package
+``summarize``, ``kill`` (KILL QUERY); ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
 
@@ -15,6 +15,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     explain,
     index,
     insert,
+    kill,
     query,
     reindex,
     schema,
