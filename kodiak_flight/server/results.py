@@ -14,6 +14,7 @@ from .. import status
 from ..flightsql import pb
 from ..metadata import with_column_metadata
 from ..sql.interrupt import Interrupt
+from .limits import ResultBudget
 from .sessions import Execution, SessionStore
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ def register_execution(server: KodiakFlightServer, result: Any,
         reader = result.reader
         ex = Execution(handle, result_schema(reader.schema), reader=reader,
                        interrupt=interrupt)
+    if ex.reader is None and interrupt is not None:
+        interrupt.release()  # computed already: the query is over
     if ex.table is not None:
         ex.schema = ex.table.schema
     server.state.add_execution(ex)
@@ -91,6 +94,8 @@ def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream
     """DoGet's answer for an execution: its table, or its reader batch by batch (cancellable
     while it streams)."""
     if ex.table is not None:
+        with status.mapped("DoGet"):
+            ResultBudget(server.limits.max_result_bytes).add(ex.table.nbytes)
         return flight.RecordBatchStream(ex.table, options=IPC_OPTIONS)
     try:
         ex.interrupt.check()
@@ -100,11 +105,13 @@ def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream
     state = server.state
     with state.lock:
         state.streaming[ex.handle] = ex
-    return flight.GeneratorStream(ex.schema, status.guard("DoGet", _batches(state, ex)),
+    budget = ResultBudget(server.limits.max_result_bytes)
+    return flight.GeneratorStream(ex.schema, status.guard("DoGet", _batches(state, ex, budget)),
                                   options=IPC_OPTIONS)
 
 
-def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
+def _batches(state: SessionStore, ex: Execution,
+             budget: ResultBudget) -> Iterator[pa.RecordBatch]:
     """The batches of a streaming execution, checking its interrupt between batches; it is
     closed and no longer cancellable once the stream ends."""
     try:
@@ -116,6 +123,7 @@ def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
                 batch = reader.read_next_batch()
             except StopIteration:
                 return
+            budget.add(batch.nbytes)
             # the schema FlightInfo announced, column metadata included
             yield pa.RecordBatch.from_arrays(batch.columns, schema=ex.schema)
     finally:
