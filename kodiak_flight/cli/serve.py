@@ -41,6 +41,20 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+LIMITS = ("memory_limit", "query_memory_limit", "max_sessions", "max_queries_per_user",
+          "max_result_bytes", "max_statement_bytes")
+
+
+def size(text: str) -> int:
+    """A flag's size: bytes, or with a unit (512MiB, 2GB)."""
+    from ..sql.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a size (bytes, or e.g. 512MiB)") from None
+
+
 @dataclass
 class ServeSettings:
     """``serve``'s options after the flag > environment > file > default rule."""
@@ -57,6 +71,17 @@ class ServeSettings:
     shutdown_grace: float
     file_root: Path | None
     backup_root: Path | None
+    memory_limit: int | None = None
+    query_memory_limit: int | None = None
+    max_sessions: int | None = None
+    max_queries_per_user: int | None = None
+    max_result_bytes: int | None = None
+    max_statement_bytes: int | None = None
+
+    def limits(self) -> Any:
+        from ..server.limits import Limits
+
+        return Limits(**{name: getattr(self, name) for name in LIMITS})
 
     @classmethod
     def resolve(cls, cfg: Config, **flags: Any) -> ServeSettings:
@@ -74,6 +99,10 @@ class ServeSettings:
             fail("--query-timeout must be a positive number of seconds", 2)
         if self.shutdown_grace < 0:
             fail("--shutdown-grace must be zero or a positive number of seconds", 2)
+        for name in LIMITS:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                fail(f"--{name.replace('_', '-')} must be positive", 2)
 
     def check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -146,6 +175,25 @@ def serve(
     backup_root: Annotated[Path | None, typer.Option(
         help="Write online backups (kodiak backup --uri) only under this directory "
              "(KODIAK_BACKUP_ROOT; default: anywhere the server can write).")] = None,
+    memory_limit: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Memory all running queries may allocate together, e.g. 2GiB; over it a "
+             "query is stopped (KODIAK_MEMORY_LIMIT; default: no limit).")] = None,
+    query_memory_limit: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Memory one query may allocate, e.g. 512MiB (KODIAK_QUERY_MEMORY_LIMIT).")
+    ] = None,
+    max_sessions: Annotated[int | None, typer.Option(
+        help="Client sessions open at once (KODIAK_MAX_SESSIONS; default: no limit).")] = None,
+    max_queries_per_user: Annotated[int | None, typer.Option(
+        help="Queries one user may have running at once (KODIAK_MAX_QUERIES_PER_USER).")
+    ] = None,
+    max_result_bytes: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Bytes one query's result may stream (KODIAK_MAX_RESULT_BYTES).")] = None,
+    max_statement_bytes: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Bytes of SQL text one statement may have (KODIAK_MAX_STATEMENT_BYTES).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -157,7 +205,11 @@ def serve(
         load_config(ctx), host=host, port=port, data_dir=data_dir, tls_cert=tls_cert,
         tls_key=tls_key, tls_client_ca=tls_client_ca,
         allow_insecure_remote=allow_insecure_remote, log_level=log_level,
-        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root, backup_root=backup_root)
+        query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root,
+        backup_root=backup_root, memory_limit=memory_limit,
+        query_memory_limit=query_memory_limit, max_sessions=max_sessions,
+        max_queries_per_user=max_queries_per_user, max_result_bytes=max_result_bytes,
+        max_statement_bytes=max_statement_bytes)
     s.check()
     logging.basicConfig(level=getattr(logging, s.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -204,6 +256,7 @@ def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
 
     return start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
                         tls_client_ca=client_ca, query_timeout=s.query_timeout,
+                        limits=s.limits(),
                         file_root=None if s.file_root is None else str(s.file_root),
                         backup_root=None if s.backup_root is None else str(s.backup_root))
 
