@@ -191,6 +191,12 @@ def _from_python(exc: BaseException, message: str, what: str) -> BaseException:
     if isinstance(exc, RecursionError):
         return InvalidArgument("the statement is nested too deeply or too complex to process",
                                "TooComplex")
+    if isinstance(exc, pa.ArrowCapacityError):  # e.g. repeat('ab', 10000000000)
+        return resource_exhausted("a value or column grew past what one Arrow array can "
+                                  "hold (2 GiB of string or binary data)", retry=False)
+    if isinstance(exc, pa.ArrowMemoryError | MemoryError):
+        log.warning("%s ran out of memory: %s", what, message)
+        return resource_exhausted("the server ran out of memory for this request", retry=True)
     # Arrow compute errors raised while evaluating a query: bad casts, overflow, ...
     if isinstance(exc, pa.ArrowNotImplementedError):
         return Unimplemented(message, "ArrowNotImplementedError")
