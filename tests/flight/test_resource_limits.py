@@ -135,3 +135,23 @@ def test_max_sessions(db):
         assert query(clients[0], "select 4 as x").column(0).to_pylist() == [4]
         for c in clients:
             c.close()
+
+
+def test_sizes_and_settings(tmp_path):
+    from kodiak_flight.config import Config, ConfigError
+    from kodiak_flight.sql.memory import parse_size, show_size
+
+    assert parse_size("512MiB") == 512 * MiB
+    assert parse_size("2 GB") == 2_000_000_000
+    assert parse_size(4096) == 4096
+    assert show_size(8 * MiB) == "8 MiB"
+    with pytest.raises(ValueError):
+        parse_size("lots")
+    cfg = Config.load(env={"KODIAK_QUERY_MEMORY_LIMIT": "64MiB", "KODIAK_MAX_SESSIONS": "7"},
+                      cwd=tmp_path)
+    assert cfg.get("serve.query_memory_limit") == 64 * MiB
+    assert cfg.get("serve.max_sessions") == 7
+    with pytest.raises(ConfigError, match="serve.memory_limit"):
+        Config.load(env={"KODIAK_MEMORY_LIMIT": "lots"}, cwd=tmp_path).get("serve.memory_limit")
+    with pytest.raises(ValueError, match="max_sessions must be positive"):
+        Limits(max_sessions=0).check()
