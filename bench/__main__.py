@@ -2,7 +2,9 @@
 
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
-``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache``; group ``cache``); the default is everything. Each
+``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``),
+``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
+is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
 next one's peak RSS and a crash in one still lets the others report. Progress goes to stderr, the results table to
 stdout. The exit status is 1 if a benchmark failed to run, and with ``--strict`` also if a
@@ -33,10 +35,11 @@ def _benchmarks() -> dict:
     from .engine_bench import BENCHMARKS
     from .flight_bench import BENCHMARKS as FLIGHT_BENCHMARKS
     from .groupby_bench import BENCHMARKS as GROUPBY_BENCHMARKS
+    from .hostile import BENCHMARKS as HOSTILE_BENCHMARKS
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
 
     return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
-            **CACHE_BENCHMARKS}
+            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS}
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
@@ -66,10 +69,11 @@ def resolve(targets: list[str]) -> list[str]:
 
 
 def run_child(name: str, quick: bool, out: str) -> None:
-    from . import cache_bench, engine_bench, flight_bench, groupby_bench, sql_bench
+    from . import cache_bench, engine_bench, flight_bench, groupby_bench, hostile, sql_bench
 
     mod = cache_bench if name in cache_bench.BENCHMARKS else \
         sql_bench if name in sql_bench.BENCHMARKS else \
+        hostile if name in hostile.BENCHMARKS else \
         groupby_bench if name in groupby_bench.BENCHMARKS else \
         flight_bench if name in flight_bench.BENCHMARKS else engine_bench
     rows = _benchmarks()[name](dict(mod.QUICK if quick else mod.FULL))

@@ -26,6 +26,10 @@ from typing import Any
 DEFAULT_FILE = "kodiak.toml"
 
 
+class Size(int):
+    """A setting's kind: bytes, written ``1048576``, ``"512MiB"`` or ``"2GB"``."""
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str  # "uri", or "serve.port" for a key of the [serve] table
@@ -74,6 +78,17 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
             "directory online backups must go under (default: anywhere)"),
     Setting("serve.result_cache_bytes", int, 0,
             "bytes of query results kept for repeated queries (0: no result cache)"),
+    Setting("serve.memory_limit", Size, None,
+            "memory all running queries may allocate together (bytes or 512MiB; no limit)"),
+    Setting("serve.query_memory_limit", Size, None,
+            "memory one query may allocate (bytes or 64MiB; default: no limit)"),
+    Setting("serve.max_sessions", int, None, "client sessions open at once (no limit)"),
+    Setting("serve.max_queries_per_user", int, None,
+            "queries one user may have running at once (default: no limit)"),
+    Setting("serve.max_result_bytes", Size, None,
+            "bytes one query's result may stream (default: no limit)"),
+    Setting("serve.max_statement_bytes", Size, None,
+            "bytes of SQL text one statement may have (default: no limit)"),
 ]}
 
 
@@ -97,6 +112,10 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
+        if kind is Size:
+            from .sql.memory import parse_size
+
+            return parse_size(value)
         if kind is float:
             if isinstance(value, bool):
                 raise ValueError(value)

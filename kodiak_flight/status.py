@@ -18,7 +18,9 @@ raised in a handler                gRPC status             what the client sees
 anything else                       UNKNOWN                 message + Python traceback
 =================================  ======================  ====================================
 
-(ALREADY_EXISTS, FAILED_PRECONDITION and ABORTED cannot be produced from Python.)
+(ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED and RESOURCE_EXHAUSTED cannot be produced from
+Python: Arrow's gRPC transport turns a status into one of its own transport codes first, and
+none of them is RESOURCE_EXHAUSTED. Limits are refused as :func:`resource_exhausted` says.)
 
 The first three are the codes SQL errors need, but pyarrow appends the formatted Python
 traceback to their message (``"... Detail: Python exception: Traceback ..."``): it formats the
@@ -128,7 +130,7 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
     for module, name in _lineage(exc):
         out = None
         if module == _SQL_MODULE:
-            out = _from_sql(name, type(exc).__name__, message)
+            out = _from_sql(name, type(exc).__name__, message, exc)
         elif module == _ENGINE_MODULE:
             out = _from_engine(name, type(exc).__name__, message, what)
         if out is not None:
@@ -136,7 +138,8 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
     return _from_python(exc, message, what)
 
 
-def _from_sql(name: str, kind: str, message: str) -> BaseException | None:
+def _from_sql(name: str, kind: str, message: str,
+              exc: BaseException | None = None) -> BaseException | None:
     """The Flight error for SQL-layer error class ``name`` (None: not one mapped here)."""
     if name == "NotSupportedError":
         return Unimplemented(message, kind)
@@ -144,6 +147,8 @@ def _from_sql(name: str, kind: str, message: str) -> BaseException | None:
         return flight.FlightCancelledError(message)
     if name == "QueryTimedOut":
         return flight.FlightTimedOutError(message)
+    if name == "ResourceExhausted":
+        return resource_exhausted(message, retry=bool(getattr(exc, "retry", False)))
     if name == "AccessDenied":
         return flight.FlightUnauthorizedError(message)
     if name == "InternalError":  # a bug: the SQL layer logged its traceback
@@ -151,6 +156,18 @@ def _from_sql(name: str, kind: str, message: str) -> BaseException | None:
     if name == "SqlError":
         return InvalidArgument(message, kind)
     return None
+
+
+def resource_exhausted(message: str, *, retry: bool) -> BaseException:
+    """A refusal for a configured limit. pyarrow's Flight server cannot send gRPC
+    RESOURCE_EXHAUSTED (its transport has no such code: see the module docstring), so a
+    limit on what runs at once (``retry``) is UNAVAILABLE, the code clients may retry, and a
+    request too big for its limit is INVALID_ARGUMENT; the message starts with
+    "resource exhausted:" either way."""
+    text = f"resource exhausted: {message}"
+    if retry:
+        return flight.FlightUnavailableError(text)
+    return InvalidArgument(text, "ResourceExhausted")
 
 
 def _from_engine(name: str, kind: str, message: str, what: str) -> BaseException | None:
@@ -174,6 +191,12 @@ def _from_python(exc: BaseException, message: str, what: str) -> BaseException:
     if isinstance(exc, RecursionError):
         return InvalidArgument("the statement is nested too deeply or too complex to process",
                                "TooComplex")
+    if isinstance(exc, pa.ArrowCapacityError):  # e.g. repeat('ab', 10000000000)
+        return resource_exhausted("a value or column grew past what one Arrow array can "
+                                  "hold (2 GiB of string or binary data)", retry=False)
+    if isinstance(exc, pa.ArrowMemoryError | MemoryError):
+        log.warning("%s ran out of memory: %s", what, message)
+        return resource_exhausted("the server ran out of memory for this request", retry=True)
     # Arrow compute errors raised while evaluating a query: bad casts, overflow, ...
     if isinstance(exc, pa.ArrowNotImplementedError):
         return Unimplemented(message, "ArrowNotImplementedError")

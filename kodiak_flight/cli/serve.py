@@ -42,6 +42,20 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+LIMITS = ("memory_limit", "query_memory_limit", "max_sessions", "max_queries_per_user",
+          "max_result_bytes", "max_statement_bytes")
+
+
+def size(text: str) -> int:
+    """A flag's size: bytes, or with a unit (512MiB, 2GB)."""
+    from ..sql.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a size (bytes, or e.g. 512MiB)") from None
+
+
 @dataclass
 class ServeSettings:
     """``serve``'s options after the flag > environment > file > default rule."""
@@ -62,6 +76,17 @@ class ServeSettings:
     file_root: Path | None
     backup_root: Path | None
     result_cache_bytes: int
+    memory_limit: int | None = None
+    query_memory_limit: int | None = None
+    max_sessions: int | None = None
+    max_queries_per_user: int | None = None
+    max_result_bytes: int | None = None
+    max_statement_bytes: int | None = None
+
+    def limits(self) -> Any:
+        from ..server.limits import Limits
+
+        return Limits(**{name: getattr(self, name) for name in LIMITS})
 
     @classmethod
     def resolve(cls, cfg: Config, **flags: Any) -> ServeSettings:
@@ -87,6 +112,10 @@ class ServeSettings:
                            ("--health-port", self.health_port)):
             if port is not None and not 0 <= port <= 65535:
                 fail(f"{flag} must be a TCP port (0 to 65535), not {port}", 2)
+        for name in LIMITS:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                fail(f"--{name.replace('_', '-')} must be positive", 2)
 
     def check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -171,6 +200,25 @@ def serve(
     result_cache_bytes: Annotated[int | None, typer.Option(
         help="Keep up to this many bytes of query results, served again while the tables "
              "they read are unchanged (KODIAK_RESULT_CACHE_BYTES; default 0: off).")] = None,
+    memory_limit: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Memory all running queries may allocate together, e.g. 2GiB; over it a "
+             "query is stopped (KODIAK_MEMORY_LIMIT; default: no limit).")] = None,
+    query_memory_limit: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Memory one query may allocate, e.g. 512MiB (KODIAK_QUERY_MEMORY_LIMIT).")
+    ] = None,
+    max_sessions: Annotated[int | None, typer.Option(
+        help="Client sessions open at once (KODIAK_MAX_SESSIONS; default: no limit).")] = None,
+    max_queries_per_user: Annotated[int | None, typer.Option(
+        help="Queries one user may have running at once (KODIAK_MAX_QUERIES_PER_USER).")
+    ] = None,
+    max_result_bytes: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Bytes one query's result may stream (KODIAK_MAX_RESULT_BYTES).")] = None,
+    max_statement_bytes: Annotated[int | None, typer.Option(
+        parser=size, metavar="SIZE",
+        help="Bytes of SQL text one statement may have (KODIAK_MAX_STATEMENT_BYTES).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -184,7 +232,10 @@ def serve(
         allow_insecure_remote=allow_insecure_remote, log_level=log_level,
         log_format=log_format, metrics_port=metrics_port, health_port=health_port,
         query_timeout=query_timeout, shutdown_grace=shutdown_grace, file_root=file_root,
-        backup_root=backup_root, result_cache_bytes=result_cache_bytes)
+        backup_root=backup_root, result_cache_bytes=result_cache_bytes, memory_limit=memory_limit,
+        query_memory_limit=query_memory_limit, max_sessions=max_sessions,
+        max_queries_per_user=max_queries_per_user, max_result_bytes=max_result_bytes,
+        max_statement_bytes=max_statement_bytes)
     s.check()
     logs.configure(s.log_level, s.log_format)
     from ..users import authenticator_for
@@ -230,6 +281,7 @@ def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
 
     return start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
                         tls_client_ca=client_ca, query_timeout=s.query_timeout,
+                        limits=s.limits(),
                         file_root=None if s.file_root is None else str(s.file_root),
                         backup_root=None if s.backup_root is None else str(s.backup_root),
                         result_cache_bytes=s.result_cache_bytes,

@@ -33,6 +33,7 @@ from .statements import (
     new_interrupt,
     prepare,
     prepared_statement,
+    released_on_error,
     run_prepared,
     run_sql,
     target,
@@ -70,23 +71,26 @@ def wrong_rpc(cmd: Any, rpc: str) -> Exception:
 def _statement_query_info(server: KodiakFlightServer, client: ClientSession,
                           descriptor: flight.FlightDescriptor,
                           cmd: pb.CommandStatementQuery) -> flight.FlightInfo:
-    interrupt = new_interrupt(server)
-    result = run_sql(server, client, cmd.query, transaction_id(cmd), update=False,
-                     interrupt=interrupt)
-    return statement_info(descriptor, register_execution(server, result, interrupt))
+    interrupt = new_interrupt(server, client)
+    with released_on_error(interrupt):
+        result = run_sql(server, client, cmd.query, transaction_id(cmd), update=False,
+                         interrupt=interrupt)
+        return statement_info(descriptor, register_execution(server, result, interrupt))
 
 
 def _prepared_query_info(server: KodiakFlightServer, client: ClientSession,
                          descriptor: flight.FlightDescriptor,
                          cmd: pb.CommandPreparedStatementQuery) -> flight.FlightInfo:
-    interrupt = new_interrupt(server)
-    ps = prepared_statement(server, cmd.prepared_statement_handle, client)
-    with ps.lock:
-        done, ps.just_updated = ps.just_updated, None
-    if done is not None:  # DoPut has just run it: the same outcome, not a second run
-        return statement_info(descriptor, answered(server, done))
-    result = run_prepared(server, ps, ps.params, interrupt=interrupt)
-    return statement_info(descriptor, register_execution(server, result, interrupt))
+    interrupt = new_interrupt(server, client)
+    with released_on_error(interrupt):
+        ps = prepared_statement(server, cmd.prepared_statement_handle, client)
+        with ps.lock:
+            done, ps.just_updated = ps.just_updated, None
+        if done is not None:  # DoPut has just run it: the same outcome, not a second run
+            interrupt.release()
+            return statement_info(descriptor, answered(server, done))
+        result = run_prepared(server, ps, ps.params, interrupt=interrupt)
+        return statement_info(descriptor, register_execution(server, result, interrupt))
 
 
 def _metadata_info(server: KodiakFlightServer, client: ClientSession,

@@ -15,6 +15,7 @@ from ..flightsql import pb
 from ..metadata import with_column_metadata
 from ..sql.interrupt import Interrupt
 from . import observe
+from .limits import ResultBudget
 from .sessions import Execution, SessionStore
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ def register_execution(server: KodiakFlightServer, result: Any,
                        interrupt=interrupt, query=observe.current())
         if ex.query is not None:
             ex.query.deferred = True  # it runs while its result streams
+    if ex.reader is None and interrupt is not None:
+        interrupt.release()  # computed already: the query is over
     if ex.table is not None:
         ex.schema = ex.table.schema
     server.state.add_execution(ex)
@@ -95,6 +98,8 @@ def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream
     while it streams)."""
     if ex.table is not None:
         server.metrics.streamed(ex.table.num_rows, ex.table.nbytes)
+        with status.mapped("DoGet"):
+            ResultBudget(server.limits.max_result_bytes).add(ex.table.nbytes)
         return flight.RecordBatchStream(ex.table, options=IPC_OPTIONS)
     q = ex.query
     try:
@@ -110,11 +115,14 @@ def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream
     state = server.state
     with state.lock:
         state.streaming[ex.handle] = ex
-    batches = observe.streamed(server.metrics, q, status.guard("DoGet", _batches(state, ex)))
+    budget = ResultBudget(server.limits.max_result_bytes)
+    batches = observe.streamed(server.metrics, q,
+                               status.guard("DoGet", _batches(state, ex, budget)))
     return flight.GeneratorStream(ex.schema, batches, options=IPC_OPTIONS)
 
 
-def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
+def _batches(state: SessionStore, ex: Execution,
+             budget: ResultBudget) -> Iterator[pa.RecordBatch]:
     """The batches of a streaming execution, checking its interrupt between batches; it is
     closed and no longer cancellable once the stream ends."""
     try:
@@ -126,6 +134,7 @@ def _batches(state: SessionStore, ex: Execution) -> Iterator[pa.RecordBatch]:
                 batch = reader.read_next_batch()
             except StopIteration:
                 return
+            budget.add(batch.nbytes)
             # the schema FlightInfo announced, column metadata included
             yield pa.RecordBatch.from_arrays(batch.columns, schema=ex.schema)
     finally:

@@ -24,6 +24,7 @@ from ..sql.resultcache import ResultCache, attach
 from ..status import Unimplemented
 from .actions import ACTIONS, Action, listed
 from .commands import DO_GET, DO_PUT, FLIGHT_INFO, SCHEMA, command, not_for_do_put, wrong_rpc
+from .limits import Limits, QuerySlots, memory_limits
 from .middleware import (
     MIDDLEWARE_KEY,
     CallMiddlewareFactory,
@@ -94,13 +95,17 @@ class KodiakFlightServer(flight.FlightServerBase):
                  transaction_idle_timeout: float = 300.0,
                  result_ttl: float = 600.0,
                  query_timeout: float | None = None,
-                 max_sql_nesting: int = MAX_SQL_NESTING,
+                 max_sql_nesting: int = MAX_SQL_NESTING, limits: Limits | None = None,
                  file_root: str | None = None, backup_root: str | None = None,
                  result_cache_bytes: int = 0,
                  health_port: int | None = None, metrics_port: int | None = None) -> None:
         status.install()
         _check_options(query_timeout, tls_certificates, tls_client_ca)
         self.query_timeout = query_timeout
+        self.limits = limits or Limits()
+        self.limits.check()
+        self.memory = memory_limits(self.limits)
+        self.query_slots = QuerySlots(self.limits.max_queries_per_user)
         self.max_sql_nesting = max_sql_nesting
         self.db = db
         self.auth = auth
@@ -121,6 +126,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                                   session_idle_timeout=session_idle_timeout,
                                   transaction_idle_timeout=transaction_idle_timeout,
                                   result_ttl=result_ttl)
+        self.state.limits = self.limits
         self.sql_info = sqlinfo.default_sql_info(server_version=_server_version(),
                                                  ingest_transactions=True, savepoints=True,
                                                  statement_timeout=query_timeout)
@@ -215,6 +221,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             else ("peer", context.peer())
         session = self.state.find_client(mw.cookie_sid if mw is not None else None, key, now)
         session.identify(mw.user if mw is not None else None, context.peer())
+        session.user = mw.user if mw is not None else None
         if mw is not None and mw.cookie_sid != session.id:
             mw.set_cookie = session.id  # (calls without a middleware cannot carry it)
         if mw is not None and mw.user is not None and hasattr(session.sql, "user"):

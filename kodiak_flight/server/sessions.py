@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..sql.interrupt import Interrupt
 from ..status import NotFound
+from .limits import Limits, check_sessions
 
 log = logging.getLogger("kodiak.flight")
 
@@ -40,6 +41,7 @@ class ClientSession:
     aliases: set[tuple[str, str]] = field(default_factory=set)
     prepared: set[bytes] = field(default_factory=set)
     transactions: set[bytes] = field(default_factory=set)
+    user: str | None = None  # the authenticated user (None: authentication is off)
 
     @property
     def schema(self) -> str:
@@ -121,6 +123,7 @@ class Execution:
     def close(self) -> None:
         if self.query is not None and not self.query.streaming:
             self.query.end("abandoned")  # expired or cancelled before any DoGet
+        self.interrupt.release()
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 self.reader.close()
@@ -190,6 +193,7 @@ class SessionStore:
                                             session_idle_timeout / 4, result_ttl / 4))
         self.stop = threading.Event()
         self.running: weakref.WeakSet[Interrupt] = weakref.WeakSet()  # queries' interrupts
+        self.limits = Limits()
 
     def track(self, interrupt: Interrupt) -> None:
         """Cancel ``interrupt`` when the server stops (at once if it is stopping)."""
@@ -216,6 +220,7 @@ class SessionStore:
                 sid = self.aliases.get(key)
                 session = self.sessions.get(sid) if sid else None
             if session is None:
+                check_sessions(self.limits, len(self.sessions))
                 sid = secrets.token_urlsafe(18)
                 session = ClientSession(sid, self.new_sql(self.default_schema, None),
                                         self.catalog)

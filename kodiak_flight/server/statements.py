@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -17,6 +18,7 @@ import pyarrow as pa
 from ..sql.interrupt import Interrupt
 from ..sql.nesting import MAX_NESTING
 from ..status import NotFound
+from .limits import admit, check_statement
 from .sessions import ClientSession, PreparedStatement, Transaction, handle_query
 
 if TYPE_CHECKING:
@@ -27,18 +29,33 @@ MAX_SQL_NESTING = MAX_NESTING  # the SQL layer refuses deeper statements before 
 
 def prepare(server: KodiakFlightServer, sql: Any, query: str) -> Any:
     """Parse and bind ``query`` in a SQL session (the caller holds its lock)."""
+    check_statement(server.limits, query)
     return sql.prepare(query)
 
 
-def new_interrupt(server: KodiakFlightServer) -> Interrupt:
+def new_interrupt(server: KodiakFlightServer, client: ClientSession | None = None
+                  ) -> Interrupt:
     """A new query's interrupt, with the server's query timeout as its deadline; the server
-    cancels it if it shuts down while the query runs."""
+    cancels it if it shuts down while the query runs. It takes one of the client's query
+    slots and watches the query's memory (``limits``) until it is released."""
     if server.query_timeout is None:
         interrupt = Interrupt()
     else:
         interrupt = Interrupt(time.monotonic() + server.query_timeout, server.query_timeout)
     server.state.track(interrupt)
+    if client is not None:
+        admit(server, client.user or f"session {client.id[:8]}", interrupt)
     return interrupt
+
+
+@contextlib.contextmanager
+def released_on_error(interrupt: Interrupt) -> Iterator[None]:
+    """Release a query's slot and memory watch at once if starting it fails."""
+    try:
+        yield
+    except BaseException:
+        interrupt.release()
+        raise
 
 
 def transaction_id(cmd: Any) -> bytes | None:
@@ -60,6 +77,7 @@ def target(server: KodiakFlightServer, client: ClientSession, txn_id: bytes | No
 def run_sql(server: KodiakFlightServer, client: ClientSession, query: str,
             txn_id: bytes | None, *, update: bool, interrupt: Interrupt | None = None) -> Any:
     """Run SQL text once; inside a transaction, begin it first if the statement writes."""
+    check_statement(server.limits, query)
     sql, lock, txn = target(server, client, txn_id)
     with lock:
         if txn is not None and not txn.begun:

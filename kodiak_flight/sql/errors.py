@@ -82,3 +82,13 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
         close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=3,
                                                                cutoff=0.5)]
     return f" (did you mean: {', '.join(close)}?)" if close else ""
+
+
+class ResourceExhausted(SqlError):
+    """A query passed a configured limit (memory, result size): it is stopped, the server
+    goes on. ``retry``: the same request may succeed later (a limit on what runs at once),
+    else it is too big for the limit (see ``status`` for the gRPC codes)."""
+
+    def __init__(self, message: str, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry

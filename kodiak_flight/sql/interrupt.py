@@ -10,7 +10,8 @@ aggregation that has produced nothing yet, and the reader raises ``QueryCancelle
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 
@@ -24,6 +25,18 @@ class Interrupt:
         # a plain flag: one attribute store is atomic, and a threading.Event would cost more
         # to create than a primary-key lookup's planning
         self._cancelled = False
+        self.memory: Any = None  # a memory.QueryMemory checked with it, if limits are set
+        self._releases: list[Callable[[], Any]] = []
+
+    def on_release(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn`` when the query ends (:meth:`release`); give it idempotent ``fn``s
+        such as ``weakref.finalize`` objects, so a lost interrupt still releases them."""
+        self._releases.append(fn)
+
+    def release(self) -> None:
+        """The query is over: what it held (a memory watch, a query slot) is given back."""
+        for fn in self._releases:
+            fn()
 
     def cancel(self) -> None:
         self._cancelled = True
@@ -38,6 +51,8 @@ class Interrupt:
         if self.deadline is not None and time.monotonic() > self.deadline:
             shown = f" ({self.timeout:g} s)" if self.timeout is not None else ""
             raise QueryTimedOut(f"the query ran past its time limit{shown} and was stopped")
+        if self.memory is not None:
+            self.memory.check()
 
     def guard(self, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
         """``reader`` checking this interrupt before each batch."""

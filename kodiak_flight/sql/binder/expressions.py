@@ -109,6 +109,12 @@ class ExpressionBinder(BinderState):
             if prec > 38:
                 return lit(float(text), pa.float64())
             return Lit(d, pa.decimal128(prec, scale))
+        if len(text.lstrip("+-")) > 38:  # past decimal(38): a double, as DuckDB reads it
+            f = float(text)
+            if f in (float("inf"), float("-inf")):
+                raise BindError(f"the number {text[:20]}... ({len(text)} digits) is out of "
+                                "range for every numeric type")
+            return lit(f, pa.float64())
         v = int(text)
         if -2**31 <= v < 2**31:
             return Lit(v, pa.int32())

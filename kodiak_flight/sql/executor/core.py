@@ -77,6 +77,7 @@ class Executor:
         send it without pulling batches through Python), else a streaming reader."""
         out = self.run(node)
         if out.table is not None:
+            self.checkpoint()
             return out.table if names is None else out.table.rename_columns(names)
         r = self.as_reader(out)
         if names is None:
@@ -105,9 +106,18 @@ class Executor:
         if out.table is not None:
             return out.table
         if out.reader is not None:
-            return out.reader.read_all()
-        assert out.decl is not None
-        return out.decl.to_table(use_threads=True)
+            table = out.reader.read_all()
+        else:
+            assert out.decl is not None
+            table = out.decl.to_table(use_threads=True)
+        self.checkpoint()
+        return table
+
+    def checkpoint(self) -> None:
+        """Check the interrupt after a step that materialised a table: a sort or aggregate
+        whose scans have ended allocates after their last check (the memory limit)."""
+        if self.interrupt is not None:
+            self.interrupt.check()
 
     def as_reader(self, out: Out) -> pa.RecordBatchReader:
         if out.reader is not None:

@@ -1,0 +1,388 @@
+"""Hostile requests against a real ``kodiak serve``: everything answered, nothing broken.
+
+``python -m bench.hostile --requests 10000 [--seed N]`` (or ``python -m bench hostile``: 10,000
+requests, 1,000 with ``--quick``) starts a server in a child process over a fresh database,
+with a query timeout (cartesian products end), a query memory limit and a result size limit,
+and sends it generated requests one after another: random token soups, deeply nested
+expressions and subqueries, huge literals, cartesian products, pathological regular
+expressions, malformed protobuf in descriptors, tickets and action bodies, unknown handles.
+
+A request passes when it is answered (a result or an error) within the client's deadline,
+with no Python traceback in the error text. At the end the server must still be running and
+answering, and the tables must hold what they held before (a checksum per table).
+``tests/flight/test_hostile_requests.py`` runs 1,000 seeded requests in ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import signal
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TABLES = {  # name -> (DDL, rows)
+    "h_small": ("create table h_small (k bigint primary key, v integer, s varchar)", 50),
+    "h_mid": ("create table h_mid (k bigint primary key, v integer, s varchar)", 2000),
+}
+CHECKSUM = "select count(*), sum(k), sum(v), sum(length(s)) from {t}"
+SERVER_FLAGS = ("--query-timeout", "0.5", "--query-memory-limit", "64MiB",
+                "--max-result-bytes", "8MiB", "--max-statement-bytes", "1MiB")
+CALL_TIMEOUT = 30.0  # seconds a request may take before it counts as unanswered
+
+
+# -- requests ------------------------------------------------------------------------------
+
+WORDS = ["select", "from", "where", "group", "by", "order", "having", "limit", "union",
+         "all", "join", "on", "left", "cross", "with", "as", "case", "when", "then", "else",
+         "end", "and", "or", "not", "in", "exists", "between", "like", "is", "null",
+         "insert", "into", "values", "update", "set", "delete", "create", "drop", "table",
+         "view", "index", "begin", "commit", "rollback", "cast", "over", "partition",
+         "count(*)", "sum(v)", "h_small", "h_mid", "k", "v", "s", "*", ",", "(", ")", ";",
+         "=", "<", ">", "+", "-", "/", "%", "||", "'x'", "1", "0", "-1", "1e308", "NULL",
+         "'", "\"", "--", "/*", "*/", "$1", "?", "::", "[", "]", "{", "}", "\\", "\x00",
+         "é", "😀"]
+
+
+def token_soup(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 40)))
+
+
+def mutated(rng: random.Random) -> str:
+    """A valid query with a few characters changed, dropped or doubled."""
+    sql = list(rng.choice(VALID)(rng))
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(sql))
+        op = rng.randrange(3)
+        if op == 0:
+            sql[i] = rng.choice(string.printable)
+        elif op == 1:
+            del sql[i]
+        else:
+            sql.insert(i, sql[i])
+    return "".join(sql)
+
+
+def deep_nesting(rng: random.Random) -> str:
+    depth = rng.choice([10, 50, 200, 1000, 5000])
+    kind = rng.randrange(4)
+    if kind == 0:
+        return "select " + "(" * depth + "1" + ")" * depth
+    if kind == 1:
+        sql = "select k from h_small"
+        for i in range(min(depth, 300)):
+            sql = f"select k from ({sql}) as d{i}"
+        return sql
+    if kind == 2:
+        return "select " + " + ".join(["v"] * depth) + " from h_small"
+    return "select " + "case when k > 0 then " * min(depth, 500) + "1" + \
+        " end" * min(depth, 500) + " from h_small"
+
+
+def huge_literal(rng: random.Random) -> str:
+    n = rng.choice([10_000, 100_000, 900_000, 2_000_000])
+    kind = rng.randrange(4)
+    if kind == 0:
+        return f"select '{'x' * n}' as s"
+    if kind == 1:
+        return f"select {'9' * min(n, 5000)} as n"
+    if kind == 2:
+        # parsing costs about 0.15 ms an element: 20,000 take 3 s, not interruptible
+        return "select k from h_mid where k in (" + ",".join(
+            str(rng.randrange(10**9)) for _ in range(rng.choice([100, 1000, 5000, 20_000]))) \
+            + ")"
+    return f"select length(repeat('ab', {rng.choice([10**6, 10**7, 10**10])}))"
+
+
+def cartesian(rng: random.Random) -> str:
+    n = rng.randint(2, 5)
+    tables = ", ".join(f"h_mid as c{i}" for i in range(n))
+    tail = rng.choice(["", " limit 1", " order by c0.s desc limit 3",
+                       " where c0.v + c1.v = -5", ""])
+    what = rng.choice(["count(*)", "*", "c0.k, c1.s"])
+    return f"select {what} from {tables}{tail}"
+
+
+def regex(rng: random.Random) -> str:
+    pattern = rng.choice(["(a+)+$", "(a|aa)+b", "(.*a){20}", "((a*)*)*c", "(x+x+)+y",
+                          "[", "(?<=a)b", "\\", "a{100000}", "(a", "*", "(?P<n>a)(?P=n)"])
+    subject = rng.choice(["'" + "a" * rng.choice([30, 1000, 20_000]) + "!'", "s"])
+    fn = rng.choice(["regexp_matches({x}, '{p}')", "regexp_like({x}, '{p}')",
+                     "regexp_replace({x}, '{p}', 'z')", "regexp_extract({x}, '{p}')",
+                     "{x} like '{p}%'"])
+    return "select " + fn.format(x=subject, p=pattern) + " from h_small"
+
+
+def valid_query(rng: random.Random) -> str:
+    return rng.choice([
+        "select count(*) from h_mid where v < {n}",
+        "select s, sum(v) from h_mid group by s order by 2 desc limit {n}",
+        "select a.k, b.s from h_small a join h_mid b on a.k = b.k where a.v > {n}",
+        "select k from h_mid where s like '%{n}%' order by k limit 10",
+        "select k, row_number() over (order by v) from h_small limit {n}",
+    ]).format(n=rng.randint(0, 100))
+
+
+def harmless_write(rng: random.Random) -> str:
+    """Writes that fail or touch nothing: the data must stay unchanged."""
+    return rng.choice([
+        "insert into h_small values (1, 1, 'dup')",  # duplicate key
+        "update h_mid set v = v + 1 where k < 0",
+        "delete from h_small where k = -42",
+        "insert into h_nope values (1)",
+        "drop table h_nope",
+        "create table h_small (x int)",
+        "begin; delete from h_mid; rollback",
+    ])
+
+
+VALID: list[Callable[[random.Random], str]] = [valid_query, cartesian, regex]
+
+
+@dataclass
+class Request:
+    kind: str
+    run: Callable[[flight.FlightClient, flight.FlightCallOptions], Any]
+
+
+def sql_request(kind: str, sql: str) -> Request:
+    from kodiak_flight.flightsql import pack
+    from kodiak_flight.proto import FlightSql_pb2 as pb
+
+    def run(c: flight.FlightClient, opts: flight.FlightCallOptions) -> Any:
+        info = c.get_flight_info(flight.FlightDescriptor.for_command(
+            pack(pb.CommandStatementQuery(query=sql))), opts)
+        for e in info.endpoints:
+            c.do_get(e.ticket, opts).read_all()
+    return Request(kind, run)
+
+
+def malformed(rng: random.Random) -> Request:
+    from kodiak_flight.flightsql import pack
+    from kodiak_flight.proto import FlightSql_pb2 as pb
+
+    good = pack(pb.CommandStatementQuery(query="select 1"))
+    junk = rng.choice([
+        os.urandom(rng.randint(0, 200)),
+        good[:rng.randint(0, len(good) - 1)],
+        good + os.urandom(rng.randint(1, 20)),
+        bytes(b ^ (1 << rng.randrange(8)) if rng.random() < 0.1 else b for b in good),
+        pack(pb.TicketStatementQuery(statement_handle=os.urandom(16))),
+        pack(pb.CommandPreparedStatementQuery(prepared_statement_handle=os.urandom(30))),
+        b"\n\x05type.\x12\x00",
+    ])
+    where = rng.randrange(5)
+
+    def run(c: flight.FlightClient, opts: flight.FlightCallOptions) -> Any:
+        if where == 0:
+            c.get_flight_info(flight.FlightDescriptor.for_command(junk), opts)
+        elif where == 1:
+            c.do_get(flight.Ticket(junk), opts).read_all()
+        elif where == 2:
+            c.get_schema(flight.FlightDescriptor.for_command(junk), opts)
+        elif where == 3:
+            list(c.do_action(flight.Action(rng.choice(
+                ["CreatePreparedStatement", "ClosePreparedStatement", "BeginTransaction",
+                 "EndTransaction", "CancelFlightInfo", "kodiak.nope", "BeginSavepoint"]),
+                junk), opts))
+        else:
+            c.get_flight_info(flight.FlightDescriptor.for_path("x", junk.hex()[:40]), opts)
+    return Request("malformed", run)
+
+
+GENERATORS: list[tuple[float, str, Callable[[random.Random], str] | None]] = [
+    (0.25, "token_soup", token_soup),
+    (0.15, "mutated", mutated),
+    (0.10, "deep_nesting", deep_nesting),
+    (0.05, "huge_literal", huge_literal),
+    (0.02, "cartesian", cartesian),
+    (0.08, "regex", regex),
+    (0.10, "valid", valid_query),
+    (0.05, "write", harmless_write),
+    (0.20, "malformed", None),
+]
+
+
+def generate(rng: random.Random) -> Request:
+    _, kind, gen = rng.choices(GENERATORS, weights=[g[0] for g in GENERATORS])[0]
+    if gen is None:
+        return malformed(rng)
+    return sql_request(kind, gen(rng))
+
+
+# -- the run -------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    requests: int = 0
+    seconds: float = 0.0
+    outcomes: Counter = field(default_factory=Counter)  # (kind, outcome)
+    problems: list[str] = field(default_factory=list)
+    internal: list[str] = field(default_factory=list)  # server bugs the client was told of
+    seconds_by_kind: Counter = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        by_outcome = Counter()
+        for (_, outcome), n in self.outcomes.items():
+            by_outcome[outcome] += n
+        lines = [f"{self.requests} requests in {self.seconds:.1f} s: " +
+                 ", ".join(f"{k} {v}" for k, v in by_outcome.most_common())]
+        lines.append("seconds by kind: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in self.seconds_by_kind.most_common()))
+        lines += [f"PROBLEM: {p}" for p in self.problems[:20]]
+        lines += [f"internal error: {p}" for p in self.internal[:20]]
+        return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KODIAK_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port",
+                                 "0", "--data-dir", str(data_dir), "--log-level", "warning",
+                                 *SERVER_FLAGS], stdout=subprocess.PIPE, stderr=err,
+                                text=True, env=env, cwd=ROOT)
+        try:
+            uri = proc.stdout.readline().strip()
+            if not uri.startswith("grpc"):
+                raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
+            yield uri, proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def load(c: flight.FlightClient) -> dict[str, list]:
+    for name, (ddl, n) in TABLES.items():
+        sql_request("setup", ddl).run(c, flight.FlightCallOptions())
+        rows = ",".join(f"({i}, {i * 7 % 13}, 'row {i % 97}')" for i in range(n))
+        sql_request("setup", f"insert into {name} values {rows}").run(
+            c, flight.FlightCallOptions())
+    return checksums(c)
+
+
+def checksums(c: flight.FlightClient) -> dict[str, list]:
+    from kodiak_flight.flightsql import pack
+    from kodiak_flight.proto import FlightSql_pb2 as pb
+
+    out = {}
+    for name in TABLES:
+        info = c.get_flight_info(flight.FlightDescriptor.for_command(
+            pack(pb.CommandStatementQuery(query=CHECKSUM.format(t=name)))))
+        t = c.do_get(info.endpoints[0].ticket).read_all()
+        out[name] = [col[0].as_py() for col in t.columns]
+    return out
+
+
+def outcome(exc: BaseException | None) -> str:
+    if exc is None:
+        return "answered"
+    if isinstance(exc, flight.FlightTimedOutError):
+        return "timed out"
+    if isinstance(exc, flight.FlightInternalError):
+        return "internal error"
+    if isinstance(exc, flight.FlightUnavailableError) and "resource exhausted" in str(exc):
+        return "limit"
+    if isinstance(exc, flight.FlightError | pa.ArrowException):
+        return "refused" if "resource exhausted" not in str(exc) else "limit"
+    return f"client error {type(exc).__name__}"
+
+
+def run(requests: int, seed: int = 0, progress: Callable[[str], None] | None = None
+        ) -> Report:
+    report = Report()
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        with server(Path(tmp) / "db", Path(tmp) / "server.log") as (uri, proc):
+            c = flight.connect(uri)
+            before = load(c)
+            opts = flight.FlightCallOptions(timeout=CALL_TIMEOUT)
+            started = time.perf_counter()
+            for i in range(requests):
+                req = generate(rng)
+                err: BaseException | None = None
+                t0 = time.perf_counter()
+                try:
+                    req.run(c, opts)
+                except Exception as e:  # every error is an answer; which one is checked
+                    err = e
+                report.seconds_by_kind[req.kind] += time.perf_counter() - t0
+                kind = outcome(err)
+                report.outcomes[(req.kind, kind)] += 1
+                if err is not None and "Traceback" in str(err):
+                    report.problems.append(f"#{i} {req.kind}: a traceback reached the client: "
+                                           f"{str(err)[:300]}")
+                if kind == "internal error":
+                    report.internal.append(f"#{i} {req.kind}: {str(err)[:300]}")
+                if kind == "timed out" and "time limit" not in str(err):
+                    report.problems.append(f"#{i} {req.kind}: not answered within "
+                                           f"{CALL_TIMEOUT:g} s")
+                if proc.poll() is not None:
+                    report.problems.append(f"#{i} {req.kind}: the server died "
+                                           f"(exit status {proc.returncode})")
+                    break
+                if progress is not None and (i + 1) % 1000 == 0:
+                    progress(f"{i + 1} requests, {time.perf_counter() - started:.0f} s")
+            report.requests = i + 1 if requests else 0
+            report.seconds = time.perf_counter() - started
+            if proc.poll() is None:
+                after = checksums(flight.connect(uri))
+                if after != before:
+                    report.problems.append(f"the data changed: {before} -> {after}")
+            c.close()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.hostile", description=__doc__)
+    ap.add_argument("--requests", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    report = run(args.requests, args.seed, progress=lambda m: print(m, file=sys.stderr))
+    print(report.summary())
+    return 1 if report.problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+# -- as a benchmark of ``python -m bench`` ---------------------------------------------------
+
+FULL: dict[str, Any] = {"requests": 10_000}
+QUICK: dict[str, Any] = {"requests": 1_000}
+
+
+def bench_hostile(cfg: dict) -> list[Any]:
+    from .common import Row, log
+
+    report = run(cfg["requests"], seed=0, progress=log)
+    log(report.summary())
+    ok = not report.problems and not report.internal
+    return [Row("hostile", f"{report.requests} generated requests", report.seconds, "s",
+                target="all answered, server up, data unchanged", status="PASS" if ok
+                else "MISS", detail=report.summary()[:500])]
+
+
+BENCHMARKS: dict[str, Callable[[dict], list[Any]]] = {"hostile": bench_hostile}

@@ -1,0 +1,18 @@
+"""1,000 seeded hostile requests against a real server (``bench/hostile.py`` generates them;
+``python -m bench.hostile --requests 10000`` is the full soak): every one answered, the
+server alive, no traceback reaching the client, the data unchanged, no internal error."""
+
+from __future__ import annotations
+
+from bench import hostile
+
+
+def test_hostile_requests():
+    report = hostile.run(1000, seed=20261203)
+    assert report.requests == 1000, report.summary()
+    assert not report.problems, report.summary()
+    assert not report.internal, report.summary()
+    kinds = {kind for kind, _ in report.outcomes}
+    assert kinds >= {"token_soup", "deep_nesting", "huge_literal", "cartesian", "regex",
+                     "malformed", "valid"}, kinds
+    assert report.outcomes[("valid", "answered")] > 0, report.summary()

@@ -1,0 +1,63 @@
+"""A query's memory limit in the SQL layer: an ``Interrupt`` watched by ``MemoryLimits``
+stops a sort or an aggregation past the limit with ``ResourceExhausted``, the session goes on,
+and the memory returns to Arrow's pool."""
+
+from __future__ import annotations
+
+import gc
+
+import pyarrow as pa
+import pytest
+
+import engine
+from kodiak_flight.sql import Session
+from kodiak_flight.sql.errors import ResourceExhausted
+from kodiak_flight.sql.interrupt import Interrupt
+from kodiak_flight.sql.memory import MemoryLimits
+
+MiB = 1 << 20
+N = 200_000
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    db = engine.Database.open(str(tmp_path_factory.mktemp("mem")))
+    s = Session(db)
+    s.execute("create table t (k bigint, v varchar)")
+    db.insert("t", pa.table({"k": pa.array(range(N), pa.int64()),
+                             "v": pa.array([f"value number {i}" for i in range(N)])}))
+    db.checkpoint()
+    yield s
+    db.close()
+
+
+def run(s: Session, sql: str, limits: MemoryLimits) -> pa.Table:
+    interrupt = Interrupt()
+    limits.attach(interrupt)
+    try:
+        r = s.execute(sql, interrupt=interrupt)
+        return r.table if r.table is not None else r.reader.read_all()
+    finally:
+        interrupt.release()
+
+
+@pytest.mark.parametrize("sql", ["select * from t order by v desc",
+                                 "select v, count(*) from t group by v"])
+def test_past_the_limit_the_query_stops(session, sql):
+    limits = MemoryLimits(per_query=2 * MiB)
+    gc.collect()
+    before = pa.total_allocated_bytes()
+    with pytest.raises(ResourceExhausted, match=r"memory limit of 2 MiB \(serve.query_memory"):
+        run(session, sql, limits)
+    gc.collect()  # the stopped query's frames (a reference cycle) hold its tables
+    assert pa.total_allocated_bytes() <= before + MiB
+    assert limits.in_use() == 0  # released
+    # the same session answers, and a query within the limit runs
+    assert run(session, "select count(*) from t", limits).column(0).to_pylist() == [N]
+    assert run(session, "select k from t where k < 5", limits).num_rows == 5
+
+
+def test_within_a_generous_limit_nothing_changes(session):
+    limits = MemoryLimits(total=512 * MiB, per_query=256 * MiB)
+    got = run(session, "select v, count(*) as n from t group by v order by v limit 3", limits)
+    assert got.column("n").to_pylist() == [1, 1, 1]
