@@ -156,10 +156,10 @@ def _syntax() -> dict[int, Any]:
         pb.SQL_SUPPORTED_POSITIONED_COMMANDS: bitmask(),
         pb.SQL_SELECT_FOR_UPDATE_SUPPORTED: False,
         pb.SQL_STORED_PROCEDURES_SUPPORTED: False,
-        # ANY/ALL (quantified comparisons) are refused
         pb.SQL_SUPPORTED_SUBQUERIES: bitmask(pb.SQL_SUBQUERIES_IN_COMPARISONS,
                                              pb.SQL_SUBQUERIES_IN_EXISTS,
-                                             pb.SQL_SUBQUERIES_IN_INS),
+                                             pb.SQL_SUBQUERIES_IN_INS,
+                                             pb.SQL_SUBQUERIES_IN_QUANTIFIEDS),
         pb.SQL_CORRELATED_SUBQUERIES_SUPPORTED: True,
         pb.SQL_SUPPORTED_UNIONS: bitmask(pb.SQL_UNION, pb.SQL_UNION_ALL),
     }
