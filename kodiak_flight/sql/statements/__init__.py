@@ -1,6 +1,7 @@
 """Statements, one module per kind, each registered in :mod:`.registry`.
 
-``query`` (SELECT, set operations, VALUES, EXPLAIN), ``explain`` (EXPLAIN ANALYZE), ``session_control`` (BEGIN, COMMIT,
+``query`` (SELECT, set operations, VALUES), ``explain`` (EXPLAIN, EXPLAIN ANALYZE),
+``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
 ``summarize``, ``kill`` (KILL QUERY); ``common`` holds what the DDL and DML share. Importing this package

@@ -1,5 +1,6 @@
-"""EXPLAIN ANALYZE <query>: runs the query and answers its plan with each operator's
-actual output rows and elapsed time (including its inputs'), and the total."""
+"""EXPLAIN <query> (the optimised plan) and EXPLAIN ANALYZE <query> (the query run, its plan
+answered with each operator's actual output rows and elapsed time, including its inputs',
+and the total)."""
 
 from __future__ import annotations
 
@@ -14,19 +15,21 @@ from ..dialect import parse
 from ..errors import NotSupportedError
 from ..execution import ExecContext
 from ..executor.profile import ProfilingExecutor, Stats
-from ..plan import Node, Shared
+from ..plan import Node, Shared, explain
 from ..result import Result, rows
 from .query import is_query, plan_query
 from .registry import Statement, register
 
 
-@register
-class ExplainAnalyze(Statement):
+class PlanStatement(Statement):
+    """What EXPLAIN and EXPLAIN ANALYZE share: the verb, a plan-lines result, the query."""
+
     node = exp.Command
     writes = False
+    verb = ""
 
     def matches(self, node: exp.Expression) -> bool:
-        return isinstance(node, exp.Command) and node.name.upper() == "EXPLAIN ANALYZE"
+        return isinstance(node, exp.Command) and node.name.upper() == self.verb
 
     def returns_rows(self, node: exp.Expression) -> bool:
         return True
@@ -34,13 +37,36 @@ class ExplainAnalyze(Statement):
     def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema:
         return pa.schema([pa.field("plan", pa.string())])
 
-    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+    def query(self, ex: ExecContext, node: exp.Expression) -> exp.Expression:
+        """The one query after the verb, checked for clauses the binder would ignore."""
         stmts = parse(node.expression.name, ex.session.max_nesting)
         if len(stmts) != 1 or not is_query(stmts[0]):
-            raise NotSupportedError("EXPLAIN ANALYZE supports a single query")
+            raise NotSupportedError(f"{self.verb} supports a single query")
         check_supported(stmts[0])
+        return stmts[0]
+
+
+@register
+class Explain(PlanStatement):
+    """EXPLAIN <query>: the optimised plan, one line a row (the query is not run)."""
+
+    verb = "EXPLAIN"
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        plan, _ = plan_query(ex.bind, self.query(ex, node))
+        return rows(pa.table({"plan": pa.array(explain(plan), pa.string())}))
+
+
+@register
+class ExplainAnalyze(PlanStatement):
+    """EXPLAIN ANALYZE <query>: the plan after running it, with rows and times."""
+
+    verb = "EXPLAIN ANALYZE"
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        query = self.query(ex, node)
         start = time.perf_counter()
-        plan, _ = plan_query(ex.bind, stmts[0])
+        plan, _ = plan_query(ex.bind, query)
         planned = time.perf_counter()
         runner = ProfilingExecutor(ex.snap, ex.interrupt)
         result = runner.table(plan)

@@ -1,4 +1,4 @@
-"""Queries (SELECT, set operations, VALUES) and EXPLAIN: bind, optimise, run on Acero."""
+"""Queries (SELECT, set operations, VALUES): bind, optimise, run on Acero."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..binder import Binder, Context
-from ..binder.coverage import check_supported
-from ..dialect import parse
-from ..errors import NotSupportedError
 from ..execution import ExecContext
 from ..executor import Executor
 from ..optimizer import optimize
-from ..plan import explain
 from ..result import Result, rows
 from ..resultcache import request
 from .registry import Statement, register
@@ -54,28 +50,3 @@ class Query(Statement):
         if cached is not None:
             out = cached.keep(out, plan, ex.bind.volatile)
         return rows(out)
-
-
-@register
-class Explain(Statement):
-    """EXPLAIN <query>: the optimised plan, one line a row (the query is not run)."""
-
-    node = exp.Command
-    writes = False
-
-    def matches(self, node: exp.Expression) -> bool:
-        return isinstance(node, exp.Command) and node.name.upper() == "EXPLAIN"
-
-    def returns_rows(self, node: exp.Expression) -> bool:
-        return True
-
-    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema:
-        return pa.schema([pa.field("plan", pa.string())])
-
-    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
-        stmts = parse(node.expression.name, ex.session.max_nesting)
-        if len(stmts) != 1 or not is_query(stmts[0]):
-            raise NotSupportedError("EXPLAIN supports a single query")
-        check_supported(stmts[0])
-        plan, _ = plan_query(ex.bind, stmts[0])
-        return rows(pa.table({"plan": pa.array(explain(plan), pa.string())}))
