@@ -130,10 +130,11 @@ class Unnest(Node):
         return f"Unnest [{pairs}]"
 
 
-@dataclass(eq=False)
-class Filter(Node):
+class SameColumns(Node):
+    """A node over one input (``input``) whose columns it passes on unchanged: it only
+    chooses, orders or counts rows (filter, sort, limit, sample)."""
+
     input: Node
-    cond: Expr
 
     def children(self) -> list[Node]:
         return [self.input]
@@ -141,6 +142,12 @@ class Filter(Node):
     @property
     def output(self) -> list[Field]:
         return self.input.output
+
+
+@dataclass(eq=False)
+class Filter(SameColumns):
+    input: Node
+    cond: Expr
 
     def label(self) -> str:
         return f"Filter {self.cond!r}"
@@ -233,16 +240,9 @@ class SortKey:
 
 
 @dataclass(eq=False)
-class Sort(Node):
+class Sort(SameColumns):
     input: Node
     keys: list[SortKey]
-
-    def children(self) -> list[Node]:
-        return [self.input]
-
-    @property
-    def output(self) -> list[Field]:
-        return self.input.output
 
     def label(self) -> str:
         return "Sort " + ", ".join(
@@ -251,17 +251,10 @@ class Sort(Node):
 
 
 @dataclass(eq=False)
-class Limit(Node):
+class Limit(SameColumns):
     input: Node
     limit: int | None
     offset: int = 0
-
-    def children(self) -> list[Node]:
-        return [self.input]
-
-    @property
-    def output(self) -> list[Field]:
-        return self.input.output
 
     def label(self) -> str:
         return f"Limit {self.limit} offset {self.offset}"
@@ -395,7 +388,7 @@ def explain(node: Node, indent: int = 0, seen: set[int] | None = None) -> list[s
 
 
 @dataclass(eq=False)
-class Sample(Node):
+class Sample(SameColumns):
     """TABLESAMPLE / USING SAMPLE: each row kept with probability ``percent``/100
     (bernoulli), or ``rows`` rows drawn without replacement (reservoir); ``seed`` repeats."""
 
@@ -405,13 +398,6 @@ class Sample(Node):
     seed: int | None = None
     exact: bool = False  # a percentage drawn as exactly that share of rows (reservoir)
 
-    def children(self) -> list[Node]:
-        return [self.input]
-
-    @property
-    def output(self) -> list[Field]:
-        return self.input.output
-
     def label(self) -> str:
         size = f"{self.percent}%" if self.rows is None else f"{self.rows} rows"
         seed = f" seed={self.seed}" if self.seed is not None else ""
@@ -419,20 +405,13 @@ class Sample(Node):
 
 
 @dataclass(eq=False)
-class PercentLimit(Node):
+class PercentLimit(SameColumns):
     """``LIMIT p%``: floor(p/100 * count) rows after ``offset`` (DuckDB's rule: the share
     is of every row, the offset skipped after)."""
 
     input: Node
     percent: float
     offset: int = 0
-
-    def children(self) -> list[Node]:
-        return [self.input]
-
-    @property
-    def output(self) -> list[Field]:
-        return self.input.output
 
     def label(self) -> str:
         return f"Limit {self.percent}% offset {self.offset}"
