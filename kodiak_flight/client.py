@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .sql.interrupt import Interrupt
 from .sql.types import sql_name
 
 
@@ -194,6 +195,9 @@ class Backend(ABC):
         """The table's row count when known without running a query (for a progress bar)."""
         return None
 
+    def cancel(self) -> None:  # noqa: B027 - a backend that cannot cancel does nothing
+        """Stop the statement running now (called from another thread: Ctrl-C)."""
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections or files; a no-op unless a backend holds some."""
 
@@ -231,10 +235,16 @@ class Embedded(Backend):
                                   ) from None
             raise
         self.session = Session(self.db)
+        self.running: Interrupt | None = None  # the statement's, while it runs
 
     def execute(self, sql: str) -> Outcome:
-        res = self.session.execute(sql)
+        self.running = Interrupt()
+        res = self.session.execute(sql, interrupt=self.running)
         return Outcome(res.schema, res.reader, res.rowcount)
+
+    def cancel(self) -> None:
+        if self.running is not None:
+            self.running.cancel()
 
     def tables(self) -> list[str]:
         return sorted(_short(r.qualified) for r in self.session.resolver().relations()
@@ -337,7 +347,7 @@ class Remote(Backend):
             raise ClientError(f"{clean_error(exc)}{hint}") from None
 
     def execute(self, sql: str) -> Outcome:
-        cur = self._cursor()
+        cur = self.running = self._cursor()
         try:
             try:
                 cur.execute(sql)
@@ -353,6 +363,14 @@ class Remote(Backend):
             raise
         cur.close()
         return Outcome(pa.schema([]), None, rowcount)
+
+    def cancel(self) -> None:
+        cur = getattr(self, "running", None)
+        if cur is not None:
+            try:
+                cur.adbc_cancel()  # the driver cancels the call or stream in progress
+            except Exception:  # noqa: BLE001 - nothing running, or already closed
+                pass
 
     def _objects(self) -> list[dict]:
         try:

@@ -13,6 +13,7 @@ prompt_toolkit input/output, which is how the tests drive it without a TTY.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -176,29 +177,57 @@ class Shell:
 
     def run_sql(self, text: str) -> None:
         for stmt in split_statements(text):
-            start = time.perf_counter()
+            self.run_interruptible(stmt)
+
+    def run_interruptible(self, stmt: str) -> None:
+        """Run ``stmt`` on a worker thread while this (the main) thread waits, so that Ctrl-C
+        is seen at once even while the query's work runs in native code: it cancels the
+        statement through the backend, waits for it to stop, and raises KeyboardInterrupt."""
+        failure: list[BaseException] = []
+
+        def work() -> None:
             try:
-                outcome = self.backend.execute(stmt)
-                try:
-                    if outcome.reader is not None:
-                        if self.mode == "table":
-                            render_table(self.console, outcome.reader, max_rows=self.max_rows)
-                        else:
-                            render_text(self.console, outcome.reader, self.mode)
+                self.run_statement(stmt)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=work, name="kodiak-statement", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            self.backend.cancel()
+            worker.join(30)
+            raise
+        if failure:
+            raise failure[0]
+
+    def run_statement(self, stmt: str) -> None:
+        """Run one statement and show its rows, its row count or its error."""
+        start = time.perf_counter()
+        try:
+            outcome = self.backend.execute(stmt)
+            try:
+                if outcome.reader is not None:
+                    if self.mode == "table":
+                        render_table(self.console, outcome.reader, max_rows=self.max_rows)
                     else:
-                        self.refresh()  # DDL may have changed the tables
-                        if outcome.rowcount >= 0:
-                            n = outcome.rowcount
-                            self.console.print(f"{n} row{'' if n == 1 else 's'} affected",
-                                               style="dim")
-                finally:
-                    outcome.close()
-            except Exception as exc:
-                self.error(clean_error(exc))
-                continue
-            if self.timer:
-                self.console.print(f"Run Time: {time.perf_counter() - start:.3f} s",
-                                   style="dim")
+                        render_text(self.console, outcome.reader, self.mode)
+                else:
+                    self.refresh()  # DDL may have changed the tables
+                    if outcome.rowcount >= 0:
+                        n = outcome.rowcount
+                        self.console.print(f"{n} row{'' if n == 1 else 's'} affected",
+                                           style="dim")
+            finally:
+                outcome.close()
+        except Exception as exc:
+            self.error(clean_error(exc))
+            return
+        if self.timer:
+            self.console.print(f"Run Time: {time.perf_counter() - start:.3f} s",
+                               style="dim")
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -320,6 +349,10 @@ class Shell:
                 continue
             except EOFError:
                 break
-            if not self.feed(line):
-                break
+            try:
+                if not self.feed(line):
+                    break
+            except KeyboardInterrupt:  # Ctrl-C while a statement runs: stop it, go on
+                self.buffer = []
+                self.error("the statement was cancelled (Ctrl-C)")
         self.finish()

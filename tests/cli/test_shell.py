@@ -164,3 +164,54 @@ def test_shell_in_process_via_entry_point(data_dir):
     r = kodiak("shell", "--data-dir", data_dir, "--mode", "csv",
                input="select 3 as x;\n")
     assert r.code == 0 and r.stdout.splitlines() == ['"x"', "3"]
+
+
+def test_ctrl_c_stops_a_running_statement_and_the_shell_goes_on(tmp_path):
+    """In a terminal (a pseudo-terminal here), Ctrl-C during an endless cross join cancels
+    it; the shell reports it, answers the next statement, and exits cleanly."""
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "shell", "--data-dir",
+                             str(tmp_path / "d")], stdin=slave, stdout=slave, stderr=slave,
+                            close_fds=True, env={**os.environ, "TERM": "dumb"})
+    os.close(slave)
+    seen = b""
+
+    def read_until(marker: bytes, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen:
+            assert time.monotonic() < deadline, seen[-2000:]
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+
+    try:
+        read_until(b"kodiak>")
+        os.write(master, b"create table keep (a bigint);\r")
+        os.write(master, b"insert into keep select * from range(1000) r(a);\r")
+        os.write(master, b"select count(*) from keep, keep k2, keep k3, keep k4;\r")
+        time.sleep(3)
+        start = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
+        read_until(b"cancelled (Ctrl-C)")
+        assert time.monotonic() - start < 15
+        os.write(master, b"select 41 + 1 as answer;\r")
+        read_until(b"42")
+        os.write(master, b".exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
