@@ -322,13 +322,32 @@ class Remote(Backend):
         kwargs.update(_tls_options(tls_root_certs, tls_skip_verify))
         self._mtls = _client_certificate(tls_client_cert, tls_client_key)
         kwargs.update(_mtls_options(self._mtls))
+        self._connect_kwargs = kwargs
+        self.running: Any = None  # the cursor of the statement running, for cancel()
+        self._cancelled = False  # a cancel spoils the ADBC connection ("context canceled")
         try:
             self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
         except Exception as exc:
             raise ClientError(f"cannot connect to {uri}: {clean_error(exc)}") from None
 
     def _cursor(self) -> Any:
+        if self._cancelled:
+            self._reconnect()
         return self.conn.cursor()
+
+    def _reconnect(self) -> None:
+        """A new connection after a cancel (its session, an open transaction included, is
+        gone with the old one)."""
+        import adbc_driver_flightsql.dbapi as flight_sql
+
+        self._cancelled = False
+        for old in (self.running, self.conn):
+            try:
+                old.close()
+            except Exception:  # noqa: BLE001 - the old connection may be unusable
+                pass
+        self.conn = flight_sql.connect(self.uri, db_kwargs=self._connect_kwargs,
+                                       autocommit=True)
 
     def _unreachable(self, exc: BaseException) -> None:
         text = str(exc)
@@ -367,6 +386,7 @@ class Remote(Backend):
     def cancel(self) -> None:
         cur = getattr(self, "running", None)
         if cur is not None:
+            self._cancelled = True
             try:
                 cur.adbc_cancel()  # the driver cancels the call or stream in progress
             except Exception:  # noqa: BLE001 - nothing running, or already closed

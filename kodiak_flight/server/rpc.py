@@ -33,7 +33,7 @@ from .middleware import (
 )
 from .ops import Operations, location_host
 from .sessions import ClientSession, Execution, SessionStore
-from .statements import MAX_SQL_NESTING
+from .statements import MAX_SQL_NESTING, watching
 
 log = logging.getLogger("kodiak.flight")
 
@@ -238,7 +238,8 @@ class KodiakFlightServer(flight.FlightServerBase):
             handler = FLIGHT_INFO.get(type(cmd))
             if handler is None:
                 raise wrong_rpc(cmd, "GetFlightInfo")
-        with self.ops.queries.run("GetFlightInfo", cmd), status.mapped("GetFlightInfo"):
+        with self.ops.queries.run("GetFlightInfo", cmd), status.mapped("GetFlightInfo"), \
+                watching(context):
             return handler(self, client, descriptor, cmd)
 
     def get_schema(self, context: flight.ServerCallContext,

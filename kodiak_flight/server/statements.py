@@ -8,6 +8,7 @@ anything.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,47 @@ def prepare(server: KodiakFlightServer, sql: Any, query: str) -> Any:
     return sql.prepare(query)
 
 
+class CallWatch:
+    """Whether the client of the call in progress has cancelled it (ADBC's cancel, a client
+    deadline), for the interrupts of the statements the call runs. gRPC's call context is
+    valid only while the call lasts: :meth:`close` detaches it, under a lock, before the
+    call returns, so a query still streaming afterwards never asks a dead context."""
+
+    def __init__(self, context: Any) -> None:
+        self.context: Any = context
+        self.lock = threading.Lock()
+        self.interrupts: list[Interrupt] = []
+
+    def attach(self, interrupt: Interrupt) -> None:
+        interrupt.caller_gone = self.cancelled
+        self.interrupts.append(interrupt)
+
+    def cancelled(self) -> bool:
+        with self.lock:
+            return self.context is not None and self.context.is_cancelled()
+
+    def close(self) -> None:
+        with self.lock:
+            self.context = None
+        for interrupt in self.interrupts:
+            interrupt.caller_gone = None
+
+
+CALL: contextvars.ContextVar[CallWatch | None] = contextvars.ContextVar("call", default=None)
+
+
+@contextlib.contextmanager
+def watching(context: Any) -> Iterator[None]:
+    """Statements run inside stop when the client cancels this call."""
+    watch = CallWatch(context)
+    token = CALL.set(watch)
+    try:
+        yield
+    finally:
+        CALL.reset(token)
+        watch.close()
+
+
 def new_interrupt(server: KodiakFlightServer, client: ClientSession | None = None
                   ) -> Interrupt:
     """A new query's interrupt, with the server's query timeout as its deadline; the server
@@ -43,6 +85,9 @@ def new_interrupt(server: KodiakFlightServer, client: ClientSession | None = Non
     else:
         interrupt = Interrupt(time.monotonic() + server.query_timeout, server.query_timeout)
     server.state.track(interrupt)
+    watch = CALL.get()
+    if watch is not None:
+        watch.attach(interrupt)
     if client is not None:
         admit(server, client.user or f"session {client.id[:8]}", interrupt)
     return interrupt

@@ -26,6 +26,8 @@ class Interrupt:
         # to create than a primary-key lookup's planning
         self._cancelled = False
         self.memory: Any = None  # a memory.QueryMemory checked with it, if limits are set
+        # whether the caller has gone (a server's call cancelled by its client), while known
+        self.caller_gone: Callable[[], bool] | None = None
         self._releases: list[Callable[[], Any]] = []
 
     def on_release(self, fn: Callable[[], Any]) -> None:
@@ -46,6 +48,9 @@ class Interrupt:
         return self._cancelled
 
     def check(self) -> None:
+        gone = self.caller_gone
+        if gone is not None and gone():
+            self._cancelled = True
         if self._cancelled:
             raise QueryCancelled("the query was cancelled")
         if self.deadline is not None and time.monotonic() > self.deadline:

@@ -166,7 +166,8 @@ def test_shell_in_process_via_entry_point(data_dir):
     assert r.code == 0 and r.stdout.splitlines() == ['"x"', "3"]
 
 
-def test_ctrl_c_stops_a_running_statement_and_the_shell_goes_on(tmp_path):
+@pytest.mark.parametrize("where", ["embedded", "server"])
+def test_ctrl_c_stops_a_running_statement_and_the_shell_goes_on(tmp_path, where):
     """In a terminal (a pseudo-terminal here), Ctrl-C during an endless cross join cancels
     it; the shell reports it, answers the next statement, and exits cleanly."""
     import os
@@ -177,9 +178,15 @@ def test_ctrl_c_stops_a_running_statement_and_the_shell_goes_on(tmp_path):
     import sys
     import time
 
+    server = None
+    target = ["--data-dir", str(tmp_path / "d")]
+    if where == "server":
+        server = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve",
+                                   "--port", "0", *target], stdout=subprocess.PIPE, text=True)
+        target = ["--uri", server.stdout.readline().strip()]
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "shell", "--data-dir",
-                             str(tmp_path / "d")], stdin=slave, stdout=slave, stderr=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "shell", *target],
+                            stdin=slave, stdout=slave, stderr=slave,
                             close_fds=True, env={**os.environ, "TERM": "dumb"})
     os.close(slave)
     seen = b""
@@ -211,7 +218,8 @@ def test_ctrl_c_stops_a_running_statement_and_the_shell_goes_on(tmp_path):
         os.write(master, b".exit\r")
         assert proc.wait(timeout=30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for p in (proc, server):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
         os.close(master)

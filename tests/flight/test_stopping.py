@@ -221,3 +221,19 @@ def test_acknowledged_commits_survive_a_stop(tmp_path, signals):
     finally:
         client.close()
         stop(proc)
+
+
+def test_a_client_deadline_stops_work_done_inside_get_flight_info(tmp_path):
+    """An aggregate is computed inside GetFlightInfo: when the client's call deadline passes
+    (or ADBC cancels the call), gRPC cancels the call and the query stops with it."""
+    proc, client = start(tmp_path)
+    try:
+        options = flight.FlightCallOptions(timeout=1.0)
+        with pytest.raises(flight.FlightTimedOutError):
+            client.get_flight_info(descriptor(pb.CommandStatementQuery(query=ENDLESS)),
+                                   options)
+        assert idle(proc.pid), "the query went on after its caller had gone"
+        assert query(client, "select 1 as x").column(0).to_pylist() == [1]
+    finally:
+        client.close()
+        stop(proc)
