@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +24,22 @@ def plain(t: pa.Table) -> pa.Table:
             c = pc.cast(c, pa.string())
         cols.append(c)
     return pa.Table.from_arrays(cols, names=t.column_names)
+
+
+@contextlib.contextmanager
+def twin(session: Session, setup: list[str]) -> Iterator[tuple[Session, Any]]:
+    """(``session``, a DuckDB connection), both given the same tables by running the same
+    ``setup`` statements on each."""
+    import duckdb
+
+    con = duckdb.connect()
+    for sql in setup:
+        session.execute(sql)
+        con.execute(sql)
+    try:
+        yield session, con
+    finally:
+        con.close()
 
 
 def load(db: Any, name: str, table: pa.Table, primary_key: tuple = ()) -> None:

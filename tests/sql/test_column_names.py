@@ -3,12 +3,13 @@ with the differences Kodiak keeps on purpose spelled out (docs/sql.md, "Column n
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from kodiak_flight.sql import Session
 from kodiak_flight.sql.binder import naming
 from kodiak_flight.sql.catalog import View, put_view
+
+from .harness import twin
 
 SETUP = [
     "create table t (a int, b varchar, d date)",
@@ -21,12 +22,8 @@ SETUP = [
 @pytest.fixture
 def pair(session: Session):
     """(session, duckdb connection) with the same tables, made by the same statements."""
-    con = duckdb.connect()
-    for sql in SETUP:
-        session.execute(sql)
-        con.execute(sql)
-    yield session, con
-    con.close()
+    with twin(session, SETUP) as both:
+        yield both
 
 
 def names(session: Session, sql: str) -> list[str]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql import Session
 from kodiak_flight.sql.errors import SqlError
 
-from .harness import check
+from .harness import check, twin
 
 SETUP = [
     "create table t (i int, j bigint, s varchar, d date, ts timestamp, f double, b boolean)",
@@ -30,12 +29,9 @@ SETUP = [
 
 @pytest.fixture
 def pair(session: Session):
-    con = duckdb.connect()
-    for sql in SETUP:
-        session.execute(sql)
-        con.execute(sql)
-    yield session, con
-    con.close()
+    """(session, duckdb connection) with the same tables, made by the same statements."""
+    with twin(session, SETUP) as both:
+        yield both
 
 
 def rows(session: Session, sql: str) -> list[tuple]:

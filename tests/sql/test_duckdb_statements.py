@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql import BindError, Session
 from kodiak_flight.sql.errors import NotSupportedError, SqlError
 
-from .harness import compare, rows_of
+from .harness import compare, rows_of, twin
 
 SETUP = [
     "create table t (a int primary key, b varchar not null default 'x', c double, d date, "
@@ -30,12 +29,9 @@ SETUP = [
 
 @pytest.fixture
 def pair(session: Session):
-    con = duckdb.connect()
-    for sql in SETUP:
-        session.execute(sql)
-        con.execute(sql)
-    yield session, con
-    con.close()
+    """(session, duckdb connection) with the same tables, made by the same statements."""
+    with twin(session, SETUP) as both:
+        yield both
 
 
 def both(pair, sql: str, duck_sql: str | None = None) -> tuple[pa.Table, list[tuple]]:

@@ -12,7 +12,7 @@ import pytest
 
 from kodiak_flight.sql import ExecutionError, Session, SqlTypeError
 
-from .harness import check
+from .harness import check, twin
 
 SETUP = [
     "create table t (a int, b int, f float, c int)",
@@ -24,12 +24,8 @@ SETUP = [
 @pytest.fixture
 def pair(session: Session):
     """(session, duckdb connection) with the same tables, made by the same statements."""
-    con = duckdb.connect()
-    for sql in SETUP:
-        session.execute(sql)
-        con.execute(sql)
-    yield session, con
-    con.close()
+    with twin(session, SETUP) as both:
+        yield both
 
 
 def rows(session: Session, sql: str, params=None) -> list[tuple]:
