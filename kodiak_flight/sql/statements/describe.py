@@ -6,6 +6,7 @@ so views, temporary tables and ``information_schema`` views describe like tables
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,8 +132,9 @@ class _Rows(Statement):
         assert ex.bind is not None
         return rows(self.table(ex.bind, node))
 
+    @abstractmethod
     def table(self, ctx: Context, node: exp.Expression) -> pa.Table:
-        raise NotImplementedError
+        """The statement's rows."""
 
 
 @register
