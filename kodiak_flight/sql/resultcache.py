@@ -226,9 +226,18 @@ def request_key(session: Any, node: exp.Expression, params: list[pa.Scalar] | No
         hash(values)
     except TypeError:
         return None
-    return (node.sql(dialect=Grizzly, comments=False), values, getattr(session, "user", None),
+    return (normalised(node), values, getattr(session, "user", None),
             session.schema, session.catalog, _temp_tables(session, snap),
             snap.catalog_version, function_generation())
+
+
+def normalised(node: exp.Expression) -> str:
+    """The statement's text as sqlglot writes it (whitespace, case and comments gone),
+    computed once per parsed statement: a prepared one is looked up at every execution."""
+    text = node.meta.get("normalised")
+    if text is None:
+        text = node.meta["normalised"] = node.sql(dialect=Grizzly, comments=False)
+    return text
 
 
 def _temp_tables(session: Any, snap: Any) -> str | None:
