@@ -228,6 +228,7 @@ class Viewer:
 
     activity: Activity
     user: str | None = None
+    audit: Any = None  # the database's audit log (``sql/audit.py``), for kodiak_audit
 
 
 _lock = threading.Lock()

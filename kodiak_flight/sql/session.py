@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from . import files
 from .activity import Activity, QueryInfo, Viewer, activity_for
+from .audit import audit_for
 from .binder import Binder, Context
 from .binder.coverage import check_supported
 from .catalog import (
@@ -161,7 +162,7 @@ class Session:
                         temp_prefix=self._temp_prefix, viewer=self.viewer())
 
     def viewer(self) -> Viewer:
-        return Viewer(self.activity, self.user)
+        return Viewer(self.activity, self.user, audit_for(self.db))
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer

@@ -17,7 +17,15 @@ from engine import errors as engine_errors
 from ..errors import BindError, suggest
 from . import system
 from .kinds import relation_kinds
-from .names import DEFAULT_SCHEMA, LEGACY_SCHEMA, SYSTEM_SCHEMA, TEMP_SCHEMA, fold, is_reserved
+from .names import (
+    AUDIT_SCHEMA,
+    DEFAULT_SCHEMA,
+    LEGACY_SCHEMA,
+    SYSTEM_SCHEMA,
+    TEMP_SCHEMA,
+    fold,
+    is_reserved,
+)
 from .views import View, find_view
 
 
@@ -98,7 +106,7 @@ class Resolver:
     def _in_schema(self, schema: str, name: str) -> Relation | None:
         if schema == SYSTEM_SCHEMA:
             return Relation("system", schema, name) if system.exists(name) else None
-        if schema in (TEMP_SCHEMA, LEGACY_SCHEMA):
+        if schema in (TEMP_SCHEMA, LEGACY_SCHEMA, AUDIT_SCHEMA):
             return None
         qualified = f"{schema}.{name}"
         if self.snap.has_table(qualified):
