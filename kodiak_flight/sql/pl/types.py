@@ -14,6 +14,7 @@ Names resolve like relations: the current schema, then ``main``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from ..catalog.system import SystemView, ViewSchema
 from ..catalog.system import register as register_view
 from ..dialect import Grizzly
 from ..errors import BindError, SqlTypeError, suggest
-from ..expr import Expr, Lit, call, cast
+from ..expr import Call, Expr, Lit, call, cast
 from ..functions import structs
 from ..types import USER_TYPE_KEY, from_sql, sql_name
 
@@ -190,15 +191,26 @@ def construct(ut: UserType, names: list[str | None], args: list[Expr]) -> Expr:
             given[key] = a
     values = [coerce(given[n], t, f"field {n!r} of {ut.name}") if n in given else Lit(None, t)
               for n, t in ut.fields]
-    packed = structs.struct_pack(fields, values)
-    return cast(packed, ut.arrow_type)
+    return tagged(structs.struct_pack(fields, values), ut.arrow_type)
+
+
+def tagged(e: Expr, t: pa.DataType) -> Expr:
+    """``e`` (of a type equal to ``t`` but for metadata) declared as ``t``, so a table
+    created from it (CREATE TABLE AS) records the user type its column holds."""
+    if isinstance(e, Call):
+        return dataclasses.replace(e, type=t)
+    if isinstance(e, Lit) and type(e) is Lit:
+        return Lit(e.value, t)
+    return e
 
 
 def coerce(e: Expr, to: pa.DataType, what: str) -> Expr:
     """``e`` as a value of ``to``; a struct target takes a struct of the same field names in
     any order (``{y: 2, x: 1}::point``), its fields cast one by one."""
-    if not pa.types.is_struct(to) or e.type == to or pa.types.is_null(e.type):
+    if not pa.types.is_struct(to) or pa.types.is_null(e.type):
         return cast(e, to)
+    if e.type == to:
+        return tagged(e, to)
     name = user_type_name(to) or sql_name(to)
     shown = name.rsplit(".", 1)[-1]
     if not pa.types.is_struct(e.type):
@@ -214,10 +226,10 @@ def coerce(e: Expr, to: pa.DataType, what: str) -> Expr:
         raise SqlTypeError(f"cannot cast {sql_name(e.type)} to {shown} ({what}): {why}")
     parts = [coerce(structs.field(e, have[f.name.lower()]), f.type, f"field {f.name!r}")
              for f in want]
-    packed = cast(structs.struct_pack([f.name for f in want], parts), to)
+    packed = tagged(structs.struct_pack([f.name for f in want], parts), to)
     if isinstance(e, Lit):
         return packed
-    return call("if_else", [call("is_null", [e]), Lit(None, to), packed])
+    return tagged(call("if_else", [call("is_null", [e]), Lit(None, to), packed]), to)
 
 
 # ---------------------------------------------------------------------- dependents

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from engine import errors
 
@@ -197,9 +198,28 @@ def _fields(name: str, form: str, text: str | None) -> list[dict[str, str]]:
         fname = item.name if item.this.quoted else item.name.lower()
         if any(f["name"].lower() == fname.lower() for f in out):
             raise BindError(f"type {name!r} has two fields named {fname!r}")
-        sql = kind.sql(dialect=Grizzly)
-        out.append({"name": fname, "type": sql if '"' in sql else sql.lower()})
+        out.append({"name": fname, "type": ""})
+    for f, typed in zip(out, _typed_types(text), strict=True):
+        f["type"] = typed
     return out
+
+
+def _typed_types(text: str) -> list[str]:
+    """Each field's type as the user spelled it (``varchar``, not sqlglot's ``TEXT``): the
+    text after the field's name, fields split at top-level commas."""
+    tokens = Grizzly().tokenize(text)
+    out, depth, start = [], 0, 0
+    for i, tok in enumerate(tokens):
+        if tok.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif tok.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth -= 1
+        elif tok.token_type == TokenType.COMMA and depth == 0:
+            out.append(tokens[start:i])
+            start = i + 1
+    out.append(tokens[start:])
+    typed = [" ".join(text[f[1].start:f[-1].end + 1].split()) for f in out if len(f) > 1]
+    return [t if '"' in t else t.lower() for t in typed]
 
 
 def _check_replace(ctx: Context, schema: str, name: str, form: str,
