@@ -4,6 +4,9 @@ stored as catalog objects (transactional, durable, in backups); DROP refused whi
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
@@ -211,3 +214,32 @@ def test_survives_restart_and_backup(tmp_path) -> None:
         assert db.check() == []
         s.close()
         db.close()
+
+
+def _doc_statements(section: str) -> list[tuple[str, str | None, str | None]]:
+    """(statement, expected first value, expected error) for each statement of the ``sql``
+    blocks of ``section`` of docs/pl-grizzly.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "pl-grizzly.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    out = []
+    for block in re.findall(r"```sql\n(.*?)```", body, re.S):
+        for line in block.splitlines():
+            m = re.match(r"^(?P<sql>.*?;)\s*(?:--\s*(?:=>\s*(?P<want>.*?)|error:\s*"
+                         r"(?P<err>.*?)))?\s*$", line)
+            assert m is not None, f"not one statement per line: {line!r}"
+            out.append((m["sql"], m["want"], m["err"]))
+    return out
+
+
+def test_docs_types_section_runs(session: Session) -> None:
+    statements = _doc_statements("Types")
+    assert len(statements) >= 20
+    for sql, want, err in statements:
+        if err is not None:
+            with pytest.raises(SqlError, match=re.escape(err)):
+                session.execute(sql)
+            continue
+        res = session.execute(sql)
+        if want is not None:
+            got = res.reader.read_all().to_pylist()[0]
+            assert str(next(iter(got.values()))) == want, sql
