@@ -80,6 +80,9 @@ def test_nested_and_exception_types(points: Session) -> None:
     assert rows(points, "select segment(point(0, 0), {x: 3, y: 4}, ['a']).b.y") == [(4.0,)]
     assert rows(points, "select not_found(message => 'no row', key => 7)") == \
         [({"message": "no row", "key": 7},)]
+    points.execute("create type oops as exception")  # no fields: still one value a row
+    assert rows(points, "select oops(), x from range(2) t(x)") == [({}, 0), ({}, 1)]
+    points.execute("drop type oops")
     ut = find_type(points.db.snapshot(), "main", "not_found")
     assert ut is not None and ut.form == "exception"
     assert ut.fields == [("message", pa.string()), ("key", pa.int64())]

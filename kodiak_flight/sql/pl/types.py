@@ -191,6 +191,8 @@ def construct(ut: UserType, names: list[str | None], args: list[Expr]) -> Expr:
             given[key] = a
     values = [coerce(given[n], t, f"field {n!r} of {ut.name}") if n in given else Lit(None, t)
               for n, t in ut.fields]
+    if not fields:  # an exception without fields: make_struct of nothing has no rows
+        return Lit({}, ut.arrow_type)
     return tagged(structs.struct_pack(fields, values), ut.arrow_type)
 
 
