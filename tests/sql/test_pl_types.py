@@ -30,7 +30,7 @@ def points(session: Session) -> Session:
 
 
 def test_struct_column_matches_duckdb(points: Session) -> None:
-    inserts = "insert into pts values (1, {x: 1, y: 2}), (2, {x: 3.5, y: -1}), (3, NULL), " \
+    inserts = "insert into pts values (1, {x: 1, y: 2}), (2, {y: -1, x: 3.5}), (3, NULL), " \
               "(4, {x: NULL, y: 7})"
     with twin(points, []) as (s, duck):
         s.execute("create table pts (id int, p point)")
