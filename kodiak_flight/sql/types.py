@@ -7,6 +7,8 @@ binder can insert explicit casts instead of failing at execution time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyarrow as pa
 from sqlglot import exp
 
@@ -49,6 +51,10 @@ TYPES: tuple[tuple[pa.DataType, str, tuple[DT, ...]], ...] = (
     (pa.null(), "NULL", (DT.NULL,)),
 )
 
+# a user type's struct names it in its first field's metadata (``pl/types.py``)
+USER_TYPE_KEY = b"kodiak:type"
+UserTypes = Callable[[str], pa.DataType]  # a user type name to its Arrow type (or raises)
+
 _SIMPLE: dict[DT, pa.DataType] = {}
 for _arrow, _name, _parsed in TYPES:
     for _dt in _parsed:
@@ -58,9 +64,12 @@ for _arrow, _name, _parsed in TYPES:
     _NAMES.setdefault(_arrow, _name)
 
 
-def from_sql(dt: exp.DataType) -> pa.DataType:
-    """Arrow type for a parsed SQL type (DuckDB spellings; DECIMAL defaults to (18,3))."""
+def from_sql(dt: exp.DataType, user: UserTypes | None = None) -> pa.DataType:
+    """Arrow type for a parsed SQL type (DuckDB spellings; DECIMAL defaults to (18,3));
+    ``user`` resolves the names of user types (``CREATE TYPE``)."""
     t = dt.this
+    if t == DT.USERDEFINED and user is not None:
+        return user(str(dt.args.get("kind") or ""))
     if t in _SIMPLE:
         return _SIMPLE[t]
     if t in (DT.DECIMAL, DT.BIGDECIMAL):
@@ -71,12 +80,13 @@ def from_sql(dt: exp.DataType) -> pa.DataType:
     if t == DT.ARRAY and dt.expressions:
         size = dt.args.get("values")
         if size:
-            return pa.list_(from_sql(dt.expressions[0]), int(size[0].name))
-        return pa.list_(from_sql(dt.expressions[0]))
+            return pa.list_(from_sql(dt.expressions[0], user), int(size[0].name))
+        return pa.list_(from_sql(dt.expressions[0], user))
     if t == DT.MAP and len(dt.expressions) == 2:
-        return pa.map_(from_sql(dt.expressions[0]), from_sql(dt.expressions[1]))
+        return pa.map_(from_sql(dt.expressions[0], user), from_sql(dt.expressions[1], user))
     if t == DT.STRUCT and dt.expressions:
-        return pa.struct([pa.field(c.name, from_sql(c.args["kind"])) for c in dt.expressions])
+        return pa.struct([pa.field(c.name, from_sql(c.args["kind"], user))
+                          for c in dt.expressions])
     raise NotSupportedError(f"type {dt.sql(dialect='duckdb')} is not supported")
 
 
@@ -104,6 +114,9 @@ def _nested_name(t: pa.DataType) -> str:
     if pa.types.is_map(t):
         return f"MAP({sql_name(t.key_type)}, {sql_name(t.item_type)})"
     if pa.types.is_struct(t):
+        tag = (t.field(0).metadata or {}).get(USER_TYPE_KEY) if t.num_fields else None
+        if tag:  # a user type: its name
+            return tag.decode().rsplit(".", 1)[-1]
         fields = ", ".join(f"{_ident(f.name)} {sql_name(f.type)}" for f in t)
         return f"STRUCT({fields})"
     if pa.types.is_fixed_size_binary(t):

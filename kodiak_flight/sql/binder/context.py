@@ -14,6 +14,7 @@ from ..catalog import Relation, Resolver
 from ..errors import ParameterError
 from ..expr import Expr, Lit, Param, ParamProbe
 from ..files import ANYWHERE, FileAccess
+from ..pl import types as user_types
 from ..plan import Node, WindowCall
 from ..scope import ColInfo, Scope
 from ..types import normalize
@@ -86,6 +87,11 @@ class Context:
         """The engine table ``t`` names, for a write: views and system views are refused."""
         return self.resolver.writable_table(t.name, t.text("db") or None,
                                             t.text("catalog") or None)
+
+    def user_type(self, name: str) -> pa.DataType:
+        """The Arrow type of user type ``name`` (``CREATE TYPE``), for ``types.from_sql``;
+        a BindError naming it if there is none."""
+        return user_types.resolver(self.snap, self.schema)(name)
 
     def param(self, index: int) -> Lit:
         if self.params is None:

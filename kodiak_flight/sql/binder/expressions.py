@@ -20,8 +20,9 @@ from .. import functions as F
 from ..errors import BindError, NotSupportedError, ParameterError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..functions import conditional, dates, strings
+from ..pl import types as user_types
 from ..scope import Scope
-from ..types import from_sql, is_string
+from ..types import from_sql, is_string, sql_name
 from . import quantified
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
@@ -137,8 +138,10 @@ class ExpressionBinder(BinderState):
         return self.ctx.param(int(node.name))
 
     def _x_Cast(self, node: exp.Cast, scope: Scope, agg: AggState | None) -> Expr:
-        to = from_sql(node.args["to"])
+        to = from_sql(node.args["to"], self.ctx.user_type)
         inner = self.expr(node.this, scope, agg)
+        if user_types.user_type_name(to):  # ``{x: 1, y: 2}::point``: fields by name
+            return user_types.coerce(inner, to, f"CAST to {sql_name(to)}")
         if isinstance(node, exp.TryCast) or node.args.get("safe"):
             return self._try_cast(inner, to)
         return cast(inner, to)
@@ -394,6 +397,10 @@ class ExpressionBinder(BinderState):
     def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
         """A scalar function call (aggregates and window functions are bound elsewhere)."""
         name = typed_name(node)  # in messages; the registry knows sqlglot's name too
+        if isinstance(node, exp.Anonymous) and F.lookup(name) is None:
+            made = self.type_constructor(node, scope, agg)  # type: ignore[attr-defined]
+            if made is not None:  # ``point(1, 2)``
+                return made
         fn = F.require(function_name(node), name)
         if fn.kind == F.AGGREGATE:
             raise BindError(f"aggregate function {name}() is not allowed here")

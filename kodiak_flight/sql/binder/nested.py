@@ -12,6 +12,7 @@ from .. import functions as F
 from ..errors import BindError, NotSupportedError
 from ..expr import Expr, Lit, cast, lit
 from ..functions import lists, structs
+from ..pl import types as user_types
 from ..scope import Scope
 from .aggregates import AggState
 from .calls import typed_name
@@ -97,6 +98,21 @@ class NestedBinder(BinderState):
                 e = structs.field(e, name)
             return e
         return None
+
+    def type_constructor(self, n: exp.Anonymous, s: Scope, g: AggState | None) -> Expr | None:
+        """``point(1, 2)`` / ``point(x => 1, y => 2)``: a value of the user type the call
+        names, or None when no user type has that name."""
+        ut = user_types.find_type(self.ctx.snap, self.ctx.schema, n.name)
+        if ut is None:
+            return None
+        names: list[str | None] = []
+        args = []
+        for a in n.expressions:
+            named = isinstance(a, (exp.Kwarg, exp.PropertyEQ)) and \
+                isinstance(a.this, (exp.Var, exp.Identifier, exp.Column))
+            names.append(a.this.name if named else None)
+            args.append(self.expr(a.expression if named else a, s, g))
+        return user_types.construct(ut, names, args)
 
     def _x_DateDiff(self, n: exp.DateDiff, s: Scope, g: AggState | None) -> Expr:
         unit = n.args.get("unit")

@@ -41,7 +41,7 @@ def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
     info = existing_table(ctx, node.this)
     for action in node.args.get("actions") or []:
         if isinstance(action, exp.ColumnDef):
-            t = from_sql(action.args["kind"])
+            t = from_sql(action.args["kind"], ctx.user_type)
             default = None
             nullable = True
             for c in action.args.get("constraints") or []:

@@ -52,6 +52,14 @@ ALL_TABLES = pa.schema([pa.field("database", pa.string()), pa.field("schema", pa
                         pa.field("temporary", pa.bool_())])
 
 
+_CLAIMED: set[str] = set()  # SHOW words another statement answers (SHOW TYPES)
+
+
+def claim_show(word: str) -> None:
+    """``SHOW <word>`` belongs to another statement: ``SHOW t`` leaves it alone."""
+    _CLAIMED.add(word.upper())
+
+
 # ---------------------------------------------------------------------- columns of things
 
 
@@ -161,7 +169,11 @@ class ShowColumns(_Rows):
     schema = DESCRIBE
 
     def matches(self, node: exp.Expression) -> bool:
-        return isinstance(node, exp.Command) and node.name.upper() == "SHOW"
+        if not isinstance(node, exp.Command) or node.name.upper() != "SHOW":
+            return False
+        arg = node.args.get("expression")
+        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
+        return text.strip().rstrip(";").strip().upper() not in _CLAIMED
 
     def table(self, ctx: Context, node: exp.Expression) -> pa.Table:
         arg = node.args.get("expression")

@@ -122,7 +122,7 @@ def _create_with_columns(tx: Any, ctx: Context, name: str, schema: exp.Schema,
     for item in schema.expressions:
         if isinstance(item, exp.ColumnDef):
             cname = item.name
-            t = from_sql(item.args["kind"]) if item.args.get("kind") else pa.string()
+            t = from_sql(item.args["kind"], ctx.user_type) if item.args.get("kind") else pa.string()
             for c in item.args.get("constraints") or []:
                 k = c.args.get("kind")
                 if isinstance(k, exp.PrimaryKeyColumnConstraint):
