@@ -12,6 +12,7 @@ when a function is read (:func:`find_functions`): built-in type names first, the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,19 @@ def object_name(name: str, receiver: str | None, types: list[str]) -> str:
 def resolve_type(snap: Any, schema: str, text: str) -> tuple[str, pa.DataType]:
     """(stored name, Arrow type) of a SQL type written ``text``: a built-in type (stored by
     its canonical name, so ``int8`` and ``bigint`` are one signature), else a user type."""
+    builtin = builtin_type(text)
+    if builtin is not None:
+        return builtin
+    user = user_type(snap, schema, text.strip().lower())
+    if user is None:
+        raise BindError(f"unknown type {text.strip()!r}")
+    return text.strip().lower(), user
+
+
+@functools.lru_cache(maxsize=512)
+def builtin_type(text: str) -> tuple[str, pa.DataType] | None:
+    """(canonical name, Arrow type) of a built-in SQL type, or None (parsed once per text:
+    every call of a user function reads its types)."""
     try:
         dt = exp.DataType.build(text, dialect=Grizzly)
         if dt.this != exp.DataType.Type.USERDEFINED:
@@ -100,10 +114,7 @@ def resolve_type(snap: Any, schema: str, text: str) -> tuple[str, pa.DataType]:
             return sql_name(t).lower(), t
     except (GlotParseError, TokenError, ValueError, NotSupportedError):
         pass
-    user = user_type(snap, schema, text.strip().lower())
-    if user is None:
-        raise BindError(f"unknown type {text.strip()!r}")
-    return text.strip().lower(), user
+    return None
 
 
 def user_type(snap: Any, schema: str, name: str) -> pa.DataType | None:
