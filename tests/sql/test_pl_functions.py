@@ -384,3 +384,44 @@ def test_query_pipes_keep_their_meaning(both):
 def test_value_pipe_needs_a_call(session):
     with pytest.raises(ParseError):
         session.execute("select 1 |> 2")
+
+
+# ---------------------------------------------------------------- the reference's examples
+
+
+def _doc_statements() -> list[tuple[str, str | None]]:
+    """(statement, trailing ``--`` comment) of the sql blocks in docs/pl-grizzly.md's
+    Functions, MATCH and Pipes sections, skipping the grammar block."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "pl-grizzly.md").read_text()
+    out = []
+    for section in re.split(r"^## ", text, flags=re.M)[1:]:
+        if section.split("\n", 1)[0].strip() not in ("Functions", "MATCH", "Pipes"):
+            continue
+        for block in re.findall(r"```sql\n(.*?)```", section, flags=re.S):
+            if "[OR REPLACE]" in block:
+                continue
+            parts = re.split(r";([ \t]*--[^\n]*)?\n", block)
+            for i in range(0, len(parts) - 1, 2):
+                comment = (parts[i + 1] or "").strip().lstrip("-").strip() or None
+                out.append((parts[i].strip(), comment))
+    return out
+
+
+def test_reference_examples_run_and_give_what_they_say(session):
+    stmts = _doc_statements()
+    assert len(stmts) > 12
+    for sql, comment in stmts:
+        res = session.execute(sql)
+        if comment is None or res.reader is None:
+            continue
+        t = res.reader.read_all()
+        if "(" in comment:  # an equivalent expression
+            same = session.execute(f"select {comment} from li").reader.read_all()
+            assert t.column(0).to_pylist() == same.column(0).to_pylist(), sql
+            continue
+        got = [str(round(v, 9) if isinstance(v, float) else v) for v in (t.to_pylist()[0].values() if t.num_rows == 1
+                                else t.column(0).to_pylist())]
+        assert got == comment.split("  "), (sql, got, comment)
