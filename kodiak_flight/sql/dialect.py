@@ -19,6 +19,8 @@ from sqlglot.tokens import TokenType
 
 from .errors import ParseError
 from .nesting import MAX_NESTING, check_nesting, guarded
+from .pl import match, pipes
+from .pl.syntax import function_command
 
 # sqlglot warns on stderr whenever it keeps a statement it does not model as a generic
 # Command (VACUUM, CALL ...); the statement registry decides what such a statement means.
@@ -111,6 +113,14 @@ class Grizzly(DuckDB):
     class Parser(DuckDB.Parser):
         FUNCTIONS = {**DuckDB.Parser.FUNCTIONS, "RANGE": _series("range"),
                      "GENERATE_SERIES": _series("generate_series")}
+        # PL-Grizzly's MATCH expression (pl/match.py)
+        NO_PAREN_FUNCTION_PARSERS = {**DuckDB.Parser.NO_PAREN_FUNCTION_PARSERS,
+                                     "MATCH": match.parse_match}
+
+        def _parse_bitwise(self) -> exp.Expr | None:
+            """Operands joined by value pipes, ``expr |> f(y)`` (pl/pipes.py)."""
+            return pipes.value_pipes(self, super()._parse_bitwise(), self._parse_bitwise)
+
         def validate_expression(self, expression: Any, args: Any = None) -> Any:
             """A call with the wrong arguments is refused naming the function as typed
             (sqlglot's own message names its class: ``TimeToStr`` for strftime)."""
@@ -191,6 +201,9 @@ def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
         parse(inner, max_nesting)  # syntax errors surface with their own position
         verb = "EXPLAIN ANALYZE" if m.group(1) else "EXPLAIN"  # statements/explain.py
         return [exp.Command(this=verb, expression=exp.Literal.string(inner))]
+    command = function_command(sql)  # statements/functions.py
+    if command is not None:
+        return [command]
     m = _REINDEX.match(sql)
     if m:  # statements/reindex.py
         return [exp.Command(this="REINDEX", expression=exp.Literal.string(m["name"] or ""))]

@@ -20,6 +20,7 @@ from .. import functions as F
 from ..errors import BindError, NotSupportedError, ParameterError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..functions import conditional, dates, strings
+from ..pl import inline
 from ..pl import types as user_types
 from ..scope import Scope
 from ..types import from_sql, is_string, sql_name
@@ -397,10 +398,11 @@ class ExpressionBinder(BinderState):
     def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
         """A scalar function call (aggregates and window functions are bound elsewhere)."""
         name = typed_name(node)  # in messages; the registry knows sqlglot's name too
-        if isinstance(node, exp.Anonymous) and F.lookup(name) is None:
+        if isinstance(node, exp.Anonymous) and F.lookup(function_name(node)) is None:
             made = self.type_constructor(node, scope, agg)  # type: ignore[attr-defined]
             if made is not None:  # ``point(1, 2)``
                 return made
+            return inline.bind_call(self, node, scope, agg)  # a user function (pl/)
         fn = F.require(function_name(node), name)
         if fn.kind == F.AGGREGATE:
             raise BindError(f"aggregate function {name}() is not allowed here")

@@ -12,6 +12,7 @@ from .. import functions as F
 from ..errors import BindError, NotSupportedError
 from ..expr import Expr, Lit, cast, lit
 from ..functions import lists, structs
+from ..pl import inline
 from ..pl import types as user_types
 from ..scope import Scope
 from .aggregates import AggState
@@ -71,6 +72,8 @@ class NestedBinder(BinderState):
         return lists.list_extract([base, i])
 
     def _x_Dot(self, n: exp.Dot, s: Scope, g: AggState | None) -> Expr:
+        if isinstance(n.expression, exp.Func):  # value.f(): a receiver function (pl/)
+            return inline.bind_method(self, n, s, g)
         return structs.field(self.expr(n.this, s, g), n.expression.name)
 
     def _x_StructExtract(self, n: exp.StructExtract, s: Scope, g: AggState | None) -> Expr:
