@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from . import files
 from .activity import Activity, QueryInfo, Viewer, activity_for
-from .binder import Binder, Context
+from .binder import Binder, Context, param_number
 from .binder.coverage import check_supported
 from .catalog import (
     TEMP_SCHEMA,
@@ -42,6 +42,9 @@ from .internal import reported
 from .interrupt import Interrupt
 from .nesting import MAX_NESTING, guarded
 from .optimizer import optimize
+from .pl.parser import is_script
+from .pl.script import run_script
+from .pl.variables import Variables
 from .plancache import Template, has_join, instantiate, refresh_estimates
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
@@ -73,6 +76,7 @@ class Session:
         # transaction of a connection) sees that session's and leaves dropping them to it.
         self.owns_temp = temp_tag is None
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
+        self.variables = Variables()  # SET / LET / $name (``pl/variables.py``)
         # (sql, schema) -> (catalog key, Prepared): see ``prepare``
         self._prepared: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
             OrderedDict()
@@ -187,12 +191,24 @@ class Session:
         (``KILL QUERY`` stops it through the same interrupt)."""
         result = None
         with self._interruptible(interrupt, sql) as query, guarded():
+            if is_script(sql):  # blocks, control flow, {name}: the PL interpreter
+                return self.activity.watch(query, run_script(self, sql, params))
             for stmt in parse(sql, self.max_nesting):
-                check_supported(stmt)  # refuse by name what binding would ignore
-                with reported(stmt):
-                    result = self._run(stmt, params)
+                result = self.run_statement(stmt, params)
             assert result is not None
             return self.activity.watch(query, result)
+
+    def run_statement(self, stmt: exp.Expression,
+                      params: pa.RecordBatch | pa.Table | None = None) -> Result:
+        """One parsed statement, as ``execute`` runs each (a script's statements too)."""
+        check_supported(stmt)  # refuse by name what binding would ignore
+        with reported(stmt):
+            return self._run(stmt, params)
+
+    @property
+    def interrupt(self) -> Interrupt | None:
+        """The interrupt of the statement (or script) running now, if any."""
+        return self._interrupt
 
     @contextlib.contextmanager
     def _interruptible(self, interrupt: Interrupt | None, text: str) -> Iterator[QueryInfo]:
@@ -229,7 +245,8 @@ class Session:
         """The binder's context for a statement reading ``snap``."""
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
                        stats=cache_for(self.db), temp_prefix=self._temp_prefix,
-                       files=self.file_access, viewer=self.viewer())
+                       files=self.file_access, viewer=self.viewer(),
+                       variables=self.variables.visible())
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
         return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))
@@ -344,7 +361,7 @@ def catalog_key(snap: Any) -> tuple[int, int]:
 
 
 def _placeholder_count(stmt: exp.Expression) -> int:
-    nums = [int(str(p.this)) for p in stmt.find_all(exp.Placeholder) if p.this is not None]
+    nums = [n for p in stmt.find_all(exp.Placeholder) if (n := param_number(p)) is not None]
     return max(nums, default=0)
 
 
