@@ -21,6 +21,7 @@ from ..errors import QueryCancelled, QueryTimedOut, SqlError
 ERROR = "error"  # the built-in exception name of Kodiak's own errors
 UNCATCHABLE = (QueryCancelled, QueryTimedOut)
 TRACE = "pl_trace"  # attribute an error crossing PL frames gathers them in
+OWNER = "pl_owner"  # ... and the running body that added the last one
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,16 @@ class ControlError(SqlError):
     """``BREAK`` / ``CONTINUE`` outside a loop, ``RETURN`` where nothing can return."""
 
 
-def add_frame(error: BaseException, frame: Frame) -> None:
-    """Record that ``error`` passed through ``frame`` (innermost first)."""
+def add_frame(error: BaseException, frame: Frame, owner: object) -> None:
+    """Record that ``error`` passed through ``frame`` (innermost first): the first line of
+    each ``owner`` (a running script or function body) it leaves, the innermost one."""
     trace = getattr(error, TRACE, None)
     if trace is None:
         trace = []
         setattr(error, TRACE, trace)
-    if not trace or trace[-1] != frame:
+    if getattr(error, OWNER, None) is not owner:
         trace.append(frame)
+        setattr(error, OWNER, owner)
 
 
 def trace_text(error: BaseException) -> str:

@@ -23,6 +23,7 @@ from ..result import Result, done, rows
 from . import ast
 from .errors import (
     ERROR,
+    OWNER,
     TRACE,
     UNCATCHABLE,
     ControlError,
@@ -91,7 +92,7 @@ class Interpreter:
             except (_Return, _Break, _Continue):
                 raise
             except BaseException as e:
-                add_frame(e, Frame(self.script.name, node.line))
+                add_frame(e, Frame(self.script.name, node.line), self)
                 raise
 
     def check(self) -> None:
@@ -102,8 +103,10 @@ class Interpreter:
     # -- values ---------------------------------------------------------------------------
 
     def value(self, code: ast.Code) -> pa.Scalar:
-        """An expression's value: run as ``SELECT <expr>`` with the variables bound."""
-        table = self.query(exp.Select(expressions=[code.resolve(self.variables.visible())]))
+        """An expression's value: run as ``SELECT <expr>`` with the variables bound (or a
+        ``CALL``'s one value)."""
+        node = code.resolve(self.variables.visible())
+        table = self.query(exp.Select(expressions=[node]) if code.expression else node)
         if table.num_rows != 1:
             raise SqlTypeError("a value must be one row")  # a set-returning expression
         return table.column(0)[0]
@@ -216,6 +219,7 @@ class Interpreter:
 
     def _caught(self, catch: ast.Catch, error: BaseException) -> None:
         setattr(error, TRACE, [])  # handled: a re-raise starts a new trace
+        setattr(error, OWNER, None)
         with self.variables.block():
             if catch.alias is not None:
                 value = error.value if isinstance(error, PlException) else error_value(error)

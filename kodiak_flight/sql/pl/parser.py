@@ -196,9 +196,14 @@ class _Parser:
                                                                    TokenType.COLON_EQ):
             raise self.error("expected = after the variable's name")
         self.i += 1
+        return name.lower(), self.value()
+
+    def value(self) -> ast.Code:
+        """An expression up to ``;``, or ``CALL f(...)`` (its one value)."""
+        call = self.at("CALL")
         text, line = self.text_until(self.semi, "an expression")
         self.semicolon()
-        return name.lower(), self.code(text, line, expression=True)
+        return self.code(text, line, expression=not call)
 
     def _let(self, line: int) -> ast.Node:
         self.expect("LET")
@@ -266,12 +271,10 @@ class _Parser:
 
     def _return(self, line: int) -> ast.Node:
         self.expect("RETURN")
-        value = None
-        if not self.at_end() and not self.semi():
-            text, vline = self.text_until(self.semi, "a value")
-            value = self.code(text, vline, expression=True)
-        self.semicolon()
-        return ast.Return(line, value)
+        if self.at_end() or self.semi():
+            self.semicolon()
+            return ast.Return(line, None)
+        return ast.Return(line, self.value())
 
     def _break(self, line: int) -> ast.Node:
         self.expect("BREAK")

@@ -15,6 +15,7 @@ import contextlib
 import re
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import pyarrow as pa
 from sqlglot.errors import TokenError
@@ -22,6 +23,16 @@ from sqlglot.tokens import TokenType
 
 from ..dialect import Grizzly
 from ..errors import BindError, suggest
+
+
+@dataclass
+class CallLimits:
+    """How deep calls may nest: ``max_depth`` calls of one function inside each other
+    (recursion), ``max_stack`` frames in all (scripts and functions)."""
+
+    max_depth: int = 32
+    max_stack: int = 64
+
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _WORD = (TokenType.VAR, TokenType.NUMBER)
@@ -33,6 +44,8 @@ class Variables:
     def __init__(self) -> None:
         self.session: dict[str, pa.Scalar] = {}
         self.frames: list[list[dict[str, pa.Scalar]]] = []  # per call: its block scopes
+        self.calls: list[str] = []  # the functions being run, outermost first
+        self.limits = CallLimits()  # configurable per session
 
     def visible(self) -> Mapping[str, pa.Scalar]:
         scopes = self.frames[-1][::-1] if self.frames else []

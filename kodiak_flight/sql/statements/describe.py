@@ -45,6 +45,8 @@ TABLE_INFO = pa.schema([pa.field("cid", pa.int32()), pa.field("name", pa.string(
                         pa.field("dflt_value", pa.string()), pa.field("pk", pa.bool_())])
 TABLE_NAMES = _strings("name")
 _OTHER_SHOWS = {"DATABASES", "SCHEMAS", "FUNCTIONS", "SECRETS", "VARIABLES", "ALL"}
+# SHOW words another statement module answers (``SHOW VARIABLES``): not a table's name here
+SHOWN_ELSEWHERE: set[str] = set()
 ALL_TABLES = pa.schema([pa.field("database", pa.string()), pa.field("schema", pa.string()),
                         pa.field("name", pa.string()),
                         pa.field("column_names", pa.list_(pa.string())),
@@ -161,7 +163,11 @@ class ShowColumns(_Rows):
     schema = DESCRIBE
 
     def matches(self, node: exp.Expression) -> bool:
-        return isinstance(node, exp.Command) and node.name.upper() == "SHOW"
+        if not (isinstance(node, exp.Command) and node.name.upper() == "SHOW"):
+            return False
+        arg = node.args.get("expression")
+        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
+        return text.strip().upper() not in SHOWN_ELSEWHERE
 
     def table(self, ctx: Context, node: exp.Expression) -> pa.Table:
         arg = node.args.get("expression")
