@@ -23,6 +23,7 @@ from .variables import has_interpolation
 _PL_START = {"LET", "IF", "WHILE", "FOR", "RETURN", "BREAK", "CONTINUE", "RAISE", "TRY"}
 _HINT = re.compile(r"\b(let|if|while|for|return|break|continue|raise|try|begin)\b|\{",
                    re.IGNORECASE)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a keyword may name a variable too
 _TRANSACTION_WORDS = {"TRANSACTION", "WORK"}
 _OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
 _CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
@@ -111,8 +112,8 @@ class _Parser:
         self.i += 1
 
     def name(self) -> str:
-        if self.at_end() or self.tokens[self.i].token_type not in (TokenType.VAR,
-                                                                   TokenType.IDENTIFIER):
+        t = self.tokens[self.i] if not self.at_end() else None
+        if t is None or not (t.token_type == TokenType.IDENTIFIER or _NAME.match(t.text)):
             raise self.error("expected a name")
         t = self.tokens[self.i]
         self.i += 1
@@ -156,11 +157,11 @@ class _Parser:
 
     # -- statements -----------------------------------------------------------------------
 
-    def body(self, stop: Callable[[], bool]) -> list[ast.Node]:
+    def body(self, stop: Callable[[], bool], closer: str = "END") -> list[ast.Node]:
         out: list[ast.Node] = []
         while not stop():
             if self.at_end():
-                raise self.error("the block is not closed (END missing)")
+                raise self.error(f"the block is not closed ({closer} missing)")
             if self.semi():  # an empty statement
                 self.i += 1
                 continue
@@ -230,7 +231,7 @@ class _Parser:
                 branches.append(self._branch())
             elif self.at("ELSE"):
                 self.i += 1
-                otherwise = self.body(lambda: self.at("END", "IF"))
+                otherwise = self.body(lambda: self.at("END", "IF"), "END IF")
             else:
                 break
         self.expect("END", "IF")
@@ -241,14 +242,14 @@ class _Parser:
         text, line = self.text_until(lambda: self.at("THEN"), "a condition")
         self.expect("THEN")
         body = self.body(lambda: self.at("ELSIF") or self.at("ELSEIF") or self.at("ELSE")
-                         or self.at("END", "IF"))
+                         or self.at("END", "IF"), "END IF")
         return self.code(text, line, expression=True), body
 
     def _while(self, line: int) -> ast.Node:
         self.expect("WHILE")
         text, cline = self.text_until(lambda: self.at("DO"), "a condition")
         self.expect("DO")
-        body = self.body(lambda: self.at("END", "WHILE"))
+        body = self.body(lambda: self.at("END", "WHILE"), "END WHILE")
         self.expect("END", "WHILE")
         self.semicolon()
         return ast.While(line, self.code(text, cline, expression=True), body)
@@ -264,7 +265,7 @@ class _Parser:
             lambda: self.tokens[self.i].token_type == TokenType.R_PAREN, "a query")
         self.i += 1
         self.expect("DO")
-        body = self.body(lambda: self.at("END", "FOR"))
+        body = self.body(lambda: self.at("END", "FOR"), "END FOR")
         self.expect("END", "FOR")
         self.semicolon()
         return ast.For(line, var, self.code(text, qline, expression=False), body)
@@ -313,7 +314,7 @@ class _Parser:
 
     def _try(self, line: int) -> ast.Node:
         self.expect("TRY")
-        body = self.body(lambda: self.at("CATCH") or self.at("END", "TRY"))
+        body = self.body(lambda: self.at("CATCH") or self.at("END", "TRY"), "END TRY")
         catches = []
         while self.at("CATCH"):
             self.i += 1
@@ -324,7 +325,7 @@ class _Parser:
                 alias = self.name().lower()
             self.expect("THEN")
             catches.append(ast.Catch(type_name, alias, self.body(
-                lambda: self.at("CATCH") or self.at("END", "TRY"))))
+                lambda: self.at("CATCH") or self.at("END", "TRY"), "END TRY")))
         if not catches:
             raise self.error("TRY needs at least one CATCH")
         self.expect("END", "TRY")
