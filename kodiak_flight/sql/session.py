@@ -43,7 +43,7 @@ from .interrupt import Interrupt
 from .nesting import MAX_NESTING, guarded
 from .optimizer import optimize
 from .pl.parser import is_script
-from .pl.script import run_script
+from .pl.script import PreparedScript, run_script
 from .pl.variables import Variables
 from .plancache import Template, has_join, instantiate, refresh_estimates
 from .result import Result, rows, written
@@ -220,7 +220,7 @@ class Session:
         finally:
             self._interrupt = None
 
-    def prepare(self, sql: str) -> Prepared:
+    def prepare(self, sql: str) -> Prepared | PreparedScript:
         """A prepared statement; preparing the same text again reuses it (and the plans it
         keeps) while the catalog version, the functions and the current schema are unchanged: clients
         such as ADBC prepare anew whenever a cursor's SQL text changes."""
@@ -230,6 +230,8 @@ class Session:
         if hit is not None and hit[0] == version:
             self._prepared.move_to_end(key)
             return hit[1]
+        if is_script(sql):  # run whole when executed (``pl/script.py``)
+            return PreparedScript(self, sql)
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")

@@ -24,3 +24,21 @@ def run_script(session: Any, sql: str,
     except BaseException as e:
         raise with_trace(e) from e.__cause__
     return one_row(out, "result") if returned else out
+
+
+class PreparedScript:
+    """A script where a client prepares its SQL (ADBC prepares every statement): run as a
+    whole when executed. Its result schema is known only once it has run."""
+
+    def __init__(self, session: Any, sql: str) -> None:
+        parse_script(sql)  # syntax errors surface at prepare, as a statement's do
+        self.session = session
+        self.text = sql
+        self.stmt = None  # no single statement
+        self.is_update = False  # it may answer with rows (RETURN, a final query)
+        self.dataset_schema: pa.Schema | None = None
+        self.parameter_schema = pa.schema([])
+
+    def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
+                interrupt: Any = None) -> Result:
+        return self.session.execute(self.text, params, interrupt=interrupt)
