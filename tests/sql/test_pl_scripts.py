@@ -297,3 +297,20 @@ def test_no_eval_or_exec_in_the_source():
                     found.add((path.relative_to(ROOT).as_posix(), name))
     assert found <= allowed, found - allowed
     assert found == allowed  # the scan sees the two it allows: it can fail
+
+
+def test_the_docs_examples_run(s, db):
+    """docs/pl-grizzly.md's SQL examples, in order (the last is fact's body)."""
+    import re
+    text = (ROOT / "docs" / "pl-grizzly.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", text, re.S)
+    assert len(blocks) == 5
+    s.execute("create table sales_east (qty bigint)")
+    s.execute("insert into sales_east values (5), (50)")
+    s.execute("create table t (a bigint primary key, b varchar)")
+    s.execute(blocks[0])
+    s.execute(blocks[1])
+    assert rows(s, blocks[2]) == [{"result": "x1x2"}]
+    assert rows(s, blocks[3]) == [{"result": "no such key 42"}]
+    function(db, "fact", [("n", "bigint", None)], "bigint", blocks[4].split("\n", 1)[1])
+    assert rows(s, "CALL fact(6)") == [{"fact": 720}]
