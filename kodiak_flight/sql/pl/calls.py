@@ -128,13 +128,12 @@ def _expression_body(script: Any, fn: UserFunction) -> Any:
     """An expression body names its parameters bare (``a * 2``): read them as ``$a``."""
     names = {p for p, _, _ in fn.params}
     code = script.body[0].value
-    node = code.node.copy()
-    for col in list(node.find_all(exp.Column)):
-        if not col.table and col.name.lower() in names:
-            col.replace(exp.Placeholder(this=col.name.lower()))
-    code.node = node if not isinstance(code.node, exp.Column) else \
-        exp.Placeholder(this=code.node.name.lower()) if code.node.name.lower() in names \
-        else node
+
+    def param(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column) and not n.table and n.name.lower() in names:
+            return exp.Placeholder(this=n.name.lower())
+        return n
+    code.node = code.node.transform(param)
     return script
 
 
