@@ -25,6 +25,7 @@ from sqlglot import exp
 from kodiak_flight.sql import NotSupportedError as SqlNotSupported
 from kodiak_flight.sql import Prepared, Result, Session
 from kodiak_flight.sql.dialect import parse
+from kodiak_flight.sql.pl.parser import is_script
 from kodiak_flight.sql.statements import statement_for
 
 from . import databases, errors, params
@@ -248,7 +249,8 @@ class Connection:
     def _prepare(self, sql: str) -> Prepared | None:
         """The prepared statement (kept by the session for reuse), or None for a script."""
         try:
-            return self._session.prepare(sql)
+            prepared = self._session.prepare(sql)
+            return None if prepared.stmt is None else prepared  # a PL script runs whole
         except SqlNotSupported:
             if len(parse(sql)) > 1:
                 return None
@@ -258,7 +260,8 @@ class Connection:
         if batch is not None:
             raise ProgrammingError("parameters bind one statement; this SQL holds several "
                                    "(run them one at a time)")
-        self._implicit_begin(parse(sql))
+        if not is_script(sql):  # a PL script keeps the session's transaction rules
+            self._implicit_begin(parse(sql))
         return self._session.execute(sql)
 
     def _implicit_begin(self, stmts: list[exp.Expression]) -> None:

@@ -224,7 +224,8 @@ def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
         raise ParseError(f"syntax error{where}{near}: {desc}", line, col, token) from None
     except TokenError as e:
         raise ParseError(f"syntax error: {e}") from None
-    out = [s for s in stmts if s is not None]
+    # a comment after the last ";" parses as a Semicolon node: not a statement
+    out = [s for s in stmts if s is not None and not isinstance(s, exp.Semicolon)]
     if not out:
         raise ParseError("empty statement")
     return out

@@ -22,7 +22,7 @@ from sqlglot import exp
 from . import files
 from .activity import Activity, QueryInfo, Viewer, activity_for
 from .audit import audit_for
-from .binder import Binder, Context
+from .binder import Binder, Context, param_number
 from .binder.coverage import check_supported
 from .catalog import (
     TEMP_SCHEMA,
@@ -43,6 +43,9 @@ from .internal import reported
 from .interrupt import Interrupt
 from .nesting import MAX_NESTING, guarded
 from .optimizer import optimize
+from .pl.parser import is_script
+from .pl.script import PreparedScript, run_script
+from .pl.variables import Variables
 from .plancache import Template, has_join, instantiate, refresh_estimates
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
@@ -74,6 +77,7 @@ class Session:
         # transaction of a connection) sees that session's and leaves dropping them to it.
         self.owns_temp = temp_tag is None
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
+        self.variables = Variables()  # SET / LET / $name (``pl/variables.py``)
         # (sql, schema) -> (catalog key, Prepared): see ``prepare``
         self._prepared: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
             OrderedDict()
@@ -188,12 +192,24 @@ class Session:
         (``KILL QUERY`` stops it through the same interrupt)."""
         result = None
         with self._interruptible(interrupt, sql) as query, guarded():
+            if is_script(sql):  # blocks, control flow, {name}: the PL interpreter
+                return self.activity.watch(query, run_script(self, sql, params))
             for stmt in parse(sql, self.max_nesting):
-                check_supported(stmt)  # refuse by name what binding would ignore
-                with reported(stmt):
-                    result = self._run(stmt, params)
+                result = self.run_statement(stmt, params)
             assert result is not None
             return self.activity.watch(query, result)
+
+    def run_statement(self, stmt: exp.Expression,
+                      params: pa.RecordBatch | pa.Table | None = None) -> Result:
+        """One parsed statement, as ``execute`` runs each (a script's statements too)."""
+        check_supported(stmt)  # refuse by name what binding would ignore
+        with reported(stmt):
+            return self._run(stmt, params)
+
+    @property
+    def interrupt(self) -> Interrupt | None:
+        """The interrupt of the statement (or script) running now, if any."""
+        return self._interrupt
 
     @contextlib.contextmanager
     def _interruptible(self, interrupt: Interrupt | None, text: str) -> Iterator[QueryInfo]:
@@ -205,7 +221,7 @@ class Session:
         finally:
             self._interrupt = None
 
-    def prepare(self, sql: str) -> Prepared:
+    def prepare(self, sql: str) -> Prepared | PreparedScript:
         """A prepared statement; preparing the same text again reuses it (and the plans it
         keeps) while the catalog version, the functions and the current schema are unchanged: clients
         such as ADBC prepare anew whenever a cursor's SQL text changes."""
@@ -215,6 +231,8 @@ class Session:
         if hit is not None and hit[0] == version:
             self._prepared.move_to_end(key)
             return hit[1]
+        if is_script(sql):  # run whole when executed (``pl/script.py``)
+            return PreparedScript(self, sql)
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")
@@ -230,7 +248,8 @@ class Session:
         """The binder's context for a statement reading ``snap``."""
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
                        stats=cache_for(self.db), temp_prefix=self._temp_prefix,
-                       files=self.file_access, viewer=self.viewer())
+                       files=self.file_access, viewer=self.viewer(),
+                       variables=self.variables.visible())
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
         return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))
@@ -345,7 +364,7 @@ def catalog_key(snap: Any) -> tuple[int, int]:
 
 
 def _placeholder_count(stmt: exp.Expression) -> int:
-    nums = [int(str(p.this)) for p in stmt.find_all(exp.Placeholder) if p.this is not None]
+    nums = [n for p in stmt.find_all(exp.Placeholder) if (n := param_number(p)) is not None]
     return max(nums, default=0)
 
 

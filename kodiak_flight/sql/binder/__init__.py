@@ -18,7 +18,7 @@ generate_series, UNNEST) and ``pivot`` (PIVOT / UNPIVOT rewritten into grouping 
 from __future__ import annotations
 
 from .aggregates import AggregateBinder
-from .context import Bound, Context, new_id
+from .context import Bound, Context, new_id, param_number
 from .expressions import ExpressionBinder
 from .from_ import FromBinder
 from .nested import NestedBinder
@@ -35,4 +35,4 @@ class Binder(SelectBinder, FromBinder, SetOpBinder, SubqueryBinder, ExpressionBi
     """Binds one query block (SELECT or set operation) and its nested blocks."""
 
 
-__all__ = ["Binder", "Bound", "Context", "new_id"]
+__all__ = ["Binder", "Bound", "Context", "new_id", "param_number"]

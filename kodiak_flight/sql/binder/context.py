@@ -4,6 +4,7 @@ result of binding one block, fresh column ids, and the state every binder mixin 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..catalog import Relation, Resolver
-from ..errors import ParameterError
+from ..errors import BindError, ParameterError, suggest
 from ..expr import Expr, Lit, Param, ParamProbe
 from ..files import ANYWHERE, FileAccess
 from ..pl import types as user_types
@@ -69,6 +70,8 @@ class Context:
     # outer column ids each subquery being discovered has read (``correlated.discover``)
     corr_recorders: list[list[str]] = field(default_factory=list)
     viewer: Any = None  # ``activity.Viewer``: what kodiak_queries / kodiak_sessions show
+    # ``$name``: the session's and the running script's variables (``pl/variables.py``)
+    variables: Mapping[str, pa.Scalar] | None = None
 
     @property
     def resolver(self) -> Resolver:
@@ -105,6 +108,24 @@ class Context:
         if self.probe is not None:
             return Param(index, value, t, self.probe)
         return Lit(value, t)
+
+    def variable(self, name: str) -> Lit:
+        """``$name``: a variable's value bound as a constant, never spliced into SQL text.
+        The plan then holds it, so neither the plan nor its result is kept for reuse."""
+        key = name.lower()
+        known = self.variables if self.variables is not None else {}
+        if key not in known:
+            raise BindError(f"variable ${name} is not set" + suggest(key, known))
+        self.volatile = True
+        s = known[key]
+        t = normalize(s.type)
+        return Lit(s.cast(t).as_py() if t != s.type else s.as_py(), t)
+
+
+def param_number(node: exp.Placeholder) -> int | None:
+    """The number of a ``$N`` / ``?`` placeholder; None for ``$name`` (a variable)."""
+    text = str(node.this) if node.this is not None else ""
+    return int(text) if text.isdigit() else None
 
 
 class BinderState:

@@ -27,7 +27,7 @@ from ..types import from_sql, is_string, sql_name
 from . import quantified
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
-from .context import BinderState
+from .context import BinderState, param_number
 
 
 class ExpressionBinder(BinderState):
@@ -133,7 +133,8 @@ class ExpressionBinder(BinderState):
     def _x_Placeholder(self, node: exp.Placeholder, scope: Scope, agg: AggState | None) -> Expr:
         if node.this is None:
             raise ParameterError("unnumbered placeholder")
-        return self.ctx.param(int(str(node.this)))
+        n = param_number(node)
+        return self.ctx.param(n) if n is not None else self.ctx.variable(str(node.this))
 
     def _x_Parameter(self, node: exp.Parameter, scope: Scope, agg: AggState | None) -> Expr:
         return self.ctx.param(int(node.name))
@@ -197,9 +198,9 @@ class ExpressionBinder(BinderState):
         return a, b
 
     def _hint_params(self, ast: exp.Expression, other: Expr) -> None:
-        if isinstance(ast, exp.Placeholder) and ast.this is not None and \
+        if isinstance(ast, exp.Placeholder) and (n := param_number(ast)) is not None and \
                 not pa.types.is_null(other.type):
-            self.ctx.param_types.setdefault(int(str(ast.this)), other.type)
+            self.ctx.param_types.setdefault(n, other.type)
 
     def _x_Add(self, n: exp.Add, s: Scope, g: AggState | None) -> Expr:
         return F.arith("+", *self._bin(n, s, g))

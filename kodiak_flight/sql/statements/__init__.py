@@ -10,6 +10,7 @@ registers them all.
 
 from . import (  # noqa: F401 (imported to register; no two statements match one node)
     alter,
+    call,
     copy,
     delete,
     describe,
@@ -27,6 +28,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     types,
     update,
     vacuum,
+    variables,
     view,
 )
 from .insert import hint_parameters, insert_table

@@ -44,7 +44,7 @@ TABLE_INFO = pa.schema([pa.field("cid", pa.int32()), pa.field("name", pa.string(
                         pa.field("type", pa.string()), pa.field("notnull", pa.bool_()),
                         pa.field("dflt_value", pa.string()), pa.field("pk", pa.bool_())])
 TABLE_NAMES = _strings("name")
-_OTHER_SHOWS = {"DATABASES", "SCHEMAS", "FUNCTIONS", "SECRETS", "VARIABLES", "ALL"}
+_OTHER_SHOWS = {"DATABASES", "SCHEMAS", "SECRETS", "ALL"}
 ALL_TABLES = pa.schema([pa.field("database", pa.string()), pa.field("schema", pa.string()),
                         pa.field("name", pa.string()),
                         pa.field("column_names", pa.list_(pa.string())),

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from ..binder import Binder, Context
+from ..binder import Binder, Context, param_number
 from ..errors import BindError, NotSupportedError, SqlTypeError, suggest
 from ..execution import ExecContext
 from ..executor import Executor
@@ -48,9 +48,8 @@ def hint_parameters(ctx: Context, stmt: exp.Insert) -> None:
     for row in stmt.expression.expressions:
         items = row.expressions if isinstance(row, exp.Tuple) else [row]
         for n, it in zip(names, items, strict=False):
-            if isinstance(it, exp.Placeholder) and it.this is not None:
-                ctx.param_types.setdefault(int(str(it.this)),
-                                           normalize(info.schema.field(n).type))
+            if isinstance(it, exp.Placeholder) and (k := param_number(it)) is not None:
+                ctx.param_types.setdefault(k, normalize(info.schema.field(n).type))
 
 
 def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
@@ -167,8 +166,8 @@ def _values_table(ctx: Context, src: exp.Values, names: list[str], types: list[p
         for i, it in enumerate(items):
             if isinstance(it, exp.Var) and it.name.upper() == "DEFAULT":
                 raise NotSupportedError("DEFAULT in VALUES is not supported; omit the column")
-            if isinstance(it, exp.Placeholder) and it.this is not None:
-                ctx.param_types.setdefault(int(str(it.this)), types[i])
+            if isinstance(it, exp.Placeholder) and (k := param_number(it)) is not None:
+                ctx.param_types.setdefault(k, types[i])
             e = binder.expr(it, Scope([]))
             e = Executor(ctx.snap).resolve(e)
             if not isinstance(e, Lit):

@@ -1,0 +1,260 @@
+"""The interpreter of scripts and block bodies.
+
+It walks the ``pl/ast.py`` tree; every SQL statement runs through the session exactly as a
+statement sent alone would (``Session.run_statement``: vectorised, in the session's
+transaction rules), and every condition or value is computed by running it as SQL
+(``SELECT <expr>``) with the variables bound as values. No Python ``eval`` of anything a
+user wrote. The session's interrupt is checked before each statement and each loop turn,
+so cancellation and the query timeout stop an endless loop.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from engine.errors import KodiakError
+
+from ..errors import SqlError, SqlTypeError
+from ..result import Result, done, rows
+from . import ast
+from .errors import (
+    ERROR,
+    OWNER,
+    TRACE,
+    UNCATCHABLE,
+    ControlError,
+    Frame,
+    PlException,
+    add_frame,
+    error_value,
+)
+from .exceptions import exception_type, raise_value
+
+_savepoints = itertools.count()
+
+
+class _Return(Exception):  # noqa: N818 - control flow, not an error
+    def __init__(self, value: pa.Scalar | None) -> None:
+        self.value = value
+
+
+class _Break(Exception):  # noqa: N818
+    pass
+
+
+class _Continue(Exception):  # noqa: N818
+    pass
+
+
+def catchable(error: BaseException) -> bool:
+    """Errors a ``CATCH`` may handle: Kodiak's own, never cancellation or the timeout."""
+    return isinstance(error, (SqlError, KodiakError, pa.ArrowException)) and \
+        not isinstance(error, UNCATCHABLE)
+
+
+class Interpreter:
+    """Runs one script or function body in a session."""
+
+    def __init__(self, session: Any, script: ast.Script,
+                 params: pa.RecordBatch | pa.Table | None = None) -> None:
+        self.session = session
+        self.script = script
+        self.params = params  # ``$1``-style parameters, passed to each SQL statement
+        self.last: Result = done()
+        self.catching: list[BaseException] = []  # errors being handled (bare RAISE)
+
+    @property
+    def variables(self) -> Any:
+        return self.session.variables
+
+    def run(self, values: dict[str, pa.Scalar] | None = None) -> tuple[bool, Any]:
+        """Run in a new frame holding ``values``: (whether it returned, the value or the
+        last statement's result)."""
+        with self.variables.frame(values):
+            try:
+                self.body(self.script.body)
+            except _Return as r:
+                return True, r.value
+            except (_Break, _Continue) as e:
+                raise ControlError(f"{'BREAK' if isinstance(e, _Break) else 'CONTINUE'} "
+                                   "outside a loop") from None
+        return False, self.last
+
+    def body(self, nodes: list[ast.Node]) -> None:
+        for node in nodes:
+            self.check()
+            try:
+                getattr(self, "_" + type(node).__name__.lower())(node)
+            except (_Return, _Break, _Continue):
+                raise
+            except BaseException as e:
+                add_frame(e, Frame(self.script.name, node.line), self)
+                raise
+
+    def check(self) -> None:
+        interrupt = self.session.interrupt
+        if interrupt is not None:
+            interrupt.check()
+
+    # -- values ---------------------------------------------------------------------------
+
+    def value(self, code: ast.Code) -> pa.Scalar:
+        """An expression's value: run as ``SELECT <expr>`` with the variables bound (or a
+        ``CALL``'s one value)."""
+        node = code.resolve(self.variables.visible())
+        table = self.query(exp.Select(expressions=[node]) if code.expression else node)
+        if table.num_rows != 1:
+            raise SqlTypeError("a value must be one row")  # a set-returning expression
+        return table.column(0)[0]
+
+    def condition(self, code: ast.Code, what: str) -> bool:
+        v = self.value(code)
+        if not (pa.types.is_boolean(v.type) or pa.types.is_null(v.type)):
+            raise SqlTypeError(f"the condition of {what} must be a boolean, not "
+                               f"{v.type} ({code.text.strip()!r})")
+        return v.as_py() is True
+
+    def query(self, stmt: exp.Expression) -> pa.Table:
+        result = self.session.run_statement(stmt, self.params)
+        return materialised(result).table
+
+    # -- statements -----------------------------------------------------------------------
+
+    def _sql(self, node: ast.Sql) -> None:
+        stmt = node.code.resolve(self.variables.visible())
+        self.last = materialised(self.session.run_statement(stmt, self.params))
+
+    def _let(self, node: ast.Let) -> None:
+        self.variables.let(node.name, self.value(node.value))
+
+    def _assign(self, node: ast.Assign) -> None:
+        self.variables.assign(node.name, self.value(node.value))
+
+    def _block(self, node: ast.Block) -> None:
+        with self.variables.block():
+            self.body(node.body)
+
+    def _if(self, node: ast.If) -> None:
+        for cond, body in node.branches:
+            if self.condition(cond, "IF"):
+                self._block(ast.Block(node.line, body))
+                return
+        if node.otherwise is not None:
+            self._block(ast.Block(node.line, node.otherwise))
+
+    def _while(self, node: ast.While) -> None:
+        while self.condition(node.condition, "WHILE"):
+            self.check()
+            if not self._turn(node.body):
+                break
+
+    def _for(self, node: ast.For) -> None:
+        table = self.query(node.query.resolve(self.variables.visible()))
+        struct = pa.StructArray.from_arrays(
+            [c.combine_chunks() for c in table.columns], names=table.column_names) \
+            if table.num_columns else None
+        for i in range(table.num_rows):  # control flow over a query's rows, not a hot path
+            self.check()
+            assert struct is not None
+            with self.variables.block():
+                self.variables.let(node.var, struct[i])
+                if not self._turn(node.body):
+                    break
+
+    def _turn(self, body: list[ast.Node]) -> bool:
+        """One turn of a loop's body; False on BREAK."""
+        try:
+            with self.variables.block():
+                self.body(body)
+        except _Break:
+            return False
+        except _Continue:
+            pass
+        return True
+
+    def _return(self, node: ast.Return) -> None:
+        raise _Return(self.value(node.value) if node.value is not None else None)
+
+    def _break(self, node: ast.Break) -> None:
+        raise _Break()
+
+    def _continue(self, node: ast.Continue) -> None:
+        raise _Continue()
+
+    def _raise(self, node: ast.Raise) -> None:
+        if node.type_name is None:
+            if not self.catching:
+                raise ControlError("RAISE without an exception is allowed only in a CATCH")
+            raise self.catching[-1]
+        args = {name: code.resolve(self.variables.visible()) for name, code in node.args}
+        raise raise_value(self.session, node.type_name, args, self.query)
+
+    def _try(self, node: ast.Try) -> None:
+        for c in node.catches:
+            if c.type_name not in ("_", ERROR):
+                exception_type(self.session, c.type_name)  # an unknown name is an error
+        session = self.session
+        tx = session.transaction
+        savepoint = f"pl_try_{next(_savepoints)}" if tx is not None else None
+        if savepoint is not None:
+            session.savepoint(savepoint)
+        try:
+            self._block(ast.Block(node.line, node.body))
+        except (_Return, _Break, _Continue):
+            raise
+        except BaseException as e:
+            catch = _matching(node.catches, e) if catchable(e) else None
+            if catch is None:
+                raise
+            if savepoint is not None and session.transaction is tx:
+                session.rollback_to(savepoint)
+            self._caught(catch, e)
+        finally:
+            if savepoint is not None and session.transaction is tx:
+                session.release(savepoint)
+
+    def _caught(self, catch: ast.Catch, error: BaseException) -> None:
+        setattr(error, TRACE, [])  # handled: a re-raise starts a new trace
+        setattr(error, OWNER, None)
+        with self.variables.block():
+            if catch.alias is not None:
+                value = error.value if isinstance(error, PlException) else error_value(error)
+                self.variables.let(catch.alias, value)
+            self.catching.append(error)
+            try:
+                self.body(catch.body)
+            finally:
+                self.catching.pop()
+
+
+def _matching(catches: list[ast.Catch], error: BaseException) -> ast.Catch | None:
+    for c in catches:
+        if c.type_name == "_":
+            return c
+        if isinstance(error, PlException):
+            if c.type_name == error.type_name:
+                return c
+        elif c.type_name == ERROR:
+            return c
+    return None
+
+
+def materialised(result: Result) -> Result:
+    """A statement's result read to the end, so its errors surface where it runs."""
+    if result.reader is None or result.table is not None:
+        return result
+    return rows(result.reader.read_all())
+
+
+def one_row(value: pa.Scalar | None, name: str) -> Result:
+    """A value as a one-row result (a script's RETURN, a CALL)."""
+    if value is None:
+        return done()
+    return rows(pa.table({name: pa.array([value.as_py()], value.type)}))
+
+
+__all__ = ["Interpreter", "catchable", "materialised", "one_row"]
