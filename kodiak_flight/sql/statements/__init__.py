@@ -4,7 +4,8 @@
 ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
-``summarize``, ``kill`` (KILL QUERY); ``common`` holds what the DDL and DML share. Importing this package
+``summarize``, ``kill`` (KILL QUERY), ``jobs`` (AWAIT, CANCEL JOB); ``common`` holds what the
+DDL and DML share. Importing this package
 registers them all.
 """
 
@@ -16,6 +17,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     explain,
     index,
     insert,
+    jobs,
     kill,
     query,
     reindex,
