@@ -11,7 +11,7 @@ or running when the server stopped: found so on the next start).
 
 Bounds: ``max_result_bytes`` per job (a larger result makes the job *fail* with an error that
 says so: nothing is silently cut), ``max_result_total`` over all kept results (past it the
-oldest ended jobs' results are released, and AWAIT on them says so), ``max_kept`` ended jobs
+oldest ended jobs' results are let go, and AWAIT on them says so), ``max_kept`` ended jobs
 remembered (older ones are forgotten, also from the catalog). Results are held in memory
 only: after a restart a job's record survives (``job_records``), its result does not.
 
@@ -76,7 +76,6 @@ class Job:
         self.exception: SqlError | None = None  # what AWAIT raises for a failed job
         self.rows: int | None = None
         self.result: pa.Table | None = None
-        self.released = False  # its result was let go (memory bound)
         self.restored = False  # read from the record of an earlier run (no result)
         self.stop_reason = CANCELLED_BY_OWNER
         self.interrupt = Interrupt()
@@ -180,10 +179,12 @@ class Jobs:
         self._end(job, DONE, None, table)
 
     def _end(self, job: Job, state: str, error: SqlError | None,
-             table: pa.Table | None = None) -> None:
+             table: pa.Table | None = None, *, from_state: str | None = None) -> bool:
+        """End ``job`` (if it is still in ``from_state``, when given); whether it did. A job
+        marked at shutdown while its work still ran stays as marked."""
         with self.lock:
-            if job.state in ENDED:  # marked at shutdown while its work still ran
-                return
+            if job.state in ENDED or (from_state is not None and job.state != from_state):
+                return False
             job.state, job.finished = state, time.time()
             job.exception, job.error = error, (str(error) if error is not None else None)
             if table is not None:
@@ -193,6 +194,7 @@ class Jobs:
         self.recorder.put(job.record())
         for job_id in forgotten:
             self.recorder.drop(job_id)
+        return True
 
     def _trim(self) -> list[str]:
         """Keep results and ended jobs within bounds (oldest go first); the ids forgotten.
@@ -204,7 +206,7 @@ class Jobs:
                 break
             if j.result is not None:
                 total -= j.result.nbytes
-                j.result, j.released = None, True
+                j.result = None
         gone = ended[:max(0, len(ended) - self.max_kept)]
         for j in gone:
             del self.jobs[j.id]
@@ -253,11 +255,10 @@ class Jobs:
         with self.lock:
             if job.state in ENDED:
                 raise ExecutionError(f"job {job_id} has already ended ({job.state})")
-            queued = job.state == QUEUED
-        if queued:
-            self._end(job, CANCELLED, QueryCancelled(f"job {job_id} was cancelled before it "
-                                                     f"started ({CANCELLED_BY_OWNER})"))
-        job.interrupt.cancel()
+        self._end(job, CANCELLED, QueryCancelled(f"job {job_id} was cancelled before it "
+                                                 f"started ({CANCELLED_BY_OWNER})"),
+                  from_state=QUEUED)
+        job.interrupt.cancel()  # a running job stops at its next check
         return job
 
     def shutdown(self, grace: float = 5.0) -> None:
@@ -273,8 +274,8 @@ class Jobs:
             self.lock.notify_all()
         deadline = time.monotonic() + grace
         for j in jobs:
-            if j.state == QUEUED:
-                self._end(j, CANCELLED, QueryCancelled(f"job {j.id}: {j.stop_reason}"))
+            self._end(j, CANCELLED, QueryCancelled(f"job {j.id}: {j.stop_reason}"),
+                      from_state=QUEUED)
             j.ended.wait(max(0.0, deadline - time.monotonic()))
         for j in jobs:
             self._end(j, CANCELLED, QueryCancelled(f"job {j.id}: {j.stop_reason}"))
@@ -336,6 +337,6 @@ def jobs_for(db: Any) -> Jobs:
 def stop_jobs(db: Any, grace: float = 5.0) -> None:
     """Stop the jobs of ``db`` (the server is shutting down); nothing if it has none."""
     with _lock:
-        jobs = _by_db.get(db)
+        jobs = _by_db.pop(db, None)  # a server started again on ``db`` gets a new registry
     if jobs is not None:
         jobs.shutdown(grace)
