@@ -164,9 +164,7 @@ class Jobs:
             out = job.work(job.interrupt)
             table = _as_table(out)
         except BaseException as e:  # noqa: BLE001 - every failure becomes the job's state
-            self._end(job, *_failure(job, e))
-            if not isinstance(e, Exception):
-                raise
+            self._end(job, *_failure(job, e))  # (the worker lives on for the next job)
             return
         finally:
             job.work = None  # what it held (sessions, closures) is not kept with the job
