@@ -20,6 +20,7 @@ from .. import flightsql as fsql
 from .. import sqlinfo, status
 from ..auth import Authenticator
 from ..sql.files import FileAccess
+from ..sql.pl.jobs import stop_jobs
 from ..sql.resultcache import ResultCache, attach
 from ..status import Unimplemented
 from .actions import ACTIONS, Action, listed
@@ -38,6 +39,7 @@ from .statements import MAX_SQL_NESTING, watching
 log = logging.getLogger("kodiak.flight")
 
 SessionFactory = Callable[..., Any]
+JOB_GRACE = 2.0  # seconds running background jobs get to stop at shutdown
 
 
 def _default_session_factory(db: Any, *, catalog: str, schema: str,
@@ -167,10 +169,12 @@ class KodiakFlightServer(flight.FlightServerBase):
     _host = "127.0.0.1"
 
     def shutdown(self) -> None:
-        """Stop serving (waits for running calls), then roll back and close all sessions."""
+        """Stop serving (waits for running calls), then roll back and close all sessions;
+        background jobs are cancelled and recorded as such."""
         self.begin_drain()
         self.state.stop.set()
         self.state.cancel_running()
+        stop_jobs(self.db, JOB_GRACE)
         super().shutdown()
         self.close_all()
         self.ops.stop()

@@ -224,11 +224,12 @@ def _state_of(e: BaseException, q: QueryInfo) -> str:
 @dataclass(frozen=True)
 class Viewer:
     """Who reads the activity views: the activity of their database and their user name
-    (another user's statement text is hidden from a caller with a user name)."""
+    (another user's statement text is hidden from a caller with a user name), and the
+    database itself (``kodiak_jobs`` reads its jobs)."""
 
     activity: Activity
     user: str | None = None
-    audit: Any = None  # the database's audit log (``sql/audit.py``), for kodiak_audit
+    db: Any = None
 
 
 _lock = threading.Lock()

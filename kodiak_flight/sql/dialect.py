@@ -56,6 +56,28 @@ def _pipe_rename(self: Any, query: exp.Select) -> exp.Select:
     return _settle(self, self._build_pipe_cte(query=query, expressions=[exp.Star(rename=items)]))
 
 
+def _pipe_call(self: Any, query: exp.Select) -> exp.Select:
+    """``|> CALL tvf(...)``: refused by name. It applies a table function to the pipe's
+    input, and none of Kodiak's table functions (range, generate_series, unnest, the file
+    readers) takes a table as an argument."""
+    self.raise_error("|> CALL is not supported: none of Kodiak's table functions takes a "
+                     "table as input; use |> JOIN or a subquery instead")
+    return query
+
+
+def _word_statement(self: Any) -> exp.Command | None:
+    """``AWAIT <job id>`` and ``CANCEL JOB <job id>`` (``statements/jobs.py``) as a
+    ``Command`` whose expression is the parsed id; None for any other statement."""
+    for words in (("AWAIT",), ("CANCEL", "JOB")):
+        ahead = self._tokens[self._index:self._index + len(words)]
+        if len(ahead) == len(words) and all(t.token_type in (TokenType.VAR, TokenType.COMMAND)
+                                            and t.text.upper() == w
+                                            for t, w in zip(ahead, words, strict=True)):
+            self._advance(len(words))
+            return exp.Command(this=" ".join(words), expression=self._parse_assignment())
+    return None
+
+
 def _settle(self: Any, query: exp.Select) -> exp.Select:
     """Wrap once more so the next operator sees the new columns (``|> WHERE`` appends to the
     current SELECT, whose WHERE would otherwise see the old ones)."""
@@ -92,7 +114,8 @@ class Grizzly(DuckDB):
 
     Pipe syntax (``FROM t |> WHERE ... |> AGGREGATE ... GROUP BY ... |> ORDER BY ...``) comes
     from sqlglot, which rewrites each step into a CTE; we add the operators it lacks:
-    ``|> SET col = expr``, ``|> DROP col`` and ``|> RENAME a AS b``.
+    ``|> SET col = expr``, ``|> DROP col`` and ``|> RENAME a AS b`` (``|> CALL`` is refused
+    by name). ``AWAIT`` and ``CANCEL JOB`` are statements of background jobs.
     """
 
     # the name a call was typed with, kept on the node for error messages (sqlglot turns
@@ -152,7 +175,11 @@ class Grizzly(DuckDB):
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],
             "DROP": lambda self, query: (self._advance(), _pipe_drop(self, query))[1],
             "RENAME": lambda self, query: (self._advance(), _pipe_rename(self, query))[1],
+            "CALL": lambda self, query: _pipe_call(self, query),
         }
+
+        def _parse_statement(self) -> exp.Expr | None:
+            return _word_statement(self) or super()._parse_statement()
 
         def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
             """A call, keeping its source text in ``meta["call"]``: the result column it

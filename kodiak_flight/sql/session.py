@@ -21,7 +21,6 @@ from sqlglot import exp
 
 from . import files
 from .activity import Activity, QueryInfo, Viewer, activity_for
-from .audit import audit_for
 from .binder import Binder, Context, param_number
 from .binder.coverage import check_supported
 from .catalog import (
@@ -166,7 +165,7 @@ class Session:
                         temp_prefix=self._temp_prefix, viewer=self.viewer())
 
     def viewer(self) -> Viewer:
-        return Viewer(self.activity, self.user, audit_for(self.db))
+        return Viewer(self.activity, self.user, self.db)
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer

@@ -1,6 +1,6 @@
 """``kodiak_audit``: the audit log (``sql/audit.py``) as a read-only system view.
 
-It reads the log through the resolver's viewer, which carries the database's log; written
+It reads the log of the viewer's database: written
 and waiting records alike, oldest first.
 """
 
@@ -13,10 +13,9 @@ from .system import SystemView, ViewSchema, register
 
 
 def _rows(r: Any, _: ViewSchema) -> list[dict[str, Any]]:
-    log = getattr(r.viewer, "audit", None)
-    if log is None:
+    if r.viewer is None or r.viewer.db is None:
         return []
-    return log.table(r.snap).to_pylist()
+    return audit.audit_for(r.viewer.db).table(r.snap).to_pylist()
 
 
 register(SystemView("kodiak_audit", audit.SCHEMA, _rows, volatile=True, unqualified=True))
