@@ -211,6 +211,21 @@ class Session:
         return self._interrupt
 
     @contextlib.contextmanager
+    def running(self, text: str, interrupt: Interrupt | None = None) -> Iterator[QueryInfo]:
+        """Run work outside ``execute`` (a background job's call) as statement ``text``:
+        shown in kodiak_queries and stopped by ``interrupt``."""
+        with self._interruptible(interrupt, text) as query, guarded():
+            yield query
+
+    def detached(self) -> Session:
+        """A new session with this one's database, schema, user and file rights, for work
+        that outlives the statement that started it (a background job); close it after."""
+        return Session(self.db, catalog=self.catalog, schema=self.schema,
+                       file_access=self.file_access, max_nesting=self.max_nesting,
+                       activity=self.activity, user=self.user,
+                       result_cache=self.result_cache)
+
+    @contextlib.contextmanager
     def _interruptible(self, interrupt: Interrupt | None, text: str) -> Iterator[QueryInfo]:
         """Run a statement registered in the activity (as ``text``) with an interrupt."""
         self._interrupt = interrupt if interrupt is not None else Interrupt()

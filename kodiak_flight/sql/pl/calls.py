@@ -11,57 +11,27 @@ Nesting is limited by :class:`CallLimits` (a clear error, never Python's recursi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
-from ..dialect import Grizzly
-from ..errors import BindError, NotSupportedError, suggest
-from ..types import from_sql, sql_name
+from ..errors import BindError, suggest
+from ..interrupt import Interrupt
+from ..types import sql_name
 from .errors import ControlError, PlLimit
+from .functions import UserFunction, find_functions, search_path
 from .interpreter import Interpreter, materialised
+from .jobs import jobs_for
 from .parser import parse_script
 from .variables import CallLimits
 
 
-@dataclass
-class UserFunction:
-    """A function's catalog definition, as CALL needs it."""
-
-    name: str
-    params: list[tuple[str, pa.DataType, str | None]]  # name, type, default SQL text
-    returns: pa.DataType
-    body: str
-    block: bool
-    mode: str
-
-    @property
-    def signature(self) -> str:
-        return f"{self.name}({', '.join(sql_name(t) for _, t, _ in self.params)})"
-
-    @classmethod
-    def from_definition(cls, d: dict[str, Any]) -> UserFunction:
-        return cls(d["name"].lower(),
-                   [(p["name"].lower(), sql_type(p["type"]), p.get("default"))
-                    for p in d.get("params", [])],
-                   sql_type(d.get("returns") or "varchar"), d["body"],
-                   bool(d.get("block")), d.get("mode") or "sync")
-
-
-def sql_type(text: str) -> pa.DataType:
-    return from_sql(exp.DataType.build(text, dialect=Grizzly))
-
-
-def find_functions(session: Any, name: str) -> list[UserFunction]:
-    """The overloads of ``name`` (no receiver) in the session's schema, else ``main``."""
+def overloads_of(session: Any, name: str) -> list[UserFunction]:
+    """The overloads of plain function ``name`` in the session's schema, else ``main``."""
     snap = session.snapshot()
-    for schema in dict.fromkeys((session.schema, "main")):
-        found = [UserFunction.from_definition(o.definition)
-                 for o in snap.objects("function", schema)
-                 if o.definition.get("name", "").lower() == name.lower()
-                 and not o.definition.get("receiver")]
+    for schema in search_path(session.schema):
+        found = find_functions(snap, schema, name)
         if found:
             return found
     return []
@@ -69,7 +39,7 @@ def find_functions(session: Any, name: str) -> list[UserFunction]:
 
 def call_function(session: Any, fn_name: str, args: list[exp.Expression]) -> pa.Scalar:
     """Run user function ``fn_name`` with ``args`` (expressions of the caller)."""
-    overloads = find_functions(session, fn_name)
+    overloads = overloads_of(session, fn_name)
     if not overloads:
         known = {o.definition.get("name", "") for o in session.snapshot().objects("function")}
         raise BindError(f"function {fn_name} does not exist" + suggest(fn_name, known))
@@ -86,11 +56,20 @@ def call_function(session: Any, fn_name: str, args: list[exp.Expression]) -> pa.
 
 
 def submit_async(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) -> pa.Scalar:
-    """THE HOOK for ``AS ASYNC`` functions: at merge this submits ``run_function`` as a
-    background job (``pl/jobs.jobs_for(session.db).submit(session.user, fn.signature,
-    work)``) and returns the job id as a varchar. Refused until the jobs module is joined."""
-    raise NotSupportedError(f"CALL of {fn.signature}, an AS ASYNC function, needs "
-                            "background jobs, which this build does not have yet")
+    """``CALL`` of an ``AS ASYNC`` function: its body runs as a background job in a session
+    of its own (same user, schema and file rights); the call answers the job's id at once
+    (``AWAIT`` it, or read ``kodiak_jobs``)."""
+    def work(interrupt: Interrupt) -> pa.Table:
+        own = session.detached()
+        try:
+            with own.running(f"CALL {fn.signature()}", interrupt):
+                value = run_function(own, fn, bound)
+            return pa.Table.from_arrays([pa.array([value.as_py()], value.type)],
+                                        names=[fn.name])
+        finally:
+            own.close()
+    job = jobs_for(session.db).submit(session.user, f"CALL {fn.signature()}", work)
+    return pa.scalar(job, pa.string())
 
 
 def run_function(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) -> pa.Scalar:
@@ -98,35 +77,35 @@ def run_function(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) ->
     variables = session.variables
     limits: CallLimits = variables.limits
     if len(variables.frames) >= limits.max_stack:
-        raise PlLimit(f"call stack too deep calling {fn.signature}: more than "
+        raise PlLimit(f"call stack too deep calling {fn.signature()}: more than "
                       f"{limits.max_stack} nested calls")
-    if variables.calls.count(fn.signature) >= limits.max_depth:
-        raise PlLimit(f"recursion too deep in {fn.signature}: more than {limits.max_depth} "
+    if variables.calls.count(fn.signature()) >= limits.max_depth:
+        raise PlLimit(f"recursion too deep in {fn.signature()}: more than {limits.max_depth} "
                       "nested calls of it")
-    variables.calls.append(fn.signature)
+    variables.calls.append(fn.signature())
     try:
         value = _body_value(session, fn, bound)
     finally:
         variables.calls.pop()
     if value is None:
-        raise ControlError(f"function {fn.signature} ended without RETURN")
-    return _cast(value, fn.returns, f"the value of {fn.signature}")
+        raise ControlError(f"function {fn.signature()} ended without RETURN")
+    return _cast(value, fn.return_type, f"the value of {fn.signature()}")
 
 
 def _body_value(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]
                 ) -> pa.Scalar | None:
     if fn.block:
-        script = parse_script(fn.body, name=fn.signature)
+        script = parse_script(fn.body, name=fn.signature())
         returned, value = Interpreter(session, script).run(bound)
         return value if returned else None
-    node = parse_script(f"RETURN {fn.body}", name=fn.signature)
+    node = parse_script(f"RETURN {fn.body}", name=fn.signature())
     returned, value = Interpreter(session, _expression_body(node, fn)).run(bound)
     return value
 
 
 def _expression_body(script: Any, fn: UserFunction) -> Any:
     """An expression body names its parameters bare (``a * 2``): read them as ``$a``."""
-    names = {p for p, _, _ in fn.params}
+    names = {p.name for p in fn.params}
     code = script.body[0].value
 
     def param(n: exp.Expression) -> exp.Expression:
@@ -147,19 +126,19 @@ def _row(session: Any, args: list[exp.Expression]) -> list[pa.Scalar]:
 def _choose(overloads: list[UserFunction], name: str, given: list[pa.Scalar],
             by_name: dict[str, pa.Scalar]) -> UserFunction:
     def fits(fn: UserFunction) -> bool:
-        names = [p for p, _, _ in fn.params]
+        names = [p.name for p in fn.params]
         if len(given) > len(names) or any(n not in names[len(given):] for n in by_name):
             return False
-        return all(d is not None or p in by_name
-                   for p, _, d in fn.params[len(given):])
+        return all(p.default is not None or p.name in by_name
+                   for p in fn.params[len(given):])
     fit = [f for f in overloads if fits(f)]
-    exact = [f for f in fit if all(s.type == t or pa.types.is_null(s.type)
-                                   for s, (_, t, _) in zip(given, f.params, strict=False))]
+    exact = [f for f in fit if all(s.type == p.type or pa.types.is_null(s.type)
+                                   for s, p in zip(given, f.params, strict=False))]
     chosen = exact or fit
     if len(chosen) == 1:
         return chosen[0]
     shown = ", ".join(sql_name(s.type) for s in given)
-    sigs = "; ".join(f.signature for f in overloads)
+    sigs = "; ".join(f.signature() for f in overloads)
     if not chosen:
         raise BindError(f"no function {name}({shown}) (there is {sigs})")
     raise BindError(f"call {name}({shown}) is ambiguous between {sigs}")
@@ -168,15 +147,15 @@ def _choose(overloads: list[UserFunction], name: str, given: list[pa.Scalar],
 def _bind(session: Any, fn: UserFunction, given: list[pa.Scalar],
           by_name: dict[str, pa.Scalar]) -> dict[str, pa.Scalar]:
     out: dict[str, pa.Scalar] = {}
-    for i, (p, t, default) in enumerate(fn.params):
+    for i, p in enumerate(fn.params):
         if i < len(given):
             v = given[i]
-        elif p in by_name:
-            v = by_name[p]
+        elif p.name in by_name:
+            v = by_name[p.name]
         else:
-            assert default is not None
-            v = _row(session, [parse_script(f"RETURN {default}").body[0].value.node])[0]
-        out[p] = _cast(v, t, f"argument {p} of {fn.signature}")
+            assert p.default is not None
+            v = _row(session, [parse_script(f"RETURN {p.default}").body[0].value.node])[0]
+        out[p.name] = _cast(v, p.type, f"argument {p.name} of {fn.signature()}")
     return out
 
 

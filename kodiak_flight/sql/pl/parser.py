@@ -25,6 +25,7 @@ _HINT = re.compile(r"\b(let|if|while|for|return|break|continue|raise|try|begin)\
                    re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a keyword may name a variable too
 _TRANSACTION_WORDS = {"TRANSACTION", "WORK"}
+_END_OF = {"IF", "WHILE", "FOR", "TRY", "LOOP"}  # END IF ...: not a BEGIN's END
 _OPEN = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE}
 _CLOSE = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE}
 
@@ -37,11 +38,47 @@ def is_script(sql: str) -> bool:
         tokens = Grizzly().tokenize(sql)
     except TokenError:
         return False
-    starts = [0] + [i + 1 for i, t in enumerate(tokens) if t.token_type == TokenType.SEMICOLON]
-    for i in starts:
-        if i < len(tokens) and (_word(tokens[i]) in _PL_START or _opens_block(tokens, i)):
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) in _PL_START or _opens_block(tokens, i):
             return True
+        end = function_end(tokens, i)
+        if end is not None:  # a CREATE FUNCTION's body is the function's, not the script's
+            if end < len(tokens):
+                return True  # more statements follow it: a script
+            break
+        while i < len(tokens) and tokens[i].token_type != TokenType.SEMICOLON:
+            i += 1
+        i += 1
     return has_interpolation(sql)
+
+
+def function_end(tokens: list[Token], i: int) -> int | None:
+    """Where the ``CREATE [OR REPLACE] FUNCTION`` statement starting at token ``i`` ends
+    (the index after it and its ``;``), or None if none starts there. A ``BEGIN ... END``
+    body holds semicolons of its own: its end is the ``END`` that closes its ``BEGIN``
+    (``END IF``, ``END WHILE``... close constructs that are not counted; ``CASE ... END``
+    is)."""
+    words = [_word(t) for t in tokens[i:i + 4]]
+    if words[:2] != ["CREATE", "FUNCTION"] and words[:4] != ["CREATE", "OR", "REPLACE",
+                                                            "FUNCTION"]:
+        return None
+    depth, j = 0, i
+    while j < len(tokens):
+        t = tokens[j]
+        if t.token_type == TokenType.SEMICOLON and depth == 0:
+            return j + 1
+        if t.token_type in (TokenType.BEGIN, TokenType.CASE):
+            depth += 1
+        elif t.token_type == TokenType.END and \
+                _word(tokens[j + 1] if j + 1 < len(tokens) else t) not in _END_OF:
+            depth -= 1
+            if depth == 0:
+                nxt = j + 1
+                return nxt + 1 if nxt < len(tokens) and \
+                    tokens[nxt].token_type == TokenType.SEMICOLON else nxt
+        j += 1
+    return j
 
 
 def parse_script(sql: str, name: str = "script") -> ast.Script:
@@ -178,6 +215,13 @@ class _Parser:
             node = handler(line)
             if node is not None:
                 return node
+        end = function_end(self.tokens, self.i)
+        if end is not None:  # CREATE FUNCTION: its body's semicolons are its own
+            first, last = self.tokens[self.i], self.tokens[end - 1]
+            stop = last.start if last.token_type == TokenType.SEMICOLON else last.end + 1
+            self.i = end
+            return ast.Sql(line, self.code(self.sql[first.start:stop], line,
+                                           expression=False))
         text, line = self.text_until(self.semi, "a statement")
         self.semicolon()
         return ast.Sql(line, self.code(text, line, expression=False))

@@ -8,7 +8,7 @@ from sqlglot import exp
 from ..dialect import parse
 from ..errors import ParseError
 from ..execution import ExecContext
-from ..pl.calls import call_function, find_functions
+from ..pl.calls import call_function, overloads_of
 from ..pl.interpreter import materialised, one_row
 from ..result import Result
 from .registry import Statement, register
@@ -33,7 +33,7 @@ class Call(Statement):
             raise ParseError(f"CALL needs a function call, not {text!r}")
         name = call.name if isinstance(call, exp.Anonymous) else \
             text.split("(", 1)[0].strip()
-        if isinstance(call, exp.Anonymous) and find_functions(ex.session, name):
+        if isinstance(call, exp.Anonymous) and overloads_of(ex.session, name):
             return one_row(call_function(ex.session, name, list(call.expressions)),
                            name.lower())
         return materialised(ex.session.run_statement(exp.Select(expressions=[call])))

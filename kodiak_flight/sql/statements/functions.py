@@ -33,6 +33,7 @@ from ..pl.functions import (
     search_path,
 )
 from ..pl.syntax import CREATE_FUNCTION, DROP_FUNCTION, SHOW_FUNCTIONS
+from ..pl.types import find_type
 from ..result import Result, done, rows
 from ..scope import Scope
 from .registry import Statement, register
@@ -99,6 +100,9 @@ def create_function(tx: Any, ctx: Context, sql: str) -> None:
     schema = fold(h.schema or ctx.schema)
     ctx.resolver.check_schema(schema)
     _check_name(h.name)
+    if h.receiver is None and find_type(ctx.snap, schema, h.name) is not None:
+        raise BindError(f"cannot create function {h.name}: type {h.name} exists, and "
+                        f"{h.name}(...) constructs its values; choose another name")
     fn = _function(ctx, schema, h, sql)
     _check_params(ctx, fn)
     if not fn.block:

@@ -24,6 +24,7 @@ from ..dialect import Grizzly, parse
 from ..errors import BindError, ParseError, SqlError, suggest
 from ..execution import ExecContext
 from ..pl import types as user_types
+from ..pl.functions import find_functions
 from ..result import Result, done, rows
 from . import describe
 from .registry import Statement, register
@@ -136,6 +137,9 @@ def create_type(tx: Any, ctx: Context, text: str) -> None:
         raise BindError(f"CREATE TYPE {name}: unknown form {m['form']!r}; a type is AS STRUCT "
                         "(...) or AS EXCEPTION (...)")
     check_name(name)
+    if find_functions(ctx.snap, schema, name):
+        raise BindError(f"type name {name!r} is the name of a user function; its "
+                        "constructor call would be ambiguous")
     fields = _fields(name, form, m["fields"])
     qualified = f"{schema}.{name}"
     for f in fields:  # every field type must resolve now, and not through this type
