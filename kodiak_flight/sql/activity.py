@@ -229,6 +229,7 @@ class Viewer:
     activity: Activity
     user: str | None = None
     audit: Any = None  # the database's audit log (``sql/audit.py``), for kodiak_audit
+    session: SessionInfo | None = None  # the reader's connection (its temporary secrets)
 
 
 _lock = threading.Lock()

@@ -162,7 +162,7 @@ class Session:
                         temp_prefix=self._temp_prefix, viewer=self.viewer())
 
     def viewer(self) -> Viewer:
-        return Viewer(self.activity, self.user, audit_for(self.db))
+        return Viewer(self.activity, self.user, audit_for(self.db), self.activity_session)
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer
