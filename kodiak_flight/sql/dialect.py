@@ -110,7 +110,9 @@ class Grizzly(DuckDB):
 
     class Parser(DuckDB.Parser):
         FUNCTIONS = {**DuckDB.Parser.FUNCTIONS, "RANGE": _series("range"),
-                     "GENERATE_SERIES": _series("generate_series")}
+                     "GENERATE_SERIES": _series("generate_series"),
+                     # secret('name' [, field]): one or two arguments (secrets/reveal.py)
+                     "SECRET": lambda args: exp.Anonymous(this="secret", expressions=args)}
         def validate_expression(self, expression: Any, args: Any = None) -> Any:
             """A call with the wrong arguments is refused naming the function as typed
             (sqlglot's own message names its class: ``TimeToStr`` for strftime)."""

@@ -221,6 +221,8 @@ class Session:
         check_supported(stmts[0])
         with guarded(), reported(stmts[0]):
             prepared = Prepared(self, stmts[0], sql)
+        if statement_for(stmts[0]).sensitive:  # CREATE SECRET: its text is not kept
+            return prepared
         self._prepared[key] = (version, prepared)
         if len(self._prepared) > _MAX_PREPARED:
             self._prepared.popitem(last=False)

@@ -207,3 +207,16 @@ def fields_of(ctx: Any, secret: Secret) -> dict[str, Any]:
     """The decrypted sensitive fields of ``secret`` (needs the master key for a persistent
     one). Callers keep the result no longer than the request that needs it."""
     return unseal(key_for(secret, ctx.snap), secret)
+
+
+def source_secret(ctx: Any, path: str, opts: dict[str, Any]) -> Secret | None:
+    """The secret a file source uses: the one its ``secret`` option names (``USING SECRET``;
+    it must exist), else the one whose scope matches ``path``. The option is taken out of
+    ``opts``. Local files need none: for them the secret is found and checked, then unused
+    (remote sources, which will use it, come later)."""
+    named = opts.pop("secret", None)
+    if named is not None:
+        if not isinstance(named, str) or not named:
+            raise BindError("the secret option names a secret: secret = 'name'")
+        return secret_by_name(ctx, named)
+    return secret_for_path(ctx, path) if "://" in path else None

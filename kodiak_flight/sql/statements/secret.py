@@ -26,6 +26,7 @@ from .registry import Statement, register
 
 class _SecretCommand(Statement):
     node = exp.Command
+    sensitive = True
     verb: str
 
     def matches(self, node: exp.Expression) -> bool:
