@@ -29,7 +29,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..audit import AUDIT_SCHEMA
+from ..audit import AUDIT_SCHEMA, audit_for
 from ..errors import ExecutionError
 
 KEYRING_KIND = "keyring"
@@ -177,3 +177,30 @@ def rotate(tx: Any, old: MasterSource, new: MasterSource) -> bool:
     dek = data_key(snap, old)
     tx.create_object(KEYRING_KIND, KEYRING_SCHEMA, KEYRING_NAME, _wrap(dek, new), replace=True)
     return True
+
+
+def source_from(key_file: str | os.PathLike[str] | None, env: str = ENV) -> MasterSource:
+    """A master key given explicitly: from ``key_file`` if given, else the variable ``env``."""
+    if key_file is not None:
+        return read_key_file(Path(key_file))
+    value = os.environ.get(env)
+    if not value:
+        raise MasterKeyError(f"no master key: set {env} or pass a key file")
+    return MasterSource(value.encode(), env)
+
+
+def rotate_master_key(db: Any, old: MasterSource, new: MasterSource,
+                      user: str | None = None) -> bool:
+    """Re-wrap ``db``'s DEK from the master key ``old`` to ``new`` in one transaction, and
+    audit it; False if the database has no keyring (nothing to rotate)."""
+    tx = db.begin()
+    try:
+        changed = rotate(tx, old, new)
+    except BaseException:
+        tx.rollback()
+        raise
+    tx.commit()
+    if changed:
+        audit_for(db).record(user=user, action="master_key.rotate", object="keyring",
+                             detail=f"from {old.label} to {new.label}")
+    return changed
