@@ -126,8 +126,9 @@ def _unb64(text: str) -> bytes:
 def _wrap(dek: bytes, source: MasterSource) -> dict[str, Any]:
     salt = os.urandom(16)
     nonce = os.urandom(12)
-    wrapped = AESGCM(derive(source, salt)).encrypt(nonce, dek, _WRAP_AAD)
-    return {"version": 1, "kdf": "pbkdf2-hmac-sha256", "iterations": ITERATIONS,
+    iterations = ITERATIONS
+    wrapped = AESGCM(derive(source, salt, iterations)).encrypt(nonce, dek, _WRAP_AAD)
+    return {"version": 1, "kdf": "pbkdf2-hmac-sha256", "iterations": iterations,
             "salt": _b64(salt), "nonce": _b64(nonce), "wrapped_dek": _b64(wrapped)}
 
 
