@@ -488,3 +488,16 @@ def test_secrets_are_not_tables(s: Session) -> None:
     assert pa.types.is_list(s.execute("SHOW SECRETS").schema.field("scope").type)
 
 
+
+
+def test_shell_history_redacts_secret_statements(tmp_path: Path) -> None:
+    from prompt_toolkit.history import FileHistory
+
+    from kodiak_flight.shell import redacting
+
+    value = marker()
+    history = redacting(FileHistory)(str(tmp_path / "history"))
+    history.store_string(f"CREATE SECRET s (TYPE s3, SECRET {value})")
+    history.store_string("select  1")
+    assert scan_dir(tmp_path, value) == []
+    assert "select  1" in (tmp_path / "history").read_text()
