@@ -89,6 +89,8 @@ SETTINGS: dict[str, Setting] = {s.key: s for s in [
             "bytes one query's result may stream (default: no limit)"),
     Setting("serve.max_statement_bytes", Size, None,
             "bytes of SQL text one statement may have (default: no limit)"),
+    Setting("serve.master_key_file", Path, None,
+            "file holding the master key of stored secrets, mode 600 (else KODIAK_MASTER_KEY)"),
 ]}
 
 

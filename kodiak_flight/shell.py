@@ -333,7 +333,7 @@ class Shell:
             try:
                 history_file.parent.mkdir(parents=True, exist_ok=True)
                 history_file.touch(exist_ok=True)
-                history = FileHistory(str(history_file))
+                history = redacting(FileHistory)(str(history_file))
             except OSError:
                 pass
         session: PromptSession[str] = PromptSession(
@@ -356,3 +356,17 @@ class Shell:
                 self.buffer = []
                 self.error("the statement was cancelled (Ctrl-C)")
         self.finish()
+
+
+def redacting(base: type) -> type:
+    """``base`` (a prompt_toolkit history) storing lines about secrets redacted: the option
+    list of CREATE / ALTER SECRET cut, string literals of lines naming a secret, password,
+    token or key masked (``sql.activity.shown_text``)."""
+    from .sql.activity import shown_text
+
+    class Redacting(base):  # type: ignore[misc, valid-type]
+        def store_string(self, string: str) -> None:
+            redacted = shown_text(string)
+            super().store_string(string if " ".join(string.split()) == redacted else redacted)
+
+    return Redacting

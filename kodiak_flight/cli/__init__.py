@@ -18,7 +18,7 @@ import sys
 
 import typer
 
-from . import backup, config_cmd, info, query, serve, tls, transfer, users
+from . import backup, config_cmd, info, query, secrets, serve, tls, transfer, users
 from .errors import CliError
 from .options import ConfigOpt
 
@@ -36,6 +36,7 @@ def root(ctx: typer.Context, config: ConfigOpt = None) -> None:
 
 
 app.add_typer(users.app, name="user")
+app.add_typer(secrets.app, name="secrets")
 app.command()(serve.serve)
 app.command("hash-password")(tls.hash_password_cmd)
 app.command("tls-cert")(tls.tls_cert_cmd)

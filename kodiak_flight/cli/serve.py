@@ -82,6 +82,7 @@ class ServeSettings:
     max_queries_per_user: int | None = None
     max_result_bytes: int | None = None
     max_statement_bytes: int | None = None
+    master_key_file: Path | None = None
 
     def limits(self) -> Any:
         from ..server.limits import Limits
@@ -116,6 +117,15 @@ class ServeSettings:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 fail(f"--{name.replace('_', '-')} must be positive", 2)
+
+    def check_master_key(self) -> None:
+        """Use the master key file, refused now if others may read it (exit status 2)."""
+        from ..sql.secrets import keyring
+
+        try:
+            keyring.use_master_key_file(self.master_key_file)
+        except keyring.MasterKeyError as e:
+            fail(f"--master-key-file: {e}", 2)
 
     def check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -219,6 +229,10 @@ def serve(
     max_statement_bytes: Annotated[int | None, typer.Option(
         parser=size, metavar="SIZE",
         help="Bytes of SQL text one statement may have (KODIAK_MAX_STATEMENT_BYTES).")] = None,
+    master_key_file: Annotated[Path | None, typer.Option(
+        help="File holding the master key that protects stored secrets, readable by its "
+             "owner only (KODIAK_MASTER_KEY_FILE; else the KODIAK_MASTER_KEY variable).")
+    ] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -235,8 +249,9 @@ def serve(
         backup_root=backup_root, result_cache_bytes=result_cache_bytes, memory_limit=memory_limit,
         query_memory_limit=query_memory_limit, max_sessions=max_sessions,
         max_queries_per_user=max_queries_per_user, max_result_bytes=max_result_bytes,
-        max_statement_bytes=max_statement_bytes)
+        max_statement_bytes=max_statement_bytes, master_key_file=master_key_file)
     s.check()
+    s.check_master_key()
     logs.configure(s.log_level, s.log_format)
     from ..users import authenticator_for
 

@@ -25,6 +25,7 @@ import pyarrow.flight as flight
 
 from ..flightsql import pb
 from ..logs import query_context
+from ..sql.activity import shown_text
 from ..status import ClientFacing
 from .metrics import Metrics
 from .sessions import handle_query
@@ -200,5 +201,5 @@ def streamed(metrics: Metrics, q: Query | None,
 def _short(sql: str | None, limit: int = 200) -> str:
     if sql is None:
         return "(bulk ingest)"
-    one_line = " ".join(sql.split())
+    one_line = shown_text(sql)  # string literals masked in statements about secrets
     return one_line if len(one_line) <= limit else one_line[:limit] + "…"

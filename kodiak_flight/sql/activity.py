@@ -38,14 +38,21 @@ MAX_RECENT = 1000  # finished statements kept for kodiak_queries
 MAX_TEXT = 1000  # characters of a statement's text kept
 _SENSITIVE = re.compile(r"secret|password|passwd|token|credential|key_id|private_key", re.I)
 _STRING = re.compile(r"'(?:[^']|'')*'")
+# CREATE / ALTER SECRET: a value may be a bare word or a number, so everything from the
+# option list on is cut
+_SECRET_OPTIONS = re.compile(r"\b(?:create|alter)\b[^;(]*?\bsecret\b[^(;]*\(", re.I)
 
 RUNNING, FINISHED, FAILED, CANCELLED = "running", "finished", "failed", "cancelled"
 
 
 def shown_text(sql: str) -> str:
     """What is kept of a statement's text: whitespace collapsed, truncated, and its string
-    literals masked when it mentions a secret, password, token or key."""
+    literals masked when it mentions a secret, password, token or key, and the option list
+    of CREATE / ALTER SECRET cut."""
     text = " ".join(sql[:MAX_TEXT * 4].split())
+    m = _SECRET_OPTIONS.search(sql)
+    if m is not None:
+        text = " ".join(sql[:m.end()].split())[:MAX_TEXT - 4] + "***)"
     if _SENSITIVE.search(text):
         text = _STRING.sub("'***'", text)
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 3] + "..."
@@ -230,6 +237,7 @@ class Viewer:
     activity: Activity
     user: str | None = None
     db: Any = None
+    session: SessionInfo | None = None  # the reader's connection (its temporary secrets)
 
 
 _lock = threading.Lock()

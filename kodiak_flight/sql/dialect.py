@@ -135,7 +135,9 @@ class Grizzly(DuckDB):
 
     class Parser(DuckDB.Parser):
         FUNCTIONS = {**DuckDB.Parser.FUNCTIONS, "RANGE": _series("range"),
-                     "GENERATE_SERIES": _series("generate_series")}
+                     "GENERATE_SERIES": _series("generate_series"),
+                     # secret('name' [, field]): one or two arguments (secrets/reveal.py)
+                     "SECRET": lambda args: exp.Anonymous(this="secret", expressions=args)}
         # PL-Grizzly's MATCH expression (pl/match.py)
         NO_PAREN_FUNCTION_PARSERS = {**DuckDB.Parser.NO_PAREN_FUNCTION_PARSERS,
                                      "MATCH": match.parse_match}

@@ -92,9 +92,23 @@ class Param(Lit):
         return f"${self.index}"
 
 
+class Hidden(Lit):
+    """A value that must not show in a plan (a revealed secret, ``secrets/reveal.py``): it
+    prints as the call that made it and is never folded into a literal that would print it."""
+
+    def __init__(self, value: Any, type: pa.DataType, shown: str) -> None:
+        self.value = value
+        self.type = type
+        self.shown = shown
+
+    def __repr__(self) -> str:
+        return self.shown
+
+
 def is_const(e: Expr) -> TypeGuard[Lit]:
-    """A literal whose value may be used now (not a per-execution parameter)."""
-    return isinstance(e, Lit) and not isinstance(e, Param)
+    """A literal whose value may be used now (not a per-execution parameter, not a hidden
+    value)."""
+    return isinstance(e, Lit) and not isinstance(e, Param | Hidden)
 
 
 @dataclass(eq=False)

@@ -28,7 +28,7 @@ from .errors import AccessDenied, BindError
 
 # SQL spellings of format options -> the registry's names.
 OPTION_NAMES = {"delim": "delimiter", "sep": "delimiter"}
-COMMON_OPTIONS = frozenset({"compression"})
+COMMON_OPTIONS = frozenset({"compression", "secret"})  # secret: secrets/store.source_secret
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 from sqlglot import exp
 
+from .activity import shown_text
 from .errors import InternalError
 
 log = logging.getLogger("kodiak_flight.sql")
@@ -37,5 +38,5 @@ def _words(stmt: exp.Expression, width: int = 80) -> str:
         text = stmt.sql(dialect="duckdb")
     except Exception:  # noqa: BLE001 - the statement's kind is enough then
         text = stmt.key.upper()
-    text = " ".join(text.split())
+    text = shown_text(text)  # string literals masked in statements about secrets
     return repr(text if len(text) <= width else text[:width - 3] + "...")

@@ -165,7 +165,7 @@ class Session:
                         temp_prefix=self._temp_prefix, viewer=self.viewer())
 
     def viewer(self) -> Viewer:
-        return Viewer(self.activity, self.user, self.db)
+        return Viewer(self.activity, self.user, db=self.db, session=self.activity_session)
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer
@@ -253,6 +253,8 @@ class Session:
         check_supported(stmts[0])
         with guarded(), reported(stmts[0]):
             prepared = Prepared(self, stmts[0], sql)
+        if statement_for(stmts[0]).sensitive:  # CREATE SECRET: its text is not kept
+            return prepared
         self._prepared[key] = (version, prepared)
         if len(self._prepared) > _MAX_PREPARED:
             self._prepared.popitem(last=False)

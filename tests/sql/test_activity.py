@@ -178,7 +178,11 @@ def test_a_user_kills_only_their_own(db: Any) -> None:
 
 
 def test_shown_text_hides_secrets_and_is_bounded() -> None:
+    # the option list of CREATE / ALTER SECRET is cut (a value may be a bare word)
     assert shown_text("create secret s (password 'hunter2', user 'x')") == \
-        "create secret s (password '***', user '***')"
+        "create secret s (***)"
+    assert shown_text("alter secret s rotate (token hunter2)") == "alter secret s rotate (***)"
+    assert shown_text("select 'a' from t where password = 'hunter2'") == \
+        "select '***' from t where password = '***'"
     assert shown_text("select  'a'\n  from t") == "select 'a' from t"
     assert len(shown_text("select " + "1 + " * 2000 + "1")) == 1000

@@ -14,7 +14,6 @@ import engine
 from kodiak_flight.sql import Session
 from kodiak_flight.sql.errors import (
     BindError,
-    NotSupportedError,
     ParseError,
     QueryCancelled,
     QueryTimedOut,
@@ -185,7 +184,7 @@ def test_call_block_function_with_recursion_and_limit(s, db):
 END""")
     assert rows(s, "CALL fact(5)") == [{"fact": 120}]
     s.variables.limits.max_depth = 3
-    with pytest.raises(PlLimit, match=r"recursion too deep in fact\(BIGINT\): more than 3"):
+    with pytest.raises(PlLimit, match=r"recursion too deep in fact\(bigint\): more than 3"):
         s.execute("CALL fact(5)")
     s.variables.limits.max_depth = 50
     s.variables.limits.max_stack = 4
@@ -218,15 +217,15 @@ def test_uncaught_error_in_a_function_has_a_pl_stack_trace(s, db):
     with pytest.raises(PlException) as info:
         s.execute("BEGIN\n  select 1;\n  CALL lookup(3);\nEND")
     assert str(info.value) == ("not_found(message => 'no key', key => 3)\n"
-                               "  at lookup(BIGINT), line 3\n  at script, line 3")
+                               "  at lookup(bigint), line 3\n  at script, line 3")
     with pytest.raises(BindError, match=r"(?s)nosuch.*at script, line 2"):
         s.execute("LET a = 1;\nselect nosuch;")
 
 
-def test_async_function_is_refused_until_jobs_exist(s, db):
+def test_async_function_answers_a_job_id_at_once(s, db):
     function(db, "slow", [], "bigint", "1", block=False, mode="async")
-    with pytest.raises(NotSupportedError, match="AS ASYNC"):
-        s.execute("CALL slow()")
+    job = rows(s, "CALL slow()")[0]["slow"]
+    assert rows(s, f"AWAIT '{job}'") == [{"slow": 1}]
 
 
 def _stopped_by(s, interrupt, action):

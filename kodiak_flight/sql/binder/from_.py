@@ -33,6 +33,7 @@ from ..plan import (
     WorkTable,
 )
 from ..scope import ColInfo, Scope
+from ..secrets.store import source_secret
 from ..stats import TableStats
 from ..types import normalize
 from .calls import typed_name
@@ -261,6 +262,7 @@ class FromBinder(BinderState):
     def _bind_file(self, path: str, fmt: str, opts: dict[str, Any], alias: str | None,
                    col_aliases: list[str]) -> tuple[Node, list[ColInfo]]:
         qual = alias or os.path.splitext(os.path.basename(path))[0]
+        source_secret(self.ctx, path, opts)  # checked; local files do not use it
         path = self.ctx.files.path(path)
         data = dataset(path, fmt, opts)
         cols, scan_cols = [], []

@@ -11,6 +11,7 @@ from ..errors import NotSupportedError
 from ..execution import ExecContext
 from ..executor import Executor
 from ..result import Result, written
+from ..secrets.store import source_secret
 from ..types import normalize
 from .common import existing_table
 from .query import is_query, plan_query
@@ -27,6 +28,7 @@ class CopyFrom(Statement):
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         """The file's columns by position, streamed into ``tx.insert``."""
         path, fmt, opts = files.copy_target(node)
+        source_secret(ex.bind, path, opts)  # checked; local files do not use it
         path = ex.bind.files.path(path)
         if not isinstance(node.this, exp.Table):
             raise NotSupportedError("COPY ... FROM loads into a table")
@@ -46,6 +48,7 @@ class CopyTo(Statement):
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         path, fmt, opts = files.copy_target(node)
+        source_secret(ex.bind, path, opts)
         path = ex.bind.files.path(path, writing=True)
         src = node.this
         query = src.this if isinstance(src, exp.Subquery) else \

@@ -19,6 +19,7 @@ from ..dialect import Grizzly
 from ..errors import BindError, NotSupportedError, ParseError, suggest
 from ..execution import ExecContext
 from ..result import Result, rows
+from ..secrets.syntax import is_secret_command
 from ..types import sql_name
 from .query import QUERY_NODES, plan_query
 from .registry import Statement, register
@@ -44,7 +45,7 @@ TABLE_INFO = pa.schema([pa.field("cid", pa.int32()), pa.field("name", pa.string(
                         pa.field("type", pa.string()), pa.field("notnull", pa.bool_()),
                         pa.field("dflt_value", pa.string()), pa.field("pk", pa.bool_())])
 TABLE_NAMES = _strings("name")
-_OTHER_SHOWS = {"DATABASES", "SCHEMAS", "SECRETS", "ALL"}
+_OTHER_SHOWS = {"DATABASES", "SCHEMAS", "ALL"}
 ALL_TABLES = pa.schema([pa.field("database", pa.string()), pa.field("schema", pa.string()),
                         pa.field("name", pa.string()),
                         pa.field("column_names", pa.list_(pa.string())),
@@ -173,7 +174,8 @@ class ShowColumns(_Rows):
             return False
         arg = node.args.get("expression")
         text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
-        return text.strip().rstrip(";").strip().upper() not in _CLAIMED
+        return text.strip().rstrip(";").strip().upper() not in _CLAIMED and \
+            not is_secret_command("SHOW", text)  # statements/secret.py's
 
     def table(self, ctx: Context, node: exp.Expression) -> pa.Table:
         arg = node.args.get("expression")

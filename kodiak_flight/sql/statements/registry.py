@@ -29,6 +29,7 @@ class Statement(ABC):
     node: ClassVar[type[exp.Expression] | tuple[type[exp.Expression], ...]]
     writes: ClassVar[bool] = True  # runs in a transaction (the open one, or its own)
     kind: ClassVar[str | None] = None  # for CREATE / DROP: the object kind it handles
+    sensitive: ClassVar[bool] = False  # its text holds a secret: never kept for reuse
 
     def matches(self, node: exp.Expression) -> bool:
         if not isinstance(node, self.node):

@@ -1,0 +1,63 @@
+"""``secret('name' [, 'FIELD'])``: a secret's value in SQL.
+
+It exists for PL-Grizzly code (not built yet). In a query sent by a client it is refused
+unless the user holds the ``reveal`` right on the secret; when it is allowed, an audit record
+``secret.reveal`` is written (without the value). The value enters the plan as a
+:class:`~..expr.Hidden` literal: EXPLAIN shows ``secret('name')``, constant folding leaves it
+alone, and the plan is never kept for reuse nor its result cached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from ..audit import audit_for
+from ..errors import AccessDenied, BindError
+from ..expr import Hidden
+from . import store
+
+
+def _may_reveal(ctx: Any, name: str) -> bool:
+    """Whether the statement's user may see secret ``name``'s value. Access control gives
+    the binder context ``rights``; until then only a session without a user (embedded, a
+    server without users) may."""
+    rights = getattr(ctx, "rights", None)
+    if rights is not None:
+        return bool(rights.allows("reveal", "secret", name))
+    viewer = getattr(ctx, "viewer", None)
+    return viewer is None or viewer.user is None
+
+
+def _audit(ctx: Any, name: str, allowed: bool) -> None:
+    viewer = ctx.viewer  # every session's context has one: the reader and its database
+    audit_for(viewer.db).record(user=viewer.user, action="secret.reveal", object=name,
+                                allowed=allowed)
+
+
+def reveal(ctx: Any, args: list[Any]) -> Hidden:
+    """The bound value of ``secret(name[, field])`` (literal text arguments only)."""
+    if not 1 <= len(args) <= 2 or not all(isinstance(a, str) for a in args):
+        raise BindError("secret() takes the secret's name and optionally a field, as text "
+                        "literals: secret('name') or secret('name', 'KEY_ID')")
+    name, key = args[0], (args[1] if len(args) > 1 else "SECRET").upper()
+    found = store.secret_by_name(ctx, name)
+    if not _may_reveal(ctx, found.name):
+        _audit(ctx, found.name, False)
+        raise AccessDenied(f"secret({name!r}) is refused: revealing a secret's value needs "
+                           f"the reveal right on secret {found.name!r}")
+    if key not in found.sensitive_keys:
+        raise BindError(f"secret {found.name!r} has no field {key}"
+                        + (f" (it has {', '.join(found.sensitive_keys)})"
+                           if found.sensitive_keys else ""))
+    fields = store.fields_of(ctx, found)
+    try:
+        value = fields[key]
+    finally:
+        fields.clear()
+    _audit(ctx, found.name, True)
+    ctx.volatile = True  # never reused, never cached
+    shown = f"secret({found.name!r})" if key == "SECRET" else f"secret({found.name!r}, {key!r})"
+    return Hidden(str(value), pa.string(), shown)
+
