@@ -20,6 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import files
+from .access import EVERYTHING, Rights, UserDirectory, guarded_files, redact, rights_for
 from .activity import Activity, QueryInfo, Viewer, activity_for
 from .audit import audit_for
 from .binder import Binder, Context
@@ -60,8 +61,10 @@ class Session:
     def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
                  temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE,
                  max_nesting: int = MAX_NESTING, activity: Activity | None = None,
-                 user: str | None = None, result_cache: ResultCache | None = None) -> None:
+                 user: str | None = None, result_cache: ResultCache | None = None,
+                 users: UserDirectory | None = None) -> None:
         self.db = db
+        self.users = users  # where CREATE/DROP/ALTER USER write; None: refused
         self.result_cache = result_cache  # shared by the database's sessions; None: off
         if result_cache is not None:
             attach(db, result_cache)  # the one information_schema.kodiak_result_cache shows
@@ -158,11 +161,20 @@ class Session:
 
     def resolver(self) -> Resolver:
         """Names as this session sees them now (tables, views, system views)."""
-        return Resolver(self.snapshot(), schema=self.schema, catalog=self.catalog,
-                        temp_prefix=self._temp_prefix, viewer=self.viewer())
+        snap = self.snapshot()
+        rights = self.rights(snap)
+        return Resolver(snap, schema=self.schema, catalog=self.catalog,
+                        temp_prefix=self._temp_prefix, viewer=self.viewer(rights),
+                        rights=rights)
 
-    def viewer(self) -> Viewer:
-        return Viewer(self.activity, self.user, audit_for(self.db))
+    def rights(self, snap: Any) -> Rights:
+        """What this session's user may do as ``snap`` records it (``sql/access``)."""
+        return EVERYTHING if self.user is None else rights_for(self.db, snap, self.user)
+
+    def viewer(self, rights: Rights = EVERYTHING) -> Viewer:
+        """What the activity views show: an admin sees every statement's text."""
+        return Viewer(self.activity, None if rights.is_admin else self.user,
+                      audit_for(self.db))
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer
@@ -200,7 +212,8 @@ class Session:
         """Run a statement registered in the activity (as ``text``) with an interrupt."""
         self._interrupt = interrupt if interrupt is not None else Interrupt()
         try:
-            with self.activity.track(self.activity_session, text, self._interrupt) as query:
+            with self.activity.track(self.activity_session, redact(text),
+                                     self._interrupt) as query:
                 yield query
         finally:
             self._interrupt = None
@@ -228,9 +241,11 @@ class Session:
 
     def context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         """The binder's context for a statement reading ``snap``."""
+        rights = self.rights(snap)
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
                        stats=cache_for(self.db), temp_prefix=self._temp_prefix,
-                       files=self.file_access, viewer=self.viewer())
+                       files=guarded_files(self.file_access, rights), viewer=self.viewer(rights),
+                       rights=rights)
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
         return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))
@@ -278,7 +293,7 @@ class Prepared:
     def __init__(self, session: Session, stmt: exp.Expression, text: str = "") -> None:
         self.session = session
         self.stmt = stmt
-        self.text = text or stmt.sql(dialect="duckdb")  # as kodiak_queries shows it
+        self.text = redact(text or stmt.sql(dialect="duckdb"))  # as kodiak_queries shows it
         spec = statement_for(stmt)
         self.is_update = not spec.returns_rows(stmt)
         ctx = session.context(session.snapshot(), None)

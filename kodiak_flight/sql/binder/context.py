@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from ..access import EVERYTHING, Rights
 from ..catalog import Relation, Resolver
 from ..errors import ParameterError
 from ..expr import Expr, Lit, Param, ParamProbe
@@ -68,12 +69,13 @@ class Context:
     # outer column ids each subquery being discovered has read (``correlated.discover``)
     corr_recorders: list[list[str]] = field(default_factory=list)
     viewer: Any = None  # ``activity.Viewer``: what kodiak_queries / kodiak_sessions show
+    rights: Rights = EVERYTHING  # what the session's user may do (``sql/access``)
 
     @property
     def resolver(self) -> Resolver:
         """The one name resolver, over this statement's snapshot and current schema."""
         return Resolver(self.snap, schema=self.schema, catalog=self.catalog,
-                        temp_prefix=self.temp_prefix, viewer=self.viewer)
+                        temp_prefix=self.temp_prefix, viewer=self.viewer, rights=self.rights)
 
     def resolve(self, t: exp.Table) -> Relation | None:
         """What table reference ``t`` names: a table, view or system view, or None."""
@@ -82,10 +84,32 @@ class Context:
     def require(self, t: exp.Table) -> Relation:
         return self.resolver.require(t.name, t.text("db") or None, t.text("catalog") or None)
 
-    def table(self, t: exp.Table) -> Any:
-        """The engine table ``t`` names, for a write: views and system views are refused."""
-        return self.resolver.writable_table(t.name, t.text("db") or None,
+    def table(self, t: exp.Table, right: str) -> Any:
+        """The engine table ``t`` names, for a write needing ``right`` ("insert", "update",
+        "delete"; "create" for DDL on it): views and system views are refused."""
+        info = self.resolver.writable_table(t.name, t.text("db") or None,
                                             t.text("catalog") or None)
+        self.check_table(right, info.name)
+        return info
+
+    def check_read(self, rel: Relation) -> None:
+        """The one check of every relation a statement reads (FROM, joins, subqueries,
+        views' contents with their owner's rights)."""
+        if rel.kind == "system":
+            if rel.name == "kodiak_audit":
+                self.rights.require_admin("read kodiak_audit")
+            return
+        if rel.schema != "temp":  # a session's own temporary tables are its own
+            self.rights.require("select", "table", rel.qualified)
+
+    def check_table(self, right: str, qualified: str) -> None:
+        """``right`` on a stored table (DDL on it needs CREATE on its schema)."""
+        if qualified.startswith(self.temp_prefix or "\0"):
+            return
+        if right == "create":
+            self.rights.require("create", "schema", qualified.split(".", 1)[0])
+        else:
+            self.rights.require(right, "table", qualified)
 
     def param(self, index: int) -> Lit:
         if self.params is None:

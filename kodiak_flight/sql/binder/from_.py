@@ -12,6 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
+from ..access import definer_rights
 from ..catalog import system
 from ..dialect import parse
 from ..errors import BindError, NotSupportedError, suggest
@@ -167,6 +168,7 @@ class FromBinder(BinderState):
             names += [k for f in self.ctx.ctes for k in f]
             raise BindError(f"table {item.sql(dialect='duckdb')!r} does not exist"
                             + suggest(name, names))
+        self.ctx.check_read(rel)
         if rel.kind == "view":
             return self._bind_view(rel.view, qual, col_aliases)
         if rel.kind == "system":
@@ -241,8 +243,10 @@ class FromBinder(BinderState):
         """Bind a view's stored query in the schema it was defined in; (bound, names)."""
         if view.qualified in self.ctx.expanding:
             raise BindError(f"view {view.qualified!r} refers to itself")
-        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names)
+        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names,
+                 self.ctx.rights)
         self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.search_schema, [], {}
+        self.ctx.rights = definer_rights(self.ctx.rights, view.owner, self.ctx.snap)
         # a view stored without its column names predates names like DuckDB's: its query
         # is named (and its subqueries' columns referred to) as it was then
         self.ctx.legacy_names = not view.named
@@ -254,7 +258,7 @@ class FromBinder(BinderState):
         finally:
             self.ctx.expanding.pop()
             (self.ctx.schema, self.ctx.ctes, self.ctx.recursive,
-             self.ctx.legacy_names) = saved
+             self.ctx.legacy_names, self.ctx.rights) = saved
         names = list(view.columns) or [c.name for c in bound.cols]
         return bound, unique_names(names) if view.named else names
 

@@ -4,11 +4,12 @@
 ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
-``summarize``, ``kill`` (KILL QUERY); ``common`` holds what the DDL and DML share. Importing this package
+``summarize``, ``kill`` (KILL QUERY), ``access`` (roles, grants, users); ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
 
 from . import (  # noqa: F401 (imported to register; no two statements match one node)
+    access,  # first: its SHOW GRANTS is matched before describe's other SHOWs
     alter,
     copy,
     delete,

@@ -38,7 +38,7 @@ def renamed(ctx: Context, info: Any, new: exp.Table) -> str:
 
 
 def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
-    info = existing_table(ctx, node.this)
+    info = existing_table(ctx, node.this, "create")
     for action in node.args.get("actions") or []:
         if isinstance(action, exp.ColumnDef):
             t = from_sql(action.args["kind"])

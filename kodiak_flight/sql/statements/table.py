@@ -76,6 +76,7 @@ def _new_name(ctx: Context, table: exp.Table, if_not_exists: bool) -> str | None
     schema = fold(table.text("db") or ctx.schema)
     if schema == "temp":
         raise BindError("use CREATE TEMPORARY TABLE for a table in the temporary schema")
+    ctx.rights.require("create", "schema", schema)
     rel = ctx.resolver.resolve(table.name, schema, table.text("catalog") or None)
     if rel is None:
         ctx.resolver.check_schema(schema)
@@ -113,6 +114,7 @@ def drop_table(tx: Any, ctx: Context, t: exp.Table, if_exists: bool) -> None:
         raise BindError(f"{t.name!r} is a view; use DROP VIEW")
     if rel.kind == "system":
         raise BindError(f"{rel.qualified!r} is a read-only system view")
+    ctx.check_table("create", rel.table.name)
     tx.drop_table(rel.table.name)
 
 
