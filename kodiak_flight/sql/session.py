@@ -20,7 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import files
-from .access import EVERYTHING, Rights, UserDirectory, guarded_files, redact, rights_for
+from .access import EVERYTHING, Rights, UserDirectory, guarded_files, rights_for
 from .activity import Activity, QueryInfo, Viewer, activity_for
 from .audit import audit_for
 from .binder import Binder, Context
@@ -65,6 +65,7 @@ class Session:
                  users: UserDirectory | None = None) -> None:
         self.db = db
         self.users = users  # where CREATE/DROP/ALTER USER write; None: refused
+        self.superuser: str | None = None  # a user holding every right (the server's own)
         self.result_cache = result_cache  # shared by the database's sessions; None: off
         if result_cache is not None:
             attach(db, result_cache)  # the one information_schema.kodiak_result_cache shows
@@ -169,7 +170,9 @@ class Session:
 
     def rights(self, snap: Any) -> Rights:
         """What this session's user may do as ``snap`` records it (``sql/access``)."""
-        return EVERYTHING if self.user is None else rights_for(self.db, snap, self.user)
+        if self.user is None:
+            return EVERYTHING
+        return rights_for(self.db, snap, self.user, superuser=self.user == self.superuser)
 
     def viewer(self, rights: Rights = EVERYTHING) -> Viewer:
         """What the activity views show: an admin sees every statement's text."""
@@ -212,8 +215,7 @@ class Session:
         """Run a statement registered in the activity (as ``text``) with an interrupt."""
         self._interrupt = interrupt if interrupt is not None else Interrupt()
         try:
-            with self.activity.track(self.activity_session, redact(text),
-                                     self._interrupt) as query:
+            with self.activity.track(self.activity_session, text, self._interrupt) as query:
                 yield query
         finally:
             self._interrupt = None
@@ -293,7 +295,7 @@ class Prepared:
     def __init__(self, session: Session, stmt: exp.Expression, text: str = "") -> None:
         self.session = session
         self.stmt = stmt
-        self.text = redact(text or stmt.sql(dialect="duckdb"))  # as kodiak_queries shows it
+        self.text = text or stmt.sql(dialect="duckdb")  # as kodiak_queries shows it
         spec = statement_for(stmt)
         self.is_update = not spec.returns_rows(stmt)
         ctx = session.context(session.snapshot(), None)

@@ -2,15 +2,15 @@
 
 ``model`` (roles and grants as engine objects), ``rights`` (the checker, cached per catalog
 version), ``syntax`` (the statements' grammar), ``users`` (the user directory interface),
-``redact`` (passwords out of kept statement text). The statements are in
+``files`` (server-side files by role). Statement text with passwords is masked where it is
+kept (``activity.shown_text``). The statements are in
 ``statements/access.py``; the checks are made where names are bound (``binder.Context``).
 """
 
 from .files import guarded_files
 from .model import ADMIN, BUILTIN_ROLES, READ_FILES, SUPERUSER, WRITE_FILES
-from .redact import redact
 from .rights import EVERYTHING, Rights, definer_rights, rights_for
 from .users import UserDirectory
 
 __all__ = ["ADMIN", "BUILTIN_ROLES", "EVERYTHING", "READ_FILES", "Rights", "SUPERUSER",
-           "UserDirectory", "WRITE_FILES", "definer_rights", "guarded_files", "redact", "rights_for"]
+           "UserDirectory", "WRITE_FILES", "definer_rights", "guarded_files", "rights_for"]

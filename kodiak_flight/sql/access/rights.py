@@ -29,6 +29,7 @@ class Rights:
     grantable: frozenset[Key] = frozenset()  # held WITH GRANT OPTION
     roles: frozenset[str] = frozenset()
     db: Any = None  # for the audit log of denials
+    superuser: bool = False  # the server's own user (or ``kodiak``): every right
 
     @property
     def unrestricted(self) -> bool:
@@ -37,7 +38,8 @@ class Rights:
 
     @property
     def is_admin(self) -> bool:
-        return self.user is None or self.user == SUPERUSER or ADMIN in self.roles
+        return self.user is None or self.superuser or self.user == SUPERUSER \
+            or ADMIN in self.roles
 
     def allows(self, right: str, kind: str, name: str = "") -> bool:
         return self.is_admin or _covers(self.held, right, kind, name)
@@ -106,10 +108,12 @@ _lock = threading.Lock()
 _by_db: weakref.WeakKeyDictionary[Any, _Cache] = weakref.WeakKeyDictionary()
 
 
-def rights_for(db: Any, snap: Any, user: str | None) -> Rights:
+def rights_for(db: Any, snap: Any, user: str | None, *, superuser: bool = False) -> Rights:
     """The rights of ``user`` as ``snap`` records them (cached per catalog version)."""
     if user is None:
         return EVERYTHING
+    if superuser:
+        return Rights(user, superuser=True, db=db)
     version = snap.catalog_version
     if version < 0:  # inside a transaction that changed the catalog: not shared
         return compute(db, snap, user)
