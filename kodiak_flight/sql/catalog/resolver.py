@@ -166,7 +166,7 @@ class Resolver:
         schema = fold(schema)
         if is_reserved(schema):
             raise BindError(f"schema {schema!r} is reserved for Kodiak's own use")
-        if schema not in self.schemas():
+        if schema not in self.snap.schemas():  # rights are checked after, naming them
             raise engine_errors.NotFound(f"schema {schema!r} does not exist"
                                          + suggest(schema, self.schemas()))
 
