@@ -134,6 +134,10 @@ def test_grant_option(db: Any, admin: Session) -> None:
         ann.execute("grant insert on t to bob")
     with pytest.raises(PermissionDenied, match="may not GRANT SELECT"):
         bob.execute("grant select on t to carl")
+    admin.execute("revoke grant option for select on t from ann")
+    assert len(rows(ann, "select * from t")) == 2  # the right stays, the option goes
+    with pytest.raises(PermissionDenied, match="may not GRANT SELECT"):
+        ann.execute("grant select on t to carl")
 
 
 def test_views_read_with_their_owners_rights(db: Any, admin: Session) -> None:

@@ -189,6 +189,8 @@ def _change_rights(ex: ExecContext, snap: Any, g: syntax.RightsGrant, revoke: bo
             new = Right(r, g.kind, target, g.grant_option)
             kept = [x for x in entry.rights if (x.right, x.kind, x.name) != (r, g.kind, target)
                     and not (revoke and r == "all" and (x.kind, x.name) == (g.kind, target))]
+            if revoke and g.grant_option:  # REVOKE GRANT OPTION FOR: the right stays
+                kept += [Right(x.right, x.kind, x.name) for x in entry.rights if x not in kept]
             entry.rights = kept if revoke else [*kept, new]
             _audit(ex, verb.lower(), shown,
                    f"{r.upper()} {'FROM' if revoke else 'TO'} {who}"
