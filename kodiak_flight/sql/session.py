@@ -247,7 +247,7 @@ class Session:
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
                        stats=cache_for(self.db), temp_prefix=self._temp_prefix,
                        files=guarded_files(self.file_access, rights), viewer=self.viewer(rights),
-                       rights=rights)
+                       rights=rights, user=self.user)
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
         return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))

@@ -9,8 +9,10 @@ kept (``activity.shown_text``). The statements are in
 
 from .files import guarded_files
 from .model import ADMIN, BUILTIN_ROLES, READ_FILES, SUPERUSER, WRITE_FILES
+from .policies import Policy, policies_on, secured
 from .rights import EVERYTHING, Rights, definer_rights, rights_for
+from .tables import table_dropped, table_renamed
 from .users import UserDirectory
 
 __all__ = ["ADMIN", "BUILTIN_ROLES", "EVERYTHING", "READ_FILES", "Rights", "SUPERUSER",
-           "UserDirectory", "WRITE_FILES", "definer_rights", "guarded_files", "rights_for"]
+           "Policy", "UserDirectory", "WRITE_FILES", "policies_on", "secured", "table_dropped", "table_renamed", "definer_rights", "guarded_files", "rights_for"]

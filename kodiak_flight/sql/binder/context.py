@@ -10,9 +10,9 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from ..access import EVERYTHING, Rights
+from ..access import EVERYTHING, Rights, policies_on
 from ..catalog import Relation, Resolver
-from ..errors import ParameterError
+from ..errors import NotSupportedError, ParameterError
 from ..expr import Expr, Lit, Param, ParamProbe
 from ..files import ANYWHERE, FileAccess
 from ..plan import Node, WindowCall
@@ -70,6 +70,7 @@ class Context:
     corr_recorders: list[list[str]] = field(default_factory=list)
     viewer: Any = None  # ``activity.Viewer``: what kodiak_queries / kodiak_sessions show
     rights: Rights = EVERYTHING  # what the session's user may do (``sql/access``)
+    user: str | None = None  # the session's user: current_user (views do not change it)
 
     @property
     def resolver(self) -> Resolver:
@@ -90,6 +91,10 @@ class Context:
         info = self.resolver.writable_table(t.name, t.text("db") or None,
                                             t.text("catalog") or None)
         self.check_table(right, info.name)
+        if right in ("update", "delete") and not self.rights.is_admin and \
+                policies_on(self.snap, info.name):
+            raise NotSupportedError(f"{right.upper()} of table {info.name} is not supported "
+                                    "for a user its row-level security policies restrict")
         return info
 
     def check_read(self, rel: Relation) -> None:

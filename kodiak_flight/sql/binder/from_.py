@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
-from ..access import definer_rights
+from ..access import definer_rights, secured
 from ..catalog import system
 from ..dialect import parse
 from ..errors import BindError, NotSupportedError, suggest
@@ -173,7 +173,8 @@ class FromBinder(BinderState):
             return self._bind_view(rel.view, qual, col_aliases)
         if rel.kind == "system":
             return self._bind_system(rel.name, qual, col_aliases)
-        return self._scan(rel.table, qual, col_aliases)
+        node, cols = self._scan(rel.table, qual, col_aliases)
+        return secured(self, rel.table, node, cols), cols
 
     def _cte_item(self, cte: exp.Expression, name: str, qual: str, col_aliases: list[str]
                   ) -> tuple[Node, list[ColInfo]]:

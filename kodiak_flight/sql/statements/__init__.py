@@ -4,7 +4,7 @@
 ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
-``summarize``, ``kill`` (KILL QUERY), ``access`` (roles, grants, users); ``common`` holds what the DDL and DML share. Importing this package
+``summarize``, ``kill`` (KILL QUERY), ``access`` (roles, grants, users), ``policy`` (row-level security); ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
 
@@ -18,6 +18,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     index,
     insert,
     kill,
+    policy,
     query,
     reindex,
     schema,

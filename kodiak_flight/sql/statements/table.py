@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from ..access import table_dropped
 from ..binder import Binder, Context, naming
 from ..catalog import TEMP_SCHEMA, fold
 from ..errors import BindError, NotSupportedError, suggest
@@ -116,6 +117,7 @@ def drop_table(tx: Any, ctx: Context, t: exp.Table, if_exists: bool) -> None:
         raise BindError(f"{rel.qualified!r} is a read-only system view")
     ctx.check_table("create", rel.table.name)
     tx.drop_table(rel.table.name)
+    table_dropped(tx, rel.table.name)
 
 
 def _create_with_columns(tx: Any, ctx: Context, name: str, schema: exp.Schema,
