@@ -135,3 +135,22 @@ def test_admin_actions_need_an_admin(uri: str) -> None:
     opts = flight.FlightCallOptions(headers=[token])
     [r] = list(client.do_action(flight.Action("kodiak.info", b""), opts))
     assert "tables" in json.loads(r.body.to_pybytes())
+
+
+def test_an_admin_stops_anyones_query(uri: str) -> None:
+    from .test_activity import Client, running_id, start_endless, stopped
+
+    run(uri, "kodiak", "create table keep as select range as a from range(1000)",
+        "grant select on keep to ann", "create user boss password 'pw-boss'",
+        "grant admin to boss")
+    ann, bob, boss = Client(uri, "ann"), Client(uri, "bob"), Client(uri, "boss")
+    for stop in ("kill", "action"):
+        thread, out = start_endless(ann)
+        qid = running_id(boss, "ann")
+        with pytest.raises(flight.FlightUnauthorizedError, match="another user"):
+            bob.action("kodiak.cancel", json.dumps({"query_id": qid}).encode())
+        if stop == "kill":
+            boss.update(f"kill query {qid}")
+        else:
+            boss.action("kodiak.cancel", json.dumps({"query_id": qid}).encode())
+        stopped(thread, out)

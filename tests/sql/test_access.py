@@ -152,6 +152,9 @@ def test_views_read_with_their_owners_rights(db: Any, admin: Session) -> None:
     admin.execute("revoke select on t from ann")
     with pytest.raises(PermissionDenied, match="user ann may not SELECT table main.t"):
         bob.execute("select * from firsts")
+    assert rows(bob, "select column_name from information_schema.columns "
+                     "where table_name = 'firsts'") == []  # listed without columns
+    assert [r.name for r in bob.resolver().relations() if r.kind == "view"] == ["firsts"]
     # a user cannot make a view over what it may not read
     denied(bob, "create view sneaky as select * from t", "CREATE", "schema main")
     admin.execute("grant create on schema main to bob")

@@ -15,7 +15,7 @@ from .. import functions as F
 from ..access import definer_rights, secured
 from ..catalog import system
 from ..dialect import parse
-from ..errors import BindError, NotSupportedError, suggest
+from ..errors import BindError, NotSupportedError, PermissionDenied, suggest
 from ..expr import Col, Expr, and_all
 from ..files import dataset, format_from_extension
 from ..functions import table_function
@@ -232,10 +232,11 @@ class FromBinder(BinderState):
         return Values(table.rename_columns([c.id for c in cols])), cols
 
     def view_schema(self, view: Any) -> pa.Schema | None:
-        """A view's output columns, by binding it (None if it no longer binds)."""
+        """A view's output columns, by binding it (None if it no longer binds, or its owner
+        may no longer read what it reads)."""
         try:
             bound, names = self.bind_view_query(view)
-        except BindError:
+        except (BindError, PermissionDenied):
             return None
         return pa.schema([pa.field(n, c.type) for n, c in zip(names, bound.cols,
                                                                 strict=True)])
