@@ -3,6 +3,7 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions`` (group ``pl``),
+``access_checks`` (group ``access``),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _benchmarks() -> dict:
+    from .access_bench import BENCHMARKS as ACCESS_BENCHMARKS
     from .cache_bench import BENCHMARKS as CACHE_BENCHMARKS
     from .engine_bench import BENCHMARKS
     from .flight_bench import BENCHMARKS as FLIGHT_BENCHMARKS
@@ -40,14 +42,16 @@ def _benchmarks() -> dict:
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
 
     return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
-            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS}
+            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS,
+            **ACCESS_BENCHMARKS}
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "sql": ["tpch", "groupby_sf10"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
           "cache": ["result_cache"],
-          "pl": ["pl_functions"]}
+          "pl": ["pl_functions"],
+          "access": ["access_checks"]}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -72,6 +76,7 @@ def resolve(targets: list[str]) -> list[str]:
 
 def run_child(name: str, quick: bool, out: str) -> None:
     from . import (
+        access_bench,
         cache_bench,
         engine_bench,
         flight_bench,
@@ -81,7 +86,8 @@ def run_child(name: str, quick: bool, out: str) -> None:
         sql_bench,
     )
 
-    mod = cache_bench if name in cache_bench.BENCHMARKS else \
+    mod = access_bench if name in access_bench.BENCHMARKS else \
+        cache_bench if name in cache_bench.BENCHMARKS else \
         pl_bench if name in pl_bench.BENCHMARKS else \
         sql_bench if name in sql_bench.BENCHMARKS else \
         hostile if name in hostile.BENCHMARKS else \

@@ -233,3 +233,46 @@ def authenticator_for(data_dir: Path | str, env: Mapping[str, str] | None = None
         return single
     secret = env.get("KODIAK_TOKEN_SECRET")
     return UsersAuthenticator(path, extra=single, secret=secret.encode() if secret else None)
+
+
+class FileUsers:
+    """The users file as the SQL layer's user directory (``sql.access.UserDirectory``): what
+    CREATE USER, DROP USER and ALTER USER ... PASSWORD write. A running server's
+    authenticator sees the change at its next reload (within a second)."""
+
+    def __init__(self, path: Path, *, reserved: tuple[str, ...] = ()) -> None:
+        self.path = Path(path)
+        self.reserved = reserved  # the environment's user: not in the file
+
+    def names(self) -> list[str]:
+        return sorted({*load_users(self.path), *self.reserved})
+
+    def add(self, name: str, password: str) -> None:
+        if name in self.reserved:
+            raise UsersError(f"user {name!r} already exists (it is the server's own user)")
+        add_user(self.path, name, password)
+
+    def remove(self, name: str) -> None:
+        remove_user(self.path, name)
+
+    def set_password(self, name: str, password: str) -> None:
+        if name in self.reserved:
+            raise UsersError(f"user {name!r} is configured by the server's environment; "
+                             "change KODIAK_PASSWORD there")
+        set_password(self.path, name, password)
+
+
+def directory_for(auth: Authenticator | None) -> FileUsers | None:
+    """The user directory SQL sessions of a server with ``auth`` write to (None: the
+    server has no users file, and CREATE USER is refused)."""
+    if not isinstance(auth, UsersAuthenticator):
+        return None
+    return FileUsers(auth.path, reserved=(auth.extra.user,) if auth.extra is not None else ())
+
+
+def superuser_of(auth: Authenticator | None) -> str | None:
+    """The user who holds every right: the environment's (``KODIAK_USER``, default
+    ``kodiak``), the single-user server's only user."""
+    if isinstance(auth, UsersAuthenticator):
+        return auth.extra.user if auth.extra is not None else None
+    return auth.user if auth is not None else None

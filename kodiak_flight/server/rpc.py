@@ -23,6 +23,7 @@ from ..sql.files import FileAccess
 from ..sql.pl.jobs import stop_jobs
 from ..sql.resultcache import ResultCache, attach
 from ..status import Unimplemented
+from ..users import directory_for, superuser_of
 from .actions import ACTIONS, Action, listed
 from .commands import DO_GET, DO_PUT, FLIGHT_INFO, SCHEMA, command, not_for_do_put, wrong_rpc
 from .limits import Limits, QuerySlots, memory_limits
@@ -212,6 +213,8 @@ class KodiakFlightServer(flight.FlightServerBase):
             sql.max_nesting = self.max_sql_nesting
         if hasattr(sql, "result_cache"):
             sql.result_cache = self.result_cache
+        if hasattr(sql, "users"):  # CREATE USER and friends write the users file
+            sql.users, sql.superuser = directory_for(self.auth), superuser_of(self.auth)
         if owner is not None and hasattr(sql, "user"):
             sql.user = getattr(owner.sql, "user", None)
         return sql

@@ -8,6 +8,7 @@ from .errors import (
     NotSupportedError,
     ParameterError,
     ParseError,
+    PermissionDenied,
     SqlError,
     SqlTypeError,
     TooComplex,
@@ -18,4 +19,5 @@ from .session import Prepared, Result, Session
 
 __all__ = ["Session", "Result", "Prepared", "SqlError", "ParseError", "BindError",
            "SqlTypeError", "NotSupportedError", "ParameterError", "TransactionError",
-           "ExecutionError", "AccessDenied", "TooComplex", "FileAccess", "InternalError"]
+           "ExecutionError", "AccessDenied", "TooComplex", "FileAccess", "InternalError",
+           "PermissionDenied"]

@@ -73,6 +73,16 @@ class AccessDenied(SqlError):
     """A file outside what this session may read or write (gRPC PERMISSION_DENIED)."""
 
 
+class PermissionDenied(AccessDenied):
+    """The session's user lacks a right on an object: "permission denied: user bob may not
+    SELECT table main.t" (gRPC PERMISSION_DENIED, as every ``AccessDenied``)."""
+
+    def __init__(self, message: str, *, user: str | None = None, right: str = "",
+                 kind: str = "", name: str = "") -> None:
+        super().__init__(message)
+        self.user, self.right, self.kind, self.name = user, right, kind, name
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean: a, b?)' hint listing the closest existing names, or ''."""
     cands = sorted(set(candidates))

@@ -65,12 +65,26 @@ def ingest(tx: Any, resolver: Resolver, target: IngestTarget, data: pa.RecordBat
         raise engine_errors.AlreadyExists(f"ingest: table {target.table!r} already exists")
     if not exists and target.if_missing == "fail":
         raise engine_errors.NotFound(f"ingest: table {target.table!r} does not exist")
+    if not target.temporary:
+        _check_rights(resolver, name, exists, target)
     if exists and target.if_exists == "replace":
         tx.drop_table(name)
         exists = False
     if not exists:
         tx.create_table(name, schema)
     return tx.insert(name, data)
+
+
+def _check_rights(resolver: Resolver, name: str, exists: bool, target: IngestTarget) -> None:
+    """Ingest into a table needs INSERT on it; creating or replacing one, CREATE on its
+    schema (the same rights as CREATE TABLE and INSERT)."""
+    rights = resolver.rights
+    if rights is None:
+        return
+    if not exists or target.if_exists == "replace":
+        rights.require("create", "schema", name.split(".", 1)[0])
+    if exists:
+        rights.require("insert", "table", name)
 
 
 def _engine_name(resolver: Resolver, target: IngestTarget) -> str:

@@ -154,6 +154,15 @@ class Filter(SameColumns):
 
 
 @dataclass(eq=False)
+class SecureFilter(Filter):
+    """A row-level security policy over a table's scan (``access/policies.py``): the
+    optimizer pushes nothing of the query below it but conditions that cannot fail."""
+
+    def label(self) -> str:
+        return f"SecureFilter {self.cond!r}"
+
+
+@dataclass(eq=False)
 class Project(Node):
     input: Node
     exprs: list[tuple[str, Expr]]

@@ -20,6 +20,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import files
+from .access import EVERYTHING, Rights, UserDirectory, guarded_files, rights_for
 from .activity import Activity, QueryInfo, Viewer, activity_for
 from .binder import Binder, Context, param_number
 from .binder.coverage import check_supported
@@ -62,8 +63,11 @@ class Session:
     def __init__(self, db: Any, *, catalog: str = "kodiak", schema: str = "main",
                  temp_tag: str | None = None, file_access: files.FileAccess = files.ANYWHERE,
                  max_nesting: int = MAX_NESTING, activity: Activity | None = None,
-                 user: str | None = None, result_cache: ResultCache | None = None) -> None:
+                 user: str | None = None, result_cache: ResultCache | None = None,
+                 users: UserDirectory | None = None) -> None:
         self.db = db
+        self.users = users  # where CREATE/DROP/ALTER USER write; None: refused
+        self.superuser: str | None = None  # a user holding every right (the server's own)
         self.result_cache = result_cache  # shared by the database's sessions; None: off
         if result_cache is not None:
             attach(db, result_cache)  # the one information_schema.kodiak_result_cache shows
@@ -161,11 +165,22 @@ class Session:
 
     def resolver(self) -> Resolver:
         """Names as this session sees them now (tables, views, system views)."""
-        return Resolver(self.snapshot(), schema=self.schema, catalog=self.catalog,
-                        temp_prefix=self._temp_prefix, viewer=self.viewer())
+        snap = self.snapshot()
+        rights = self.rights(snap)
+        return Resolver(snap, schema=self.schema, catalog=self.catalog,
+                        temp_prefix=self._temp_prefix, viewer=self.viewer(rights),
+                        rights=rights)
 
-    def viewer(self) -> Viewer:
-        return Viewer(self.activity, self.user, db=self.db, session=self.activity_session)
+    def rights(self, snap: Any) -> Rights:
+        """What this session's user may do as ``snap`` records it (``sql/access``)."""
+        if self.user is None:
+            return EVERYTHING
+        return rights_for(self.db, snap, self.user, superuser=self.user == self.superuser)
+
+    def viewer(self, rights: Rights = EVERYTHING) -> Viewer:
+        """What the activity views show: an admin sees every statement's text."""
+        return Viewer(self.activity, None if rights.is_admin else self.user, db=self.db,
+                      session=self.activity_session)
 
     def relation_schema(self, rel: Relation) -> pa.Schema | None:
         """A relation's columns: a table's, a view's by binding it (None if it no longer
@@ -262,10 +277,11 @@ class Session:
 
     def context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         """The binder's context for a statement reading ``snap``."""
+        rights = self.rights(snap)
         return Context(snap, schema=self.schema, catalog=self.catalog, params=params,
                        stats=cache_for(self.db), temp_prefix=self._temp_prefix,
-                       files=self.file_access, viewer=self.viewer(),
-                       variables=self.variables.visible())
+                       files=guarded_files(self.file_access, rights), viewer=self.viewer(rights),
+                       rights=rights, user=self.user, variables=self.variables.visible())
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
         return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))

@@ -15,7 +15,7 @@ from .conftest import kodiak, kodiak_proc, serve_proc
 @pytest.fixture
 def loaded(tmp_path, data_dir):
     """A database with a bulk-loaded table (segments), small writes (WAL, write buffer),
-    deletes, and a user."""
+    deletes, and a user (an admin)."""
     n = 10_000
     pq.write_table(pa.table({"id": pa.array(range(n), pa.int64()),
                              "v": [f"v{i}" for i in range(n)]}), tmp_path / "big.parquet")
@@ -25,6 +25,8 @@ def loaded(tmp_path, data_dir):
                   "insert into small values (1, 'a'), (2, 'b'); "
                   "delete from big where id < 10").code == 0
     assert kodiak("user", "add", "ann", *args, "--password-stdin", input="pw1\n").code == 0
+    # a users-file user holds no right until granted: made an admin locally (no user there)
+    assert kodiak("sql", *args, "grant admin to ann").code == 0
     return data_dir
 
 

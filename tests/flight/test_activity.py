@@ -16,6 +16,7 @@ import pytest
 import engine
 from kodiak_flight.proto import FlightSql_pb2 as pb
 from kodiak_flight.server import KodiakFlightServer
+from kodiak_flight.sql import Session
 from kodiak_flight.users import UsersAuthenticator, add_user
 
 from .helpers import descriptor
@@ -57,9 +58,11 @@ def uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     srv = KodiakFlightServer(db, "grpc://127.0.0.1:0",
                              auth=UsersAuthenticator(tmp / "users.json", reload_interval=0))
     uri = f"grpc://127.0.0.1:{srv.port}"
-    ann = Client(uri, "ann")
-    ann.update("create table keep (a bigint)")
-    ann.update("insert into keep select range from range(1000)")
+    admin = Session(db)  # the administrator (no user): ann may read what it made
+    admin.execute("create table keep (a bigint)")
+    admin.execute("insert into keep select range from range(1000)")
+    admin.execute("grant select on keep to ann")
+    admin.close()
     yield uri
     srv.shutdown()
     db.close()

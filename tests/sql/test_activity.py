@@ -163,7 +163,8 @@ def test_sessions(db: Any) -> None:
 def test_a_user_kills_only_their_own(db: Any) -> None:
     act = Activity()
     ann, bob = Session(db, activity=act, user="ann"), Session(db, activity=act, user="bob")
-    ann.execute("create table keep as select range as a from range(1000)")
+    Session(db).execute("create table keep as select range as a from range(1000)")
+    Session(db).execute("grant select on keep to ann")
     reader = ann.execute("select k.a from keep k, keep k2").reader
     qid = running_id(ann, "select k.a from keep k, keep k2")
     assert rows(bob, f"select query from kodiak_queries where query_id = {qid}") == [

@@ -259,6 +259,7 @@ def test_a_result_read_partly_is_not_cached(s: Session, runs: list[int],
 
 def test_different_users_do_not_share(db: Any, cache: ResultCache, s: Session,
                                       runs: list[int]) -> None:
+    s.execute("grant select on t to ann, bob")
     ann = Session(db, user="ann", result_cache=cache)
     bob = Session(db, user="bob", result_cache=cache)
     q(ann, GROUPED)

@@ -18,7 +18,6 @@ from kodiak_flight.sql import Session
 from kodiak_flight.sql.errors import AccessDenied, BindError, ParseError, SqlError
 from kodiak_flight.sql.resultcache import ResultCache
 from kodiak_flight.sql.secrets import keyring, store
-from kodiak_flight.sql.secrets.reveal import _may_reveal
 
 MASTER = "correct horse battery staple, master edition"
 
@@ -339,21 +338,21 @@ def test_reveal_needs_the_right(db: Any) -> None:
     assert {"user_name": "bob", "allowed": False} in denied
 
 
-def test_may_reveal_uses_rights_when_present(s: Session) -> None:
-    class Rights:
-        def __init__(self, ok: bool) -> None:
-            self.ok = ok
-            self.asked: list[tuple[str, str, str]] = []
-
-        def allows(self, right: str, kind: str, name: str) -> bool:
-            self.asked.append((right, kind, name))
-            return self.ok
-
-    ctx = s.context(s.snapshot(), None)
-    ctx.rights = Rights(True)  # type: ignore[attr-defined]
-    assert _may_reveal(ctx, "x") and ctx.rights.asked == [("reveal", "secret", "x")]
-    ctx.rights = Rights(False)  # type: ignore[attr-defined]
-    assert not _may_reveal(ctx, "x")
+def test_the_reveal_right_is_granted_and_revoked(db: Any) -> None:
+    admin = Session(db)  # no user: every right
+    admin.execute("CREATE SECRET x (TYPE password, SECRET 'p4ss')")
+    bob = Session(db, user="bob")
+    with pytest.raises(AccessDenied):
+        bob.execute("SELECT secret('x')")
+    admin.execute("GRANT REVEAL ON SECRET x TO bob")
+    assert q(bob, "SELECT secret('x') AS v") == [{"v": "p4ss"}]
+    admin.execute("REVOKE REVEAL ON SECRET x FROM bob")
+    with pytest.raises(AccessDenied):
+        bob.execute("SELECT secret('x')")
+    rows = q(admin, "SELECT user_name, allowed FROM kodiak_audit "
+                    "WHERE action = 'secret.reveal' ORDER BY at")
+    assert [(r["user_name"], r["allowed"]) for r in rows] == [
+        ("bob", False), ("bob", True), ("bob", False)]
 
 
 def test_revealed_value_hidden_in_plans_and_not_cached(db: Any) -> None:

@@ -2,7 +2,8 @@
 
 JSON in, JSON out (see docs/flight.md); the work is done by ``kodiak_flight.admin``. With
 authentication on, the caller must be an authenticated user (the middleware already refuses
-calls without credentials; these do not rely on it alone).
+calls without credentials; these do not rely on it alone) and an admin (access control:
+the server's own user, or a holder of the ``admin`` role); a denial is audited.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def _caller(server: KodiakFlightServer, context: flight.ServerCallContext, kind:
     return (mw.user if mw else None) or "anonymous"
 
 
+def _require_admin(client: ClientSession, kind: str) -> None:
+    """Refuse (PERMISSION_DENIED, audited) a caller that is not an admin."""
+    rights = getattr(client.sql, "rights", None)
+    if rights is not None:
+        rights(client.sql.snapshot()).require_admin(f"call {kind}")
+
+
 @action(admin.ACTION_BACKUP,
         'Back up the database online into a new directory on the server: body '
         '{"dest": "/absolute/path"}; answers JSON {"dest", "tables", "rows", '
@@ -39,6 +47,7 @@ def _caller(server: KodiakFlightServer, context: flight.ServerCallContext, kind:
 def backup(server: KodiakFlightServer, context: flight.ServerCallContext,
            client: ClientSession, body: bytes) -> list[bytes]:
     user = _caller(server, context, admin.ACTION_BACKUP)
+    _require_admin(client, admin.ACTION_BACKUP)
     dest = admin.parse_backup_request(body)
     log.info("backup to %s requested by %s", dest, user)
     stats = admin.backup(server.db, dest, server.backup_root)
@@ -53,6 +62,7 @@ def backup(server: KodiakFlightServer, context: flight.ServerCallContext,
 def info(server: KodiakFlightServer, context: flight.ServerCallContext,
          client: ClientSession, body: bytes) -> list[bytes]:
     _caller(server, context, admin.ACTION_INFO)
+    _require_admin(client, admin.ACTION_INFO)
     return [admin.info_json(server.db)]
 
 
@@ -63,6 +73,7 @@ def info(server: KodiakFlightServer, context: flight.ServerCallContext,
 def check(server: KodiakFlightServer, context: flight.ServerCallContext,
           client: ClientSession, body: bytes) -> list[bytes]:
     user = _caller(server, context, admin.ACTION_CHECK)
+    _require_admin(client, admin.ACTION_CHECK)
     out = admin.check_json(server.db)
     log.info("online check requested by %s: %s", user, out[:200].decode("utf-8", "replace"))
     return [out]

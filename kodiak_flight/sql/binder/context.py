@@ -11,8 +11,9 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from ..access import EVERYTHING, Rights, policies_on
 from ..catalog import Relation, Resolver
-from ..errors import BindError, ParameterError, suggest
+from ..errors import BindError, NotSupportedError, ParameterError, suggest
 from ..expr import Expr, Lit, Param, ParamProbe
 from ..files import ANYWHERE, FileAccess
 from ..pl import types as user_types
@@ -72,12 +73,14 @@ class Context:
     viewer: Any = None  # ``activity.Viewer``: what kodiak_queries / kodiak_sessions show
     # ``$name``: the session's and the running script's variables (``pl/variables.py``)
     variables: Mapping[str, pa.Scalar] | None = None
+    rights: Rights = EVERYTHING  # what the session's user may do (``sql/access``)
+    user: str | None = None  # the session's user: current_user (views do not change it)
 
     @property
     def resolver(self) -> Resolver:
         """The one name resolver, over this statement's snapshot and current schema."""
         return Resolver(self.snap, schema=self.schema, catalog=self.catalog,
-                        temp_prefix=self.temp_prefix, viewer=self.viewer)
+                        temp_prefix=self.temp_prefix, viewer=self.viewer, rights=self.rights)
 
     def resolve(self, t: exp.Table) -> Relation | None:
         """What table reference ``t`` names: a table, view or system view, or None."""
@@ -86,10 +89,36 @@ class Context:
     def require(self, t: exp.Table) -> Relation:
         return self.resolver.require(t.name, t.text("db") or None, t.text("catalog") or None)
 
-    def table(self, t: exp.Table) -> Any:
-        """The engine table ``t`` names, for a write: views and system views are refused."""
-        return self.resolver.writable_table(t.name, t.text("db") or None,
+    def table(self, t: exp.Table, right: str) -> Any:
+        """The engine table ``t`` names, for a write needing ``right`` ("insert", "update",
+        "delete"; "create" for DDL on it): views and system views are refused."""
+        info = self.resolver.writable_table(t.name, t.text("db") or None,
                                             t.text("catalog") or None)
+        self.check_table(right, info.name)
+        if right in ("update", "delete") and not self.rights.is_admin and \
+                policies_on(self.snap, info.name):
+            raise NotSupportedError(f"{right.upper()} of table {info.name} is not supported "
+                                    "for a user its row-level security policies restrict")
+        return info
+
+    def check_read(self, rel: Relation) -> None:
+        """The one check of every relation a statement reads (FROM, joins, subqueries,
+        views' contents with their owner's rights)."""
+        if rel.kind == "system":
+            if rel.name == "kodiak_audit":
+                self.rights.require_admin("read kodiak_audit")
+            return
+        if rel.schema != "temp":  # a session's own temporary tables are its own
+            self.rights.require("select", "table", rel.qualified)
+
+    def check_table(self, right: str, qualified: str) -> None:
+        """``right`` on a stored table (DDL on it needs CREATE on its schema)."""
+        if qualified.startswith(self.temp_prefix or "\0"):
+            return
+        if right == "create":
+            self.rights.require("create", "schema", qualified.split(".", 1)[0])
+        else:
+            self.rights.require(right, "table", qualified)
 
     def user_type(self, name: str) -> pa.DataType:
         """The Arrow type of user type ``name`` (``CREATE TYPE``), for ``types.from_sql``;

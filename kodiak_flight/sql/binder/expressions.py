@@ -391,6 +391,10 @@ class ExpressionBinder(BinderState):
     def _x_CurrentTimestamp(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
         return self.call_function(F.require("now"), [])
 
+    def _x_CurrentUser(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
+        """The session's user (NULL without one), fixed for the statement."""
+        return Lit(self.ctx.user, pa.string())
+
     def _x_Tuple(self, n: exp.Tuple, s: Scope, g: AggState | None) -> Expr:
         raise NotSupportedError("row values (tuples) are not supported")
 

@@ -12,9 +12,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
+from ..access import definer_rights, secured
 from ..catalog import system
 from ..dialect import parse
-from ..errors import BindError, NotSupportedError, suggest
+from ..errors import BindError, NotSupportedError, PermissionDenied, suggest
 from ..expr import Col, Expr, and_all
 from ..files import dataset, format_from_extension
 from ..functions import table_function
@@ -168,11 +169,13 @@ class FromBinder(BinderState):
             names += [k for f in self.ctx.ctes for k in f]
             raise BindError(f"table {item.sql(dialect='duckdb')!r} does not exist"
                             + suggest(name, names))
+        self.ctx.check_read(rel)
         if rel.kind == "view":
             return self._bind_view(rel.view, qual, col_aliases)
         if rel.kind == "system":
             return self._bind_system(rel.name, qual, col_aliases)
-        return self._scan(rel.table, qual, col_aliases)
+        node, cols = self._scan(rel.table, qual, col_aliases)
+        return secured(self, rel.table, node, cols), cols
 
     def _cte_item(self, cte: exp.Expression, name: str, qual: str, col_aliases: list[str]
                   ) -> tuple[Node, list[ColInfo]]:
@@ -230,10 +233,11 @@ class FromBinder(BinderState):
         return Values(table.rename_columns([c.id for c in cols])), cols
 
     def view_schema(self, view: Any) -> pa.Schema | None:
-        """A view's output columns, by binding it (None if it no longer binds)."""
+        """A view's output columns, by binding it (None if it no longer binds, or its owner
+        may no longer read what it reads)."""
         try:
             bound, names = self.bind_view_query(view)
-        except BindError:
+        except (BindError, PermissionDenied):
             return None
         return pa.schema([pa.field(n, c.type) for n, c in zip(names, bound.cols,
                                                                 strict=True)])
@@ -242,8 +246,10 @@ class FromBinder(BinderState):
         """Bind a view's stored query in the schema it was defined in; (bound, names)."""
         if view.qualified in self.ctx.expanding:
             raise BindError(f"view {view.qualified!r} refers to itself")
-        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names)
+        saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names,
+                 self.ctx.rights)
         self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.search_schema, [], {}
+        self.ctx.rights = definer_rights(self.ctx.rights, view.owner, self.ctx.snap)
         # a view stored without its column names predates names like DuckDB's: its query
         # is named (and its subqueries' columns referred to) as it was then
         self.ctx.legacy_names = not view.named
@@ -255,7 +261,7 @@ class FromBinder(BinderState):
         finally:
             self.ctx.expanding.pop()
             (self.ctx.schema, self.ctx.ctes, self.ctx.recursive,
-             self.ctx.legacy_names) = saved
+             self.ctx.legacy_names, self.ctx.rights) = saved
         names = list(view.columns) or [c.name for c in bound.cols]
         return bound, unique_names(names) if view.named else names
 

@@ -48,8 +48,9 @@ class Resolver:
     """Names as one session sees them in one snapshot."""
 
     def __init__(self, snap: Any, *, schema: str = DEFAULT_SCHEMA, catalog: str = "kodiak",
-                 temp_prefix: str = "", viewer: Any = None) -> None:
+                 temp_prefix: str = "", viewer: Any = None, rights: Any = None) -> None:
         self.snap = snap
+        self.rights = rights  # ``access.Rights``: listings show only what it may use
         self.viewer = viewer  # ``activity.Viewer``: what the activity views show, or None
         self.schema = fold(schema)
         self.catalog = catalog
@@ -119,8 +120,14 @@ class Resolver:
     # ------------------------------------------------------------------ listings
 
     def schemas(self) -> list[str]:
-        """Schemas a user sees: the engine's less the internal ones, plus the system one."""
-        return sorted({s for s in self.snap.schemas() if not is_reserved(s)} | {SYSTEM_SCHEMA})
+        """Schemas a user sees: the engine's less the internal ones, plus the system one
+        (and, for a user with restricted rights, only those it holds a right in)."""
+        found = {s for s in self.snap.schemas() if not is_reserved(s)}
+        if self.rights is not None and not self.rights.is_admin:
+            found = {s for s in found if self.rights.sees("schema", s)
+                     or any(k != "database" and n.split(".", 1)[0] == s
+                            for _, k, n in self.rights.held)}
+        return sorted(found | {SYSTEM_SCHEMA})
 
     def relations(self, schema: str | None = None) -> list[Relation]:
         """Tables, views and system views, by schema and name (temporary tables excluded)."""
@@ -136,6 +143,8 @@ class Resolver:
                     for t in self.snap.tables(s)]
             out += [Relation("view", s, v.name, view=v)
                     for o in self._relation_objects(s) for v in [View.from_object(o)]]
+        if self.rights is not None and not self.rights.is_admin:
+            out = [r for r in out if r.kind == "system" or self.rights.sees("table", r.qualified)]
         return sorted(out, key=lambda r: (r.schema, r.name))
 
     def _relation_objects(self, schema: str) -> list[Any]:
@@ -157,7 +166,7 @@ class Resolver:
         schema = fold(schema)
         if is_reserved(schema):
             raise BindError(f"schema {schema!r} is reserved for Kodiak's own use")
-        if schema not in self.schemas():
+        if schema not in self.snap.schemas():  # rights are checked after, naming them
             raise engine_errors.NotFound(f"schema {schema!r} does not exist"
                                          + suggest(schema, self.schemas()))
 

@@ -112,9 +112,12 @@ def _views(r: Any, _: ViewSchema) -> list[dict[str, Any]]:
 
 def _objects(r: Any, _: ViewSchema) -> list[dict[str, Any]]:
     visible = set(r.schemas())
+    rights = getattr(r, "rights", None)
     return [{"kind": o.kind, "schema_name": o.schema, "object_name": o.name,
              "definition": json.dumps(dict(o.definition), sort_keys=True)}
-            for o in r.snap.objects() if o.schema in visible]
+            for o in r.snap.objects() if o.schema in visible and (
+                rights is None or rights.sees("table" if o.kind == "view" else o.kind,
+                                              f"{o.schema}.{o.name}"))]
 
 
 register(SystemView("schemata", _s("catalog_name", "schema_name"), _schemata))

@@ -27,6 +27,7 @@ class View:
     # its SQL names every generated column with an alias (``binder/naming.py``); views
     # stored before that are bound with the names they were given then
     named: bool = False
+    owner: str | None = None  # who created it: its query reads with the owner's rights
 
     @property
     def qualified(self) -> str:
@@ -41,13 +42,15 @@ class View:
                              "bind_schema": self.search_schema}
         if self.named:
             d["named"] = True
+        if self.owner is not None:
+            d["owner"] = self.owner
         return d
 
     @classmethod
     def from_object(cls, obj: Any) -> View:
         d = obj.definition
         return cls(obj.schema, obj.name, d["sql"], tuple(d.get("columns") or ()),
-                   d.get("bind_schema", ""), bool(d.get("named")))
+                   d.get("bind_schema", ""), bool(d.get("named")), d.get("owner"))
 
 
 def put_view(tx: Any, view: View, *, replace: bool = False) -> None:

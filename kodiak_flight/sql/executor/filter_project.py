@@ -6,11 +6,12 @@ import pyarrow as pa
 import pyarrow.acero as ac
 
 from ..expr import Lit, to_arrow
-from ..plan import Filter, Project
+from ..plan import Filter, Project, SecureFilter
 from .core import Executor, Out, is_small, operator
 from .kernels import evaluate
 
 
+@operator(SecureFilter)  # a row-level security policy runs as the filter it is
 @operator(Filter)
 def run_filter(ex: Executor, node: Filter) -> Out:
     inp = ex.run(node.input)

@@ -6,7 +6,7 @@ NULLs it would add, and each tree of inner joins is reordered (``join_order``).
 
 from __future__ import annotations
 
-from ..expr import Call, Expr, and_all, conjuncts, substitute
+from ..expr import Call, Col, Expr, Lit, and_all, conjuncts, substitute
 from ..plan import (
     Aggregate,
     Filter,
@@ -18,6 +18,7 @@ from ..plan import (
     RecursiveCTE,
     Sample,
     Scan,
+    SecureFilter,
     SetOp,
     Sort,
     Unnest,
@@ -46,6 +47,10 @@ def push_down(node: Node, preds: list[Expr]) -> Node:
     """``node`` with the conjuncts ``preds`` (to apply above it) and its own filters pushed
     as far down as they go."""
     preds = factored(preds)
+    if isinstance(node, SecureFilter):  # row-level security: only what cannot fail goes by
+        safe = [p for p in preds if leakproof(p)]
+        node.input = push_down(node.input, safe)
+        return with_filter(node, [p for p in preds if p not in safe])
     if isinstance(node, Filter):
         return push_down(node.input, preds + conjuncts(node.cond))
     if isinstance(node, Project):
@@ -200,3 +205,15 @@ def reorder(node: Join, preds: list[Expr], semis: list[Join] | None = None) -> N
         sj.build_left = bool(sj.left_keys) and estimate(root) * 2 < estimate(sj.right)
         root = sj
     return root
+
+
+# comparisons and logic that cannot raise an error, whatever the row (PostgreSQL's
+# "leakproof"): only conditions made of these, columns and constants pass a SecureFilter
+_LEAKPROOF = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+              "is_null", "is_valid", "and_kleene", "or_kleene", "invert", "is_in"}
+
+
+def leakproof(e: Expr) -> bool:
+    if isinstance(e, (Col, Lit)):
+        return True
+    return isinstance(e, Call) and e.fn in _LEAKPROOF and all(leakproof(a) for a in e.args)

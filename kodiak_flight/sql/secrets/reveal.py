@@ -19,15 +19,10 @@ from ..expr import Hidden
 from . import store
 
 
-def _may_reveal(ctx: Any, name: str) -> bool:
-    """Whether the statement's user may see secret ``name``'s value. Access control gives
-    the binder context ``rights``; until then only a session without a user (embedded, a
-    server without users) may."""
-    rights = getattr(ctx, "rights", None)
-    if rights is not None:
-        return bool(rights.allows("reveal", "secret", name))
-    viewer = getattr(ctx, "viewer", None)
-    return viewer is None or viewer.user is None
+def may_reveal(ctx: Any, name: str) -> bool:
+    """Whether the statement's user holds the ``reveal`` right on secret ``name``
+    (``sql/access``; a session without a user holds every right)."""
+    return ctx.rights.allows("reveal", "secret", name)
 
 
 def _audit(ctx: Any, name: str, allowed: bool) -> None:
@@ -43,7 +38,7 @@ def reveal(ctx: Any, args: list[Any]) -> Hidden:
                         "literals: secret('name') or secret('name', 'KEY_ID')")
     name, key = args[0], (args[1] if len(args) > 1 else "SECRET").upper()
     found = store.secret_by_name(ctx, name)
-    if not _may_reveal(ctx, found.name):
+    if not may_reveal(ctx, found.name):
         _audit(ctx, found.name, False)
         raise AccessDenied(f"secret({name!r}) is refused: revealing a secret's value needs "
                            f"the reveal right on secret {found.name!r}")

@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from ..access import table_renamed
 from ..binder import Context
 from ..catalog import fold
 from ..errors import NotSupportedError
@@ -31,14 +32,16 @@ class AlterTable(Statement):
 
 
 def renamed(ctx: Context, info: Any, new: exp.Table) -> str:
-    """The engine name a table is renamed to; the new name must be free in its schema."""
+    """The engine name a table is renamed to; the new name must be free in its schema (and
+    the user may create there)."""
     schema = fold(new.text("db") or info.name.split(".", 1)[0])
+    ctx.rights.require("create", "schema", schema)
     ctx.resolver.check_free(schema, new.name)
     return f"{schema}.{fold(new.name)}"
 
 
 def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
-    info = existing_table(ctx, node.this)
+    info = existing_table(ctx, node.this, "create")
     for action in node.args.get("actions") or []:
         if isinstance(action, exp.ColumnDef):
             t = from_sql(action.args["kind"], ctx.user_type)
@@ -61,8 +64,9 @@ def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
         elif isinstance(action, exp.RenameColumn):
             tx.rename_column(info.name, action.this.name, action.args["to"].name)
         elif isinstance(action, exp.AlterRename):
-            new = action.this
-            tx.rename_table(info.name, renamed(ctx, info, new))
+            new_name = renamed(ctx, info, action.this)
+            tx.rename_table(info.name, new_name)
+            table_renamed(tx, info.name, new_name)
         else:
             raise NotSupportedError(f"ALTER TABLE action {action.sql()} is not supported")
 

@@ -32,9 +32,15 @@ class RowWrite(Statement):
         return returning_schema(ctx, node)
 
 
-def existing_table(ctx: Context, t: exp.Table) -> Any:
-    """The engine table a statement changes: views and system views are refused by name."""
-    return ctx.table(t)
+def existing_table(ctx: Context, t: exp.Table, right: str) -> Any:
+    """The engine table a statement changes with ``right`` ("insert", "update", "delete",
+    "create" for DDL): views and system views are refused by name, a missing right too."""
+    return ctx.table(t, right)
+
+
+def write_right(node: exp.Expression) -> str:
+    """The right a row write needs on its target."""
+    return {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}[type(node)]
 
 
 def constant(ctx: Context, node: exp.Expression) -> Any:
@@ -124,7 +130,7 @@ def returning_schema(ctx: Context, node: exp.Expression) -> pa.Schema | None:
             not node.args.get("returning"):
         return None
     target = node.this.this if isinstance(node.this, exp.Schema) else node.this
-    info = existing_table(ctx, target)
+    info = existing_table(ctx, target, write_right(node))
     ret = returning(ctx, info, node)
     assert ret is not None
     return project(info.schema.empty_table(), ret).schema

@@ -32,7 +32,7 @@ class CopyFrom(Statement):
         path = ex.bind.files.path(path)
         if not isinstance(node.this, exp.Table):
             raise NotSupportedError("COPY ... FROM loads into a table")
-        info = existing_table(ex.bind, node.this)
+        info = existing_table(ex.bind, node.this, "insert")
         target = pa.schema([pa.field(f.name, normalize(f.type)) for f in info.schema])
         reader = files.conform(files.open_reader(path, fmt, opts), target, path)
         return written(ex.tx.insert(info.name, reader))

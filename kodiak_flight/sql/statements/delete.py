@@ -38,7 +38,7 @@ def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     if node.args.get("using"):
         return _delete_using(tx, ctx, node)
     t = node.this
-    info = existing_table(ctx, t)
+    info = existing_table(ctx, t, "delete")
     try:
         pred = where_predicate(ctx, info, node, t.alias_or_name)
     except CorrelatedOutsideQuery:  # a query picks the rows, by key

@@ -76,6 +76,8 @@ def relation_columns(ctx: Context, table: exp.Table) -> list[Column]:
     rel = ctx.require(table)
     if rel.kind != "table":
         return query_columns(ctx, exp.select("*").from_(table.copy()))
+    if rel.schema != "temp" and not ctx.rights.sees("table", rel.qualified):
+        ctx.check_read(rel)  # a table the user holds no right on: denied as SELECT
     return table_columns(rel.table)
 
 

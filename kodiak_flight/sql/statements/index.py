@@ -9,6 +9,7 @@ from ..execution import ExecContext
 from ..result import Result, done
 from .common import existing_table
 from .registry import Statement, register
+from .reindex import indexes_named
 
 
 @register
@@ -18,7 +19,7 @@ class CreateIndex(Statement):
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         idx = node.this
-        info = existing_table(ex.bind, idx.args["table"])
+        info = existing_table(ex.bind, idx.args["table"], "create")
         cols = [o.this.name if isinstance(o, exp.Ordered) else o.name
                 for o in idx.args["params"].args.get("columns") or []]
         for c in cols:
@@ -37,5 +38,7 @@ class DropIndex(Statement):
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         for t in node.args.get("tables") or [node.this]:
+            for table, _ in indexes_named(ex.snap, t.name.lower()):
+                ex.bind.check_table("create", table)
             ex.tx.drop_index(t.name, if_exists=bool(node.args.get("exists")))
         return done()

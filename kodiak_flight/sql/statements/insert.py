@@ -55,7 +55,7 @@ def hint_parameters(ctx: Context, stmt: exp.Insert) -> None:
 def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
     target = node.this
     table = target.this if isinstance(target, exp.Schema) else target
-    info = existing_table(ctx, table)
+    info = existing_table(ctx, table, "insert")
     names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
         else list(info.schema.names)
     for n in names:
@@ -83,7 +83,7 @@ def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int
     """INSERT ... VALUES (?, ?, ...) bound to a whole parameter batch at once."""
     target = node.this
     table = target.this if isinstance(target, exp.Schema) else target
-    info = existing_table(ctx, table)
+    info = existing_table(ctx, table, "insert")
     names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
         else list(info.schema.names)
     if data.num_columns != len(names):

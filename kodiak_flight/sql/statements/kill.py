@@ -2,7 +2,7 @@
 
 The query is stopped through its interrupt, as a cancel from its own client would: its
 reader raises ``QueryCancelled`` within one batch. A user may stop only their own user's
-queries (see ``activity``); ``KILL CONNECTION`` is refused by name.
+queries (see ``activity``), an admin anyone's; ``KILL CONNECTION`` is refused by name.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ class Kill(Statement):
         if kind is not None and kind.name.upper() != "QUERY":
             raise NotSupportedError(f"KILL {kind.name.upper()} is not supported; "
                                     "KILL QUERY <id> stops a query")
-        ex.session.activity.cancel(_query_id(node.this), ex.session.user)
+        admin = ex.bind is not None and ex.bind.rights.is_admin
+        ex.session.activity.cancel(_query_id(node.this), None if admin else ex.session.user)
         return done()
 
 

@@ -30,6 +30,8 @@ class Reindex(Statement):
         targets = indexes_named(ex.snap, name)
         if not targets:
             raise BindError(f"no index or table named {name!r} to REINDEX")
+        for table, _ in targets:
+            ex.bind.check_table("create", table)
         for table, ix in targets:
             ex.tx.drop_index(ix.name)
             ex.tx.create_index(ix.name, table, list(ix.columns), unique=ix.unique)

@@ -29,6 +29,7 @@ class CreateSchema(Statement):
         name = _name(node.this)
         if is_reserved(name):
             raise BindError(f"schema {name!r} is reserved for Kodiak's own use")
+        ex.bind.rights.require("create", "database")
         ex.tx.create_schema(name, if_not_exists=bool(node.args.get("exists")))
         return done()
 
@@ -49,6 +50,7 @@ def drop_schema(tx: Any, ctx: Context, name: str, if_exists: bool, cascade: bool
     """Drop a schema; without CASCADE only an empty one (the error names what it holds)."""
     if name == DEFAULT_SCHEMA or is_reserved(name):
         raise BindError(f"schema {name!r} cannot be dropped")
+    ctx.rights.require("create", "database")
     schemas = ctx.resolver.schemas()
     if name not in schemas:
         if if_exists:

@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from ..access import table_dropped
 from ..binder import Binder, Context, naming
 from ..catalog import TEMP_SCHEMA, fold
 from ..errors import BindError, NotSupportedError, suggest
@@ -76,6 +77,7 @@ def _new_name(ctx: Context, table: exp.Table, if_not_exists: bool) -> str | None
     schema = fold(table.text("db") or ctx.schema)
     if schema == "temp":
         raise BindError("use CREATE TEMPORARY TABLE for a table in the temporary schema")
+    ctx.rights.require("create", "schema", schema)
     rel = ctx.resolver.resolve(table.name, schema, table.text("catalog") or None)
     if rel is None:
         ctx.resolver.check_schema(schema)
@@ -113,7 +115,9 @@ def drop_table(tx: Any, ctx: Context, t: exp.Table, if_exists: bool) -> None:
         raise BindError(f"{t.name!r} is a view; use DROP VIEW")
     if rel.kind == "system":
         raise BindError(f"{rel.qualified!r} is a read-only system view")
+    ctx.check_table("create", rel.table.name)
     tx.drop_table(rel.table.name)
+    table_dropped(tx, rel.table.name)
 
 
 def _create_with_columns(tx: Any, ctx: Context, name: str, schema: exp.Schema,

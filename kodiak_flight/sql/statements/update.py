@@ -33,6 +33,7 @@ from .common import (
     row_scope,
     run_query,
     where_predicate,
+    write_right,
 )
 from .registry import register
 
@@ -58,7 +59,7 @@ def update(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
 def _update_rows(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     """UPDATE with row expressions: the engine evaluates SET and WHERE on each batch."""
     t = node.this
-    info = existing_table(ctx, t)
+    info = existing_table(ctx, t, "update")
     scope, fixes = row_scope(info, t.alias_or_name)
     assignments = {}
     for a in node.expressions:
@@ -82,7 +83,7 @@ _KEY = "__kodiak_key_"
 
 def keyed_target(ctx: Context, node: exp.Expression, what: str) -> tuple[Any, str]:
     t = node.this
-    info = existing_table(ctx, t)
+    info = existing_table(ctx, t, write_right(node))
     if not info.primary_key:
         raise NotSupportedError(f"{what} needs a primary key on the target table "
                                 f"{info.name!r}, to tell its rows apart")

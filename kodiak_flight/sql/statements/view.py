@@ -48,6 +48,7 @@ def create_view(tx: Any, ctx: Context, node: exp.Create) -> None:
     schema, name = fold(target.text("db") or ctx.schema), fold(target.name)
     if schema == "temp":
         raise NotSupportedError("temporary views are not supported")
+    ctx.rights.require("create", "schema", schema)
     query = node.args.get("expression")
     if query is None:
         raise BindError("CREATE VIEW needs AS <query>")
@@ -67,7 +68,8 @@ def create_view(tx: Any, ctx: Context, node: exp.Create) -> None:
         raise BindError(f"view {name!r} names {len(cols)} columns but its query returns "
                         f"{len(bound.cols)}")
     stored = naming.with_generated_aliases(query).sql(dialect=Grizzly)
-    view = View(schema, name, stored, tuple(cols), fold(ctx.schema), named=True)
+    view = View(schema, name, stored, tuple(cols), fold(ctx.schema), named=True,
+                owner=ctx.rights.user)
     put_view(tx, view, replace=existing is not None)
 
 
@@ -82,4 +84,5 @@ def _drop_view(tx: Any, ctx: Context, t: exp.Table, if_exists: bool) -> None:
         raise BindError(f"{t.name!r} is a table; use DROP TABLE")
     if rel.kind == "system":
         raise BindError(f"{rel.qualified!r} is a read-only system view")
+    ctx.check_table("create", rel.qualified)
     drop_view(tx, rel.schema, rel.name)
