@@ -85,3 +85,22 @@ def test_raise_of_a_type_made_in_sql_is_caught_by_name(session: Session) -> None
               "  end try;\n"
               "end")
     assert one(s, "select msg from log") == "no such key 42"
+
+
+def test_a_user_function_needs_the_execute_right(session: Session) -> None:
+    from kodiak_flight.sql.errors import PermissionDenied
+    admin = session
+    admin.execute("create function twice(a bigint) returns bigint as a * 2")
+    admin.execute("create function tell() returns bigint as begin return 7; end")
+    admin.execute("create table t (a bigint)")
+    admin.execute("insert into t values (1)")
+    admin.execute("grant select on table t to bob")
+    bob = Session(admin.db, user="bob")
+    with pytest.raises(PermissionDenied, match="EXECUTE function main.twice"):
+        bob.execute("select twice(a) from t")
+    with pytest.raises(PermissionDenied, match="EXECUTE function main.tell"):
+        bob.execute("call tell()")
+    admin.execute("grant execute on function twice to bob")
+    admin.execute("grant execute on function main.tell to bob")
+    assert one(bob, "select twice(a) from t") == 2
+    assert one(bob, "call tell()") == 7

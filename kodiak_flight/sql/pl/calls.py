@@ -49,6 +49,7 @@ def call_function(session: Any, fn_name: str, args: list[exp.Expression]) -> pa.
     given = values[:len(positional)]
     by_name = dict(zip(named, values[len(positional):], strict=True))
     fn = _choose(overloads, fn_name, given, by_name)
+    session.rights(session.snapshot()).require("execute", "function", f"{fn.schema}.{fn.name}")
     bound = _bind(session, fn, given, by_name)
     if fn.mode == "async":
         return submit_async(session, fn, bound)

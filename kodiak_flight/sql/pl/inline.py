@@ -157,6 +157,7 @@ def _call(b: Any, name: str, cands: list[UserFunction], items: list[exp.Expressi
         raise BindError(f"call of {name}() is ambiguous: it fits {sigs} equally well; "
                         f"cast the arguments to choose one")
     _, fn, args = best[0]
+    b.ctx.rights.require("execute", "function", f"{fn.schema}.{fn.name}")
     return inline(b, fn, args, recv)
 
 

@@ -213,8 +213,9 @@ def _target(ctx: Context, kind: str, written: str) -> str:
         if name not in ctx.resolver.schemas() or name == "information_schema":
             raise BindError(f"schema {written!r} does not exist")
         return name
-    if kind == "function":
-        return fold(written)
+    if kind == "function":  # checked as schema.name (all overloads and receivers of name)
+        schema, _, name = fold(written).rpartition(".")
+        return f"{schema or fold(ctx.schema)}.{name}"
     return written  # a secret: its name as the secrets manager keeps it
 
 
