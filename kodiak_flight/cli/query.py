@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -28,15 +29,11 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "json", "ndjson", "arrow", "arrows", "parquet")
 
 
-def read_statements(statements: str | None) -> list[str]:
-    """The statements of the argument, or of stdin when it is omitted or ``-``."""
+def read_statements(text: str) -> list[str]:
+    """The statements of a script."""
     from ..client import split_statements
 
-    if statements is None or statements == "-":
-        if statements is None and sys.stdin.isatty():
-            raise CliError("give SQL as an argument, or pipe it on stdin", 2)
-        statements = sys.stdin.read()
-    stmts = split_statements(statements)
+    stmts = split_statements(text)
     if not stmts:
         raise CliError("no SQL statement given", 2)
     return stmts
@@ -92,8 +89,14 @@ def sql(
     ctx: typer.Context,
     statements: Annotated[str | None, typer.Argument(
         help="SQL, several statements separated by ';'. Omitted or '-': read stdin.")] = None,
+    command: Annotated[str | None, typer.Option(
+        "--command", "-c", help="SQL to run (as the argument; psql's and DuckDB's -c).")
+    ] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", "-f", help="Run the SQL script in FILE ('-': stdin); it may hold the "
+        "shell's dot commands (.mode csv, .read ...).")] = None,
     format: Annotated[str | None, typer.Option(
-        "--format", "-f", help="table, csv, json, ndjson, arrow (IPC stream) or parquet "
+        "--format", help="table, csv, json, ndjson, arrow (IPC stream) or parquet "
         "(KODIAK_FORMAT; default table, or from --output's extension).")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the result to this file instead of stdout.")] = None,
@@ -107,17 +110,23 @@ def sql(
 
     In table format every statement's result is shown; in the other formats the last
     statement's result is written (earlier statements run for their effects). Row counts of
-    statements without a result go to stderr.
+    statements without a result go to stderr. A script with the shell's dot commands runs as
+    the shell runs it, stopping at the first error.
     """
     from ..render import make_console
+    from .script import has_shell_commands, read_script
 
     cfg = load_config(ctx)
-    stmts = read_statements(statements)
+    text = read_script(statements, command, file)
     fmt = output_format(cfg, format, output)
     limit = cfg.get("max_rows", max_rows)
-    err = make_console(stderr=True)
     conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
                                    tls_client_cert, tls_client_key)
+    if has_shell_commands(text):
+        run_as_shell(conn, text, fmt, output, limit)
+        return
+    stmts = read_statements(text)
+    err = make_console(stderr=True)
     with conn.open() as backend:
         for i, stmt in enumerate(stmts):
             outcome = backend.execute(stmt)
@@ -129,6 +138,26 @@ def sql(
                     err.print(f"{n} row{'' if n == 1 else 's'} affected", style="dim")
             finally:
                 outcome.close()
+
+
+def run_as_shell(conn: Connection, text: str, fmt: str, output: Path | None,
+                 limit: int) -> None:
+    """Run a script holding dot commands through the shell (non-interactive, stopping at
+    the first error); exit status 1 if a statement failed."""
+    from ..render import make_console
+    from ..shell import MODES, Shell
+
+    if fmt not in MODES:
+        raise CliError(f"a script with dot commands writes text: --format {fmt} is not one of "
+                       f"{', '.join(MODES)}", 2)
+    with conn.open() as backend, contextlib.ExitStack() as stack:
+        out = None if output is None else stack.enter_context(
+            open(output, "w", encoding="utf-8"))
+        sh = Shell(backend, make_console(out), make_console(stderr=True), mode=fmt,
+                   max_rows=limit, bail=True)
+        sh.run_lines(text.splitlines())
+        if sh.errors:
+            raise typer.Exit(1)
 
 
 def shell(

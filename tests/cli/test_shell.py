@@ -154,7 +154,7 @@ def test_shell_against_a_server(uri):
         assert err.getvalue() == ""
         text = out.getvalue()
         assert "shell_t" in text.splitlines()
-        assert "CREATE TABLE shell_t (\n  k INTEGER NOT NULL,\n  v VARCHAR\n);" in text
+        assert "CREATE TABLE shell_t (\n  k INTEGER,\n  v VARCHAR,\n  PRIMARY KEY (k)\n);" in text
         assert json.loads(text[text.index("["):]) == [{"k": 1, "v": "one"}]
     finally:
         b.close()

@@ -2,11 +2,11 @@
 
 ``names`` (reserved schemas), ``kinds`` (the registry of object kinds), ``views`` (the view
 kind), ``resolver`` (what a name means), ``system`` (information_schema),
-``activity_views`` (kodiak_queries, kodiak_sessions), ``temp``
+``activity_views`` (kodiak_queries, kodiak_sessions), ``index_views`` (kodiak_indexes), ``temp``
 (temporary tables) and ``upgrade`` (legacy directories).
 """
 
-from . import activity_views, system
+from . import activity_views, index_views, system
 from .kinds import KINDS, ObjectKind, register, table_types
 from .names import DEFAULT_SCHEMA, RESERVED, SYSTEM_SCHEMA, TEMP_SCHEMA, fold, is_reserved
 from .resolver import Relation, Resolver
@@ -17,4 +17,4 @@ from .views import View, drop_view, find_view, put_view
 __all__ = ["KINDS", "ObjectKind", "register", "table_types", "DEFAULT_SCHEMA", "RESERVED",
            "SYSTEM_SCHEMA", "TEMP_SCHEMA", "fold", "is_reserved", "Relation", "Resolver",
            "drop_temp_tables", "upgrade_legacy_catalog", "View", "drop_view",
-           "find_view", "put_view", "system", "activity_views"]
+           "find_view", "put_view", "system", "activity_views", "index_views"]
