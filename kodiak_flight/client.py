@@ -148,7 +148,9 @@ def clean_error(exc: BaseException) -> str:
     text = re.sub(r"^[A-Za-z_]+: \[FlightSQL\] ", "", text)
     text = re.sub(r"\s*Detail: Python exception: \w+", "", text)
     text = re.sub(r"\s*Vendor code: \d+\s*$", "", text)
-    text = re.sub(r"\s*\(\w+; [\w()]+\)\.?\s*$", "", text)
+    text = re.sub(r"\.?\s*\(\w+; [\w().]+\)\.?\s*$", "", text)
+    text = re.sub(r"\.?\s*Detail: \w+\.?\s*$", "", text)
+    text = re.sub(r"^ingest: ", "", text)
     text = re.sub(r"\. gRPC client debug context: .*$", "", text)
     return text.strip()
 
@@ -208,6 +210,8 @@ class Backend(ABC):
         self.close()
 
 
+NEEDS_PASSWORD = "this server needs a password: pass --user or set KODIAK_PASSWORD"
+
 # What ``tables`` lists: the user's tables and views, not information_schema's system views.
 USER_TABLE_TYPES = ("TABLE", "VIEW")
 
@@ -231,8 +235,8 @@ class Embedded(Backend):
             self.db = engine.Database.open(str(path))
         except engine.errors.StorageError as exc:
             if "in use" in str(exc):
-                raise ClientError(f"{exc} (is a server serving it? use --uri grpc://...)"
-                                  ) from None
+                raise ClientError(f"data directory {path} is in use by another process (a "
+                                  "server? reach it with --uri grpc://HOST:PORT)") from None
             raise
         self.session = Session(self.db)
         self.running: Interrupt | None = None  # the statement's, while it runs
@@ -328,6 +332,8 @@ class Remote(Backend):
         try:
             self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
         except Exception as exc:
+            if "Unauthenticated" in str(exc):
+                raise ClientError(self._login_failed(exc)) from None
             raise ClientError(f"cannot connect to {uri}: {clean_error(exc)}") from None
 
     def _cursor(self) -> Any:
@@ -357,13 +363,23 @@ class Remote(Backend):
             raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)} (if "
                               "it requires a client certificate, pass --tls-client-cert and "
                               "--tls-client-key)") from None
+        if ("(Unavailable;" in text and "server preface" in text
+                and self.uri.startswith("grpc://")):
+            tls = "grpc+tls://" + self.uri[len("grpc://"):]
+            raise ClientError(f"cannot reach the server at {self.uri}: it does not answer "
+                              f"plain gRPC (does it serve TLS? use --uri {tls})") from None
         if "(Unavailable;" in text and ("connection error" in text or "resolver" in text):
             raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)}"
                               ) from None
         if "(Unauthenticated;" in text or "UNAUTHENTICATED" in text:
-            hint = "" if self._has_password else \
-                " (pass --user and set KODIAK_PASSWORD, or put them in kodiak.toml)"
-            raise ClientError(f"{clean_error(exc)}{hint}") from None
+            raise ClientError(self._login_failed(exc)) from None
+
+    def _login_failed(self, exc: BaseException) -> str:
+        """What to tell the user when the server refused the call's credentials."""
+        if not self._has_password:
+            return NEEDS_PASSWORD
+        text = re.sub(r"^Flight returned [\w ]+ error, with message: ", "", clean_error(exc))
+        return f"the server at {self.uri} refused the login: {text}"
 
     def execute(self, sql: str) -> Outcome:
         cur = self.running = self._cursor()
@@ -490,9 +506,7 @@ class Remote(Backend):
                 "connect" in text or "resolv" in text):
             raise ClientError(f"cannot reach the server at {self.uri}: {text}") from None
         if isinstance(exc, flight.FlightUnauthenticatedError):
-            hint = "" if self._has_password else \
-                " (pass --user and set KODIAK_PASSWORD, or put them in kodiak.toml)"
-            raise ClientError(f"{text}{hint}") from None
+            raise ClientError(self._login_failed(exc)) from None
         if isinstance(exc, pa.ArrowNotImplementedError) and "unknown action type" in text:
             raise ClientError(f"the server at {self.uri} does not support {what} (it is not a "
                               "Kodiak server, or an older one)") from None

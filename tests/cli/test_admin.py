@@ -160,17 +160,24 @@ def test_backup_backup_target_must_be_empty(loaded, tmp_path):
 
 
 def test_live_server_holds_the_directory(loaded, tmp_path):
-    """A served data directory is locked: backup/check/restore say so in one line and point
-    at the docs; the server keeps serving."""
+    """A served data directory is locked: backup/check/restore say so in one line, naming
+    the server and what to run instead; sql reaches the server; the server keeps serving."""
     with serve_proc(loaded) as (uri, _):
-        for args in (["backup", tmp_path / "b2"], ["check"]):
+        for args, todo in ((["backup", tmp_path / "b2"], f"kodiak backup DEST --uri {uri}"),
+                           (["check"], f"kodiak check --uri {uri}"),
+                           (["restore", tmp_path / "b2", "--yes"], "stop the server first")):
+            if args[0] == "restore":
+                (tmp_path / "b2").mkdir(exist_ok=True)
+                (tmp_path / "b2" / "MANIFEST").touch()
             r = kodiak(*args, "--data-dir", loaded)
             assert r.code == 1 and len(r.err_lines) == 1, r.stderr
-            assert "in use by another process" in r.stderr and "operations.md" in r.stderr
+            assert f"is in use: the server at {uri} serves it" in r.stderr and todo in r.stderr
         r = kodiak("sql", "--data-dir", loaded, "select 1")
-        assert "is a server serving it? use --uri" in r.stderr
+        assert r.err_lines == [f"using the server at {uri} (it serves {loaded})",
+                               "error: this server needs a password: pass --user or set "
+                               "KODIAK_PASSWORD"]
         r = kodiak("sql", "--uri", uri, "--format", "csv", "select count(*) as n from small")
-        assert r.code == 1 and "authentication required" in r.stderr  # users file: auth on
+        assert r.code == 1 and "needs a password" in r.stderr  # users file: auth on
         r = kodiak("sql", "--uri", uri, "--user", "ann", "--format", "csv",
                    "select count(*) as n from small", env={"KODIAK_PASSWORD": "pw1"})
         assert r.stdout.splitlines() == ['"n"', "2"], r.stderr
@@ -189,7 +196,7 @@ def test_backup_of_a_running_server(loaded, tmp_path):
     with serve_proc(loaded) as (uri, _):
         r = kodiak("backup", tmp_path / "bk", "--uri", uri)
         assert r.code == 1 and len(r.err_lines) == 1
-        assert "authentication required" in r.stderr and "--user" in r.stderr
+        assert "needs a password" in r.stderr and "--user" in r.stderr
         assert not (tmp_path / "bk").exists()
         r = kodiak("backup", tmp_path / "bk", "--uri", uri, "--user", "ann",
                    env={"KODIAK_PASSWORD": "wrong"})
