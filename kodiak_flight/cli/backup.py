@@ -25,6 +25,7 @@ from .options import (
     resolve_data_dir,
 )
 
+
 def open_db(path: Path, command: str) -> Any:
     """The database at ``path``, opened here for ``command``; what to do instead when a
     server holds it."""
