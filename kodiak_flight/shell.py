@@ -45,7 +45,7 @@ KEYWORDS = sorted({
 DOT_COMMANDS = {
     ".help": "show this help (also help, \\?)",
     ".exit": "leave the shell (also .quit, exit, quit, \\q, Ctrl-D)",
-    ".tables": "list tables (also \\dt, \\d)",
+    ".tables": "list tables and views (also \\d; \\dt: tables, as a result)",
     ".schema [TABLE]": "show CREATE TABLE statements with keys and indexes",
     "\\d TABLE": "describe a table: columns, keys, indexes",
     ".mode [MODE]": "how results are shown: " + ", ".join(modes.MODES),
@@ -59,7 +59,7 @@ DOT_COMMANDS = {
 }
 MODES = modes.MODES
 BARE_COMMANDS = {"exit": ".exit", "quit": ".exit", "help": ".help"}
-BACKSLASH = {"\\q": ".exit", "\\dt": ".tables", "\\?": ".help", "\\timing": ".timer",
+BACKSLASH = {"\\q": ".exit", "\\?": ".help", "\\timing": ".timer",
              "\\o": ".output", "\\i": ".read"}
 _TABLE_CONTEXT = re.compile(r"\b(from|join|into|update|table|describe)\s+[\w.\"]*$", re.I)
 _WORD = re.compile(r"[\w.\"]*$")
@@ -130,6 +130,7 @@ class Shell:
         self.screen = console  # where results go again after ``.output``
         self.output: Any = None  # the file of ``.output FILE``
         self.err = err
+        self.notes = console  # row counts ("2 rows affected"); stderr for kodiak sql -f
         self.mode = mode
         self.timer = timer
         self.max_rows = max_rows
@@ -247,8 +248,8 @@ class Shell:
                     self.refresh()  # DDL may have changed the tables
                     if outcome.rowcount >= 0:
                         n = outcome.rowcount
-                        self.console.print(f"{n} row{'' if n == 1 else 's'} affected",
-                                           style="dim")
+                        self.notes.print(f"{n} row{'' if n == 1 else 's'} affected",
+                                         style="dim")
             finally:
                 outcome.close()
         except Exception as exc:
@@ -282,7 +283,7 @@ class Shell:
             return False
         handler = {".help": self._help, ".tables": self._tables_cmd, ".schema": self._schema,
                    ".mode": self._mode, ".timer": self._timer, ".read": self._read,
-                   "\\d": self._describe, ".headers": self._headers, ".output": self._output,
+                   "\\d": self._describe, "\\dt": self._list_tables, ".headers": self._headers, ".output": self._output,
                    ".maxrows": self._maxrows, ".pager": self._pager, ".show": self._show
                    }.get(name)
         if handler is None:
@@ -328,6 +329,9 @@ class Shell:
         self.run_statement(describe.columns_query(arg))
         for line in describe.index_lines(self.backend, arg):
             self.console.print(line, markup=False, highlight=False)
+
+    def _list_tables(self, arg: str) -> None:
+        self.run_statement(describe.LIST_TABLES)
 
     def _on_off(self, arg: str, command: str) -> bool:
         if arg.lower() not in ("on", "off"):

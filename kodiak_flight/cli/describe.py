@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from ..client import Backend, split_table
 
+LIST_TABLES = ("SELECT table_schema AS schema, table_name AS name FROM information_schema.tables "
+               "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2")
 LIST_RELATIONS = ("SELECT table_schema AS schema, table_name AS name, lower(table_type) AS type "
                   "FROM information_schema.tables WHERE table_type <> 'SYSTEM VIEW' "
                   "ORDER BY 1, 2")

@@ -119,9 +119,10 @@ class Connection:
             return self.remote(served.uri, served.tls_cert)
         return Embedded(self.data_dir, must_exist=must_exist)
 
-    def remote(self, uri: str | None = None, server_cert: Path | None = None) -> Remote:
+    def remote(self, uri: str | None = None, server_cert: Path | None = None, *,
+               password: str | None = None) -> Remote:
         """The server at ``uri`` (default: ``--uri``); ``server_cert`` is trusted when no
-        root certificates are configured."""
+        root certificates are configured; ``password`` overrides the configured one."""
         from ..client import Remote
 
         target = uri or self.uri
@@ -129,7 +130,7 @@ class Connection:
         roots = self.tls.root_certs
         if roots is None and server_cert is not None and server_cert.is_file():
             roots = server_cert
-        return Remote(target, user=self.user, password=self.password(),
+        return Remote(target, user=self.user, password=password or self.password(),
                       tls_root_certs=roots, tls_skip_verify=self.tls.skip_verify,
                       tls_client_cert=self.tls.client_cert, tls_client_key=self.tls.client_key)
 

@@ -155,6 +155,7 @@ def run_as_shell(conn: Connection, text: str, fmt: str, output: Path | None,
             open(output, "w", encoding="utf-8"))
         sh = Shell(backend, make_console(out), make_console(stderr=True), mode=fmt,
                    max_rows=limit, bail=True)
+        sh.notes = sh.err
         sh.run_lines(text.splitlines())
         if sh.errors:
             raise typer.Exit(1)
@@ -165,7 +166,8 @@ def shell(
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
     tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
-    mode: Annotated[str, typer.Option(help="table, csv, json or ndjson.")] = "table",
+    mode: Annotated[str, typer.Option(
+        help="table, box, markdown, line, csv, json or ndjson.")] = "table",
     history_file: Annotated[Path | None, typer.Option(
         help="History file (KODIAK_HISTORY_FILE; default ~/.kodiak_history).")] = None,
 ) -> None:
@@ -176,13 +178,14 @@ def shell(
     """
     from ..render import make_console
     from ..shell import MODES, Shell
+    from .login import open_logged_in
 
     cfg = load_config(ctx)
     if mode not in MODES:
         raise CliError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}", 2)
     conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
                                    tls_client_cert, tls_client_key)
-    with conn.open() as backend:
+    with open_logged_in(conn) as backend:
         sh = Shell(backend, make_console(), make_console(stderr=True), mode=mode,
                    max_rows=cfg.get("max_rows"))
         if sys.stdin.isatty():
