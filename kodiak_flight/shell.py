@@ -78,12 +78,14 @@ class SqlCompleter(Completer):
         word = _WORD.search(before).group()  # type: ignore[union-attr]
         line = document.current_line_before_cursor.lstrip()
         if line.startswith((".", "\\")) and " " not in line:
-            for cmd in DOT_COMMANDS:
-                name = cmd.split()[0]
+            helps = {cmd.split()[0]: text for cmd, text in DOT_COMMANDS.items()}
+            helps.update({b: helps.get(dot, "") for b, dot in BACKSLASH.items()})
+            helps["\\dt"] = "list tables"
+            for name, text in helps.items():
                 if name.startswith(line):
-                    yield Completion(name, -len(line), display_meta=DOT_COMMANDS[cmd])
+                    yield Completion(name, -len(line), display_meta=text)
             return
-        if line.startswith(".schema "):
+        if line.startswith((".schema ", "\\d ")):
             yield from self._match(word, self.shell.table_names(), "table")
             return
         if "." in word and not word.startswith('"'):
@@ -105,7 +107,9 @@ class SqlCompleter(Completer):
         yield from self._match(word, columns, "column")
         yield from self._match(word, self.shell.table_names(), "table")
         yield from self._match(word, KEYWORDS, "keyword", keyword=True)
-        yield from self._match(word, self.shell.function_names(), "function")
+        keywords = {k.lower() for k in KEYWORDS}
+        yield from self._match(word, [f for f in self.shell.function_names()
+                                      if f not in keywords], "function")
 
     @staticmethod
     def _match(word: str, names: Iterable[str], meta: str, keyword: bool = False
@@ -283,7 +287,8 @@ class Shell:
             return False
         handler = {".help": self._help, ".tables": self._tables_cmd, ".schema": self._schema,
                    ".mode": self._mode, ".timer": self._timer, ".read": self._read,
-                   "\\d": self._describe, "\\dt": self._list_tables, ".headers": self._headers, ".output": self._output,
+                   "\\d": self._describe, "\\dt": self._list_tables,
+                   ".headers": self._headers, ".output": self._output,
                    ".maxrows": self._maxrows, ".pager": self._pager, ".show": self._show
                    }.get(name)
         if handler is None:

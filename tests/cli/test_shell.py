@@ -127,6 +127,9 @@ def test_completion(embedded):
     assert complete("select trips.k") == ["km"]
     assert set(complete("select c from cities where co")) >= {"country"}
     assert "city" not in complete("select c from cities where c")  # only mentioned tables
+    assert complete("select regexp_r") == ["regexp_replace"]  # functions too
+    assert complete("select coal") == ["coalesce"]  # a keyword and a function: once
+    assert complete("\\t") == ["\\timing"]
     assert complete(".sch") == [".schema"]
     assert complete(".schema ci") == ["cities"]
 
