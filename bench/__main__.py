@@ -3,6 +3,7 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``),
+``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -37,15 +38,17 @@ def _benchmarks() -> dict:
     from .groupby_bench import BENCHMARKS as GROUPBY_BENCHMARKS
     from .hostile import BENCHMARKS as HOSTILE_BENCHMARKS
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
+    from .startup_bench import BENCHMARKS as STARTUP_BENCHMARKS
 
     return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
-            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS}
+            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **STARTUP_BENCHMARKS}
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "sql": ["tpch", "groupby_sf10"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
-          "cache": ["result_cache"]}
+          "cache": ["result_cache"],
+          "cli": ["cli_startup"]}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -69,9 +72,18 @@ def resolve(targets: list[str]) -> list[str]:
 
 
 def run_child(name: str, quick: bool, out: str) -> None:
-    from . import cache_bench, engine_bench, flight_bench, groupby_bench, hostile, sql_bench
+    from . import (
+        cache_bench,
+        engine_bench,
+        flight_bench,
+        groupby_bench,
+        hostile,
+        sql_bench,
+        startup_bench,
+    )
 
     mod = cache_bench if name in cache_bench.BENCHMARKS else \
+        startup_bench if name in startup_bench.BENCHMARKS else \
         sql_bench if name in sql_bench.BENCHMARKS else \
         hostile if name in hostile.BENCHMARKS else \
         groupby_bench if name in groupby_bench.BENCHMARKS else \

@@ -17,12 +17,12 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from .sql.interrupt import Interrupt
-from .sql.types import sql_name
+if TYPE_CHECKING:  # the SQL layer is imported only by what opens a database in-process
+    from .sql.interrupt import Interrupt
 
 
 class ClientError(Exception):
@@ -242,6 +242,8 @@ class Embedded(Backend):
         self.running: Interrupt | None = None  # the statement's, while it runs
 
     def execute(self, sql: str) -> Outcome:
+        from .sql.interrupt import Interrupt
+
         self.running = Interrupt()
         res = self.session.execute(sql, interrupt=self.running)
         return Outcome(res.schema, res.reader, res.rowcount)
@@ -258,6 +260,8 @@ class Embedded(Backend):
         schema = self.table_schema(table)
         if schema is None:
             raise ClientError(f"table {table!r} does not exist")
+        from .sql.types import sql_name
+
         return [Column(f.name, f.type, f.nullable, sql_name(f.type)) for f in schema]
 
     def primary_key(self, table: str) -> list[str]:
@@ -311,7 +315,7 @@ class Remote(Backend):
                  tls_root_certs: Path | None = None, tls_skip_verify: bool = False,
                  tls_client_cert: Path | None = None, tls_client_key: Path | None = None
                  ) -> None:
-        import adbc_driver_flightsql.dbapi as flight_sql
+        from . import adbc_conn
 
         if not re.match(r"^grpc(\+tls|\+tcp|\+unix)?://", uri):
             raise ClientError(f"not a Flight SQL URI: {uri!r} (expected grpc://host:port or "
@@ -330,7 +334,7 @@ class Remote(Backend):
         self.running: Any = None  # the cursor of the statement running, for cancel()
         self._cancelled = False  # a cancel spoils the ADBC connection ("context canceled")
         try:
-            self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
+            self.conn = adbc_conn.connect(uri, kwargs)
         except Exception as exc:
             if "Unauthenticated" in str(exc):
                 raise ClientError(self._login_failed(exc)) from None
@@ -344,7 +348,7 @@ class Remote(Backend):
     def _reconnect(self) -> None:
         """A new connection after a cancel (its session, an open transaction included, is
         gone with the old one)."""
-        import adbc_driver_flightsql.dbapi as flight_sql
+        from . import adbc_conn
 
         self._cancelled = False
         for old in (self.running, self.conn):
@@ -352,8 +356,7 @@ class Remote(Backend):
                 old.close()
             except Exception:  # noqa: BLE001 - the old connection may be unusable
                 pass
-        self.conn = flight_sql.connect(self.uri, db_kwargs=self._connect_kwargs,
-                                       autocommit=True)
+        self.conn = adbc_conn.connect(self.uri, self._connect_kwargs)
 
     def _unreachable(self, exc: BaseException) -> None:
         text = str(exc)
@@ -441,6 +444,8 @@ class Remote(Backend):
         schema = self.table_schema(table)
         if schema is None:
             raise ClientError(f"table {table!r} does not exist")
+        from .sql.types import sql_name
+
         out = []
         for f in schema:
             meta = f.metadata or {}

@@ -41,9 +41,9 @@ def read_statements(text: str) -> list[str]:
 
 def output_format(cfg: Config, format: str | None, output: Path | None) -> str:
     """The format asked for, else the output file's, else the configured one."""
-    from ..sql.formats import detect_format
-
     if format is None and output is not None and cfg.source("format") == "default":
+        from ..sql.formats import detect_format
+
         try:
             fmt = detect_format(output)
         except Exception:
@@ -66,7 +66,6 @@ def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
                   last: bool) -> None:
     """Show a table of every result; in the other formats write the last statement's."""
     from ..render import make_console, render_table
-    from ..sql.formats import write_file, write_stream
 
     assert outcome.reader is not None
     if fmt == "table":
@@ -79,8 +78,12 @@ def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
         for _ in outcome.reader:
             pass
     elif output is not None:
+        from ..sql.formats import write_file
+
         write_file(outcome.reader, output, fmt)
     else:
+        from ..sql.formats import write_stream
+
         write_stream(outcome.reader, sys.stdout.buffer, fmt)
         sys.stdout.buffer.flush()
 
