@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli import describe, modes, pager
-from .cli.script import is_shell_command
+from .cli.script import is_shell_command, reports_rows
 from .client import Backend, clean_error, is_complete, split_statements
 
 KEYWORDS = sorted({
@@ -250,7 +250,7 @@ class Shell:
                     self.show_result(outcome.reader)
                 else:
                     self.refresh()  # DDL may have changed the tables
-                    if outcome.rowcount >= 0:
+                    if reports_rows(stmt, outcome.rowcount):
                         n = outcome.rowcount
                         self.notes.print(f"{n} row{'' if n == 1 else 's'} affected",
                                          style="dim")

@@ -117,7 +117,7 @@ def sql(
     the shell runs it, stopping at the first error.
     """
     from ..render import make_console
-    from .script import has_shell_commands, read_script
+    from .script import has_shell_commands, read_script, reports_rows
 
     cfg = load_config(ctx)
     text = read_script(statements, command, file)
@@ -136,7 +136,7 @@ def sql(
             try:
                 if outcome.reader is not None:
                     write_outcome(outcome, fmt, output, limit, i == len(stmts) - 1)
-                elif outcome.rowcount >= 0:
+                elif reports_rows(stmt, outcome.rowcount):
                     n = outcome.rowcount
                     err.print(f"{n} row{'' if n == 1 else 's'} affected", style="dim")
             finally:

@@ -3,6 +3,7 @@ that script needs the shell to run it (it holds dot or backslash commands)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -50,3 +51,13 @@ def has_shell_commands(text: str) -> bool:
         if is_complete("\n".join(pending)):
             pending = []
     return False
+
+
+_WRITES_ROWS = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(insert|update|delete|merge|copy|upsert|replace)\b",
+                          re.I)
+
+
+def reports_rows(statement: str, rowcount: int) -> bool:
+    """Whether to say "N rows affected": for statements that write rows (a server answers 0
+    for DDL, which has no row count)."""
+    return rowcount >= 0 and bool(_WRITES_ROWS.match(statement))

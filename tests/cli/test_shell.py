@@ -156,6 +156,7 @@ def test_shell_against_a_server(uri):
                       ".schema shell_t", ".mode json", "select * from shell_t;"])
         assert err.getvalue() == ""
         text = out.getvalue()
+        assert text.startswith("1 row affected\n")  # not "0 rows" for CREATE TABLE
         assert "shell_t" in text.splitlines()
         assert "CREATE TABLE shell_t (\n  k INTEGER,\n  v VARCHAR,\n  PRIMARY KEY (k)\n);" in text
         assert json.loads(text[text.index("["):]) == [{"k": 1, "v": "one"}]
