@@ -18,6 +18,6 @@ def in_use(path: Path, command: str) -> str:
         "backup": f"back it up through the server: `kodiak backup DEST --uri {uri}`",
         "check": f"check it through the server: `kodiak check --uri {uri}`",
         "restore": "stop the server first: restore replaces the whole directory",
-        "serve": f"it is served already: clients use --uri {uri}",
+        "serve": f"clients reach it with --uri {uri}",
     }.get(command, f"reach it through the server: --uri {uri}")
     return f"data directory {path} is in use: {who}; {todo}"
