@@ -4,6 +4,7 @@ TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions`` (group ``pl``),
 ``access_checks`` (group ``access``),
+``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -40,10 +41,11 @@ def _benchmarks() -> dict:
     from .hostile import BENCHMARKS as HOSTILE_BENCHMARKS
     from .pl_bench import BENCHMARKS as PL_BENCHMARKS
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
+    from .startup_bench import BENCHMARKS as STARTUP_BENCHMARKS
 
     return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
             **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS,
-            **ACCESS_BENCHMARKS}
+            **ACCESS_BENCHMARKS, **STARTUP_BENCHMARKS}
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
@@ -51,7 +53,8 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
           "cache": ["result_cache"],
           "pl": ["pl_functions"],
-          "access": ["access_checks"]}
+          "access": ["access_checks"],
+          "cli": ["cli_startup"]}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -84,11 +87,13 @@ def run_child(name: str, quick: bool, out: str) -> None:
         hostile,
         pl_bench,
         sql_bench,
+        startup_bench,
     )
 
     mod = access_bench if name in access_bench.BENCHMARKS else \
         cache_bench if name in cache_bench.BENCHMARKS else \
         pl_bench if name in pl_bench.BENCHMARKS else \
+        startup_bench if name in startup_bench.BENCHMARKS else \
         sql_bench if name in sql_bench.BENCHMARKS else \
         hostile if name in hostile.BENCHMARKS else \
         groupby_bench if name in groupby_bench.BENCHMARKS else \

@@ -17,12 +17,12 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from .sql.interrupt import Interrupt
-from .sql.types import sql_name
+if TYPE_CHECKING:  # the SQL layer is imported only by what opens a database in-process
+    from .sql.interrupt import Interrupt
 
 
 class ClientError(Exception):
@@ -148,7 +148,9 @@ def clean_error(exc: BaseException) -> str:
     text = re.sub(r"^[A-Za-z_]+: \[FlightSQL\] ", "", text)
     text = re.sub(r"\s*Detail: Python exception: \w+", "", text)
     text = re.sub(r"\s*Vendor code: \d+\s*$", "", text)
-    text = re.sub(r"\s*\(\w+; [\w()]+\)\.?\s*$", "", text)
+    text = re.sub(r"\.?\s*\(\w+; [\w().]+\)\.?\s*$", "", text)
+    text = re.sub(r"\.?\s*Detail: \w+\.?\s*$", "", text)
+    text = re.sub(r"^ingest: ", "", text)
     text = re.sub(r"\. gRPC client debug context: .*$", "", text)
     return text.strip()
 
@@ -208,6 +210,8 @@ class Backend(ABC):
         self.close()
 
 
+NEEDS_PASSWORD = "this server needs a password: pass --user or set KODIAK_PASSWORD"
+
 # What ``tables`` lists: the user's tables and views, not information_schema's system views.
 USER_TABLE_TYPES = ("TABLE", "VIEW")
 
@@ -231,13 +235,15 @@ class Embedded(Backend):
             self.db = engine.Database.open(str(path))
         except engine.errors.StorageError as exc:
             if "in use" in str(exc):
-                raise ClientError(f"{exc} (is a server serving it? use --uri grpc://...)"
-                                  ) from None
+                raise ClientError(f"data directory {path} is in use by another process (a "
+                                  "server? reach it with --uri grpc://HOST:PORT)") from None
             raise
         self.session = Session(self.db)
         self.running: Interrupt | None = None  # the statement's, while it runs
 
     def execute(self, sql: str) -> Outcome:
+        from .sql.interrupt import Interrupt
+
         self.running = Interrupt()
         res = self.session.execute(sql, interrupt=self.running)
         return Outcome(res.schema, res.reader, res.rowcount)
@@ -254,6 +260,8 @@ class Embedded(Backend):
         schema = self.table_schema(table)
         if schema is None:
             raise ClientError(f"table {table!r} does not exist")
+        from .sql.types import sql_name
+
         return [Column(f.name, f.type, f.nullable, sql_name(f.type)) for f in schema]
 
     def primary_key(self, table: str) -> list[str]:
@@ -307,7 +315,7 @@ class Remote(Backend):
                  tls_root_certs: Path | None = None, tls_skip_verify: bool = False,
                  tls_client_cert: Path | None = None, tls_client_key: Path | None = None
                  ) -> None:
-        import adbc_driver_flightsql.dbapi as flight_sql
+        from . import adbc_conn
 
         if not re.match(r"^grpc(\+tls|\+tcp|\+unix)?://", uri):
             raise ClientError(f"not a Flight SQL URI: {uri!r} (expected grpc://host:port or "
@@ -326,8 +334,10 @@ class Remote(Backend):
         self.running: Any = None  # the cursor of the statement running, for cancel()
         self._cancelled = False  # a cancel spoils the ADBC connection ("context canceled")
         try:
-            self.conn = flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True)
+            self.conn = adbc_conn.connect(uri, kwargs)
         except Exception as exc:
+            if "Unauthenticated" in str(exc):
+                raise ClientError(self._login_failed(exc)) from None
             raise ClientError(f"cannot connect to {uri}: {clean_error(exc)}") from None
 
     def _cursor(self) -> Any:
@@ -338,7 +348,7 @@ class Remote(Backend):
     def _reconnect(self) -> None:
         """A new connection after a cancel (its session, an open transaction included, is
         gone with the old one)."""
-        import adbc_driver_flightsql.dbapi as flight_sql
+        from . import adbc_conn
 
         self._cancelled = False
         for old in (self.running, self.conn):
@@ -346,8 +356,7 @@ class Remote(Backend):
                 old.close()
             except Exception:  # noqa: BLE001 - the old connection may be unusable
                 pass
-        self.conn = flight_sql.connect(self.uri, db_kwargs=self._connect_kwargs,
-                                       autocommit=True)
+        self.conn = adbc_conn.connect(self.uri, self._connect_kwargs)
 
     def _unreachable(self, exc: BaseException) -> None:
         text = str(exc)
@@ -357,13 +366,23 @@ class Remote(Backend):
             raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)} (if "
                               "it requires a client certificate, pass --tls-client-cert and "
                               "--tls-client-key)") from None
+        if ("(Unavailable;" in text and "server preface" in text
+                and self.uri.startswith("grpc://")):
+            tls = "grpc+tls://" + self.uri[len("grpc://"):]
+            raise ClientError(f"cannot reach the server at {self.uri}: it does not answer "
+                              f"plain gRPC (does it serve TLS? use --uri {tls})") from None
         if "(Unavailable;" in text and ("connection error" in text or "resolver" in text):
             raise ClientError(f"cannot reach the server at {self.uri}: {clean_error(exc)}"
                               ) from None
         if "(Unauthenticated;" in text or "UNAUTHENTICATED" in text:
-            hint = "" if self._has_password else \
-                " (pass --user and set KODIAK_PASSWORD, or put them in kodiak.toml)"
-            raise ClientError(f"{clean_error(exc)}{hint}") from None
+            raise ClientError(self._login_failed(exc)) from None
+
+    def _login_failed(self, exc: BaseException) -> str:
+        """What to tell the user when the server refused the call's credentials."""
+        if not self._has_password:
+            return NEEDS_PASSWORD
+        text = re.sub(r"^Flight returned [\w ]+ error, with message: ", "", clean_error(exc))
+        return f"the server at {self.uri} refused the login: {text}"
 
     def execute(self, sql: str) -> Outcome:
         cur = self.running = self._cursor()
@@ -425,6 +444,8 @@ class Remote(Backend):
         schema = self.table_schema(table)
         if schema is None:
             raise ClientError(f"table {table!r} does not exist")
+        from .sql.types import sql_name
+
         out = []
         for f in schema:
             meta = f.metadata or {}
@@ -490,9 +511,7 @@ class Remote(Backend):
                 "connect" in text or "resolv" in text):
             raise ClientError(f"cannot reach the server at {self.uri}: {text}") from None
         if isinstance(exc, flight.FlightUnauthenticatedError):
-            hint = "" if self._has_password else \
-                " (pass --user and set KODIAK_PASSWORD, or put them in kodiak.toml)"
-            raise ClientError(f"{text}{hint}") from None
+            raise ClientError(self._login_failed(exc)) from None
         if isinstance(exc, pa.ArrowNotImplementedError) and "unknown action type" in text:
             raise ClientError(f"the server at {self.uri} does not support {what} (it is not a "
                               "Kodiak server, or an older one)") from None

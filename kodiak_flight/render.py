@@ -11,8 +11,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .sql.formats import write_stream
-
 NUMERIC = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
 
 
@@ -76,6 +74,8 @@ def render_text(console: Console, reader: pa.RecordBatchReader, fmt: str) -> int
         def write(self, data: Any) -> int:
             console.file.write(bytes(data).decode("utf-8"))
             return len(data)
+
+    from .sql.formats import write_stream
 
     rows = write_stream(reader, _Flush(), fmt)
     console.file.flush()

@@ -1,12 +1,13 @@
 """``kodiak shell``: an interactive SQL shell on prompt_toolkit.
 
-Statements may span lines and end with ``;``. Lines starting with ``.`` (at the start of a
-statement) are shell commands: ``.help``, ``.exit``/``.quit``, ``.tables``, ``.schema
-[table]``, ``.mode [table|csv|json|ndjson]``, ``.timer on|off``, ``.read FILE``.
+Statements may span lines and end with ``;``. Lines starting with ``.`` or ``\\`` (at the
+start of a statement) are shell commands, sqlite's and psql's (``.help`` lists them); ``exit``,
+``quit`` and ``help`` work bare too.
 
-With a terminal on stdin the shell uses prompt_toolkit (history in ``history_file``,
-completion of keywords, tables and columns); with piped stdin it reads the lines as a script
-and exits non-zero if any statement failed. :meth:`Shell.interactive` also takes any
+With a terminal on stdin the shell uses prompt_toolkit (history in ``history_file``, a whole
+statement per entry; completion of keywords, functions, tables and columns; results taller
+than the screen go through ``$PAGER``); with piped stdin it reads the lines as a script and
+exits non-zero if any statement failed. :meth:`Shell.interactive` also takes any
 prompt_toolkit input/output, which is how the tests drive it without a TTY.
 """
 
@@ -24,8 +25,9 @@ from prompt_toolkit.document import Document
 from rich.console import Console
 from rich.table import Table
 
+from .cli import describe, modes, pager
+from .cli.script import is_shell_command, reports_rows
 from .client import Backend, clean_error, is_complete, split_statements
-from .render import render_table, render_text
 
 KEYWORDS = sorted({
     "ADD", "ALL", "ALTER", "AND", "ANTI", "AS", "ASC", "BEGIN", "BETWEEN", "BIGINT", "BLOB",
@@ -41,15 +43,24 @@ KEYWORDS = sorted({
     "avg", "coalesce", "count", "max", "min", "sum",
 })
 DOT_COMMANDS = {
-    ".help": "show this help",
-    ".exit": "leave the shell (also .quit, Ctrl-D)",
-    ".tables": "list tables",
-    ".schema [TABLE]": "show CREATE TABLE statements",
-    ".mode [table|csv|json|ndjson]": "how results are shown",
-    ".timer on|off": "show how long each statement takes",
+    ".help": "show this help (also help, \\?)",
+    ".exit": "leave the shell (also .quit, exit, quit, \\q, Ctrl-D)",
+    ".tables": "list tables and views (also \\d; \\dt: tables, as a result)",
+    ".schema [TABLE]": "show CREATE TABLE statements with keys and indexes",
+    "\\d TABLE": "describe a table: columns, keys, indexes",
+    ".mode [MODE]": "how results are shown: " + ", ".join(modes.MODES),
+    ".headers on|off": "column names in table, box, markdown and csv modes",
+    ".output [FILE]": "write results to FILE; without FILE, to the screen again",
+    ".maxrows N": "rows a table shows",
+    ".pager on|off": "page results taller than the screen ($PAGER)",
+    ".timer on|off": "show how long each statement takes (also \\timing)",
+    ".show": "show the current settings",
     ".read FILE": "run the statements and commands in FILE",
 }
-MODES = ("table", "csv", "json", "ndjson")
+MODES = modes.MODES
+BARE_COMMANDS = {"exit": ".exit", "quit": ".exit", "help": ".help"}
+BACKSLASH = {"\\q": ".exit", "\\?": ".help", "\\timing": ".timer",
+             "\\o": ".output", "\\i": ".read"}
 _TABLE_CONTEXT = re.compile(r"\b(from|join|into|update|table|describe)\s+[\w.\"]*$", re.I)
 _WORD = re.compile(r"[\w.\"]*$")
 
@@ -66,13 +77,15 @@ class SqlCompleter(Completer):
         before = document.text_before_cursor
         word = _WORD.search(before).group()  # type: ignore[union-attr]
         line = document.current_line_before_cursor.lstrip()
-        if line.startswith(".") and " " not in line:
-            for cmd in DOT_COMMANDS:
-                name = cmd.split()[0]
+        if line.startswith((".", "\\")) and " " not in line:
+            helps = {cmd.split()[0]: text for cmd, text in DOT_COMMANDS.items()}
+            helps.update({b: helps.get(dot, "") for b, dot in BACKSLASH.items()})
+            helps["\\dt"] = "list tables"
+            for name, text in helps.items():
                 if name.startswith(line):
-                    yield Completion(name, -len(line), display_meta=DOT_COMMANDS[cmd])
+                    yield Completion(name, -len(line), display_meta=text)
             return
-        if line.startswith(".schema "):
+        if line.startswith((".schema ", "\\d ")):
             yield from self._match(word, self.shell.table_names(), "table")
             return
         if "." in word and not word.startswith('"'):
@@ -94,6 +107,9 @@ class SqlCompleter(Completer):
         yield from self._match(word, columns, "column")
         yield from self._match(word, self.shell.table_names(), "table")
         yield from self._match(word, KEYWORDS, "keyword", keyword=True)
+        keywords = {k.lower() for k in KEYWORDS}
+        yield from self._match(word, [f for f in self.shell.function_names()
+                                      if f not in keywords], "function")
 
     @staticmethod
     def _match(word: str, names: Iterable[str], meta: str, keyword: bool = False
@@ -111,15 +127,23 @@ class SqlCompleter(Completer):
 
 class Shell:
     def __init__(self, backend: Backend, console: Console, err: Console, *,
-                 mode: str = "table", timer: bool = False, max_rows: int = 1000) -> None:
+                 mode: str = "table", timer: bool = False, max_rows: int = 1000,
+                 bail: bool = False) -> None:
         self.backend = backend
         self.console = console
+        self.screen = console  # where results go again after ``.output``
+        self.output: Any = None  # the file of ``.output FILE``
         self.err = err
+        self.notes = console  # row counts ("2 rows affected"); stderr for kodiak sql -f
         self.mode = mode
         self.timer = timer
         self.max_rows = max_rows
+        self.headers = True
+        self.paging = False  # on in interactive(): a pager only for a person at a terminal
+        self.bail = bail  # stop a script at its first error (``kodiak sql -f``)
         self.buffer: list[str] = []
         self.errors = 0
+        self._functions: list[str] | None = None
         self._tables: list[str] | None = None
         self._columns: dict[str, list[str]] = {}
         self._reading: list[Path] = []
@@ -145,6 +169,16 @@ class Shell:
                 self._columns[key] = []
         return self._columns[key]
 
+    def function_names(self) -> list[str]:
+        """The SQL layer's functions (the client's version of it: a server of the same
+        Kodiak has the same ones), loaded on first use."""
+        if self._functions is None:
+            from .sql.functions.registry import functions
+
+            self._functions = sorted({f.name.lower() for f in functions()
+                                      if f.name.replace("_", "").isalnum()})
+        return self._functions
+
     def refresh(self) -> None:
         self._tables = None
         self._columns = {}
@@ -157,8 +191,11 @@ class Shell:
 
     def feed(self, line: str) -> bool:
         """One line of input; False when the shell should exit."""
-        if not self.buffer and line.strip().startswith("."):
+        if not self.buffer and is_shell_command(line):
             return self.command(line.strip())
+        bare = line.strip().rstrip(";").strip().lower()
+        if not self.buffer and bare in BARE_COMMANDS:
+            return self.command(BARE_COMMANDS[bare])
         if not self.buffer and not line.strip():
             return True
         self.buffer.append(line)
@@ -210,16 +247,13 @@ class Shell:
             outcome = self.backend.execute(stmt)
             try:
                 if outcome.reader is not None:
-                    if self.mode == "table":
-                        render_table(self.console, outcome.reader, max_rows=self.max_rows)
-                    else:
-                        render_text(self.console, outcome.reader, self.mode)
+                    self.show_result(outcome.reader)
                 else:
                     self.refresh()  # DDL may have changed the tables
-                    if outcome.rowcount >= 0:
+                    if reports_rows(stmt, outcome.rowcount):
                         n = outcome.rowcount
-                        self.console.print(f"{n} row{'' if n == 1 else 's'} affected",
-                                           style="dim")
+                        self.notes.print(f"{n} row{'' if n == 1 else 's'} affected",
+                                         style="dim")
             finally:
                 outcome.close()
         except Exception as exc:
@@ -228,6 +262,16 @@ class Shell:
         if self.timer:
             self.console.print(f"Run Time: {time.perf_counter() - start:.3f} s",
                                style="dim")
+
+    def show_result(self, reader: Any) -> None:
+        def draw(console: Console) -> None:
+            modes.render(console, reader, self.mode, headers=self.headers,
+                         max_rows=self.max_rows)
+
+        if self.paging and self.output is None:
+            pager.show(self.console, draw)
+        else:
+            draw(self.console)
 
     def error(self, message: str) -> None:
         self.errors += 1
@@ -238,11 +282,15 @@ class Shell:
     def command(self, line: str) -> bool:
         name, _, arg = line.partition(" ")
         arg = arg.strip()
-        name = name.lower()
+        name = BACKSLASH.get(name.lower(), name.lower())
         if name in (".exit", ".quit"):
             return False
         handler = {".help": self._help, ".tables": self._tables_cmd, ".schema": self._schema,
-                   ".mode": self._mode, ".timer": self._timer, ".read": self._read}.get(name)
+                   ".mode": self._mode, ".timer": self._timer, ".read": self._read,
+                   "\\d": self._describe, "\\dt": self._list_tables,
+                   ".headers": self._headers, ".output": self._output,
+                   ".maxrows": self._maxrows, ".pager": self._pager, ".show": self._show
+                   }.get(name)
         if handler is None:
             self.error(f"unknown command {name}; .help lists them")
             return True
@@ -264,21 +312,70 @@ class Shell:
         for t in self.table_names():
             self.console.print(t, markup=False, highlight=False)
 
-    def _schema(self, arg: str) -> None:
-        names = [arg] if arg else self.table_names()
-        if arg and arg.lower() not in [t.lower() for t in self.table_names()]:
+    def _known(self, name: str) -> None:
+        if name.lower() not in [t.lower() for t in self.table_names()]:
             self.refresh()
-            if arg.lower() not in [t.lower() for t in self.table_names()]:
-                raise LookupError(f"no table {arg!r}")
-        for name in names:
-            cols = self.backend.columns(name)
-            pk = self.backend.primary_key(name)
-            lines = [f"  {c.name} {c.type_name}{'' if c.nullable or c.name in pk else ' NOT NULL'}"
-                     for c in cols]
-            if pk:
-                lines.append(f"  PRIMARY KEY ({', '.join(pk)})")
-            self.console.print(f"CREATE TABLE {name} (\n" + ",\n".join(lines) + "\n);",
-                               markup=False, highlight=False)
+            if name.lower() not in [t.lower() for t in self.table_names()]:
+                raise LookupError(f"no table {name!r}")
+
+    def _schema(self, arg: str) -> None:
+        if arg:
+            self._known(arg)
+        for name in [arg] if arg else self.table_names():
+            self.console.print(describe.create_table(self.backend, name), markup=False,
+                               highlight=False)
+
+    def _describe(self, arg: str) -> None:
+        """psql's ``\\d``: the tables, or a table's columns and indexes."""
+        if not arg:
+            self.run_statement(describe.LIST_RELATIONS)
+            return
+        self._known(arg)
+        self.run_statement(describe.columns_query(arg))
+        for line in describe.index_lines(self.backend, arg):
+            self.console.print(line, markup=False, highlight=False)
+
+    def _list_tables(self, arg: str) -> None:
+        self.run_statement(describe.LIST_TABLES)
+
+    def _on_off(self, arg: str, command: str) -> bool:
+        if arg.lower() not in ("on", "off"):
+            raise ValueError(f"use {command} on or {command} off")
+        return arg.lower() == "on"
+
+    def _headers(self, arg: str) -> None:
+        self.headers = self._on_off(arg, ".headers")
+
+    def _pager(self, arg: str) -> None:
+        self.paging = self._on_off(arg, ".pager")
+
+    def _maxrows(self, arg: str) -> None:
+        if not arg.isdigit() or int(arg) < 1:
+            raise ValueError("use .maxrows N, N a positive number of rows")
+        self.max_rows = int(arg)
+
+    def _output(self, arg: str) -> None:
+        from .render import make_console
+
+        if self.output is not None:
+            self.output.close()
+            self.output, self.console = None, self.screen
+        if arg:
+            path = Path(arg).expanduser()
+            try:
+                self.output = open(path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+            except OSError as exc:
+                raise OSError(f"cannot write {path}: {exc.strerror}") from None
+            self.console = make_console(self.output)
+
+    def _show(self, arg: str) -> None:
+        settings = {"mode": self.mode, "headers": "on" if self.headers else "off",
+                    "output": self.output.name if self.output is not None else "stdout",
+                    "maxrows": str(self.max_rows), "pager": "on" if self.paging else "off",
+                    "timer": "on" if self.timer else "off",
+                    "database": self.backend.description}
+        for key, value in settings.items():
+            self.screen.print(f"{key:>9}: {value}", markup=False, highlight=False)
 
     def _mode(self, arg: str) -> None:
         if not arg:
@@ -289,9 +386,7 @@ class Shell:
         self.mode = arg.lower()
 
     def _timer(self, arg: str) -> None:
-        if arg.lower() not in ("on", "off"):
-            raise ValueError("use .timer on or .timer off")
-        self.timer = arg.lower() == "on"
+        self.timer = not self.timer if not arg else self._on_off(arg, ".timer")
 
     def _read(self, arg: str) -> bool:
         if not arg:
@@ -317,7 +412,7 @@ class Shell:
     def run_lines(self, lines: Iterable[str]) -> bool:
         """Run a script; False if it asked to exit."""
         for line in lines:
-            if not self.feed(line.rstrip("\n")):
+            if not self.feed(line.rstrip("\n")) or (self.bail and self.errors):
                 self.buffer = []
                 return False
         self.finish()
@@ -338,24 +433,47 @@ class Shell:
                 pass
         session: PromptSession[str] = PromptSession(
             history=history, completer=SqlCompleter(self), complete_while_typing=False,
-            input=input, output=output)
+            multiline=True, key_bindings=self._enter_bindings(),
+            prompt_continuation="   ...> ", input=input, output=output)
+        self.paging = self.console.is_terminal
         self.console.print(f"Kodiak shell on {self.backend.description}. "
                            "End statements with ';', .help for commands.", style="dim")
         while True:
             try:
-                line = session.prompt("   ...> " if self.continuing else "kodiak> ")
+                text = session.prompt("kodiak> ")
             except KeyboardInterrupt:
-                self.buffer = []
                 continue
             except EOFError:
                 break
             try:
-                if not self.feed(line):
+                if not self.run_lines(text.split("\n")):
                     break
             except KeyboardInterrupt:  # Ctrl-C while a statement runs: stop it, go on
                 self.buffer = []
                 self.error("the statement was cancelled (Ctrl-C)")
-        self.finish()
+        self._output("")
+
+    def ready(self, text: str) -> bool:
+        """Whether Enter should run ``text`` (a whole statement or a command) rather than
+        start a new line: so that a multi-line statement is one history entry."""
+        first = text.lstrip().split("\n", 1)[0]
+        return (not text.strip() or is_shell_command(first) or is_complete(text)
+                or text.strip().rstrip(";").strip().lower() in BARE_COMMANDS)
+
+    def _enter_bindings(self) -> Any:
+        from prompt_toolkit.key_binding import KeyBindings
+
+        kb = KeyBindings()
+
+        @kb.add("enter")
+        def _enter(event: Any) -> None:
+            buf = event.current_buffer
+            if self.ready(buf.text):
+                buf.validate_and_handle()
+            else:
+                buf.insert_text("\n")
+
+        return kb
 
 
 def redacting(base: type) -> type:

@@ -185,7 +185,7 @@ def test_cli_end_to_end(tmp_path):
                     env={"KODIAK_TLS_CLIENT_CA": str(tmp_path / "ca.pem")}) as (uri, _):
         tls = ["--uri", uri, "--tls-root-certs", "server.pem"]
         r = kodiak("sql", *tls, "--tls-client-cert", "ann.pem", "--tls-client-key",
-                   "ann-key.pem", "-f", "json", "select 'mutual' as s")
+                   "ann-key.pem", "--format", "json", "select 'mutual' as s")
         assert json.loads(r.stdout) == [{"s": "mutual"}], r.stderr
         r = kodiak("info", *tls, "--json", env={"KODIAK_TLS_CLIENT_CERT": "ann.pem",
                                                 "KODIAK_TLS_CLIENT_KEY": "ann-key.pem"})

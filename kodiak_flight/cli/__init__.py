@@ -15,6 +15,7 @@ traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -29,8 +30,28 @@ app = typer.Typer(help="Kodiak: an analytics database served over Arrow Flight S
                   pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
+def version() -> str:
+    """Kodiak's installed version (the source tree's when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("kodiak")
+    except PackageNotFoundError:
+        return "0.1.0+source"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"kodiak {version()}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def root(ctx: typer.Context, config: ConfigOpt = None) -> None:
+def root(ctx: typer.Context, config: ConfigOpt = None,
+         version: Annotated[bool, typer.Option(
+             "--version", callback=show_version, is_eager=True,
+             help="Print Kodiak's version and exit.")] = False) -> None:
     """Kodiak: an analytics database served over Arrow Flight SQL."""
     ctx.obj = config  # replaced by the loaded Config on first use (options.load_config)
 

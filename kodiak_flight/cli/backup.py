@@ -25,19 +25,19 @@ from .options import (
     resolve_data_dir,
 )
 
-IN_USE_HINT = ("; a running server holds it: stop the server first, or back it up through "
-               "the server with `kodiak backup DEST --uri grpc://...` (see docs/operations.md)")
 
-
-def open_db(path: Path) -> Any:
-    """The database at ``path``, opened here; a hint when a server holds it."""
+def open_db(path: Path, command: str) -> Any:
+    """The database at ``path``, opened here for ``command``; what to do instead when a
+    server holds it."""
     import engine
+
+    from .hints import in_use
 
     try:
         return engine.Database.open(str(path))
     except engine.errors.StorageError as exc:
         if "in use" in str(exc):
-            raise CliError(f"{exc}{IN_USE_HINT}") from None
+            raise CliError(in_use(path, command)) from None
         raise
 
 
@@ -67,7 +67,7 @@ def backup(
 def embedded_backup(src: Path, dest: Path) -> None:
     from ..users import USERS_FILE
 
-    db = open_db(src)
+    db = open_db(src, "backup")
     try:
         stats = db.backup(str(dest))
     finally:
@@ -123,7 +123,7 @@ def replace_data_dir(src: Path, target: Path) -> None:
         kept = Path(tempfile.mkdtemp()) / USERS_FILE
         shutil.copy2(target / USERS_FILE, kept)
     if target.exists():
-        open_db(target).close()  # a clear error when a server has it open
+        open_db(target, "restore").close()  # a clear error when a server has it open
     engine.restore(str(src), str(target))
     if kept is not None:
         shutil.copy2(kept, target / USERS_FILE)
@@ -159,7 +159,7 @@ def embedded_check(path: Path) -> tuple[list[str], list[str], int, int]:
     from ..client import clean_error
 
     try:
-        db = open_db(path)
+        db = open_db(path, "check")
     except CliError:
         raise
     except Exception as exc:

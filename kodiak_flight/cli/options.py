@@ -104,19 +104,34 @@ class Connection:
         return password
 
     def open(self, *, must_exist: bool = False) -> Backend:
-        """The server at ``uri``, else the data directory opened in this process."""
+        """The server at ``uri``; else the server serving the data directory (found by the
+        file ``kodiak serve`` leaves there; said on stderr); else the data directory opened
+        in this process."""
         from ..client import Embedded
+        from .discovery import find
 
         if self.uri:
             return self.remote()
+        served = find(self.data_dir)
+        if served is not None:
+            print(f"using the server at {served.uri} (it serves {self.data_dir})",
+                  file=sys.stderr)
+            return self.remote(served.uri, served.tls_cert)
         return Embedded(self.data_dir, must_exist=must_exist)
 
-    def remote(self) -> Remote:
+    def remote(self, uri: str | None = None, server_cert: Path | None = None, *,
+               password: str | None = None) -> Remote:
+        """The server at ``uri`` (default: ``--uri``); ``server_cert`` is trusted when no
+        root certificates are configured; ``password`` overrides the configured one."""
         from ..client import Remote
 
-        assert self.uri is not None
-        return Remote(self.uri, user=self.user, password=self.password(),
-                      tls_root_certs=self.tls.root_certs, tls_skip_verify=self.tls.skip_verify,
+        target = uri or self.uri
+        assert target is not None
+        roots = self.tls.root_certs
+        if roots is None and server_cert is not None and server_cert.is_file():
+            roots = server_cert
+        return Remote(target, user=self.user, password=password or self.password(),
+                      tls_root_certs=roots, tls_skip_verify=self.tls.skip_verify,
                       tls_client_cert=self.tls.client_cert, tls_client_key=self.tls.client_key)
 
     def existing_data_dir(self) -> Path:

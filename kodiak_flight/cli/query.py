@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -28,15 +29,11 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "json", "ndjson", "arrow", "arrows", "parquet")
 
 
-def read_statements(statements: str | None) -> list[str]:
-    """The statements of the argument, or of stdin when it is omitted or ``-``."""
+def read_statements(text: str) -> list[str]:
+    """The statements of a script."""
     from ..client import split_statements
 
-    if statements is None or statements == "-":
-        if statements is None and sys.stdin.isatty():
-            raise CliError("give SQL as an argument, or pipe it on stdin", 2)
-        statements = sys.stdin.read()
-    stmts = split_statements(statements)
+    stmts = split_statements(text)
     if not stmts:
         raise CliError("no SQL statement given", 2)
     return stmts
@@ -44,9 +41,9 @@ def read_statements(statements: str | None) -> list[str]:
 
 def output_format(cfg: Config, format: str | None, output: Path | None) -> str:
     """The format asked for, else the output file's, else the configured one."""
-    from ..sql.formats import detect_format
-
     if format is None and output is not None and cfg.source("format") == "default":
+        from ..sql.formats import detect_format
+
         try:
             fmt = detect_format(output)
         except Exception:
@@ -69,7 +66,6 @@ def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
                   last: bool) -> None:
     """Show a table of every result; in the other formats write the last statement's."""
     from ..render import make_console, render_table
-    from ..sql.formats import write_file, write_stream
 
     assert outcome.reader is not None
     if fmt == "table":
@@ -82,8 +78,12 @@ def write_outcome(outcome: Outcome, fmt: str, output: Path | None, limit: int,
         for _ in outcome.reader:
             pass
     elif output is not None:
+        from ..sql.formats import write_file
+
         write_file(outcome.reader, output, fmt)
     else:
+        from ..sql.formats import write_stream
+
         write_stream(outcome.reader, sys.stdout.buffer, fmt)
         sys.stdout.buffer.flush()
 
@@ -92,8 +92,14 @@ def sql(
     ctx: typer.Context,
     statements: Annotated[str | None, typer.Argument(
         help="SQL, several statements separated by ';'. Omitted or '-': read stdin.")] = None,
+    command: Annotated[str | None, typer.Option(
+        "--command", "-c", help="SQL to run (as the argument; psql's and DuckDB's -c).")
+    ] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", "-f", help="Run the SQL script in FILE ('-': stdin); it may hold the "
+        "shell's dot commands (.mode csv, .read ...).")] = None,
     format: Annotated[str | None, typer.Option(
-        "--format", "-f", help="table, csv, json, ndjson, arrow (IPC stream) or parquet "
+        "--format", help="table, csv, json, ndjson, arrow (IPC stream) or parquet "
         "(KODIAK_FORMAT; default table, or from --output's extension).")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the result to this file instead of stdout.")] = None,
@@ -107,28 +113,55 @@ def sql(
 
     In table format every statement's result is shown; in the other formats the last
     statement's result is written (earlier statements run for their effects). Row counts of
-    statements without a result go to stderr.
+    statements without a result go to stderr. A script with the shell's dot commands runs as
+    the shell runs it, stopping at the first error.
     """
     from ..render import make_console
+    from .script import has_shell_commands, read_script, reports_rows
 
     cfg = load_config(ctx)
-    stmts = read_statements(statements)
+    text = read_script(statements, command, file)
     fmt = output_format(cfg, format, output)
     limit = cfg.get("max_rows", max_rows)
-    err = make_console(stderr=True)
     conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
                                    tls_client_cert, tls_client_key)
+    if has_shell_commands(text):
+        run_as_shell(conn, text, fmt, output, limit)
+        return
+    stmts = read_statements(text)
+    err = make_console(stderr=True)
     with conn.open() as backend:
         for i, stmt in enumerate(stmts):
             outcome = backend.execute(stmt)
             try:
                 if outcome.reader is not None:
                     write_outcome(outcome, fmt, output, limit, i == len(stmts) - 1)
-                elif outcome.rowcount >= 0:
+                elif reports_rows(stmt, outcome.rowcount):
                     n = outcome.rowcount
                     err.print(f"{n} row{'' if n == 1 else 's'} affected", style="dim")
             finally:
                 outcome.close()
+
+
+def run_as_shell(conn: Connection, text: str, fmt: str, output: Path | None,
+                 limit: int) -> None:
+    """Run a script holding dot commands through the shell (non-interactive, stopping at
+    the first error); exit status 1 if a statement failed."""
+    from ..render import make_console
+    from ..shell import MODES, Shell
+
+    if fmt not in MODES:
+        raise CliError(f"a script with dot commands writes text: --format {fmt} is not one of "
+                       f"{', '.join(MODES)}", 2)
+    with conn.open() as backend, contextlib.ExitStack() as stack:
+        out = None if output is None else stack.enter_context(
+            open(output, "w", encoding="utf-8"))
+        sh = Shell(backend, make_console(out), make_console(stderr=True), mode=fmt,
+                   max_rows=limit, bail=True)
+        sh.notes = sh.err
+        sh.run_lines(text.splitlines())
+        if sh.errors:
+            raise typer.Exit(1)
 
 
 def shell(
@@ -136,7 +169,8 @@ def shell(
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
     tls_client_cert: TlsClientCertOpt = None, tls_client_key: TlsClientKeyOpt = None,
-    mode: Annotated[str, typer.Option(help="table, csv, json or ndjson.")] = "table",
+    mode: Annotated[str, typer.Option(
+        help="table, box, markdown, line, csv, json or ndjson.")] = "table",
     history_file: Annotated[Path | None, typer.Option(
         help="History file (KODIAK_HISTORY_FILE; default ~/.kodiak_history).")] = None,
 ) -> None:
@@ -147,13 +181,14 @@ def shell(
     """
     from ..render import make_console
     from ..shell import MODES, Shell
+    from .login import open_logged_in
 
     cfg = load_config(ctx)
     if mode not in MODES:
         raise CliError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}", 2)
     conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
                                    tls_client_cert, tls_client_key)
-    with conn.open() as backend:
+    with open_logged_in(conn) as backend:
         sh = Shell(backend, make_console(), make_console(stderr=True), mode=mode,
                    max_rows=cfg.get("max_rows"))
         if sys.stdin.isatty():

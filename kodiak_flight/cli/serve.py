@@ -16,6 +16,7 @@ import typer
 
 from .. import logs
 from ..config import Config
+from .discovery import record, remove
 from .options import DataDirOpt, load_config
 
 log = logging.getLogger("kodiak")
@@ -267,26 +268,75 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
     """Open the database, serve it until a signal, then shut down in order."""
     import engine
 
-    db = engine.Database.open(str(s.data_dir))
+    from .hints import in_use
+
+    port_free(s.host, s.port)
+    try:
+        db = engine.Database.open(str(s.data_dir))
+    except engine.errors.StorageError as exc:
+        if "in use" in str(exc):
+            fail(in_use(s.data_dir, "serve"), 1)
+        raise
     try:
         server = start(db, s, auth, certs, client_ca)
     except Exception as exc:
         db.close()
+        port_free(s.host, s.port)
         fail(f"cannot serve on {s.host}:{s.port}: {exc}", 1)
     stop = stop_on_signals()
-    uri = server_uri("grpc+tls" if certs else "grpc", s.host, server.port)
-    typer.echo(uri)
-    sys.stdout.flush()
-    log.info("serving %s on %s (auth %s%s; %s)", s.data_dir, uri, "on" if auth else "off",
-             ", client certificates required" if client_ca else "",
-             f"clients' SQL may use files under {s.file_root}" if s.file_root is not None
-             else "no server files for clients' SQL")
-    log_side_ports(server)
-    while not stop.wait(0.5):
-        pass
-    shut_down(server, s.shutdown_grace)
+    uri = server_uri("grpc+tls" if certs else "grpc", connectable_host(s.host), server.port)
+    record(s.data_dir, uri, s.tls_cert if certs else None)
+    try:
+        typer.echo(uri)
+        sys.stdout.flush()
+        log.info("serving %s on %s (auth %s%s; %s)", s.data_dir, uri, "on" if auth else "off",
+                 ", client certificates required" if client_ca else "",
+                 f"clients' SQL may use files under {s.file_root}" if s.file_root is not None
+                 else "no server files for clients' SQL")
+        if connectable_host(s.host) != s.host:
+            log.info("listening on every address of this machine (%s)", s.host)
+        log_side_ports(server)
+        while not stop.wait(0.5):
+            pass
+        shut_down(server, s.shutdown_grace)
+    finally:
+        remove(s.data_dir)
     db.close()
     raise typer.Exit(0)
+
+
+def port_free(host: str, port: int) -> None:
+    """Stop with a clear message when ``port`` is taken (gRPC would only say that the server
+    "did not start properly")."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # gRPC will say what is wrong with the address
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use (another `kodiak serve`?): "
+                     "choose another --port, or --port 0 for a free one", 1)
+
+
+def connectable_host(host: str) -> str:
+    """The address a client on this machine connects to: loopback for a wildcard address
+    (0.0.0.0 and :: are where a server listens, not where a client connects)."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host.strip("[]") == "::":
+        return "::1"
+    return host
 
 
 def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,

@@ -96,6 +96,12 @@ def import_cmd(
     replace: Annotated[bool, typer.Option(
         "--replace", help="Drop the table if it exists and create it from the file.")] = False,
     delimiter: DelimiterOpt = None,
+    max_errors: Annotated[int, typer.Option(
+        help="CSV: skip up to this many bad rows (wrong number of fields, values of the "
+             "wrong type) instead of failing; they are written to --rejects.")] = 0,
+    rejects: Annotated[Path | None, typer.Option(
+        help="Where --max-errors writes the skipped rows, as CSV (line, column, reason, "
+             "row); default FILE.rejects.csv.")] = None,
     progress: ProgressOpt = None,
     uri: UriOpt = None, data_dir: DataDirOpt = None, user: UserOpt = None,
     tls_root_certs: TlsRootOpt = None, tls_skip_verify: TlsSkipOpt = None,
@@ -105,31 +111,75 @@ def import_cmd(
 
     Without --create/--append/--replace the table is created from the file's schema if it
     does not exist and appended to if it does. When appending, CSV and JSON columns are read
-    as the table's types.
+    as the table's types. A CSV file whose header has no comma but splits on ';', tab or '|'
+    is read with that delimiter (said on stderr).
     """
+    from ..sql.formats.source import TYPES_HINT
+    from . import import_checks as checks
+
     mode = ingest_mode(create, append, replace)
+    if max_errors < 0:
+        raise CliError("--max-errors must be zero or more", 2)
+    plain_csv = file.is_file() and checks.is_plain_csv(file, format)
+    if max_errors and not plain_csv:
+        raise CliError("--max-errors works on uncompressed CSV files only", 2)
+    if delimiter is None and plain_csv:
+        delimiter = checks.sniff_delimiter(file)
+        if delimiter is not None:
+            typer.echo(f"{file}: fields separated by {delimiter!r} (detected; --delimiter "
+                       "chooses)", err=True)
+    bad = checks.Rejects(max_errors, rejects or file.with_name(file.name + ".rejects.csv"))
     conn = Connection.from_options(ctx, uri, data_dir, user, tls_root_certs, tls_skip_verify,
                                    tls_client_cert, tls_client_key)
     with conn.open() as backend:
-        count = load_file(backend, file, table, mode, format, delimiter,
-                          progress_enabled(progress))
+        try:
+            count = load_file(backend, file, table, mode, format, delimiter,
+                              progress_enabled(progress), bad if max_errors else None)
+        except checks.RejectLimit as exc:
+            raise CliError(f"{file}: {exc}; nothing was imported") from None
+        except Exception as exc:
+            place = checks.locate(file, str(exc), delimiter or ",") if plain_csv else None
+            if place is None:
+                raise
+            hint = TYPES_HINT if TYPES_HINT in str(exc) else ""
+            raise CliError(place + hint) from None
+    if bad.found:
+        bad.write()
+        typer.echo(f"skipped {len(bad.found)} bad rows, written to {bad.path}", err=True)
     typer.echo(f"imported {count} rows into {table}")
 
 
 def load_file(backend: Backend, file: Path, table: str, mode: str, format: str | None,
-              delimiter: str | None, show_progress: bool) -> int:
+              delimiter: str | None, show_progress: bool, rejects: Any = None) -> int:
     """Stream ``file`` into ``table`` (read as the table's types when it exists); the rows
-    loaded."""
+    loaded. With ``rejects`` (CSV), rows that do not parse or convert are skipped into it."""
     import pyarrow as pa
 
-    from ..sql.formats import cast_reader, open_source, target_schema
+    from ..sql.formats import cast_reader, open_file, open_source, target_schema
+    from .import_checks import converted
 
     existing = backend.table_schema(table) if mode != "replace" else None
     types = {f.name.lower(): f.type for f in existing} if existing is not None else None
-    src = open_source(file, format, column_types=types, delimiter=delimiter)
+    if rejects is None:
+        src = open_source(file, format, column_types=types, delimiter=delimiter)
+    else:  # read as text, convert here, skipping what does not convert
+        from .import_checks import skip_all
+
+        src = open_file(file, "csv", {"delimiter": delimiter, "invalid_row_handler": skip_all})
+        wanted = target_schema(src.reader.schema, existing)
+        src.close()
+        src = open_file(file, "csv", {"column_types": {n.lower(): pa.string()
+                                                       for n in wanted.names},
+                                      "delimiter": delimiter,
+                                      "invalid_row_handler": rejects.on_invalid_row})
     try:
         schema = target_schema(src.reader.schema, existing)
-        reader = cast_reader(src.reader, schema)
+        if rejects is not None:
+            schema = wanted
+            reader = pa.RecordBatchReader.from_batches(
+                schema, converted(src.reader, schema, rejects))
+        else:
+            reader = cast_reader(src.reader, schema)
         rows = [0]
         with progress_bar(show_progress, f"importing {file.name}", src.total,
                           src.unit) as bar:
@@ -142,6 +192,8 @@ def load_file(backend: Backend, file: Path, table: str, mode: str, format: str |
 
             stream = pa.RecordBatchReader.from_batches(schema, counted())
             n = backend.ingest(table, stream, mode)
+        if rejects is not None:
+            rejects.check()
     finally:
         src.close()
     return n if isinstance(n, int) and n >= 0 else rows[0]

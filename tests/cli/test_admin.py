@@ -109,7 +109,7 @@ def test_backup_check_restore(loaded, tmp_path):
     assert r.code == 2 and "--yes" in r.stderr
     r = kodiak("restore", bk, *args, "--yes")
     assert r.code == 0, r.stderr
-    got = kodiak("sql", *args, "-f", "csv", "select (select count(*) from big) as b, "
+    got = kodiak("sql", *args, "--format", "csv", "select (select count(*) from big) as b, "
                  "(select count(*) from small) as s")
     assert got.stdout.splitlines() == ['"b","s"', "9990,2"]
     assert kodiak("user", "list", *args).stdout.split() == ["ann"]
@@ -162,25 +162,32 @@ def test_backup_backup_target_must_be_empty(loaded, tmp_path):
 
 
 def test_live_server_holds_the_directory(loaded, tmp_path):
-    """A served data directory is locked: backup/check/restore say so in one line and point
-    at the docs; the server keeps serving."""
+    """A served data directory is locked: backup/check/restore say so in one line, naming
+    the server and what to run instead; sql reaches the server; the server keeps serving."""
     with serve_proc(loaded) as (uri, _):
-        for args in (["backup", tmp_path / "b2"], ["check"]):
+        for args, todo in ((["backup", tmp_path / "b2"], f"kodiak backup DEST --uri {uri}"),
+                           (["check"], f"kodiak check --uri {uri}"),
+                           (["restore", tmp_path / "b2", "--yes"], "stop the server first")):
+            if args[0] == "restore":
+                (tmp_path / "b2").mkdir(exist_ok=True)
+                (tmp_path / "b2" / "MANIFEST").touch()
             r = kodiak(*args, "--data-dir", loaded)
             assert r.code == 1 and len(r.err_lines) == 1, r.stderr
-            assert "in use by another process" in r.stderr and "operations.md" in r.stderr
+            assert f"is in use: the server at {uri} serves it" in r.stderr and todo in r.stderr
         r = kodiak("sql", "--data-dir", loaded, "select 1")
-        assert "is a server serving it? use --uri" in r.stderr
-        r = kodiak("sql", "--uri", uri, "-f", "csv", "select count(*) as n from small")
-        assert r.code == 1 and "authentication required" in r.stderr  # users file: auth on
-        r = kodiak("sql", "--uri", uri, "--user", "ann", "-f", "csv",
+        assert r.err_lines == [f"using the server at {uri} (it serves {loaded})",
+                               "error: this server needs a password: pass --user or set "
+                               "KODIAK_PASSWORD"]
+        r = kodiak("sql", "--uri", uri, "--format", "csv", "select count(*) as n from small")
+        assert r.code == 1 and "needs a password" in r.stderr  # users file: auth on
+        r = kodiak("sql", "--uri", uri, "--user", "ann", "--format", "csv",
                    "select count(*) as n from small", env={"KODIAK_PASSWORD": "pw1"})
         assert r.stdout.splitlines() == ['"n"', "2"], r.stderr
         # a user added while the server runs can log in once it re-reads the file (<= 1 s)
         assert kodiak("user", "add", "bob", "--data-dir", loaded, "--password-stdin",
                       input="pw-bob\n").code == 0
         time.sleep(1.1)
-        r = kodiak("sql", "--uri", uri, "--user", "bob", "-f", "csv", "select 1 as x",
+        r = kodiak("sql", "--uri", uri, "--user", "bob", "--format", "csv", "select 1 as x",
                    env={"KODIAK_PASSWORD": "pw-bob"})
         assert r.stdout.splitlines() == ['"x"', "1"], r.stderr
 
@@ -191,7 +198,7 @@ def test_backup_of_a_running_server(loaded, tmp_path):
     with serve_proc(loaded) as (uri, _):
         r = kodiak("backup", tmp_path / "bk", "--uri", uri)
         assert r.code == 1 and len(r.err_lines) == 1
-        assert "authentication required" in r.stderr and "--user" in r.stderr
+        assert "needs a password" in r.stderr and "--user" in r.stderr
         assert not (tmp_path / "bk").exists()
         r = kodiak("backup", tmp_path / "bk", "--uri", uri, "--user", "ann",
                    env={"KODIAK_PASSWORD": "wrong"})
@@ -216,13 +223,13 @@ def test_backup_of_a_running_server(loaded, tmp_path):
         # the backup is an ordinary data directory, checked while the server still runs
         r = kodiak("check", "--data-dir", tmp_path / "bk")
         assert r.code == 0 and "2 tables, 9992 rows" in r.stdout, r.stderr
-        r = kodiak("sql", "--uri", uri, "--user", "ann", "-f", "csv",
+        r = kodiak("sql", "--uri", uri, "--user", "ann", "--format", "csv",
                    "select count(*) as n from small", env=ann)
         assert r.stdout.splitlines() == ['"n"', "2"]  # still serving
 
     fresh = tmp_path / "fresh"
     assert kodiak("restore", tmp_path / "bk", "--data-dir", fresh, "--yes").code == 0
-    r = kodiak("sql", "--data-dir", fresh, "-f", "csv", "select (select count(*) from big) "
+    r = kodiak("sql", "--data-dir", fresh, "--format", "csv", "select (select count(*) from big) "
                "as b, (select count(*) from small) as s")
     assert r.stdout.splitlines() == ['"b","s"', "9990,2"]
     assert kodiak("user", "list", "--data-dir", fresh).stdout.split() == ["ann"]
@@ -257,7 +264,7 @@ def test_cli_backup_while_another_client_inserts(uri, tmp_path):
             errors.append(exc)
 
     def rows() -> int:
-        r = kodiak("sql", "--uri", uri, "-f", "csv", "select count(*) as n from live")
+        r = kodiak("sql", "--uri", uri, "--format", "csv", "select count(*) as n from live")
         return int(r.stdout.splitlines()[1])
 
     t = threading.Thread(target=writer)
@@ -278,7 +285,7 @@ def test_cli_backup_while_another_client_inserts(uri, tmp_path):
     assert kodiak("restore", tmp_path / "bk", "--data-dir", fresh, "--yes").code == 0
     r = kodiak("check", "--data-dir", fresh)
     assert r.code == 0, r.stderr
-    r = kodiak("sql", "--data-dir", fresh, "-f", "csv",
+    r = kodiak("sql", "--data-dir", fresh, "--format", "csv",
                "select count(*) as n, min(id) as lo, max(id) as hi, "
                "count(distinct batch) as b from live")
     n, lo, hi, b = map(int, r.stdout.splitlines()[1].split(","))

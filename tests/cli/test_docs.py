@@ -1,8 +1,11 @@
-"""The pages docs/getting-started.md and docs/operations.md, checked:
+"""The README's tour and the pages docs/getting-started.md, docs/operations.md and
+docs/cli.md, checked:
 
 * the command blocks (```sh lines starting with ``kodiak``) and Python blocks run, in order,
   against a real server started on a free port (it stands in for grpc://127.0.0.1:31337);
-  a block preceded by ``<!-- doc-test: skip ... -->`` is not run;
+  a block preceded by ``<!-- doc-test: skip ... -->`` is not run; the README's tour and then
+  the getting-started guide run one after the other in one directory against one server
+  serving ./data, as a new user following them would;
 * every ``kodiak`` command line on the pages (skipped blocks included) parses: the command
   exists and takes those options and arguments;
 * the settings table and the example kodiak.toml agree with kodiak_flight.config.
@@ -74,7 +77,7 @@ def parses(args: list[str]) -> None:
 
 def test_every_command_line_parses():
     lines = []
-    for page in ("getting-started.md", "operations.md"):
+    for page in ("getting-started.md", "operations.md", "cli.md"):
         lines += command_lines(DOCS / page)
     readme = [line for line in (REPO / "README.md").read_text().splitlines()
               if line.startswith("kodiak ")]
@@ -91,21 +94,45 @@ def _workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_getting_started_runs(tmp_path):
+def run_python(code: str, uri: str, work: Path, page: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KODIAK_")}
+    p = subprocess.run([sys.executable, "-c", code.replace(DEFAULT_URI, uri)], cwd=work,
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, (page, p.stderr)
+
+
+def run_page(page: Path, uri: str, work: Path) -> None:
+    """Run the page's blocks in order in ``work`` against the server at ``uri``: each
+    ``kodiak`` line as it comes, consecutive Python blocks as one script (they share their
+    variables, as in one interpreter session)."""
+    python: list[str] = []
+    for lang, text, skipped in blocks(page):
+        if skipped or lang not in ("sh", "python"):
+            continue
+        if lang == "python":
+            python.append(text)
+            continue
+        if python:
+            run_python("\n".join(python), uri, work, page.name)
+            python = []
+        for line in text.splitlines():
+            words = shlex.split(line, comments=True)
+            if not words or words[0] != "kodiak":
+                continue
+            r = kodiak(*[a.replace(DEFAULT_URI, uri) for a in words[1:]], input="")
+            assert r.code == 0, (page.name, words, r.stderr)
+    if python:
+        run_python("\n".join(python), uri, work, page.name)
+
+
+def test_readme_then_getting_started_run_in_order(tmp_path, monkeypatch):
+    """A fresh clone: the README's tour, then the guide, against ``make serve``'s ./data."""
     work = _workdir(tmp_path)
-    page = DOCS / "getting-started.md"
-    with serve_proc(tmp_path / "served") as (uri, _):
-        for args, _ in command_lines(page, include_skipped=False):
-            args = [a.replace(DEFAULT_URI, uri) for a in args]
-            r = kodiak(*args)
-            assert r.code == 0, (args, r.stderr)
-        code = "\n".join(text for lang, text, skipped in blocks(page)
-                         if lang == "python" and not skipped)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KODIAK_")}
-        p = subprocess.run([sys.executable, "-c", code.replace(DEFAULT_URI, uri)], cwd=work,
-                           capture_output=True, text=True, timeout=120, env=env)
-        assert p.returncode == 0, p.stderr
-        assert "rows loaded" in p.stdout
+    monkeypatch.chdir(work)
+    with serve_proc(work / "data") as (uri, _):
+        run_page(REPO / "README.md", uri, work)
+        assert (work / "demo").is_dir() and (work / "backups" / "today").is_dir()
+        run_page(DOCS / "getting-started.md", uri, work)
     assert (work / "trips.parquet").exists() and (work / "long_trips.ndjson").exists()
     assert (work / "scratch" / "MANIFEST").exists() or (work / "scratch" / "wal").is_dir()
 

@@ -47,10 +47,10 @@ def test_tls_end_to_end(tmp_path):
     assert kodiak("tls-cert", cert, key).code == 1  # never overwrites
     with serve_proc(tmp_path / "d", "--tls-cert", cert, "--tls-key", key) as (uri, _):
         assert uri.startswith("grpc+tls://127.0.0.1:")
-        r = kodiak("sql", "--uri", uri, "--tls-root-certs", cert, "-f", "json",
+        r = kodiak("sql", "--uri", uri, "--tls-root-certs", cert, "--format", "json",
                    "select 'secure' as s")
         assert json.loads(r.stdout) == [{"s": "secure"}], r.stderr
         r = kodiak("sql", "--uri", uri, "select 1")  # certificate not trusted
         assert r.code == 1 and len(r.err_lines) == 1
-        r = kodiak("sql", "--uri", uri, "--tls-skip-verify", "-f", "csv", "select 1 as x")
+        r = kodiak("sql", "--uri", uri, "--tls-skip-verify", "--format", "csv", "select 1 as x")
         assert r.stdout.splitlines() == ['"x"', "1"]

@@ -61,7 +61,7 @@ def target_args(kind, data_dir, uri):
 
 
 def query(args, sql):
-    r = kodiak("sql", *args, "-f", "json", sql)
+    r = kodiak("sql", *args, "--format", "json", sql)
     assert r.code == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -191,7 +191,7 @@ def test_json_values(tmp_path, data_dir):
                   "u": ["ü"], "b": pa.array([b"ab"], pa.binary())})
     pq.write_table(t, tmp_path / "v.parquet")
     assert kodiak("import", tmp_path / "v.parquet", "v", "--data-dir", data_dir).code == 0
-    r = kodiak("sql", "--data-dir", data_dir, "-f", "json", "select * from v")
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "json", "select * from v")
     assert json.loads(r.stdout) == [{"d": "1.50", "ts": "2024-01-02T03:04:05", "u": "ü",
                                      "b": "YWI="}]
 

@@ -127,6 +127,9 @@ def test_completion(embedded):
     assert complete("select trips.k") == ["km"]
     assert set(complete("select c from cities where co")) >= {"country"}
     assert "city" not in complete("select c from cities where c")  # only mentioned tables
+    assert complete("select regexp_r") == ["regexp_replace"]  # functions too
+    assert complete("select coal") == ["coalesce"]  # a keyword and a function: once
+    assert complete("\\t") == ["\\timing"]
     assert complete(".sch") == [".schema"]
     assert complete(".schema ci") == ["cities"]
 
@@ -153,8 +156,9 @@ def test_shell_against_a_server(uri):
                       ".schema shell_t", ".mode json", "select * from shell_t;"])
         assert err.getvalue() == ""
         text = out.getvalue()
+        assert text.startswith("1 row affected\n")  # not "0 rows" for CREATE TABLE
         assert "shell_t" in text.splitlines()
-        assert "CREATE TABLE shell_t (\n  k INTEGER NOT NULL,\n  v VARCHAR\n);" in text
+        assert "CREATE TABLE shell_t (\n  k INTEGER,\n  v VARCHAR,\n  PRIMARY KEY (k)\n);" in text
         assert json.loads(text[text.index("["):]) == [{"k": 1, "v": "one"}]
     finally:
         b.close()

@@ -48,7 +48,7 @@ def test_table_output(target):
 @both
 def test_csv_json_ndjson(target):
     q = "select id, city from trips order by id"
-    r = kodiak("sql", *target, "-f", "csv", q)
+    r = kodiak("sql", *target, "--format", "csv", q)
     assert r.stdout.splitlines() == ['"id","city"', '1,"oslo"', '2,"rome"', "3,"]
     r = kodiak("sql", *target, "--format", "json", q)
     assert json.loads(r.stdout) == [{"id": 1, "city": "oslo"}, {"id": 2, "city": "rome"},
@@ -60,10 +60,10 @@ def test_csv_json_ndjson(target):
 @both
 def test_arrow_and_parquet_to_stdout(target):
     q = "select id, km from trips order by id"
-    r = kodiak("sql", *target, "-f", "arrow", q)
+    r = kodiak("sql", *target, "--format", "arrow", q)
     assert ipc.open_stream(r.stdout_bytes).read_all().to_pydict() == {
         "id": [1, 2, 3], "km": [12.5, 3.0, 7.25]}
-    r = kodiak("sql", *target, "-f", "parquet", q)
+    r = kodiak("sql", *target, "--format", "parquet", q)
     assert pq.read_table(io.BytesIO(r.stdout_bytes)).column("km").to_pylist() == \
         [12.5, 3.0, 7.25]
 
@@ -80,7 +80,7 @@ def test_output_file_format_from_extension(target, tmp_path):
 
 @both
 def test_dml_rowcount_on_stderr_and_last_result_written(target):
-    r = kodiak("sql", *target, "-f", "csv",
+    r = kodiak("sql", *target, "--format", "csv",
                "update trips set km = km * 2 where id < 3; select sum(km) as s from trips")
     assert r.code == 0, r.stderr
     assert r.stdout.splitlines() == ['"s"', "38.25"]
@@ -89,7 +89,7 @@ def test_dml_rowcount_on_stderr_and_last_result_written(target):
 
 def test_sql_from_stdin(data_dir):
     kodiak("sql", "--data-dir", data_dir, SETUP)
-    r = kodiak("sql", "--data-dir", data_dir, "-f", "csv",
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "csv",
                input="-- a comment; with a semicolon\nselect count(*) as n\nfrom trips;\n")
     assert r.stdout.splitlines() == ['"n"', "3"], r.stderr
 
@@ -111,16 +111,16 @@ def test_sql_error_is_one_line(target):
 
 def test_sql_subprocess_embedded_and_server(tmp_path, uri):
     """The real entry point as a subprocess, both ways."""
-    p = kodiak_proc("sql", "--data-dir", tmp_path / "d", "-f", "csv",
+    p = kodiak_proc("sql", "--data-dir", tmp_path / "d", "--format", "csv",
                     "create table t (x int); insert into t values (41); select x + 1 as y from t")
     assert (p.returncode, p.stdout.splitlines()) == (0, ['"y"', "42"]), p.stderr
-    p = kodiak_proc("sql", "--uri", uri, "-f", "json", "select 'hi' as greeting")
+    p = kodiak_proc("sql", "--uri", uri, "--format", "json", "select 'hi' as greeting")
     assert json.loads(p.stdout) == [{"greeting": "hi"}], p.stderr
 
 
 def test_binary_format_refused_on_a_terminal_only(data_dir):
     # stdout is not a terminal here, so arrow goes to stdout
-    r = kodiak("sql", "--data-dir", data_dir, "-f", "arrow", "select 1 as x")
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "arrow", "select 1 as x")
     assert r.code == 0
-    r = kodiak("sql", "--data-dir", data_dir, "-f", "xml", "select 1 as x")
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "xml", "select 1 as x")
     assert r.code == 2 and "unknown format 'xml'" in r.stderr

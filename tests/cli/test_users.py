@@ -82,7 +82,7 @@ def test_server_reads_the_users_file(users_server):
     add_user(path, "bob", "pw-bob", n=2**10)
     with _adbc(uri, "bob", "pw-bob") as conn:
         assert _select(conn) == [(1,)]
-    r = kodiak("sql", "--uri", uri, "--user", "bob", "-f", "csv", "select 2 as y",
+    r = kodiak("sql", "--uri", uri, "--user", "bob", "--format", "csv", "select 2 as y",
                env={"KODIAK_PASSWORD": "pw-bob"})
     assert r.stdout.splitlines() == ['"y"', "2"], r.stderr
 

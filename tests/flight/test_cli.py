@@ -78,13 +78,15 @@ def test_error_is_one_line_and_nonzero(tmp_path):
     first = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port", "0",
                               "--data-dir", str(data)], stdout=subprocess.PIPE, text=True)
     try:
-        assert first.stdout.readline().startswith("grpc://")
+        uri = first.stdout.readline().strip()
+        assert uri.startswith("grpc://")
         second = subprocess.run([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port",
                                  "0", "--data-dir", str(data)], capture_output=True, text=True,
                                 timeout=60)
         assert second.returncode == 1
         lines = second.stderr.strip().splitlines()
-        assert lines == [f"error: data directory {data} is in use by another process"]
+        assert lines == [f"error: data directory {data} is in use: the server at {uri} serves "
+                         f"it; clients reach it with --uri {uri}"]
     finally:
         first.terminate()
         assert first.wait(30) == 0  # SIGTERM: clean shutdown, exit 0

@@ -27,7 +27,9 @@ def parse_options(options: Mapping[str, Any]) -> pacsv.ParseOptions:
     delimiter = options.get("delimiter") or ","
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise FormatError(f"the CSV delimiter must be one character, not {delimiter!r}")
-    return pacsv.ParseOptions(delimiter=delimiter)
+    # invalid_row_handler: ``kodiak import --max-errors`` skips rows of the wrong width
+    return pacsv.ParseOptions(delimiter=delimiter,
+                              invalid_row_handler=options.get("invalid_row_handler"))
 
 
 def read_options(options: Mapping[str, Any]) -> pacsv.ReadOptions:
