@@ -12,6 +12,7 @@ import pytest
 
 from kodiak_flight.auth import Authenticator, hash_password
 from kodiak_flight.sql.secrets import keyring
+from kodiak_flight.users import UsersAuthenticator, add_user
 
 from .conftest import running
 
@@ -47,14 +48,26 @@ def test_secrets_over_adbc(db, caplog: pytest.LogCaptureFixture) -> None:
     assert value not in caplog.text
 
 
-def test_reveal_refused_to_a_user(db) -> None:
+def test_reveal_refused_to_a_user_until_granted(db, tmp_path) -> None:
+    """The server's own user (ann) is its admin; bob, a user of the users file, may not
+    read a secret's value until granted REVEAL on it."""
     name = f"s{uuid.uuid4().hex[:8]}"
-    auth = Authenticator("ann", hash_password(PASSWORD, n=2**10))
-    with running(db, auth=auth) as srv, flight_sql.connect(
-            f"grpc://127.0.0.1:{srv.port}", autocommit=True,
-            db_kwargs={"username": "ann", "password": PASSWORD}) as conn:
-        with conn.cursor() as cur:
+    add_user(tmp_path / "users.json", "bob", PASSWORD, n=2**10)
+    auth = UsersAuthenticator(tmp_path / "users.json", reload_interval=0,
+                              extra=Authenticator("ann", hash_password(PASSWORD, n=2**10)))
+    with running(db, auth=auth) as srv:
+        uri = f"grpc://127.0.0.1:{srv.port}"
+        with flight_sql.connect(uri, autocommit=True, db_kwargs={
+                "username": "ann", "password": PASSWORD}) as ann, ann.cursor() as cur:
             cur.execute(f"CREATE SECRET {name} (TYPE password, PASSWORD 'pw')")
+        with flight_sql.connect(uri, autocommit=True, db_kwargs={
+                "username": "bob", "password": PASSWORD}) as bob, bob.cursor() as cur:
             with pytest.raises(adbc_driver_manager.Error, match="reveal right"):
                 cur.execute(f"SELECT secret('{name}', 'password')")
-            cur.execute(f"DROP SECRET {name}")
+        with flight_sql.connect(uri, autocommit=True, db_kwargs={
+                "username": "ann", "password": PASSWORD}) as ann, ann.cursor() as cur:
+            cur.execute(f"GRANT REVEAL ON SECRET {name} TO bob")
+        with flight_sql.connect(uri, autocommit=True, db_kwargs={
+                "username": "bob", "password": PASSWORD}) as bob, bob.cursor() as cur:
+            cur.execute(f"SELECT secret('{name}', 'password')")
+            assert cur.fetchall() == [("pw",)]
