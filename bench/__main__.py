@@ -3,6 +3,8 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``),
+``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
+harness's exact cases, strings as ``string`` and a secondary index),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -38,14 +40,28 @@ def _benchmarks() -> dict:
     from .hostile import BENCHMARKS as HOSTILE_BENCHMARKS
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
 
-    return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
-            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS}
+    out = {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
+           **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS}
+    for mod in OUTSIDE:
+        out.update(_module(mod).BENCHMARKS)
+    return out
+
+
+# The outside harness's exact cases, one module per measure (see bench/outside.py).
+OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup")
+
+
+def _module(name: str):  # noqa: ANN202 - a bench module
+    import importlib
+
+    return importlib.import_module(f".{name}", __package__)
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "sql": ["tpch", "groupby_sf10"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
-          "cache": ["result_cache"]}
+          "cache": ["result_cache"],
+          "outside": list(OUTSIDE)}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -71,7 +87,8 @@ def resolve(targets: list[str]) -> list[str]:
 def run_child(name: str, quick: bool, out: str) -> None:
     from . import cache_bench, engine_bench, flight_bench, groupby_bench, hostile, sql_bench
 
-    mod = cache_bench if name in cache_bench.BENCHMARKS else \
+    mod = _module(name) if name in OUTSIDE else \
+        cache_bench if name in cache_bench.BENCHMARKS else \
         sql_bench if name in sql_bench.BENCHMARKS else \
         hostile if name in hostile.BENCHMARKS else \
         groupby_bench if name in groupby_bench.BENCHMARKS else \
