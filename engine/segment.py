@@ -259,11 +259,14 @@ class Segment:
                    d["crc"], d["size"])
 
 
-def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Segment:
+def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table,
+                  sync_dir: bool = True) -> Segment:
     """Write ``table`` as a new durable segment file and describe it.
 
     The IPC writer streams straight into the file (no in-memory copy of the whole segment)
-    while the CRC is computed over the same bytes on their way out.
+    while the CRC is computed over the same bytes on their way out. With ``sync_dir`` False
+    the caller fsyncs the segments directory itself, once for all the files it wrote, before
+    anything names them (a transaction does so at commit).
     """
     table = table.combine_chunks() if table.num_rows and _too_fragmented(table) else table
     batches = [b for b in table.to_batches(max_chunksize=BATCH_ROWS) if b.num_rows]
@@ -283,7 +286,8 @@ def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Se
             starts = np.cumsum([0] + [b.num_rows for b in batches]).tolist()
             batch_stats = [(starts[i], b.num_rows, fut.result())
                            for i, (b, fut) in enumerate(zip(batches, pending, strict=True))]
-        fs.sync_dir(os.path.dirname(path))
+        if sync_dir:
+            fs.sync_dir(os.path.dirname(path))
     except BaseException:
         for fut in pending:
             fut.cancel()
