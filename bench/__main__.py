@@ -5,6 +5,8 @@ TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions`` (group ``pl``),
 ``access_checks`` (group ``access``),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
+``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
+harness's exact cases, strings as ``string`` and a secondary index),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -43,9 +45,22 @@ def _benchmarks() -> dict:
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
     from .startup_bench import BENCHMARKS as STARTUP_BENCHMARKS
 
-    return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
-            **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS,
-            **ACCESS_BENCHMARKS, **STARTUP_BENCHMARKS}
+    out = {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
+           **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS,
+           **ACCESS_BENCHMARKS, **STARTUP_BENCHMARKS}
+    for mod in OUTSIDE:
+        out.update(_module(mod).BENCHMARKS)
+    return out
+
+
+# The outside harness's exact cases, one module per measure (see bench/outside.py).
+OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup")
+
+
+def _module(name: str):  # noqa: ANN202 - a bench module
+    import importlib
+
+    return importlib.import_module(f".{name}", __package__)
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
@@ -54,7 +69,8 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "cache": ["result_cache"],
           "pl": ["pl_functions"],
           "access": ["access_checks"],
-          "cli": ["cli_startup"]}
+          "cli": ["cli_startup"],
+          "outside": list(OUTSIDE)}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -90,7 +106,8 @@ def run_child(name: str, quick: bool, out: str) -> None:
         startup_bench,
     )
 
-    mod = access_bench if name in access_bench.BENCHMARKS else \
+    mod = _module(name) if name in OUTSIDE else \
+        access_bench if name in access_bench.BENCHMARKS else \
         cache_bench if name in cache_bench.BENCHMARKS else \
         pl_bench if name in pl_bench.BENCHMARKS else \
         startup_bench if name in startup_bench.BENCHMARKS else \

@@ -63,7 +63,7 @@ def backup(db: Database, dest: str) -> dict:
             parts.append(Part(p.segment, dv))
         bt = data.buffer_table
         if bt.num_rows:
-            seg = write_segment(fs, dest, next_id, bt)
+            seg = write_segment(fs, dest, next_id, bt, sync_dir=False)  # synced below
             next_id += 1
             parts.append(Part(seg))
         tables[tid] = data.replace(parts=tuple(parts))

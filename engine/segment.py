@@ -17,6 +17,7 @@ import os
 import struct
 import threading
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,31 @@ def compute_stats(batch: pa.RecordBatch | pa.Table) -> Stats:
     return stats
 
 
+_POOLS: dict[str, ThreadPoolExecutor] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(name: str, workers: int) -> ThreadPoolExecutor:
+    pool = _POOLS.get(name)
+    if pool is None:
+        with _POOL_LOCK:
+            pool = _POOLS.get(name)
+            if pool is None:
+                pool = _POOLS[name] = ThreadPoolExecutor(workers,
+                                                         thread_name_prefix=f"kodiak-{name}")
+    return pool
+
+
+def stats_pool() -> ThreadPoolExecutor:
+    """Worker threads for segment statistics (one per core, created on first use)."""
+    return _pool("stats", max(1, min(4, os.cpu_count() or 1)))
+
+
+def crc_thread() -> ThreadPoolExecutor:
+    """One worker thread for segment checksums: one thread, so jobs run in order."""
+    return _pool("crc", 1)
+
+
 def stats_to_json(stats: Stats) -> dict:
     return {k: [_json_value(lo), _json_value(hi), nulls, rows]
             for k, (lo, hi, nulls, rows) in stats.items()}
@@ -112,6 +138,7 @@ class Segment:
         self._starts_py: list[int] | None = None
         self._batches: list[pa.RecordBatch] | None = None
         self._rows: list[BatchRows | None] | None = None
+        self._sorted_cols: dict[str, list] | None = None  # find_sorted's batches, per column
         self._lock = threading.Lock()
 
     def table(self, fs: FileSystem, root: str) -> pa.Table:
@@ -158,6 +185,38 @@ class Segment:
             rows = self._rows[i] = BatchRows(self._batches[i])
         return dict(zip(rows.names, rows.row(offset - self.batches[i][0]), strict=True))
 
+    def find_sorted(self, fs: FileSystem, root: str, column: str,
+                    probe: np.ndarray) -> np.ndarray:
+        """Offsets of the values of sorted ``probe`` found in ``column``, sorted within the
+        segment (a keyless table's row ids): batch by batch over the mapped column, no copy,
+        skipping batches whose range holds no probe; a batch of consecutive ids is answered
+        by arithmetic."""
+        if self._sorted_cols is None:
+            self._sorted_cols = {}
+        chunks = self._sorted_cols.get(column)
+        if chunks is None:
+            start = 0
+            chunks = []
+            for c in self.table(fs, root).column(column).chunks:
+                ids = c.to_numpy(zero_copy_only=True)
+                if len(ids):
+                    chunks.append((start, ids, int(ids[0]), int(ids[-1])))
+                start += len(c)
+            self._sorted_cols[column] = chunks
+        out = []
+        for start, ids, lo, hi in chunks:
+            if probe[-1] < lo or probe[0] > hi:
+                continue
+            inside = probe[(probe >= lo) & (probe <= hi)]
+            if hi - lo == len(ids) - 1:  # consecutive ids: position = id - first id
+                out.append(inside - lo + start)
+                continue
+            pos = np.searchsorted(ids, inside)
+            ok = pos < len(ids)
+            ok[ok] = ids[pos[ok]] == inside[ok]
+            out.append(pos[ok] + start)
+        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
     def _starts_list(self) -> list[int]:
         if self._starts_py is None:
             self._starts_py = [b[0] for b in self.batches]
@@ -200,58 +259,96 @@ class Segment:
                    d["crc"], d["size"])
 
 
-def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table) -> Segment:
+def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table,
+                  sync_dir: bool = True) -> Segment:
     """Write ``table`` as a new durable segment file and describe it.
 
     The IPC writer streams straight into the file (no in-memory copy of the whole segment)
-    while the CRC is computed over the same bytes on their way out.
+    while the CRC is computed over the same bytes on their way out. With ``sync_dir`` False
+    the caller fsyncs the segments directory itself, once for all the files it wrote, before
+    anything names them (a transaction does so at commit).
     """
     table = table.combine_chunks() if table.num_rows and _too_fragmented(table) else table
-    batches = table.to_batches(max_chunksize=BATCH_ROWS)
-    batch_stats: list[tuple[int, int, Stats]] = []
+    batches = [b for b in table.to_batches(max_chunksize=BATCH_ROWS) if b.num_rows]
+    # Statistics (min/max kernels, which release the GIL) run on worker threads while this
+    # thread checksums and writes the same batches: the two costs overlap instead of adding.
+    pending = [stats_pool().submit(compute_stats, b) for b in batches]
     rel = os.path.join("segments", f"{seg_id:010d}.arrow")
     path = os.path.join(root, rel)
-    start = 0
     try:
         with fs.create(path) as f:
             out = _ChecksummedWriter(f)
             with pa.ipc.new_file(pa.PythonFile(out, mode="w"), table.schema) as writer:
                 for b in batches:
-                    if b.num_rows == 0:
-                        continue
                     writer.write_batch(b)
-                    batch_stats.append((start, b.num_rows, compute_stats(b)))
-                    start += b.num_rows
+            crc = out.finish()
             f.sync()
-        fs.sync_dir(os.path.dirname(path))
+            starts = np.cumsum([0] + [b.num_rows for b in batches]).tolist()
+            batch_stats = [(starts[i], b.num_rows, fut.result())
+                           for i, (b, fut) in enumerate(zip(batches, pending, strict=True))]
+        if sync_dir:
+            fs.sync_dir(os.path.dirname(path))
     except BaseException:
+        for fut in pending:
+            fut.cancel()
         try:
             fs.remove(path)
         except OSError:
             pass  # the next open removes files no manifest or log names
         raise
     seg = Segment(seg_id, rel, table.num_rows, _merge_stats(batch_stats, table.schema.names),
-                  batch_stats, out.crc, out.size)
+                  batch_stats, crc, out.size)
     seg.verified = True  # these bytes were checksummed as they were written
     return seg
 
 
 class _ChecksummedWriter:
-    """A write-only file object for pyarrow that checksums what it forwards."""
+    """A write-only file object for pyarrow that checksums what it forwards.
+
+    The CRC runs on a worker thread, over the same buffers in the same order, while this
+    thread goes on writing (both release the GIL). The buffers pyarrow hands over are the
+    batches' own (immutable) or fresh bytes, so holding them until the CRC is done is safe.
+    """
 
     closed = False
+    STEP = 1 << 20  # bytes gathered before a CRC job: fewer, larger jobs
 
     def __init__(self, f: File) -> None:
         self.f = f
         self.crc = 0
         self.size = 0
+        self._gathered: list[memoryview] = []
+        self._gathered_bytes = 0
+        self._last: Future | None = None
 
     def write(self, data: bytes | memoryview) -> int:
         view = memoryview(data)
-        self.crc = zlib.crc32(view, self.crc)
         self.f.write(view)
         self.size += len(view)
+        self._gathered.append(view)
+        self._gathered_bytes += len(view)
+        if self._gathered_bytes >= self.STEP:
+            self._submit()
         return len(view)
+
+    def _submit(self) -> None:
+        views, self._gathered, self._gathered_bytes = self._gathered, [], 0
+        self._last = crc_thread().submit(self._checksum, views)
+
+    def _checksum(self, views: list[memoryview]) -> None:
+        crc = self.crc
+        for v in views:  # one thread runs the jobs in order: the CRC chains correctly
+            crc = zlib.crc32(v, crc)
+        self.crc = crc
+
+    def finish(self) -> int:
+        """The CRC of everything written (waits for the worker)."""
+        if self._gathered:
+            self._submit()
+        if self._last is not None:
+            self._last.result()
+            self._last = None
+        return self.crc
 
     def tell(self) -> int:
         return self.size

@@ -574,14 +574,11 @@ class TableData:
         """
         out: dict[int, list[int]] = defaultdict(list)
         if self.pk is None:
-            probe = np.asarray(sorted(keys), dtype=np.int64)
-            for p in self.parts:
-                rowids = p.segment.table(fs, root).column(ROWID).to_numpy()
-                pos = np.searchsorted(rowids, probe)
-                ok = pos < len(rowids)
-                ok[ok] = rowids[pos[ok]] == probe[ok]
-                if ok.any():
-                    out[p.segment.id].extend(pos[ok].tolist())
+            probe = np.unique(np.asarray(keys, dtype=np.int64))
+            for p in self.parts if len(probe) else ():
+                found = p.segment.find_sorted(fs, root, ROWID, probe)
+                if len(found):
+                    out[p.segment.id].extend(found.tolist())
             out[-1].extend(k for k in keys if k in self.buffer)
             return out
         for k, loc in zip(keys, self.pk.get_many(keys), strict=True):

@@ -10,6 +10,7 @@ statement, simply drops the copy; savepoints are remembered copies.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -380,7 +381,8 @@ class Transaction:
             rows = rows.sort_by([(c, "ascending") for c in key_columns(td)])
             self._check_sorted_keys(td, rows)
         self._check_unique(td, rows)
-        seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows)
+        seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows,
+                            sync_dir=False)  # once for all new files, at commit
         self._new_files.append(seg.file)
         self._w.segment(td.id, seg)
         self._log.add("seg", t=td.id, seg=seg.to_json())
@@ -640,6 +642,8 @@ class Transaction:
         self._check_open()
         self.closed = True
         try:
+            if self._new_files:  # their directory entries are durable before the log names them
+                self._db.fs.sync_dir(os.path.join(self._db.root, "segments"))
             self._db._commit(self, self._w, self._log, self._dropped_files)
         except BaseException:
             # Once the record is in the log (even if its fsync failed, and it may still have

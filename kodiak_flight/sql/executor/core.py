@@ -194,6 +194,18 @@ class Executor:
         return to_arrow(self.resolve(e))
 
 
+def picked(r: pa.RecordBatchReader, picks: list[int], names: list[str]) -> pa.RecordBatchReader:
+    """``r``'s columns at ``picks`` under ``names``, batch by batch as ``r`` yields them: no
+    copy and no re-chunking (an Acero plan would cut every batch into 32,768-row morsels)."""
+    schema = pa.schema([r.schema.field(k).with_name(n) for k, n in zip(picks, names,
+                                                                         strict=True)])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for b in r:
+            yield pa.RecordBatch.from_arrays([b.column(k) for k in picks], schema=schema)
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
 def renamed(r: pa.RecordBatchReader, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     """The batches of ``r`` under ``schema``'s names."""
     for b in r:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.acero as ac
 
-from ..expr import Lit, to_arrow
+from ..expr import Col, Lit, to_arrow
 from ..plan import Filter, Project, SecureFilter
-from .core import Executor, Out, is_small, operator
+from .core import Executor, Out, is_small, operator, picked
 from .kernels import evaluate
 
 
@@ -34,6 +34,11 @@ def run_project(ex: Executor, node: Project) -> Out:
         cols = [evaluate(inp.table, ex.resolve(e)) for _, e in node.exprs]
         return Out(table=pa.table(cols, names=[i for i, _ in node.exprs]),
                    ordered=inp.ordered)
-    exprs = [ex.compile(e) for _, e in node.exprs]
     names = [i for i, _ in node.exprs]
+    if inp.reader is not None and node.exprs and all(isinstance(e, Col) for _, e in node.exprs):
+        # columns chosen and renamed: the input's batches pass through untouched
+        ids = inp.reader.schema.names
+        return Out(reader=picked(inp.reader, [ids.index(e.id) for _, e in node.exprs], names),
+                   ordered=inp.ordered)
+    exprs = [ex.compile(e) for _, e in node.exprs]
     return ex.pipe(inp, ac.Declaration("project", ac.ProjectNodeOptions(exprs, names)))

@@ -14,7 +14,7 @@ from ..files import open_reader
 from ..optimizer import estimate
 from ..plan import FileScan, Scan, Values
 from .acero import seq, source_reader
-from .core import SMALL_ROWS, Executor, Out, operator
+from .core import SMALL_ROWS, Executor, Out, operator, picked
 
 
 @operator(Scan)
@@ -41,8 +41,15 @@ def run_scan(ex: Executor, node: Scan) -> Out:
                 break
         else:
             return Out(table=scan_table(node, pa.Table.from_batches(batches, reader.schema)))
-    exprs, names = [], []
     rschema = reader.schema
+    if ex.interrupt is not None:
+        reader = ex.interrupt.guard(reader)
+    if all(rschema.field(k).type == t for k, (_, _, t) in enumerate(node.columns)):
+        # stored as declared: the engine's batches go on as they are (zero copy), into Acero
+        # only if an operator above needs it
+        return Out(reader=picked(reader, list(range(len(node.columns))),
+                                 [i for _, i, _ in node.columns]))
+    exprs, names = [], []
     for s, i, t in node.columns:
         f = pc.field(s)
         if rschema.field(s).type != t:
@@ -51,8 +58,6 @@ def run_scan(ex: Executor, node: Scan) -> Out:
         names.append(i)
     # Every scan streams, several in one plan included: Acero pulls the engine's readers
     # from its own threads (tests/test_engine.py test_two_readers_under_acero).
-    if ex.interrupt is not None:
-        reader = ex.interrupt.guard(reader)
     return Out(decl=seq(source_reader(reader), ac.Declaration(
         "project", ac.ProjectNodeOptions(exprs, names))))
 
