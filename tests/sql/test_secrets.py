@@ -323,6 +323,33 @@ def test_using_secret_on_local_files(tmp_path: Path, s: Session) -> None:
         s.execute(f"COPY t FROM '{csv}' (SECRET nope)")
 
 
+
+def test_using_secret_as_typed(tmp_path: Path, s: Session) -> None:
+    """``USING SECRET name`` after a call's arguments and after COPY's options."""
+    s.execute("CREATE SECRET files (TYPE s3, SECRET 'x')")
+    s.execute('CREATE SECRET "Mixed" (TYPE s3, SECRET \'y\')')
+    s.execute("CREATE TABLE t (a INT)")
+    s.execute("INSERT INTO t VALUES (1), (2)")
+    csv, pq = tmp_path / "t.csv", tmp_path / "t.parquet"
+    s.execute(f"COPY t TO '{csv}' (FORMAT csv) USING SECRET files")
+    s.execute(f"COPY t TO '{pq}' (FORMAT parquet)")
+    assert q(s, f"SELECT count(*) AS n FROM read_parquet('{pq}' USING SECRET files)") == [
+        {"n": 2}]
+    assert q(s, f"SELECT sum(a) AS s FROM read_csv('{csv}', header := true "
+                'USING SECRET "Mixed")') == [{"s": 3}]
+    s.execute(f"COPY t FROM '{csv}' (FORMAT csv) USING SECRET FILES")  # folds: files
+    s.execute(f"COPY t FROM '{csv}' USING SECRET 'Mixed'")
+    assert q(s, "SELECT count(*) AS n FROM t") == [{"n": 6}]
+    for sql in [f"SELECT * FROM read_csv('{csv}' USING SECRET nope)",
+                f"COPY t FROM '{csv}' (FORMAT csv) USING SECRET nope",
+                f"SELECT * FROM read_csv('{csv}' USING SECRET mixed)"]:
+        with pytest.raises(BindError, match="secret '(nope|mixed)' does not exist"):
+            s.execute(sql)
+    with pytest.raises(SqlError):
+        s.execute(f"SELECT * FROM read_csv('{csv}' USING SECRET)")
+    assert q(s, "SELECT count(*) AS n FROM t a JOIN t b USING (a)") == [{"n": 18}]
+
+
 # ---------------------------------------------------------------------- reveal
 
 
