@@ -40,7 +40,7 @@ def rotate_master_key(
         raise CliError(str(e), 2) from None
     if new.fingerprint == old.fingerprint:
         raise CliError("the new master key is the current one", 2)
-    db = open_db(target)
+    db = open_db(target, "secrets rotate-master-key")
     try:
         changed = keyring.rotate_master_key(db, old, new)
     except keyring.MasterKeyError as e:
