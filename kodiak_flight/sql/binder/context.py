@@ -74,6 +74,9 @@ class Context:
     # ``$name``: the session's and the running script's variables (``pl/variables.py``)
     variables: Mapping[str, pa.Scalar] | None = None
     rights: Rights = EVERYTHING  # what the session's user may do (``sql/access``)
+    # inside a view's body (bound with its owner's rights): the session user's own rights,
+    # which secret() also asks (``secrets/reveal.py``)
+    invoker: Rights | None = None
     user: str | None = None  # the session's user: current_user (views do not change it)
 
     @property

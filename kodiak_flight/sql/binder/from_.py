@@ -251,8 +251,9 @@ class FromBinder(BinderState):
         if view.qualified in self.ctx.expanding:
             raise BindError(f"view {view.qualified!r} refers to itself")
         saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names,
-                 self.ctx.rights)
+                 self.ctx.rights, self.ctx.invoker)
         self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.search_schema, [], {}
+        self.ctx.invoker = self.ctx.invoker or self.ctx.rights
         self.ctx.rights = definer_rights(self.ctx.rights, view.owner, self.ctx.snap)
         # a view stored without its column names predates names like DuckDB's: its query
         # is named (and its subqueries' columns referred to) as it was then
@@ -265,7 +266,7 @@ class FromBinder(BinderState):
         finally:
             self.ctx.expanding.pop()
             (self.ctx.schema, self.ctx.ctes, self.ctx.recursive,
-             self.ctx.legacy_names, self.ctx.rights) = saved
+             self.ctx.legacy_names, self.ctx.rights, self.ctx.invoker) = saved
         names = list(view.columns) or [c.name for c in bound.cols]
         return bound, unique_names(names) if view.named else names
 
