@@ -594,6 +594,17 @@ def test_with_check_on_insert_and_update(db: Any, regional: Session) -> None:
         with pytest.raises(PermissionDenied, match="violates row-level security policy"):
             ann.execute(sql)
     assert ids(regional) == [1, 2, 3, 4, 5]
+    regional.execute("create table d (id int primary key, region varchar default 'eu', n int)")
+    regional.execute("grant insert, select on d to ann")
+    regional.execute("create policy p on d using (region = current_user_attr('region'))")
+    ann.execute("insert into d (n, id) values (1, 1)")  # the default passes the check
+    ann.execute("insert into d (id) select 2")
+    with pytest.raises(PermissionDenied):
+        ann.execute("insert into d (id, region) values (3, 'us')")
+    regional.execute("alter user ann set attribute region = 'us'")
+    with pytest.raises(PermissionDenied):  # the default ('eu') is no longer ann's
+        ann.execute("insert into d (id) values (4)")
+    assert ids(regional, "d") == [1, 2]
     for sql in ["insert into sales values (1, 'eu', 1) on conflict do nothing",
                 "insert or replace into sales values (2, 'eu', 1)"]:
         with pytest.raises(SqlError, match="row-level security"):

@@ -76,6 +76,9 @@ def check_new_rows(ctx: Context, info: Any, command: str, data: pa.Table) -> Non
     if not data.num_rows or not is_restricted(ctx, info):
         return
     text = predicate(policies_on(ctx.snap, info.name), ctx.rights, command, new_rows=True)
+    data = _whole_rows(info, data)
+    if data is None:  # values the table cannot hold: the write itself refuses them
+        return
     scope, fixes = row_scope(info, info.name.split(".", 1)[1])
     cond = compile_row_expr(ctx, as_condition(Binder(ctx).expr(parse_expression(text), scope)),
                             fixes)
@@ -88,3 +91,20 @@ def check_new_rows(ctx: Context, info: Any, command: str, data: pa.Table) -> Non
                                f"{info.name} ({command.upper()} by user {ctx.rights.user})",
                                user=ctx.rights.user, right=command, kind="table",
                                name=info.name)
+
+
+def _whole_rows(info: Any, data: pa.Table) -> pa.Table | None:
+    """``data`` as the table will store it: every column, by name, in the table's types,
+    omitted ones at their default (as the engine fills them)."""
+    given = {n.lower(): i for i, n in enumerate(data.column_names)}
+    cols = []
+    try:
+        for f in info.schema:
+            if f.name.lower() in given:
+                cols.append(data.column(given[f.name.lower()]).cast(f.type))
+            else:
+                cols.append(pa.repeat(pa.scalar(info.defaults.get(f.name), f.type),
+                                      data.num_rows))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+        return None
+    return pa.Table.from_arrays(cols, schema=info.schema)
