@@ -250,12 +250,17 @@ class Report:
 
 
 @contextlib.contextmanager
-def server(data_dir: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+def server(data_dir: Path, log: Path, flags: tuple[str, ...] = ("--log-level", "warning"),
+           env_extra: dict[str, str] | None = None
+           ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A ``kodiak serve`` child process; its stderr goes to ``log`` (and, after the first
+    line, its URI, its stdout: read it with ``proc.stdout`` once it has stopped)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KODIAK_")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env.update(env_extra or {})
     with open(log, "w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port",
-                                 "0", "--data-dir", str(data_dir), "--log-level", "warning",
+                                 "0", "--data-dir", str(data_dir), *flags,
                                  *SERVER_FLAGS], stdout=subprocess.PIPE, stderr=err,
                                 text=True, env=env, cwd=ROOT)
         try:
@@ -352,6 +357,165 @@ def run(requests: int, seed: int = 0, progress: Callable[[str], None] | None = N
                     report.problems.append(f"the data changed: {before} -> {after}")
             c.close()
     return report
+
+
+# -- attempts to read a secret -------------------------------------------------------------
+
+SECRET = "h_secret"  # made by the admin; the probing user holds USAGE on it, not REVEAL
+
+
+def secret_setup(marker: str, key_id: str) -> list[str]:
+    """What the admin runs before the probes: a secret, and a view and a user function
+    over secret() that the probing user may use (as their owner may)."""
+    return [
+        "create table h_small (k bigint primary key, v integer, s varchar)",
+        "insert into h_small values (1, 1, 'a'), (2, 2, 'b')",
+        f"create secret {SECRET} (type s3, key_id '{key_id}', secret '{marker}', "
+        "scope 's3://hostile')",
+        f"create view h_secret_view as select secret('{SECRET}') as v",
+        f"create function h_secret_fn() returns varchar as secret('{SECRET}')",
+        "grant select on table h_small to {user}",
+        "grant select on table h_secret_view to {user}",
+        "grant execute on function main.h_secret_fn to {user}",
+        "grant create on schema main to {user}",
+        f"grant usage on secret {SECRET} to {{user}}",
+    ]
+
+
+def secret_probes(typed: str) -> list[str]:
+    """Every path that might show a secret's value: secret() in queries of all shapes,
+    EXPLAIN, the system views, COPY TO of a query calling it, a view and a user function
+    over it, and malformed secret statements (``typed`` is a value the caller typed in
+    them: it must come back in no error and reach no log)."""
+    s = SECRET
+    return [
+        f"select secret('{s}')",
+        f"select secret('{s}', 'KEY_ID')",
+        f"select length(secret('{s}')) as n",
+        f"select secret('{s}') = 'guess' as hit",
+        f"select * from (select secret('{s}') as x) t",
+        f"with c as (select secret('{s}') as x) select * from c",
+        f"select k from h_small where s < secret('{s}')",
+        f"select k, secret('{s}') from h_small",
+        f"explain select secret('{s}')",
+        f"explain analyze select secret('{s}')",
+        f"copy (select secret('{s}') as v) to 'h_out.csv' (format csv)",
+        "select * from h_secret_view",
+        "select h_secret_fn() as v",
+        "call h_secret_fn()",
+        f"create view h_mine as select secret('{s}') as v",
+        "create function h_mine_fn() returns varchar as secret('h_secret')",
+        "select * from kodiak_secrets",
+        "show secrets",
+        "select * from information_schema.kodiak_objects",
+        "select * from kodiak_queries",
+        "select * from kodiak_audit",
+        f"select * from read_csv('h.csv' using secret {s})",
+        f"create secret h_new (type s3, secret '{typed}'",
+        f"create secret h_new (type s3, secret '{typed}', bogus 1)",
+        f"create secret h_new (type nosuchtype, secret '{typed}')",
+        f"create secret h_new (type s3 secret '{typed}')",
+        f"create secret {s} (type s3, secret '{typed}')",
+        f"alter secret {s} rotate (secret '{typed}' extra)",
+        f"alter secret {s} rotate (secret '{typed}')",
+        f"alter secret nope rotate (secret '{typed}')",
+        f"create or replace secret {s} (type s3, secret '{typed}')",
+        f"create secret \"h'x\" (type s3, secret '{typed}', secret '{typed}')",
+        f"select secret('{s}', '{typed}')",
+        "select secret('nosuch')",
+    ]
+
+
+def admin_probes(typed: str) -> list[str]:
+    """The probes an admin (who may reveal) sends too: EXPLAIN, the listings and the
+    malformed statements, none of which may show a value even to it."""
+    return [p for p in secret_probes(typed)
+            if p.startswith(("explain", "show", "select * from k", "select * from info"))
+            or ("'" + typed + "'" in p and not p.startswith(("alter secret h_secret rotate "
+                                                              "(secret", "create or replace")))]
+
+
+def leaks(text: str, values: list[str]) -> list[str]:
+    """Which of ``values`` (or their base64 or hex) ``text`` holds."""
+    import base64
+
+    out = []
+    for v in values:
+        forms = [v, base64.b64encode(v.encode()).decode(), v.encode().hex()]
+        if any(f in text for f in forms):
+            out.append(v)
+    return out
+
+
+def secret_run(marker: str, key_id: str, typed: str, *, flags: tuple[str, ...] = (
+        "--log-format", "json", "--log-level", "debug")) -> list[str]:
+    """Start a server with users, the master key and ``flags``; make the secret as the
+    admin; send every probe as a user without the reveal right (and the EXPLAIN, listing
+    and malformed probes as the admin); then check that no answer, error, log line or
+    byte of the data directory holds ``marker``, ``key_id`` or ``typed`` (or their base64
+    or hex), that each denied secret() was audited, and that the admin's own reveal was.
+    Returns the problems found."""
+    from kodiak_flight.users import add_user, users_path
+
+    problems: list[str] = []
+    values = [marker, key_id]
+    with tempfile.TemporaryDirectory() as tmp:
+        data, log = Path(tmp) / "db", Path(tmp) / "server.log"
+        data.mkdir()
+        add_user(users_path(data), "mallory", "mallory password", n=2**10)
+        env = {"KODIAK_USER": "boss", "KODIAK_PASSWORD": "boss password",
+               "KODIAK_MASTER_KEY": "hostile master key"}
+        with server(data, log, flags, env) as (uri, proc):
+            c = flight.connect(uri)
+            boss = flight.FlightCallOptions(
+                headers=[c.authenticate_basic_token("boss", "boss password")], timeout=60)
+            mallory = flight.FlightCallOptions(
+                headers=[c.authenticate_basic_token("mallory", "mallory password")],
+                timeout=60)
+            for sql in secret_setup(marker, key_id):
+                _answer(c, boss, sql.format(user="mallory"))
+            for who, opts, probes in (("mallory", mallory, secret_probes(typed)),
+                                      ("boss", boss, admin_probes(typed))):
+                for sql in probes:
+                    answer = _answer(c, opts, sql)
+                    found = leaks(answer, values + [typed])
+                    if found:
+                        problems.append(f"{who}: {sql[:80]!r} showed {found}: {answer[:200]}")
+            if leaks(_answer(c, boss, f"select secret('{SECRET}') as v"), [marker]) != [marker]:
+                problems.append("the admin could not reveal its own secret")
+            audit = _answer(c, boss, "select user_name, allowed from kodiak_audit where "
+                                     "action = 'secret.reveal'")
+            if "mallory" not in audit or "False" not in audit or "boss" not in audit:
+                problems.append(f"reveals are not all audited: {audit[:300]}")
+            c.close()
+        out = proc.stdout.read() if proc.stdout is not None else ""
+        if os.environ.get("KODIAK_HOSTILE_KEEP_LOG"):
+            Path(os.environ["KODIAK_HOSTILE_KEEP_LOG"]).write_text(log.read_text() + out)
+        for name, text in (("the server's stderr", log.read_text(errors="replace")),
+                           ("the server's stdout", out)):
+            if leaks(text, values + [typed]):
+                problems.append(f"{name} holds a value: {leaks(text, values + [typed])}")
+        for f in data.rglob("*"):
+            if f.is_file() and leaks(f.read_bytes().decode("latin-1"), values):
+                problems.append(f"{f.relative_to(data)} holds a value in clear")
+    return problems
+
+
+def _answer(c: flight.FlightClient, opts: flight.FlightCallOptions, sql: str) -> str:
+    """What the client sees of ``sql``: its rows, or its error's text."""
+    try:
+        info = c.get_flight_info(flight.FlightDescriptor.for_command(_statement(sql)), opts)
+        return "\n".join(str(c.do_get(e.ticket, opts).read_all().to_pylist())
+                         for e in info.endpoints)
+    except Exception as e:  # every error is an answer: its text is checked
+        return f"ERROR {type(e).__name__}: {e}"
+
+
+def _statement(sql: str) -> bytes:
+    from kodiak_flight.flightsql import pack
+    from kodiak_flight.proto import FlightSql_pb2 as pb
+
+    return pack(pb.CommandStatementQuery(query=sql))
 
 
 def main(argv: list[str] | None = None) -> int:

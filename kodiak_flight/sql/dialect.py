@@ -21,6 +21,7 @@ from .errors import ParseError
 from .nesting import MAX_NESTING, check_nesting, guarded
 from .pl import match, pipes
 from .pl.syntax import function_command
+from .secrets import using
 
 # sqlglot warns on stderr whenever it keeps a statement it does not model as a generic
 # Command (VACUUM, CALL ...); the statement registry decides what such a statement means.
@@ -182,6 +183,33 @@ class Grizzly(DuckDB):
 
         def _parse_statement(self) -> exp.Expr | None:
             return _word_statement(self) or super()._parse_statement()
+
+        def _parse_function_args(self, alias: bool = False) -> list[exp.Expr]:
+            """Arguments, then ``USING SECRET name`` as ``secret := 'name'``
+            (``secrets/using.py``)."""
+            args = super()._parse_function_args(alias)
+            secret = using.call_secret(self)
+            return args if secret is None else [*args, secret]
+
+        def _parse_copy(self) -> exp.Copy | exp.Command:
+            """COPY, with a trailing ``USING SECRET name`` as its (SECRET name) option."""
+            whole = self._tokens
+            part, name = using.split_copy_secret(whole)
+            if name is None:
+                return super()._parse_copy()
+            self._tokens, self._tokens_size = part, len(part)
+            self._advance(0)
+            try:
+                copy = super()._parse_copy()
+            finally:
+                self._tokens, self._tokens_size = whole, len(whole)
+                self._advance(0)
+            if isinstance(copy, exp.Copy):
+                copy.append("params", using.copy_secret(name))
+                self._advance(3)
+            else:  # not COPY's own grammar: read it as a command, whole
+                copy = self._parse_as_command(whole[0])
+            return copy
 
         def _parse_function_call(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
             """A call, keeping its source text in ``meta["call"]``: the result column it

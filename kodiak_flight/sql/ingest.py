@@ -16,8 +16,9 @@ import pyarrow as pa
 
 from engine import errors as engine_errors
 
+from .access.policies import restricted
 from .catalog import Resolver, fold
-from .errors import BindError
+from .errors import BindError, NotSupportedError
 
 IF_MISSING = ("create", "fail")
 IF_EXISTS = ("fail", "append", "replace")
@@ -85,6 +86,9 @@ def _check_rights(resolver: Resolver, name: str, exists: bool, target: IngestTar
         rights.require("create", "schema", name.split(".", 1)[0])
     if exists:
         rights.require("insert", "table", name)
+        if target.if_exists != "replace" and restricted(rights, resolver.snap, name):
+            raise NotSupportedError(f"ingest into {name} is not supported for a user its "
+                                    "row-level security policies restrict (use INSERT)")
 
 
 def _engine_name(resolver: Resolver, target: IngestTarget) -> str:

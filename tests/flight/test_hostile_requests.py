@@ -16,3 +16,14 @@ def test_hostile_requests():
     assert kinds >= {"token_soup", "deep_nesting", "huge_literal", "cartesian", "regex",
                      "malformed", "valid"}, kinds
     assert report.outcomes[("valid", "answered")] > 0, report.summary()
+
+
+def test_hostile_secret_probes():
+    """Every path to a secret's value (``hostile.secret_probes``), tried by a user without
+    the reveal right against a real server logging JSON at debug level: refused or
+    audited, and no value in any answer, error, log line or data file."""
+    import uuid
+
+    marker, key_id = f"MK{uuid.uuid4().hex}", f"AKIA{uuid.uuid4().hex[:16].upper()}"
+    problems = hostile.secret_run(marker, key_id, f"TY{uuid.uuid4().hex}")
+    assert not problems, "\n".join(problems)

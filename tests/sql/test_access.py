@@ -49,8 +49,10 @@ MATRIX = [
     ("select * from t", "SELECT", "table main.t", "grant select on table t to {u}"),
     ("insert into t values (9, 'z')", "INSERT", "table main.t", "grant insert on t to {u}"),
     ("update t set v = 'x' where id = 1", "UPDATE", "table main.t",
-     "grant update on table main.t to {u}"),
-    ("delete from t where id = 2", "DELETE", "table main.t", "grant delete on t to {u}"),
+     "grant update, select on table main.t to {u}"),
+    ("update t set v = 'x'", "UPDATE", "table main.t", "grant update on table main.t to {u}"),
+    ("delete from t where id = 2", "DELETE", "table main.t", "grant delete, select on t to {u}"),
+    ("delete from t", "DELETE", "table main.t", "grant delete on t to {u}"),
     ("select * from other.u", "SELECT", "table other.u", "grant select on schema other to {u}"),
     ("insert into other.u values (5)", "INSERT", "table other.u",
      "grant all on schema other to {u}"),
@@ -468,8 +470,8 @@ def test_no_leak_through_errors_explain_or_prepared(db: Any, rls: Session) -> No
     assert p.execute(pa.table({"p": [3]})).reader.read_all().num_rows == 0
     assert p.execute(pa.table({"p": [2]})).reader.read_all().to_pylist() == [{"amount": 20}]
     rls.execute("grant delete on sales to bob")
-    with pytest.raises(SqlError, match="not supported for a user its row-level security"):
-        bob.execute("delete from sales")
+    assert bob.execute("delete from sales").rowcount == 0  # no DELETE policy of bob's
+    assert len(rows(rls, "select * from sales")) == 4
     admin_view = "create view all_sales as select * from sales"
     rls.execute(admin_view)  # made by the admin: reads with every right
     rls.execute("grant select on all_sales to bob")
@@ -505,3 +507,139 @@ def test_policy_statements(db: Any, rls: Session) -> None:
     assert len(rows(user(db, "bob"), "select id from sales")) == 4  # no policy: no filter
     log = rows(rls, "select action, detail from kodiak_audit where action like 'policy%'")
     assert {"action": "policy.drop", "detail": "own"} in log
+
+
+# -- user attributes and policies on writes (PostgreSQL's semantics) -----------------------
+
+@pytest.fixture
+def regional(db: Any) -> Session:
+    s = Session(db)
+    s.execute("create table sales (id int primary key, region varchar, amount int)")
+    s.execute("insert into sales values (1, 'eu', 10), (2, 'us', 20), (3, 'eu', 30), "
+              "(4, 'us', 0)")
+    s.execute("grant select, insert, update, delete on sales to ann, bob, carl")
+    s.execute("alter user ann set attribute region = 'eu'")
+    s.execute("alter user bob set attribute \"REGION\" to 'us'")  # keys ignore case
+    s.execute("create policy r on sales for select "
+              "using (region = current_user_attr('region'))")
+    s.execute("create policy w on sales using (region = current_user_attr('region')) "
+              "with check (region = current_user_attr('region') and amount < 100)")
+    yield s
+    s.close()
+
+
+def ids(s: Session, table: str = "sales") -> list[int]:
+    return [r["id"] for r in rows(s, f"select id from {table} order by id")]
+
+
+def test_user_attributes_drive_policies(db: Any, regional: Session) -> None:
+    ann, bob, carl = user(db, "ann"), user(db, "bob"), user(db, "carl")
+    assert ids(ann) == [1, 3] and ids(bob) == [2, 4] and ids(carl) == []  # carl: NULL
+    assert rows(ann, "select current_user_attr('region') as r, "
+                     "current_user_attr('nothere') as n") == [{"r": "eu", "n": None}]
+    assert rows(regional, "select current_user_attr('region') as r") == [{"r": None}]
+    p = ann.prepare("select count(*) as n from sales where amount >= ?")
+    assert p.execute(pa.table({"p": [0]})).reader.read_all().to_pylist() == [{"n": 2}]
+    regional.execute("alter user ann set attribute region = 'us'")  # no stale plan or result
+    assert p.execute(pa.table({"p": [0]})).reader.read_all().to_pylist() == [{"n": 2}]
+    assert ids(ann) == [2, 4]
+    regional.execute("alter user ann reset attribute region")
+    assert ids(ann) == [] and p.execute(pa.table({"p": [0]})).reader.read_all() \
+        .to_pylist() == [{"n": 0}]
+    with pytest.raises(PermissionDenied, match="admins only"):
+        bob.execute("alter user bob set attribute region = 'eu'")  # no widening one's own
+    with pytest.raises(BindError, match="is a role"):
+        regional.execute("alter user admin set attribute region = 'eu'")
+    with pytest.raises(BindError, match="text literal"):
+        ann.execute("select current_user_attr(region) from sales")
+    log = rows(regional, "select detail from kodiak_audit where action = 'user.attribute'")
+    assert {"detail": "SET region"} in log and not any("'us'" in r["detail"] for r in log)
+
+
+def test_attributes_and_the_result_cache(db: Any, regional: Session) -> None:
+    from kodiak_flight.sql.resultcache import ResultCache
+    cache = ResultCache(1 << 20)
+    ann = Session(db, user="ann", result_cache=cache)
+    bob = Session(db, user="bob", result_cache=cache)
+    sql = "select sum(amount) as s from sales"
+    assert rows(ann, sql) == [{"s": 40}] and rows(bob, sql) == [{"s": 20}]
+    assert rows(ann, sql) == [{"s": 40}]  # a hit of ann's own, never bob's
+    regional.execute("alter user ann set attribute region = 'us'")
+    assert rows(ann, sql) == [{"s": 20}]
+
+
+def test_update_and_delete_touch_only_allowed_rows(db: Any, regional: Session) -> None:
+    ann, bob = user(db, "ann"), user(db, "bob")
+    # 10 / amount fails on row 4 (bob's): ann's WHERE never sees it
+    assert ann.execute("update sales set amount = amount + 1 where 10 / amount > 0").rowcount == 2
+    # 10 / (amount - 30) fails on row 3 (ann's): bob's DELETE never sees it
+    assert bob.execute("delete from sales where 10 / (amount - 30) > -100").rowcount == 2
+    assert ids(regional) == [1, 3]
+    assert rows(regional, "select amount from sales order by id") == [{"amount": 11},
+                                                                      {"amount": 31}]
+    assert bob.execute("update sales set amount = 0").rowcount == 0
+    assert bob.execute("delete from sales").rowcount == 0
+    assert ann.execute("update sales set amount = 1 where id = 1 returning id").reader \
+        .read_all().to_pylist() == [{"id": 1}]
+
+
+def test_with_check_on_insert_and_update(db: Any, regional: Session) -> None:
+    ann = user(db, "ann")
+    ann.execute("insert into sales values (5, 'eu', 1)")
+    for sql in ["insert into sales values (6, 'us', 1)",  # not ann's region
+                "insert into sales values (6, 'eu', 1000)",  # the check's own condition
+                "insert into sales values (6, 'eu', 1), (7, 'us', 1)",  # all or nothing
+                "update sales set region = 'us' where id = 1",  # moving a row out of sight
+                "update sales set amount = 500"]:
+        with pytest.raises(PermissionDenied, match="violates row-level security policy"):
+            ann.execute(sql)
+    assert ids(regional) == [1, 2, 3, 4, 5]
+    regional.execute("create table d (id int primary key, region varchar default 'eu', n int)")
+    regional.execute("grant insert, select on d to ann")
+    regional.execute("create policy p on d using (region = current_user_attr('region'))")
+    ann.execute("insert into d (n, id) values (1, 1)")  # the default passes the check
+    ann.execute("insert into d (id) select 2")
+    with pytest.raises(PermissionDenied):
+        ann.execute("insert into d (id, region) values (3, 'us')")
+    regional.execute("alter user ann set attribute region = 'us'")
+    with pytest.raises(PermissionDenied):  # the default ('eu') is no longer ann's
+        ann.execute("insert into d (id) values (4)")
+    assert ids(regional, "d") == [1, 2]
+    for sql in ["insert into sales values (1, 'eu', 1) on conflict do nothing",
+                "insert or replace into sales values (2, 'eu', 1)"]:
+        with pytest.raises(SqlError, match="row-level security"):
+            ann.execute(sql)
+    regional.execute("drop policy w on sales")
+    regional.execute("create policy ins on sales for insert to ann "
+                     "with check (region = 'eu')")
+    ann.execute("insert into sales values (8, 'eu', 5000)")
+    assert user(db, "bob").execute("update sales set amount = 1").rowcount == 0  # no policy
+    with pytest.raises(PermissionDenied):
+        user(db, "bob").execute("insert into sales values (9, 'us', 1)")
+
+
+def test_write_policy_forms(db: Any, regional: Session) -> None:
+    for sql, msg in [("create policy p on sales for insert using (true)", "WITH CHECK, not"),
+                     ("create policy p on sales for select with check (true)", "no WITH CHECK"),
+                     ("create policy p on sales for truncate using (true)", "expected SELECT"),
+                     ("create policy p on sales", "expected USING"),
+                     ("create policy p on sales using (true) with check (true", "not closed"),
+                     ("create policy p on sales using (true) extra", "unexpected 'extra'")]:
+        with pytest.raises(SqlError, match=msg):
+            regional.execute(sql)
+    regional.execute("create table nokey (id int, region varchar)")
+    regional.execute("create policy p on nokey for delete using (true)")
+    regional.execute("grant delete on nokey to ann")
+    with pytest.raises(SqlError, match="needs a primary key"):
+        user(db, "ann").execute("delete from nokey")
+
+
+def test_update_or_delete_reading_columns_needs_select(db: Any, admin: Session) -> None:
+    admin.execute("grant update, delete on t to ann")
+    ann = user(db, "ann")
+    assert ann.execute("update t set v = 'z'").rowcount == 2  # reads no column: allowed
+    for sql in ["update t set v = 'y' where id = 1", "update t set v = v || 'y'",
+                "delete from t where v = 'z'", "delete from t returning *"]:
+        denied(ann, sql, "SELECT", "table main.t")
+    admin.execute("grant select on t to ann")
+    assert ann.execute("delete from t where id = 1").rowcount == 1

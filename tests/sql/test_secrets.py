@@ -15,7 +15,13 @@ import pytest
 
 import engine
 from kodiak_flight.sql import Session
-from kodiak_flight.sql.errors import AccessDenied, BindError, ParseError, SqlError
+from kodiak_flight.sql.errors import (
+    AccessDenied,
+    BindError,
+    ParseError,
+    PermissionDenied,
+    SqlError,
+)
 from kodiak_flight.sql.resultcache import ResultCache
 from kodiak_flight.sql.secrets import keyring, store
 
@@ -323,6 +329,33 @@ def test_using_secret_on_local_files(tmp_path: Path, s: Session) -> None:
         s.execute(f"COPY t FROM '{csv}' (SECRET nope)")
 
 
+
+def test_using_secret_as_typed(tmp_path: Path, s: Session) -> None:
+    """``USING SECRET name`` after a call's arguments and after COPY's options."""
+    s.execute("CREATE SECRET files (TYPE s3, SECRET 'x')")
+    s.execute('CREATE SECRET "Mixed" (TYPE s3, SECRET \'y\')')
+    s.execute("CREATE TABLE t (a INT)")
+    s.execute("INSERT INTO t VALUES (1), (2)")
+    csv, pq = tmp_path / "t.csv", tmp_path / "t.parquet"
+    s.execute(f"COPY t TO '{csv}' (FORMAT csv) USING SECRET files")
+    s.execute(f"COPY t TO '{pq}' (FORMAT parquet)")
+    assert q(s, f"SELECT count(*) AS n FROM read_parquet('{pq}' USING SECRET files)") == [
+        {"n": 2}]
+    assert q(s, f"SELECT sum(a) AS s FROM read_csv('{csv}', header := true "
+                'USING SECRET "Mixed")') == [{"s": 3}]
+    s.execute(f"COPY t FROM '{csv}' (FORMAT csv) USING SECRET FILES")  # folds: files
+    s.execute(f"COPY t FROM '{csv}' USING SECRET 'Mixed'")
+    assert q(s, "SELECT count(*) AS n FROM t") == [{"n": 6}]
+    for sql in [f"SELECT * FROM read_csv('{csv}' USING SECRET nope)",
+                f"COPY t FROM '{csv}' (FORMAT csv) USING SECRET nope",
+                f"SELECT * FROM read_csv('{csv}' USING SECRET mixed)"]:
+        with pytest.raises(BindError, match="secret '(nope|mixed)' does not exist"):
+            s.execute(sql)
+    with pytest.raises(SqlError):
+        s.execute(f"SELECT * FROM read_csv('{csv}' USING SECRET)")
+    assert q(s, "SELECT count(*) AS n FROM t a JOIN t b USING (a)") == [{"n": 18}]
+
+
 # ---------------------------------------------------------------------- reveal
 
 
@@ -500,3 +533,33 @@ def test_shell_history_redacts_secret_statements(tmp_path: Path) -> None:
     history.store_string("select  1")
     assert scan_dir(tmp_path, value) == []
     assert "select  1" in (tmp_path / "history").read_text()
+
+
+def test_no_way_around_the_reveal_right(db: Any) -> None:
+    """A view or a user function over secret() shows nothing to a user without the right
+    (a view reads with its owner's rights, but a reveal needs the reader's too), and only
+    a secret's owner or an admin changes it."""
+    admin = Session(db)
+    admin.execute("CREATE SECRET x (TYPE s3, SECRET 'v')")
+    admin.execute("CREATE VIEW sv AS SELECT secret('x') AS v")
+    admin.execute("CREATE FUNCTION sf() RETURNS varchar AS secret('x')")
+    admin.execute("GRANT SELECT ON sv TO bob")
+    admin.execute("GRANT EXECUTE ON FUNCTION main.sf TO bob")
+    admin.execute("GRANT CREATE ON SCHEMA main TO bob")
+    admin.execute("GRANT USAGE ON SECRET x TO bob")
+    bob = Session(db, user="bob")
+    for sql in ["SELECT * FROM sv", "SELECT sf() AS v", "EXPLAIN SELECT * FROM sv"]:
+        with pytest.raises(AccessDenied, match="reveal right"):
+            bob.execute(sql)
+    for sql in ["ALTER SECRET x ROTATE (SECRET 'mine')", "DROP SECRET x",
+                "CREATE OR REPLACE SECRET x (TYPE s3, SECRET 'mine')",
+                "CREATE SECRET y (TYPE s3, SECRET 'mine')"]:
+        with pytest.raises(PermissionDenied):
+            bob.execute(sql)
+    bob.execute("CREATE TEMPORARY SECRET t (TYPE s3, SECRET 'own')")  # its own session's
+    admin.execute("GRANT REVEAL ON SECRET x TO bob")
+    assert q(bob, "SELECT * FROM sv") == [{"v": "v"}]
+    log = q(admin, "SELECT user_name, allowed FROM kodiak_audit WHERE action = "
+                   "'secret.reveal' ORDER BY at")
+    assert {"user_name": "bob", "allowed": False} in log
+    assert {"user_name": "bob", "allowed": True} in log

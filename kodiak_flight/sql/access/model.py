@@ -2,9 +2,11 @@
 
 Both live in the reserved schema ``kodiak_system`` (no statement but these can write it):
 a role is an object of kind ``role`` (its definition says who created it); everything granted
-to one user or role is one object of kind ``grants`` named after the grantee::
+to one user or role is one object of kind ``grants`` named after the grantee, with a user's
+attributes (what ``current_user_attr('key')`` returns to row-level security policies)::
 
-    {"roles": ["analyst"], "rights": [["select", "table", "main.t", false], ...]}
+    {"roles": ["analyst"], "rights": [["select", "table", "main.t", false], ...],
+     "attributes": {"region": "eu"}}
 
 One object per grantee keeps a check to one lookup per role the user holds, and GRANT and
 REVOKE to one read-modify-write. Being engine objects, grants are transactional, in the WAL,
@@ -66,16 +68,23 @@ class Grantee:
     name: str
     roles: list[str] = field(default_factory=list)
     rights: list[Right] = field(default_factory=list)
+    # a user's attributes (``ALTER USER u SET ATTRIBUTE k = 'v'``, ``current_user_attr``)
+    attributes: dict[str, str] = field(default_factory=dict)
 
     def definition(self) -> dict[str, Any]:
-        return {"roles": sorted(set(self.roles)),
-                "rights": [[r.right, r.kind, r.name, r.grant_option] for r in self.rights]}
+        d: dict[str, Any] = {"roles": sorted(set(self.roles)),
+                             "rights": [[r.right, r.kind, r.name, r.grant_option]
+                                        for r in self.rights]}
+        if self.attributes:
+            d["attributes"] = dict(sorted(self.attributes.items()))
+        return d
 
     @classmethod
     def from_object(cls, obj: Any) -> Grantee:
         d = obj.definition
         return cls(obj.name, list(d.get("roles") or []),
-                   [Right(str(a), str(b), str(c), bool(g)) for a, b, c, g in d.get("rights") or []])
+                   [Right(str(a), str(b), str(c), bool(g)) for a, b, c, g in d.get("rights") or []],
+                   {str(k): str(v) for k, v in (d.get("attributes") or {}).items()})
 
 
 def grantee(snap: Any, name: str) -> Grantee:
@@ -85,7 +94,7 @@ def grantee(snap: Any, name: str) -> Grantee:
 
 def put_grantee(tx: Any, g: Grantee) -> None:
     tx.create_schema(SCHEMA, if_not_exists=True)
-    if not g.roles and not g.rights:
+    if not g.roles and not g.rights and not g.attributes:
         tx.drop_object(GRANTS.name, SCHEMA, g.name, if_exists=True)
         return
     tx.create_object(GRANTS.name, SCHEMA, g.name, g.definition(), replace=True)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from .. import functions as F
+from ..access.attributes import user_attribute
 from ..errors import BindError, NotSupportedError, ParameterError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..functions import conditional, dates, strings
@@ -404,9 +405,12 @@ class ExpressionBinder(BinderState):
     def function(self, node: exp.Func, scope: Scope, agg: AggState | None) -> Expr:
         """A scalar function call (aggregates and window functions are bound elsewhere)."""
         name = typed_name(node)  # in messages; the registry knows sqlglot's name too
-        if function_name(node) == "secret":  # reads the catalog and the user's rights
-            return reveal(self.ctx, [a.name if isinstance(a, exp.Literal) and a.is_string
-                                     else a for a in func_args(node)])
+        if function_name(node) in ("secret", "current_user_attr"):  # read the catalog
+            args = [a.name if isinstance(a, exp.Literal) and a.is_string else a
+                    for a in func_args(node)]
+            if function_name(node) == "current_user_attr":
+                return user_attribute(self.ctx, args)
+            return reveal(self.ctx, args)
         if isinstance(node, exp.Anonymous) and F.lookup(function_name(node)) is None:
             made = self.type_constructor(node, scope, agg)  # type: ignore[attr-defined]
             if made is not None:  # ``point(1, 2)``

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..access import definer_rights, secured
+from ..access.policies import MARK, WriteTarget
 from ..catalog import system
 from ..dialect import parse
 from ..errors import BindError, NotSupportedError, PermissionDenied, suggest
@@ -169,13 +170,16 @@ class FromBinder(BinderState):
             names += [k for f in self.ctx.ctes for k in f]
             raise BindError(f"table {item.sql(dialect='duckdb')!r} does not exist"
                             + suggest(name, names))
-        self.ctx.check_read(rel)
+        target = item.meta.get(MARK)  # a write's target: its right was checked
+        if not (isinstance(target, WriteTarget) and rel.kind == "table"):
+            self.ctx.check_read(rel)
+            target = WriteTarget(("select",))
         if rel.kind == "view":
             return self._bind_view(rel.view, qual, col_aliases)
         if rel.kind == "system":
             return self._bind_system(rel.name, qual, col_aliases)
         node, cols = self._scan(rel.table, qual, col_aliases)
-        return secured(self, rel.table, node, cols), cols
+        return secured(self, rel.table, node, cols, target.commands), cols
 
     def _cte_item(self, cte: exp.Expression, name: str, qual: str, col_aliases: list[str]
                   ) -> tuple[Node, list[ColInfo]]:
@@ -247,8 +251,9 @@ class FromBinder(BinderState):
         if view.qualified in self.ctx.expanding:
             raise BindError(f"view {view.qualified!r} refers to itself")
         saved = (self.ctx.schema, self.ctx.ctes, self.ctx.recursive, self.ctx.legacy_names,
-                 self.ctx.rights)
+                 self.ctx.rights, self.ctx.invoker)
         self.ctx.schema, self.ctx.ctes, self.ctx.recursive = view.search_schema, [], {}
+        self.ctx.invoker = self.ctx.invoker or self.ctx.rights
         self.ctx.rights = definer_rights(self.ctx.rights, view.owner, self.ctx.snap)
         # a view stored without its column names predates names like DuckDB's: its query
         # is named (and its subqueries' columns referred to) as it was then
@@ -261,7 +266,7 @@ class FromBinder(BinderState):
         finally:
             self.ctx.expanding.pop()
             (self.ctx.schema, self.ctx.ctes, self.ctx.recursive,
-             self.ctx.legacy_names, self.ctx.rights) = saved
+             self.ctx.legacy_names, self.ctx.rights, self.ctx.invoker) = saved
         names = list(view.columns) or [c.name for c in bound.cols]
         return bound, unique_names(names) if view.named else names
 

@@ -21,13 +21,18 @@ from . import store
 
 def may_reveal(ctx: Any, name: str) -> bool:
     """Whether the statement's user holds the ``reveal`` right on secret ``name``
-    (``sql/access``; a session without a user holds every right)."""
-    return ctx.rights.allows("reveal", "secret", name)
+    (``sql/access``; a session without a user holds every right). Inside a view, which
+    reads with its owner's rights, the owner *and* the session's user must hold it: a view
+    is no way to show a secret to someone without the right."""
+    invoker = getattr(ctx, "invoker", None) or ctx.rights
+    return ctx.rights.allows("reveal", "secret", name) and \
+        invoker.allows("reveal", "secret", name)
 
 
 def _audit(ctx: Any, name: str, allowed: bool) -> None:
     viewer = ctx.viewer  # every session's context has one: the reader and its database
-    audit_for(viewer.db).record(user=viewer.user, action="secret.reveal", object=name,
+    who = (getattr(ctx, "invoker", None) or ctx.rights).user  # an admin's name too
+    audit_for(viewer.db).record(user=who or viewer.user, action="secret.reveal", object=name,
                                 allowed=allowed)
 
 

@@ -31,6 +31,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     table,
     types,
     update,
+    user_attribute,
     vacuum,
     variables,
     view,

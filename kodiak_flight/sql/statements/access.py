@@ -290,6 +290,10 @@ class AlterUser(AccessStatement):
     lead = ("ALTER", "USER")
     writes = False
 
+    def matches(self, node: exp.Expression) -> bool:  # not SET ATTRIBUTE (user_attribute.py)
+        return super().matches(node) and "ATTRIBUTE" not in \
+            syntax.statement_text(node).upper().split()[3:6]
+
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         t = syntax.Tokens.of(node)
         t.expect("ALTER", "USER")

@@ -16,6 +16,7 @@ from ..types import normalize
 from .common import existing_table
 from .query import is_query, plan_query
 from .registry import Statement, register
+from .row_security import refuse_upsert
 
 
 @register
@@ -33,6 +34,7 @@ class CopyFrom(Statement):
         if not isinstance(node.this, exp.Table):
             raise NotSupportedError("COPY ... FROM loads into a table")
         info = existing_table(ex.bind, node.this, "insert")
+        refuse_upsert(ex.bind, info, "COPY ... FROM")
         target = pa.schema([pa.field(f.name, normalize(f.type)) for f in info.schema])
         reader = files.conform(files.open_reader(path, fmt, opts), target, path)
         return written(ex.tx.insert(info.name, reader))

@@ -22,7 +22,8 @@ from .common import (
     where_predicate,
 )
 from .registry import register
-from .update import keyed_target
+from .row_security import check_reads, mark_target
+from .update import keyed_target, restricted_write
 
 
 @register
@@ -35,10 +36,11 @@ class Delete(RowWrite):
 
 def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     """The deleted row count, or with RETURNING the table it asks for."""
-    if node.args.get("using"):
+    if node.args.get("using") or restricted_write(ctx, node):
         return _delete_using(tx, ctx, node)
     t = node.this
     info = existing_table(ctx, t, "delete")
+    check_reads(ctx, info, node)
     try:
         pred = where_predicate(ctx, info, node, t.alias_or_name)
     except CorrelatedOutsideQuery:  # a query picks the rows, by key
@@ -57,7 +59,8 @@ def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     # the whole rows when RETURNING needs them, else only their keys
     names = list(info.schema.names) if ret is not None else list(info.primary_key)
     cols = ", ".join(f"{quoted(alias)}.{quoted(c)}" for c in names)
-    matched = run_query(ctx, join_query(node, f"DISTINCT {cols}", using))
+    matched = run_query(ctx, mark_target(join_query(node, f"DISTINCT {cols}", using), node,
+                                         "delete"))
     matched = matched.rename_columns(names)
     n = tx.replace(info.name, matched.select(list(info.primary_key))) \
         if matched.num_rows else 0

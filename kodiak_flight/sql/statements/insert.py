@@ -20,6 +20,7 @@ from ..scope import Scope
 from ..types import normalize, sql_name
 from .common import RowWrite, cast_table, existing_table, project, returning, returning_schema
 from .registry import register
+from .row_security import check_new_rows, refuse_upsert
 
 
 @register
@@ -98,6 +99,10 @@ def store(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table
            ) -> int | pa.Table:
     conflict = node.args.get("conflict")
     alternative = (node.args.get("alternative") or "").upper()
+    if conflict is not None or alternative:  # may change rows the user cannot see
+        refuse_upsert(ctx, info, "INSERT " + ("OR " + alternative if alternative else
+                                              "... ON CONFLICT"))
+    check_new_rows(ctx, info, "insert", data)
     ret = returning(ctx, info, node)
     if ret is not None:
         if conflict is not None or alternative:

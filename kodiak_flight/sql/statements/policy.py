@@ -1,10 +1,10 @@
 """CREATE POLICY and DROP POLICY: row-level security (``sql/access/policies.py``).
 
-``CREATE POLICY name ON t [FOR SELECT | FOR ALL] [TO role_or_user, ...] USING (condition)``;
-``DROP POLICY [IF EXISTS] name ON t``. Made by admins and holders of CREATE on the table's
-schema; the condition is bound against the table when the policy is made. ``FOR ALL`` is
-accepted as in PostgreSQL but only reads are filtered: writes are refused by name for a user
-a policy restricts (see ``docs/security.md``).
+``CREATE POLICY name ON t [FOR SELECT | INSERT | UPDATE | DELETE | ALL] [TO role_or_user,
+...] [USING (condition)] [WITH CHECK (condition)]``; ``DROP POLICY [IF EXISTS] name ON t``.
+Made by admins and holders of CREATE on the table's schema; the conditions are bound against
+the table when the policy is made. Without FOR a policy is FOR ALL, as in PostgreSQL (see
+``docs/security.md``; writes: ``statements/row_security.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from sqlglot.tokens import TokenType
 from engine import errors as engine_errors
 
 from ..access import syntax
-from ..access.policies import Policy, check_predicate, drop_policy, policies_on, put_policy
+from ..access.policies import (
+    COMMANDS,
+    Policy,
+    check_predicate,
+    drop_policy,
+    policies_on,
+    put_policy,
+)
 from ..audit import audit_for
 from ..binder import Binder
 from ..errors import BindError
@@ -48,29 +55,51 @@ class CreatePolicy(AccessStatement):
         name = t.name("policy")
         t.expect("ON")
         table = _table(ex, t)
-        command = "select"
+        command = "all"  # PostgreSQL's default
         if t.take("FOR"):
-            if t.take("ALL"):
-                command = "all"
-            else:
-                t.expect("SELECT")
+            command = next((c for c in COMMANDS if t.take(c.upper())), "")
+            if not command:
+                raise BindError(f"expected SELECT, INSERT, UPDATE, DELETE or ALL after FOR "
+                                f"{t.where()}")
         roles = t.names("role or user") if t.take("TO") else []
-        if t.pos >= len(t.toks) or t.toks[t.pos].text.upper() != "USING":
-            raise BindError(f"expected USING (condition) {t.where()}")
-        if t.pos + 1 >= len(t.toks) or t.toks[t.pos + 1].token_type != TokenType.L_PAREN:
-            raise BindError("expected USING (condition) with the condition in parentheses")
         text = syntax.statement_text(node)
-        using = text[t.toks[t.pos + 1].start:].strip().rstrip(";")
+        using = _condition(t, text, "USING") if t.peek("USING") else None
+        check = _condition(t, text, "WITH CHECK") if t.peek("WITH", "CHECK") else None
+        t.end()
+        if using is None and check is None:
+            raise BindError("expected USING (condition) or WITH CHECK (condition)")
+        if check is not None and command in ("select", "delete"):
+            raise BindError(f"a FOR {command.upper()} policy takes no WITH CHECK (it writes no "
+                            "new rows)")
+        if using is not None and command == "insert":
+            raise BindError("a FOR INSERT policy takes WITH CHECK, not USING (it reads no "
+                            "existing rows)")
         schema = table.split(".", 1)[0]
         if ex.tx.snapshot().object("policy", schema, name) is not None:
             raise engine_errors.AlreadyExists(f"policy {name!r} already exists in schema "
                                               f"{schema!r}")
         info = ex.snap.table(table)
-        stored = check_predicate(Binder(ex.bind), info, using)
-        put_policy(ex.tx, Policy(schema, name, table, command, tuple(roles), stored))
+        stored = [None if c is None else check_predicate(Binder(ex.bind), info, c)
+                  for c in (using, check)]
+        put_policy(ex.tx, Policy(schema, name, table, command, tuple(roles), *stored))
         audit_for(ex.session.db).record(user=ex.session.user, action="policy.create",
                                         object=f"table {table}", detail=name)
         return done()
+
+
+def _condition(t: syntax.Tokens, text: str, words: str) -> str:
+    """The parenthesised condition after ``words`` (USING, WITH CHECK), as written."""
+    t.expect(*words.split())
+    if t.pos >= len(t.toks) or t.toks[t.pos].token_type != TokenType.L_PAREN:
+        raise BindError(f"expected {words} (condition) with the condition in parentheses")
+    start, depth = t.pos, 0
+    while t.pos < len(t.toks):
+        kind = t.toks[t.pos].token_type
+        depth += (kind == TokenType.L_PAREN) - (kind == TokenType.R_PAREN)
+        t.pos += 1
+        if depth == 0:
+            return text[t.toks[start].start:t.toks[t.pos - 1].end + 1]
+    raise BindError(f"the {words} condition's parentheses are not closed")
 
 
 @register

@@ -47,6 +47,21 @@ def _audit(ex: ExecContext, action: str, name: str, detail: str = "") -> None:
                                     detail=detail)
 
 
+def _may_change(ex: ExecContext, verb: str, name: str, existing: store.Secret | None,
+                persistent: bool) -> None:
+    """Who may change a secret: anyone their own session's temporary ones; a new persistent
+    one needs CREATE on the database; replacing, rotating or dropping a persistent one, its
+    owner or an admin (else a user could swap the credentials others' reads use)."""
+    assert ex.bind is not None
+    rights = ex.bind.rights
+    if existing is not None and existing.persistent and not rights.is_admin and \
+            existing.owner != ex.session.user:
+        rights.deny(verb.lower(), f"secret {name}",
+                    f"may not {verb} secret {name} (only its owner or an admin may)")
+    if persistent and existing is None:
+        rights.require("create", "database")
+
+
 @register
 class CreateSecret(_SecretCommand):
     verb = "CREATE"
@@ -61,6 +76,8 @@ class CreateSecret(_SecretCommand):
             if not st.replace:
                 raise errors.AlreadyExists(f"secret {st.name!r} already exists (use CREATE "
                                            f"OR REPLACE SECRET, or ALTER SECRET ... ROTATE)")
+        _may_change(ex, "REPLACE" if existing is not None else "CREATE", st.name, existing,
+                    st.storage != "temporary")
         secret, plain = build(st, ex.session.user, existing)
         try:
             if existing is not None and existing.persistent != secret.persistent:
@@ -115,6 +132,7 @@ class DropSecret(_SecretCommand):
                 return done()
             store.secret_by_name(ex.bind, st.name)  # raises, naming close names
             raise BindError(f"there is no {st.storage} secret {st.name!r}")
+        _may_change(ex, "DROP", st.name, found, False)
         store.drop(ex.tx, ex.session.activity_session, found)
         _audit(ex, "secret.drop", st.name)
         return done()
@@ -127,6 +145,7 @@ class AlterSecret(_SecretCommand):
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         st = self.parsed(node)
         old = store.secret_by_name(ex.bind, st.name)
+        _may_change(ex, "ALTER", st.name, old, False)
         for fixed in ("TYPE", "SCOPE"):
             if fixed in st.options:
                 raise BindError(f"ALTER SECRET {st.name!r} ROTATE changes values; {fixed} "

@@ -36,6 +36,7 @@ from .common import (
     write_right,
 )
 from .registry import register
+from .row_security import check_new_rows, check_reads, is_restricted, mark_target
 
 
 @register
@@ -48,7 +49,7 @@ class Update(RowWrite):
 
 def update(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     """The updated row count, or with RETURNING the table it asks for."""
-    if node.args.get("from_") or node.args.get("from"):
+    if node.args.get("from_") or node.args.get("from") or restricted_write(ctx, node):
         return _update_from(tx, ctx, node)
     try:
         return _update_rows(tx, ctx, node)
@@ -60,6 +61,7 @@ def _update_rows(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     """UPDATE with row expressions: the engine evaluates SET and WHERE on each batch."""
     t = node.this
     info = existing_table(ctx, t, "update")
+    check_reads(ctx, info, node)
     scope, fixes = row_scope(info, t.alias_or_name)
     assignments = {}
     for a in node.expressions:
@@ -81,9 +83,20 @@ def _update_rows(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
 _KEY = "__kodiak_key_"
 
 
+def restricted_write(ctx: Context, node: exp.Expression) -> bool:
+    """Whether row-level security restricts this UPDATE or DELETE (it then takes the keyed
+    path, which reads the target under the user's policies)."""
+    return is_restricted(ctx, existing_table(ctx, node.this, write_right(node)))
+
+
 def keyed_target(ctx: Context, node: exp.Expression, what: str) -> tuple[Any, str]:
     t = node.this
     info = existing_table(ctx, t, write_right(node))
+    check_reads(ctx, info, node)
+    if is_restricted(ctx, info) and not info.primary_key:
+        raise NotSupportedError(f"{write_right(node).upper()} of {info.name!r} by a user its "
+                                "row-level security policies restrict needs a primary key "
+                                "on the table")
     if not info.primary_key:
         raise NotSupportedError(f"{what} needs a primary key on the target table "
                                 f"{info.name!r}, to tell its rows apart")
@@ -111,8 +124,8 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     items += [f"({sets[c].sql(dialect=Grizzly)}) AS {quoted(c)}" if c in sets
               else f"{quoted(alias)}.{quoted(c)} AS {quoted(c)}" for c in names]
     nk = len(info.primary_key)
-    found = run_query(ctx, join_query(node, ", ".join(items),
-                                       [frm.this] if frm is not None else []))
+    found = run_query(ctx, mark_target(join_query(node, ", ".join(items), [frm.this] if frm
+                                                  is not None else []), node, "update"))
     found = found.rename_columns(_update_columns(nk, names))
     if not found.num_rows:
         return 0
@@ -130,6 +143,7 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
             f"row of the FROM tables; the new value would be ambiguous")
     rows = found.select(list(range(nk, found.num_columns))).rename_columns(names)
     rows = cast_table(rows, [normalize(info.schema.field(c).type) for c in names])
+    check_new_rows(ctx, info, "update", rows)
     tx.replace(info.name, keys, rows)
     if ret is not None:
         return project(rows.cast(info.schema), ret)
