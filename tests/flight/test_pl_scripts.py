@@ -73,3 +73,17 @@ def test_a_variable_changing_type_between_statements(conn):
         cur.execute("SET y = 'abc'")
         cur.execute("select $y")
         assert cur.fetchall() == [("abc",)]
+
+
+def test_a_script_ending_in_a_query_has_a_schema_before_it_runs(conn, name):
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (a BIGINT, b VARCHAR)")
+        script = (f"LET i = 0; WHILE $i < 2 DO insert into {name} values ($i, 'x'); "
+                  f"SET i = $i + 1; END WHILE; select a, b from {name} order by a")
+        schema = cur.adbc_execute_schema(script)  # GetSchema: prepared, never run
+        assert schema.names == ["a", "b"]
+        assert str(schema.field("a").type) == "int64"
+        cur.execute(f"select count(*) from {name}")
+        assert cur.fetchall() == [(0,)]
+        cur.execute(script)
+        assert cur.fetchall() == [(0, "x"), (1, "x")]

@@ -195,3 +195,26 @@ def test_result_cache_keys_on_the_variables_values(db):
 def test_unset_variable_in_a_loop_names_it(s):
     with pytest.raises(Exception, match=r"variable \$nope is not set"):
         s.execute("LET i = 0; WHILE $i < 3 DO SET i = $i + $nope; END WHILE")
+
+
+@pytest.mark.parametrize(("script", "described"), [
+    ("LET i = 0; WHILE $i < 3 DO insert into t values (1000 + $i, $i, 'x'); "
+     "SET i = $i + 1; END WHILE; select k, name from t where k >= 1000 order by k", True),
+    ("BEGIN LET i = 1; select count(*) AS n, max(name) AS m from t; END", True),
+    ("LET i = 0; select k from t where k > $i", False),  # reads a variable
+    ("LET i = 0; RETURN $i", False),
+    ("IF (select count(*) from t) > 0 THEN RETURN 1; END IF; select 1 AS one", False),
+    ("LET i = 1; create table u (x int); select * from t", False),  # DDL may change it
+    ("LET i = 1; select * from sales_{nope}", False),
+    ("LET i = 1; select * from not_yet", False),
+])
+def test_a_prepared_script_describes_its_final_query(s, script, described):
+    p = s.prepare(script)
+    if not described:
+        assert p.dataset_schema is None
+        return
+    r = p.execute()
+    got = (r.table if r.table is not None else r.reader.read_all()).schema
+    assert p.dataset_schema is not None
+    assert p.dataset_schema.names == got.names
+    assert p.dataset_schema.types == got.types
