@@ -275,12 +275,13 @@ class Session:
             self._prepared.popitem(last=False)
         return prepared
 
-    def prepare_parsed(self, stmt: exp.Expression) -> Prepared:
+    def prepare_parsed(self, stmt: exp.Expression, *, describe: bool = False) -> Prepared:
         """A prepared statement of a parsed one, not kept by its text (a script keeps it on
-        its AST node, so a loop binds each statement once)."""
+        its AST node, so a loop binds each statement once); its schemas are found only if
+        ``describe`` (that binds it once more)."""
         check_supported(stmt)
         with guarded(), reported(stmt):
-            return Prepared(self, stmt)
+            return Prepared(self, stmt, describe=describe)
 
     def context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         """The binder's context for a statement reading ``snap``."""
@@ -333,14 +334,16 @@ class Prepared:
     """A parsed statement. Queries keep their bound plan per parameter types
     (``plancache``); other statements bind again on each execution."""
 
-    def __init__(self, session: Session, stmt: exp.Expression, text: str = "") -> None:
+    def __init__(self, session: Session, stmt: exp.Expression, text: str = "", *,
+                 describe: bool = True) -> None:
         self.session = session
         self.stmt = stmt
         self.text = text or stmt.sql(dialect="duckdb")  # as kodiak_queries shows it
         spec = statement_for(stmt)
         self.is_update = not spec.returns_rows(stmt)
         ctx = session.context(session.snapshot(), None)
-        self.dataset_schema: pa.Schema | None = spec.describe(ctx, stmt)  # hints $n types
+        # binding for the schemas hints the types of $n
+        self.dataset_schema: pa.Schema | None = spec.describe(ctx, stmt) if describe else None
         count = _placeholder_count(stmt)
         self.parameter_schema = pa.schema(
             [pa.field(f"${i}", ctx.param_types.get(i, pa.null())) for i in range(1, count + 1)])

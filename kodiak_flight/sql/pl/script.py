@@ -73,7 +73,7 @@ def result_schema(session: Any, script: ast.Script) -> pa.Schema | None:
         if isinstance(node, ast.Code) and not _rows_only(node):
             return None
     try:
-        return session.prepare_parsed(last.code.node).dataset_schema
+        return session.prepare_parsed(last.code.node, describe=True).dataset_schema
     except (SqlError, KodiakError):  # e.g. a table it reads does not exist yet
         return None
 
