@@ -2,7 +2,7 @@
 
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
-``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions`` (group ``pl``),
+``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
 ``access_checks`` (group ``access``),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
@@ -67,7 +67,7 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "sql": ["tpch", "groupby_sf10"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
           "cache": ["result_cache"],
-          "pl": ["pl_functions"],
+          "pl": ["pl_functions", "pl_loop"],
           "access": ["access_checks"],
           "cli": ["cli_startup"],
           "outside": list(OUTSIDE)}

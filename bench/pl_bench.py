@@ -10,6 +10,13 @@ form lacks (what is measured is the cost of calling a function, not of a type ch
 inline median (target: at most 1.1x), and the two answers must be equal.
 
 Run: ``python -m bench pl_functions [--quick]`` (or ``python -m bench pl``).
+
+``pl_loop``: a table of 100,000 rows with a primary key, opened through the embedded API
+(``kodiak_flight.connect``); a script loop of 10,000 turns (2,000 with ``--quick``), each
+running the lookup ``LET r = (select v from t where k = $i)``, against the same lookups made
+one by one with ``con.execute("select v from t where k = ?", [i]).fetchall()``. The two run
+alternately, ``rounds`` times each after a warm-up of each; the ratio is the script's median
+over the API's (target: at most 2x). A loop summing the lookups checks the answers first.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from typing import Any
 from .common import Row, judge, log, scratch
 from .tpch import read_table
 
-FULL: dict[str, Any] = {"scale": 1, "repeats": 7}
-QUICK: dict[str, Any] = {"scale": 0.1, "repeats": 15}
+FULL: dict[str, Any] = {"scale": 1, "repeats": 7, "iterations": 10_000, "rounds": 5}
+QUICK: dict[str, Any] = {"scale": 0.1, "repeats": 15, "iterations": 2_000, "rounds": 5}
 TARGET = 1.1
 
 FUNCTION_SQL = "select sum(disc_price(l_extendedprice, l_discount)) from lineitem"
@@ -74,6 +81,65 @@ def pl_functions(params: dict[str, Any]) -> list[Row]:
                        f"{repeats}, alternated); RETURNS {ret}")]
 
 
-BENCHMARKS = {"pl_functions": pl_functions}
+LOOP_ROWS = 100_000
+LOOP_TARGET = 2.0
 
-__all__ = ["BENCHMARKS", "FULL", "QUICK", "pl_functions"]
+LOOP_SCRIPT = """LET i = 0;
+WHILE $i < {n} DO
+  LET r = (select v from t where k = $i);
+  SET i = $i + 1;
+END WHILE;"""
+CHECK_SCRIPT = """LET i = 0; LET total = 0;
+WHILE $i < {n} DO
+  LET r = (select v from t where k = $i);
+  SET total = $total + $r;
+  SET i = $i + 1;
+END WHILE;
+RETURN $total"""
+
+
+def _script_loop(con: Any, n: int) -> float:
+    t0 = time.perf_counter()
+    con.execute(LOOP_SCRIPT.format(n=n))
+    return time.perf_counter() - t0
+
+
+def _api_loop(con: Any, n: int) -> tuple[float, int]:
+    total = 0
+    t0 = time.perf_counter()
+    for i in range(n):
+        total += con.execute("select v from t where k = ?", [i]).fetchall()[0][0]
+    return time.perf_counter() - t0, total
+
+
+def pl_loop(params: dict[str, Any]) -> list[Row]:
+    import kodiak_flight
+
+    n, rounds = int(params["iterations"]), int(params["rounds"])
+    with scratch("pl_loop") as path:
+        con = kodiak_flight.connect(str(path / "db"))
+        con.execute("create table t (k bigint primary key, v bigint)")
+        con.execute(f"insert into t select range, range * 7 from range({LOOP_ROWS})")
+        log(f"t: {LOOP_ROWS:,} rows; {n:,} lookups per run")
+        got = con.execute(CHECK_SCRIPT.format(n=n)).fetchall()[0][0]
+        _, want = _api_loop(con, n)
+        if got != want:
+            raise SystemExit(f"the script summed {got}, the API's lookups {want}")
+        script, api = [], []
+        for _ in range(rounds):
+            script.append(_script_loop(con, n))
+            api.append(_api_loop(con, n)[0])
+        con.close()
+    sc, ap = statistics.median(script), statistics.median(api)
+    ratio = sc / ap
+    log(f"script {sc * 1e3:.0f} ms, API {ap * 1e3:.0f} ms: {ratio:.3f}x")
+    return [Row("pl_loop", f"script loop of {n:,} primary-key lookups", sc, "s",
+                peer_name="embedded API lookups", peer=ap, ratio=ratio,
+                target=f"<= {LOOP_TARGET:g}x", status=judge(ratio <= LOOP_TARGET),
+                detail=f"script {sc / n * 1e6:.0f} us/turn vs API {ap / n * 1e6:.0f} us/lookup "
+                       f"(medians of {rounds}, alternated; {LOOP_ROWS:,} rows)")]
+
+
+BENCHMARKS = {"pl_functions": pl_functions, "pl_loop": pl_loop}
+
+__all__ = ["BENCHMARKS", "FULL", "QUICK", "pl_functions", "pl_loop"]

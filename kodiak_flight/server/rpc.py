@@ -200,7 +200,8 @@ class KodiakFlightServer(flight.FlightServerBase):
     # -- what every handler uses ------------------------------------------------------------
 
     def new_sql(self, schema: str, owner: ClientSession | None = None) -> Any:
-        """A SQL session; one for a transaction shares its connection's temporary tables."""
+        """A SQL session; one for a transaction shares its connection's temporary tables
+        and variables."""
         tag = getattr(owner.sql, "temp_tag", None) if owner is not None else None
         if tag is None:
             sql = self.session_factory(self.db, catalog=self.catalog, schema=schema)
@@ -217,6 +218,8 @@ class KodiakFlightServer(flight.FlightServerBase):
             sql.users, sql.superuser = directory_for(self.auth), superuser_of(self.auth)
         if owner is not None and hasattr(sql, "user"):
             sql.user = getattr(owner.sql, "user", None)
+        if owner is not None and hasattr(owner.sql, "variables"):  # one set per connection
+            sql.variables = owner.sql.variables.shared()
         return sql
 
     def client(self, context: flight.ServerCallContext) -> ClientSession:

@@ -92,6 +92,19 @@ class Param(Lit):
         return f"${self.index}"
 
 
+class VariableParam(Param):
+    """A ``$name`` variable in a reusable plan: a parameter slot after the positional ones,
+    filled with the variable's value per execution (a script's loop reuses the plan)."""
+
+    def __init__(self, index: int, name: str, value: Any, type: pa.DataType,
+                 probe: ParamProbe) -> None:
+        super().__init__(index, value, type, probe)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"${self.name}"
+
+
 class Hidden(Lit):
     """A value that must not show in a plan (a revealed secret, ``secrets/reveal.py``): it
     prints as the call that made it and is never folded into a literal that would print it."""

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from .expr import Call, Expr, Lit, Param, SubqueryValue, is_const
 from .plan import Join, Node, Scan
+from .types import normalize
 
 
 @dataclass
@@ -31,6 +32,18 @@ class Template:
     catalog_key: tuple[int, int]  # (catalog version, function generation) it was bound at
     schema: str
     joins: bool = False  # whether row estimates steer its plan (join order, index joins)
+    variables: list[str] = dataclasses.field(default_factory=list)  # slots after the params
+    kept: bool = False  # kept for reuse (else bound for one execution: volatile)
+
+
+def plain(values: list[pa.Scalar]) -> list[Any]:
+    """Parameter scalars as the Python values ``instantiate`` puts in (of the types the
+    executor computes in, as the binder typed the ``Param`` nodes)."""
+    out = []
+    for s in values:
+        t = normalize(s.type)
+        out.append(s.cast(t).as_py() if t != s.type else s.as_py())
+    return out
 
 
 def instantiate(plan: Node, values: list[Any]) -> Node:

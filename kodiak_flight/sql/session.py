@@ -46,7 +46,7 @@ from .optimizer import optimize
 from .pl.parser import is_script
 from .pl.script import PreparedScript, run_script
 from .pl.variables import Variables
-from .plancache import Template, has_join, instantiate, refresh_estimates
+from .plancache import Template, has_join, instantiate, plain, refresh_estimates
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
 from .statements import insert_table, is_query, statement_for
@@ -275,6 +275,14 @@ class Session:
             self._prepared.popitem(last=False)
         return prepared
 
+    def prepare_parsed(self, stmt: exp.Expression, *, describe: bool = False) -> Prepared:
+        """A prepared statement of a parsed one, not kept by its text (a script keeps it on
+        its AST node, so a loop binds each statement once); its schemas are found only if
+        ``describe`` (that binds it once more)."""
+        check_supported(stmt)
+        with guarded(), reported(stmt):
+            return Prepared(self, stmt, describe=describe)
+
     def context(self, snap: Any, params: list[pa.Scalar] | None) -> Context:
         """The binder's context for a statement reading ``snap``."""
         rights = self.rights(snap)
@@ -326,66 +334,94 @@ class Prepared:
     """A parsed statement. Queries keep their bound plan per parameter types
     (``plancache``); other statements bind again on each execution."""
 
-    def __init__(self, session: Session, stmt: exp.Expression, text: str = "") -> None:
+    def __init__(self, session: Session, stmt: exp.Expression, text: str = "", *,
+                 describe: bool = True) -> None:
         self.session = session
         self.stmt = stmt
         self.text = text or stmt.sql(dialect="duckdb")  # as kodiak_queries shows it
         spec = statement_for(stmt)
         self.is_update = not spec.returns_rows(stmt)
         ctx = session.context(session.snapshot(), None)
-        self.dataset_schema: pa.Schema | None = spec.describe(ctx, stmt)  # hints $n types
+        # binding for the schemas hints the types of $n
+        self.dataset_schema: pa.Schema | None = spec.describe(ctx, stmt) if describe else None
         count = _placeholder_count(stmt)
         self.parameter_schema = pa.schema(
             [pa.field(f"${i}", ctx.param_types.get(i, pa.null())) for i in range(1, count + 1)])
-        self._templates: dict[tuple[pa.DataType, ...], Template] = {}
+        self.variable_names = variable_names(stmt)  # the ``$name``s it reads
+        self._templates: dict[tuple[pa.DataType | None, ...], Template] = {}
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
-        with self.session._interruptible(interrupt, self.text) as query, guarded(), \
-                reported(self.stmt):
-            result = None
-            if is_query(self.stmt):
-                batch = _param_rows(params)
-                if batch is None or len(batch) == 1:
-                    result = self._query(batch[0] if batch else [])
-            if result is None:
-                result = self.session._run(self.stmt, params)
-            return self.session.activity.watch(query, result)
+        with self.session._interruptible(interrupt, self.text) as query, guarded():
+            return self.session.activity.watch(query, self.run(params))
 
-    def _query(self, row: list[pa.Scalar]) -> Result:
+    def run(self, params: pa.RecordBatch | pa.Table | None = None) -> Result:
+        """Run inside the statement already running (a script's: its interrupt, its entry
+        in the activity)."""
+        if is_query(self.stmt):
+            batch = _param_rows(params)
+            if batch is None or len(batch) == 1:
+                return self.run_bound(*self.bound(batch[0] if batch else []))
+        with reported(self.stmt):
+            return self.session._run(self.stmt, params)
+
+    def bound(self, row: list[pa.Scalar]) -> tuple[Template, list[pa.Scalar]]:
+        """The plan template for these parameters and the variables' current values (bound
+        now if none is kept), and the values to put in: ``row``, then the variables it
+        reads. A query without variables or positional parameters binds once."""
+        with reported(self.stmt):
+            return self._bound(row)
+
+    def _bound(self, row: list[pa.Scalar]) -> tuple[Template, list[pa.Scalar]]:
         session = self.session
         snap = session.snapshot()
-        types = tuple(normalize(s.type) for s in row)
+        seen = session.variables.visible() if self.variable_names else {}
+        variables = [seen.get(n) for n in self.variable_names]  # None: not set
+        types = tuple(normalize(s.type) for s in row) + \
+            tuple(None if v is None else normalize(v.type) for v in variables)
         tpl = self._templates.get(types)
         if tpl is None or tpl.catalog_key != catalog_key(snap) or tpl.schema != session.schema:
             tpl = self._bind(snap, row, types)
-        cached = request(session, self.stmt, row, snap)  # the result cache, if on
+        return tpl, [*row, *(seen[n] for n in tpl.variables)]
+
+    def run_bound(self, tpl: Template, values: list[pa.Scalar]) -> Result:
+        """Run template ``tpl`` with ``values`` put in (``bound``), through the result
+        cache (its key holds the values, variables' included)."""
+        with reported(self.stmt):
+            return self._run_bound(tpl, values)
+
+    def _run_bound(self, tpl: Template, values: list[pa.Scalar]) -> Result:
+        session = self.session
+        snap = session.snapshot()
+        cached = request(session, self.stmt, values, snap)  # the result cache, if on
         if cached is not None and (table := cached.hit()) is not None:
             return rows(table)
-        values = [s.cast(t).as_py() if t != s.type else s.as_py()
-                  for s, t in zip(row, types, strict=True)]
-        plan = instantiate(tpl.plan, values)
+        plan = instantiate(tpl.plan, plain(values))
         if tpl.joins:
             refresh_estimates(plan, snap)
         plan = optimize(plan)
         out = Executor(snap, session._interrupt).output(plan, tpl.names)
         if cached is not None:  # a plan not kept for reuse is volatile (or read a value)
-            out = cached.keep(out, plan, self._templates.get(types) is not tpl)
+            out = cached.keep(out, plan, not tpl.kept)
         return rows(out)
 
-    def _bind(self, snap: Any, row: list[pa.Scalar], types: tuple[pa.DataType, ...]
+    def _bind(self, snap: Any, row: list[pa.Scalar], types: tuple[pa.DataType | None, ...]
               ) -> Template:
-        """Bind the query for parameters of these types; keep the plan if it holds no value
-        fixed at bind time."""
+        """Bind the query for parameters and variables of these types; keep the plan if it
+        holds no value fixed at bind time."""
         ctx = self.session.context(snap, row)
         ctx.probe = ParamProbe()
+        ctx.variable_slots = []
         bound = Binder(ctx).bind_query(self.stmt)
         tpl = Template(bound.plan, [c.name for c in bound.cols], catalog_key(snap),
-                       self.session.schema, has_join(bound.plan))
-        if ctx.probe.read or ctx.volatile:
+                       self.session.schema, has_join(bound.plan), ctx.variable_slots)
+        # a variable read where the text names none (a view's body) is not in ``types``
+        if ctx.probe.read or ctx.volatile or \
+                not set(ctx.variable_slots) <= set(self.variable_names):
             self._templates.pop(types, None)
         elif len(self._templates) < _MAX_TEMPLATES:
             self._templates[types] = tpl
+            tpl.kept = True
         return tpl
 
 
@@ -393,6 +429,13 @@ def catalog_key(snap: Any) -> tuple[int, int]:
     """What a bound plan depends on besides its text and schema: the snapshot's catalog
     version and the function registry's generation (a function added or removed)."""
     return snap.catalog_version, function_generation()
+
+
+def variable_names(stmt: exp.Expression) -> tuple[str, ...]:
+    """The variables (``$name``, not ``$1``) a statement's text reads, each once."""
+    names = {str(p.this).lower() for p in stmt.find_all(exp.Placeholder)
+             if p.this is not None and param_number(p) is None}
+    return tuple(sorted(names))
 
 
 def _placeholder_count(stmt: exp.Expression) -> int:

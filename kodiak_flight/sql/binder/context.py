@@ -14,7 +14,7 @@ from sqlglot import exp
 from ..access import EVERYTHING, Rights
 from ..catalog import Relation, Resolver
 from ..errors import BindError, ParameterError, suggest
-from ..expr import Expr, Lit, Param, ParamProbe
+from ..expr import Expr, Lit, Param, ParamProbe, VariableParam
 from ..files import ANYWHERE, FileAccess
 from ..pl import types as user_types
 from ..plan import Node, WindowCall
@@ -73,6 +73,8 @@ class Context:
     viewer: Any = None  # ``activity.Viewer``: what kodiak_queries / kodiak_sessions show
     # ``$name``: the session's and the running script's variables (``pl/variables.py``)
     variables: Mapping[str, pa.Scalar] | None = None
+    # with ``probe``: the variables bound as parameter slots, in slot order (``variable``)
+    variable_slots: list[str] | None = None
     rights: Rights = EVERYTHING  # what the session's user may do (``sql/access``)
     # inside a view's body (bound with its owner's rights): the session user's own rights,
     # which secret() also asks (``secrets/reveal.py``)
@@ -138,16 +140,25 @@ class Context:
         return Lit(value, t)
 
     def variable(self, name: str) -> Lit:
-        """``$name``: a variable's value bound as a constant, never spliced into SQL text.
-        The plan then holds it, so neither the plan nor its result is kept for reuse."""
+        """``$name``: a variable's value, never spliced into SQL text. Binding a reusable
+        plan (``variable_slots``), it is a parameter slot after the positional ones, filled
+        per execution as ``$1`` is; otherwise a constant, and the plan holding it is neither
+        kept for reuse nor its result cached."""
         key = name.lower()
         known = self.variables if self.variables is not None else {}
         if key not in known:
             raise BindError(f"variable ${name} is not set" + suggest(key, known))
-        self.volatile = True
         s = known[key]
         t = normalize(s.type)
-        return Lit(s.cast(t).as_py() if t != s.type else s.as_py(), t)
+        value = s.cast(t).as_py() if t != s.type else s.as_py()
+        slots = self.variable_slots
+        if self.probe is not None and slots is not None:
+            if key not in slots:
+                slots.append(key)
+            index = len(self.params or ()) + slots.index(key) + 1
+            return VariableParam(index, key, value, t, self.probe)
+        self.volatile = True
+        return Lit(value, t)
 
 
 def param_number(node: exp.Placeholder) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
@@ -25,6 +26,9 @@ class Code:
     text: str
     expression: bool  # an expression (parsed as ``SELECT <text>``), else a statement
     node: exp.Expression | None = None
+    # (session, its prepared statement of this code): kept by the interpreter so a loop
+    # binds each statement once (``Interpreter.prepared``)
+    compiled: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not has_interpolation(self.text):

@@ -2,9 +2,11 @@
 
 It walks the ``pl/ast.py`` tree; every SQL statement runs through the session exactly as a
 statement sent alone would (``Session.run_statement``: vectorised, in the session's
-transaction rules), and every condition or value is computed by running it as SQL
-(``SELECT <expr>``) with the variables bound as values. No Python ``eval`` of anything a
-user wrote. The session's interrupt is checked before each statement and each loop turn,
+transaction rules), and every condition or value is bound as SQL (``SELECT <expr>``) with
+the variables as parameter slots. Each statement is prepared once, on its AST node, so a
+loop reuses its plans with the variables' new values; a value needing no query is computed
+from its bound expression on Arrow scalars (``pl/scalar.py``). No Python ``eval`` of
+anything a user wrote. The session's interrupt is checked before each statement and each loop turn,
 so cancellation and the query timeout stop an endless loop.
 """
 
@@ -19,6 +21,10 @@ from sqlglot import exp
 from engine.errors import KodiakError
 
 from ..errors import SqlError, SqlTypeError
+from ..executor import Executor
+from ..expr import Lit, SubqueryValue
+from ..internal import reported
+from ..plancache import Template, instantiate, plain
 from ..result import Result, done, rows
 from . import ast
 from .errors import (
@@ -33,6 +39,7 @@ from .errors import (
     error_value,
 )
 from .exceptions import exception_type, raise_value
+from .scalar import evaluate, one_row_expression
 
 _savepoints = itertools.count()
 
@@ -64,6 +71,7 @@ class Interpreter:
         self.session = session
         self.script = script
         self.params = params  # ``$1``-style parameters, passed to each SQL statement
+        self.row = _one_row(params)  # ... as scalars (None: several rows)
         self.last: Result = done()
         self.catching: list[BaseException] = []  # errors being handled (bare RAISE)
 
@@ -102,14 +110,54 @@ class Interpreter:
 
     # -- values ---------------------------------------------------------------------------
 
+    def prepared(self, code: ast.Code) -> Any:
+        """``code``'s prepared statement (``SELECT <expr>`` for an expression), made once per
+        session and kept on the node; None for text with ``{name}`` (parsed as it runs)."""
+        if code.node is None:
+            return None
+        hit = code.compiled
+        if hit is None or hit[0] is not self.session:
+            stmt = exp.Select(expressions=[code.node]) if code.expression else code.node
+            hit = code.compiled = (self.session, self.session.prepare_parsed(stmt))
+        return hit[1]
+
     def value(self, code: ast.Code) -> pa.Scalar:
-        """An expression's value: run as ``SELECT <expr>`` with the variables bound (or a
-        ``CALL``'s one value)."""
-        node = code.resolve(self.variables.visible())
-        table = self.query(exp.Select(expressions=[node]) if code.expression else node)
+        """An expression's value: ``SELECT <expr>`` with the variables bound (or a
+        ``CALL``'s one value), computed on scalars when it needs no query."""
+        prepared = self.prepared(code)
+        if prepared is None:
+            node = code.resolve(self.variables.visible())
+            table = self.query(exp.Select(expressions=[node]) if code.expression else node)
+        elif code.expression and self.row is not None:
+            tpl, values = prepared.bound(self.row)
+            v = self._scalar(prepared, tpl, values)
+            if v is not None:
+                return v
+            table = materialised(prepared.run_bound(tpl, values)).table
+        else:
+            table = materialised(prepared.run(self.params)).table
         if table.num_rows != 1:
             raise SqlTypeError("a value must be one row")  # a set-returning expression
         return table.column(0)[0]
+
+    def _scalar(self, prepared: Any, tpl: Template, values: list[pa.Scalar]
+                ) -> pa.Scalar | None:
+        """The value of a ``SELECT <expr>`` template computed on scalars (``pl/scalar.py``),
+        its subqueries run alone; None when it must run as a query."""
+        e = one_row_expression(tpl.plan)
+        if e is None:
+            return None
+        given = plain(values)
+        session = self.session
+
+        def subquery(sq: SubqueryValue) -> Lit:
+            run = Executor(session.snapshot(), session.interrupt)
+            out = run.resolve(instantiate(sq, given))
+            assert isinstance(out, Lit)
+            return out
+
+        with reported(prepared.stmt):
+            return evaluate(e, given, subquery)
 
     def condition(self, code: ast.Code, what: str) -> bool:
         v = self.value(code)
@@ -125,6 +173,10 @@ class Interpreter:
     # -- statements -----------------------------------------------------------------------
 
     def _sql(self, node: ast.Sql) -> None:
+        prepared = self.prepared(node.code)
+        if prepared is not None:
+            self.last = materialised(prepared.run(self.params))
+            return
         stmt = node.code.resolve(self.variables.visible())
         self.last = materialised(self.session.run_statement(stmt, self.params))
 
@@ -241,6 +293,15 @@ def _matching(catches: list[ast.Catch], error: BaseException) -> ast.Catch | Non
         elif c.type_name == ERROR:
             return c
     return None
+
+
+def _one_row(params: pa.RecordBatch | pa.Table | None) -> list[pa.Scalar] | None:
+    """A script's ``$1``-style parameters as one row of scalars; None for several rows."""
+    if params is None or params.num_columns == 0:
+        return []
+    if params.num_rows != 1:
+        return None
+    return [c[0] for c in params.columns]
 
 
 def materialised(result: Result) -> Result:

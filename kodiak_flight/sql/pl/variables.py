@@ -41,11 +41,18 @@ _WORD = (TokenType.VAR, TokenType.NUMBER)
 class Variables:
     """The variables a session's statements can read, innermost scope first."""
 
-    def __init__(self) -> None:
-        self.session: dict[str, pa.Scalar] = {}
+    def __init__(self, session: dict[str, pa.Scalar] | None = None,
+                 limits: CallLimits | None = None) -> None:
+        self.session: dict[str, pa.Scalar] = {} if session is None else session
         self.frames: list[list[dict[str, pa.Scalar]]] = []  # per call: its block scopes
         self.calls: list[str] = []  # the functions being run, outermost first
-        self.limits = CallLimits()  # configurable per session
+        self.limits = CallLimits() if limits is None else limits  # configurable per session
+
+    def shared(self) -> Variables:
+        """Another session's view of these session variables (and limits): a Flight SQL
+        connection's transactions read and set the connection's variables, each with frames
+        of its own for the scripts it runs."""
+        return Variables(self.session, self.limits)
 
     def visible(self) -> Mapping[str, pa.Scalar]:
         scopes = self.frames[-1][::-1] if self.frames else []
