@@ -259,11 +259,11 @@ CLIENT_BUGS = {
         # sends a FlightDescriptor where DoAction takes an Action: fails before reaching us
         "prepared": "Expected argument of type arrow.flight.protocol.Action",
         # commands sent without the google.protobuf.Any wrapper the specification requires
-        "schema": "unknown command type",
+        "schema": "must be sent packed in google.protobuf.Any",
         "catalogs": "expected a Flight SQL message packed in google.protobuf.Any",
         "schemas": "expected a Flight SQL message packed in google.protobuf.Any",
         "table_types": "expected a Flight SQL message packed in google.protobuf.Any",
-        "primary_keys": "google.protobuf.Any without a type_url",
+        "primary_keys": "must be sent packed in google.protobuf.Any",
     },
 }
 
