@@ -61,7 +61,8 @@ def _install(target: Path) -> str | None:
     for name in ("package.json", "package-lock.json"):
         shutil.copy(NPM_DIR / name, work / name)
     try:
-        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts",
+                               "--loglevel=error"],
                               cwd=work, capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
         shutil.rmtree(work, ignore_errors=True)
