@@ -87,6 +87,11 @@ def pack(msg: Message) -> bytes:
     return wrapper.SerializeToString()
 
 
+# Some clients send a Flight SQL message bare instead of packed in Any, for some calls only.
+_UNWRAPPED = (" (a Flight SQL message must be sent packed in google.protobuf.Any; "
+              "was it sent bare?)")
+
+
 def unpack(data: bytes, *, what: str = "command") -> Message:
     """Decode an Any-packed Flight SQL message; clear errors for garbage and unknown types."""
     if not data:
@@ -100,8 +105,11 @@ def unpack(data: bytes, *, what: str = "command") -> Message:
                               "ProtocolError") from None
     url = wrapper.type_url
     if not url:
-        raise InvalidArgument(f"malformed {what}: google.protobuf.Any without a type_url",
-                              "ProtocolError")
+        raise InvalidArgument(f"malformed {what}: google.protobuf.Any without a type_url"
+                              f"{_UNWRAPPED}", "ProtocolError")
+    if "/" not in url:  # a bare message's first string field read as the type URL
+        raise InvalidArgument(f"malformed {what}: its type URL would be {url[:60]!r}"
+                              f"{_UNWRAPPED}", "ProtocolError")
     name = url.rsplit("/", 1)[-1]
     cls = _KNOWN.get(name)
     if cls is None:
