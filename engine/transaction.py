@@ -643,7 +643,7 @@ class Transaction:
         self.closed = True
         try:
             if self._new_files:  # their directory entries are durable before the log names them
-                self._db.fs.sync_dir(os.path.join(self._db.root, "segments"))
+                self._sync_segments_dir()
             self._db._commit(self, self._w, self._log, self._dropped_files)
         except BaseException:
             # Once the record is in the log (even if its fsync failed, and it may still have
@@ -652,6 +652,17 @@ class Transaction:
             if not self.logged:
                 for f in self._new_files:
                     self._db._remove_quietly(f)
+            raise
+
+    def _sync_segments_dir(self) -> None:
+        """fsync the segments directory; if that fails the commit ends here, so the writer
+        lock (otherwise released by the database's commit) is released here."""
+        try:
+            self._db.fs.sync_dir(os.path.join(self._db.root, "segments"))
+        except BaseException as exc:
+            self._lock.release()
+            if isinstance(exc, OSError):
+                raise StorageError(f"I/O error, commit undone: {exc}") from exc
             raise
 
     def rollback(self) -> None:
