@@ -216,6 +216,7 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
         return arr
 
     for c in node.calls:
+        ex.checkpoint()
         wkey = repr(([repr(p) for p in c.partition],
                      [(repr(k.expr), k.desc, k.nulls_first) for k in c.order]))
         s = arrangements.get(wkey)

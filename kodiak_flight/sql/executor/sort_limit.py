@@ -72,6 +72,7 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     held = 0
     try:
         for b in r:
+            ex.checkpoint()  # a join feeding it runs on after its scans' last check
             kept.append(pa.Table.from_batches([b]))
             held += b.num_rows
             if held >= limit:
