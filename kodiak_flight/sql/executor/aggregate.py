@@ -16,7 +16,6 @@ from ..functions import aggregate_spec
 from ..plan import AggCall, Aggregate, Node, Project
 from .acero import seq
 from .arrow_errors import arrow_errors
-from .checked import checked_decl, joins_below
 from .core import Executor, Out, is_small, operator
 from .kernels import chunk
 
@@ -24,8 +23,6 @@ from .kernels import chunk
 @operator(Aggregate)
 def run_aggregate(ex: Executor, node: Aggregate) -> Out:
     inp = ex.run(node.input)
-    if inp.decl is not None and joins_below(node.input):
-        inp = Out(decl=checked_decl(inp.decl, ex.interrupt))
     if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
         return scalar_aggregate(ex, node, inp)
     return grouped_aggregate(ex, node, inp)

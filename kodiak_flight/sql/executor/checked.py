@@ -1,30 +1,34 @@
 """Check points between a plan's steps, so a running query stops when asked.
 
 A scan checks the query's interrupt before each batch it hands Acero, but Acero reads its
-sources ahead: a hash join or an aggregation goes on for a long time after its scans' last
-check. So the executor also checks between the steps it runs in Python (every batch read into
-a sort, a window or a top-N, every recursive CTE iteration) and cuts an Acero plan in two
-where a blocking step (an aggregation) consumes a hash join's output: the join runs as a plan
-of its own whose batches pass a check on their way into the aggregation, so a cancel, a
-deadline or a memory limit stops both within one join output batch.
+sources ahead: a hash join, and an aggregation or sort over it, go on long after their scans'
+last check. So the interrupt (cancel, deadline, memory limit) is also checked
 
-What still finishes before it stops: one Acero task (a hash join's output for one probe batch
-of up to 32k rows, however many rows it matches), and one pyarrow kernel call over a whole
+- inside Acero, by a scalar function Acero calls once per batch: in a hash join's residual
+  condition (each mini-batch of candidate matches, about a thousand probe rows) and in a filter
+  node on every hash join's output (each batch going on into an aggregation, a join, a sort);
+- in Python, before every batch read into a table (a sort's, a window's, an aggregate's result)
+  or a top-N, and before every recursive CTE iteration and every window function.
+
+What still finishes before a query stops: one Acero task without a check inside it (the hash
+table build of a join, an aggregation's final merge) and one pyarrow kernel call over a whole
 table (a sort's ``sort_indices``, a window's ordering).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.acero as ac
+import pyarrow.compute as pc
 
 from ..interrupt import Interrupt
-from ..plan import Filter, Join, Node, Project
-from .acero import source_reader, stream
-from .arrow_errors import arrow_errors, error_mapping_reader
+from .acero import seq
 
 
 def checked_batches(r: pa.RecordBatchReader, interrupt: Interrupt) -> Iterator[pa.RecordBatch]:
@@ -40,19 +44,54 @@ def checked_batches(r: pa.RecordBatchReader, interrupt: Interrupt) -> Iterator[p
             r.close()
 
 
-def checked_decl(decl: ac.Declaration, interrupt: Interrupt | None) -> ac.Declaration:
-    """``decl`` run as a plan of its own whose batches are checked on their way into the
-    plan that consumes them (the identity without an interrupt)."""
+# A check inside a running Acero plan: a filter node calling a scalar function that checks
+# the interrupt registered under its argument (and keeps every row). Acero calls it for
+# each batch as the batch is processed, not when the source reads it ahead, so placed on a
+# hash join's probe side it runs before each probe batch's work.
+CHECK_FUNCTION = "kodiak_interrupt_check"
+_WATCHED: dict[int, weakref.ref[Interrupt]] = {}
+_KEYS = itertools.count()
+
+
+def _check(ctx: Any, key: pa.Int64Scalar) -> pa.Array:
+    ref = _WATCHED.get(key.as_py() if isinstance(key, pa.Scalar) else key[0].as_py())
+    interrupt = ref() if ref is not None else None
+    if interrupt is not None:
+        interrupt.check()
+    return pa.repeat(pa.scalar(True), ctx.batch_length)
+
+
+with contextlib.suppress(pa.ArrowKeyError):  # registered once per process
+    pc.register_scalar_function(
+        _check, CHECK_FUNCTION,
+        {"summary": "check a query's interrupt", "description": "Kodiak internal."},
+        {"key": pa.int64()}, pa.bool_())
+
+
+def check_expr(interrupt: Interrupt) -> pc.Expression:
+    """An expression, true for every row, that checks ``interrupt`` whenever it is
+    evaluated (once per batch)."""
+    key = next(_KEYS)
+    _WATCHED[key] = weakref.ref(interrupt)
+    weakref.finalize(interrupt, _WATCHED.pop, key, None)
+    return pc.Expression._call(CHECK_FUNCTION, [pc.scalar(key)])
+
+
+def checked_residual(residual: pc.Expression | None, interrupt: Interrupt | None
+                     ) -> pc.Expression | None:
+    """A hash join's residual condition that also checks ``interrupt``: Acero evaluates it
+    for each mini-batch of candidate matches (about a thousand probe rows), so even a join
+    whose matches mostly fail it, and which outputs little, checks often."""
+    if interrupt is None:
+        return residual
+    check = check_expr(interrupt)
+    return check if residual is None else pc.Expression._call("and_kleene",
+                                                              [residual, check])
+
+
+def checked_output(decl: ac.Declaration, interrupt: Interrupt | None) -> ac.Declaration:
+    """``decl`` followed by a filter node checking ``interrupt`` before each output batch
+    goes on (into an aggregation, another join, a sort)."""
     if interrupt is None:
         return decl
-    r = error_mapping_reader(arrow_errors(stream)(decl))
-    return source_reader(pa.RecordBatchReader.from_batches(
-        r.schema, checked_batches(r, interrupt)))
-
-
-def joins_below(node: Node) -> bool:
-    """Whether ``node``'s rows come through a hash join in the same Acero plan (its output
-    then keeps coming after every scan's last check)."""
-    if isinstance(node, Join):
-        return bool(node.left_keys)
-    return isinstance(node, (Filter, Project)) and joins_below(node.input)
+    return seq(decl, ac.Declaration("filter", ac.FilterNodeOptions(check_expr(interrupt))))
