@@ -77,6 +77,20 @@ class QueryMemory:
         self.limits.check(self)
 
 
+class Watches:
+    """Two memory watches of one query, checked together."""
+
+    def __init__(self, first: Any, second: QueryMemory) -> None:
+        self.first, self.second = first, second
+
+    def used(self) -> int:
+        return max(self.first.used(), self.second.used())
+
+    def check(self) -> None:
+        self.first.check()
+        self.second.check()
+
+
 class MemoryLimits:
     """Server-wide (``total``) and per-query (``per_query``) limits, in bytes (None: none).
 
@@ -114,7 +128,9 @@ class MemoryLimits:
                 self._sampler = threading.Thread(target=self._sample, daemon=True,
                                                  name="kodiak-memory-sampler")
                 self._sampler.start()
-        interrupt.memory = qm
+        # a query watched by two sets of limits (the server's, its session's) checks both
+        prev = interrupt.memory
+        interrupt.memory = qm if prev is None else Watches(prev, qm)
         interrupt.on_release(weakref.finalize(interrupt, self._end, key))
         return qm
 
