@@ -3,7 +3,7 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions`` (group ``pl``),
-``access_checks`` (group ``access``),
+``access_checks`` (group ``access``), ``stop`` (group ``ops``: time from a cancel to an idle CPU per kind of query),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
@@ -42,10 +42,11 @@ def _benchmarks() -> dict:
     from .pl_bench import BENCHMARKS as PL_BENCHMARKS
     from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
     from .startup_bench import BENCHMARKS as STARTUP_BENCHMARKS
+    from .stop_bench import BENCHMARKS as STOP_BENCHMARKS
 
     return {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
             **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS,
-            **ACCESS_BENCHMARKS, **STARTUP_BENCHMARKS}
+            **ACCESS_BENCHMARKS, **STARTUP_BENCHMARKS, **STOP_BENCHMARKS}
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
@@ -54,7 +55,8 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "cache": ["result_cache"],
           "pl": ["pl_functions"],
           "access": ["access_checks"],
-          "cli": ["cli_startup"]}
+          "cli": ["cli_startup"],
+          "ops": ["stop"]}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -88,12 +90,14 @@ def run_child(name: str, quick: bool, out: str) -> None:
         pl_bench,
         sql_bench,
         startup_bench,
+        stop_bench,
     )
 
     mod = access_bench if name in access_bench.BENCHMARKS else \
         cache_bench if name in cache_bench.BENCHMARKS else \
         pl_bench if name in pl_bench.BENCHMARKS else \
         startup_bench if name in startup_bench.BENCHMARKS else \
+        stop_bench if name in stop_bench.BENCHMARKS else \
         sql_bench if name in sql_bench.BENCHMARKS else \
         hostile if name in hostile.BENCHMARKS else \
         groupby_bench if name in groupby_bench.BENCHMARKS else \
