@@ -1,7 +1,8 @@
 """Stopping benchmark: time from a cancel to an idle CPU, for each kind of running query.
 
-A join, a sort, an aggregation, a window function and a recursive CTE (over a join of
-``rows``² / 50 pairs with a costly condition, or ``iterations`` CTE steps) each run in a
+A join, a sort, an aggregation, a window function (over a join of ``rows``² / 50 pairs with
+a costly condition), a sort of millions of joined rows (cancelled during its sorting), and a
+recursive CTE of ``iterations`` steps each run in a
 thread for ``warmup`` seconds, then are cancelled through their ``Interrupt``. Reported per
 kind: seconds from the cancel until the call returned, and until the process's CPU was idle
 again (under a tenth of a core over a 50 ms window, sampled with ``time.process_time``);

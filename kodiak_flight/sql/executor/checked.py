@@ -12,7 +12,8 @@ last check. So the interrupt (cancel, deadline, memory limit) is also checked
 
 What still finishes before a query stops: one Acero task without a check inside it (the hash
 table build of a join, an aggregation's final merge) and one pyarrow kernel call over a whole
-table (a sort's ``sort_indices``, a window's ordering).
+table (a sort's ``sort_indices``, a window's ordering; above ``SORT_RANGE_ROWS`` rows those
+run one range of the first key at a time, ``sort_limit.sort_indices``).
 """
 
 from __future__ import annotations
