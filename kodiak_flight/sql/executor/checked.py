@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -32,17 +31,25 @@ from ..interrupt import Interrupt
 from .acero import seq
 
 
-def checked_batches(r: pa.RecordBatchReader, interrupt: Interrupt) -> Iterator[pa.RecordBatch]:
-    """The batches of ``r``, the interrupt checked before each; ``r`` is closed at the end
-    (which stops its plan) whether it was read to the end or not."""
+def read_checked(r: pa.RecordBatchReader, interrupt: Interrupt) -> pa.Table:
+    """All of ``r`` as a table, the interrupt checked before each batch; ``r`` is closed
+    either way (which stops its plan).
+
+    An error raised inside an Acero plan is kept by the plan's reader, and its traceback
+    keeps this frame: so the reader is dropped from the frame before the error goes on, or
+    the reader, the error and every table the stopped query held would form a cycle through
+    C++ that the garbage collector cannot see, and never free."""
+    schema, batches = r.schema, []
     try:
         interrupt.check()
         for b in r:
             interrupt.check()
-            yield b
+            batches.append(b)
     finally:
         with contextlib.suppress(Exception):
             r.close()
+        r = None  # type: ignore[assignment]
+    return pa.Table.from_batches(batches, schema)
 
 
 # A check inside a running Acero plan: a filter node calling a scalar function that checks

@@ -24,7 +24,7 @@ from ..optimizer import optimize
 from ..plan import Node
 from .acero import seq, source_reader, source_table, stream
 from .arrow_errors import arrow_errors, error_mapping_reader
-from .checked import checked_batches
+from .checked import read_checked
 
 # Below this many rows in memory, filter and project call the kernels directly: starting an
 # Acero plan costs about 0.2 ms, more than a primary-key lookup's whole engine work.
@@ -113,8 +113,7 @@ class Executor:
             return out.decl.to_table(use_threads=True)
         # read batch by batch, checking between batches: a join or filter upstream keeps
         # producing long after its scans' last check (see ``checked.py``)
-        r = self.as_reader(out)
-        table = pa.Table.from_batches(list(checked_batches(r, self.interrupt)), r.schema)
+        table = read_checked(self.as_reader(out), self.interrupt)
         self.checkpoint()
         return table
 
