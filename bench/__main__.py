@@ -3,7 +3,7 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
-``access_checks`` (group ``access``),
+``access_checks`` (group ``access``), ``stop`` (group ``ops``: time from a cancel to an idle CPU per kind of query),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
 harness's exact cases, strings as ``string`` and a secondary index),
@@ -34,25 +34,11 @@ from .common import Row, log, peak_rss_mib
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _benchmarks() -> dict:
-    from .access_bench import BENCHMARKS as ACCESS_BENCHMARKS
-    from .cache_bench import BENCHMARKS as CACHE_BENCHMARKS
-    from .engine_bench import BENCHMARKS
-    from .flight_bench import BENCHMARKS as FLIGHT_BENCHMARKS
-    from .groupby_bench import BENCHMARKS as GROUPBY_BENCHMARKS
-    from .hostile import BENCHMARKS as HOSTILE_BENCHMARKS
-    from .pl_bench import BENCHMARKS as PL_BENCHMARKS
-    from .sql_bench import BENCHMARKS as SQL_BENCHMARKS
-    from .startup_bench import BENCHMARKS as STARTUP_BENCHMARKS
-
-    out = {**BENCHMARKS, **SQL_BENCHMARKS, **GROUPBY_BENCHMARKS, **FLIGHT_BENCHMARKS,
-           **CACHE_BENCHMARKS, **HOSTILE_BENCHMARKS, **PL_BENCHMARKS,
-           **ACCESS_BENCHMARKS, **STARTUP_BENCHMARKS}
-    for mod in OUTSIDE:
-        out.update(_module(mod).BENCHMARKS)
-    return out
-
-
+# Every benchmark module: each holds BENCHMARKS (name -> function) and its QUICK/FULL settings.
+# A new measure is one module added here (and to a group below).
+MODULES = ("engine_bench", "sql_bench", "groupby_bench", "flight_bench", "cache_bench",
+           "hostile", "pl_bench", "access_bench", "startup_bench", "stop_bench",
+           "outside_doget", "outside_ingest", "outside_lookup")
 # The outside harness's exact cases, one module per measure (see bench/outside.py).
 OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup")
 
@@ -63,6 +49,22 @@ def _module(name: str):  # noqa: ANN202 - a bench module
     return importlib.import_module(f".{name}", __package__)
 
 
+def _owner(benchmark: str):  # noqa: ANN202 - a bench module
+    """The module defining ``benchmark``."""
+    for m in MODULES:
+        mod = _module(m)
+        if benchmark in mod.BENCHMARKS:
+            return mod
+    raise KeyError(benchmark)
+
+
+def _benchmarks() -> dict:
+    out: dict = {}
+    for m in MODULES:
+        out.update(_module(m).BENCHMARKS)
+    return out
+
+
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "sql": ["tpch", "groupby_sf10"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
@@ -70,7 +72,8 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "pl": ["pl_functions", "pl_loop"],
           "access": ["access_checks"],
           "cli": ["cli_startup"],
-          "outside": list(OUTSIDE)}
+          "outside": list(OUTSIDE),
+          "ops": ["stop"]}
 
 
 def resolve(targets: list[str]) -> list[str]:
@@ -94,28 +97,8 @@ def resolve(targets: list[str]) -> list[str]:
 
 
 def run_child(name: str, quick: bool, out: str) -> None:
-    from . import (
-        access_bench,
-        cache_bench,
-        engine_bench,
-        flight_bench,
-        groupby_bench,
-        hostile,
-        pl_bench,
-        sql_bench,
-        startup_bench,
-    )
-
-    mod = _module(name) if name in OUTSIDE else \
-        access_bench if name in access_bench.BENCHMARKS else \
-        cache_bench if name in cache_bench.BENCHMARKS else \
-        pl_bench if name in pl_bench.BENCHMARKS else \
-        startup_bench if name in startup_bench.BENCHMARKS else \
-        sql_bench if name in sql_bench.BENCHMARKS else \
-        hostile if name in hostile.BENCHMARKS else \
-        groupby_bench if name in groupby_bench.BENCHMARKS else \
-        flight_bench if name in flight_bench.BENCHMARKS else engine_bench
-    rows = _benchmarks()[name](dict(mod.QUICK if quick else mod.FULL))
+    mod = _owner(name)
+    rows = mod.BENCHMARKS[name](dict(mod.QUICK if quick else mod.FULL))
     rss = peak_rss_mib()
     for r in rows:
         r.rss_mib = rss if r.rss_mib is None else r.rss_mib  # a row may measure its own

@@ -220,6 +220,12 @@ class KodiakFlightServer(flight.FlightServerBase):
             sql.user = getattr(owner.sql, "user", None)
         if owner is not None and hasattr(owner.sql, "variables"):  # one set per connection
             sql.variables = owner.sql.variables.shared()
+        if hasattr(sql, "settings"):  # SET memory_limit / query_timeout: at most the server's
+            if owner is not None and hasattr(owner.sql, "settings"):
+                sql.settings = owner.sql.settings  # a transaction's: its connection's
+            sql.settings.ceilings.update({
+                "memory_limit": (self.limits.query_memory_limit, "serve.query_memory_limit"),
+                "query_timeout": (self.query_timeout, "serve.query_timeout")})
         return sql
 
     def client(self, context: flight.ServerCallContext) -> ClientSession:

@@ -7,7 +7,9 @@ minus the bytes when it began, and the queries' use together is the pool's bytes
 bytes when the oldest running query began. Alone, a query's count is exact; with others
 running it can include their growth too, so it is an upper bound. Both limits are checked
 whenever the query's :class:`~.interrupt.Interrupt` is (every scan batch, every
-nested-loop chunk, every result batch); a query over a limit stops with
+nested-loop chunk, every result batch, between steps: ``executor/checked.py``), against the
+highest size a sampler thread saw since the query began (so memory a step allocated and freed
+between two checks still counts); a query over a limit stops with
 :class:`~.errors.ResourceExhausted`, its plan ends and its memory returns to the pool.
 
 Over the server-wide limit only one query is stopped at a time: the next one to check,
@@ -20,6 +22,7 @@ import gc
 import itertools
 import re
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -30,6 +33,7 @@ from .errors import ResourceExhausted
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2,
           "g": 1000**3, "gb": 1000**3, "t": 1000**4, "tb": 1000**4,
           "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+SAMPLE_SECONDS = 0.002  # how often the pool's size is sampled while queries run
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
@@ -64,10 +68,27 @@ class QueryMemory:
         self.baseline = baseline
 
     def used(self) -> int:
-        return max(0, self.limits.pool.bytes_allocated() - self.baseline)
+        """The pool's growth since the query began, at its highest seen (the sampler's
+        peak: a step's memory may be freed again before the next check)."""
+        now = self.limits.pool.bytes_allocated()
+        return max(0, max(now, self.limits.peak(self.key)) - self.baseline)
 
     def check(self) -> None:
         self.limits.check(self)
+
+
+class Watches:
+    """Two memory watches of one query, checked together."""
+
+    def __init__(self, first: Any, second: QueryMemory) -> None:
+        self.first, self.second = first, second
+
+    def used(self) -> int:
+        return max(self.first.used(), self.second.used())
+
+    def check(self) -> None:
+        self.first.check()
+        self.second.check()
 
 
 class MemoryLimits:
@@ -87,6 +108,8 @@ class MemoryLimits:
         self._running: dict[int, int] = {}  # query key -> pool bytes when it began
         self._keys = itertools.count()
         self._victim: int | None = None  # stopped for the server-wide limit, not yet gone
+        self._peaks: dict[int, int] = {}  # query key -> highest pool bytes sampled
+        self._sampler: threading.Thread | None = None
 
     @property
     def active(self) -> bool:
@@ -100,15 +123,40 @@ class MemoryLimits:
             key = next(self._keys)
             qm = QueryMemory(self, key, self.pool.bytes_allocated())
             self._running[key] = qm.baseline
-        interrupt.memory = qm
+            self._peaks[key] = qm.baseline
+            if self.per_query is not None and self._sampler is None:
+                self._sampler = threading.Thread(target=self._sample, daemon=True,
+                                                 name="kodiak-memory-sampler")
+                self._sampler.start()
+        # a query watched by two sets of limits (the server's, its session's) checks both
+        prev = interrupt.memory
+        interrupt.memory = qm if prev is None else Watches(prev, qm)
         interrupt.on_release(weakref.finalize(interrupt, self._end, key))
         return qm
 
     def _end(self, key: int) -> None:
         with self._lock:
             self._running.pop(key, None)
+            self._peaks.pop(key, None)
             if self._victim == key:
                 self._victim = None
+
+    def peak(self, key: int) -> int:
+        return self._peaks.get(key, 0)
+
+    def _sample(self) -> None:
+        """While queries run, note the pool's highest size every ``SAMPLE_SECONDS``: a hash
+        table or a sort built inside one Acero step can come and go between two checks."""
+        while True:
+            time.sleep(SAMPLE_SECONDS)
+            now = self.pool.bytes_allocated()
+            with self._lock:
+                if not self._running:
+                    self._sampler = None
+                    return
+                for k, p in self._peaks.items():
+                    if now > p:
+                        self._peaks[k] = now
 
     def in_use(self) -> int:
         """Bytes the pool gained since the oldest running query began."""

@@ -49,6 +49,7 @@ from .pl.variables import Variables
 from .plancache import Template, has_join, instantiate, plain, refresh_estimates
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
+from .settings import SessionSettings
 from .statements import insert_table, is_query, statement_for
 from .stats import cache_for
 from .types import normalize
@@ -81,6 +82,7 @@ class Session:
         self.owns_temp = temp_tag is None
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
         self.variables = Variables()  # SET / LET / $name (``pl/variables.py``)
+        self.settings = SessionSettings()  # SET memory_limit, query_timeout (``settings.py``)
         # (sql, schema) -> (catalog key, Prepared): see ``prepare``
         self._prepared: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
             OrderedDict()
@@ -244,6 +246,7 @@ class Session:
     def _interruptible(self, interrupt: Interrupt | None, text: str) -> Iterator[QueryInfo]:
         """Run a statement registered in the activity (as ``text``) with an interrupt."""
         self._interrupt = interrupt if interrupt is not None else Interrupt()
+        self.settings.apply(self._interrupt)
         try:
             with self.activity.track(self.activity_session, text, self._interrupt) as query:
                 yield query

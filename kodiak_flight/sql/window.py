@@ -195,6 +195,7 @@ class _Sorted:
 
 def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
     from .executor import evaluate_compiled
+    from .executor.sort_limit import sort_indices
 
     n = t.num_rows
     out = t
@@ -216,6 +217,7 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
         return arr
 
     for c in node.calls:
+        ex.checkpoint()
         wkey = repr(([repr(p) for p in c.partition],
                      [(repr(k.expr), k.desc, k.nulls_first) for k in c.order]))
         s = arrangements.get(wkey)
@@ -234,7 +236,7 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
                 cols[f"o{i}"] = a
                 keys.append((f"o{i}", "descending" if k.desc else "ascending"))
             if keys and n:
-                perm = pc.sort_indices(pa.table(cols), sort_keys=keys).to_numpy()
+                perm = sort_indices(ex, pa.table(cols), keys).to_numpy()
             else:
                 perm = np.arange(n)
             s = _Sorted(perm.astype(np.int64), parts, orders, c.order, n)

@@ -17,7 +17,7 @@ from kodiak_flight.proto import FlightSql_pb2 as pb
 from kodiak_flight.server.limits import Limits
 
 from .conftest import running
-from .helpers import descriptor, query, read
+from .helpers import descriptor, query, read, update
 
 MiB = 1 << 20
 REFUSED = (flight.FlightError, pa.ArrowInvalid)  # too big: INVALID_ARGUMENT
@@ -159,3 +159,17 @@ def test_sizes_and_settings(tmp_path):
         Config.load(env={"KODIAK_MEMORY_LIMIT": "lots"}, cwd=tmp_path).get("serve.memory_limit")
     with pytest.raises(ValueError, match="max_sessions must be positive"):
         Limits(max_sessions=0).check()
+
+
+def test_a_session_lowers_its_memory_limit_but_never_raises_it(db, big):
+    with running(db, limits=Limits(query_memory_limit=64 * MiB)) as srv:
+        c = connect(srv)
+        with pytest.raises(REFUSED, match=r"above this server's limit of 64 MiB "
+                                          r"\(serve.query_memory_limit\)"):
+            update(c, "SET memory_limit = '1GiB'")
+        update(c, "SET memory_limit = '2MiB'")
+        with pytest.raises(REFUSED, match=r"memory limit of 2 MiB \(memory_limit\)"):
+            query(c, f"select * from {big} order by v desc")
+        update(c, "RESET memory_limit")
+        assert query(c, f"select * from {big} order by v desc").num_rows == 400_000
+        c.close()

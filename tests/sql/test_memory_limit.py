@@ -61,3 +61,41 @@ def test_within_a_generous_limit_nothing_changes(session):
     limits = MemoryLimits(total=512 * MiB, per_query=256 * MiB)
     got = run(session, "select v, count(*) as n from t group by v order by v limit 3", limits)
     assert got.column("n").to_pylist() == [1, 1, 1]
+
+
+@pytest.mark.parametrize("sql", [
+    # a hash join streaming into a top-N: its hash table lives between the scans' checks
+    "select a.v, b.k from t a join t b on a.k = b.k order by a.v desc limit 5",
+    # a distinct count allocates and frees its hash set inside one aggregation step
+    "select count(distinct v) from t",
+    "select k % 7, count(distinct v) from t group by 1",
+])
+def test_steps_between_checks_are_counted(tmp_path, sql):
+    """Over 400k rows with a limit of a few MiB (these used to run to the end)."""
+    db = engine.Database.open(str(tmp_path))
+    s = Session(db)
+    s.execute("create table t (k bigint, v varchar)")
+    n = 400_000
+    db.insert("t", pa.table({"k": pa.array(range(n), pa.int64()),
+                             "v": pa.array([f"value number {i}" for i in range(n)])}))
+    db.checkpoint()
+    try:
+        with pytest.raises(ResourceExhausted, match="memory limit of 4 MiB"):
+            run(s, sql, MemoryLimits(per_query=4 * MiB))
+        assert run(s, sql, MemoryLimits(per_query=512 * MiB)).num_rows > 0
+    finally:
+        db.close()
+
+
+def test_a_session_sets_its_own_limit(session):
+    session.execute("SET memory_limit = '2MiB'")
+    try:
+        with pytest.raises(ResourceExhausted, match=r"memory limit of 2 MiB \(memory_limit\)"):
+            session.execute("select * from t order by v desc")
+        shown = {r["name"]: r["value"] for r in session.execute("show settings").table.to_pylist()}
+        assert shown["memory_limit"] == "2 MiB"
+    finally:
+        session.execute("RESET memory_limit")
+    assert session.execute("select * from t order by v desc").table.num_rows == N
+    # a variable of that name is not set: the setting's name won
+    assert "memory_limit" not in session.variables.session

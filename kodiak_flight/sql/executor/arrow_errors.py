@@ -58,7 +58,7 @@ def arrow_errors(fn: Any) -> Any:
 
 def error_mapping_reader(r: pa.RecordBatchReader) -> pa.RecordBatchReader:
     """``r`` raising ``ExecutionError`` where it raised an Arrow error."""
-    def gen() -> Iterator[pa.RecordBatch]:
+    def gen(r: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         try:
             for b in r:  # noqa: UP028 (``yield from`` would close r with the error in flight)
                 yield b
@@ -69,4 +69,7 @@ def error_mapping_reader(r: pa.RecordBatchReader) -> pa.RecordBatchReader:
             # QueryCancelled there, which the consumer, already gone, has no use for
             with contextlib.suppress(Exception):
                 r.close()
-    return pa.RecordBatchReader.from_batches(r.schema, gen())
+            # the plan's reader keeps the error, whose traceback keeps this frame: drop the
+            # reader, or the cycle runs through C++ and is never collected
+            r = None  # type: ignore[assignment]
+    return pa.RecordBatchReader.from_batches(r.schema, gen(r))

@@ -24,6 +24,7 @@ from ..optimizer import optimize
 from ..plan import Node
 from .acero import seq, source_reader, source_table, stream
 from .arrow_errors import arrow_errors, error_mapping_reader
+from .checked import read_checked
 
 # Below this many rows in memory, filter and project call the kernels directly: starting an
 # Acero plan costs about 0.2 ms, more than a primary-key lookup's whole engine work.
@@ -105,11 +106,14 @@ class Executor:
     def as_table(self, out: Out) -> pa.Table:
         if out.table is not None:
             return out.table
-        if out.reader is not None:
-            table = out.reader.read_all()
-        else:
+        if self.interrupt is None:
+            if out.reader is not None:
+                return out.reader.read_all()
             assert out.decl is not None
-            table = out.decl.to_table(use_threads=True)
+            return out.decl.to_table(use_threads=True)
+        # read batch by batch, checking between batches: a join or filter upstream keeps
+        # producing long after its scans' last check (see ``checked.py``)
+        table = read_checked(self.as_reader(out), self.interrupt)
         self.checkpoint()
         return table
 

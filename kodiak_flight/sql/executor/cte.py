@@ -57,6 +57,7 @@ def run_recursive_cte(ex: Executor, node: RecursiveCTE) -> Out:
             if work.num_rows == 0:
                 break
             ex.work[node.key] = work
+            ex.checkpoint()  # an iteration over in-memory rows has no scan to check
             new = conform(ex.as_table(ex.run(node.step)))
             if not node.all:
                 new = new_rows(distinct(new), seen)

@@ -16,6 +16,7 @@ from ..optimizer import estimate
 from ..plan import Filter, Join, Node, Project, Scan
 from ..types import normalize
 from .acero import seq
+from .checked import checked_output, checked_residual
 from .core import Executor, Out, operator
 from .kernels import evaluate
 from .nested_loop import applies as nested_loop_applies
@@ -53,6 +54,16 @@ def run_join(ex: Executor, node: Join) -> Out:
     ldecl, lnames = keyed(ex, ldecl, lids, lkeys, "__lk")
     rdecl, rnames = keyed(ex, rdecl, rids, rkeys, "__rk")
     residual = ex.compile(node.residual) if node.residual is not None else None
+    # checked inside the probe (each mini-batch of matches) and on the join's output
+    residual = checked_residual(residual, ex.interrupt)
+    return Out(decl=checked_output(hash_join(node, ldecl, rdecl, lnames, rnames, residual),
+                                   ex.interrupt))
+
+
+def hash_join(node: Join, ldecl: ac.Declaration, rdecl: ac.Declaration, lnames: list[str],
+              rnames: list[str], residual: pc.Expression | None) -> ac.Declaration:
+    """The Acero hash join of ``node``'s keyed inputs."""
+    lids, rids = node.left.out_ids(), node.right.out_ids()
     if node.build_left and node.kind in SWAPPED_JOIN_TYPES:
         # Acero hashes its right input: swap the inputs, keep the semantics
         rjt = SWAPPED_JOIN_TYPES[node.kind]
@@ -61,14 +72,14 @@ def run_join(ex: Executor, node: Join) -> Out:
                                           right_output=lids, filter_expression=residual)
             j = ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl])
             proj = ac.ProjectNodeOptions([pc.field(i) for i in lids + rids], lids + rids)
-            return Out(decl=seq(j, ac.Declaration("project", proj)))
+            return seq(j, ac.Declaration("project", proj))
         opts = ac.HashJoinNodeOptions(rjt, rnames, lnames, left_output=[],
                                       right_output=lids, filter_expression=residual)
-        return Out(decl=ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl]))
+        return ac.Declaration("hashjoin", opts, inputs=[rdecl, ldecl])
     right_output = [] if node.kind in ("semi", "anti") else rids
     opts = ac.HashJoinNodeOptions(JOIN_TYPES[node.kind], lnames, rnames, left_output=lids,
                                   right_output=right_output, filter_expression=residual)
-    return Out(decl=ac.Declaration("hashjoin", opts, inputs=[ldecl, rdecl]))
+    return ac.Declaration("hashjoin", opts, inputs=[ldecl, rdecl])
 
 
 def keyed(ex: Executor, decl: ac.Declaration, ids: list[str], keys: list[Expr], prefix: str

@@ -15,6 +15,8 @@ from .kernels import evaluate_compiled
 # A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
 TOP_N_MAX = 100_000
 TOP_N_BUFFER = 262_144  # rows buffered before the candidates are cut back to n
+# A sort of more rows than this (with an interrupt to check) runs one range at a time.
+SORT_RANGE_ROWS = 262_144
 
 
 @operator(Limit)
@@ -59,7 +61,52 @@ def sort_table(ex: Executor, t: pa.Table, sort_keys: list[SortKey]) -> pa.Table:
     tmp = t
     for name, arr in extra.items():
         tmp = tmp.append_column(name, arr)
-    return t.take(pc.sort_indices(tmp, sort_keys=keys))
+    return t.take(sort_indices(ex, tmp, keys))
+
+
+def sort_indices(ex: Executor, t: pa.Table, keys: list[tuple[str, str]]) -> pa.Array:
+    """``pc.sort_indices(t, keys)``; a large input with an interrupt to check is sorted in
+    ranges of its first key, one ``sort_indices`` call per range and a check between them,
+    so a cancelled sort stops within one range's sort instead of after the whole one."""
+    n = t.num_rows
+    if ex.interrupt is None or n <= SORT_RANGE_ROWS:
+        return pc.sort_indices(t, sort_keys=keys)
+    first, order = keys[0]
+    col = t.column(first)
+    ranges = -(-n // SORT_RANGE_ROWS)
+    try:
+        bucket = range_of(col, ranges, n)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        return pc.sort_indices(t, sort_keys=keys)  # a type without an order to compare
+    if bucket is None:
+        return pc.sort_indices(t, sort_keys=keys)
+    parts = []
+    for b in (range(ranges) if order == "ascending" else range(ranges - 1, -1, -1)):
+        ex.checkpoint()
+        idx = pc.indices_nonzero(pc.equal(bucket, b))
+        if len(idx):
+            parts.append(idx.take(pc.sort_indices(t.take(idx), sort_keys=keys)))
+    ex.checkpoint()
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.uint64())
+
+
+def range_of(col: pa.ChunkedArray, ranges: int, n: int) -> pa.Array | None:
+    """For each value of ``col`` (no NULLs), which of about ``ranges`` ranges of values it
+    falls in (how many sampled boundaries are below it: equal values share a range); None
+    when ``col`` has NULLs or too few distinct values to split."""
+    if col.null_count or pa.types.is_floating(col.type):
+        return None  # (NaN sorts after every number but compares below none)
+    arr = col.combine_chunks()
+    step = max(1, n // (ranges * 64))
+    sample = pc.unique(arr.take(pa.array(range(0, n, step))))
+    sample = sample.take(pc.sort_indices(sample))
+    if len(sample) < 2:
+        return None
+    bounds = [sample[(i * len(sample)) // ranges] for i in range(1, ranges)]
+    bucket = pa.repeat(pa.scalar(0, pa.int32()), n)
+    for bound in dict.fromkeys(bounds):  # equal bounds once each
+        bucket = pc.add(bucket, pc.cast(pc.less(bound, arr), pa.int32()))
+    return bucket
 
 
 def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
@@ -72,6 +119,7 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     held = 0
     try:
         for b in r:
+            ex.checkpoint()  # a join feeding it runs on after its scans' last check
             kept.append(pa.Table.from_batches([b]))
             held += b.num_rows
             if held >= limit:

@@ -2,8 +2,10 @@
 
 Outside a script ``SET`` sets a session variable (inside one, ``pl/parser.py`` reads it as a
 reassignment). The value is computed by running ``SELECT expr`` with the variables bound.
-Kodiak has no ``SET`` of settings, so the word had no other meaning; ``SET GLOBAL`` /
-``SET LOCAL`` and the like are refused by name.
+The names of session settings (``settings.py``: ``memory_limit``, ``query_timeout``) win
+over variables: ``SET memory_limit = '64MiB'`` sets the setting, ``RESET memory_limit``
+resets it, ``SHOW SETTINGS`` lists them. ``SET GLOBAL`` / ``SET LOCAL`` and the like are
+refused by name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..errors import NotSupportedError, ParseError
 from ..execution import ExecContext
 from ..pl.interpreter import materialised
 from ..result import Result, done, rows
+from ..settings import is_setting
 from ..types import sql_name
 from .describe import claim_show
 from .registry import Statement, register
@@ -40,7 +43,10 @@ class SetVariable(Statement):
                                         "(SET name = expr sets a variable)")
             select = exp.Select(expressions=[eq.expression])
             table = materialised(ex.session.run_statement(select, None)).table
-            ex.session.variables.assign(eq.this.name, table.column(0)[0])
+            if is_setting(eq.this.name):  # a setting's name wins over a variable's
+                ex.session.settings.set(eq.this.name, table.column(0)[0])
+            else:
+                ex.session.variables.assign(eq.this.name, table.column(0)[0])
         return done()
 
 
@@ -59,6 +65,9 @@ class Reset(Statement):
             raise ParseError("RESET needs a variable's name (or ALL)")
         if name.upper() == "ALL":
             ex.session.variables.session.clear()
+            ex.session.settings.reset()
+        elif is_setting(name):
+            ex.session.settings.reset(name)
         else:
             ex.session.variables.reset(name.lstrip("$"))
         return done()
@@ -88,6 +97,36 @@ class ShowVariables(Statement):
         out = [{"name": k, "value": _shown(v), "type": sql_name(v.type)}
                for k, v in sorted(seen.items())]
         return rows(pa.Table.from_pylist(out, schema=VARIABLES))
+
+
+SETTINGS_SCHEMA = pa.schema([pa.field("name", pa.string()), pa.field("value", pa.string()),
+                             pa.field("server_limit", pa.string()),
+                             pa.field("meaning", pa.string())])
+claim_show("SETTINGS")
+
+
+@register
+class ShowSettings(Statement):
+    """``SHOW SETTINGS``: the session settings (``settings.py``), set or not."""
+
+    node = exp.Command
+    writes = False
+
+    def matches(self, node: exp.Expression) -> bool:
+        if not (isinstance(node, exp.Command) and node.name.upper() == "SHOW"):
+            return False
+        arg = node.args.get("expression")
+        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
+        return text.strip().upper() == "SETTINGS"
+
+    def returns_rows(self, node: exp.Expression) -> bool:
+        return True
+
+    def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema:
+        return SETTINGS_SCHEMA
+
+    def run(self, ex: ExecContext, node: exp.Expression) -> Result:
+        return rows(pa.Table.from_pylist(ex.session.settings.shown(), schema=SETTINGS_SCHEMA))
 
 
 def _shown(v: pa.Scalar) -> str | None:
