@@ -61,6 +61,16 @@ def claim_show(word: str) -> None:
     _CLAIMED.add(word.upper())
 
 
+def shown(node: exp.Expression) -> str | None:
+    """What a ``SHOW ...`` statement names, upper case (``TYPES``), or None for another
+    statement: the one test every ``SHOW <word>`` statement matches by."""
+    if not isinstance(node, exp.Command) or node.name.upper() != "SHOW":
+        return None
+    arg = node.args.get("expression")
+    text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
+    return text.strip().rstrip(";").strip().upper()
+
+
 # ---------------------------------------------------------------------- columns of things
 
 
@@ -172,12 +182,9 @@ class ShowColumns(_Rows):
     schema = DESCRIBE
 
     def matches(self, node: exp.Expression) -> bool:
-        if not isinstance(node, exp.Command) or node.name.upper() != "SHOW":
-            return False
-        arg = node.args.get("expression")
-        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
-        return text.strip().rstrip(";").strip().upper() not in _CLAIMED and \
-            not is_secret_command("SHOW", text)  # statements/secret.py's
+        word = shown(node)
+        return word is not None and word not in _CLAIMED and \
+            not is_secret_command("SHOW", word)  # statements/secret.py's
 
     def table(self, ctx: Context, node: exp.Expression) -> pa.Table:
         arg = node.args.get("expression")

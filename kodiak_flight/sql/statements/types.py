@@ -90,11 +90,7 @@ class ShowTypes(Statement):
     writes = False
 
     def matches(self, node: exp.Expression) -> bool:
-        if not isinstance(node, exp.Command) or node.name.upper() != "SHOW":
-            return False
-        arg = node.args.get("expression")
-        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
-        return text.strip().rstrip(";").strip().upper() == "TYPES"
+        return describe.shown(node) == "TYPES"
 
     def returns_rows(self, node: exp.Expression) -> bool:
         return True

@@ -20,7 +20,7 @@ from ..pl.interpreter import materialised
 from ..result import Result, done, rows
 from ..settings import is_setting
 from ..types import sql_name
-from .describe import claim_show
+from .describe import claim_show, shown
 from .registry import Statement, register
 
 VARIABLES = pa.schema([pa.field("name", pa.string()), pa.field("value", pa.string()),
@@ -79,11 +79,7 @@ class ShowVariables(Statement):
     writes = False
 
     def matches(self, node: exp.Expression) -> bool:
-        if not (isinstance(node, exp.Command) and node.name.upper() == "SHOW"):
-            return False
-        arg = node.args.get("expression")
-        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
-        return text.strip().upper() == "VARIABLES"
+        return shown(node) == "VARIABLES"
 
     def returns_rows(self, node: exp.Expression) -> bool:
         return True
@@ -113,11 +109,7 @@ class ShowSettings(Statement):
     writes = False
 
     def matches(self, node: exp.Expression) -> bool:
-        if not (isinstance(node, exp.Command) and node.name.upper() == "SHOW"):
-            return False
-        arg = node.args.get("expression")
-        text = arg if isinstance(arg, str) else arg.name if arg is not None else ""
-        return text.strip().upper() == "SETTINGS"
+        return shown(node) == "SETTINGS"
 
     def returns_rows(self, node: exp.Expression) -> bool:
         return True
