@@ -5,7 +5,7 @@ sources ahead: a hash join, and an aggregation or sort over it, go on long after
 last check. So the interrupt (cancel, deadline, memory limit) is also checked
 
 - inside Acero, by a scalar function Acero calls once per batch: in a hash join's residual
-  condition (each mini-batch of candidate matches, about a thousand probe rows) and in a filter
+  condition when it has one (each mini-batch of candidate matches) and in a filter
   node on every hash join's output (each batch going on into an aggregation, a join, a sort);
 - in Python, before every batch read into a table (a sort's, a window's, an aggregate's result)
   or a top-N, and before every recursive CTE iteration and every window function.
@@ -89,8 +89,10 @@ def checked_residual(residual: pc.Expression | None, interrupt: Interrupt | None
                      ) -> pc.Expression | None:
     """A hash join's residual condition that also checks ``interrupt``: Acero evaluates it
     for each mini-batch of candidate matches (about a thousand probe rows), so even a join
-    whose matches mostly fail it, and which outputs little, checks often."""
-    if interrupt is None:
+    whose matches mostly fail it, and which outputs little, checks often. A join without a
+    residual gets none: adding one would take Acero off its fast path for every join (a
+    Python call per mini-batch); its output batches are checked instead."""
+    if interrupt is None or residual is None:
         return residual
     check = check_expr(interrupt)
     return check if residual is None else pc.Expression._call("and_kleene",
