@@ -7,6 +7,7 @@ TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
 harness's exact cases, strings as ``string`` and a secondary index),
+``tpch_scale`` (group ``scale``: the 22 queries at SF1 and SF10, growth and peak RSS),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # A new measure is one module added here (and to a group below).
 MODULES = ("engine_bench", "sql_bench", "groupby_bench", "flight_bench", "cache_bench",
            "hostile", "pl_bench", "access_bench", "startup_bench", "stop_bench",
-           "outside_doget", "outside_ingest", "outside_lookup")
+           "outside_doget", "outside_ingest", "outside_lookup", "tpch_scale")
 # The outside harness's exact cases, one module per measure (see bench/outside.py).
 OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup")
 
@@ -73,7 +74,8 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "access": ["access_checks"],
           "cli": ["cli_startup"],
           "outside": list(OUTSIDE),
-          "ops": ["stop"]}
+          "ops": ["stop"],
+          "scale": ["tpch_scale"]}
 
 
 def resolve(targets: list[str]) -> list[str]:

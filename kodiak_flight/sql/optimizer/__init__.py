@@ -10,7 +10,8 @@ for comma-joined TPC-H queries means cross products. The rules
   into an INNER JOIN when a filter above rejects the NULLs it would add, and ordering
   inner joins by estimated cardinality (``join_order``, ``cardinality``,
   ``reduce_aggregates``);
-* prune every operator to the columns used above it (``prune``).
+* prune every operator to the columns used above it (``prune``);
+* compute arithmetic a projection repeats once (``shared_subexpressions``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .cardinality import estimate
 from .engine_predicates import to_engine_predicate
 from .prune import prune_columns
 from .pushdown import push_predicates
+from .shared_subexpressions import share_subexpressions
 
 
 def optimize_ctes(node: Node) -> Node:
@@ -34,7 +36,7 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, prune_columns)
+RULES = (optimize_ctes, push_predicates, prune_columns, share_subexpressions)
 
 
 def optimize(node: Node) -> Node:
