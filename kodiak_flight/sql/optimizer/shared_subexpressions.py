@@ -6,10 +6,11 @@ over every row twice. This rule moves each repeated arithmetic expression into a
 of its own below, and the expressions above read its column (a projection of plain column
 references costs nothing in Acero).
 
-Only arithmetic and casts over columns and literals are shared, and only where they are
-evaluated for every row anyway: an expression inside a CASE (or another call that decides
-which arguments matter) stays where it is, so one that would fail on rows its branch never
-takes still does not run for them.
+Arrow evaluates every argument of a call for every row (a CASE branch guards its operands
+with ``if_else(taken, x, NULL)``, so rows it does not take see NULLs, never an error): an
+expression computed once below is exactly what each occurrence computed. Only functions
+whose result depends on their arguments alone are shared (never ``random()``, a subquery's
+value, a parameter, or Kodiak's interrupt check).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from ..expr import Call, Col, Expr, is_const
 from ..plan import Node, Project
 from .util import key
 
-# Functions whose result depends only on their arguments and which every row evaluates.
+# Functions whose result depends only on their arguments.
 SHAREABLE = frozenset({
     "add", "add_checked", "subtract", "subtract_checked", "multiply", "multiply_checked",
     "divide", "divide_checked", "negate", "negate_checked", "abs", "abs_checked", "cast",
-    "power", "power_checked", "sqrt", "round",
+    "power", "power_checked", "sqrt", "round", "equal", "not_equal", "less", "less_equal",
+    "greater", "greater_equal", "and_kleene", "or_kleene", "invert", "coalesce", "if_else",
+    "is_null", "is_valid", "match_like", "match_substring", "starts_with", "ends_with",
 })
 
 
@@ -66,9 +69,8 @@ def _count(e: Expr, counts: Counter[Any], found: dict[Any, Expr]) -> None:
     """Count every shareable call in ``e``; a repeated one's insides are not counted again
     for that occurrence (the largest repeated expression is the one worth sharing)."""
     if not _shareable(e):
-        if isinstance(e, Call) and e.fn in SHAREABLE:
-            for a in e.args:
-                _count(a, counts, found)
+        for a in e.children() if isinstance(e, Call) else ():
+            _count(a, counts, found)
         return
     k = key(e)
     counts[k] += 1
@@ -92,8 +94,7 @@ def _replace(e: Expr, ids: dict[Any, str]) -> Expr:
         k = key(e)
         if k in ids:
             return Col(ids[k], e.type)
-        if e.fn in SHAREABLE:
-            return Call(e.fn, tuple(_replace(a, ids) for a in e.args), e.options, e.type)
+        return Call(e.fn, tuple(_replace(a, ids) for a in e.args), e.options, e.type)
     return e
 
 
