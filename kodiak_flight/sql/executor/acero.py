@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+
 import pyarrow as pa
 import pyarrow.acero as ac
+
+log = logging.getLogger(__name__)
+
+# How long a query waits for a stopped plan to drain before going on without it.
+STOP_WAIT_SECONDS = 2.0
 
 
 def source_table(t: pa.Table) -> ac.Declaration:
@@ -41,3 +50,26 @@ def stream(decl: ac.Declaration) -> pa.RecordBatchReader:
     """
     str(decl)
     return decl.to_reader(use_threads=True)
+
+
+def close_stopped(r: pa.RecordBatchReader, wait: float = STOP_WAIT_SECONDS) -> None:
+    """Close the reader of a plan stopped before its end, waiting at most ``wait`` seconds.
+
+    Arrow's plan reader drains a stopped plan in ``close``; under heavy load a stopped plan
+    has been seen never to finish draining (every Acero thread idle, the closing thread
+    waiting forever on a batch that never comes), which hung the query for good. So the
+    close runs on a thread of its own: a plan still draining after ``wait`` is left to that
+    thread and the query goes on (its error or cancellation is reported as usual)."""
+    closer = threading.Thread(target=_close_quietly, args=(r,), daemon=True,
+                              name="kodiak-plan-close")
+    closer.start()
+    closer.join(wait)
+    if closer.is_alive():
+        log.warning("a stopped query plan did not finish closing within %.0f s; left to "
+                    "close in the background", wait)
+
+
+def _close_quietly(r: pa.RecordBatchReader) -> None:
+    # a scan interrupted meanwhile reports QueryCancelled here: nobody is left to tell
+    with contextlib.suppress(Exception):
+        r.close()

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from ..errors import ExecutionError
 from ..types import sql_name
+from .acero import close_stopped
 
 ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
@@ -59,16 +60,19 @@ def arrow_errors(fn: Any) -> Any:
 def error_mapping_reader(r: pa.RecordBatchReader) -> pa.RecordBatchReader:
     """``r`` raising ``ExecutionError`` where it raised an Arrow error."""
     def gen(r: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        ended = False
         try:
             for b in r:  # noqa: UP028 (``yield from`` would close r with the error in flight)
                 yield b
+            ended = True
         except ARROW_ERRORS as e:
             raise execution_error(e) from None
         finally:
-            # a reader closed early stops its plan; a scan interrupted meanwhile reports
-            # QueryCancelled there, which the consumer, already gone, has no use for
-            with contextlib.suppress(Exception):
-                r.close()
+            if ended:
+                with contextlib.suppress(Exception):
+                    r.close()
+            else:  # stopped early: its plan is stopped and drained (see close_stopped)
+                close_stopped(r)
             # the plan's reader keeps the error, whose traceback keeps this frame: drop the
             # reader, or the cycle runs through C++ and is never collected
             r = None  # type: ignore[assignment]
