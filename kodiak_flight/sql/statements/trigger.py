@@ -139,6 +139,7 @@ def _body(name: str, text: str) -> list[exp.Expression]:
     except ParseError as e:
         raise ParseError(f"in the body of trigger {name!r}: {e}") from None
     for s in stmts:
+        trigger_body.raising(s)  # RAISE only in its one supported form
         if not isinstance(s, _BODY_FORMS):
             raise NotSupportedError(
                 f"trigger {name!r}: a trigger's body holds INSERT, UPDATE, DELETE and SELECT "

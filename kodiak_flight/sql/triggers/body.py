@@ -75,26 +75,57 @@ def reads(stmt: exp.Expression) -> set[str]:
     return found - {TRANSITION}
 
 
+RUN, CHECK, RAISE = "run", "check", "raise"  # how a rewritten statement is run
+
+
+def raise_calls(node: exp.Expression) -> list[exp.Anonymous]:
+    return [f for f in node.find_all(exp.Anonymous) if f.name.lower() == "raise"]
+
+
+def raising(stmt: exp.Expression) -> exp.Expression | None:
+    """SQLite's ``SELECT RAISE(ABORT | FAIL | ROLLBACK, message) [FROM ...] [WHERE ...]`` as
+    a query of the messages (any row fails the statement), or None for another statement;
+    RAISE anywhere else, or RAISE(IGNORE), is refused."""
+    calls = raise_calls(stmt)
+    if not calls:
+        return None
+    call = calls[0]
+    form = isinstance(stmt, exp.Select) and len(stmt.expressions) == 1 and \
+        stmt.expressions[0] is call and len(calls) == 1 and len(call.expressions) == 2
+    kind = call.expressions[0].name.upper() if call.expressions else ""
+    if not form or kind not in ("ABORT", "FAIL", "ROLLBACK"):
+        raise NotSupportedError(
+            "RAISE in a trigger body is supported as SELECT RAISE(ABORT | FAIL | ROLLBACK, "
+            "message) [FROM ...] [WHERE ...]; RAISE(IGNORE) and RAISE inside expressions "
+            "are not")
+    query = stmt.copy()
+    query.set("expressions", [call.expressions[1].copy()])
+    return query
+
+
 def program(stmts: list[exp.Expression], trigger_name: str, trigger_table: str,
-            timing: str, rows: int) -> list[tuple[exp.Expression, bool]]:
-    """The body, each statement rewritten for ``rows`` transition rows, with whether an
-    UPDATE must be checked for target rows matched twice; refuses what set-wise execution
-    cannot run with row-by-row semantics."""
-    out: list[tuple[exp.Expression, bool]] = []
+            timing: str, rows: int) -> list[tuple[exp.Expression, str]]:
+    """The body, each statement rewritten for ``rows`` transition rows, with how to run it:
+    ``run``, ``check`` (an UPDATE to check for target rows matched twice) or ``raise`` (a
+    query whose rows are RAISE messages); refuses what set-wise execution cannot run with
+    row-by-row semantics."""
+    out: list[tuple[exp.Expression, str]] = []
     written: set[str] = set()
     own = trigger_table.split(".", 1)[-1].lower()
     for i, stmt in enumerate(stmts, 1):
         what = f"trigger {trigger_name!r}, body statement {i} ({_words(stmt)})"
-        stmt = stmt.copy()
+        raised = raising(stmt)
+        stmt = raised if raised is not None else stmt.copy()
         if rows == 1:
             rewrite_refs(stmt, scalar=True)
-            out.append((stmt, False))
+            out.append((stmt, RAISE if raised is not None else RUN))
             continue
         if reads(stmt) & written:
             raise _refuse(what, "it reads a table an earlier statement of the body writes")
         if timing == "before" and own in reads(stmt):
             raise _refuse(what, "a BEFORE trigger's body reads the table being written")
-        out.append(_many(stmt, what))
+        rewritten, check = _many(stmt, what)
+        out.append((rewritten, RAISE if raised is not None else CHECK if check else RUN))
         if target(stmt):
             written.add(target(stmt) or "")
     return out

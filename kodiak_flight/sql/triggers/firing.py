@@ -230,12 +230,19 @@ class Firing:
                 return
         plan = body.program(stmts, t.name, t.table, t.timing,
                             rows.num_rows if t.each == "row" else 1)
-        for stmt, check in plan:
+        from ..statements.common import run_query
+        from ..statements.registry import statement_for
+        for stmt, how in plan:
             with _in_trigger(t):
                 ex = self._context(t, rows)
-                if check:
+                if how == body.RAISE:
+                    raised = run_query(ex.bind, stmt)
+                    if raised.num_rows:
+                        raise ExecutionError(f"trigger {t.name!r}: "
+                                             f"{raised.column(0)[0].as_py()}")
+                    continue
+                if how == body.CHECK:
                     self._check(t, ex, stmt)
-                from ..statements.registry import statement_for
                 statement_for(stmt).run(ex, stmt)
 
     def _context(self, t: Trigger, rows: pa.Table) -> ExecContext:
@@ -285,11 +292,15 @@ class Firing:
         return data.read_all()  # a reader: COPY FROM, bulk ingest
 
     def _full(self, name: str, table: pa.Table) -> pa.Table:
-        """``table``'s rows with every column of ``name`` (missing ones NULL), as NEW."""
-        schema = self._info(name).schema
+        """``table``'s rows with every column of ``name`` (missing ones get their default,
+        or NULL), as NEW."""
+        info = self._info(name)
+        n = table.num_rows
         return pa.table([table.column(f.name).cast(f.type) if f.name in table.column_names
-                         else pa.nulls(table.num_rows, f.type) for f in schema],
-                        schema=pa.schema([f.with_nullable(True) for f in schema]))
+                         else pa.repeat(pa.scalar(info.defaults[f.name], f.type), n)
+                         if info.defaults.get(f.name) is not None else pa.nulls(n, f.type)
+                         for f in info.schema],
+                        schema=pa.schema([f.with_nullable(True) for f in info.schema]))
 
     def _scan(self, name: str, predicate: Any) -> pa.Table:
         return self._snap_now().scan(name, None, predicate).read_all()
