@@ -16,6 +16,7 @@ from sqlglot import exp
 from engine import errors
 
 from ..binder import Context
+from ..binder.coverage import check_supported
 from ..catalog import fold
 from ..dialect import Grizzly, parse
 from ..errors import BindError, NotSupportedError, ParseError, suggest
@@ -144,6 +145,7 @@ def _body(name: str, text: str) -> list[exp.Expression]:
             raise NotSupportedError(
                 f"trigger {name!r}: a trigger's body holds INSERT, UPDATE, DELETE and SELECT "
                 f"statements, not {s.sql(dialect=Grizzly).split(' ', 1)[0].upper()}")
+        check_supported(s)  # what binding would ignore is refused now, not when it fires
     return stmts
 
 
