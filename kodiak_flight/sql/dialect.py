@@ -22,6 +22,7 @@ from .nesting import MAX_NESTING, check_nesting, guarded
 from .pl import match, pipes
 from .pl.syntax import function_command
 from .secrets import using
+from .triggers.syntax import trigger_command
 
 # sqlglot warns on stderr whenever it keeps a statement it does not model as a generic
 # Command (VACUUM, CALL ...); the statement registry decides what such a statement means.
@@ -258,7 +259,7 @@ def parse(sql: str, max_nesting: int = MAX_NESTING) -> list[exp.Expression]:
         parse(inner, max_nesting)  # syntax errors surface with their own position
         verb = "EXPLAIN ANALYZE" if m.group(1) else "EXPLAIN"  # statements/explain.py
         return [exp.Command(this=verb, expression=exp.Literal.string(inner))]
-    command = function_command(sql)  # statements/functions.py
+    command = function_command(sql) or trigger_command(sql)  # functions.py, trigger.py
     if command is not None:
         return [command]
     m = _REINDEX.match(sql)

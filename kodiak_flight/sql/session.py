@@ -52,6 +52,7 @@ from .resultcache import ResultCache, attach, request
 from .settings import SessionSettings
 from .statements import insert_table, is_query, statement_for
 from .stats import cache_for
+from .triggers.firing import with_triggers
 from .types import normalize
 
 __all__ = ["Session", "Prepared", "Result"]
@@ -295,7 +296,8 @@ class Session:
                        rights=rights, user=self.user, variables=self.variables.visible())
 
     def _exec(self, snap: Any, tx: Any, params: list[pa.Scalar] | None) -> ExecContext:
-        return ExecContext(self, snap, tx, params, self._interrupt, self.context(snap, params))
+        return ExecContext(self, snap, with_triggers(tx, self, snap), params, self._interrupt,
+                           self.context(snap, params))
 
     def _run(self, stmt: exp.Expression, params: pa.RecordBatch | pa.Table | None) -> Result:
         batch = _param_rows(params)

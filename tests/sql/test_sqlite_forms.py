@@ -93,7 +93,7 @@ def test_reindex_rebuilds_an_index_or_a_tables_indexes(session):
 
 
 def test_unsupported_statements_are_named_as_typed(session):
-    for sql, words in (("create trigger tr update on t begin select 1; end;",
-                        "CREATE TRIGGER"), ("drop trigger tr", "DROP TRIGGER")):
+    for sql, words in (("create virtual table v using fts5(a)", "CREATE VIRTUAL"),
+                       ("detach database x", "DETACH")):
         with pytest.raises(SqlError, match=f"statement {words} is not supported"):
             session.execute(sql)

@@ -4,8 +4,7 @@ Each file runs in its own interpreter (a crash fails its test, naming the record
 killing pytest). A file's test fails on any failure not in ``known_failures.txt`` under the
 same category, and on any internal error (Python exception text) or crash, which are never
 known failures; a listed record that now passes is a warning (regenerate the list). The 99%
-budget is a test of its own; "every statement passes" is one too, expected to fail (xfail)
-until triggers land.
+budget is a test of its own; "every statement passes" is one too.
 """
 
 from __future__ import annotations
@@ -106,8 +105,6 @@ def test_corpus_query_budget():
     assert rate >= BUDGET, f"{ok}/{ok + failed} queries passed ({rate:.2%})"
 
 
-@pytest.mark.xfail(strict=False, reason="no CREATE/DROP TRIGGER yet (23 statements of "
-                   "evidence/): triggers are later work; remove this marker with them")
 def test_corpus_statements_all_pass():
     """Every ``statement ok`` record of the corpus passes."""
     failed, _, _ = _totals()

@@ -1,10 +1,12 @@
 """Grants and policies follow their table: dropped with it, renamed with it (so a new table
-of the old name inherits neither, and a renamed one keeps its row-level security)."""
+of the old name inherits neither, and a renamed one keeps its row-level security); so do
+its triggers (``triggers/model.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..triggers.model import table_moved
 from .model import Right, all_grantees, put_grantee
 from .policies import Policy, drop_policy, policies_on, put_policy
 
@@ -18,6 +20,7 @@ def table_renamed(tx: Any, old: str, new: str) -> None:
 
 
 def _move(tx: Any, old: str, new: str | None) -> None:
+    table_moved(tx, old, new)
     snap = tx.snapshot()
     for g in all_grantees(snap):
         if not any(r.kind == "table" and r.name == old for r in g.rights):

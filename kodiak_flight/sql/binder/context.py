@@ -80,6 +80,8 @@ class Context:
     # which secret() also asks (``secrets/reveal.py``)
     invoker: Rights | None = None
     user: str | None = None  # the session's user: current_user (views do not change it)
+    # inside a trigger's body: its transition rows, read as ``__kodiak_transition``
+    transition: pa.Table | None = None
 
     @property
     def resolver(self) -> Resolver:

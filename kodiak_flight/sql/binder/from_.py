@@ -37,6 +37,7 @@ from ..plan import (
 from ..scope import ColInfo, Scope
 from ..secrets.store import source_secret
 from ..stats import TableStats
+from ..triggers.body import TRANSITION
 from ..types import normalize
 from .calls import typed_name
 from .context import BinderState, new_id, new_key
@@ -160,6 +161,10 @@ class FromBinder(BinderState):
             key, names, types = work
             cols = [ColInfo(n, new_id(), t, qual) for n, t in zip(names, types, strict=True)]
             node = WorkTable(key, [(c.id, c.type) for c in cols])
+            return node, _rename(cols, qual, col_aliases)
+        if self.ctx.transition is not None and name == TRANSITION and not item.text("db"):
+            cols = [ColInfo(f.name, new_id(), f.type, qual) for f in self.ctx.transition.schema]
+            node = Values(self.ctx.transition.rename_columns([c.id for c in cols]))
             return node, _rename(cols, qual, col_aliases)
         cte = None if item.text("db") else self._cte(name)
         if cte is not None:

@@ -61,7 +61,8 @@ def function_end(tokens: list[Token], i: int) -> int | None:
     is)."""
     words = [_word(t) for t in tokens[i:i + 4]]
     if words[:2] != ["CREATE", "FUNCTION"] and words[:4] != ["CREATE", "OR", "REPLACE",
-                                                            "FUNCTION"]:
+                                                            "FUNCTION"] and not \
+            (words[:1] == ["CREATE"] and "TRIGGER" in words[1:3]):  # [TEMP] TRIGGER too
         return None
     depth, j = 0, i
     while j < len(tokens):

@@ -4,7 +4,7 @@
 ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
 ``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
-``summarize``, ``kill`` (KILL QUERY), ``jobs`` (AWAIT, CANCEL JOB), ``types`` (CREATE/DROP TYPE, SHOW TYPES), ``functions`` (CREATE/DROP/SHOW FUNCTIONS), ``secret`` (CREATE/DROP/ALTER SECRET, SHOW SECRETS), ``access`` (roles, grants, users), ``policy`` (row-level security); ``common`` holds what the DDL and DML share. Importing this package
+``summarize``, ``kill`` (KILL QUERY), ``jobs`` (AWAIT, CANCEL JOB), ``types`` (CREATE/DROP TYPE, SHOW TYPES), ``functions`` (CREATE/DROP/SHOW FUNCTIONS), ``trigger`` (CREATE/DROP TRIGGER, SHOW TRIGGERS), ``secret`` (CREATE/DROP/ALTER SECRET, SHOW SECRETS), ``access`` (roles, grants, users), ``policy`` (row-level security); ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
 
@@ -29,6 +29,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     session_control,
     summarize,
     table,
+    trigger,
     types,
     update,
     user_attribute,

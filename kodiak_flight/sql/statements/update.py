@@ -20,6 +20,7 @@ from ..execution import ExecContext
 from ..expr import cast
 from ..functions import coerce_literal
 from ..result import Result, written
+from ..triggers.firing import setting
 from ..types import normalize
 from .common import (
     RowWrite,
@@ -144,6 +145,7 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     rows = found.select(list(range(nk, found.num_columns))).rename_columns(names)
     rows = cast_table(rows, [normalize(info.schema.field(c).type) for c in names])
     check_new_rows(ctx, info, "update", rows)
+    setting(tx, list(sets))  # for UPDATE OF triggers
     tx.replace(info.name, keys, rows)
     if ret is not None:
         return project(rows.cast(info.schema), ret)
