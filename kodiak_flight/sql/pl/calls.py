@@ -95,13 +95,15 @@ def run_function(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) ->
 
 def _body_value(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]
                 ) -> pa.Scalar | None:
+    script = session.variables.bodies.script(fn, _parse_body)  # parsed once per version
+    returned, value = Interpreter(session, script).run(bound)
+    return value if returned or not fn.block else None
+
+
+def _parse_body(fn: UserFunction) -> Any:
     if fn.block:
-        script = parse_script(fn.body, name=fn.signature())
-        returned, value = Interpreter(session, script).run(bound)
-        return value if returned else None
-    node = parse_script(f"RETURN {fn.body}", name=fn.signature())
-    returned, value = Interpreter(session, _expression_body(node, fn)).run(bound)
-    return value
+        return parse_script(fn.body, name=fn.signature())
+    return _expression_body(parse_script(f"RETURN {fn.body}", name=fn.signature()), fn)
 
 
 def _expression_body(script: Any, fn: UserFunction) -> Any:

@@ -23,6 +23,7 @@ from sqlglot.tokens import TokenType
 
 from ..dialect import Grizzly
 from ..errors import BindError, suggest
+from .bodies import Bodies
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Variables:
         self.frames: list[list[dict[str, pa.Scalar]]] = []  # per call: its block scopes
         self.calls: list[str] = []  # the functions being run, outermost first
         self.limits = CallLimits() if limits is None else limits  # configurable per session
+        self.bodies = Bodies()  # functions' bodies parsed once (``pl/bodies.py``)
 
     def shared(self) -> Variables:
         """Another session's view of these session variables (and limits): a Flight SQL
