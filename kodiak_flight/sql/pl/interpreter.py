@@ -147,17 +147,16 @@ class Interpreter:
         e = one_row_expression(tpl.plan)
         if e is None:
             return None
-        given = plain(values)
         session = self.session
 
         def subquery(sq: SubqueryValue) -> Lit:
             run = Executor(session.snapshot(), session.interrupt)
-            out = run.resolve(instantiate(sq, given))
+            out = run.resolve(instantiate(sq, plain(values)))
             assert isinstance(out, Lit)
             return out
 
         with reported(prepared.stmt):
-            return evaluate(e, given, subquery)
+            return evaluate(e, values, subquery)
 
     def condition(self, code: ast.Code, what: str) -> bool:
         v = self.value(code)

@@ -14,7 +14,6 @@ None and the caller runs the whole plan, so errors are the query's own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -40,9 +39,9 @@ def one_row_expression(plan: Node) -> Expr | None:
 Subquery = Callable[[SubqueryValue], Lit]
 
 
-def evaluate(e: Expr, values: list[Any], subquery: Subquery) -> pa.Scalar | None:
-    """``e``'s value with parameter slots filled from ``values`` (plain Python values, as
-    ``plancache.instantiate`` takes them), or None when it must run as a query."""
+def evaluate(e: Expr, values: list[pa.Scalar], subquery: Subquery) -> pa.Scalar | None:
+    """``e``'s value with parameter slots filled from ``values`` (the scalars ``Prepared.bound``
+    gives), or None when it must run as a query."""
     try:
         out = _eval(e, values, subquery)
     except (Unevaluable, pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -50,11 +49,12 @@ def evaluate(e: Expr, values: list[Any], subquery: Subquery) -> pa.Scalar | None
     return out if out.type == e.type else None
 
 
-def _eval(e: Expr, values: list[Any], subquery: Subquery) -> pa.Scalar:
+def _eval(e: Expr, values: list[pa.Scalar], subquery: Subquery) -> pa.Scalar:
     if isinstance(e, SubqueryValue):
         return subquery(e).scalar()
     if isinstance(e, Param):
-        return pa.scalar(values[e.index - 1], type=e.type)
+        v = values[e.index - 1]  # as the slot's type (a plan's Param is of the type bound)
+        return v if v.type == e.type else pa.scalar(v.as_py(), type=e.type)
     if isinstance(e, Lit):
         if isinstance(e.value, (pa.Array, pa.ChunkedArray)):
             raise Unevaluable
