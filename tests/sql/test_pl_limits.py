@@ -4,10 +4,17 @@ dates, SHOW FUNCTIONS signatures of built-ins."""
 
 from __future__ import annotations
 
+import time
+
+import pyarrow as pa
 import pytest
 
 import engine
 from kodiak_flight.sql import Session
+from kodiak_flight.sql.errors import BindError, QueryTimedOut
+from kodiak_flight.sql.pl.errors import PlLimit
+from kodiak_flight.sql.pl.jobs import DEFAULT_WORKERS, TIMED_OUT, Jobs, jobs_for, stop_jobs
+from kodiak_flight.sql.pl.limits import PlOptions, apply_to_database, apply_to_session
 
 from .pl_fixtures import function
 
@@ -83,3 +90,87 @@ def test_a_loop_in_a_function_keeps_its_plans(s):
     assert rows(s, "CALL total(10)") == [{"total": 90}]
     assert rows(s, "CALL total(50)") == [{"total": 2450}]
     assert s.variables.bodies.parsed == 1
+
+
+# -- limits: settings, server options, job timeout ---------------------------------------
+
+
+def test_set_pl_max_depth_lowers_the_recursion_limit(s, db):
+    function(db, "fact", [("n", "bigint", None)], "bigint", FACT)
+    s.execute("SET pl_max_depth = 3")
+    with pytest.raises(PlLimit, match=r"recursion too deep in fact\(bigint\): more than 3 "
+                                      r"nested calls of it \(pl_max_depth\)"):
+        s.execute("CALL fact(5)")
+    assert rows(s, "CALL fact(3)") == [{"fact": 6}]
+    shown = {r["name"]: r["value"] for r in rows(s, "SHOW SETTINGS")}
+    assert shown["pl_max_depth"] == "3" and shown["pl_max_stack"] is None
+    s.execute("RESET pl_max_depth")
+    assert rows(s, "CALL fact(10)") == [{"fact": 3628800}]
+    s.execute("SET pl_max_stack = 2")
+    with pytest.raises(PlLimit, match=r"call stack too deep .*\(pl_max_stack\)"):
+        s.execute("CALL fact(5)")
+
+
+def test_pl_settings_refuse_bad_values(s):
+    with pytest.raises(BindError, match="pl_max_depth must be a positive whole number "
+                                        r"\(got 0\)"):
+        s.execute("SET pl_max_depth = 0")
+    with pytest.raises(BindError, match="pl_max_loop_iterations must be a positive whole"):
+        s.execute("SET pl_max_loop_iterations = 'many'")
+
+
+def test_loop_iterations_limit(s):
+    s.execute("SET pl_max_loop_iterations = 5")
+    assert rows(s, "LET i = 0; WHILE $i < 5 DO SET i = $i + 1; END WHILE; RETURN $i") == \
+        [{"result": 5}]
+    with pytest.raises(PlLimit, match=r"a WHILE loop ran more than 5 turns "
+                                      r"\(pl_max_loop_iterations\)"):
+        s.execute("LET i = 0; WHILE true DO SET i = $i + 1; END WHILE;")
+    with pytest.raises(PlLimit, match="a FOR loop ran more than 5 turns"):
+        s.execute("FOR r IN (select * from range(10)) DO SET x = 1; END FOR;")
+    s.execute("RESET pl_max_loop_iterations")
+    s.execute("FOR r IN (select * from range(10)) DO SET x = 1; END FOR;")
+
+
+def test_server_limits_are_ceilings(s, db):
+    function(db, "fact", [("n", "bigint", None)], "bigint", FACT)
+    apply_to_session(s, PlOptions(max_depth=4, max_stack=10, max_loop_iterations=100))
+    with pytest.raises(PlLimit, match="more than 4 nested calls"):
+        s.execute("CALL fact(6)")
+    with pytest.raises(BindError, match=r"pl_max_depth = 8 is above this server's limit of 4 "
+                                        r"\(serve.pl_max_depth\)"):
+        s.execute("SET pl_max_depth = 8")
+    s.execute("SET pl_max_depth = 2")
+    with pytest.raises(PlLimit, match="more than 2 nested calls"):
+        s.execute("CALL fact(3)")
+    with pytest.raises(PlLimit, match="more than 100 turns"):
+        s.execute("WHILE true DO SET x = 1; END WHILE;")
+    with pytest.raises(ValueError, match="job_workers must be positive"):
+        PlOptions(job_workers=0).check()
+
+
+def test_a_job_past_its_timeout_ends_timed_out(db):
+    jobs = Jobs(db, workers=1, timeout=0.2)
+    try:
+        def slow(interrupt):
+            while True:
+                interrupt.check()
+                time.sleep(0.01)
+        job_id = jobs.submit(None, "slow", slow)
+        with pytest.raises(QueryTimedOut, match=r"ran longer than its time limit of 0.2 s "
+                                                r"\(serve.job_timeout\)"):
+            jobs.wait(job_id)
+        job = jobs.get(job_id)
+        assert job.state == TIMED_OUT and "0.2 s" in job.error
+        assert jobs.wait(jobs.submit(None, "quick", lambda i: pa.table({"a": [1]}))) \
+            .to_pylist() == [{"a": 1}]  # the worker goes on
+    finally:
+        jobs.shutdown(1.0)
+
+
+def test_apply_to_database_sizes_the_pool(db):
+    apply_to_database(db, PlOptions(job_workers=3, job_timeout=5.0))
+    jobs = jobs_for(db)
+    assert (jobs.workers, jobs.timeout) == (3, 5.0)
+    stop_jobs(db, 1.0)
+    assert PlOptions().job_workers == DEFAULT_WORKERS

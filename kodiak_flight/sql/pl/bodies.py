@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from . import ast
-from .functions import UserFunction
+if TYPE_CHECKING:  # (variables.py holds a session's Bodies; ast.py imports variables.py)
+    from . import ast
+    from .functions import UserFunction
 
 MAX_BODIES = 128  # functions a session keeps parsed (least recently called are let go)
 

@@ -35,10 +35,12 @@ from .errors import (
     ControlError,
     Frame,
     PlException,
+    PlLimit,
     add_frame,
     error_value,
 )
 from .exceptions import exception_type, raise_value
+from .limits import limits_of
 from .scalar import evaluate, one_row_expression
 
 _savepoints = itertools.count()
@@ -198,8 +200,13 @@ class Interpreter:
             self._block(ast.Block(node.line, node.otherwise))
 
     def _while(self, node: ast.While) -> None:
+        most = limits_of(self.session).max_loop_iterations
+        turns = 0
         while self.condition(node.condition, "WHILE"):
             self.check()
+            turns += 1
+            if most is not None and turns > most:
+                raise _too_many("WHILE", most)
             if not self._turn(node.body):
                 break
 
@@ -208,8 +215,11 @@ class Interpreter:
         struct = pa.StructArray.from_arrays(
             [c.combine_chunks() for c in table.columns], names=table.column_names) \
             if table.num_columns else None
+        most = limits_of(self.session).max_loop_iterations
         for i in range(table.num_rows):  # control flow over a query's rows, not a hot path
             self.check()
+            if most is not None and i >= most:
+                raise _too_many("FOR", most)
             assert struct is not None
             with self.variables.block():
                 self.variables.let(node.var, struct[i])
@@ -280,6 +290,11 @@ class Interpreter:
                 self.body(catch.body)
             finally:
                 self.catching.pop()
+
+
+def _too_many(loop: str, most: int) -> PlLimit:
+    return PlLimit(f"a {loop} loop ran more than {most:,} turns (pl_max_loop_iterations); "
+                   "raise the limit with SET pl_max_loop_iterations = N, up to the server's")
 
 
 def _matching(catches: list[ast.Catch], error: BaseException) -> ast.Catch | None:

@@ -29,10 +29,12 @@ from .bodies import Bodies
 @dataclass
 class CallLimits:
     """How deep calls may nest: ``max_depth`` calls of one function inside each other
-    (recursion), ``max_stack`` frames in all (scripts and functions)."""
+    (recursion), ``max_stack`` frames in all (scripts and functions); and how many turns
+    one ``WHILE`` or ``FOR`` may take (``max_loop_iterations``, None: no limit)."""
 
     max_depth: int = 32
     max_stack: int = 64
+    max_loop_iterations: int | None = None
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
