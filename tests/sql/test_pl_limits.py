@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import time
 
+import duckdb
 import pyarrow as pa
 import pytest
 
 import engine
 from kodiak_flight.sql import Session
-from kodiak_flight.sql.errors import BindError, QueryTimedOut
+from kodiak_flight.sql.errors import BindError, ParseError, QueryTimedOut, SqlTypeError
 from kodiak_flight.sql.pl.errors import PlLimit
 from kodiak_flight.sql.pl.jobs import DEFAULT_WORKERS, TIMED_OUT, Jobs, jobs_for, stop_jobs
 from kodiak_flight.sql.pl.limits import PlOptions, apply_to_database, apply_to_session
@@ -174,3 +175,47 @@ def test_apply_to_database_sizes_the_pool(db):
     assert (jobs.workers, jobs.timeout) == (3, 5.0)
     stop_jobs(db, 1.0)
     assert PlOptions().job_workers == DEFAULT_WORKERS
+
+
+# -- TRY_CAST to user types; MATCH ranges of strings and dates ---------------------------
+
+
+def one(s, sql):
+    return s.execute(sql).reader.read_all().column(0).to_pylist()
+
+
+def test_try_cast_to_a_user_type_is_null_on_failure(s):
+    s.execute("CREATE TYPE point AS STRUCT (x double, y double)")
+    assert one(s, "select try_cast({y: 2, x: 1} as point)") == [{"x": 1.0, "y": 2.0}]
+    assert one(s, "select try_cast('abc' as point)") == [None]
+    assert one(s, "select try_cast(5 as point)") == [None]
+    assert one(s, "select try_cast({x: 1, z: 2} as point)") == [None]  # not its shape
+    assert one(s, "select try_cast({x: 'a', y: 2} as point)") == [{"x": None, "y": 2.0}]
+    s.execute("create table raw (s struct(x varchar, y varchar))")
+    s.execute("insert into raw values ({x: 'a', y: '2'}), ({x: '1', y: '3'}), (NULL)")
+    got = one(s, "select try_cast(s as point) from raw")
+    want = duckdb.sql("select try_cast(s as struct(x double, y double)) from (values "
+                      "({'x': 'a', 'y': '2'}), ({'x': '1', 'y': '3'}), (NULL)) t(s)"
+                      ).fetchall()
+    assert got == [w[0] for w in want]
+    with pytest.raises(SqlTypeError, match="cannot cast VARCHAR to point"):
+        s.execute("select cast('abc' as point)")  # CAST still refuses
+
+
+@pytest.mark.parametrize("subject", ["'c'", "'m'", "'n'", "'zz'", "NULL::varchar",
+                                     "date '2024-03-01'", "date '2025-01-01'"])
+def test_match_ranges_of_strings_and_dates(s, subject):
+    text = (f"select MATCH {subject} {{ 'a'..'m' => 'first', 'n'..'y' => 'second', "
+            f"_ => 'other' }}") if "date" not in subject else \
+        (f"select MATCH {subject} {{ date '2024-01-01'..date '2024-12-31' => '2024', "
+         f"_ => 'other' }}")
+    plain = (f"select CASE WHEN {subject} BETWEEN 'a' AND 'm' THEN 'first' WHEN {subject} "
+             "BETWEEN 'n' AND 'y' THEN 'second' ELSE 'other' END") if "date" not in subject \
+        else (f"select CASE WHEN {subject} BETWEEN date '2024-01-01' AND date '2024-12-31' "
+              "THEN '2024' ELSE 'other' END")
+    assert one(s, text) == [duckdb.sql(plain).fetchall()[0][0]]
+
+
+def test_match_range_errors(s):
+    with pytest.raises(ParseError, match="expected the upper bound of a MATCH range"):
+        s.execute("select match 'c' { 'a'.. => 1 }")
