@@ -12,10 +12,13 @@ import pytest
 
 import engine
 from kodiak_flight.sql import Session
+from kodiak_flight.sql import functions as F
 from kodiak_flight.sql.errors import BindError, ParseError, QueryTimedOut, SqlTypeError
+from kodiak_flight.sql.functions.signatures import SCALAR_FORMS, aggregate_forms
 from kodiak_flight.sql.pl.errors import PlLimit
 from kodiak_flight.sql.pl.jobs import DEFAULT_WORKERS, TIMED_OUT, Jobs, jobs_for, stop_jobs
 from kodiak_flight.sql.pl.limits import PlOptions, apply_to_database, apply_to_session
+from kodiak_flight.sql.types import sql_name
 
 from .pl_fixtures import function
 
@@ -219,3 +222,42 @@ def test_match_ranges_of_strings_and_dates(s, subject):
 def test_match_range_errors(s):
     with pytest.raises(ParseError, match="expected the upper bound of a MATCH range"):
         s.execute("select match 'c' { 'a'.. => 1 }")
+
+
+# -- SHOW FUNCTIONS: signatures of built-ins --------------------------------------------
+
+
+def test_every_written_signature_is_what_the_binder_gives(s):
+    wrong = []
+    for sig in SCALAR_FORMS:
+        fn = F.lookup(sig.name)
+        assert fn is not None and fn.name == sig.name, f"{sig.name} is no built-in's name"
+        assert fn.min_args <= len(sig.params) <= (fn.max_args or 99), sig
+        t = s.execute(f"select {sig.example}").reader.schema.field(0).type
+        if sql_name(t).lower() != sig.returns:
+            wrong.append(f"{sig.example}: {sql_name(t).lower()}, written {sig.returns}")
+    assert not wrong, wrong
+
+
+def test_aggregate_signatures_come_from_the_registry(s):
+    checked = 0
+    for fn in F.functions("aggregate"):
+        for sig in aggregate_forms(fn):
+            t = s.execute(f"select {sig.example}").reader.schema.field(0).type
+            assert sql_name(t).lower() == sig.returns, sig
+            checked += 1
+    assert checked > 20
+
+
+def test_show_functions_lists_types(s):
+    s.execute("CREATE FUNCTION twice(a bigint) RETURNS bigint AS a * 2")
+    shown = rows(s, "SHOW FUNCTIONS")
+    by_name = {}
+    for r in shown:
+        by_name.setdefault(r["name"], []).append((r["parameters"], r["returns"]))
+    assert ("varchar, bigint, bigint", "varchar") in by_name["substring"]
+    assert ("double, bigint", "double") in by_name["round"]
+    assert ("bigint", "bigint") in by_name["sum"] and ("double", "double") in by_name["sum"]
+    assert by_name["twice"] == [("a bigint", "bigint")]
+    listed = {r["name"] for r in shown if r["returns"] is not None and r["origin"] == "built-in"}
+    assert len(listed) >= 60
