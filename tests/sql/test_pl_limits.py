@@ -13,11 +13,13 @@ import pytest
 import engine
 from kodiak_flight.sql import Session
 from kodiak_flight.sql import functions as F
+from kodiak_flight.sql.dialect import parse
 from kodiak_flight.sql.errors import BindError, ParseError, QueryTimedOut, SqlTypeError
 from kodiak_flight.sql.functions.signatures import SCALAR_FORMS, aggregate_forms
 from kodiak_flight.sql.pl.errors import PlLimit
 from kodiak_flight.sql.pl.jobs import DEFAULT_WORKERS, TIMED_OUT, Jobs, jobs_for, stop_jobs
 from kodiak_flight.sql.pl.limits import PlOptions, apply_to_database, apply_to_session
+from kodiak_flight.sql.pl.scalar import evaluate, one_row_expression
 from kodiak_flight.sql.types import sql_name
 
 from .pl_fixtures import function
@@ -261,3 +263,31 @@ def test_show_functions_lists_types(s):
     assert by_name["twice"] == [("a bigint", "bigint")]
     listed = {r["name"] for r in shown if r["returns"] is not None and r["origin"] == "built-in"}
     assert len(listed) >= 60
+
+
+# -- a loop's conditions and counters computed on plain values ---------------------------
+
+
+@pytest.mark.parametrize("expr, value", [
+    ("$i < 7", 5), ("$i >= 5", 5), ("$i = 5", 5), ("$i <> 5", 5), ("$i + 1", 5),
+    ("$i - 10", 5), ("$i * 3", 5), ("$i + 1", None), ("$i < 7", None),
+    ("$i * 2", 2**62), ("$i + 1.5::double", 5), ("$i * 0.5::double", 1.5),
+    ("$i || 'b' || 'c'", "a"), ("$i || 'b'", None), ("$i < 'z'", "é"), ("$i = true", False),
+    ("$i + 1", 2**63 - 1),
+])
+def test_plain_values_agree_with_the_kernels(s, expr, value):
+    """Each value computed on Python values (pl/scalar.py) equals the query's answer."""
+    s.variables.session["i"] = pa.scalar(value)
+    def script():
+        return rows(s, f"RETURN {expr}")[0]["result"]
+    try:
+        want = s.execute(f"select {expr} from range(1)").reader.read_all().column(0)[0]
+    except Exception as e:  # noqa: BLE001 - the same error, then
+        with pytest.raises(type(e)):
+            script()
+        return
+    assert script() == want.as_py()
+    plan = s.prepare_parsed(parse(f"select {expr}")[0])
+    tpl, values = plan.bound([])
+    got = evaluate(one_row_expression(tpl.plan), values, None)
+    assert got is not None and got.type == want.type and got.as_py() == want.as_py()

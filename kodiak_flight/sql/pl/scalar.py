@@ -13,7 +13,9 @@ None and the caller runs the whole plan, so errors are the query's own.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,18 +45,101 @@ def evaluate(e: Expr, values: list[pa.Scalar], subquery: Subquery) -> pa.Scalar 
     """``e``'s value with parameter slots filled from ``values`` (the scalars ``Prepared.bound``
     gives), or None when it must run as a query."""
     try:
+        return _plain(e, values)
+    except Unevaluable:
+        pass
+    try:
         out = _eval(e, values, subquery)
     except (Unevaluable, pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
     return out if out.type == e.type else None
 
 
+# -- the common loop arithmetic on plain values -------------------------------------------
+#
+# A kernel call on Arrow scalars costs several microseconds (more than the operation), and a
+# loop's condition and counter (``$i < 10000``, ``$i + 1``, ``$acc || $r.b``) are one or two
+# of them per turn. For these few kernels on BIGINT, DOUBLE, BOOLEAN and VARCHAR values the
+# result is computed on the Python values, with Arrow's semantics: NULL in, NULL out; a
+# BIGINT result outside 64 bits, or anything else, goes to the kernels (whose error an
+# overflow raises); strings compare as Arrow compares UTF-8 (code point order).
+
+_INT, _FLOAT, _BOOL, _STR = pa.int64(), pa.float64(), pa.bool_(), pa.string()
+_PLAIN_TYPES = {_INT: int, _FLOAT: float, _BOOL: bool, _STR: str}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "less": operator.lt, "less_equal": operator.le, "greater": operator.gt,
+    "greater_equal": operator.ge, "equal": operator.eq, "not_equal": operator.ne}
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "add_checked": operator.add, "subtract_checked": operator.sub,
+    "multiply_checked": operator.mul, "add": operator.add, "subtract": operator.sub,
+    "multiply": operator.mul}
+_EMIT_NULL = pc.JoinOptions("emit_null")
+_BOOLS = {True: pa.scalar(True), False: pa.scalar(False), None: pa.scalar(None, _BOOL)}
+
+
+def _plain(e: Expr, values: list[pa.Scalar]) -> pa.Scalar:
+    """``e`` computed on Python values when it is only those kernels over those types."""
+    v = _value(e, values)
+    if e.type == _BOOL:
+        return _BOOLS[v]
+    return pa.scalar(v, type=e.type)
+
+
+def _value(e: Expr, values: list[pa.Scalar]) -> Any:
+    kind = _PLAIN_TYPES.get(e.type)
+    if kind is None:
+        raise Unevaluable
+    if isinstance(e, Param):
+        v = values[e.index - 1].as_py()  # of the slot's type: templates are kept per type
+    elif type(e) is Lit:
+        v = e.value
+    elif isinstance(e, Call) and len(e.args) == 2 and e.options is None:
+        return _call(e, values)
+    elif isinstance(e, Call) and e.fn == "binary_join_element_wise" and len(e.args) >= 2 \
+            and e.options == _EMIT_NULL:
+        return _concat(e, values)
+    else:
+        raise Unevaluable
+    if v is not None and type(v) is not kind:
+        raise Unevaluable
+    return v
+
+
+def _call(e: Call, values: list[pa.Scalar]) -> Any:
+    a, b = e.args
+    if a.type != b.type:
+        raise Unevaluable
+    compare = _COMPARE.get(e.fn)
+    arithmetic = _ARITHMETIC.get(e.fn) if e.type in (_INT, _FLOAT) else None
+    if compare is None and arithmetic is None:
+        raise Unevaluable
+    x, y = _value(a, values), _value(b, values)
+    if x is None or y is None:
+        return None
+    if compare is not None:
+        return compare(x, y)
+    assert arithmetic is not None
+    out = arithmetic(x, y)
+    if e.type == _INT and not -2**63 <= out < 2**63:
+        raise Unevaluable  # the kernel raises Arrow's overflow error
+    return out
+
+
+def _concat(e: Call, values: list[pa.Scalar]) -> Any:
+    """``a || b``: ``binary_join_element_wise(a, b, '')``, NULL if any part is."""
+    if e.type != _STR or any(a.type != _STR for a in e.args):
+        raise Unevaluable
+    *parts, sep = (_value(x, values) for x in e.args)
+    if sep is None or any(p is None for p in parts):
+        return None
+    return sep.join(parts)
+
+
 def _eval(e: Expr, values: list[pa.Scalar], subquery: Subquery) -> pa.Scalar:
     if isinstance(e, SubqueryValue):
         return subquery(e).scalar()
     if isinstance(e, Param):
-        v = values[e.index - 1]  # as the slot's type (a plan's Param is of the type bound)
-        return v if v.type == e.type else pa.scalar(v.as_py(), type=e.type)
+        return pa.scalar(values[e.index - 1].as_py(), type=e.type)
     if isinstance(e, Lit):
         if isinstance(e.value, (pa.Array, pa.ChunkedArray)):
             raise Unevaluable
