@@ -273,11 +273,14 @@ def test_show_functions_lists_types(s):
     ("$i - 10", 5), ("$i * 3", 5), ("$i + 1", None), ("$i < 7", None),
     ("$i * 2", 2**62), ("$i + 1.5::double", 5), ("$i * 0.5::double", 1.5),
     ("$i || 'b' || 'c'", "a"), ("$i || 'b'", None), ("$i < 'z'", "é"), ("$i = true", False),
-    ("$i + 1", 2**63 - 1),
+    ("$i + 1", 2**63 - 1), ("$i + 1", pa.scalar(5, pa.int32())),
+    ("$i + 1", pa.scalar(2**31 - 1, pa.int32())), ("$i * 1000", pa.scalar(100, pa.int16())),
+    ("$i < 2000", pa.scalar(7, pa.int32())), ("$i - 1", pa.scalar(-128, pa.int8())),
+    ("$i + 1.5", pa.scalar(1.5, pa.float32())),
 ])
 def test_plain_values_agree_with_the_kernels(s, expr, value):
     """Each value computed on Python values (pl/scalar.py) equals the query's answer."""
-    s.variables.session["i"] = pa.scalar(value)
+    s.variables.session["i"] = value if isinstance(value, pa.Scalar) else pa.scalar(value)
     def script():
         return rows(s, f"RETURN {expr}")[0]["result"]
     try:
@@ -291,3 +294,23 @@ def test_plain_values_agree_with_the_kernels(s, expr, value):
     tpl, values = plan.bound([])
     got = evaluate(one_row_expression(tpl.plan), values, None)
     assert got is not None and got.type == want.type and got.as_py() == want.as_py()
+
+
+def test_an_integer_variable_widened_for_a_bigint_key(s):
+    s.execute("create table t (k bigint primary key, v bigint)")
+    s.execute("insert into t select range, range * 7 from range(-5, 50)")
+    out = rows(s, """LET i = -5; LET acc = 0;
+        WHILE $i < 50 DO
+          SET acc = $acc + (select v from t where k = $i);
+          SET i = $i + 1;
+        END WHILE;
+        RETURN $acc""")
+    assert out == [{"result": sum(k * 7 for k in range(-5, 50))}]
+    s.variables.session["i"] = pa.scalar(300, pa.int32())
+    with pytest.raises(Exception) as query_error:
+        s.execute("select $i::tinyint").reader.read_all()
+    with pytest.raises(type(query_error.value)):
+        s.execute("RETURN $i::tinyint")
+    plan = s.prepare_parsed(parse("select v from t where k = $i")[0])
+    s.variables.session["i"] = pa.scalar(7, pa.int32())
+    assert plan.run().reader.read_all().to_pylist() == [{"v": 49}]

@@ -59,13 +59,14 @@ def evaluate(e: Expr, values: list[pa.Scalar], subquery: Subquery) -> pa.Scalar 
 #
 # A kernel call on Arrow scalars costs several microseconds (more than the operation), and a
 # loop's condition and counter (``$i < 10000``, ``$i + 1``, ``$acc || $r.b``) are one or two
-# of them per turn. For these few kernels on BIGINT, DOUBLE, BOOLEAN and VARCHAR values the
-# result is computed on the Python values, with Arrow's semantics: NULL in, NULL out; a
-# BIGINT result outside 64 bits, or anything else, goes to the kernels (whose error an
-# overflow raises); strings compare as Arrow compares UTF-8 (code point order).
+# of them per turn. For these few kernels on integer, DOUBLE, BOOLEAN and VARCHAR values the
+# result is computed on the Python values, with Arrow's semantics: NULL in, NULL out; an
+# integer result outside its type's bits, or anything else, goes to the kernels (whose error
+# an overflow raises); strings compare as Arrow compares UTF-8 (code point order).
 
-_INT, _FLOAT, _BOOL, _STR = pa.int64(), pa.float64(), pa.bool_(), pa.string()
-_PLAIN_TYPES = {_INT: int, _FLOAT: float, _BOOL: bool, _STR: str}
+_FLOAT, _BOOL, _STR = pa.float64(), pa.bool_(), pa.string()
+_INTS = {pa.int8(): 8, pa.int16(): 16, pa.int32(): 32, pa.int64(): 64}  # (bits)
+_PLAIN_TYPES = {**dict.fromkeys(_INTS, int), _FLOAT: float, _BOOL: bool, _STR: str}
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "less": operator.lt, "less_equal": operator.le, "greater": operator.gt,
     "greater_equal": operator.ge, "equal": operator.eq, "not_equal": operator.ne}
@@ -110,7 +111,8 @@ def _call(e: Call, values: list[pa.Scalar]) -> Any:
     if a.type != b.type:
         raise Unevaluable
     compare = _COMPARE.get(e.fn)
-    arithmetic = _ARITHMETIC.get(e.fn) if e.type in (_INT, _FLOAT) else None
+    bits = _INTS.get(e.type)
+    arithmetic = _ARITHMETIC.get(e.fn) if bits is not None or e.type == _FLOAT else None
     if compare is None and arithmetic is None:
         raise Unevaluable
     x, y = _value(a, values), _value(b, values)
@@ -120,8 +122,8 @@ def _call(e: Call, values: list[pa.Scalar]) -> Any:
         return compare(x, y)
     assert arithmetic is not None
     out = arithmetic(x, y)
-    if e.type == _INT and not -2**63 <= out < 2**63:
-        raise Unevaluable  # the kernel raises Arrow's overflow error
+    if bits is not None and not -2**(bits - 1) <= out < 2**(bits - 1):
+        raise Unevaluable  # the kernel raises Arrow's overflow error (or wraps, unchecked)
     return out
 
 
