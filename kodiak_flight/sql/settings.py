@@ -87,6 +87,19 @@ for _name, _meaning in (
     register(Setting(_name, _count(_name), str, _meaning))
 
 
+def _job_seconds(v: Any) -> float:
+    try:
+        return _seconds(v)
+    except BindError:
+        raise BindError("job_timeout must be a number of seconds or a duration such as "
+                        f"'30s', '500ms', '2min' (got {v!r})") from None
+
+
+JOB_TIMEOUT = register(Setting(
+    "job_timeout", _job_seconds, lambda s: f"{s:g} s",
+    "seconds a background job this session starts (CALL of an AS ASYNC function) may run"))
+
+
 @dataclass
 class SessionSettings:
     """One session's settings (shared with the sessions of its transactions)."""

@@ -164,7 +164,7 @@ def test_a_job_past_its_timeout_ends_timed_out(db):
                 time.sleep(0.01)
         job_id = jobs.submit(None, "slow", slow)
         with pytest.raises(QueryTimedOut, match=r"ran longer than its time limit of 0.2 s "
-                                                r"\(serve.job_timeout\)"):
+                                                r"\(job_timeout\)"):
             jobs.wait(job_id)
         job = jobs.get(job_id)
         assert job.state == TIMED_OUT and "0.2 s" in job.error
@@ -314,3 +314,17 @@ def test_an_integer_variable_widened_for_a_bigint_key(s):
     plan = s.prepare_parsed(parse("select v from t where k = $i")[0])
     s.variables.session["i"] = pa.scalar(7, pa.int32())
     assert plan.run().reader.read_all().to_pylist() == [{"v": 49}]
+
+
+def test_set_job_timeout_shortens_a_sessions_jobs(s, db):
+    function(db, "spin", [], "bigint", "BEGIN WHILE true DO SET x = 1; END WHILE; END",
+             mode="async")
+    with pytest.raises(BindError, match="job_timeout must be a number of seconds"):
+        s.execute("SET job_timeout = 'soon'")
+    s.execute("SET job_timeout = '200ms'")
+    job_id = rows(s, "CALL spin()")[0]["spin"]
+    with pytest.raises(QueryTimedOut, match=r"time limit of 0.2 s \(job_timeout\)"):
+        s.execute(f"AWAIT '{job_id}'")
+    state = rows(s, f"select state from kodiak_jobs where job_id = '{job_id}'")
+    assert state == [{"state": "timed_out"}]
+    stop_jobs(db, 1.0)

@@ -25,7 +25,7 @@ def settings(s: Session) -> dict:
 
 
 UNSET = {"memory_limit": None, "query_timeout": None, "pl_max_depth": None,
-         "pl_max_stack": None, "pl_max_loop_iterations": None}
+         "pl_max_stack": None, "pl_max_loop_iterations": None, "job_timeout": None}
 
 
 def test_set_show_reset(s):

@@ -70,7 +70,8 @@ def submit_async(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) ->
                                         names=[fn.name])
         finally:
             own.close()
-    job = jobs_for(session.db).submit(session.user, f"CALL {fn.signature()}", work)
+    job = jobs_for(session.db).submit(session.user, f"CALL {fn.signature()}", work,
+                                      timeout=session.settings.values.get("job_timeout"))
     return pa.scalar(job, pa.string())
 
 

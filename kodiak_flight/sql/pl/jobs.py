@@ -79,6 +79,7 @@ class Job:
         self.restored = False  # read from the record of an earlier run (no result)
         self.stop_reason = CANCELLED_BY_OWNER
         self.interrupt = Interrupt()
+        self.timeout: float | None = None  # seconds it may run once started
         self.ended = threading.Event()
 
     def record(self) -> dict[str, Any]:
@@ -130,9 +131,12 @@ class Jobs:
 
     # -- submitting and running -------------------------------------------------------------
 
-    def submit(self, user: str | None, label: str, work: Work) -> str:
-        """Queue ``work`` as a job of ``user`` shown as ``label``; its id."""
+    def submit(self, user: str | None, label: str, work: Work, *,
+               timeout: float | None = None) -> str:
+        """Queue ``work`` as a job of ``user`` shown as ``label``; its id. ``timeout``
+        (seconds, e.g. the session's ``SET job_timeout``) may only shorten the pool's."""
         job = Job(secrets.token_hex(8), user, shown_text(label), work)
+        job.timeout = min((t for t in (timeout, self.timeout) if t is not None), default=None)
         with self.lock:
             if self._stopping:
                 raise ExecutionError("the server is stopping; it takes no new jobs")
@@ -158,9 +162,9 @@ class Jobs:
                 if job.state != QUEUED:  # cancelled while it waited
                     continue
                 job.state, job.started = RUNNING, time.time()
-                if self.timeout is not None:  # counted from the start, not the submit
-                    job.interrupt.deadline = time.monotonic() + self.timeout
-                    job.interrupt.timeout = self.timeout
+                if job.timeout is not None:  # counted from the start, not the submit
+                    job.interrupt.deadline = time.monotonic() + job.timeout
+                    job.interrupt.timeout = job.timeout
             self._run(job)
 
     def _run(self, job: Job) -> None:
@@ -305,7 +309,7 @@ def _failure(job: Job, e: BaseException) -> tuple[str, SqlError]:
     if isinstance(e, QueryTimedOut) and job.interrupt.timeout is not None and \
             job.interrupt.deadline is not None and time.monotonic() > job.interrupt.deadline:
         return TIMED_OUT, QueryTimedOut(f"job {job.id} ran longer than its time limit of "
-                                        f"{job.interrupt.timeout:g} s (serve.job_timeout) "
+                                        f"{job.interrupt.timeout:g} s (job_timeout) "
                                         "and was stopped")
     if isinstance(e, QueryTimedOut):  # a statement's own query_timeout inside the job
         return FAILED, e

@@ -43,7 +43,8 @@ class PlOptions:
         return {"pl_max_depth": (self.max_depth, "serve.pl_max_depth"),
                 "pl_max_stack": (self.max_stack, "serve.pl_max_stack"),
                 "pl_max_loop_iterations": (self.max_loop_iterations,
-                                           "serve.pl_max_loop_iterations")}
+                                           "serve.pl_max_loop_iterations"),
+                "job_timeout": (self.job_timeout, "serve.job_timeout")}
 
 
 def apply_to_database(db: Any, options: PlOptions) -> None:
