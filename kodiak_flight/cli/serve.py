@@ -45,6 +45,8 @@ def fail(message: str, code: int) -> NoReturn:
 
 LIMITS = ("memory_limit", "query_memory_limit", "max_sessions", "max_queries_per_user",
           "max_result_bytes", "max_statement_bytes")
+PL_LIMITS = ("pl_max_depth", "pl_max_stack", "pl_max_loop_iterations", "job_workers",
+             "job_timeout")
 
 
 def size(text: str) -> int:
@@ -84,11 +86,23 @@ class ServeSettings:
     max_result_bytes: int | None = None
     max_statement_bytes: int | None = None
     master_key_file: Path | None = None
+    pl_max_depth: int = 32
+    pl_max_stack: int = 64
+    pl_max_loop_iterations: int | None = None
+    job_workers: int = 2
+    job_timeout: float | None = None
 
     def limits(self) -> Any:
         from ..server.limits import Limits
 
         return Limits(**{name: getattr(self, name) for name in LIMITS})
+
+    def pl(self) -> Any:
+        """The SQL layer's limits for scripts and jobs (``sql/pl/limits.py``)."""
+        from ..sql.pl.limits import PlOptions
+
+        return PlOptions(self.pl_max_depth, self.pl_max_stack, self.pl_max_loop_iterations,
+                         self.job_workers, self.job_timeout)
 
     @classmethod
     def resolve(cls, cfg: Config, **flags: Any) -> ServeSettings:
@@ -114,7 +128,7 @@ class ServeSettings:
                            ("--health-port", self.health_port)):
             if port is not None and not 0 <= port <= 65535:
                 fail(f"{flag} must be a TCP port (0 to 65535), not {port}", 2)
-        for name in LIMITS:
+        for name in (*LIMITS, *PL_LIMITS):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 fail(f"--{name.replace('_', '-')} must be positive", 2)
@@ -234,6 +248,20 @@ def serve(
         help="File holding the master key that protects stored secrets, readable by its "
              "owner only (KODIAK_MASTER_KEY_FILE; else the KODIAK_MASTER_KEY variable).")
     ] = None,
+    pl_max_depth: Annotated[int | None, typer.Option(
+        help="Nested calls of one function (recursion) a script may make; a session may "
+             "lower it with SET pl_max_depth (KODIAK_PL_MAX_DEPTH; default 32).")] = None,
+    pl_max_stack: Annotated[int | None, typer.Option(
+        help="Nested function calls in all a script may make (KODIAK_PL_MAX_STACK; "
+             "default 64).")] = None,
+    pl_max_loop_iterations: Annotated[int | None, typer.Option(
+        help="Turns one WHILE or FOR loop of a script may take "
+             "(KODIAK_PL_MAX_LOOP_ITERATIONS; default: no limit).")] = None,
+    job_workers: Annotated[int | None, typer.Option(
+        help="Background jobs run at once (KODIAK_JOB_WORKERS; default 2).")] = None,
+    job_timeout: Annotated[float | None, typer.Option(
+        help="Stop a background job after it has run this many seconds; it ends as "
+             "timed_out (KODIAK_JOB_TIMEOUT; default: no limit).")] = None,
 ) -> None:
     """Serve the database in --data-dir over Arrow Flight SQL until SIGINT or SIGTERM.
 
@@ -250,7 +278,10 @@ def serve(
         backup_root=backup_root, result_cache_bytes=result_cache_bytes, memory_limit=memory_limit,
         query_memory_limit=query_memory_limit, max_sessions=max_sessions,
         max_queries_per_user=max_queries_per_user, max_result_bytes=max_result_bytes,
-        max_statement_bytes=max_statement_bytes, master_key_file=master_key_file)
+        max_statement_bytes=max_statement_bytes, master_key_file=master_key_file,
+        pl_max_depth=pl_max_depth, pl_max_stack=pl_max_stack,
+        pl_max_loop_iterations=pl_max_loop_iterations, job_workers=job_workers,
+        job_timeout=job_timeout)
     s.check()
     s.check_master_key()
     logs.configure(s.log_level, s.log_format)
@@ -346,7 +377,7 @@ def start(db: Any, s: ServeSettings, auth: Any, certs: list[Any] | None,
 
     return start_server(db, s.host, s.port, auth=auth, tls_certificates=certs,
                         tls_client_ca=client_ca, query_timeout=s.query_timeout,
-                        limits=s.limits(),
+                        limits=s.limits(), pl=s.pl(),
                         file_root=None if s.file_root is None else str(s.file_root),
                         backup_root=None if s.backup_root is None else str(s.backup_root),
                         result_cache_bytes=s.result_cache_bytes,

@@ -21,6 +21,7 @@ from .. import sqlinfo, status
 from ..auth import Authenticator
 from ..sql.files import FileAccess
 from ..sql.pl.jobs import stop_jobs
+from ..sql.pl.limits import PlOptions, apply_to_database, apply_to_session
 from ..sql.resultcache import ResultCache, attach
 from ..status import Unimplemented
 from ..users import directory_for, superuser_of
@@ -101,9 +102,13 @@ class KodiakFlightServer(flight.FlightServerBase):
                  max_sql_nesting: int = MAX_SQL_NESTING, limits: Limits | None = None,
                  file_root: str | None = None, backup_root: str | None = None,
                  result_cache_bytes: int = 0,
-                 health_port: int | None = None, metrics_port: int | None = None) -> None:
+                 health_port: int | None = None, metrics_port: int | None = None,
+                 pl: PlOptions | None = None) -> None:
         status.install()
         _check_options(query_timeout, tls_certificates, tls_client_ca)
+        self.pl = pl or PlOptions()  # call, loop and job limits of scripts (serve.pl_*, job_*)
+        self.pl.check()
+        apply_to_database(db, self.pl)
         self.query_timeout = query_timeout
         self.limits = limits or Limits()
         self.limits.check()
@@ -226,6 +231,8 @@ class KodiakFlightServer(flight.FlightServerBase):
             sql.settings.ceilings.update({
                 "memory_limit": (self.limits.query_memory_limit, "serve.query_memory_limit"),
                 "query_timeout": (self.query_timeout, "serve.query_timeout")})
+            if owner is None and hasattr(sql, "variables"):  # SET pl_...: at most the server's
+                apply_to_session(sql, self.pl)
         return sql
 
     def client(self, context: flight.ServerCallContext) -> ClientSession:

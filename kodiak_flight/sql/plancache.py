@@ -123,6 +123,9 @@ def _expr(e: Expr, values: list[Any], memo: dict[int, Any]) -> Expr:
         if all(a is b for a, b in zip(args, e.args, strict=True)) and opts is e.options:
             return e
         if args and all(is_const(a) for a in args) and not isinstance(opts, SubqueryValue):
+            widened = _widened(e, args[0])
+            if widened is not None:
+                return widened
             try:
                 v = pc.call_function(e.fn, [a.scalar() for a in args], opts)
                 return Lit(v.as_py() if not isinstance(v, pa.Array) else v, v.type)
@@ -139,6 +142,18 @@ def _expr(e: Expr, values: list[Any], memo: dict[int, Any]) -> Expr:
             memo[id(e)] = done
         return done
     return e
+
+
+def _widened(e: Call, arg: Expr) -> Lit | None:
+    """``cast`` of an integer value to an integer type it fits in, without a kernel call (a
+    script's ``$i`` is INTEGER where a BIGINT key compares with it, on every loop turn)."""
+    if e.fn != "cast" or not isinstance(arg, Lit) or type(arg.value) is not int or \
+            not pa.types.is_integer(e.type):
+        return None
+    bits = e.type.bit_width
+    low, high = (0, 2**bits) if pa.types.is_unsigned_integer(e.type) else \
+        (-2**(bits - 1), 2**(bits - 1))
+    return Lit(arg.value, e.type) if low <= arg.value < high else None
 
 
 def has_join(plan: Node) -> bool:

@@ -67,9 +67,37 @@ def _seconds(v: Any) -> float:
 MEMORY_LIMIT = register(Setting(
     "memory_limit", _size, show_size,
     "memory one statement of this session may allocate; over it the statement is stopped"))
+
+
+def _count(name: str) -> Callable[[Any], int]:
+    def parse(v: Any) -> int:
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+        raise BindError(f"{name} must be a positive whole number (got {v!r})")
+    return parse
+
+
 QUERY_TIMEOUT = register(Setting(
     "query_timeout", _seconds, lambda s: f"{s:g} s",
     "seconds one statement of this session may run before it is stopped"))
+for _name, _meaning in (
+        ("pl_max_depth", "nested calls of one function (recursion) a script may make"),
+        ("pl_max_stack", "nested calls of functions in all a script may make"),
+        ("pl_max_loop_iterations", "turns one WHILE or FOR loop of a script may take")):
+    register(Setting(_name, _count(_name), str, _meaning))
+
+
+def _job_seconds(v: Any) -> float:
+    try:
+        return _seconds(v)
+    except BindError:
+        raise BindError("job_timeout must be a number of seconds or a duration such as "
+                        f"'30s', '500ms', '2min' (got {v!r})") from None
+
+
+JOB_TIMEOUT = register(Setting(
+    "job_timeout", _job_seconds, lambda s: f"{s:g} s",
+    "seconds a background job this session starts (CALL of an AS ASYNC function) may run"))
 
 
 @dataclass

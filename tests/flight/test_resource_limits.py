@@ -173,3 +173,29 @@ def test_a_session_lowers_its_memory_limit_but_never_raises_it(db, big):
         update(c, "RESET memory_limit")
         assert query(c, f"select * from {big} order by v desc").num_rows == 400_000
         c.close()
+
+
+def test_script_limits_come_from_the_server(db):
+    from kodiak_flight.sql.pl.jobs import jobs_for
+    from kodiak_flight.sql.pl.limits import PlOptions
+
+    pl = PlOptions(max_depth=4, max_loop_iterations=50, job_workers=3, job_timeout=9.0)
+    with running(db, pl=pl) as srv:
+        assert (jobs_for(db).workers, jobs_for(db).timeout) == (3, 9.0)
+        c = connect(srv)
+        with pytest.raises(REFUSED, match=r"pl_max_depth = 8 is above this server's limit "
+                                          r"of 4 \(serve.pl_max_depth\)"):
+            update(c, "SET pl_max_depth = 8")
+        update(c, "SET pl_max_depth = 2")
+        with pytest.raises(REFUSED, match=r"more than 50 turns"):
+            query(c, "LET i = 0; WHILE true DO SET i = $i + 1; END WHILE; RETURN $i")
+        c.close()
+
+
+def test_script_and_job_settings_in_the_config(tmp_path):
+    from kodiak_flight.config import Config
+
+    cfg = Config.load(env={"KODIAK_JOB_WORKERS": "4", "KODIAK_PL_MAX_DEPTH": "10"},
+                      cwd=tmp_path)
+    assert cfg.get("serve.job_workers") == 4 and cfg.get("serve.pl_max_depth") == 10
+    assert cfg.get("serve.job_timeout") is None and cfg.get("serve.pl_max_stack") == 64

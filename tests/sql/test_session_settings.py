@@ -24,18 +24,22 @@ def settings(s: Session) -> dict:
     return {r["name"]: r["value"] for r in s.execute("show settings").table.to_pylist()}
 
 
+UNSET = {"memory_limit": None, "query_timeout": None, "pl_max_depth": None,
+         "pl_max_stack": None, "pl_max_loop_iterations": None, "job_timeout": None}
+
+
 def test_set_show_reset(s):
-    assert settings(s) == {"memory_limit": None, "query_timeout": None}
+    assert settings(s) == UNSET
     s.execute("SET memory_limit = '64MiB'")
     s.execute("SET query_timeout = '500ms'")
-    assert settings(s) == {"memory_limit": "64 MiB", "query_timeout": "0.5 s"}
+    assert settings(s) == {**UNSET, "memory_limit": "64 MiB", "query_timeout": "0.5 s"}
     s.execute("SET memory_limit = 1048576")  # bytes
     assert settings(s)["memory_limit"] == "1 MiB"
     s.execute("RESET memory_limit")
     assert settings(s)["memory_limit"] is None
     s.execute("SET x = 1")
     s.execute("RESET ALL")  # variables and settings alike
-    assert settings(s) == {"memory_limit": None, "query_timeout": None}
+    assert settings(s) == UNSET
     assert s.execute("show variables").table.num_rows == 0
 
 
@@ -55,7 +59,7 @@ def test_setting_names_win_over_variables(s):
 def test_bad_values_are_refused(s, sql, words):
     with pytest.raises(BindError, match=words):
         s.execute(sql)
-    assert settings(s) == {"memory_limit": None, "query_timeout": None}
+    assert settings(s) == UNSET
 
 
 def test_never_above_the_servers_limit(s):

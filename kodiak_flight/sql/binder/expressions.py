@@ -144,9 +144,11 @@ class ExpressionBinder(BinderState):
     def _x_Cast(self, node: exp.Cast, scope: Scope, agg: AggState | None) -> Expr:
         to = from_sql(node.args["to"], self.ctx.user_type)
         inner = self.expr(node.this, scope, agg)
+        safe = isinstance(node, exp.TryCast) or node.args.get("safe")
         if user_types.user_type_name(to):  # ``{x: 1, y: 2}::point``: fields by name
-            return user_types.coerce(inner, to, f"CAST to {sql_name(to)}")
-        if isinstance(node, exp.TryCast) or node.args.get("safe"):
+            return user_types.coerce(inner, to, f"CAST to {sql_name(to)}",
+                                     self._try_cast if safe else None)
+        if safe:
             return self._try_cast(inner, to)
         return cast(inner, to)
 

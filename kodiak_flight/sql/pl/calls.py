@@ -23,6 +23,7 @@ from .errors import ControlError, PlLimit
 from .functions import UserFunction, find_functions, search_path
 from .interpreter import Interpreter, materialised
 from .jobs import jobs_for
+from .limits import limits_of
 from .parser import parse_script
 from .variables import CallLimits
 
@@ -69,20 +70,21 @@ def submit_async(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) ->
                                         names=[fn.name])
         finally:
             own.close()
-    job = jobs_for(session.db).submit(session.user, f"CALL {fn.signature()}", work)
+    job = jobs_for(session.db).submit(session.user, f"CALL {fn.signature()}", work,
+                                      timeout=session.settings.values.get("job_timeout"))
     return pa.scalar(job, pa.string())
 
 
 def run_function(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) -> pa.Scalar:
     """The body run in a new frame holding the parameters; its value cast to ``returns``."""
     variables = session.variables
-    limits: CallLimits = variables.limits
+    limits: CallLimits = limits_of(session)  # the server's, or lower SET pl_max_... ones
     if len(variables.frames) >= limits.max_stack:
         raise PlLimit(f"call stack too deep calling {fn.signature()}: more than "
-                      f"{limits.max_stack} nested calls")
+                      f"{limits.max_stack} nested calls (pl_max_stack)")
     if variables.calls.count(fn.signature()) >= limits.max_depth:
         raise PlLimit(f"recursion too deep in {fn.signature()}: more than {limits.max_depth} "
-                      "nested calls of it")
+                      "nested calls of it (pl_max_depth)")
     variables.calls.append(fn.signature())
     try:
         value = _body_value(session, fn, bound)
@@ -95,13 +97,15 @@ def run_function(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]) ->
 
 def _body_value(session: Any, fn: UserFunction, bound: dict[str, pa.Scalar]
                 ) -> pa.Scalar | None:
+    script = session.variables.bodies.script(fn, _parse_body)  # parsed once per version
+    returned, value = Interpreter(session, script).run(bound)
+    return value if returned or not fn.block else None
+
+
+def _parse_body(fn: UserFunction) -> Any:
     if fn.block:
-        script = parse_script(fn.body, name=fn.signature())
-        returned, value = Interpreter(session, script).run(bound)
-        return value if returned else None
-    node = parse_script(f"RETURN {fn.body}", name=fn.signature())
-    returned, value = Interpreter(session, _expression_body(node, fn)).run(bound)
-    return value
+        return parse_script(fn.body, name=fn.signature())
+    return _expression_body(parse_script(f"RETURN {fn.body}", name=fn.signature()), fn)
 
 
 def _expression_body(script: Any, fn: UserFunction) -> Any:

@@ -55,6 +55,7 @@ class UserFunction:
     mode: str = "sync"
     raises: tuple[str, ...] = ()
     sql: str = ""
+    version: int = 0  # the catalog object's (the LSN that created or replaced it)
 
     @property
     def object_name(self) -> str:
@@ -153,7 +154,8 @@ def from_object(snap: Any, obj: Any) -> UserFunction:
         params=params, returns=d["returns"],
         return_type=resolve_type(snap, obj.schema, d["returns"])[1], body=d["body"],
         block=bool(d.get("block")), mode=d.get("mode", "sync"),
-        raises=tuple(d.get("raises") or ()), sql=d.get("sql", ""))
+        raises=tuple(d.get("raises") or ()), sql=d.get("sql", ""),
+        version=getattr(obj, "version", 0))
 
 
 def all_functions(snap: Any, schema: str | None = None) -> list[UserFunction]:

@@ -35,10 +35,12 @@ from .errors import (
     ControlError,
     Frame,
     PlException,
+    PlLimit,
     add_frame,
     error_value,
 )
 from .exceptions import exception_type, raise_value
+from .limits import limits_of
 from .scalar import evaluate, one_row_expression
 
 _savepoints = itertools.count()
@@ -147,17 +149,16 @@ class Interpreter:
         e = one_row_expression(tpl.plan)
         if e is None:
             return None
-        given = plain(values)
         session = self.session
 
         def subquery(sq: SubqueryValue) -> Lit:
             run = Executor(session.snapshot(), session.interrupt)
-            out = run.resolve(instantiate(sq, given))
+            out = run.resolve(instantiate(sq, plain(values)))
             assert isinstance(out, Lit)
             return out
 
         with reported(prepared.stmt):
-            return evaluate(e, given, subquery)
+            return evaluate(e, values, subquery)
 
     def condition(self, code: ast.Code, what: str) -> bool:
         v = self.value(code)
@@ -199,8 +200,13 @@ class Interpreter:
             self._block(ast.Block(node.line, node.otherwise))
 
     def _while(self, node: ast.While) -> None:
+        most = limits_of(self.session).max_loop_iterations
+        turns = 0
         while self.condition(node.condition, "WHILE"):
             self.check()
+            turns += 1
+            if most is not None and turns > most:
+                raise _too_many("WHILE", most)
             if not self._turn(node.body):
                 break
 
@@ -209,8 +215,11 @@ class Interpreter:
         struct = pa.StructArray.from_arrays(
             [c.combine_chunks() for c in table.columns], names=table.column_names) \
             if table.num_columns else None
+        most = limits_of(self.session).max_loop_iterations
         for i in range(table.num_rows):  # control flow over a query's rows, not a hot path
             self.check()
+            if most is not None and i >= most:
+                raise _too_many("FOR", most)
             assert struct is not None
             with self.variables.block():
                 self.variables.let(node.var, struct[i])
@@ -281,6 +290,11 @@ class Interpreter:
                 self.body(catch.body)
             finally:
                 self.catching.pop()
+
+
+def _too_many(loop: str, most: int) -> PlLimit:
+    return PlLimit(f"a {loop} loop ran more than {most:,} turns (pl_max_loop_iterations); "
+                   "raise the limit with SET pl_max_loop_iterations = N, up to the server's")
 
 
 def _matching(catches: list[ast.Catch], error: BaseException) -> ast.Catch | None:

@@ -42,9 +42,9 @@ from .job_records import Recorder, stored
 
 log = logging.getLogger(__name__)
 
-QUEUED, RUNNING, DONE, FAILED, CANCELLED, LOST = (
-    "queued", "running", "done", "failed", "cancelled", "lost")
-ENDED = frozenset({DONE, FAILED, CANCELLED, LOST})
+QUEUED, RUNNING, DONE, FAILED, CANCELLED, LOST, TIMED_OUT = (
+    "queued", "running", "done", "failed", "cancelled", "lost", "timed_out")
+ENDED = frozenset({DONE, FAILED, CANCELLED, LOST, TIMED_OUT})
 
 DEFAULT_WORKERS = 2
 MAX_RESULT_BYTES = 64 << 20
@@ -79,6 +79,7 @@ class Job:
         self.restored = False  # read from the record of an earlier run (no result)
         self.stop_reason = CANCELLED_BY_OWNER
         self.interrupt = Interrupt()
+        self.timeout: float | None = None  # seconds it may run once started
         self.ended = threading.Event()
 
     def record(self) -> dict[str, Any]:
@@ -104,8 +105,10 @@ class Jobs:
 
     def __init__(self, db: Any, workers: int = DEFAULT_WORKERS, *,
                  max_result_bytes: int = MAX_RESULT_BYTES,
-                 max_result_total: int = MAX_RESULT_TOTAL, max_kept: int = MAX_KEPT) -> None:
+                 max_result_total: int = MAX_RESULT_TOTAL, max_kept: int = MAX_KEPT,
+                 timeout: float | None = None) -> None:
         self.workers = workers
+        self.timeout = timeout  # seconds a job may run (from its start); None: no limit
         self.max_result_bytes = max_result_bytes
         self.max_result_total = max_result_total
         self.max_kept = max_kept
@@ -128,9 +131,12 @@ class Jobs:
 
     # -- submitting and running -------------------------------------------------------------
 
-    def submit(self, user: str | None, label: str, work: Work) -> str:
-        """Queue ``work`` as a job of ``user`` shown as ``label``; its id."""
+    def submit(self, user: str | None, label: str, work: Work, *,
+               timeout: float | None = None) -> str:
+        """Queue ``work`` as a job of ``user`` shown as ``label``; its id. ``timeout``
+        (seconds, e.g. the session's ``SET job_timeout``) may only shorten the pool's."""
         job = Job(secrets.token_hex(8), user, shown_text(label), work)
+        job.timeout = min((t for t in (timeout, self.timeout) if t is not None), default=None)
         with self.lock:
             if self._stopping:
                 raise ExecutionError("the server is stopping; it takes no new jobs")
@@ -156,6 +162,9 @@ class Jobs:
                 if job.state != QUEUED:  # cancelled while it waited
                     continue
                 job.state, job.started = RUNNING, time.time()
+                if job.timeout is not None:  # counted from the start, not the submit
+                    job.interrupt.deadline = time.monotonic() + job.timeout
+                    job.interrupt.timeout = job.timeout
             self._run(job)
 
     def _run(self, job: Job) -> None:
@@ -245,6 +254,8 @@ class Jobs:
             raise _copy(job.exception)
         if job.state == FAILED:
             raise ExecutionError(f"job {job_id} failed: {job.error}")
+        if job.state == TIMED_OUT and job.exception is not None:
+            raise _copy(job.exception)
         raise ExecutionError(f"job {job_id} was {job.state}: {job.error}")
 
     def cancel(self, job_id: str, by: str | None = None) -> Job:
@@ -293,8 +304,15 @@ def _as_table(out: Any) -> pa.Table:
 
 def _failure(job: Job, e: BaseException) -> tuple[str, SqlError]:
     """The end state and the error AWAIT raises for a job whose work raised ``e``."""
-    if job.interrupt.cancelled or isinstance(e, QueryCancelled | QueryTimedOut):
+    if job.interrupt.cancelled or isinstance(e, QueryCancelled):
         return CANCELLED, QueryCancelled(f"job {job.id} was cancelled ({job.stop_reason})")
+    if isinstance(e, QueryTimedOut) and job.interrupt.timeout is not None and \
+            job.interrupt.deadline is not None and time.monotonic() > job.interrupt.deadline:
+        return TIMED_OUT, QueryTimedOut(f"job {job.id} ran longer than its time limit of "
+                                        f"{job.interrupt.timeout:g} s (job_timeout) "
+                                        "and was stopped")
+    if isinstance(e, QueryTimedOut):  # a statement's own query_timeout inside the job
+        return FAILED, e
     if isinstance(e, SqlError):
         return FAILED, e
     if isinstance(e, engine_errors.KodiakError):

@@ -1,7 +1,8 @@
 """``MATCH expr { pattern => result, ... }``: a value match, compiled to ``CASE`` while parsing.
 
 Patterns: a value (``1``, ``'a'``, ``null``, any constant expression), alternatives
-(``2 | 3``), an inclusive numeric range (``4..10``: 4 <= x <= 10), the wildcard ``_``, and a
+(``2 | 3``), an inclusive range (``4..10``: 4 <= x <= 10; also of strings ``'a'..'m'`` and
+dates ``date '2024-01-01'..date '2024-06-30'``, any constants), the wildcard ``_``, and a
 name that binds the subject (``x if x > 100``); any arm may take a guard ``if <condition>``.
 Arms are tried in order and the first that holds gives the result; with no arm holding the
 value is NULL (as CASE without ELSE). Because it becomes a CASE, a MATCH runs vectorised
@@ -133,8 +134,58 @@ def _pattern(p: Any, subject: exp.Expression) -> exp.Expression:
 
 
 def _range_start(p: Any) -> exp.Expression | None:
-    """``[-]n..``: the lower bound of a range, with the ``..`` consumed (the tokenizer reads
-    ``4..10`` as ``4.`` ``.`` ``10``); None, having consumed nothing, otherwise."""
+    """The lower bound of a range with its ``..`` consumed: a number (``[-]n..``), or any
+    other constant before ``..`` (``'a'..``, ``date '2024-01-01'..``); None, having consumed
+    nothing, when the pattern is no range."""
+    number = _number_start(p)
+    if number is not None:
+        return number
+    dots = _dots_ahead(p)
+    if dots is None:
+        return None
+    start, errors = p._index, len(p.errors)
+    size, p._tokens_size = p._tokens_size, dots  # the bound ends at the ``..``
+    try:
+        lo = p._parse_term()
+    except GlotParseError:
+        lo = None
+    finally:
+        p._tokens_size = size
+    p._advance(0)
+    if lo is None or p._index != dots:
+        del p.errors[errors:]
+        p._retreat(start)
+        return None
+    p._advance(2)
+    return lo
+
+
+_ARM_ENDS = {TokenType.FARROW, TokenType.PIPE, TokenType.COMMA, TokenType.R_BRACE}
+
+
+def _dots_ahead(p: Any) -> int | None:
+    """The index of a ``..`` (two adjacent dots, outside parentheses) before the pattern
+    ends, or None."""
+    depth = 0
+    toks = p._tokens
+    for i in range(p._index, len(toks) - 1):
+        tt = toks[i].token_type
+        if tt in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif tt in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth -= 1
+            if depth < 0:
+                return None
+        elif depth == 0 and tt in _ARM_ENDS:
+            return None
+        elif depth == 0 and tt == TokenType.DOT and toks[i + 1].token_type == TokenType.DOT \
+                and toks[i + 1].start == toks[i].end + 1:
+            return i if i > p._index else None
+    return None
+
+
+def _number_start(p: Any) -> exp.Expression | None:
+    """``[-]n..`` (the tokenizer reads ``4..10`` as ``4.`` ``.`` ``10``)."""
     i = p._index
     neg = p._curr is not None and p._curr.token_type == TokenType.DASH
     if neg:

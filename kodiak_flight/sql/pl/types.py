@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,28 +207,35 @@ def tagged(e: Expr, t: pa.DataType) -> Expr:
     return e
 
 
-def coerce(e: Expr, to: pa.DataType, what: str) -> Expr:
+def coerce(e: Expr, to: pa.DataType, what: str,
+           try_cast: Callable[[Expr, pa.DataType], Expr] | None = None) -> Expr:
     """``e`` as a value of ``to``; a struct target takes a struct of the same field names in
-    any order (``{y: 2, x: 1}::point``), its fields cast one by one."""
+    any order (``{y: 2, x: 1}::point``), its fields cast one by one. With ``try_cast``
+    (``TRY_CAST``) a value of another shape is NULL rather than an error, and each field is
+    cast by ``try_cast`` (a field that does not convert is NULL, as DuckDB's TRY_CAST)."""
     if not pa.types.is_struct(to) or pa.types.is_null(e.type):
-        return cast(e, to)
+        return cast(e, to) if try_cast is None else try_cast(e, to)
     if e.type == to:
         return tagged(e, to)
     name = user_type_name(to) or sql_name(to)
     shown = name.rsplit(".", 1)[-1]
     if not pa.types.is_struct(e.type):
+        if try_cast is not None:
+            return Lit(None, to)
         raise SqlTypeError(f"cannot cast {sql_name(e.type)} to {shown} ({what})")
     have = {e.type.field(i).name.lower(): e.type.field(i).name for i in range(e.type.num_fields)}
     want = [to.field(i) for i in range(to.num_fields)]
     missing = [f.name for f in want if f.name.lower() not in have]
     extra = sorted(set(have) - {f.name.lower() for f in want})
+    if (missing or extra) and try_cast is not None:
+        return Lit(None, to)
     if missing or extra:
         why = (f"missing {', '.join(missing)}" if missing else "") + \
               ("; " if missing and extra else "") + \
               (f"no field {', '.join(extra)} in {shown}" if extra else "")
         raise SqlTypeError(f"cannot cast {sql_name(e.type)} to {shown} ({what}): {why}")
-    parts = [coerce(structs.field(e, have[f.name.lower()]), f.type, f"field {f.name!r}")
-             for f in want]
+    parts = [coerce(structs.field(e, have[f.name.lower()]), f.type, f"field {f.name!r}",
+                    try_cast) for f in want]
     packed = tagged(structs.struct_pack([f.name for f in want], parts), to)
     if isinstance(e, Lit):
         return packed

@@ -23,15 +23,18 @@ from sqlglot.tokens import TokenType
 
 from ..dialect import Grizzly
 from ..errors import BindError, suggest
+from .bodies import Bodies
 
 
 @dataclass
 class CallLimits:
     """How deep calls may nest: ``max_depth`` calls of one function inside each other
-    (recursion), ``max_stack`` frames in all (scripts and functions)."""
+    (recursion), ``max_stack`` frames in all (scripts and functions); and how many turns
+    one ``WHILE`` or ``FOR`` may take (``max_loop_iterations``, None: no limit)."""
 
     max_depth: int = 32
     max_stack: int = 64
+    max_loop_iterations: int | None = None
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -47,6 +50,7 @@ class Variables:
         self.frames: list[list[dict[str, pa.Scalar]]] = []  # per call: its block scopes
         self.calls: list[str] = []  # the functions being run, outermost first
         self.limits = CallLimits() if limits is None else limits  # configurable per session
+        self.bodies = Bodies()  # functions' bodies parsed once (``pl/bodies.py``)
 
     def shared(self) -> Variables:
         """Another session's view of these session variables (and limits): a Flight SQL

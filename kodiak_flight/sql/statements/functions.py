@@ -18,6 +18,7 @@ from ..dialect import Grizzly
 from ..errors import BindError, NotSupportedError, suggest
 from ..execution import ExecContext
 from ..expr import cast
+from ..functions.signatures import signatures
 from ..pl import inline
 from ..pl.functions import (
     FUNCTION,
@@ -210,10 +211,15 @@ def show_functions(ctx: Context) -> pa.Table:
     for fn in F.functions():
         if fn.name.startswith("__"):
             continue
-        n = fn.expected()
-        out.append({"name": fn.name, "kind": fn.kind,
-                    "parameters": f"{n} argument{'' if n == '1' else 's'}",
-                    "returns": None, "origin": "built-in", "schema": None})
+        forms = signatures(fn, F.generation())  # argument and result types, when known
+        for sig in forms:
+            out.append({"name": fn.name, "kind": fn.kind, "parameters": sig.parameters(),
+                        "returns": sig.returns, "origin": "built-in", "schema": None})
+        if not forms:
+            n = fn.expected()
+            out.append({"name": fn.name, "kind": fn.kind,
+                        "parameters": f"{n} argument{'' if n == '1' else 's'}",
+                        "returns": None, "origin": "built-in", "schema": None})
     for schema in ctx.snap.schemas():
         for uf in all_functions(ctx.snap, schema):
             out.append({"name": (f"[{uf.receiver}]" if uf.receiver else "") + uf.name,
