@@ -4,6 +4,7 @@ TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
 ``access_checks`` (group ``access``), ``stop`` (group ``ops``: time from a cancel to an idle CPU per kind of query),
+``acero_error_hang`` (group ``ops``: plain pyarrow, failing plans with a hash join that never end),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
 ``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
 harness's exact cases, strings as ``string`` and a secondary index),
@@ -74,7 +75,7 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "access": ["access_checks"],
           "cli": ["cli_startup"],
           "outside": list(OUTSIDE),
-          "ops": ["stop"],
+          "ops": ["stop", "acero_error_hang"],
           "scale": ["tpch_scale"]}
 
 

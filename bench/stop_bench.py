@@ -8,6 +8,20 @@ kind: seconds from the cancel until the call returned, and until the process's C
 again (under a tenth of a core over a 50 ms window, sampled with ``time.process_time``);
 the target is 1 s to idle (issue 12). ``rounds`` runs of each kind, the worst one reported.
 
+Two kinds do their work in one Acero step without a check inside, over a table of
+``build_rows`` rows joined to itself on a unique key, or grouped by it: a hash join's table
+build and an aggregation's final merge. Each is timed once uncancelled (D), then cancelled
+at a quarter, a half and three quarters of D, so one cancel lands in that step; the worst is
+reported. A cancel that finds the query stuck (no end within 60 s) is reported as such:
+Acero sometimes never ends a plan stopped by an error (below).
+
+``acero_error_hang`` is plain pyarrow, no Kodiak: a hash join of ``build_rows`` rows with a
+filter after it that fails (a division by zero) on its first probe batch, run ``hang_runs``
+times, each given 30 s. Acero (pyarrow 26) sometimes never ends such a plan: its reader waits
+for good at no CPU. Kodiak's stops are errors raised inside plans (``executor/checked.py``),
+so a cancel, a deadline or a memory limit can meet the same hang; the row counts the runs
+that hung.
+
 Run: ``python -m bench stop [--quick]``.
 """
 
@@ -19,8 +33,15 @@ from typing import Any
 
 from .common import Row, judge, log, scratch
 
-FULL: dict[str, Any] = {"rows": 100_000, "iterations": 200_000, "warmup": 1.0, "rounds": 3}
-QUICK: dict[str, Any] = {"rows": 60_000, "iterations": 90_000, "warmup": 0.5, "rounds": 1}
+FULL: dict[str, Any] = {"rows": 100_000, "iterations": 200_000, "warmup": 1.0, "rounds": 3,
+                        "build_rows": 4_000_000, "hang_runs": 12}
+QUICK: dict[str, Any] = {"rows": 60_000, "iterations": 90_000, "warmup": 0.5, "rounds": 1,
+                         "build_rows": 1_000_000, "hang_runs": 6}
+ONE_STEP = {  # over u: k unique, g a permutation of k
+    "hash join, large build": "select count(*) from u a join u b on a.k = b.g",
+    "aggregation, many groups": "select count(*), sum(s) from "
+                                "(select g, sum(v) as s from u group by g)",
+}
 TARGET = 1.0
 WINDOW = 0.05
 
@@ -100,9 +121,79 @@ def stop(params: dict[str, Any]) -> list[Row]:
                             status=judge(idle <= TARGET and end == "QueryCancelled"),
                             detail=f"call returned after {returned:.3f} s ({end}); worst of "
                                    f"{params['rounds']}, {n:,}-row table"))
+        rows += one_step(db, s, int(params["build_rows"]))
         s.close()
         db.close()
     return rows
 
 
-BENCHMARKS = {"stop": stop}
+def one_step(db: Any, s: Any, n: int) -> list[Row]:
+    """The ``ONE_STEP`` kinds, cancelled at three points of their uncancelled time."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1)
+    s.execute("create table u (k bigint, g bigint, v bigint)")
+    db.insert("u", pa.table({"k": np.arange(n), "g": rng.permutation(n),
+                             "v": rng.integers(0, 1 << 40, n)}))
+    db.checkpoint()
+    rows = []
+    for kind, sql in ONE_STEP.items():
+        for _ in range(2):  # the first run reads the segments cold: time the second
+            t0 = time.monotonic()
+            r = s.execute(sql)
+            (r.table if r.table is not None else r.reader.read_all())
+            whole = time.monotonic() - t0
+        results = [_one(s, sql, whole * f) for f in (0.25, 0.5, 0.75)]
+        returned, idle, end = max(results, key=lambda r: r[1])
+        log(f"{kind}: {whole:.2f} s uncancelled; cancelled: {results}")
+        rows.append(Row("stop", f"{kind}: cancel → idle CPU", idle, "s",
+                        target=f"<= {TARGET:g} s",
+                        status=judge(idle <= TARGET and end in ("QueryCancelled", "finished")),
+                        detail=f"worst of cancels at 1/4, 1/2, 3/4 of its {whole:.2f} s; "
+                               f"call returned after {returned:.3f} s ({end}); {n:,} rows"))
+    return rows
+
+
+def acero_error_hang(params: dict[str, Any]) -> list[Row]:
+    """Plain pyarrow: how many runs of a failing plan with a hash join never end."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.acero as ac
+    import pyarrow.compute as pc
+
+    n, runs = int(params["build_rows"]), int(params["hang_runs"])
+    rng = np.random.default_rng(1)
+    t = pa.table({"k": np.arange(n), "g": rng.permutation(n)})
+
+    def source(col: str) -> ac.Declaration:
+        part = t.select([col])
+        return ac.Declaration("record_batch_reader_source", ac.RecordBatchReaderSourceNodeOptions(
+            pa.RecordBatchReader.from_batches(part.schema, part.to_batches(65_536))))
+
+    def run(box: dict[str, str]) -> None:
+        join = ac.Declaration("hashjoin", ac.HashJoinNodeOptions("inner", ["k"], ["g"]),
+                              inputs=[source("k"), source("g")])
+        fails = pc.greater(pc.divide(pc.scalar(1), pc.subtract(pc.field("k"), pc.scalar(100))),
+                           pc.scalar(-5))
+        try:
+            ac.Declaration.from_sequence([join, ac.Declaration(
+                "filter", ac.FilterNodeOptions(fails))]).to_table(use_threads=True)
+            box["end"] = "finished"
+        except pa.ArrowInvalid as e:
+            box["end"] = str(e)
+
+    hung = 0
+    for _ in range(runs):
+        box: dict[str, str] = {}
+        th = threading.Thread(target=run, args=(box,), daemon=True)
+        th.start()
+        th.join(30)
+        hung += th.is_alive()
+    log(f"acero_error_hang: {hung} of {runs} runs hung")
+    return [Row("stop", "failing plan with a hash join: runs that never end", hung, "runs",
+                target="0", status=judge(hung == 0),
+                detail=f"plain pyarrow {pa.__version__}, {n:,} rows, {runs} runs of 30 s")]
+
+
+BENCHMARKS = {"stop": stop, "acero_error_hang": acero_error_hang}

@@ -329,7 +329,12 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
         log_side_ports(server)
         while not stop.wait(0.5):
             pass
-        shut_down(server, s.shutdown_grace)
+        if not shut_down(server, s.shutdown_grace):
+            # calls still hold the server (an upload left open): closing the server or the
+            # database would wait for them, so exit now, as a second signal would
+            remove(s.data_dir)
+            logging.shutdown()
+            os._exit(0)
     finally:
         remove(s.data_dir)
     db.close()
@@ -409,13 +414,16 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def shut_down(server: Any, grace: float) -> None:
+def shut_down(server: Any, grace: float) -> bool:
     """Stop the server: running queries are cancelled, calls in flight (commits among
-    them) get ``grace`` seconds to finish."""
+    them) get ``grace`` seconds to finish. False: some did not, and the server is left
+    as it is."""
     log.info("shutting down")
     done = threading.Thread(target=server.shutdown, daemon=True)
     done.start()
     done.join(timeout=grace)
     if done.is_alive():
         log.warning("calls still running after %g s; exiting anyway", grace)
+        return False
     server.close_all()
+    return True

@@ -132,11 +132,13 @@ def test_cancel_flight_info_stops_a_cross_join(tmp_path):
 def test_sigterm_stops_a_server_running_an_endless_query(tmp_path):
     proc, client = start(tmp_path)
     try:
+        ended: list[BaseException] = []
+
         def read() -> None:
             try:
                 query(client, ENDLESS)
-            except flight.FlightError:
-                pass
+            except flight.FlightError as e:
+                ended.append(e)
 
         t = threading.Thread(target=read, daemon=True)
         t.start()
@@ -145,7 +147,38 @@ def test_sigterm_stops_a_server_running_an_endless_query(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         assert time.monotonic() - t0 < 12
+        t.join(10)
+        # the running query was cancelled (its client told so), not cut off by the exit
+        assert ended and isinstance(ended[0], flight.FlightCancelledError), ended
     finally:
+        client.close()
+        stop(proc)
+
+
+def test_a_call_that_does_not_end_holds_the_stop_for_the_grace_period_only(tmp_path):
+    """An upload left open is waited for ``--shutdown-grace`` seconds, then the server exits
+    with status 0 anyway; a new call meanwhile is not served."""
+    proc, client = start(tmp_path, "--shutdown-grace", "3")
+    other = flight.connect(proc.uri)  # type: ignore[attr-defined]
+    try:
+        import pyarrow as pa
+        opts = pb.CommandStatementIngest.TableDefinitionOptions
+        writer, _ = client.do_put(descriptor(pb.CommandStatementIngest(
+            table="held", table_definition_options=opts(
+                if_not_exist=opts.TABLE_NOT_EXIST_OPTION_CREATE,
+                if_exists=opts.TABLE_EXISTS_OPTION_FAIL))), pa.schema([("a", pa.int64())]))
+        writer.write_table(pa.table({"a": [1, 2]}))
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(flight.FlightError):
+            other.get_flight_info(descriptor(pb.CommandStatementQuery(query="select 1 as x")),
+                                  flight.FlightCallOptions(timeout=2))
+        assert proc.wait(timeout=30) == 0
+        assert 2.5 < time.monotonic() - t0 < 10
+    finally:
+        other.close()
         client.close()
         stop(proc)
 
