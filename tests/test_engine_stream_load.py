@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 import engine
+from engine import col
 from engine.catalog import ROWID
 from engine.segment import SMALL_BATCH, compute_stats, file_crc
 
@@ -89,4 +90,19 @@ def test_a_bad_batch_undoes_the_statement_and_its_files(tmp_path):
     assert _segment_files(tmp_path / "db") == []
     db.insert("t", _reader(_table(5000), 5000))
     assert db.scan("t").read_all().num_rows == 5000
+    db.close()
+
+
+def test_stream_into_an_indexed_keyless_table(tmp_path):
+    db = engine.Database.open(str(tmp_path / "db"), segment_rows=40_000)
+    data = _table(100_000)
+    db.create_table("t", data.schema)
+    with db.begin() as tx:
+        tx.create_index("t_s", "t", ["s"])
+    db.insert("t", _reader(data, 16_384))
+    assert len(db.snapshot().data("t").parts) == 3
+    for value in ("v00000", "v00500", "nothing"):
+        got = db.scan("t", predicate=col("s") == value).read_all().column("k").to_pylist()
+        want = [k for k in range(100_000) if f"v{k % 977:05d}" == value]
+        assert sorted(got) == want
     db.close()
