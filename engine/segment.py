@@ -24,11 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import checksum
 from .errors import CorruptionError
 from .fileio import File, FileSystem
 from .rowreader import BatchRows
 
 BATCH_ROWS = 65536
+SMALL_BATCH = 1024  # a written batch shorter than this is gathered with the next ones
 Stats = dict[str, tuple[Any, Any, int, int]]  # column -> (min, max, null_count, rows)
 
 
@@ -263,50 +265,128 @@ def write_segment(fs: FileSystem, root: str, seg_id: int, table: pa.Table,
                   sync_dir: bool = True) -> Segment:
     """Write ``table`` as a new durable segment file and describe it.
 
-    The IPC writer streams straight into the file (no in-memory copy of the whole segment)
-    while the CRC is computed over the same bytes on their way out. With ``sync_dir`` False
-    the caller fsyncs the segments directory itself, once for all the files it wrote, before
-    anything names them (a transaction does so at commit).
+    With ``sync_dir`` False the caller fsyncs the segments directory itself, once for all the
+    files it wrote, before anything names them (a transaction does so at commit).
     """
     table = table.combine_chunks() if table.num_rows and _too_fragmented(table) else table
-    batches = [b for b in table.to_batches(max_chunksize=BATCH_ROWS) if b.num_rows]
-    # Statistics (min/max kernels, which release the GIL) run on worker threads while this
-    # thread checksums and writes the same batches: the two costs overlap instead of adding.
-    pending = [stats_pool().submit(compute_stats, b) for b in batches]
-    rel = os.path.join("segments", f"{seg_id:010d}.arrow")
-    path = os.path.join(root, rel)
+    writer = SegmentWriter(fs, root, seg_id, table.schema)
     try:
-        with fs.create(path) as f:
-            out = _ChecksummedWriter(f)
-            with pa.ipc.new_file(pa.PythonFile(out, mode="w"), table.schema) as writer:
-                for b in batches:
-                    writer.write_batch(b)
-            crc = out.finish()
-            f.sync()
-            starts = np.cumsum([0] + [b.num_rows for b in batches]).tolist()
-            batch_stats = [(starts[i], b.num_rows, fut.result())
-                           for i, (b, fut) in enumerate(zip(batches, pending, strict=True))]
-        if sync_dir:
-            fs.sync_dir(os.path.dirname(path))
+        for b in table.to_batches(max_chunksize=BATCH_ROWS):
+            writer.write(b)
     except BaseException:
-        for fut in pending:
-            fut.cancel()
+        writer.abort()
+        raise
+    return writer.finish(sync_dir)
+
+
+class SegmentWriter:
+    """A segment written batch by batch, as the batches arrive (a bulk load streams its
+    upload through one, so receiving the next batch overlaps writing this one).
+
+    The IPC writer streams straight into the file (no in-memory copy of the whole segment)
+    while the CRC is computed over the same bytes on their way out. Each batch's statistics
+    (min/max kernels, which release the GIL) run on worker threads meanwhile. ``finish``
+    fsyncs the file; ``abort`` (on any failure) removes it.
+    """
+
+    def __init__(self, fs: FileSystem, root: str, seg_id: int, schema: pa.Schema) -> None:
+        self.fs = fs
+        self.seg_id = seg_id
+        self.rel = os.path.join("segments", f"{seg_id:010d}.arrow")
+        self.path = os.path.join(root, self.rel)
+        self.rows = 0
+        self._batches: list[tuple[int, int]] = []  # (start row, rows)
+        self._pending: list[Future] = []
+        self._held: list[pa.RecordBatch] = []
+        self._held_rows = 0
+        self._names = schema.names
+        self._file = fs.create(self.path)
+        self._out = _ChecksummedWriter(self._file)
         try:
-            fs.remove(path)
+            self._ipc = pa.ipc.new_file(pa.PythonFile(self._out, mode="w"), schema)
+        except BaseException:
+            self.abort()
+            raise
+
+    @property
+    def held(self) -> int:
+        """Rows given to ``write`` but not yet in the file (small batches being gathered)."""
+        return self._held_rows
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Append ``batch``: cut into ``BATCH_ROWS`` pieces (zero-copy) if longer; gathered
+        with its neighbours into one batch (a copy) if shorter than ``SMALL_BATCH`` rows, so
+        a stream of tiny batches does not become a file of tiny batches."""
+        if batch.num_rows < SMALL_BATCH:
+            if batch.num_rows:
+                self._held.append(batch)
+                self._held_rows += batch.num_rows
+            if self._held_rows >= BATCH_ROWS:
+                self._flush_held(whole=False)
+            return
+        self._flush_held()
+        for start in range(0, batch.num_rows, BATCH_ROWS):
+            self._append(batch if batch.num_rows <= BATCH_ROWS
+                         else batch.slice(start, BATCH_ROWS))
+
+    def _flush_held(self, whole: bool = True) -> None:
+        """Write the gathered batches as one; unless ``whole``, only full ``BATCH_ROWS``
+        pieces, keeping the rest gathered."""
+        if not self._held:
+            return
+        held = pa.Table.from_batches(self._held).combine_chunks()
+        keep = 0 if whole else held.num_rows % BATCH_ROWS
+        self._held, self._held_rows = [], 0
+        for b in held.slice(0, held.num_rows - keep).to_batches(max_chunksize=BATCH_ROWS):
+            self._append(b)
+        if keep:
+            self._held = held.slice(held.num_rows - keep).to_batches()
+            self._held_rows = keep
+
+    def _append(self, b: pa.RecordBatch) -> None:
+        self._pending.append(stats_pool().submit(compute_stats, b))
+        self._ipc.write_batch(b)
+        self._batches.append((self.rows, b.num_rows))
+        self.rows += b.num_rows
+
+    def finish(self, sync_dir: bool = True) -> Segment:
+        """Close and fsync the file (and with ``sync_dir`` its directory); describe it."""
+        try:
+            self._flush_held()
+            self._ipc.close()
+            crc = self._out.finish()
+            self._file.sync()
+            self._file.close()
+            batch_stats = [(s, n, fut.result()) for (s, n), fut
+                           in zip(self._batches, self._pending, strict=True)]
+            if sync_dir:
+                self.fs.sync_dir(os.path.dirname(self.path))
+        except BaseException:
+            self.abort()
+            raise
+        seg = Segment(self.seg_id, self.rel, self.rows, _merge_stats(batch_stats, self._names),
+                      batch_stats, crc, self._out.size)
+        seg.verified = True  # these bytes were checksummed as they were written
+        return seg
+
+    def abort(self) -> None:
+        """Give the file up: close and remove it (the next open removes it otherwise)."""
+        for fut in self._pending:
+            fut.cancel()
+        self._out.dropped = True  # the IPC writer, if still open, writes nowhere
+        self._file.close()
+        try:
+            self.fs.remove(self.path)
         except OSError:
             pass  # the next open removes files no manifest or log names
-        raise
-    seg = Segment(seg_id, rel, table.num_rows, _merge_stats(batch_stats, table.schema.names),
-                  batch_stats, crc, out.size)
-    seg.verified = True  # these bytes were checksummed as they were written
-    return seg
 
 
 class _ChecksummedWriter:
     """A write-only file object for pyarrow that checksums what it forwards.
 
-    The CRC runs on a worker thread, over the same buffers in the same order, while this
-    thread goes on writing (both release the GIL). The buffers pyarrow hands over are the
+    With a fast CRC (``checksum.FAST``) each write is checksummed on the spot. Otherwise
+    the CRC runs on a worker thread, over the same buffers in the same order, while this
+    thread goes on writing (both release the GIL); the buffers pyarrow hands over are the
     batches' own (immutable) or fresh bytes, so holding them until the CRC is done is safe.
     """
 
@@ -317,14 +397,20 @@ class _ChecksummedWriter:
         self.f = f
         self.crc = 0
         self.size = 0
+        self.dropped = False  # set when the file is given up: later writes go nowhere
         self._gathered: list[memoryview] = []
         self._gathered_bytes = 0
         self._last: Future | None = None
 
     def write(self, data: bytes | memoryview) -> int:
         view = memoryview(data)
+        if self.dropped:
+            return len(view)
         self.f.write(view)
         self.size += len(view)
+        if checksum.FAST:
+            self.crc = checksum.crc32(view, self.crc)
+            return len(view)
         self._gathered.append(view)
         self._gathered_bytes += len(view)
         if self._gathered_bytes >= self.STEP:
@@ -338,7 +424,7 @@ class _ChecksummedWriter:
     def _checksum(self, views: list[memoryview]) -> None:
         crc = self.crc
         for v in views:  # one thread runs the jobs in order: the CRC chains correctly
-            crc = zlib.crc32(v, crc)
+            crc = checksum.crc32(v, crc)
         self.crc = crc
 
     def finish(self) -> int:
@@ -374,7 +460,7 @@ def file_crc(buf: pa.Buffer | pa.MemoryMappedFile) -> int:
     crc = 0
     step = 64 << 20
     for i in range(0, len(view), step):
-        crc = zlib.crc32(view[i:i + step], crc)
+        crc = checksum.crc32(view[i:i + step], crc)
     return crc
 
 

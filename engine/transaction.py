@@ -9,6 +9,7 @@ statement, simply drops the copy; savepoints are remembered copies.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -41,7 +42,7 @@ from .errors import (
 from .oplog import OpLog
 from .predicate import Predicate
 from .pyrows import rows_table
-from .segment import write_segment
+from .segment import Segment, SegmentWriter, write_segment
 from .snapshot import Snapshot, State, evaluate_expression, restore_types, to_logical
 from .table import index_entries, key_columns, keys_of, show_key
 
@@ -358,6 +359,9 @@ class Transaction:
             return len(tuples)
         if isinstance(data, list):  # Python rows of other types, or many of them
             data = rows_table(td, data)
+        if isinstance(data, pa.RecordBatchReader) and not td.primary_key \
+                and not any(ix.unique for ix in td.indexes):
+            return self._insert_stream(td, data)
         total = 0
         for chunk in _chunks(data, self._db.segment_rows):
             rows = conform(td, chunk)
@@ -383,10 +387,55 @@ class Transaction:
         self._check_unique(td, rows)
         seg = write_segment(self._db.fs, self._db.root, self._db._next_segment_id(), rows,
                             sync_dir=False)  # once for all new files, at commit
+        self._adopt_segment(td, seg)
+        return n
+
+    def _insert_stream(self, td: TableDef, data: pa.RecordBatchReader) -> int:
+        """A bulk load of a keyless table: each batch goes into the open segment file as it
+        arrives (the upload's next batch is received meanwhile), rather than gathered into a
+        whole segment first; a new file every ``segment_rows`` rows. A stream of fewer than
+        ``bulk_rows`` rows goes to the write buffer like any small insert."""
+        head: list[pa.RecordBatch] = []
+        count = 0
+        for batch in data:
+            head.append(batch)
+            count += batch.num_rows
+            if count >= self._db.bulk_rows:
+                break
+        if count < self._db.bulk_rows:
+            return self._insert_rows(td, conform(td, pa.Table.from_batches(head, data.schema)))
+        seg_schema = td.data_schema.append(pa.field(ROWID, pa.int64(), False))
+        writer: SegmentWriter | None = None
+        total = 0
+        try:
+            for batch in itertools.chain(head, data):
+                if writer is None:
+                    start = self._w.tables[td.id].next_rowid
+                    writer = SegmentWriter(self._db.fs, self._db.root,
+                                           self._db._next_segment_id(), seg_schema)
+                rows = conform(td, pa.Table.from_batches([batch], data.schema))
+                first = start + writer.rows + writer.held
+                rows = rows.append_column(seg_schema.field(ROWID), pa.array(
+                    np.arange(first, first + rows.num_rows, dtype=np.int64)))
+                for b in rows.to_batches():
+                    writer.write(b)
+                total += rows.num_rows
+                if writer.rows + writer.held >= self._db.segment_rows:
+                    self._adopt_segment(td, writer.finish(sync_dir=False))
+                    writer = None
+            if writer is not None:
+                self._adopt_segment(td, writer.finish(sync_dir=False))
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        return total
+
+    def _adopt_segment(self, td: TableDef, seg: Segment) -> None:
+        """A written segment joins the table, to be named by the commit record."""
         self._new_files.append(seg.file)
         self._w.segment(td.id, seg)
         self._log.add("seg", t=td.id, seg=seg.to_json())
-        return n
 
     def _put_columns(self, td: TableDef, cols: list[list], n: int, rows: pa.Table) -> int:
         """Put rows given as per-column value lists into the write buffer and log them:
