@@ -291,3 +291,24 @@ def test_cast_failure_names_value_and_type(pair):
         rows(session, "select cast('t' as boolean)")
     with pytest.raises(ExecutionError, match="could not convert string 'x1' to INTEGER"):
         rows(session, "select cast('x1' as integer)")
+
+
+# median / quantile_cont of dates, times and timestamps failed at run time with Arrow's
+# "Unsupported cast from date32[day] to double"; DuckDB interpolates them (a date's median is
+# a TIMESTAMP).
+TEMPORAL_SETUP = [
+    "create table tt (d date, ts timestamp, g int)",
+    "insert into tt values (date '2024-01-01', timestamp '2024-01-01 10:00:00', 1), "
+    "(date '2024-01-03', timestamp '2024-01-02 10:00:00', 1), "
+    "(date '2024-01-10', timestamp '2024-01-05 00:00:00', 2), (null, null, 2)",
+]
+
+
+@pytest.mark.parametrize("sql", [
+    "select median(d), median(ts) from tt",
+    "select g, median(d), median(ts), quantile_cont(ts, 0.25) from tt group by g",
+    "select quantile_cont(d, 0.75), quantile_disc(d, 0.5) from tt",
+])
+def test_temporal_medians(session, sql):
+    with twin(session, TEMPORAL_SETUP) as both:
+        check(*both, sql)

@@ -43,7 +43,10 @@ def _numeric_or_temporal(t: pa.DataType) -> bool:
 
 
 def _interpolated_type(types: list[pa.DataType]) -> pa.DataType:
-    """quantile_cont / median: a temporal input keeps its type, numbers become DOUBLE."""
+    """quantile_cont / median: numbers become DOUBLE, a date a TIMESTAMP (the midpoint of
+    two dates may fall between them, as in DuckDB), a time or timestamp keeps its type."""
+    if pa.types.is_date(types[0]):
+        return pa.timestamp("us")
     return types[0] if is_temporal(types[0]) else pa.float64()
 
 
