@@ -466,8 +466,8 @@ class Snapshot:
             if offs is None or len(offs) == 0:
                 continue
             offsets = np.sort(np.asarray(offs, dtype=np.int64))
-            table = part.segment.table(self.fs, self.root)
-            have = [n for n in phys if n in table.schema.names]
+            names = set(part.segment.table(self.fs, self.root).schema.names)
+            have = [n for n in phys if n in names]
             rows = to_physical(part.segment.take(self.fs, self.root, offsets, have), tdef, phys)
             yield Piece(part, offsets, rows)
         buffered = groups.get(-1)
