@@ -2,7 +2,8 @@
 
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
-``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
+``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``concurrency`` (1 vs 16
+clients on a read mix, group ``flight``), ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
 ``access_checks`` (group ``access``), ``stop`` (group ``ops``: time from a cancel to an idle CPU per kind of query),
 ``acero_error_hang`` (group ``ops``: plain pyarrow, failing plans with a hash join that never end),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),
@@ -40,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # A new measure is one module added here (and to a group below).
 MODULES = ("engine_bench", "sql_bench", "groupby_bench", "flight_bench", "cache_bench",
            "hostile", "pl_bench", "access_bench", "startup_bench", "stop_bench",
-           "outside_doget", "outside_ingest", "outside_lookup", "tpch_scale")
+           "outside_doget", "outside_ingest", "outside_lookup", "tpch_scale",
+           "concurrency")
 # The outside harness's exact cases, one module per measure (see bench/outside.py).
 OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup")
 
@@ -69,7 +71,7 @@ def _benchmarks() -> dict:
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "sql": ["tpch", "groupby_sf10"],
-          "flight": ["flight_doget", "flight_lookup", "flight_concurrency"],
+          "flight": ["flight_doget", "flight_lookup", "flight_concurrency", "concurrency"],
           "cache": ["result_cache"],
           "pl": ["pl_functions", "pl_loop"],
           "access": ["access_checks"],

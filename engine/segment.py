@@ -193,6 +193,33 @@ class Segment:
         segment (a keyless table's row ids): batch by batch over the mapped column, no copy,
         skipping batches whose range holds no probe; a batch of consecutive ids is answered
         by arithmetic."""
+        out = []
+        for start, ids, lo, hi in self._sorted_chunks(fs, root, column):
+            if probe[-1] < lo or probe[0] > hi:
+                continue
+            inside = probe[(probe >= lo) & (probe <= hi)]
+            if hi - lo == len(ids) - 1:  # consecutive ids: position = id - first id
+                out.append(inside - lo + start)
+                continue
+            pos = np.searchsorted(ids, inside)
+            ok = pos < len(ids)
+            ok[ok] = ids[pos[ok]] == inside[ok]
+            out.append(pos[ok] + start)
+        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
+    def find_one(self, fs: FileSystem, root: str, column: str, value: int) -> int | None:
+        """The offset of ``value`` in sorted ``column`` (a row id), or None: ``find_sorted``
+        for one probe in plain integers (a point lookup's row id, no numpy on the way)."""
+        for start, ids, lo, hi in self._sorted_chunks(fs, root, column):
+            if lo <= value <= hi:
+                if hi - lo == len(ids) - 1:
+                    return value - lo + start
+                pos = int(np.searchsorted(ids, value))
+                return pos + start if ids[pos] == value else None
+        return None
+
+    def _sorted_chunks(self, fs: FileSystem, root: str, column: str) -> list:
+        """(start offset, mapped values, first, last) of each batch of a sorted column."""
         if self._sorted_cols is None:
             self._sorted_cols = {}
         chunks = self._sorted_cols.get(column)
@@ -205,19 +232,7 @@ class Segment:
                     chunks.append((start, ids, int(ids[0]), int(ids[-1])))
                 start += len(c)
             self._sorted_cols[column] = chunks
-        out = []
-        for start, ids, lo, hi in chunks:
-            if probe[-1] < lo or probe[0] > hi:
-                continue
-            inside = probe[(probe >= lo) & (probe <= hi)]
-            if hi - lo == len(ids) - 1:  # consecutive ids: position = id - first id
-                out.append(inside - lo + start)
-                continue
-            pos = np.searchsorted(ids, inside)
-            ok = pos < len(ids)
-            ok[ok] = ids[pos[ok]] == inside[ok]
-            out.append(pos[ok] + start)
-        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+        return chunks
 
     def _starts_list(self) -> list[int]:
         if self._starts_py is None:
@@ -231,6 +246,8 @@ class Segment:
         table = self.table(fs, root).select(columns)
         if self._starts is None:
             self._starts = np.asarray([b[0] for b in self.batches], dtype=np.int64)
+        if len(offsets) == 1:  # a point lookup
+            return table.slice(int(offsets[0]), 1)
         if len(offsets) > 1 and offsets[-1] - offsets[0] + 1 == len(offsets) \
                 and (np.diff(offsets) == 1).all():
             # contiguous (a key range of a key-sorted segment): one zero-copy slice

@@ -199,7 +199,8 @@ class Snapshot:
         need = _dedupe(out + pred_cols)
         out_names = [c.name for c in out]
         # The B+ tree returns exactly the keys a key-only predicate selects: nothing to filter
-        filtered = predicate is not None and not _answered_by_key(tdef, predicate)
+        filtered = predicate is not None and not _answered_by_key(tdef, predicate) \
+            and not _answered_by_index(tdef, predicate)
 
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):
@@ -465,8 +466,8 @@ class Snapshot:
             if offs is None or len(offs) == 0:
                 continue
             offsets = np.sort(np.asarray(offs, dtype=np.int64))
-            table = part.segment.table(self.fs, self.root)
-            have = [n for n in phys if n in table.schema.names]
+            names = set(part.segment.table(self.fs, self.root).schema.names)
+            have = [n for n in phys if n in names]
             rows = to_physical(part.segment.take(self.fs, self.root, offsets, have), tdef, phys)
             yield Piece(part, offsets, rows)
         buffered = groups.get(-1)
@@ -516,6 +517,25 @@ def _answered_by_key(tdef: TableDef, predicate: Any) -> bool:
     if isinstance(predicate, Compare):
         return predicate.column == key and predicate.op == "=="
     return isinstance(predicate, In) and predicate.column == key
+
+
+def _answered_by_index(tdef: TableDef, predicate: Any) -> bool:
+    """Whether a secondary index probe alone decides the predicate: ``column = v`` or
+    ``column IN (…)`` on an index's first column, the values integers, strings or bytes
+    (for these the tree's equality is the filter's: no re-check of the rows found)."""
+    if isinstance(predicate, Compare) and predicate.op == "==":
+        values: tuple = (predicate.value,)
+    elif isinstance(predicate, In):
+        values = predicate.values
+    else:
+        return False
+    if not all(type(v) in _EXACT_TYPES for v in values):
+        return False
+    ids = [c.id for c in tdef.columns if c.name == predicate.column]
+    return bool(ids) and any(ix.columns[0] == ids[0] for ix in tdef.indexes)
+
+
+_EXACT_TYPES = (int, str, bytes)
 
 
 def _key_range_only(tdef: TableDef, predicate: Any) -> bool:

@@ -573,6 +573,14 @@ class TableData:
         a vectorised binary search over the memory-mapped ``__rowid`` column finds them.
         """
         out: dict[int, list[int]] = defaultdict(list)
+        if self.pk is None and len(keys) == 1 and isinstance(keys[0], int):
+            for p in self.parts:  # one row id (a point lookup): plain integers
+                found = p.segment.find_one(fs, root, ROWID, keys[0])
+                if found is not None:
+                    out[p.segment.id].append(found)
+            if keys[0] in self.buffer:
+                out[-1].append(keys[0])
+            return out
         if self.pk is None:
             probe = np.unique(np.asarray(keys, dtype=np.int64))
             for p in self.parts if len(probe) else ():

@@ -90,8 +90,9 @@ class QueryTracker:
         q = Query(self, kind, sql)
         with self.lock:
             self.running[q.id] = q
-        with query_context(q.id):
-            log.debug("%s started: %s", kind, _short(sql))
+        if log.isEnabledFor(logging.DEBUG):  # (masking the text costs more than the lookup)
+            with query_context(q.id):
+                log.debug("%s started: %s", kind, _short(sql))
         return q
 
     def ended(self, q: Query, error: BaseException | None) -> None:
@@ -99,10 +100,13 @@ class QueryTracker:
         with self.lock:
             self.running.pop(q.id, None)
         self.metrics.query_done(q.kind, q.outcome or "ok", seconds)
-        with query_context(q.id):
-            if error is None:
-                log.debug("%s %s after %.3f s, %d rows", q.kind, q.outcome, seconds, q.rows)
-            else:
+        if error is None:
+            if log.isEnabledFor(logging.DEBUG):
+                with query_context(q.id):
+                    log.debug("%s %s after %.3f s, %d rows", q.kind, q.outcome, seconds,
+                              q.rows)
+        elif log.isEnabledFor(logging.INFO):
+            with query_context(q.id):
                 log.info("%s %s after %.3f s: %s", q.kind, q.outcome, seconds, error)
 
     @contextlib.contextmanager

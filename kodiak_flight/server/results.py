@@ -15,6 +15,7 @@ from ..flightsql import pb
 from ..metadata import with_column_metadata
 from ..sql.interrupt import Interrupt
 from . import observe
+from .flightinfo import SchemaMemo, command_info
 from .limits import ResultBudget
 from .sessions import Execution, SessionStore
 
@@ -31,11 +32,19 @@ def is_update(result: Any) -> bool:
     return result.reader is None or (rowcount is not None and rowcount >= 0)
 
 
+def _annotate(schema: pa.Schema) -> pa.Schema:
+    return with_column_metadata(schema)
+
+
+# A prepared statement answers with the same schema every time: annotate it once
+_annotated_schema: SchemaMemo[pa.Schema] = SchemaMemo(_annotate)
+
+
 def result_schema(schema: pa.Schema | None) -> pa.Schema:
     """A statement's result schema as clients see it: the Flight SQL column metadata on every
     column (JDBC's ResultSetMetaData reads precision, scale, type name from it), and an
     empty schema for a statement without a result set (JDBC then takes the update path)."""
-    return with_column_metadata(schema) if schema is not None else pa.schema([])
+    return _annotated_schema(schema) if schema is not None else pa.schema([])
 
 
 def register_execution(server: KodiakFlightServer, result: Any,
@@ -82,15 +91,14 @@ def _annotated(table: pa.Table) -> pa.Table:
 
 def statement_info(descriptor: flight.FlightDescriptor, ex: Execution) -> flight.FlightInfo:
     """The FlightInfo answering a statement: one endpoint whose ticket names ``ex``."""
-    ticket = flight.Ticket(fsql.pack(pb.TicketStatementQuery(statement_handle=ex.handle)))
+    ticket = fsql.pack(pb.TicketStatementQuery(statement_handle=ex.handle))
     total = -1
     if ex.table is not None:
         # A statement without a result set reports the rows it affected (ADBC turns
         # total_records into the DB-API rowcount); a result set reports its length.
         affected = ex.table.num_columns == 0 and ex.rowcount is not None and ex.rowcount >= 0
         total = int(ex.rowcount) if affected else ex.table.num_rows
-    return flight.FlightInfo(ex.schema, descriptor, [flight.FlightEndpoint(ticket, [])],
-                             total, -1)
+    return command_info(ex.schema, descriptor.command, ticket, total)
 
 
 def stream(server: KodiakFlightServer, ex: Execution) -> flight.FlightDataStream:

@@ -27,6 +27,11 @@ def run_scan(ex: Executor, node: Scan) -> Out:
             if isinstance(node.predicate, (P.Compare, P.In)) else \
             ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
         return Out(table=scan_table(node, t))
+    if index_point(node):
+        # the rows of a few values of an indexed column: the index finds them, read at once
+        # (no estimate, no reader to wrap)
+        t = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
+        return Out(table=scan_table(node, t))
     reader = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate)
     if few_rows(node):
         # a key range expected to hold a few rows: read them here (stopping if there are
@@ -93,6 +98,17 @@ def few_rows(node: Scan) -> bool:
     p = node.predicate
     return isinstance(p, P.Predicate) and bool(p.columns() & node.keyed) and \
         estimate(node) <= SMALL_ROWS
+
+
+def index_point(node: Scan) -> bool:
+    """Whether the scan's whole predicate is ``column = v`` or a short ``column IN (...)`` on
+    the first column of a secondary index (the engine probes the index for it)."""
+    p = node.predicate
+    if isinstance(p, P.Compare):
+        pinned = p.op == "=="
+    else:
+        pinned = isinstance(p, P.In) and len(p.values) <= SMALL_ROWS
+    return pinned and p.column in node.keyed and list(node.primary_key[:1]) != [p.column]
 
 
 def point_lookup(node: Scan) -> list | None:

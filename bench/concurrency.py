@@ -1,0 +1,178 @@
+"""``concurrency``: how read throughput grows from 1 to 16 ADBC clients.
+
+A keyed table ``t`` (int64 ``id`` primary key, int32 ``qty``, float64 ``price``, string
+``name``) is read by client threads, one ADBC connection each, running a read-only mix:
+50 % prepared point lookups (``select * from t where id = ?``), 30 % small aggregates
+(``select count(*), sum(qty) from t where id >= ? and id < ?`` over 1,000 keys), 20 % scans
+of a few thousand rows (``select * from t where id >= ? and id < ?`` over 2,000 keys), every
+result fetched. 1 client and 16 clients alternate for a few seconds each; the measure is the
+median over rounds of (16-client ops/s) / (1-client ops/s). Target: ≥ 1.5×, no errors.
+
+The peer is a bare pyarrow Flight SQL server answering the same calls with fixed results of
+the same shapes (a row, an aggregate row, a 2,000-row table): its growth over the same rounds
+is the ceiling the client process and the machine's cores leave (``flight_concurrency`` is
+the older mix with writes, target > 1×).
+
+Run: ``python -m bench concurrency [--quick]``; the peer alone: ``python -m bench.concurrency
+peer``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .common import Row, judge, log, median, scratch
+from .engine_bench import _keyed_table, _list
+from .flight_bench import LookupPeer, _adbc, _process, kodiak_server
+
+FULL: dict[str, Any] = {"rows": 1_000_000, "clients": 16, "seconds": 6.0, "rounds": 3}
+QUICK: dict[str, Any] = {"rows": 100_000, "clients": 16, "seconds": 3.0, "rounds": 3}
+
+LOOKUP = "select * from t where id = ?"
+AGGREGATE = "select count(*), sum(qty) from t where id >= ? and id < ?"
+SCAN = "select * from t where id >= ? and id < ?"
+AGG_KEYS, SCAN_KEYS = 1000, 2000
+
+
+class MixedPeer(LookupPeer):
+    """The lookup peer, also answering a range scan with a fixed 2,000-row table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scan = _keyed_table(SCAN_KEYS, np.random.default_rng(1))
+
+    def _result(self, query: str) -> pa.Table | None:
+        return self.scan if query == SCAN else super()._result(query)
+
+
+def _db(path: Path, n: int) -> None:
+    import engine
+
+    data = _keyed_table(n, np.random.default_rng(42))
+    db = engine.Database.open(str(path))
+    try:
+        db.create_table("t", data.schema, primary_key=["id"])
+        db.insert("t", data)
+    finally:
+        db.close()
+
+
+def _one(cur: Any, rng: random.Random, n: int) -> int:
+    """One operation of the mix; the rows it fetched."""
+    x = rng.random()
+    if x < 0.5:
+        cur.execute(LOOKUP, (rng.randrange(n),))
+    elif x < 0.8:
+        lo = rng.randrange(n - AGG_KEYS)
+        cur.execute(AGGREGATE, (lo, lo + AGG_KEYS))
+    else:
+        lo = rng.randrange(n - SCAN_KEYS)
+        cur.execute(SCAN, (lo, lo + SCAN_KEYS))
+    return len(cur.fetchall())
+
+
+def _run(uri: str, n: int, clients: int, seconds: float, seed: int) -> tuple[int, list[str]]:
+    """``clients`` threads of the mix for ``seconds``: (operations done, errors)."""
+    ops = [0] * clients
+    errors: list[str] = []
+    ready = threading.Barrier(clients + 1)
+    stop = threading.Event()
+
+    def worker(i: int) -> None:
+        rng = random.Random(seed * 1000 + i)
+        with contextlib.ExitStack() as stack:
+            try:
+                conn = stack.enter_context(_adbc(uri))
+                cur = stack.enter_context(conn.cursor())
+                _one(cur, rng, n)  # prepared before the clock starts
+            except Exception as exc:
+                errors.append(f"connect: {exc}")
+                ready.wait()
+                return
+            ready.wait()
+            while not stop.is_set():
+                try:
+                    _one(cur, rng, n)
+                    ops[i] += 1
+                except Exception as exc:
+                    errors.append(str(exc).splitlines()[0][:200])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return sum(ops), errors
+
+
+def growth(uri: str, n: int, cfg: dict, who: str) -> tuple[list[float], list[float], list[str]]:
+    """Ops/s of 1 client and of ``clients`` clients in alternating rounds, and the errors."""
+    clients, secs = cfg["clients"], cfg["seconds"]
+    ones: list[float] = []
+    manys: list[float] = []
+    errors: list[str] = []
+    _run(uri, n, 2, 1.0, 0)  # warm up
+    for r in range(cfg["rounds"]):
+        for c in ((1, clients) if r % 2 == 0 else (clients, 1)):
+            ops, errs = _run(uri, n, c, secs, 2 * r + (c > 1))
+            (ones if c == 1 else manys).append(ops / secs)
+            errors += errs
+        log(f"concurrency {who} round {r + 1}: 1 client {ones[-1]:,.0f} ops/s, {clients} "
+            f"clients {manys[-1]:,.0f} ops/s ({manys[-1] / ones[-1]:.2f}×)")
+    return ones, manys, errors
+
+
+def bench_concurrency(cfg: dict) -> list[Row]:
+    n, clients = cfg["rows"], cfg["clients"]
+    with scratch("concurrency") as work:
+        _db(work / "kodiak", n)
+        with kodiak_server(work / "kodiak") as uri:
+            k1, kn, errs = growth(uri, n, cfg, "Kodiak")
+        with _process([sys.executable, "-m", "bench.concurrency", "peer"]) as peer_uri:
+            p1, pn, perrs = growth(peer_uri, n, cfg, "peer")
+    k_rounds = [b / a for a, b in zip(k1, kn, strict=True)]
+    p_rounds = [b / a for a, b in zip(p1, pn, strict=True)]
+    ratio, peer = median(k_rounds), median(p_rounds)
+    log(f"concurrency: Kodiak {ratio:.2f}×, peer {peer:.2f}× — reproduce with "
+        f"`python -m bench concurrency{' --quick' if n != FULL['rows'] else ''}`")
+    detail = (f"read mix on {n:,} rows: 50 % PK lookups, 30 % {AGG_KEYS}-key aggregates, 20 % "
+              f"{SCAN_KEYS}-row scans; {cfg['rounds']} alternating rounds of {cfg['seconds']:g} "
+              f"s per side; per-round growth Kodiak {_list(k_rounds)}, bare peer "
+              f"{_list(p_rounds)} (median {peer:.2f}×); 1 client: Kodiak {median(k1):,.0f} "
+              f"ops/s, peer {median(p1):,.0f} ops/s; errors: {len(errs)}"
+              + (f" (first: {errs[0]})" if errs else "")
+              + (f"; peer errors: {len(perrs)} (first: {perrs[0]})" if perrs else ""))
+    return [Row("concurrency", f"{clients} ADBC clients vs 1, read mix", median(kn), "ops/s",
+                "1 client", median(k1), ratio, "≥ 1.5× and 0 errors",
+                judge(ratio >= 1.5 and not errs), detail),
+            Row("concurrency", f"bare Flight SQL peer, {clients} clients vs 1", median(pn),
+                "ops/s", "1 client", median(p1), peer, "", "info",
+                "the same rounds against fixed answers: the machine's ceiling")]
+
+
+BENCHMARKS: dict[str, Callable[[dict], list[Row]]] = {"concurrency": bench_concurrency}
+
+
+def main() -> None:
+    if sys.argv[1:] != ["peer"]:
+        raise SystemExit("usage: python -m bench.concurrency peer")
+    server = MixedPeer()
+    print(f"grpc://127.0.0.1:{server.port}", flush=True)
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()
