@@ -249,7 +249,7 @@ class KodiakFlightServer(flight.FlightServerBase):
     def get_flight_info(self, context: flight.ServerCallContext,
                         descriptor: flight.FlightDescriptor) -> flight.FlightInfo:
         with status.mapped("GetFlightInfo"):
-            cmd = command(descriptor)
+            cmd = command(descriptor, "GetFlightInfo")
             client = self.client(context)
             handler = FLIGHT_INFO.get(type(cmd))
             if handler is None:
@@ -261,7 +261,7 @@ class KodiakFlightServer(flight.FlightServerBase):
     def get_schema(self, context: flight.ServerCallContext,
                    descriptor: flight.FlightDescriptor) -> flight.SchemaResult:
         with status.mapped("GetSchema"):
-            cmd = command(descriptor)
+            cmd = command(descriptor, "GetSchema")
             client = self.client(context)
             handler = SCHEMA.get(type(cmd))
             if handler is None:
@@ -281,7 +281,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                reader: flight.MetadataRecordBatchReader,
                writer: flight.FlightMetadataWriter) -> None:
         with status.mapped("DoPut"):
-            cmd = command(descriptor)
+            cmd = command(descriptor, "DoPut")
             client = self.client(context)
             handler = DO_PUT.get(type(cmd))
             if handler is None:
