@@ -215,14 +215,16 @@ def picked(r: pa.RecordBatchReader, picks: list[int], names: list[str]) -> pa.Re
 
 def _named(names: list[str] | list[pa.Field], schema: pa.Schema, keep: bool = False
            ) -> pa.Schema:
-    """``schema`` under ``names`` (or the names and metadata of fields); ``keep``: each
-    field's nullability and metadata, else a plain nullable field of its type."""
+    """``schema`` under ``names`` (or the names and metadata of fields, ``origins``: never
+    metadata a stored column carried, which would name another table); ``keep``: each
+    field's nullability and the schema's metadata."""
     out = []
     for n, f in zip(names, schema, strict=True):
-        base = f if keep else pa.field(f.name, f.type)
+        field = pa.field(f.name, f.type, f.nullable if keep else True)
         if isinstance(n, pa.Field):
-            base = base.with_metadata({**(base.metadata or {}), **(n.metadata or {})})
-        out.append(base.with_name(n.name if isinstance(n, pa.Field) else n))
+            out.append(field.with_name(n.name).with_metadata(n.metadata or {}))
+        else:
+            out.append(field.with_name(n))
     return pa.schema(out, metadata=schema.metadata if keep else None)
 
 
