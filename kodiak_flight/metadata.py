@@ -15,6 +15,8 @@ import pyarrow as pa
 from .proto import FlightSql_pb2 as pb
 from .sql.catalog import Relation, Resolver
 from .sql.catalog import table_types as catalog_table_types
+from .sql.origins import PREFIX as ORIGIN_PREFIX
+from .sql.origins import read as read_origin
 from .sql.types import sql_name
 
 # What GetTables calls each kind of relation the resolver lists.
@@ -214,14 +216,33 @@ def with_column_metadata(schema: pa.Schema, *, catalog: str | None = None,
     already carries). ``catalog``/``db_schema``/``table`` name the relation the columns
     belong to, when they all come from one; both the specification's DB_SCHEMA_NAME and the
     JDBC driver's SCHEMA_NAME are written."""
+    where = _where(catalog, db_schema, table)
+    fields = [f.with_metadata({**column_metadata(f), **(where or _origin(f)), **_own(f)})
+              for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _where(catalog: str | None, db_schema: str | None, table: str | None
+           ) -> dict[bytes, bytes]:
     where: dict[bytes, bytes] = {}
     for key, value in (("CATALOG_NAME", catalog), ("DB_SCHEMA_NAME", db_schema),
                        ("SCHEMA_NAME", db_schema), ("TABLE_NAME", table)):
         if value is not None:
             where[(COLUMN_KEY + key).encode()] = value.encode()
-    fields = [f.with_metadata({**column_metadata(f), **where, **(f.metadata or {})})
-              for f in schema]
-    return pa.schema(fields, metadata=schema.metadata)
+    return where
+
+
+def _origin(f: pa.Field) -> dict[bytes, bytes]:
+    """The Flight SQL names of the table a query's result column is read from (the SQL
+    layer's ``kodiak:origin:*`` field metadata); none for a computed column."""
+    o = read_origin(f)
+    return _where(o.get("catalog"), o.get("schema"), o.get("table")) if o else {}
+
+
+def _own(f: pa.Field) -> dict[bytes, bytes]:
+    """What a field already carries, less the SQL layer's origin keys (said as above)."""
+    prefix = ORIGIN_PREFIX.encode()
+    return {k: v for k, v in (f.metadata or {}).items() if not k.startswith(prefix)}
 
 
 def table_schema_with_metadata(arrow_schema: pa.Schema, catalog: str, schema: str, table: str

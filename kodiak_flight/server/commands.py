@@ -15,6 +15,7 @@ import pyarrow.flight as flight
 
 from .. import flightsql as fsql
 from .. import metadata
+from ..barecommands import read_bare
 from ..flightsql import pb
 from ..status import InvalidArgument, Unimplemented
 from .ingest import ingest
@@ -44,12 +45,20 @@ if TYPE_CHECKING:
     from .rpc import KodiakFlightServer
 
 
-def command(descriptor: flight.FlightDescriptor) -> Any:
-    """The Flight SQL command a descriptor carries."""
+def command(descriptor: flight.FlightDescriptor, rpc: str) -> Any:
+    """The Flight SQL command a descriptor carries: packed in Any, or bare when its bytes can
+    be only one of the commands ``rpc`` takes (``barecommands``)."""
     if descriptor.descriptor_type != flight.DescriptorType.CMD:
         raise InvalidArgument("Kodiak serves Flight SQL: the descriptor must be a command "
                               "(path descriptors are not supported)", "ProtocolError")
-    return fsql.unpack(descriptor.command, what="command")
+    data = bytes(descriptor.command)
+    try:
+        return fsql.unpack(data, what="command")
+    except InvalidArgument:
+        found = read_bare(data, rpc)
+        if found is None:
+            raise
+        return found
 
 
 def wrong_rpc(cmd: Any, rpc: str) -> Exception:

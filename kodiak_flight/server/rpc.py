@@ -256,7 +256,7 @@ class KodiakFlightServer(flight.FlightServerBase):
     def get_flight_info(self, context: flight.ServerCallContext,
                         descriptor: flight.FlightDescriptor) -> flight.FlightInfo:
         with status.mapped("GetFlightInfo"):
-            cmd = command(descriptor)
+            cmd = command(descriptor, "GetFlightInfo")
             client = self.client(context)
             handler = FLIGHT_INFO.get(type(cmd))
             if handler is None:
@@ -268,7 +268,7 @@ class KodiakFlightServer(flight.FlightServerBase):
     def get_schema(self, context: flight.ServerCallContext,
                    descriptor: flight.FlightDescriptor) -> flight.SchemaResult:
         with status.mapped("GetSchema"):
-            cmd = command(descriptor)
+            cmd = command(descriptor, "GetSchema")
             client = self.client(context)
             handler = SCHEMA.get(type(cmd))
             if handler is None:
@@ -288,7 +288,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                reader: flight.MetadataRecordBatchReader,
                writer: flight.FlightMetadataWriter) -> None:
         with status.mapped("DoPut"):
-            cmd = command(descriptor)
+            cmd = command(descriptor, "DoPut")
             client = self.client(context)
             handler = DO_PUT.get(type(cmd))
             if handler is None:

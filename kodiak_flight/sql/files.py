@@ -17,14 +17,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 from sqlglot import exp
 
 from . import formats
 from .errors import AccessDenied, BindError
+
+if TYPE_CHECKING:  # imported when a file is read: it loads pandas (slow start-up)
+    import pyarrow.dataset as ds
 
 # SQL spellings of format options -> the registry's names.
 OPTION_NAMES = {"delim": "delimiter", "sep": "delimiter"}
@@ -150,6 +152,8 @@ def dataset(path: str, fmt: str, opts: dict[str, Any]) -> ds.Dataset:
     the format's streaming reader when the format has no dataset of its own)."""
     with read_errors(path, fmt):
         data = scannable(path, fmt, opts)
+        import pyarrow.dataset as ds
+
         return data if data is not None else ds.dataset(formats.open_file(path, fmt, opts).reader)
 
 

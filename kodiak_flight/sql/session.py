@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from . import files
+from . import files, origins
 from .access import EVERYTHING, Rights, UserDirectory, guarded_files, rights_for
 from .activity import Activity, QueryInfo, Viewer, activity_for
 from .binder import Binder, Context, param_number
@@ -405,7 +405,8 @@ class Prepared:
         if tpl.joins:
             refresh_estimates(plan, snap)
         plan = optimize(plan)
-        out = Executor(snap, session._interrupt).output(plan, tpl.names)
+        fields = origins.fields(plan, tpl.names, [t for _, t in plan.output], session.catalog)
+        out = Executor(snap, session._interrupt).output(plan, fields)
         if cached is not None:  # a plan not kept for reuse is volatile (or read a value)
             out = cached.keep(out, plan, not tpl.kept)
         return rows(out)

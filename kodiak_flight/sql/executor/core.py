@@ -72,18 +72,21 @@ class Executor:
         out = self.output(node, names)
         return out.to_reader() if isinstance(out, pa.Table) else out
 
-    def output(self, node: Node, names: list[str] | None = None
+    def output(self, node: Node, names: list[str] | list[pa.Field] | None = None
                ) -> pa.Table | pa.RecordBatchReader:
         """The result: a table when the plan's last step produced one anyway (so a server can
-        send it without pulling batches through Python), else a streaming reader."""
+        send it without pulling batches through Python), else a streaming reader. ``names``
+        may be fields: their names and metadata (``origins``), with the computed types."""
         out = self.run(node)
         if out.table is not None:
             self.checkpoint()
-            return out.table if names is None else out.table.rename_columns(names)
+            t = out.table
+            return t if names is None else \
+                pa.Table.from_arrays(t.columns, schema=_named(names, t.schema, keep=True))
         r = self.as_reader(out)
         if names is None:
             return r
-        schema = pa.schema([pa.field(n, f.type) for n, f in zip(names, r.schema, strict=True)])
+        schema = _named(names, r.schema)
         return pa.RecordBatchReader.from_batches(schema, renamed(r, schema))
 
     def table(self, node: Node) -> pa.Table:
@@ -208,6 +211,21 @@ def picked(r: pa.RecordBatchReader, picks: list[int], names: list[str]) -> pa.Re
         for b in r:
             yield pa.RecordBatch.from_arrays([b.column(k) for k in picks], schema=schema)
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _named(names: list[str] | list[pa.Field], schema: pa.Schema, keep: bool = False
+           ) -> pa.Schema:
+    """``schema`` under ``names`` (or the names and metadata of fields, ``origins``: never
+    metadata a stored column carried, which would name another table); ``keep``: each
+    field's nullability and the schema's metadata."""
+    out = []
+    for n, f in zip(names, schema, strict=True):
+        field = pa.field(f.name, f.type, f.nullable if keep else True)
+        if isinstance(n, pa.Field):
+            out.append(field.with_name(n.name).with_metadata(n.metadata or {}))
+        else:
+            out.append(field.with_name(n))
+    return pa.schema(out, metadata=schema.metadata if keep else None)
 
 
 def renamed(r: pa.RecordBatchReader, schema: pa.Schema) -> Iterator[pa.RecordBatch]:

@@ -10,17 +10,19 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.dataset as ds
 
 from .compression import split_suffixes
 from .errors import FormatError
 from .registry import Input, register
 from .schemas import pinned_types
 from .streams import Replay, closing, cut_at_newline, read_head
+
+if TYPE_CHECKING:  # imported when a dataset is read: it loads pandas (slow start-up)
+    import pyarrow.dataset as ds
 
 
 def parse_options(options: Mapping[str, Any]) -> pacsv.ParseOptions:
@@ -73,6 +75,8 @@ class Csv:
                               convert_options=convert_options(types))
 
     def dataset(self, path: str, options: Mapping[str, Any]) -> ds.Dataset:
+        import pyarrow.dataset as ds
+
         def make(types: dict[str, pa.DataType] | None) -> ds.Dataset:
             return ds.dataset(path, format=ds.CsvFileFormat(
                 parse_options=parse_options(options), read_options=read_options(options),

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 
 from .json_array import ArrayToConcatenated, complete_prefix
-from .json_encode import rows_json
+from .json_encode import lit, rows_json
 from .registry import Input, register
 from .schemas import pinned_types
 from .streams import Replay, closing, cut_at_newline, read_head
@@ -100,7 +100,7 @@ class Json:
 
 def joined(text: pa.Array, sep: bytes) -> memoryview:
     """The values of a string array, each followed by ``sep``, as one buffer."""
-    with_sep = pc.binary_join_element_wise(text, sep.decode(), "")
+    with_sep = pc.binary_join_element_wise(text, lit(sep.decode()), lit(""))
     _, offsets, data = with_sep.buffers()
     bounds = memoryview(offsets).cast("i")
     start, end = bounds[with_sep.offset], bounds[with_sep.offset + len(with_sep)]

@@ -17,12 +17,30 @@ import pyarrow.compute as pc
 
 from .errors import FormatError
 
-NULL = pa.scalar("null", pa.string())
 _B64 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
                      np.uint8)
 # What json.dumps(..., ensure_ascii=False) escapes besides backslash and double quote.
 _CONTROL = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
 _SECONDS = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
+def lit(value: str | float | None, type_: pa.DataType | None = None) -> pa.Scalar:
+    """A constant as an Arrow scalar, built from buffers: pyarrow's conversion of Python
+    values loads pandas, which would make ``kodiak sql --format json`` slow to start."""
+    if value is None:
+        return pa.nulls(1, type_ or pa.string())[0]
+    if isinstance(value, str):
+        data = value.encode()
+        offsets = np.array([0, len(data)], np.int32)
+        return pa.StringArray.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(data))[0]
+    return numeric(np.array([value], np.float64))[0]
+
+
+def numeric(values: np.ndarray) -> pa.Array:
+    """A numpy array of numbers as an Arrow array without nulls (see :func:`lit`)."""
+    values = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
+                                 [None, pa.py_buffer(values)])
 
 
 def rows_json(batch: pa.RecordBatch) -> pa.Array:
@@ -35,7 +53,7 @@ def encode(arr: pa.Array) -> pa.Array:
     text = _text(arr)
     if text.null_count == 0:
         return text
-    return text.fill_null(NULL)
+    return pc.coalesce(text, lit("null"))
 
 
 def _text(arr: pa.Array) -> pa.Array:
@@ -57,7 +75,7 @@ def _text(arr: pa.Array) -> pa.Array:
     if pa.types.is_time(t):
         return quote(times(arr))
     if pa.types.is_duration(t):
-        return floats(pc.divide(arr.cast(pa.int64()), _SECONDS[t.unit]))
+        return floats(pc.divide(arr.cast(pa.int64()), lit(_SECONDS[t.unit])))
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return quote(escape(arr.cast(pa.string())))
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or \
@@ -78,7 +96,8 @@ def _text(arr: pa.Array) -> pa.Array:
 
 def join(*parts: pa.Array | str) -> pa.Array:
     """Element-wise concatenation of string arrays and constants (null if any part is)."""
-    return pc.binary_join_element_wise(*parts, "")
+    return pc.binary_join_element_wise(*[lit(p) if isinstance(p, str) else p for p in parts],
+                                       lit(""))
 
 
 def quote(s: pa.Array) -> pa.Array:
@@ -105,15 +124,16 @@ def floats(arr: pa.Array) -> pa.Array:
     text = f.cast(pa.string())
     mag = pc.abs(f)
     plain = pc.and_(pc.invert(pc.match_substring(text, "e")),
-                    pc.or_(pc.equal(mag, 0.0),
-                           pc.and_(pc.greater_equal(mag, 1e-4), pc.less(mag, 1e16))))
+                    pc.or_(pc.equal(mag, lit(0.0)),
+                           pc.and_(pc.greater_equal(mag, lit(1e-4)),
+                                   pc.less(mag, lit(1e16)))))
     whole = pc.and_(plain, pc.invert(pc.match_substring(text, ".")))
     text = pc.if_else(whole, join(text, ".0"), text)
     odd = pc.and_(pc.is_finite(f), pc.invert(plain))
     if pc.any(odd).as_py():
         values = f.filter(odd).to_numpy(zero_copy_only=False)
         text = pc.replace_with_mask(text, odd, pa.array(values.astype(str), pa.string()))
-    return pc.if_else(pc.is_finite(f), text, pa.scalar(None, pa.string()))
+    return pc.if_else(pc.is_finite(f), text, lit(None))
 
 
 def timestamps(arr: pa.Array) -> pa.Array:
@@ -170,7 +190,7 @@ def base64(arr: pa.Array) -> pa.Array:
     out[ends[rem != 0] - 1] = ord("=")
     out_offsets = np.concatenate([[0], ends]).astype(np.int64)
     text = pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out))
-    return pc.if_else(arr.is_null(), pa.scalar(None, pa.large_string()), text).cast(pa.string())
+    return pc.if_else(arr.is_null(), lit(None, pa.large_string()), text).cast(pa.string())
 
 
 def struct(arr: pa.StructArray) -> pa.Array:
@@ -180,10 +200,10 @@ def struct(arr: pa.StructArray) -> pa.Array:
     parts = [join(json.dumps(t.field(i).name, ensure_ascii=False) + ":", encode(fields[i]))
              for i in range(t.num_fields)]
     if not parts:
-        return pc.if_else(arr.is_valid(), "{}", pa.scalar(None, pa.string()))
-    body = pc.binary_join_element_wise(*parts, ",") if len(parts) > 1 else parts[0]
+        return pc.if_else(arr.is_valid(), lit("{}"), lit(None))
+    body = pc.binary_join_element_wise(*parts, lit(",")) if len(parts) > 1 else parts[0]
     text = join("{", body, "}")
-    return pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), text)
+    return pc.if_else(arr.is_null(), lit(None), text)
 
 
 def lists(arr: pa.Array) -> pa.Array:
@@ -203,7 +223,8 @@ def _map(arr: pa.MapArray) -> pa.Array:
 
 def _join_items(arr: pa.Array, items: pa.Array) -> pa.Array:
     """``items`` (the lists' values, in order) joined back into one text per list."""
-    lengths = pc.list_value_length(arr).fill_null(0).to_numpy()
-    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int64())
-    text = join("[", pc.binary_join(pa.LargeListArray.from_arrays(offsets, items), ","), "]")
-    return pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), text)
+    zero = numeric(np.zeros(1, np.int64))
+    lengths = pc.coalesce(pc.list_value_length(arr).cast(pa.int64()), zero[0])
+    offsets = pa.concat_arrays([zero, pc.cumulative_sum(lengths)])
+    text = join("[", pc.binary_join(pa.LargeListArray.from_arrays(offsets, items), lit(",")), "]")
+    return pc.if_else(arr.is_null(), lit(None), text)

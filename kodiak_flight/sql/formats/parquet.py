@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from .registry import Input, register
 from .streams import spool
+
+if TYPE_CHECKING:  # imported when used: slow to load (pyarrow.dataset loads pandas)
+    import pyarrow.dataset as ds
 
 BATCH_ROWS = 65536
 
@@ -27,6 +28,8 @@ class Parquet:
         return {}
 
     def open(self, source: Input, options: Mapping[str, Any]) -> pa.RecordBatchReader:
+        import pyarrow.parquet as pq
+
         if isinstance(source, str | Path):
             pf = pq.ParquetFile(source)
             close = pf.close
@@ -48,13 +51,19 @@ class Parquet:
         return pa.RecordBatchReader.from_batches(pf.schema_arrow, batches())
 
     def dataset(self, path: str, options: Mapping[str, Any]) -> ds.Dataset:
+        import pyarrow.dataset as ds
+
         return ds.dataset(path, format="parquet")
 
     def rows(self, path: str) -> int | None:
+        import pyarrow.parquet as pq
+
         return pq.read_metadata(path).num_rows
 
     def write(self, reader: pa.RecordBatchReader, out: IO[bytes],
               options: Mapping[str, Any]) -> int:
+        import pyarrow.parquet as pq
+
         rows = 0
         with pq.ParquetWriter(out, reader.schema) as w:
             for batch in reader:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from .compression import split_suffixes
 from .errors import FormatError
+
+if TYPE_CHECKING:  # pyarrow.dataset imports pandas: only readers of files load it
+    import pyarrow.dataset as ds
 
 Input = str | Path | IO[bytes]
 

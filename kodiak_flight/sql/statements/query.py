@@ -7,6 +7,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from .. import origins
 from ..binder import Binder, Context
 from ..execution import ExecContext
 from ..executor import Executor
@@ -38,15 +39,16 @@ class Query(Statement):
 
     def describe(self, ctx: Context, node: exp.Expression) -> pa.Schema:
         plan, names = plan_query(ctx, node)
-        return pa.schema([pa.field(n, t) for n, (_, t) in zip(names, plan.output,
-                                                               strict=True)])
+        return pa.schema(origins.fields(plan, names, [t for _, t in plan.output],
+                                        ctx.resolver.catalog))
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         cached = request(ex.session, node, ex.params, ex.snap)  # the result cache, if on
         if cached is not None and (table := cached.hit()) is not None:
             return rows(table)
         plan, names = plan_query(ex.bind, node)
-        out = Executor(ex.snap, ex.interrupt).output(plan, names)
+        fields = origins.fields(plan, names, [t for _, t in plan.output], ex.session.catalog)
+        out = Executor(ex.snap, ex.interrupt).output(plan, fields)
         if cached is not None:
             out = cached.keep(out, plan, ex.bind.volatile)
         return rows(out)
