@@ -37,48 +37,36 @@ from ..pl.syntax import CREATE_FUNCTION, DROP_FUNCTION, SHOW_FUNCTIONS
 from ..pl.types import find_type
 from ..result import Result, done, rows
 from ..scope import Scope
-from .registry import Statement, register
+from .registry import VerbCommand, command_text, register
 
 RESERVED_NAMES = frozenset({"match", "if", "self", "call", "await"})
 SHOWN = pa.schema([pa.field(n, pa.string()) for n in
                    ("name", "kind", "parameters", "returns", "origin", "schema")])
 
 
-def _text(node: exp.Expression) -> str:
-    arg = node.args.get("expression")
-    return arg.name if isinstance(arg, exp.Literal) else str(arg or "")
-
-
-class _Command(Statement):
-    node = exp.Command
-    verb = ""
-
-    def matches(self, node: exp.Expression) -> bool:
-        return isinstance(node, exp.Command) and node.name.upper() == self.verb
-
 
 @register
-class CreateFunction(_Command):
+class CreateFunction(VerbCommand):
     verb = CREATE_FUNCTION
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         assert ex.bind is not None
-        create_function(ex.tx, ex.bind, _text(node))
+        create_function(ex.tx, ex.bind, command_text(node))
         return done()
 
 
 @register
-class DropFunction(_Command):
+class DropFunction(VerbCommand):
     verb = DROP_FUNCTION
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         assert ex.bind is not None
-        drop_function(ex.tx, ex.bind, _text(node))
+        drop_function(ex.tx, ex.bind, command_text(node))
         return done()
 
 
 @register
-class ShowFunctions(_Command):
+class ShowFunctions(VerbCommand):
     verb = SHOW_FUNCTIONS
     writes = False
 

@@ -76,3 +76,20 @@ def _describe(node: exp.Expression) -> str:
         return " ".join([node.name.upper(), *(w.upper() for w in rest[:1])])
     words = node.sql().split()
     return words[0].upper() if words else node.key.upper()
+
+
+class VerbCommand(Statement):
+    """A statement sqlglot leaves as a ``Command`` and Kodiak's dialect names by ``verb``
+    (CREATE FUNCTION, CREATE TRIGGER ...): its text is read by the statement's own parser."""
+
+    node = exp.Command
+    verb = ""
+
+    def matches(self, node: exp.Expression) -> bool:
+        return isinstance(node, exp.Command) and node.name.upper() == self.verb
+
+
+def command_text(node: exp.Expression) -> str:
+    """The text a ``Command`` holds after its verb, as the user wrote it."""
+    arg = node.args.get("expression")
+    return arg.name if isinstance(arg, exp.Literal) else str(arg or "")

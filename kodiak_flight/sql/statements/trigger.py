@@ -32,7 +32,7 @@ from ..triggers.syntax import (
     parse_drop,
     split_name,
 )
-from .registry import Statement, register
+from .registry import VerbCommand, command_text, register
 
 SHOWN = pa.schema([pa.field(n, pa.string()) for n in
                    ("name", "table", "timing", "event", "for_each", "schema")])
@@ -40,41 +40,29 @@ _BODY_FORMS = (exp.Insert, exp.Update, exp.Delete, exp.Select, exp.SetOperation)
 _USES = {"insert": ("new",), "delete": ("old",), "update": ("new", "old")}
 
 
-def _text(node: exp.Expression) -> str:
-    arg = node.args.get("expression")
-    return arg.name if isinstance(arg, exp.Literal) else str(arg or "")
-
-
-class _Command(Statement):
-    node = exp.Command
-    verb = ""
-
-    def matches(self, node: exp.Expression) -> bool:
-        return isinstance(node, exp.Command) and node.name.upper() == self.verb
-
 
 @register
-class CreateTrigger(_Command):
+class CreateTrigger(VerbCommand):
     verb = CREATE_TRIGGER
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         assert ex.bind is not None
-        create_trigger(ex.tx, ex.bind, _text(node))
+        create_trigger(ex.tx, ex.bind, command_text(node))
         return done()
 
 
 @register
-class DropTrigger(_Command):
+class DropTrigger(VerbCommand):
     verb = DROP_TRIGGER
 
     def run(self, ex: ExecContext, node: exp.Expression) -> Result:
         assert ex.bind is not None
-        drop_trigger(ex.tx, ex.bind, _text(node))
+        drop_trigger(ex.tx, ex.bind, command_text(node))
         return done()
 
 
 @register
-class ShowTriggers(_Command):
+class ShowTriggers(VerbCommand):
     verb = SHOW_TRIGGERS
     writes = False
 
