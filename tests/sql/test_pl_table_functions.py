@@ -154,3 +154,33 @@ def test_mutual_recursion_is_refused_at_call(both):
               "(select * from pong(t))")
     with pytest.raises(NotSupportedError, match="calls itself"):
         s.execute("select * from ping(o)")
+
+
+def test_execute_right_is_checked(db):
+    from kodiak_flight.sql import PermissionDenied
+    admin = Session(db)
+    for sql in (*SETUP, TOP_N, "grant select on table o to bob"):
+        admin.execute(sql)
+    bob = Session(db, user="bob")
+    try:
+        with pytest.raises(PermissionDenied, match="EXECUTE function main.top_n"):
+            bob.execute("select * from top_n(o)")
+        with pytest.raises(PermissionDenied, match="EXECUTE function main.top_n"):
+            bob.execute("from o |> call top_n(1)")
+        admin.execute("grant execute on function top_n to bob")
+        got = bob.execute("from o |> call top_n(1) |> select id").reader.read_all()
+        assert got.column(0).to_pylist() == [6]
+    finally:
+        bob.close()
+        admin.close()
+
+
+def test_pipe_input_needs_a_table_first_parameter(both):
+    s, _ = both
+    s.execute("create function late(n bigint, t table) returns table as "
+              "(select * from t limit n)")
+    with pytest.raises(BindError, match=r"\|> CALL passes the pipe's rows as the first "
+                                        r"argument of late\(\), but its parameter n"):
+        s.execute("from o |> call late(1)")
+    assert s.execute("select count(*) from late(2, o)").reader.read_all().column(0)[0] \
+        .as_py() == 2

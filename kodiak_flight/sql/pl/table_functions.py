@@ -26,6 +26,7 @@ from .inline import parse_body
 _stack: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "pl_table_function_stack", default=())
 T = TypeVar("T")
+PIPE_CTE = "__tmp"  # how sqlglot names the CTEs of query pipe syntax
 
 
 def check_create(fn: UserFunction) -> None:
@@ -164,6 +165,9 @@ def _value(fn: UserFunction, p: Any, arg: exp.Expression | None) -> exp.Expressi
     """A scalar argument (or the parameter's default), cast to the parameter's type."""
     if arg is None:
         arg = parse_body(p.default)
+    elif isinstance(arg, exp.Column) and arg.name.startswith(PIPE_CTE):
+        raise BindError(f"|> CALL passes the pipe's rows as the first argument of "
+                        f"{fn.name}(), but its parameter {p.name} is {p.type_name}, not TABLE")
     elif isinstance(arg, exp.Column):
         raise BindError(f"{fn.name}(): parameter {p.name} takes a {p.type_name} value, not "
                         f"the name {arg.sql(dialect='duckdb')} (a table goes to a TABLE "
