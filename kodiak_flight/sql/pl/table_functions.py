@@ -75,7 +75,8 @@ def bind_call(b: Any, item: exp.Table, alias: str | None,
             break
     if not cands:
         known = [f.name for s in schemas for f in all_functions(b.ctx.snap, s) if f.is_table]
-        raise BindError(f"unknown table function {name}()" + suggest(name, known))
+        raise NotSupportedError(f"table function {name}() is not supported: no built-in or "
+                                f"user table function has that name" + suggest(name, known))
     tables = [f for f in cands if f.is_table]
     if not tables:
         raise BindError(f"{name} is not a table function (it returns {cands[0].returns}); "
