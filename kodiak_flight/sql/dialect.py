@@ -59,12 +59,20 @@ def _pipe_rename(self: Any, query: exp.Select) -> exp.Select:
 
 
 def _pipe_call(self: Any, query: exp.Select) -> exp.Select:
-    """``|> CALL tvf(...)``: refused by name. It applies a table function to the pipe's
-    input, and none of Kodiak's table functions (range, generate_series, unnest, the file
-    readers) takes a table as an argument."""
-    self.raise_error("|> CALL is not supported: none of Kodiak's table functions takes a "
-                     "table as input; use |> JOIN or a subquery instead")
-    return query
+    """``|> CALL f(args)``: the query so far becomes a pipe CTE passed as ``f``'s first
+    argument, ``SELECT * FROM f(<cte>, args)`` (``pl/table_functions.py`` binds it)."""
+    self._advance()  # CALL
+    name = self._curr.text.lower() if self._curr else "it"
+    call = self._parse_function()
+    if not isinstance(call, exp.Anonymous):
+        self.raise_error(f"|> CALL {name}: {name} is not a table function (|> CALL takes "
+                         f"a user function declared RETURNS TABLE)")
+        return query
+    wrapped = self._build_pipe_cte(query=query, expressions=[exp.Star()])
+    cte = wrapped.args["from_"].this
+    call.set("expressions", [exp.column(cte.name), *call.expressions])
+    wrapped.set("from_", exp.From(this=exp.Table(this=call)))
+    return wrapped
 
 
 def _word_statement(self: Any) -> exp.Command | None:
@@ -179,7 +187,7 @@ class Grizzly(DuckDB):
             "SET": lambda self, query: (self._advance(), _pipe_set(self, query))[1],
             "DROP": lambda self, query: (self._advance(), _pipe_drop(self, query))[1],
             "RENAME": lambda self, query: (self._advance(), _pipe_rename(self, query))[1],
-            "CALL": lambda self, query: _pipe_call(self, query),
+            "CALL": _pipe_call,
         }
 
         def _parse_statement(self) -> exp.Expr | None:

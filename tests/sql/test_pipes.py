@@ -84,9 +84,10 @@ def test_pipe_column_names(pq: Any, sql: str, names: list[str]) -> None:
     assert session.execute(sql).reader.read_all().column_names == names
 
 
-def test_pipe_call_is_refused_by_name(pq: Any) -> None:
+def test_pipe_call_of_a_built_in_is_refused_by_name(pq: Any) -> None:
+    """|> CALL takes user table functions (tests/sql/test_pl_table_functions.py)."""
     session, _ = pq
-    with pytest.raises(ParseError, match=r"\|> CALL is not supported"):
+    with pytest.raises(ParseError, match=r"range is not a table function"):
         session.execute("from p |> call range(3)")
 
 

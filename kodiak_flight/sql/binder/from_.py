@@ -21,6 +21,7 @@ from ..expr import Col, Expr, and_all
 from ..files import dataset, format_from_extension
 from ..functions import table_function
 from ..functions.series import SeriesCall
+from ..pl import table_functions
 from ..plan import (
     FileScan,
     Filter,
@@ -147,7 +148,9 @@ class FromBinder(BinderState):
             return self.bind_series(fn, alias_name, col_aliases)
         if fn is not None:
             return self._bind_file(*fn, alias_name, col_aliases)
-        if isinstance(item.this, exp.Anonymous) or isinstance(item.this, exp.Func):
+        if isinstance(item.this, exp.Anonymous):  # a user table function (RETURNS TABLE)
+            return table_functions.bind_call(self, item, alias_name, self.from_item)
+        if isinstance(item.this, exp.Func):
             raise NotSupportedError(f"table function {typed_name(item.this)}() is not supported")
         name = item.name
         if isinstance(item.this, exp.Identifier) and item.this.quoted and \

@@ -20,7 +20,7 @@ from ..errors import BindError, suggest
 from ..interrupt import Interrupt
 from ..types import sql_name
 from .errors import ControlError, PlLimit
-from .functions import UserFunction, find_functions, search_path
+from .functions import UserFunction, find_functions, scalar_only, search_path
 from .interpreter import Interpreter, materialised
 from .jobs import jobs_for
 from .limits import limits_of
@@ -44,6 +44,7 @@ def call_function(session: Any, fn_name: str, args: list[exp.Expression]) -> pa.
     if not overloads:
         known = {o.definition.get("name", "") for o in session.snapshot().objects("function")}
         raise BindError(f"function {fn_name} does not exist" + suggest(fn_name, known))
+    overloads = scalar_only(fn_name, overloads)
     positional = [a for a in args if not isinstance(a, exp.Kwarg)]
     named = {a.this.name.lower(): a.expression for a in args if isinstance(a, exp.Kwarg)}
     values = _row(session, [*positional, *named.values()])

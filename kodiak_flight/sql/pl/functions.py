@@ -28,6 +28,7 @@ from ..errors import BindError, NotSupportedError, ParseError
 from ..types import from_sql, sql_name
 
 FUNCTION = register(ObjectKind("function", "function"))
+TABLE = "table"  # the type of a TABLE parameter and of RETURNS TABLE (no Arrow type of its own)
 TYPE_KIND = "type"  # user types (pl/types.py)
 
 
@@ -56,6 +57,11 @@ class UserFunction:
     raises: tuple[str, ...] = ()
     sql: str = ""
     version: int = 0  # the catalog object's (the LSN that created or replaced it)
+
+    @property
+    def is_table(self) -> bool:
+        """``RETURNS TABLE``: called in FROM or by ``|> CALL`` (``pl/table_functions.py``)."""
+        return self.returns == TABLE
 
     @property
     def object_name(self) -> str:
@@ -94,7 +100,10 @@ def object_name(name: str, receiver: str | None, types: list[str]) -> str:
 
 def resolve_type(snap: Any, schema: str, text: str) -> tuple[str, pa.DataType]:
     """(stored name, Arrow type) of a SQL type written ``text``: a built-in type (stored by
-    its canonical name, so ``int8`` and ``bigint`` are one signature), else a user type."""
+    its canonical name, so ``int8`` and ``bigint`` are one signature), else a user type;
+    ``TABLE`` (a table function's parameter or result) is stored as ``table``, typed null."""
+    if text.strip().lower() == TABLE:
+        return TABLE, pa.null()
     builtin = builtin_type(text)
     if builtin is not None:
         return builtin
@@ -156,6 +165,16 @@ def from_object(snap: Any, obj: Any) -> UserFunction:
         block=bool(d.get("block")), mode=d.get("mode", "sync"),
         raises=tuple(d.get("raises") or ()), sql=d.get("sql", ""),
         version=getattr(obj, "version", 0))
+
+
+def scalar_only(name: str, cands: list[UserFunction]) -> list[UserFunction]:
+    """The overloads of ``name`` usable as a value; refuses a name that only has table
+    functions, saying where to call them."""
+    scalar = [f for f in cands if not f.is_table]
+    if cands and not scalar:
+        raise BindError(f"{name} is a table function: call it in FROM "
+                        f"(SELECT * FROM {name}(...)) or with |> CALL {name}(...)")
+    return scalar
 
 
 def all_functions(snap: Any, schema: str | None = None) -> list[UserFunction]:

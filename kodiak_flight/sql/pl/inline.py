@@ -25,7 +25,7 @@ from ..errors import BindError, NotSupportedError, SqlError, SqlTypeError, sugge
 from ..expr import Expr, Lit, cast, fold, is_const, substitute
 from ..scope import ColInfo, Scope
 from ..types import common_type, normalize, sql_name
-from .functions import UserFunction, find_functions, find_methods, search_path
+from .functions import UserFunction, find_functions, find_methods, scalar_only, search_path
 
 MAX_DEPTH = 32  # nested user-function calls inlined into one expression
 _stack: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
@@ -134,6 +134,7 @@ def _split_args(name: str, items: list[exp.Expression]
 
 def _call(b: Any, name: str, cands: list[UserFunction], items: list[exp.Expression],
           scope: Scope, agg: Any, recv: Expr | None) -> Expr:
+    cands = scalar_only(name, cands)
     positional, named = _split_args(name, items)
     pos = [b.expr(a, scope, agg) for a in positional]
     kw = {k: b.expr(v, scope, agg) for k, v in named.items()}

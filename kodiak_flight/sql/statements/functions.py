@@ -19,9 +19,10 @@ from ..errors import BindError, NotSupportedError, suggest
 from ..execution import ExecContext
 from ..expr import cast
 from ..functions.signatures import signatures
-from ..pl import inline
+from ..pl import inline, table_functions
 from ..pl.functions import (
     FUNCTION,
+    TABLE,
     Header,
     Param,
     UserFunction,
@@ -94,7 +95,9 @@ def create_function(tx: Any, ctx: Context, sql: str) -> None:
                         f"{h.name}(...) constructs its values; choose another name")
     fn = _function(ctx, schema, h, sql)
     _check_params(ctx, fn)
-    if not fn.block:
+    if fn.is_table or any(p.type_name == TABLE for p in fn.params):
+        table_functions.check_create(fn)
+    elif not fn.block:
         body = inline.parse_body(fn.body)
         if any(c.name.lower() == fn.name for c in body.find_all(exp.Anonymous)):
             raise NotSupportedError(
@@ -145,7 +148,7 @@ def _function(ctx: Context, schema: str, h: Header, sql: str) -> UserFunction:
 def _check_params(ctx: Context, fn: UserFunction) -> None:
     """Defaults are constants of their parameter's type."""
     for p in fn.params:
-        if p.default is None:
+        if p.default is None or p.type_name == TABLE:
             continue
         try:
             value = Binder(ctx).expr(inline.parse_body(p.default), Scope([]), None)
