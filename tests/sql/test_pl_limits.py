@@ -15,7 +15,13 @@ from kodiak_flight.sql import Session
 from kodiak_flight.sql import functions as F
 from kodiak_flight.sql.dialect import parse
 from kodiak_flight.sql.errors import BindError, ParseError, QueryTimedOut, SqlTypeError
-from kodiak_flight.sql.functions.signatures import SCALAR_FORMS, aggregate_forms
+from kodiak_flight.sql.functions.signatures import (
+    FILE_READERS,
+    SCALAR_FORMS,
+    TABLE_FORMS,
+    WINDOW_FORMS,
+    aggregate_forms,
+)
 from kodiak_flight.sql.pl.errors import PlLimit
 from kodiak_flight.sql.pl.jobs import DEFAULT_WORKERS, TIMED_OUT, Jobs, jobs_for, stop_jobs
 from kodiak_flight.sql.pl.limits import PlOptions, apply_to_database, apply_to_session
@@ -239,6 +245,26 @@ def test_every_written_signature_is_what_the_binder_gives(s):
         if sql_name(t).lower() != sig.returns:
             wrong.append(f"{sig.example}: {sql_name(t).lower()}, written {sig.returns}")
     assert not wrong, wrong
+
+
+def test_window_and_table_signatures_are_what_the_binder_gives(s):
+    wrong = []
+    for sig in WINDOW_FORMS:
+        fn = F.lookup(sig.name)
+        assert fn is not None and fn.kind == "window", sig
+        sql = f"select {sig.example} over (order by range) from range(3)"
+        t = s.execute(sql).reader.schema.field(0).type
+        if sql_name(t).lower() != sig.returns:
+            wrong.append(f"{sig.example}: {sql_name(t).lower()}, written {sig.returns}")
+    for sig in TABLE_FORMS:
+        schema = s.execute(f"select * from {sig.example}").reader.schema
+        got = "table(" + ", ".join(f"{f.name} {sql_name(f.type).lower()}" for f in schema) + ")"
+        if got != sig.returns:
+            wrong.append(f"{sig.example}: {got}, written {sig.returns}")
+    assert not wrong, wrong
+    shown = {r["name"]: r for r in rows(s, "SHOW FUNCTIONS")}
+    for name in ("row_number", "lag", "range", "generate_series", *FILE_READERS):
+        assert "argument" not in shown[name]["parameters"], shown[name]  # not just a count
 
 
 def test_aggregate_signatures_come_from_the_registry(s):

@@ -7,7 +7,8 @@ forms are written here once, each with an example call; ``tests/sql/test_pl_limi
 binds every example and checks that the call gives the type written, so the list cannot
 drift from what the binder does. An aggregate's signatures come from its registry record
 (``accepts`` and ``result``) over the common argument types. A function with neither shows
-its argument count.
+its argument count. Window and table functions have written forms too (checked the same
+way); the file readers' result is the file's columns.
 """
 
 from __future__ import annotations
@@ -153,6 +154,42 @@ def _split(args: str) -> list[str]:
 
 SCALAR_FORMS: tuple[Signature, ...] = tuple(_parse(x) for x in _FORMS.splitlines() if x.strip())
 
+# Window functions (the test runs each example with OVER (ORDER BY range) over range(3)); a
+# value function's result has its first argument's type, one common type written per form.
+_WINDOW_FORMS = """
+row_number() -> bigint
+rank() -> bigint
+dense_rank() -> bigint
+percent_rank() -> double
+cume_dist() -> double
+ntile(bigint 2::bigint) -> bigint
+lag(bigint 1::bigint) -> bigint
+lag(bigint 1::bigint, bigint 1::bigint, bigint 0::bigint) -> bigint
+lead(bigint 1::bigint) -> bigint
+lead(double 1.5::double, bigint 1::bigint, double 0.0::double) -> double
+first_value(varchar 'a') -> varchar
+last_value(varchar 'a') -> varchar
+nth_value(double 1.5::double, bigint 1::bigint) -> double
+"""
+WINDOW_FORMS: tuple[Signature, ...] = tuple(_parse(x) for x in _WINDOW_FORMS.splitlines()
+                                            if x.strip())
+
+# Table functions: the result is the table's column and its type (the test runs
+# ``SELECT * FROM <example>``); the file readers' columns come from the file.
+_TABLE_FORMS = """
+range(bigint 5::bigint) -> table(range bigint)
+range(bigint 0::bigint, bigint 5::bigint, bigint 1::bigint) -> table(range bigint)
+generate_series(bigint 0::bigint, bigint 5::bigint, bigint 1::bigint) -> table(generate_series bigint)
+generate_series(timestamp timestamp '2024-01-01', timestamp timestamp '2024-01-02', interval interval 1 hour) -> table(generate_series timestamp)
+generate_series(date date '2024-01-01', date date '2024-01-03', interval interval 1 day) -> table(generate_series timestamp)
+"""
+TABLE_FORMS: tuple[Signature, ...] = tuple(_parse(x) for x in _TABLE_FORMS.splitlines()
+                                           if x.strip())
+FILE_READERS = ("read_csv", "read_parquet", "read_json", "read_ndjson", "read_arrow")
+READER_FORMS: tuple[Signature, ...] = tuple(
+    Signature(n, ("varchar", "name := value ..."), "table (the file's columns)")
+    for n in FILE_READERS)
+
 # argument types an aggregate's signatures are computed over (from its registry record)
 AGGREGATE_INPUTS = (pa.int64(), pa.float64(), pa.decimal128(18, 2), pa.string(), pa.date32(),
                     pa.timestamp("us"), pa.bool_())
@@ -187,7 +224,7 @@ def aggregate_forms(fn: Function) -> list[Signature]:
 @functools.lru_cache(maxsize=4)
 def _by_name(generation: int) -> dict[str, list[Signature]]:
     out: dict[str, list[Signature]] = {}
-    for s in SCALAR_FORMS:
+    for s in (*SCALAR_FORMS, *WINDOW_FORMS, *TABLE_FORMS, *READER_FORMS):
         out.setdefault(s.name, []).append(s)
     for fn in functions(AGGREGATE):
         forms = aggregate_forms(fn)
@@ -201,4 +238,5 @@ def signatures(fn: Function, generation: int) -> list[Signature]:
     return _by_name(generation).get(fn.name, [])
 
 
-__all__ = ["AGGREGATE_INPUTS", "SCALAR_FORMS", "Signature", "aggregate_forms", "signatures"]
+__all__ = ["AGGREGATE_INPUTS", "FILE_READERS", "READER_FORMS", "SCALAR_FORMS", "TABLE_FORMS",
+           "WINDOW_FORMS", "Signature", "aggregate_forms", "signatures"]
