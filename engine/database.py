@@ -46,10 +46,11 @@ from .fileio import FileSystem
 from .manifest import Manifest, ManifestInstalled, read_manifest, write_manifest
 from .oplog import OpLog, encode_rows_record
 from .segment import Segment, write_segment
+from .shaping import small_rows
 from .snapshot import Snapshot, State, to_physical
 from .stats import EngineStats
 from .table import OFFSET_BITS, Part, TableData, key_columns, keys_of
-from .transaction import Transaction, small_rows
+from .transaction import Transaction
 from .wal import WriteAheadLog
 
 log = logging.getLogger("kodiak.engine")
