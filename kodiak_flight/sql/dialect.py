@@ -59,8 +59,9 @@ def _pipe_rename(self: Any, query: exp.Select) -> exp.Select:
 
 
 def _pipe_call(self: Any, query: exp.Select) -> exp.Select:
-    """``|> CALL f(args)``: the query so far becomes a pipe CTE passed as ``f``'s first
-    argument, ``SELECT * FROM f(<cte>, args)`` (``pl/table_functions.py`` binds it)."""
+    """``|> CALL f(args) [AS x]``: the query so far becomes a pipe CTE passed as ``f``'s
+    first argument, ``SELECT * FROM f(<cte>, args) [AS x]`` (``pl/table_functions.py`` binds
+    it)."""
     self._advance()  # CALL
     name = self._curr.text.lower() if self._curr else "it"
     call = self._parse_function()
@@ -68,10 +69,18 @@ def _pipe_call(self: Any, query: exp.Select) -> exp.Select:
         self.raise_error(f"|> CALL {name}: {name} is not a table function (|> CALL takes "
                          f"a user function declared RETURNS TABLE)")
         return query
+    alias = None
+    if self._match(TokenType.ALIAS):
+        alias = self._parse_id_var(any_token=False)
+        if alias is None:
+            self.raise_error(f"expected a name after |> CALL {name}(...) AS")
     wrapped = self._build_pipe_cte(query=query, expressions=[exp.Star()])
     cte = wrapped.args["from_"].this
     call.set("expressions", [exp.column(cte.name), *call.expressions])
-    wrapped.set("from_", exp.From(this=exp.Table(this=call)))
+    table = exp.Table(this=call)
+    if alias is not None:  # |> CALL f(args) AS x: the rows are x's from here on
+        table.set("alias", exp.TableAlias(this=alias))
+    wrapped.set("from_", exp.From(this=table))
     return wrapped
 
 

@@ -58,6 +58,10 @@ def both(session):
      "select id, amt from o where amt > 50 and id > 2 order by id"),
     ("from o |> aggregate sum(amt) as s group by cust |> call top_n(1)",
      "select cust, sum(amt) from o group by cust order by 1 desc limit 1"),
+    ("from o |> call big(50) as b |> where b.id > 2 |> select b.amt",
+     "select amt from o where amt > 50 and id > 2 order by id"),
+    ("from o |> call per_cust() as p |> join o on o.cust = p.cust |> select p.cust, o.qty "
+     "|> order by 2, 1", "select cust, qty from o order by 2, 1"),
     ("from o |> call per_cust() |> call top_n(2)",
      "select cust, sum(amt), count(*) from o group by cust order by 1 desc limit 2"),
 ])
@@ -119,8 +123,9 @@ def test_survives_reopening_and_drop(tmp_path):
     ("select top_n(o)", BindError, r"top_n is a table function"),
     ("call top_n(1)", BindError, r"top_n is a table function"),
     ("from o |> call upper('x')", ParseError, r"upper is not a table function"),
+    ("from o |> call top_n(1) as", ParseError, r"expected a name after \|> CALL top_n"),
     ("select * from top_n(nosuch)", BindError, r"nosuch"),
-    ("select * from bad(o)", BindError, r"nocol"),
+    ("select * from bad(o)", BindError, r"^in table function bad\(\): .*nocol"),
 ])
 def test_errors_name_what_was_typed(both, sql, err, match):
     s, _ = both

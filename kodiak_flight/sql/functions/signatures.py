@@ -105,6 +105,8 @@ date_part(varchar 'year', date date '2024-05-06') -> bigint
 date_trunc(varchar 'month', timestamp timestamp '2024-05-06 07:08:09') -> timestamp
 date_trunc(varchar 'month', date date '2024-05-06') -> date
 date_diff(varchar 'day', date date '2024-05-06', date date '2024-06-06') -> bigint
+date_add(date date '2024-05-06', interval interval 1 day) -> timestamp
+date_add(timestamp timestamp '2024-05-06 07:08:09', interval interval 2 hour) -> timestamp
 make_date(bigint 2024::bigint, bigint 5::bigint, bigint 6::bigint) -> date
 strftime(timestamp timestamp '2024-05-06 07:08:09', varchar '%Y') -> varchar
 strptime(varchar '2024', varchar '%Y') -> timestamp
@@ -118,6 +120,7 @@ ifnull(bigint 1::bigint, bigint 2::bigint) -> bigint
 nullif(bigint 1::bigint, bigint 2::bigint) -> bigint
 if(boolean true, bigint 1::bigint, bigint 2::bigint) -> bigint
 typeof(bigint 1::bigint) -> varchar
+struct_extract(struct {'x': 1::bigint}, varchar 'x') -> bigint
 version() -> varchar
 """
 

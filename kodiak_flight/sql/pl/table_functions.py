@@ -89,6 +89,10 @@ def bind_call(b: Any, item: exp.Table, alias: str | None,
     token = _stack.set((*_stack.get(), fn.object_name))
     try:
         return bind(expand(fn, args, alias or name, item.args.get("alias")))
+    except BindError as e:  # the body is bound here, at the call: say whose body it is
+        if str(e).startswith("in table function "):
+            raise
+        raise BindError(f"in table function {name}(): {e}") from None
     finally:
         _stack.reset(token)
 
