@@ -91,7 +91,9 @@ class Resolver:
         views are refused by name."""
         rel = self.require(name, schema, catalog)
         if rel.kind == "view":
-            raise BindError(f"{rel.qualified!r} is a view; views cannot be written to")
+            raise BindError(f"{rel.qualified!r} is a view; a view is written only "
+                            "by INSERT, UPDATE or DELETE through an INSTEAD OF trigger on "
+                            "it for that statement")
         if rel.kind == "system":
             raise BindError(f"{rel.qualified!r} is a read-only system view")
         return rel.table

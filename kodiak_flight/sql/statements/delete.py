@@ -21,6 +21,7 @@ from .common import (
     run_query,
     where_predicate,
 )
+from .instead_of import view_target
 from .registry import register
 from .row_security import check_reads, mark_target
 from .update import keyed_target, restricted_write
@@ -36,6 +37,8 @@ class Delete(RowWrite):
 
 def delete(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     """The deleted row count, or with RETURNING the table it asks for."""
+    if (view := view_target(ctx, node)) is not None:  # its INSTEAD OF trigger runs
+        return view.delete(tx, ctx, node)
     if node.args.get("using") or restricted_write(ctx, node):
         return _delete_using(tx, ctx, node)
     t = node.this

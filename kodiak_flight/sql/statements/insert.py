@@ -19,6 +19,7 @@ from ..result import Result, written
 from ..scope import Scope
 from ..types import normalize, sql_name
 from .common import RowWrite, cast_table, existing_table, project, returning, returning_schema
+from .instead_of import ViewTarget, view_target
 from .registry import register
 from .row_security import check_new_rows, refuse_upsert
 
@@ -56,7 +57,7 @@ def hint_parameters(ctx: Context, stmt: exp.Insert) -> None:
 def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
     target = node.this
     table = target.this if isinstance(target, exp.Schema) else target
-    info = existing_table(ctx, table, "insert")
+    info = view_target(ctx, node) or existing_table(ctx, table, "insert")
     names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
         else list(info.schema.names)
     for n in names:
@@ -84,7 +85,7 @@ def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int
     """INSERT ... VALUES (?, ?, ...) bound to a whole parameter batch at once."""
     target = node.this
     table = target.this if isinstance(target, exp.Schema) else target
-    info = existing_table(ctx, table, "insert")
+    info = view_target(ctx, node) or existing_table(ctx, table, "insert")
     names = [i.name for i in target.expressions] if isinstance(target, exp.Schema) \
         else list(info.schema.names)
     if data.num_columns != len(names):
@@ -97,6 +98,8 @@ def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int
 
 def store(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table
            ) -> int | pa.Table:
+    if isinstance(info, ViewTarget):  # its INSTEAD OF trigger takes the rows
+        return info.insert(tx, data)
     conflict = node.args.get("conflict")
     alternative = (node.args.get("alternative") or "").upper()
     if conflict is not None or alternative:  # may change rows the user cannot see

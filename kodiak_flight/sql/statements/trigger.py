@@ -32,6 +32,7 @@ from ..triggers.syntax import (
     parse_drop,
     split_name,
 )
+from .instead_of import view_schema
 from .registry import VerbCommand, command_text, register
 
 SHOWN = pa.schema([pa.field(n, pa.string()) for n in
@@ -89,21 +90,11 @@ def create_trigger(tx: Any, ctx: Context, sql: str) -> None:
         raise NotSupportedError(f"CREATE TEMP TRIGGER {name}: temporary triggers are not "
                                 "supported")
     rel = ctx.resolver.require(t_name, t_schema)
-    if rel.kind == "view":
-        raise NotSupportedError(
-            f"CREATE TRIGGER {name}: {rel.name!r} is a view; triggers on views (INSTEAD OF) "
-            "are not supported")
-    if rel.kind != "table" or rel.schema == "temp":
-        raise NotSupportedError(f"CREATE TRIGGER {name}: triggers can be created only on "
-                                f"stored tables, and {rel.name!r} is not one")
-    if d.timing == "instead of":
-        raise BindError(f"CREATE TRIGGER {name}: INSTEAD OF triggers are for views, and "
-                        f"{rel.name!r} is a table; use BEFORE or AFTER")
+    target, columns = _target(ctx, name, d, rel)
     if schema is not None and schema != rel.schema:
         raise BindError(f"CREATE TRIGGER {name}: a trigger lives in its table's schema "
                         f"{rel.schema!r}, not {schema!r}")
-    ctx.check_table("create", rel.table.name)
-    columns = list(rel.table.schema.names)
+    ctx.check_table("create", target)
     _check_columns(name, d.event, d.columns, columns)
     stmts = _body(name, d.body)
     if d.each == "statement" and (d.when or any(trigger_body.references(s) for s in stmts)):
@@ -117,9 +108,30 @@ def create_trigger(tx: Any, ctx: Context, sql: str) -> None:
         if d.if_not_exists:
             return
         raise errors.AlreadyExists(f"trigger {name!r} already exists")
-    trig = Trigger(rel.schema, name, rel.table.name, d.timing, d.event, d.columns, d.each,
+    trig = Trigger(rel.schema, name, target, d.timing, d.event, d.columns, d.each,
                    d.when, d.body, ctx.rights.user, d.sql)
     tx.create_object(TRIGGER.name, trig.schema, trig.name, trig.definition())
+
+
+def _target(ctx: Context, name: str, d: Any, rel: Any) -> tuple[str, list[str]]:
+    """(the qualified table or view the trigger is on, its columns), by SQLite's rules:
+    BEFORE / AFTER on stored tables, INSTEAD OF (for each row) on views."""
+    if rel.kind == "view":
+        if d.timing != "instead of":
+            raise BindError(f"CREATE TRIGGER {name}: cannot create a {d.timing.upper()} "
+                            f"trigger on view {rel.name!r}; a view's triggers are INSTEAD OF")
+        if d.each != "row":
+            raise NotSupportedError(f"CREATE TRIGGER {name}: INSTEAD OF triggers are FOR "
+                                    "EACH ROW")
+        return rel.qualified, list(view_schema(ctx, rel).names)
+    if rel.kind != "table" or rel.schema == "temp":
+        raise NotSupportedError(f"CREATE TRIGGER {name}: triggers can be created only on "
+                                f"stored tables and views, and {rel.name!r} is neither")
+    if d.timing == "instead of":
+        raise BindError(f"CREATE TRIGGER {name}: cannot create an INSTEAD OF trigger on "
+                        f"table {rel.name!r}; INSTEAD OF triggers are for views, use BEFORE "
+                        "or AFTER")
+    return rel.table.name, list(rel.table.schema.names)
 
 
 def _body(name: str, text: str) -> list[exp.Expression]:

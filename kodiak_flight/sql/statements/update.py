@@ -36,6 +36,7 @@ from .common import (
     where_predicate,
     write_right,
 )
+from .instead_of import view_target
 from .registry import register
 from .row_security import check_new_rows, check_reads, is_restricted, mark_target
 
@@ -50,6 +51,8 @@ class Update(RowWrite):
 
 def update(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     """The updated row count, or with RETURNING the table it asks for."""
+    if (view := view_target(ctx, node)) is not None:  # its INSTEAD OF trigger runs
+        return view.update(tx, ctx, node)
     if node.args.get("from_") or node.args.get("from") or restricted_write(ctx, node):
         return _update_from(tx, ctx, node)
     try:

@@ -14,6 +14,7 @@ from ..dialect import Grizzly
 from ..errors import BindError, NotSupportedError, suggest
 from ..execution import ExecContext
 from ..result import Result, done
+from ..triggers.model import table_moved
 from .registry import Statement, register
 
 
@@ -85,4 +86,5 @@ def _drop_view(tx: Any, ctx: Context, t: exp.Table, if_exists: bool) -> None:
     if rel.kind == "system":
         raise BindError(f"{rel.qualified!r} is a read-only system view")
     ctx.check_table("create", rel.qualified)
+    table_moved(tx, rel.qualified, None)  # its INSTEAD OF triggers go with it (SQLite)
     drop_view(tx, rel.schema, rel.name)

@@ -121,6 +121,15 @@ class Firing:
             return self._tx.upsert(name, data, update_columns)
         return self._atomic(lambda: self._upsert(name, data, update_columns, trigs))
 
+    def instead(self, view: str, event: str, schema: pa.Schema, old: pa.Table | None,
+                new: pa.Table | None, cols: frozenset[str] | None = None) -> None:
+        """Run the INSTEAD OF ``event`` triggers of view ``view`` (qualified) over the view
+        rows ``old`` / ``new`` (columns of ``schema``), all or nothing; nothing is written
+        to the view itself (``statements/instead_of.py`` computes the rows)."""
+        trigs = self._on(view, event)
+        self._atomic(lambda: self._fire(trigs, "instead of", event, view, old, new, cols,
+                                        schema))
+
     # ------------------------------------------------------------------ each event
 
     def _insert(self, name: str, data: Any, trigs: list[Trigger]) -> pa.Table:
@@ -205,11 +214,11 @@ class Firing:
 
     def _fire(self, trigs: list[Trigger], timing: str, event: str, name: str,
               old: pa.Table | None, new: pa.Table | None,
-              cols: frozenset[str] | None = None) -> None:
+              cols: frozenset[str] | None = None, schema: pa.Schema | None = None) -> None:
         chosen = self._chosen(trigs, timing, event, cols)
         if not chosen:
             return
-        rows = transition(self._info(name).schema, old, new)
+        rows = transition(schema or self._info(name).schema, old, new)
         for t in chosen:
             if t.each == "row" and rows.num_rows == 0:
                 continue
