@@ -232,7 +232,7 @@ def test_ddl_errors(session: Session) -> None:
         ("CREATE TRIGGER b AFTER DELETE ON t BEGIN SELECT new.k; END", "no NEW row"),
         ("CREATE TRIGGER b AFTER INSERT ON t BEGIN SELECT new.nope; END", "'nope' not found"),
         ("CREATE TRIGGER b INSTEAD OF INSERT ON t BEGIN SELECT 1; END", "INSTEAD OF"),
-        ("CREATE TRIGGER b AFTER INSERT ON tv BEGIN SELECT 1; END", "is a view"),
+        ("CREATE TRIGGER b AFTER INSERT ON tv BEGIN SELECT 1; END", "AFTER trigger on view"),
         ("CREATE TRIGGER b AFTER INSERT ON nosuch BEGIN SELECT 1; END", "does not exist"),
         ("CREATE TRIGGER b AFTER UPDATE OF zz ON t BEGIN SELECT 1; END", "'zz' not found"),
         ("CREATE TRIGGER b AFTER INSERT ON t BEGIN CREATE TABLE x (a INT); END", "not CREATE"),
@@ -347,3 +347,14 @@ def test_the_docs_example(session: Session) -> None:
         if stmt:
             session.execute(stmt if stmt.endswith("END") else stmt)
     assert log(session) == [("big", 2, 20, None), ("w", 1, 1, 10), ("w", 2, 2, 20)]
+
+
+def test_one_row_values_computed_from_the_row_like_sqlite(session: Session) -> None:
+    """A VALUES entry computed from NEW (``new.v + 1``) is no constant: one changed row runs
+    it as INSERT ... SELECT over the row too."""
+    both(session, [
+        "CREATE TRIGGER c AFTER INSERT ON t BEGIN "
+        "INSERT INTO log VALUES ('c', new.k * 10, new.v + 1, coalesce(new.w, -1)); END",
+        "INSERT INTO t VALUES (1, 10, NULL)",
+        "INSERT INTO t VALUES (2, 20, 2), (3, 30, 3)",
+    ])

@@ -98,7 +98,8 @@ def view_target(ctx: Context, node: exp.Expression) -> ViewTarget | None:
     if rel is None or rel.kind != "view":
         return None
     event = write_right(node)
-    if not any(tr.timing == "instead of" and tr.event == event
+    cols = frozenset(a.this.name for a in node.expressions) if event == "update" else None
+    if not any(tr.fires_on("instead of", event, cols)  # (UPDATE OF: SQLite's rule too)
                for tr in triggers_on(ctx.snap, rel.qualified)):
         return None
     ctx.check_table(event, rel.qualified)

@@ -18,6 +18,7 @@ from engine import errors
 from ..binder import Context
 from ..binder.coverage import check_supported
 from ..catalog import fold
+from ..catalog.resolver import Relation
 from ..dialect import Grizzly, parse
 from ..errors import BindError, NotSupportedError, ParseError, suggest
 from ..execution import ExecContext
@@ -32,6 +33,7 @@ from ..triggers.syntax import (
     parse_drop,
     split_name,
 )
+from ..triggers.syntax import CreateTrigger as TriggerSyntax
 from .instead_of import view_schema
 from .registry import VerbCommand, command_text, register
 
@@ -113,13 +115,14 @@ def create_trigger(tx: Any, ctx: Context, sql: str) -> None:
     tx.create_object(TRIGGER.name, trig.schema, trig.name, trig.definition())
 
 
-def _target(ctx: Context, name: str, d: Any, rel: Any) -> tuple[str, list[str]]:
+def _target(ctx: Context, name: str, d: TriggerSyntax, rel: Relation) -> tuple[str, list[str]]:
     """(the qualified table or view the trigger is on, its columns), by SQLite's rules:
     BEFORE / AFTER on stored tables, INSTEAD OF (for each row) on views."""
     if rel.kind == "view":
         if d.timing != "instead of":
             raise BindError(f"CREATE TRIGGER {name}: cannot create a {d.timing.upper()} "
-                            f"trigger on view {rel.name!r}; a view's triggers are INSTEAD OF")
+                            f"trigger on view {rel.name!r}; triggers on a view are INSTEAD "
+                            "OF triggers")
         if d.each != "row":
             raise NotSupportedError(f"CREATE TRIGGER {name}: INSTEAD OF triggers are FOR "
                                     "EACH ROW")

@@ -116,6 +116,9 @@ def program(stmts: list[exp.Expression], trigger_name: str, trigger_table: str,
         what = f"trigger {trigger_name!r}, body statement {i} ({_words(stmt)})"
         raised = raising(stmt)
         stmt = raised if raised is not None else stmt.copy()
+        if rows == 1 and _values_over_row(stmt):  # (VALUES entries must be constants)
+            out.append((_insert(stmt, what), RUN))
+            continue
         if rows == 1:
             rewrite_refs(stmt, scalar=True)
             out.append((stmt, RAISE if raised is not None else RUN))
@@ -176,6 +179,14 @@ def _insert(stmt: exp.Insert, what: str) -> exp.Insert:
         raise _refuse(what, "its source is not VALUES or a plain SELECT")
     rewrite_refs(stmt, scalar=False)
     return stmt
+
+
+def _values_over_row(stmt: exp.Expression) -> bool:
+    """An ``INSERT ... VALUES`` naming NEW or OLD, reading no table it writes: run as
+    ``INSERT ... SELECT <values> FROM transition`` even for one row, since a VALUES entry
+    like ``new.k + 1`` is no constant."""
+    return isinstance(stmt, exp.Insert) and isinstance(stmt.expression, exp.Values) and \
+        bool(references(stmt)) and target(stmt) not in reads(stmt)
 
 
 def _update(stmt: exp.Update, what: str, has: bool) -> tuple[exp.Update, bool]:
