@@ -238,3 +238,20 @@ def test_survives_reopening(tmp_path: Any) -> None:
     assert [r[:3] for r in rows(s, "SHOW TRIGGERS")] == [("i", "ab", "INSTEAD OF")]
     s.close()
     db.close()
+
+
+def test_parameter_batches_and_rights(db: Any) -> None:
+    import pyarrow as pa
+    admin = Session(db)
+    for sql in SETUP:
+        admin.execute(sql)
+    admin.execute("CREATE TRIGGER i INSTEAD OF INSERT ON va BEGIN "
+                  "INSERT INTO a VALUES (new.k, new.x); END")
+    admin.execute("INSERT INTO va VALUES ($1, $2)", pa.table({"p": [4, 5], "q": [40, 50]}))
+    assert rows(admin, "SELECT k, x FROM a WHERE k > 3 ORDER BY k") == [(4, 40), (5, 50)]
+    bob = Session(db, user="bob")
+    with pytest.raises(SqlError, match="user bob may not INSERT table main.va"):
+        bob.execute("INSERT INTO va VALUES (6, 6)")
+    admin.execute("GRANT INSERT ON va TO bob")  # enough: not SELECT on va, nor INSERT on a
+    bob.execute("INSERT INTO va VALUES (6, 6)")
+    assert rows(admin, "SELECT x FROM a WHERE k = 6") == [(6,)]

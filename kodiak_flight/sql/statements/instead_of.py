@@ -12,12 +12,14 @@ SQLite's ``changes()`` does for the view statement itself.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
+from ..access import EVERYTHING
 from ..binder import Binder, Context
 from ..catalog.resolver import Relation
 from ..dialect import Grizzly
@@ -111,9 +113,12 @@ def view_target(ctx: Context, node: exp.Expression) -> ViewTarget | None:
 
 
 def view_schema(ctx: Context, rel: Relation) -> pa.Schema:
-    """The columns of view ``rel`` as its query binds them now."""
+    """The columns of view ``rel`` as its query binds them now. Only bound, never run, so
+    bound with every right: an INSERT through the view needs INSERT on it, not SELECT
+    (PostgreSQL's rule); an UPDATE or DELETE reads the view's rows with the user's."""
     query = exp.select("*").from_(exp.table_(rel.name, db=rel.schema, quoted=True))
-    cols = [c for c in Binder(ctx).bind_query(query).cols if not c.hidden]
+    cols = [c for c in Binder(dataclasses.replace(ctx, rights=EVERYTHING))
+            .bind_query(query).cols if not c.hidden]
     return pa.schema([pa.field(c.name, c.type) for c in cols])
 
 
