@@ -255,3 +255,17 @@ def test_parameter_batches_and_rights(db: Any) -> None:
     admin.execute("GRANT INSERT ON va TO bob")  # enough: not SELECT on va, nor INSERT on a
     bob.execute("INSERT INTO va VALUES (6, 6)")
     assert rows(admin, "SELECT x FROM a WHERE k = 6") == [(6,)]
+
+
+def test_the_docs_example(session: Session) -> None:
+    """docs/sql.md, Triggers: the INSTEAD OF example and the rows it shows."""
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "docs" / "sql.md").read_text()
+    section = text.split("**INSTEAD OF triggers on views**", 1)[1]
+    example = section.split("```sql", 1)[1].split("```", 1)[0]
+    for stmt in example.split(";\n"):
+        stmt = "\n".join(ln.split("--")[0] for ln in stmt.splitlines()).strip()
+        if stmt:
+            session.execute(stmt)
+    assert rows(session, "SELECT * FROM a ORDER BY k") == [(1, 10), (2, 20)]
+    assert rows(session, "SELECT * FROM b ORDER BY k") == [(1, "one"), (2, "TWO")]
