@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from .sqltext import quote_ident, split_table
+
 if TYPE_CHECKING:  # the SQL layer is imported only by what opens a database in-process
     from .sql.interrupt import Interrupt
 
@@ -74,71 +76,6 @@ class TableStats:
         known = {f for f in cls.__dataclass_fields__ if f != "extra"}
         return cls(**{k: v for k, v in d.items() if k in known},
                    extra={k: v for k, v in d.items() if k not in known})
-
-
-# -------------------------------------------------------------------------------------------
-# SQL text helpers (shared with the shell)
-
-_TOKEN = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|/\*.*?(?:\*/|\Z)|;""",
-                    re.S)
-
-
-def split_statements(text: str) -> list[str]:
-    """Split on ``;`` outside quotes and comments; drop empty statements."""
-    out, start = [], 0
-    for m in _TOKEN.finditer(text):
-        if m.group() == ";":
-            out.append(text[start:m.start()])
-            start = m.end()
-    out.append(text[start:])
-    return [s.strip() for s in out if _strip_comments(s).strip()]
-
-
-def is_complete(text: str) -> bool:
-    """Whether ``text`` ends a statement: its last token outside comments is ``;``."""
-    last = None
-    for m in _TOKEN.finditer(text):
-        tok = m.group()
-        if tok.startswith(("--", "/*")):
-            if tok.startswith("/*") and not tok.endswith("*/"):
-                return False  # open block comment
-            continue
-        if tok[0] in "'\"" and (len(tok) == 1 or tok[-1] != tok[0] or _odd_quotes(tok)):
-            return False  # open string or identifier
-        last = m
-    if last is None or last.group() != ";":
-        return False
-    tail = _strip_comments(text[last.end():])
-    return not tail.strip()
-
-
-def _odd_quotes(tok: str) -> bool:
-    return tok.count(tok[0]) % 2 == 1
-
-
-def _strip_comments(text: str) -> str:
-    return _TOKEN.sub(lambda m: "" if m.group().startswith(("--", "/*")) else m.group(), text)
-
-
-_QUERY_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b|explain\b|table\b)", re.I)
-
-
-def looks_like_query(text: str) -> bool:
-    return bool(_QUERY_START.match(_strip_comments(text)))
-
-
-def quote_ident(name: str) -> str:
-    """``s.t`` → ``"s"."t"``; a name already quoted is kept."""
-    if name.startswith('"'):
-        return name
-    return ".".join('"' + p.replace('"', '""') + '"' for p in name.split("."))
-
-
-def split_table(name: str) -> tuple[str | None, str]:
-    parts = name.split(".")
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    return None, name
 
 
 def clean_error(exc: BaseException) -> str:

@@ -27,7 +27,8 @@ from rich.table import Table
 
 from .cli import describe, modes, pager
 from .cli.script import is_shell_command, reports_rows
-from .client import Backend, clean_error, is_complete, split_statements
+from .client import Backend, clean_error
+from .sqltext import is_complete, split_statements
 
 KEYWORDS = sorted({
     "ADD", "ALL", "ALTER", "AND", "ANTI", "AS", "ASC", "BEGIN", "BETWEEN", "BIGINT", "BLOB",

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..client import Backend, split_table
+from ..client import Backend
+from ..sqltext import split_table
 
 LIST_TABLES = ("SELECT table_schema AS schema, table_name AS name FROM information_schema.tables "
                "WHERE table_type = 'BASE TABLE' ORDER BY 1, 2")

@@ -30,13 +30,14 @@ FORMATS = ("table", "csv", "json", "ndjson", "arrow", "arrows", "parquet")
 
 
 def read_statements(text: str) -> list[str]:
-    """The statements of a script."""
-    from ..client import split_statements
+    """The statements to send one by one; a PL-Grizzly script is sent whole (the server
+    runs it in one scope: a ``LET`` is seen by the statements after it)."""
+    from ..sqltext import is_script, split_statements
 
     stmts = split_statements(text)
     if not stmts:
         raise CliError("no SQL statement given", 2)
-    return stmts
+    return [text.strip()] if is_script(stmts) else stmts
 
 
 def output_format(cfg: Config, format: str | None, output: Path | None) -> str:

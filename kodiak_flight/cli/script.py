@@ -39,7 +39,7 @@ def is_shell_command(line: str) -> bool:
 
 def has_shell_commands(text: str) -> bool:
     """Whether a line of ``text`` that starts a statement is a shell command."""
-    from ..client import is_complete
+    from ..sqltext import is_complete
 
     pending: list[str] = []
     for line in text.splitlines():

@@ -214,8 +214,8 @@ def export_cmd(
 
     The file appears only when complete (it is written under a temporary name first).
     """
-    from ..client import looks_like_query, quote_ident
     from ..sql.formats import detect_format
+    from ..sqltext import looks_like_query, quote_ident
 
     to_stdout = str(file) == "-"
     if to_stdout and format is None:

@@ -56,3 +56,49 @@ def test_source_errors(data_dir):
     r = kodiak("sql", "--data-dir", data_dir, "--format", "parquet", "-o", "x.parquet",
                "-c", ".mode csv\nselect 1;")
     assert r.code == 2 and "dot commands writes text" in r.stderr
+
+
+TRIGGERS = """\
+create table t (k int primary key, v int);
+create table log (k int, note varchar);
+create trigger big after insert on t when new.v > 10
+begin
+  insert into log values (new.k, 'big; ' || case when new.v > 100 then 'huge' else 'large' end);
+  insert into log values (new.k * 10, 'again');
+end;
+insert into t values (1, 5), (2, 50);
+.mode csv
+select k, note from log order by k;
+"""
+
+
+def test_trigger_bodies_are_not_cut_at_their_semicolons(data_dir, tmp_path):
+    """A CREATE TRIGGER's BEGIN ... END body, its CASE ... END and a ';' in a string stay
+    one statement, in a file with dot commands and with -c alike."""
+    script = tmp_path / "triggers.sql"
+    script.write_text(TRIGGERS)
+    r = kodiak("sql", "--data-dir", data_dir, "-f", script)
+    assert r.code == 0, r.stderr
+    assert r.stdout.splitlines() == ['"k","note"', '2,"big; large"', '20,"again"']
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "csv", "-c",
+               "create table u (k int); create trigger tu after insert on u begin "
+               "insert into log values (new.k, 'u'); end; insert into u values (7); "
+               "select count(*) as n from log where note = 'u'")
+    assert (r.code, r.stdout.splitlines()) == (0, ['"n"', "1"]), r.stderr
+
+
+def test_pl_script_and_block_function_from_the_command_line(data_dir):
+    """A PL-Grizzly script is sent whole (its LET is seen after the loop); a block-bodied
+    function is created by one statement and called by the next."""
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "csv", "-c",
+               "let i = 0; while $i < 4 do set i = $i + 1; if $i = 2 then continue; end if; "
+               "end while; select $i as i")
+    assert (r.code, r.stdout.splitlines()) == (0, ['"i"', "4"]), r.stderr
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "csv", "-c",
+               "create function twice(x bigint) returns bigint as begin return $x * 2; end; "
+               "call twice(21)")
+    assert (r.code, r.stdout.splitlines()[-1]) == (0, "42"), r.stderr
+    r = kodiak("sql", "--data-dir", data_dir, "--format", "csv", "-c",
+               "begin; create table w (a int); insert into w values (1); commit; "
+               "select count(*) as n from w")
+    assert (r.code, r.stdout.splitlines()) == (0, ['"n"', "1"]), r.stderr

@@ -11,9 +11,10 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from kodiak_flight.client import Embedded, Remote, is_complete, split_statements
+from kodiak_flight.client import Embedded, Remote
 from kodiak_flight.render import make_console
 from kodiak_flight.shell import Shell, SqlCompleter
+from kodiak_flight.sqltext import is_complete, split_statements
 
 from .conftest import kodiak, kodiak_proc
 
@@ -145,6 +146,24 @@ def test_statement_splitting():
     assert is_complete("select 'it''s';")
     assert not is_complete("select 1 /* ; */")
     assert not is_complete('select "a;b"')
+    # blocks hold semicolons of their own: trigger and function bodies, PL constructs
+    trigger = ("create trigger t after insert on a when new.k > (case when 1 = 1 then 2 end) "
+               "begin insert into l values (new.k); delete from m; end")
+    assert split_statements(f"{trigger}; select 1") == [trigger, "select 1"]
+    assert not is_complete("create trigger t after insert on a begin insert into l values (1);")
+    assert is_complete(f"{trigger};")
+    loop = "while $i < 3 do set i = $i + 1; if $i = 2 then set j = 1; end if; end while"
+    assert split_statements(f"let i = 0; {loop}; select $i") == ["let i = 0", loop, "select $i"]
+    assert split_statements("begin; select 1; end; begin transaction; commit") == [
+        "begin", "select 1", "end", "begin transaction", "commit"]
+    assert split_statements("begin let x = 1; begin set y = 2; end; end; select 1") == [
+        "begin let x = 1; begin set y = 2; end; end", "select 1"]
+    assert split_statements("create table t (begin int, a int); select begin from t; "
+                            "select if(a, b, c), case when x then if(1, 2, 3) end from t") == [
+        "create table t (begin int, a int)", "select begin from t",
+        "select if(a, b, c), case when x then if(1, 2, 3) end from t"]
+    assert split_statements("try select 1/0; catch _ then select 2; end try; select 3") == [
+        "try select 1/0; catch _ then select 2; end try", "select 3"]
 
 
 def test_shell_against_a_server(uri):
