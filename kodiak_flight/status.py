@@ -217,7 +217,13 @@ def mapped(what: str) -> Iterator[None]:
         out = to_flight(exc, what=what)
         if out is exc:
             raise
-        raise out from None
+        try:
+            raise out from None
+        finally:
+            # the raised error's traceback keeps this frame: without ``out`` the two form no
+            # cycle, so a stopped query's plan and batches (kept by the frames of the error
+            # it replaces) are freed at once, not at some later garbage collection
+            del out
 
 
 def guard(what: str, items: Iterable[Any]) -> Iterator[Any]:

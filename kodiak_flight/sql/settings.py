@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -55,12 +56,14 @@ _SECONDS = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0, "second
 
 
 def _seconds(v: Any) -> float:
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0:
+    # SQL's 0.5 arrives as a Decimal: a number of seconds like any other
+    if isinstance(v, int | float | Decimal) and not isinstance(v, bool) and v > 0:
         return float(v)
     m = _DURATION.match(str(v)) if isinstance(v, str) else None
     if m is None or float(m.group(1)) <= 0:
+        shown = str(v) if isinstance(v, Decimal) else repr(v)  # as typed: -0.5, 'soon'
         raise BindError("query_timeout must be a number of seconds or a duration such as "
-                        f"'30s', '500ms', '2min' (got {v!r})")
+                        f"'30s', '500ms', '2min' (got {shown})")
     return float(m.group(1)) * _SECONDS[m.group(2)]
 
 

@@ -43,6 +43,13 @@ def test_set_show_reset(s):
     assert s.execute("show variables").table.num_rows == 0
 
 
+def test_a_timeout_in_fractions_of_a_second(s):
+    s.execute("SET query_timeout = 0.5")  # a decimal literal
+    assert settings(s)["query_timeout"] == "0.5 s"
+    with pytest.raises(BindError, match=r"\(got -0.5\)"):
+        s.execute("SET query_timeout = -0.5")
+
+
 def test_setting_names_win_over_variables(s):
     s.execute("SET query_timeout = 30")
     assert "query_timeout" not in s.variables.session

@@ -72,6 +72,15 @@ def close_stopped(r: pa.RecordBatchReader, wait: float = STOP_WAIT_SECONDS) -> N
 
 
 def _close_quietly(r: pa.RecordBatchReader) -> None:
-    # a scan interrupted meanwhile reports QueryCancelled here: nobody is left to tell
-    with contextlib.suppress(Exception):
-        r.close()
+    """Close ``r``, its error dropped: a scan interrupted meanwhile reports QueryCancelled
+    here, and nobody is left to tell.
+
+    The plan keeps its error, and ``close`` raises that very object again, adding this frame
+    to its traceback: so the reader is dropped from the frame, or the error, this frame and
+    the plan would form a cycle through C++ that the garbage collector cannot see, keeping
+    the stopped plan and every batch its frames held for good."""
+    try:
+        with contextlib.suppress(Exception):
+            r.close()
+    finally:
+        r = None  # type: ignore[assignment]
