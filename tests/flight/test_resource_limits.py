@@ -6,17 +6,6 @@ memory gives its memory back.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
@@ -26,6 +15,7 @@ from kodiak_flight.server.limits import Limits
 
 from .conftest import running
 from .helpers import descriptor, query, read, update
+from .served import memory_returns, pool_bytes, served_alone
 
 MiB = 1 << 20
 REFUSED = (flight.FlightError, pa.ArrowInvalid)  # too big: INVALID_ARGUMENT
@@ -51,56 +41,6 @@ def connect(srv):
 
 def no_traceback(exc: BaseException) -> None:
     assert "Traceback" not in str(exc), str(exc)
-
-
-@contextlib.contextmanager
-def served_alone(data_dir: Path, *flags: str) -> Iterator[tuple[str, int]]:
-    """``kodiak serve`` in a process of its own, with metrics: (Flight URI, metrics port).
-
-    Arrow's memory pool is per process, so what a query gives back is measured in a server
-    that runs nothing else (in this process, other tests' servers and threads come and go)."""
-    metrics_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KODIAK_")}
-    proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port", "0",
-                             "--data-dir", str(data_dir), "--metrics-port", str(metrics_port),
-                             *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    try:
-        uri = proc.stdout.readline().strip()
-        assert uri.startswith("grpc"), f"server did not start: {uri!r} {proc.stderr.read()}"
-        yield uri, metrics_port
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pool_bytes(metrics_port: int) -> float:
-    """The server's Arrow pool in use, from its Prometheus metrics."""
-    url = f"http://127.0.0.1:{metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith("kodiak_memory_allocated_bytes "):
-                return float(line.split()[1])
-    raise AssertionError("no kodiak_memory_allocated_bytes metric")
-
-
-def memory_returns(metrics_port: int, before: float) -> bool:
-    """The server's pool is back to ``before`` (within 1 MiB) within 10 s."""
-    deadline = time.monotonic() + 10
-    while pool_bytes(metrics_port) > before + MiB:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def test_query_memory_limit(tmp_path):

@@ -20,7 +20,7 @@ from kodiak_flight.proto import FlightCore_pb2 as core
 from kodiak_flight.proto import FlightSql_pb2 as pb
 
 from .helpers import descriptor, query, update
-from .test_resource_limits import MiB, memory_returns, pool_bytes, served_alone
+from .served import MiB, memory_returns, pool_bytes, served_alone
 
 ENDLESS = "select count(*) from keep, keep k2, keep k3, keep k4"  # runs in GetFlightInfo
 # streams, but no row ever passes the filter
