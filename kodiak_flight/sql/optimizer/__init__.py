@@ -11,13 +11,16 @@ for comma-joined TPC-H queries means cross products. The rules
   inner joins by estimated cardinality (``join_order``, ``cardinality``,
   ``reduce_aggregates``);
 * prune every operator to the columns used above it (``prune``);
-* compute arithmetic a projection repeats once (``shared_subexpressions``).
+* let a guarded CASE branch read the same expression the projection computes unguarded
+  anyway (``case_branches``), then compute arithmetic a projection repeats once
+  (``shared_subexpressions``).
 """
 
 from __future__ import annotations
 
 from ..plan import Node, Shared
 from .cardinality import estimate
+from .case_branches import unguard_case_branches
 from .engine_predicates import to_engine_predicate
 from .prune import prune_columns
 from .pushdown import push_predicates
@@ -36,7 +39,8 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, prune_columns, share_subexpressions)
+RULES = (optimize_ctes, push_predicates, prune_columns, unguard_case_branches,
+         share_subexpressions)
 
 
 def optimize(node: Node) -> Node:
