@@ -111,3 +111,33 @@ def test_case_branch_keeps_guard_alone(session, duck):
     plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
     assert any("if_else" in ln for ln in plan), plan
     check(session, duck, sql)
+
+
+def test_group_keys_fixed_by_primary_key_fetched_after(session):
+    """``optimizer.dependent_keys``: grouped by the primary key, names joined back."""
+    cust = pa.table({"c_id": pa.array(range(300), pa.int64()),
+                     "c_name": [f"name{i % 7}" for i in range(300)],
+                     "c_nat": pa.array([i % 5 for i in range(300)], pa.int64())})
+    orders = pa.table({"o_ck": pa.array([(i * 7) % 400 for i in range(3_000)], pa.int64()),
+                       "o_amt": pa.array([float(i % 11) for i in range(3_000)])})
+    nat = pa.table({"n_id": pa.array(range(5), pa.int64()),
+                    "n_name": ["a", "b", "c", "d", "e"]})
+    session.execute("create table cust (c_id bigint primary key, c_name varchar, "
+                    "c_nat bigint)")
+    session.db.insert("cust", cust)
+    con = duckdb.connect()
+    for name, t in (("orders", orders), ("nat", nat)):
+        with session.db.begin() as tx:
+            tx.create_table(name, t.schema)
+            tx.insert(name, t)
+        con.register(name, t)
+    con.register("cust", cust)
+    sql = """select c_id, c_name, n_name, sum(o_amt) as total, count(*) as n
+             from cust, orders, nat where c_id = o_ck and c_nat = n_id
+             group by c_id, c_name, n_name order by total desc, c_id limit 50"""
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    agg = [ln for ln in plan if "Aggregate" in ln][0]
+    keys = agg.split("keys=[")[1].split("]")[0].split(", ")
+    assert len(keys) == 2, agg  # c_id and n_name: c_name is fetched after
+    assert sum("Scan main.cust" in ln for ln in plan) == 2, plan
+    check(session, con, sql)

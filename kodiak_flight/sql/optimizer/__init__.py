@@ -10,6 +10,8 @@ for comma-joined TPC-H queries means cross products. The rules
   into an INNER JOIN when a filter above rejects the NULLs it would add, and ordering
   inner joins by estimated cardinality (``join_order``, ``cardinality``,
   ``reduce_aggregates``);
+* group by a table's primary key instead of the columns it fixes, fetched after the
+  aggregation (``dependent_keys``);
 * prune every operator to the columns used above it (``prune``);
 * let a guarded CASE branch read the same expression the projection computes unguarded
   anyway (``case_branches``), then compute arithmetic a projection repeats once
@@ -21,6 +23,7 @@ from __future__ import annotations
 from ..plan import Node, Shared
 from .cardinality import estimate
 from .case_branches import unguard_case_branches
+from .dependent_keys import fetch_dependent_keys
 from .engine_predicates import to_engine_predicate
 from .prune import prune_columns
 from .pushdown import push_predicates
@@ -39,7 +42,7 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, prune_columns, unguard_case_branches,
+RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, prune_columns, unguard_case_branches,
          share_subexpressions)
 
 
