@@ -67,8 +67,9 @@ def implied_equalities(conds: list[Expr], rel_ids: list[set[str]]) -> list[Expr]
     stated: set[tuple[str, int, int]] = set()
     for c in conds:
         pair = column_equality(c)
-        if pair is None or pair[0].id not in uf.parent:
-            continue
+        if pair is None or not all(x.id in owner for x in pair) or \
+                owner[pair[0].id] == owner[pair[1].id]:
+            continue  # (not one of the equalities ``equivalence_classes`` counted)
         root = uf.find(pair[0].id)
         for col in pair:
             members.setdefault(root, {}).setdefault(owner[col.id], col)
