@@ -141,3 +141,31 @@ def test_group_keys_fixed_by_primary_key_fetched_after(session):
     assert len(keys) == 2, agg  # c_id and n_name: c_name is fetched after
     assert sum("Scan main.cust" in ln for ln in plan) == 2, plan
     check(session, con, sql)
+
+
+def test_expression_computed_below_join(session, duck):
+    """``optimizer.early_projection``: as Q9's profit, the decimal arithmetic is computed
+    on the join input holding its columns; one column then goes through the join above."""
+    for con in (session, duck):
+        con.execute("create table grp (g_sk bigint, g_name varchar)")
+        con.execute("insert into grp values (0, 'zero'), (1, 'one'), (2, 'two'), (3, 'x')")
+    sql = """select g_name, sum(f_price * (1 - f_disc)) as revenue, count(*) as n
+             from fact, part, grp
+             where p_pk = f_pk and g_sk = f_sk and p_name like '%green%'
+             group by g_name order by g_name"""
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    top = next(k for k, ln in enumerate(plan) if ln.lstrip().startswith("Join"))
+    assert not any("multiply_checked" in ln for ln in plan[:top]), plan
+    assert any("multiply_checked" in ln for ln in plan[top:]), plan
+    check(session, duck, sql)
+
+
+def test_expression_that_can_raise_stays_above_join(session, duck):
+    # v * v overflows on the row the join drops: computed below the join it would raise
+    for con in (session, duck):
+        con.execute("create table ov (k bigint, v bigint)")
+        con.execute("insert into ov values (1, 3), (99, 4294967296), (2, 5)")
+        con.execute("create table keys2 (kk bigint)")
+        con.execute("insert into keys2 values (1), (2)")
+    sql = "select sum(v * v + k) from ov, keys2 where k = kk"
+    check(session, duck, sql)
