@@ -10,14 +10,23 @@ for comma-joined TPC-H queries means cross products. The rules
   into an INNER JOIN when a filter above rejects the NULLs it would add, and ordering
   inner joins by estimated cardinality (``join_order``, ``cardinality``,
   ``reduce_aggregates``);
+* group by a table's primary key instead of the columns it fixes, fetched after the
+  aggregation (``dependent_keys``);
+* compute below a join the expressions that would carry several columns through it
+  (``early_projection``);
 * prune every operator to the columns used above it (``prune``);
-* compute arithmetic a projection repeats once (``shared_subexpressions``).
+* let a guarded CASE branch read the same expression the projection computes unguarded
+  anyway (``case_branches``), then compute arithmetic a projection repeats once
+  (``shared_subexpressions``).
 """
 
 from __future__ import annotations
 
 from ..plan import Node, Shared
 from .cardinality import estimate
+from .case_branches import unguard_case_branches
+from .dependent_keys import fetch_dependent_keys
+from .early_projection import compute_early
 from .engine_predicates import to_engine_predicate
 from .prune import prune_columns
 from .pushdown import push_predicates
@@ -36,7 +45,8 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, prune_columns, share_subexpressions)
+RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, compute_early, prune_columns, unguard_case_branches,
+         share_subexpressions)
 
 
 def optimize(node: Node) -> Node:

@@ -213,10 +213,16 @@ def estimate(node: Node) -> float:
         if isinstance(node.input, Scan):
             names = scan_names(node.input)
             sel = 1.0
+            eps = []
             for c in conjuncts(node.cond):
                 ep = None if has_subquery(c) else to_engine_predicate(c, names)
-                sel *= pred_selectivity(node.input, c) if ep is None else \
-                    engine_selectivity(node.input, ep)
+                if ep is None:
+                    sel *= pred_selectivity(node.input, c)
+                else:
+                    eps.append(ep)
+            if eps:  # together: both ends of a range on a column are one range
+                sel *= engine_selectivity(node.input, eps[0] if len(eps) == 1 else
+                                          P.And(tuple(eps)))
             return max(1.0, estimate(node.input) * sel)
         return max(1.0, estimate(node.input) * pred_selectivity(node.input, node.cond))
     if isinstance(node, Values):

@@ -16,9 +16,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..expr import Call, Expr, and_all, conjuncts
+from ..expr import Call, Col, Expr, and_all, conjuncts
 from ..plan import Join, Node
 from .cardinality import estimate, side_ndv
+from .equivalences import ClassCounter, UnionFind
 from .join_keys import equi_pair, split_keys
 from .reduce_aggregates import reduce_aggregates
 from .util import has_subquery, id_set, with_filter
@@ -97,9 +98,11 @@ def place_semis(semis: list[Join], rels: list[Node], rel_ids: list[set[str]],
     return late
 
 
-def join_tree(cards: list[float], edges: dict[tuple[int, int], Edge]) -> Any:
+def join_tree(cards: list[float], edges: dict[tuple[int, int], Edge],
+              counter: ClassCounter | None = None) -> Any:
     """A join tree over relation indices (int leaves, (left, right) pairs) by estimated
-    cost: the sum of intermediate result sizes."""
+    cost: the sum of intermediate result sizes (``counter``: count each class of equal
+    columns once, see ``equivalences``)."""
     n = len(cards)
     if n == 1:
         return 0
@@ -107,25 +110,32 @@ def join_tree(cards: list[float], edges: dict[tuple[int, int], Edge]) -> Any:
     for (i, j) in edges:
         adj[i] |= 1 << j
         adj[j] |= 1 << i
-    card = mask_card(cards, edges)
+    card = mask_card(cards, edges, counter)
     return dp_tree(cards, adj, card) if n <= DP_LIMIT else greedy_tree(n, adj, card)
 
 
-def mask_card(cards: list[float], edges: dict[tuple[int, int], Edge]
-              ) -> Callable[[int], float]:
+def mask_card(cards: list[float], edges: dict[tuple[int, int], Edge],
+              counter: ClassCounter | None = None) -> Callable[[int], float]:
     """The estimated size of joining the relations in a bit mask."""
     n = len(cards)
     logc = [math.log(max(c, 1.0)) for c in cards]
-    edge_log = {(i, j): math.log(e.sel) for (i, j), e in edges.items()}
+    edge_log = [(i, j, edge_classes(e, counter), math.log(e.sel))
+                for (i, j), e in edges.items()]
 
     def card(mask: int) -> float:
         total = sum(logc[i] for i in range(n) if mask >> i & 1)
-        for (i, j), lg in edge_log.items():
-            if mask >> i & 1 and mask >> j & 1:
-                total += lg
+        total += ClassCounter.counted(edge_log, mask)
         return math.exp(min(total, 700.0))
 
     return card
+
+
+def edge_classes(e: Edge, counter: ClassCounter | None) -> list[str] | None:
+    """The classes of equal columns ``e``'s keys belong to, if all are plain columns."""
+    if counter is None:
+        return None
+    ci, cj = counter.classes(e.ikeys), counter.classes(e.jkeys)
+    return ci if ci is not None and ci == cj else None
 
 
 def dp_tree(cards: list[float], adj: list[int], card: Callable[[int], float]) -> Any:
@@ -224,6 +234,7 @@ def attach(tree: Any, rels: list[Node], conds: list[Expr]) -> Node:
     """Build joins for ``tree``, applying each condition at the lowest join that sees all
     its columns (equalities between the sides become hash keys)."""
     pending = list(conds)
+    equal = UnionFind()  # columns equated by the joins built so far
 
     def build(t: Any) -> Node:
         nonlocal pending
@@ -235,6 +246,7 @@ def attach(tree: Any, rels: list[Node], conds: list[Expr]) -> Node:
         here = [c for c in pending if c.col_ids() <= ids and not has_subquery(c)]
         pending = [c for c in pending if not any(c is h for h in here)]
         rest = split_keys(j, here)
+        drop_implied_keys(j, equal)
         j.residual = and_all(rest)
         if j.left_keys or j.residual is not None:
             j.kind = "inner"
@@ -244,3 +256,21 @@ def attach(tree: Any, rels: list[Node], conds: list[Expr]) -> Node:
 
     root = build(tree)
     return with_filter(root, pending)
+
+
+def drop_implied_keys(j: Join, equal: UnionFind) -> None:
+    """Drop the key pairs of ``j`` that the joins below and its other keys already imply
+    (``l = l'`` below, ``l' = r'`` here, ``r' = r`` below: ``l = r`` holds), as implied
+    equalities (``equivalences``) leave them; then record its keys in ``equal``."""
+    keep: list[tuple[Expr, Expr]] = []
+    for lk, rk in zip(j.left_keys, j.right_keys, strict=True):
+        if isinstance(lk, Col) and isinstance(rk, Col) and any(
+                isinstance(a, Col) and isinstance(b, Col) and
+                equal.find(a.id) == equal.find(lk.id) and equal.find(b.id) == equal.find(rk.id)
+                for a, b in keep):
+            continue
+        keep.append((lk, rk))
+    j.left_keys, j.right_keys = [a for a, _ in keep], [b for _, b in keep]
+    for lk, rk in keep:
+        if isinstance(lk, Col) and isinstance(rk, Col):
+            equal.union(lk.id, rk.id)

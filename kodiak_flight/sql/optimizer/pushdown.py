@@ -25,6 +25,7 @@ from ..plan import (
     Window,
 )
 from .cardinality import estimate
+from .equivalences import ClassCounter, implied_equalities
 from .join_keys import split_keys
 from .join_order import attach, flatten_joins, join_edges, join_tree, place_semis
 from .or_factoring import derive_for, factored
@@ -197,9 +198,11 @@ def reorder(node: Join, preds: list[Expr], semis: list[Join] | None = None) -> N
                 mine.append(d)
         rels[i] = push_down(r, mine)
     cards = [estimate(r) for r in rels]
+    conds = conds + implied_equalities(conds, rel_ids)
     edges = join_edges(rels, rel_ids, cards, conds)
     late = place_semis(semis, rels, rel_ids, cards, edges) if semis else []
-    root = attach(join_tree(cards, edges), rels, conds)
+    tree = join_tree(cards, edges, ClassCounter(conds, rel_ids))
+    root = attach(tree, rels, conds)
     for sj in late:
         sj.left = root
         sj.build_left = bool(sj.left_keys) and estimate(root) * 2 < estimate(sj.right)

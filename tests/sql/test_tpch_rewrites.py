@@ -1,0 +1,171 @@
+"""Rewrites found through TPC-H, on small tables: the plan shape each gives, and answers
+equal to DuckDB's.
+
+* ``optimizer.equivalences``: ``p.k = f.k AND s.k = f.k`` implies ``p.k = s.k``, so the two
+  small relations join before the large one (TPC-H Q9's part and partsupp);
+* ``optimizer.case_branches``: a guarded CASE branch reads the expression the projection
+  computes unguarded anyway (TPC-H Q14), and keeps its guard otherwise.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from .harness import check
+
+N = 20_000
+
+
+@pytest.fixture
+def duck(session):
+    rng = np.random.default_rng(7)
+    pk = rng.integers(0, 2_000, N)
+    keys = pa.array(pk, pa.int64()).to_pylist()
+    keys[5] = None  # a NULL key matches nothing
+    fact = pa.table({"f_pk": pa.array(keys, pa.int64()),
+                     "f_sk": pa.array(rng.integers(0, 4, N), pa.int64()),
+                     "f_price": pa.array([f"{x:.2f}" for x in rng.uniform(1, 100, N)]
+                                         ).cast(pa.decimal128(15, 2)),
+                     "f_disc": pa.array([f"0.0{x}" for x in rng.integers(0, 9, N)]
+                                        ).cast(pa.decimal128(15, 2))})
+    part = pa.table({"p_pk": pa.array(range(2_000), pa.int64()),
+                     "p_name": [("green " if i % 9 == 0 else "red ") + str(i)
+                                for i in range(2_000)]})
+    ps = pa.table({"ps_pk": pa.array([i // 4 for i in range(8_000)], pa.int64()),
+                   "ps_sk": pa.array([i % 4 for i in range(8_000)], pa.int64()),
+                   "ps_cost": pa.array([float(i % 13) for i in range(8_000)])})
+    con = duckdb.connect()
+    for name, t in (("fact", fact), ("part", part), ("ps", ps)):
+        with session.db.begin() as tx:
+            tx.create_table(name, t.schema)
+            tx.insert(name, t)
+        con.register(name, t)
+    return con
+
+
+def join_groups(session, sql: str) -> list[set[str]]:
+    """For every join in ``sql``'s plan, the tables scanned below it."""
+    lines = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    out = []
+    for k, line in enumerate(lines):
+        if line.lstrip().startswith("Join"):
+            depth = len(line) - len(line.lstrip())
+            tables = set()
+            for below in lines[k + 1:]:
+                if len(below) - len(below.lstrip()) <= depth:
+                    break
+                if below.lstrip().startswith("Scan main."):
+                    tables.add(below.lstrip().split()[1].removeprefix("main."))
+            out.append(tables)
+    return out
+
+
+Q9_LIKE = """
+select f_sk, sum(f_price * (1 - f_disc) - ps_cost) as profit, count(*) as n
+from fact, part, ps
+where p_pk = f_pk and ps_pk = f_pk and ps_sk = f_sk and p_name like '%green%'
+group by f_sk order by f_sk"""
+
+
+def test_implied_equality_joins_small_relations_first(session, duck):
+    assert {"part", "ps"} in join_groups(session, Q9_LIKE)
+    check(session, duck, Q9_LIKE)
+
+
+def test_implied_equality_through_three_relations(session, duck):
+    sql = """select count(*), sum(ps_cost) from fact f, part p, ps
+             where f.f_pk = p.p_pk and p.p_pk = ps.ps_pk and f.f_sk = ps.ps_sk
+               and p.p_name like 'green%'"""
+    check(session, duck, sql)
+
+
+def test_implied_key_not_repeated(session, duck):
+    plan = "\n".join(session.execute("explain " + Q9_LIKE).reader.read_all()
+                     .column(0).to_pylist())
+    top = [ln for ln in plan.splitlines() if ln.lstrip().startswith("Join")][0]
+    assert top.count("=") == 2, top  # f_pk and f_sk: the implied p_pk key dropped
+
+
+Q14_LIKE = """
+select 100.00 * sum(case when p_name like 'green%' then f_price * (1 - f_disc) else 0 end)
+       / sum(f_price * (1 - f_disc)) as promo
+from fact, part where f_pk = p_pk"""
+
+
+def test_case_branch_reads_shared_expression(session, duck):
+    plan = session.execute("explain " + Q14_LIKE).reader.read_all().column(0).to_pylist()
+    assert not any("if_else" in ln for ln in plan), plan
+    check(session, duck, Q14_LIKE)
+
+
+def test_case_branch_keeps_guard_alone(session, duck):
+    # v * v overflows where the branch is not taken: the guard must stay
+    session.execute("create table big (k bigint, v bigint)")
+    session.execute("insert into big values (1, 3), (20, 4294967296), (2, 5)")
+    duck.execute("create table big (k bigint, v bigint)")
+    duck.execute("insert into big values (1, 3), (20, 4294967296), (2, 5)")
+    sql = "select sum(case when k < 10 then v * v else 0 end), sum(v) from big"
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    assert any("if_else" in ln for ln in plan), plan
+    check(session, duck, sql)
+
+
+def test_group_keys_fixed_by_primary_key_fetched_after(session):
+    """``optimizer.dependent_keys``: grouped by the primary key, names joined back."""
+    cust = pa.table({"c_id": pa.array(range(300), pa.int64()),
+                     "c_name": [f"name{i % 7}" for i in range(300)],
+                     "c_nat": pa.array([i % 5 for i in range(300)], pa.int64())})
+    orders = pa.table({"o_ck": pa.array([(i * 7) % 400 for i in range(3_000)], pa.int64()),
+                       "o_amt": pa.array([float(i % 11) for i in range(3_000)])})
+    nat = pa.table({"n_id": pa.array(range(5), pa.int64()),
+                    "n_name": ["a", "b", "c", "d", "e"]})
+    session.execute("create table cust (c_id bigint primary key, c_name varchar, "
+                    "c_nat bigint)")
+    session.db.insert("cust", cust)
+    con = duckdb.connect()
+    for name, t in (("orders", orders), ("nat", nat)):
+        with session.db.begin() as tx:
+            tx.create_table(name, t.schema)
+            tx.insert(name, t)
+        con.register(name, t)
+    con.register("cust", cust)
+    sql = """select c_id, c_name, n_name, sum(o_amt) as total, count(*) as n
+             from cust, orders, nat where c_id = o_ck and c_nat = n_id
+             group by c_id, c_name, n_name order by total desc, c_id limit 50"""
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    agg = [ln for ln in plan if "Aggregate" in ln][0]
+    keys = agg.split("keys=[")[1].split("]")[0].split(", ")
+    assert len(keys) == 2, agg  # c_id and n_name: c_name is fetched after
+    assert sum("Scan main.cust" in ln for ln in plan) == 2, plan
+    check(session, con, sql)
+
+
+def test_expression_computed_below_join(session, duck):
+    """``optimizer.early_projection``: as Q9's profit, the decimal arithmetic is computed
+    on the join input holding its columns; one column then goes through the join above."""
+    for con in (session, duck):
+        con.execute("create table grp (g_sk bigint, g_name varchar)")
+        con.execute("insert into grp values (0, 'zero'), (1, 'one'), (2, 'two'), (3, 'x')")
+    sql = """select g_name, sum(f_price * (1 - f_disc)) as revenue, count(*) as n
+             from fact, part, grp
+             where p_pk = f_pk and g_sk = f_sk and p_name like '%green%'
+             group by g_name order by g_name"""
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    top = next(k for k, ln in enumerate(plan) if ln.lstrip().startswith("Join"))
+    assert not any("multiply_checked" in ln for ln in plan[:top]), plan
+    assert any("multiply_checked" in ln for ln in plan[top:]), plan
+    check(session, duck, sql)
+
+
+def test_expression_that_can_raise_stays_above_join(session, duck):
+    # v * v overflows on the row the join drops: computed below the join it would raise
+    for con in (session, duck):
+        con.execute("create table ov (k bigint, v bigint)")
+        con.execute("insert into ov values (1, 3), (99, 4294967296), (2, 5)")
+        con.execute("create table keys2 (kk bigint)")
+        con.execute("insert into keys2 values (1), (2)")
+    sql = "select sum(v * v + k) from ov, keys2 where k = kk"
+    check(session, duck, sql)
