@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import checksum
 from .errors import CorruptionError
 from .fileio import File, FileSystem
+from .minmax import min_max
 from .rowreader import BatchRows
 
 BATCH_ROWS = 65536
@@ -76,8 +76,7 @@ def compute_stats(batch: pa.RecordBatch | pa.Table) -> Stats:
         lo = hi = None
         if _sortable(column.type) and nulls < n:
             try:
-                mm = pc.min_max(column)
-                lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                lo, hi = min_max(column)
                 if isinstance(lo, float) and (lo != lo or hi != hi):  # NaN: unknown
                     lo = hi = None
                 _json_value(lo), _json_value(hi)
