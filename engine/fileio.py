@@ -74,6 +74,10 @@ class File:
 class FileSystem:
     """Real files. Subclass and override to inject faults."""
 
+    # Whether a file's sync() may run on another thread while this one writes to it (a
+    # segment's early fsyncs). A fault-injecting subclass that counts operations says no.
+    background_sync = True
+
     def create(self, path: str) -> File:
         """A new file (truncating any old one) opened for writing."""
         return File(path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import checksum
 from .errors import CorruptionError
 from .fileio import File, FileSystem
+from .minmax import min_max
 from .rowreader import BatchRows
 
 BATCH_ROWS = 65536
@@ -76,8 +76,7 @@ def compute_stats(batch: pa.RecordBatch | pa.Table) -> Stats:
         lo = hi = None
         if _sortable(column.type) and nulls < n:
             try:
-                mm = pc.min_max(column)
-                lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                lo, hi = min_max(column)
                 if isinstance(lo, float) and (lo != lo or hi != hi):  # NaN: unknown
                     lo = hi = None
                 _json_value(lo), _json_value(hi)
@@ -110,6 +109,11 @@ def stats_pool() -> ThreadPoolExecutor:
 def crc_thread() -> ThreadPoolExecutor:
     """One worker thread for segment checksums: one thread, so jobs run in order."""
     return _pool("crc", 1)
+
+
+def sync_thread() -> ThreadPoolExecutor:
+    """One worker thread for the early fsyncs of segments being written."""
+    return _pool("sync", 1)
 
 
 def stats_to_json(stats: Stats) -> dict:
@@ -302,9 +306,15 @@ class SegmentWriter:
 
     The IPC writer streams straight into the file (no in-memory copy of the whole segment)
     while the CRC is computed over the same bytes on their way out. Each batch's statistics
-    (min/max kernels, which release the GIL) run on worker threads meanwhile. ``finish``
-    fsyncs the file; ``abort`` (on any failure) removes it.
+    (min/max kernels, which release the GIL) run on worker threads meanwhile, and so, every
+    ``SYNC_STEP`` bytes, does an fsync of what is written so far (when the file system
+    allows it), so that the disk writes most of the file while the rest arrives. ``finish``
+    fsyncs the file (its durability does not rest on the early ones); ``abort`` (on any
+    failure) removes it.
     """
+
+    WRITE_SIZE = 1 << 20  # bytes gathered into one write to the file
+    SYNC_STEP = 32 << 20  # bytes written between early fsyncs
 
     def __init__(self, fs: FileSystem, root: str, seg_id: int, schema: pa.Schema) -> None:
         self.fs = fs
@@ -317,10 +327,17 @@ class SegmentWriter:
         self._held: list[pa.RecordBatch] = []
         self._held_rows = 0
         self._names = schema.names
+        self._sync: Future | None = None  # the early fsync in flight
+        self._synced = 0  # bytes written when the last early fsync started
         self._file = fs.create(self.path)
         self._out = _ChecksummedWriter(self._file)
         try:
-            self._ipc = pa.ipc.new_file(pa.PythonFile(self._out, mode="w"), schema)
+            # pyarrow hands the IPC writer's buffers over one by one (a few per column per
+            # batch); gathered natively into large writes, each costs one trip through
+            # Python (and the GIL) per megabyte rather than per buffer.
+            self._sink = pa.BufferedOutputStream(pa.PythonFile(self._out, mode="w"),
+                                                 self.WRITE_SIZE)
+            self._ipc = pa.ipc.new_file(self._sink, schema)
         except BaseException:
             self.abort()
             raise
@@ -365,13 +382,25 @@ class SegmentWriter:
         self._ipc.write_batch(b)
         self._batches.append((self.rows, b.num_rows))
         self.rows += b.num_rows
+        if self._out.size - self._synced >= self.SYNC_STEP and self.fs.background_sync \
+                and (self._sync is None or self._sync.done()):
+            self._wait_sync()  # raises the last early fsync's error, if any
+            self._synced = self._out.size
+            self._sync = sync_thread().submit(self._file.sync)
+
+    def _wait_sync(self) -> None:
+        sync, self._sync = self._sync, None
+        if sync is not None:
+            sync.result()
 
     def finish(self, sync_dir: bool = True) -> Segment:
         """Close and fsync the file (and with ``sync_dir`` its directory); describe it."""
         try:
             self._flush_held()
             self._ipc.close()
+            self._sink.close()  # its last bytes reach the file (and the CRC)
             crc = self._out.finish()
+            self._wait_sync()
             self._file.sync()
             self._file.close()
             batch_stats = [(s, n, fut.result()) for (s, n), fut
@@ -391,6 +420,10 @@ class SegmentWriter:
         for fut in self._pending:
             fut.cancel()
         self._out.dropped = True  # the IPC writer, if still open, writes nowhere
+        try:
+            self._wait_sync()  # never close the descriptor under a running fsync
+        except OSError:
+            pass  # the file is given up anyway
         self._file.close()
         try:
             self.fs.remove(self.path)

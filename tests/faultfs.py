@@ -105,6 +105,8 @@ class FaultyFileSystem(FileSystem):
     """See the module docstring. ``root`` is the directory the model covers: everything
     already in it counts as durable; the engine's paths must lie inside it."""
 
+    background_sync = False  # operations are counted in order: one thread at a time
+
     def __init__(self, root: str, real_sync: bool = False) -> None:
         self.root = os.path.abspath(root)
         self.real_sync = real_sync  # durability is modelled; real fsyncs only cost time

@@ -6,6 +6,7 @@ match the bytes, and a failure part way that leaves nothing behind."""
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,7 @@ import pytest
 import engine
 from engine import col
 from engine.catalog import ROWID
-from engine.segment import SMALL_BATCH, compute_stats, file_crc
+from engine.segment import SMALL_BATCH, SegmentWriter, compute_stats, file_crc
 
 
 def _table(n: int, start: int = 0) -> pa.Table:
@@ -105,4 +106,82 @@ def test_stream_into_an_indexed_keyless_table(tmp_path):
         got = db.scan("t", predicate=col("s") == value).read_all().column("k").to_pylist()
         want = [k for k in range(100_000) if f"v{k % 977:05d}" == value]
         assert sorted(got) == want
+    db.close()
+
+
+def test_segment_bytes_reach_the_file_in_large_writes(tmp_path):
+    """The IPC writer's many small buffers (a few per column per batch) are gathered before
+    they reach the file, its checksum and the GIL: about one write per megabyte."""
+    from engine.fileio import File, FileSystem
+
+    sizes: list[int] = []
+
+    class Counting(File):
+        def write(self, data: bytes | memoryview | pa.Buffer) -> int:
+            if "segments" in self.path:
+                sizes.append(len(memoryview(data)))
+            return super().write(data)
+
+    class CountingFS(FileSystem):
+        def create(self, path: str) -> File:
+            return Counting(path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+
+    db = engine.Database.open(str(tmp_path / "db"), fs=CountingFS())
+    data = pa.table({f"c{i}": pa.array(np.arange(200_000, dtype=np.int64) * i)
+                     for i in range(8)})
+    db.create_table("t", data.schema)
+    assert db.insert("t", _reader(data, 20_000)) == 200_000
+    assert sum(sizes) > 9 * 200_000 * 8  # eight columns and the row ids
+    assert len(sizes) <= sum(sizes) // (1 << 20) + 2
+    db.close()
+    db = engine.Database.open(str(tmp_path / "db"))  # reopened: the checksum still holds
+    assert db.scan("t").read_all().column("c3").to_pylist() == list(range(0, 600_000, 3))
+    db.close()
+
+
+def _syncing_fs(log: list[tuple[str, str]], fail: bool = False):  # noqa: ANN202
+    from engine.fileio import File, FileSystem
+
+    class Syncing(File):
+        def sync(self) -> None:
+            if "segments" in self.path:
+                log.append((threading.current_thread().name, self.path))
+                if fail and threading.current_thread().name.startswith("kodiak-sync"):
+                    raise OSError(5, "injected EIO")
+            super().sync()
+
+    class SyncingFS(FileSystem):
+        def create(self, path: str) -> File:
+            return Syncing(path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+
+    return SyncingFS()
+
+
+def test_segments_are_synced_early_in_the_background_and_at_the_end(tmp_path, monkeypatch):
+    """A long segment is fsynced on a worker thread as it grows (the disk writes it while the
+    rest arrives), and once more at the end, before anything names it."""
+    monkeypatch.setattr(SegmentWriter, "SYNC_STEP", 1 << 20)
+    log: list[tuple[str, str]] = []
+    db = engine.Database.open(str(tmp_path / "db"), fs=_syncing_fs(log))
+    data = pa.table({f"c{i}": pa.array(np.arange(200_000, dtype=np.int64)) for i in range(4)})
+    db.create_table("t", data.schema)
+    assert db.insert("t", _reader(data, 20_000)) == 200_000
+    early = [t for t, _ in log if t.startswith("kodiak-sync")]
+    assert early  # one at least (the next starts only once the last has ended)
+    assert not log[-1][0].startswith("kodiak-sync")  # the last fsync is the writer's own
+    db.close()
+    db = engine.Database.open(str(tmp_path / "db"))
+    assert db.scan("t").read_all().column("c2").to_pylist() == list(range(200_000))
+    db.close()
+
+
+def test_a_failed_early_sync_fails_the_load_and_leaves_no_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(SegmentWriter, "SYNC_STEP", 1 << 20)
+    db = engine.Database.open(str(tmp_path / "db"), fs=_syncing_fs([], fail=True))
+    data = pa.table({f"c{i}": pa.array(np.arange(200_000, dtype=np.int64)) for i in range(4)})
+    db.create_table("t", data.schema)
+    with pytest.raises(engine.errors.StorageError, match="injected EIO"):
+        db.insert("t", _reader(data, 20_000))
+    assert _segment_files(tmp_path / "db") == []
+    assert db.scan("t").read_all().num_rows == 0
     db.close()
