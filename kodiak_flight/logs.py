@@ -8,13 +8,11 @@ both formats print. ``kodiak serve --log-format json`` writes one JSON object pe
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import logging
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,14 +22,20 @@ QUERY_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("kodiak_qu
                                                                      default=None)
 
 
-@contextlib.contextmanager
-def query_context(query_id: str) -> Iterator[None]:
-    """Log lines written inside the block (on this thread) carry ``query_id``."""
-    token = QUERY_ID.set(query_id)
-    try:
-        yield
-    finally:
-        QUERY_ID.reset(token)
+class query_context:  # noqa: N801 - used as a function
+    """Log lines written inside the block (on this thread) carry ``query_id``. (A class:
+    every statement enters one, and a generator context manager costs five times more.)"""
+
+    __slots__ = ("query_id", "token")
+
+    def __init__(self, query_id: str) -> None:
+        self.query_id = query_id
+
+    def __enter__(self) -> None:
+        self.token = QUERY_ID.set(self.query_id)
+
+    def __exit__(self, *exc: Any) -> None:
+        QUERY_ID.reset(self.token)
 
 
 _installed = False

@@ -39,6 +39,8 @@ class Metrics:
             "kodiak_query_duration_seconds",
             "Seconds from a statement's start to the end of its result stream, by kind",
             ["kind"], buckets=QUERY_BUCKETS, registry=r)
+        self._done: dict[tuple[str, str], Any] = {}  # kodiak_queries children by labels
+        self._seconds: dict[str, Any] = {}  # kodiak_query_duration_seconds children by kind
         self.rows_streamed = Counter("kodiak_rows_streamed",
                                      "Result rows sent to clients", registry=r)
         self.bytes_streamed = Counter("kodiak_bytes_streamed",
@@ -81,8 +83,14 @@ class Metrics:
         self.bytes_streamed.inc(nbytes)
 
     def query_done(self, kind: str, outcome: str, seconds: float) -> None:
-        self.queries.labels(kind, outcome).inc()
-        self.query_seconds.labels(kind).observe(seconds)
+        counter = self._done.get((kind, outcome))
+        if counter is None:  # labels() checks and locks on every call: its children kept
+            counter = self._done[kind, outcome] = self.queries.labels(kind, outcome)
+        histogram = self._seconds.get(kind)
+        if histogram is None:
+            histogram = self._seconds[kind] = self.query_seconds.labels(kind)
+        counter.inc()
+        histogram.observe(seconds)
 
     def observe_engine(self, db: Any) -> Callable[[], None]:
         """Record ``db``'s commits, fsyncs and checkpoints (through ``db.stats``, when it

@@ -183,10 +183,11 @@ def streamed(metrics: Metrics, q: Query | None,
                     batch = next(it)
                 except StopIteration:
                     break
-            metrics.streamed(batch.num_rows, batch.nbytes)
+            nbytes = batch.nbytes
+            metrics.streamed(batch.num_rows, nbytes)
             if q is not None:
                 q.rows += batch.num_rows
-                q.bytes += batch.nbytes
+                q.bytes += nbytes
             yield batch
     except BaseException as exc:
         if q is None:

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from . import files, origins
+from . import files
 from .access import EVERYTHING, Rights, UserDirectory, guarded_files, rights_for
 from .activity import Activity, QueryInfo, Viewer, activity_for
 from .binder import Binder, Context, param_number
@@ -405,7 +405,7 @@ class Prepared:
         if tpl.joins:
             refresh_estimates(plan, snap)
         plan = optimize(plan)
-        fields = origins.fields(plan, tpl.names, [t for _, t in plan.output], session.catalog)
+        fields = tpl.result_fields(plan, session.catalog)
         out = Executor(snap, session._interrupt).output(plan, fields)
         if cached is not None:  # a plan not kept for reuse is volatile (or read a value)
             out = cached.keep(out, plan, not tpl.kept)

@@ -9,6 +9,7 @@ import pyarrow.flight as flight
 from ... import flightsql as fsql
 from ...flightsql import pb
 from ...status import Unimplemented
+from ..flightinfo import schema_bytes
 from ..results import result_schema
 from ..sessions import ClientSession, PreparedStatement, make_handle
 from ..statements import prepare, target, transaction_id
@@ -37,8 +38,8 @@ def create_prepared_statement(server: KodiakFlightServer, context: flight.Server
         client.prepared.add(handle)
     return [fsql.pack(pb.ActionCreatePreparedStatementResult(
         prepared_statement_handle=handle,
-        dataset_schema=fsql.serialize_schema(result_schema(prepared.dataset_schema)),
-        parameter_schema=fsql.serialize_schema(prepared.parameter_schema),
+        dataset_schema=schema_bytes(result_schema(prepared.dataset_schema)),
+        parameter_schema=schema_bytes(prepared.parameter_schema),
         is_update=bool(prepared.is_update),
     ))]
 
