@@ -5,6 +5,7 @@ and the memory returns to Arrow's pool."""
 from __future__ import annotations
 
 import gc
+import time
 
 import pyarrow as pa
 import pytest
@@ -31,6 +32,20 @@ def session(tmp_path_factory):
     db.close()
 
 
+def returned(bound: int, within: float = 30.0) -> bool:
+    """Whether Arrow's pool falls to ``bound`` bytes within ``within`` seconds: a stopped
+    plan's threads may still be finishing their batch when the call returns (the stop
+    benchmark measures how fast; this checks that it does)."""
+    deadline = time.monotonic() + within
+    while True:
+        gc.collect()
+        if pa.total_allocated_bytes() <= bound:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
 def run(s: Session, sql: str, limits: MemoryLimits) -> pa.Table:
     interrupt = Interrupt()
     limits.attach(interrupt)
@@ -49,8 +64,7 @@ def test_past_the_limit_the_query_stops(session, sql):
     before = pa.total_allocated_bytes()
     with pytest.raises(ResourceExhausted, match=r"memory limit of 2 MiB \(serve.query_memory"):
         run(session, sql, limits)
-    gc.collect()  # the stopped query's frames (a reference cycle) hold its tables
-    assert pa.total_allocated_bytes() <= before + MiB
+    assert returned(before + MiB)
     assert limits.in_use() == 0  # released
     # the same session answers, and a query within the limit runs
     assert run(session, "select count(*) from t", limits).column(0).to_pylist() == [N]
