@@ -20,7 +20,9 @@ filter after it that fails (a division by zero) on its first probe batch, run ``
 times, each given 30 s. Acero (pyarrow 26) sometimes never ends such a plan: its reader waits
 for good at no CPU. Kodiak's stops are errors raised inside plans (``executor/checked.py``),
 so a cancel, a deadline or a memory limit can meet the same hang; the row counts the runs
-that hung.
+that hung. A second row runs a failing Kodiak query (a semi join whose key cast fails)
+``query_runs`` times: none may hang or lose its error (``executor/watch.py`` sees a stuck
+plan and runs it again on one thread; the row says how often it did).
 
 Run: ``python -m bench stop [--quick]``.
 """
@@ -34,9 +36,11 @@ from typing import Any
 from .common import Row, judge, log, scratch
 
 FULL: dict[str, Any] = {"rows": 100_000, "iterations": 200_000, "warmup": 1.0, "rounds": 3,
-                        "build_rows": 4_000_000, "hang_runs": 12}
+                        "build_rows": 4_000_000, "hang_runs": 12,
+                        "query_runs": 3000}
 QUICK: dict[str, Any] = {"rows": 60_000, "iterations": 90_000, "warmup": 0.5, "rounds": 1,
-                         "build_rows": 1_000_000, "hang_runs": 6}
+                         "build_rows": 1_000_000, "hang_runs": 6,
+                         "query_runs": 500}
 ONE_STEP = {  # over u: k unique, g a permutation of k
     "hash join, large build": "select count(*) from u a join u b on a.k = b.g",
     "aggregation, many groups": "select count(*), sum(s) from "
@@ -193,7 +197,58 @@ def acero_error_hang(params: dict[str, Any]) -> list[Row]:
     log(f"acero_error_hang: {hung} of {runs} runs hung")
     return [Row("stop", "failing plan with a hash join: runs that never end", hung, "runs",
                 target="0", status=judge(hung == 0),
-                detail=f"plain pyarrow {pa.__version__}, {n:,} rows, {runs} runs of 30 s")]
+                detail=f"plain pyarrow {pa.__version__}, {n:,} rows, {runs} runs of 30 s"),
+            kodiak_failing_query(int(params["query_runs"]))]
+
+
+def kodiak_failing_query(runs: int) -> Row:
+    """The same fault through Kodiak: a query whose semi join fails on a cast, ``runs``
+    times; each must end with its own error (``executor/watch.py`` runs a stuck plan again
+    on one thread)."""
+    import logging
+
+    import engine
+    from kodiak_flight.sql import Session
+    from kodiak_flight.sql.errors import ExecutionError
+
+    stalls: list[str] = []
+
+    class Count(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            stalls.append(record.getMessage())
+
+    counter = Count(logging.WARNING)
+    logging.getLogger("kodiak_flight.sql.executor.core").addHandler(counter)
+    sql = "select a from t where 'hello' in (select a from t)"
+    wrong = hung = 0
+    with scratch("failing_query") as d:
+        db = engine.Database.open(str(d))
+        s = Session(db)
+        s.execute("create table t (a int)")
+        s.execute("insert into t values (1), (3), (4)")
+        for _ in range(runs):
+            box: dict[str, str] = {}
+
+            def run(box: dict[str, str] = box) -> None:
+                try:
+                    r = s.execute(sql)
+                    r.table if r.table is not None else r.reader.read_all()
+                    box["end"] = "finished"
+                except ExecutionError as e:
+                    box["end"] = str(e)
+
+            th = threading.Thread(target=run, daemon=True)
+            th.start()
+            th.join(30)
+            hung += th.is_alive()
+            wrong += box.get("end") != "could not convert string 'hello' to INTEGER"
+        db.close()
+    logging.getLogger("kodiak_flight.sql.executor.core").removeHandler(counter)
+    log(f"kodiak failing query: {hung} hung, {wrong} wrong, {len(stalls)} stalls recovered")
+    return Row("stop", "failing query with a semi join: runs that hung or lost the error",
+               hung + wrong, "runs", target="0", status=judge(hung + wrong == 0),
+               detail=f"{runs} runs of 30 s; {len(stalls)} stalled plans run again on one "
+                      "thread")
 
 
 BENCHMARKS = {"stop": stop, "acero_error_hang": acero_error_hang}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -10,8 +9,9 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ExecutionError
+from ..interrupt import Interrupt
 from ..types import sql_name
-from .acero import close_stopped
+from .watch import watched
 
 ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
@@ -57,23 +57,17 @@ def arrow_errors(fn: Any) -> Any:
     return wrapped
 
 
-def error_mapping_reader(r: pa.RecordBatchReader) -> pa.RecordBatchReader:
-    """``r`` raising ``ExecutionError`` where it raised an Arrow error."""
-    def gen(r: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-        ended = False
-        try:
-            for b in r:  # noqa: UP028 (``yield from`` would close r with the error in flight)
-                yield b
-            ended = True
-        except ARROW_ERRORS as e:
-            raise execution_error(e) from None
-        finally:
-            if ended:
-                with contextlib.suppress(Exception):
-                    r.close()
-            else:  # stopped early: its plan is stopped and drained (see close_stopped)
-                close_stopped(r)
-            # the plan's reader keeps the error, whose traceback keeps this frame: drop the
-            # reader, or the cycle runs through C++ and is never collected
-            r = None  # type: ignore[assignment]
-    return pa.RecordBatchReader.from_batches(r.schema, gen(r))
+def error_mapping_reader(r: pa.RecordBatchReader,
+                         interrupt: Interrupt | None = None) -> pa.RecordBatchReader:
+    """``r`` (a plan's reader) read by ``watch.watched``, raising ``ExecutionError`` where it
+    raised an Arrow error. No frame here keeps ``r``: the plan keeps its error, whose
+    traceback keeps the frames it passes, and the cycle through C++ would never be freed."""
+    schema = r.schema
+    return pa.RecordBatchReader.from_batches(schema, _mapped(watched(r, interrupt)))
+
+
+def _mapped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from batches
+    except ARROW_ERRORS as e:
+        raise execution_error(e) from None

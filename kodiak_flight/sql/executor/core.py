@@ -9,6 +9,7 @@ compute - column at a time, never row at a time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ from ..plan import Node
 from .acero import seq, source_reader, source_table, stream
 from .arrow_errors import arrow_errors, error_mapping_reader
 from .checked import read_checked
+from .watch import PlanStalled
+
+log = logging.getLogger(__name__)
 
 # Below this many rows in memory, filter and project call the kernels directly: starting an
 # Acero plan costs about 0.2 ms, more than a primary-key lookup's whole engine work.
@@ -65,6 +69,7 @@ class Executor:
         self.work: dict[int, pa.Table] = {}  # recursive CTE key -> previous iteration's rows
         self.shared: dict[int, pa.Table] = {}  # shared CTE key -> its rows
         self._subqueries: dict[int, Expr] = {}
+        self.threads = True  # Acero plans on its thread pool; False after a plan stalled
 
     # ------------------------------------------------------------------ public
 
@@ -76,7 +81,41 @@ class Executor:
                ) -> pa.Table | pa.RecordBatchReader:
         """The result: a table when the plan's last step produced one anyway (so a server can
         send it without pulling batches through Python), else a streaming reader. ``names``
-        may be fields: their names and metadata (``origins``), with the computed types."""
+        may be fields: their names and metadata (``origins``), with the computed types.
+
+        A plan that stalls (``watch.PlanStalled``) before the first row is handed on is run
+        again on one thread, which reports its real error (or its rows)."""
+        try:
+            out = self._output(node, names)
+        except PlanStalled:
+            return self._output_serially(node, names)
+        if isinstance(out, pa.Table):
+            return out
+        return pa.RecordBatchReader.from_batches(out.schema, self._rerun_if_stalled(
+            out, node, names))
+
+    def _rerun_if_stalled(self, r: pa.RecordBatchReader, node: Node,
+                          names: list[str] | list[pa.Field] | None) -> Iterator[pa.RecordBatch]:
+        handed = False
+        try:
+            for b in r:  # noqa: UP028 - the stall is caught only before the first batch
+                handed = True
+                yield b
+        except PlanStalled:
+            if handed:
+                raise
+            r = None  # type: ignore[assignment]
+            again = self._output_serially(node, names)
+            yield from (again.to_batches() if isinstance(again, pa.Table) else again)
+
+    def _output_serially(self, node: Node, names: list[str] | list[pa.Field] | None
+                         ) -> pa.Table | pa.RecordBatchReader:
+        log.warning("a query plan stalled inside Acero; running it again on one thread")
+        self.threads = False
+        return self._output(node, names)
+
+    def _output(self, node: Node, names: list[str] | list[pa.Field] | None
+                ) -> pa.Table | pa.RecordBatchReader:
         out = self.run(node)
         if out.table is not None:
             self.checkpoint()
@@ -90,7 +129,13 @@ class Executor:
         return pa.RecordBatchReader.from_batches(schema, renamed(r, schema))
 
     def table(self, node: Node) -> pa.Table:
-        return self.as_table(self.run(node))
+        """The whole result (a plan that stalls is run again on one thread, see ``output``)."""
+        try:
+            return self.as_table(self.run(node))
+        except PlanStalled:
+            log.warning("a query plan stalled inside Acero; running it again on one thread")
+            self.threads = False
+            return self.as_table(self.run(node))
 
     def run(self, node: Node) -> Out:
         return OPERATORS[type(node)](self, node)
@@ -112,8 +157,7 @@ class Executor:
         if self.interrupt is None:
             if out.reader is not None:
                 return out.reader.read_all()
-            assert out.decl is not None
-            return out.decl.to_table(use_threads=True)
+            return self.as_reader(out).read_all()  # watched: a stuck plan cannot hang it
         # read batch by batch, checking between batches: a join or filter upstream keeps
         # producing long after its scans' last check (see ``checked.py``)
         table = read_checked(self.as_reader(out), self.interrupt)
@@ -132,7 +176,8 @@ class Executor:
         if out.table is not None:
             return out.table.to_reader()
         assert out.decl is not None
-        return error_mapping_reader(arrow_errors(stream)(out.decl))
+        return error_mapping_reader(arrow_errors(stream)(out.decl, self.threads),
+                                    self.interrupt)
 
     def pipe(self, inp: Out, decl: ac.Declaration) -> Out:
         """Append a streaming Acero node; ordered input is processed single-threaded."""
