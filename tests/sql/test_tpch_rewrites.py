@@ -221,3 +221,19 @@ def test_condition_that_can_raise_keeps_its_own_filter(session, dated):
              where d >= date '1994-01-01' and d < date '1994-04-01' and 10 // den > 4"""
     assert filters_over_scan(session, sql) == 2
     check(session, dated, sql)
+
+
+def test_decimal_avg_is_its_sum_over_its_count(session, dated):
+    """avg of a decimal column divides its exact sum, shared with the query's own sum of
+    it (TPC-H Q1), by its count: NULLs, FILTER and groups without values as DuckDB."""
+    for con in (session, dated):
+        con.execute("create table dn as select den, case when den = 1 then null else qty "
+                    "end as qty, disc from li")
+    sql = """select den, sum(qty), avg(qty), avg(disc), avg(qty) filter (where disc > 0.05),
+                    count(*) from dn group by den order by den"""
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    agg = next(ln for ln in plan if "Aggregate" in ln)
+    assert "avg(" not in agg and agg.count("sum(") == 3, agg
+    check(session, dated, sql)
+    check(session, dated, "select avg(qty), avg(disc) from dn where den > 5")
+    check(session, dated, "select den, avg(qty) from dn where den = 1 group by den")
