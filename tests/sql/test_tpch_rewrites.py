@@ -203,16 +203,27 @@ Q6_LIKE = """select sum(price * disc) as revenue, count(*) as n from li
                and disc between 0.05 and 0.07 and qty < 24"""
 
 
-def test_date_filter_not_split_from_cheap_decimal_filter(session, dated):
-    """``optimizer.filter_merge``: a first filter on the date would copy four columns of
-    its survivors; one filter of all five comparisons is cheaper (TPC-H Q6)."""
-    assert filters_over_scan(session, Q6_LIKE) == 1
+def test_scan_filters_on_the_scans_batches(session, dated):
+    """A scan's filter keeping few rows runs on the scan's batches (a record batch filter,
+    ``executor.filter_project.filtered``), the second of a split filter in Acero."""
+    assert filters_over_scan(session, Q6_LIKE) == 2
     check(session, dated, Q6_LIKE)
+    check(session, dated, "select d, count(*) from li where d < date '1992-03-01' "
+                          "group by d order by d")
+
+
+def test_error_in_a_scan_filter_is_reported_in_sql_words(session, dated):
+    from kodiak_flight.sql.errors import ExecutionError
+
+    for sql in ("select count(*) from li where 10 // den = 3",
+                "select count(*) from li where d < date '1993-01-01' and 10 // den > 1"):
+        with pytest.raises(ExecutionError, match="division by zero"):
+            session.execute(sql).reader.read_all()
 
 
 def test_condition_that_can_raise_keeps_its_own_filter(session, dated):
-    # 10 / den raises on den = 0, which only rows outside the year hold: merged into one
-    # filter with the date it would be evaluated on them
+    # 10 / den raises on den = 0, which only rows outside the quarter hold: the date filter
+    # (on the scan's batches) must run first
     for con in (session, dated):
         con.execute("create table li2 as select d, qty, price, disc, "
                     "case when d >= date '1994-01-01' and d < date '1994-04-01' "

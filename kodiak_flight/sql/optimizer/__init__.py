@@ -14,9 +14,7 @@ for comma-joined TPC-H queries means cross products. The rules
   aggregation (``dependent_keys``);
 * compute below a join the expressions that would carry several columns through it
   (``early_projection``);
-* prune every operator to the columns used above it (``prune``), then merge a scan's two
-  filters again where the first would copy more columns than the split saves
-  (``filter_merge``);
+* prune every operator to the columns used above it (``prune``);
 * let a guarded CASE branch read the same expression the projection computes unguarded
   anyway (``case_branches``), then compute arithmetic a projection repeats once
   (``shared_subexpressions``).
@@ -30,7 +28,6 @@ from .case_branches import unguard_case_branches
 from .dependent_keys import fetch_dependent_keys
 from .early_projection import compute_early
 from .engine_predicates import to_engine_predicate
-from .filter_merge import merge_scan_filters
 from .prune import prune_columns
 from .pushdown import push_predicates
 from .shared_subexpressions import share_subexpressions
@@ -48,8 +45,8 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, compute_early, prune_columns,
-         merge_scan_filters, unguard_case_branches, share_subexpressions)
+RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, compute_early, prune_columns, unguard_case_branches,
+         share_subexpressions)
 
 
 def optimize(node: Node) -> Node:
