@@ -542,3 +542,20 @@ def test_reopen_keeps_files_the_manifest_still_names(tmp_path, how):
     assert os.listdir(os.path.join(path, "segments")) == []
     assert db.check() == []
     db.close()
+
+
+def test_scan_gives_view_columns_as_stored_when_asked(db):
+    """``stored_types=True``: string_view / binary_view come as large_string / large_binary
+    (what a reader converting to string anyway wants), values and predicates unchanged."""
+    sv = pa.string_view()
+    t = pa.table({"k": pa.array(range(3000), pa.int64()),
+                  "s": pa.array([f"s{i % 7}" if i % 11 else None for i in range(3000)], sv),
+                  "b": pa.array([b"x%d" % (i % 3) for i in range(3000)], pa.binary_view())})
+    db.create_table("vs", t.schema)
+    db.insert("vs", t)
+    plain = db.snapshot().scan("vs", predicate=col("s") == "s3").read_all()
+    stored = db.snapshot().scan("vs", predicate=col("s") == "s3", stored_types=True).read_all()
+    assert plain.schema.field("s").type == sv
+    assert stored.schema.types == [pa.int64(), pa.large_string(), pa.large_binary()]
+    assert stored.num_rows == plain.num_rows > 0
+    assert stored.cast(plain.schema).equals(plain)

@@ -141,8 +141,9 @@ class TableStats:
 def _sample(snap: Any, table: str, columns: tuple[str, ...]) -> pa.Table:
     """The first SAMPLE_ROWS rows of ``columns`` (the one sampling loop every statistic
     uses). Not cached: a 1M-row sample per column would outlive its use; the statistics
-    computed from it are what the cache keeps."""
-    reader = snap.scan(table, columns=list(columns))
+    computed from it are what the cache keeps. View columns come as stored (large_string),
+    which every statistic below works on, without the round trip through the view type."""
+    reader = snap.scan(table, columns=list(columns), stored_types=True)
     batches, n = [], 0
     for b in reader:
         batches.append(b)

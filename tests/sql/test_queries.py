@@ -183,3 +183,22 @@ def test_differential(sample, sql):
     session, duck = sample
     duck_sql = sql.replace("filterless", "")
     check(session, duck, sql.replace("filterless", ""), duck_sql=duck_sql)
+
+
+def test_union_all_of_a_primary_key_and_a_plain_column(session):
+    """Acero's union refused inputs differing only in nullability: a primary key's column
+    is NOT NULL, the other table's is not (both read straight from the engine)."""
+    import pyarrow as pa
+
+    session.execute("create table ua (k bigint, v integer)")
+    session.execute("create table ub (k bigint primary key, v integer)")
+    for name in ("ua", "ub"):
+        session.db.insert(name, pa.table({"k": pa.array(range(6000), pa.int64()),
+                                          "v": pa.array(range(6000), pa.int32())}))
+    for sql, want in (("select count(*) from (select k from ua union all select k from ub)",
+                       12000),
+                      ("select count(*) from (select k from ub where k % 5 = 1 union all "
+                       "select k from ua where k % 5 = 2)", 2400),
+                      ("select count(*) from (select k from ub union select k from ua)",
+                       6000)):
+        assert session.execute(sql).reader.read_all().column(0).to_pylist() == [want], sql

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import pyarrow as pa
 import pyarrow.acero as ac
@@ -32,7 +33,8 @@ def run_scan(ex: Executor, node: Scan) -> Out:
         # (no estimate, no reader to wrap)
         t = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
         return Out(table=scan_table(node, t))
-    reader = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate)
+    reader = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate,
+                          stored_types=read_stored(node))
     if few_rows(node):
         # a key range expected to hold a few rows: read them here (stopping if there are
         # more after all) so the operators above can skip Acero too
@@ -54,6 +56,11 @@ def run_scan(ex: Executor, node: Scan) -> Out:
         # only if an operator above needs it
         return Out(reader=picked(reader, list(range(len(node.columns))),
                                  [i for _, i, _ in node.columns]))
+    if all(narrowing(rschema.field(k).type, t) for k, (_, _, t) in enumerate(node.columns)):
+        # large strings as the plan's strings: a cast of the offsets per batch, cheaper than
+        # an Acero projection (and a filter above can stay out of Acero too)
+        return Out(reader=cast_batches(reader, pa.schema(
+            [pa.field(i, t) for _, i, t in node.columns])))
     exprs, names = [], []
     for s, i, t in node.columns:
         f = pc.field(s)
@@ -84,6 +91,35 @@ def run_file_scan(ex: Executor, node: FileScan) -> Out:
 @operator(Values)
 def run_values(ex: Executor, node: Values) -> Out:
     return Out(table=node.table, ordered=True)
+
+
+def narrowing(src: pa.DataType, dst: pa.DataType) -> bool:
+    """Whether a cast from ``src`` to ``dst`` only narrows offsets (or is none)."""
+    return src == dst or (pa.types.is_large_string(src) and pa.types.is_string(dst)) or \
+        (pa.types.is_large_binary(src) and pa.types.is_binary(dst))
+
+
+def cast_batches(r: pa.RecordBatchReader, schema: pa.Schema) -> pa.RecordBatchReader:
+    """``r``'s batches cast to ``schema`` (its names given by position), one by one."""
+    def batches() -> Iterator[pa.RecordBatch]:
+        for b in r:
+            yield pa.RecordBatch.from_arrays(
+                [c if c.type == f.type else c.cast(f.type) for c, f in zip(b.columns, schema,
+                                                                           strict=True)],
+                schema=schema)
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def read_stored(node: Scan) -> bool:
+    """Whether to read the scan's view columns as the engine stores them (``large_string``,
+    ``large_binary``): the plan computes them as ``string`` (``types.normalize``), and from
+    ``large_string`` that cast only narrows the offsets, where from ``string_view`` it copies
+    every value after the engine made the views (TPC-H Q1's two flag columns: about 120 ms
+    of CPU at SF1). Not when a view sits inside a nested column, which the plan keeps."""
+    raw = [node.raw_types.get(s) for s, _, _ in node.columns]
+    flat = [t for t in raw if t is not None and
+            (pa.types.is_string_view(t) or pa.types.is_binary_view(t))]
+    return bool(flat) and not any(t is not None and pa.types.is_nested(t) for t in raw)
 
 
 def scan_table(node: Scan, t: pa.Table) -> pa.Table:

@@ -19,7 +19,8 @@ def run_setop(ex: Executor, node: SetOp) -> Out:
     left, right = ex.run(node.left), ex.run(node.right)
     ids = node.left.out_ids()
     if node.kind == "union":
-        u = union(ex.as_decl(left), ex.as_decl(right))
+        u = union(as_nullable(ex.as_decl(left), ids),
+                  as_nullable(ex.as_decl(right), node.right.out_ids()))
         if node.all:
             return Out(decl=u)
         return Out(decl=seq(u, ac.Declaration("aggregate", ac.AggregateNodeOptions(
@@ -28,6 +29,14 @@ def run_setop(ex: Executor, node: SetOp) -> Out:
         return Out(table=multiset(ex.as_table(left), ex.as_table(right), ids,
                                   node.kind == "intersect"))
     return Out(decl=distinct_semi_join(ex, node, left, right))
+
+
+def as_nullable(decl: ac.Declaration, ids: list[str]) -> ac.Declaration:
+    """``decl``'s columns, every one nullable: Acero's union refuses inputs whose schemas
+    differ in nullability alone (a primary key's column is NOT NULL, another table's is
+    not), and a projection of plain columns (zero copy) declares them all nullable."""
+    return seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
+        [pc.field(i) for i in ids], ids)))
 
 
 def distinct_semi_join(ex: Executor, node: SetOp, left: Out, right: Out) -> ac.Declaration:
