@@ -116,15 +116,13 @@ def watched(r: pa.RecordBatchReader, interrupt: Interrupt | None) -> Iterator[pa
     """The batches of ``r``, read by a pump and awaited in slices (see the module)."""
     pump = Pump(r)
     del r
-    wait = STOP_WAIT_SECONDS
-    try:
+    wait = STOP_WAIT_SECONDS  # the pump is always waited for (bounded, see ``Pump.stop``):
+    try:  # a process exiting while a pump still closes its plan in C++ aborts
         while True:
             item = _next(pump, interrupt)
             if item is _END:
-                wait = 0.0
                 return
             if isinstance(item, BaseException):
-                wait = 0.0
                 try:
                     raise item
                 finally:
@@ -132,7 +130,7 @@ def watched(r: pa.RecordBatchReader, interrupt: Interrupt | None) -> Iterator[pa
             yield item
             item = None
     except PlanStalled:
-        wait = 0.0
+        wait = 0.0  # known to be stuck
         raise
     finally:
         pump.stop(wait)
