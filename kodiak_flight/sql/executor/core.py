@@ -63,6 +63,10 @@ def operator(kind: type[Node]) -> Callable[[Operator], Operator]:
 
 
 class Executor:
+    # filters stacked on a scan may run as one (``filter_project.run_filter``); not where
+    # every node's own output is wanted (EXPLAIN ANALYZE's ``profile.ProfilingExecutor``)
+    merges_filters = True
+
     def __init__(self, snap: Any, interrupt: Interrupt | None = None) -> None:
         self.snap = snap
         self.interrupt = interrupt  # checked by every scan before each batch

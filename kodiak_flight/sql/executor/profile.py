@@ -26,6 +26,8 @@ class Stats:
 class ProfilingExecutor(Executor):
     """An executor that records :class:`Stats` per plan node (by identity)."""
 
+    merges_filters = False  # each filter's rows counted on their own
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.stats: dict[int, Stats] = {}
