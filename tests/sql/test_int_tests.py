@@ -184,6 +184,8 @@ def duck(session):
                          pa.decimal128(15, 2)),
         "w": pa.array([Decimal(int(v)).scaleb(-2) for v in rng.integers(-10**6, 10**6, N)],
                       pa.decimal128(19, 2)),
+        "m": [["MAIL", "SHIP", "AIR", "RAIL", "TRUCK", "FOB", "REG AIR"][v]
+              for v in rng.integers(0, 7, N)],
         "big": pa.array([Decimal(int(v)).scaleb(-4) for v in rng.integers(-10**17, 10**17, N)],
                         pa.decimal128(18, 4)),
     })
@@ -255,3 +257,23 @@ def test_subquery_condition_in_a_stacked_filter(session, duck):
     check(session, duck, "select count(*), sum(q) from t where d >= date '1994-01-01' and "
                          "d < date '1995-01-01' and q < (select max(disc) * 100 from t) "
                          "and disc = 0.03")
+
+
+def test_other_stacked_conditions_stay_in_acero(session, duck, monkeypatch):
+    """Only integer tests join a scan's batch filter from the filters above it: others run
+    in Acero's parallel filter nodes (TPC-H Q12's shipmode and date-to-date comparisons)."""
+    made = []
+    real = fp.steps
+
+    def spy(conds, schema):
+        out = real(conds, schema)
+        made.append(out)
+        return out
+
+    monkeypatch.setattr(fp, "steps", spy)
+    sql = ("select count(*), sum(q) from t where d >= date '1994-01-01' and "
+           "d < date '1995-01-01' and m in ('MAIL', 'SHIP')")
+    plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    assert sum(ln.lstrip().startswith("Filter") for ln in plan) == 2, plan
+    check(session, duck, sql)
+    assert made and all(isinstance(s, it.Range) for s in made[-1]), made
