@@ -4,15 +4,13 @@ pool): in the test process, other tests' servers and threads come and go."""
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from ..cli.conftest import serve_proc
 
 MiB = 1 << 20
 
@@ -24,21 +22,8 @@ def served_alone(data_dir: Path, *flags: str) -> Iterator[tuple[str, int]]:
     Arrow's memory pool is per process, so what a query gives back is measured in a server
     that runs nothing else (in this process, other tests' servers and threads come and go)."""
     metrics_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KODIAK_")}
-    proc = subprocess.Popen([sys.executable, "-m", "kodiak_flight.cli", "serve", "--port", "0",
-                             "--data-dir", str(data_dir), "--metrics-port", str(metrics_port),
-                             *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    try:
-        uri = proc.stdout.readline().strip()
-        assert uri.startswith("grpc"), f"server did not start: {uri!r} {proc.stderr.read()}"
+    with serve_proc(data_dir, "--metrics-port", str(metrics_port), *flags) as (uri, _):
         yield uri, metrics_port
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def free_port() -> int:

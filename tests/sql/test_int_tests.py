@@ -223,10 +223,9 @@ def test_filters_match_duckdb(session, duck, where):
                          f"where {where}")
 
 
-def test_q6_shape_runs_on_batches(session, duck, monkeypatch):
-    """TPC-H Q6's filters all run on the scan's batches, the decimal ones as integer tests,
-    and the sum of products is DuckDB's to the last digit."""
-    made = []
+def spied_steps(monkeypatch) -> list:
+    """The step lists ``filter_project.steps`` makes, recorded as the filters are built."""
+    made: list = []
     real = fp.steps
 
     def spy(conds, schema):
@@ -235,6 +234,13 @@ def test_q6_shape_runs_on_batches(session, duck, monkeypatch):
         return out
 
     monkeypatch.setattr(fp, "steps", spy)
+    return made
+
+
+def test_q6_shape_runs_on_batches(session, duck, monkeypatch):
+    """TPC-H Q6's filters all run on the scan's batches, the decimal ones as integer tests,
+    and the sum of products is DuckDB's to the last digit."""
+    made = spied_steps(monkeypatch)
     sql = ("select sum(w * disc) as revenue, sum(q * disc) from t where d >= date '1994-01-01'"
            " and d < date '1994-01-01' + interval '1' year and disc between 0.06 - 0.01 and"
            " 0.06 + 0.01 and q < 24")
@@ -262,15 +268,7 @@ def test_subquery_condition_in_a_stacked_filter(session, duck):
 def test_other_stacked_conditions_stay_in_acero(session, duck, monkeypatch):
     """Only integer tests join a scan's batch filter from the filters above it: others run
     in Acero's parallel filter nodes (TPC-H Q12's shipmode and date-to-date comparisons)."""
-    made = []
-    real = fp.steps
-
-    def spy(conds, schema):
-        out = real(conds, schema)
-        made.append(out)
-        return out
-
-    monkeypatch.setattr(fp, "steps", spy)
+    made = spied_steps(monkeypatch)
     sql = ("select count(*), sum(q) from t where d >= date '1994-01-01' and "
            "d < date '1995-01-01' and m in ('MAIL', 'SHIP')")
     plan = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
