@@ -114,9 +114,13 @@ class Executor:
 
     def _output_serially(self, node: Node, names: list[str] | list[pa.Field] | None
                          ) -> pa.Table | pa.RecordBatchReader:
+        self._go_serial()
+        return self._output(node, names)
+
+    def _go_serial(self) -> None:
+        """After a plan stalled: this statement's plans run on one thread from now on."""
         log.warning("a query plan stalled inside Acero; running it again on one thread")
         self.threads = False
-        return self._output(node, names)
 
     def _output(self, node: Node, names: list[str] | list[pa.Field] | None
                 ) -> pa.Table | pa.RecordBatchReader:
@@ -137,8 +141,7 @@ class Executor:
         try:
             return self.as_table(self.run(node))
         except PlanStalled:
-            log.warning("a query plan stalled inside Acero; running it again on one thread")
-            self.threads = False
+            self._go_serial()
             return self.as_table(self.run(node))
 
     def run(self, node: Node) -> Out:

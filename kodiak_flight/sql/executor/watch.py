@@ -99,14 +99,11 @@ class Pump:
         when the query answers), less if the process goes idle meanwhile (a stuck plan)."""
         self.stopped.set()
         end = time.monotonic() + wait
-        since, cpu = time.monotonic(), time.process_time()
+        idle = Idle(IDLE_WINDOW)
         while self.thread.is_alive() and time.monotonic() < end:
             self.thread.join(SLICE)
-            now = time.monotonic()
-            if now - since >= IDLE_WINDOW:
-                if time.process_time() - cpu < IDLE_CPU * (now - since):
-                    break
-                since, cpu = now, time.process_time()
+            if idle.seen():
+                break
         if self.thread.is_alive() and wait > 0:
             log.warning("a stopped query plan did not finish closing; left to close in the "
                         "background")
@@ -139,7 +136,7 @@ def watched(r: pa.RecordBatchReader, interrupt: Interrupt | None) -> Iterator[pa
 def _next(pump: Pump, interrupt: Interrupt | None) -> Any:
     """The pump's next item; the interrupt's error if it is set meanwhile; ``PlanStalled``
     if the plan is stuck."""
-    since, cpu = time.monotonic(), time.process_time()
+    idle = Idle(STALL_SECONDS)
     while True:
         try:
             return pump.slot.get(timeout=SLICE)
@@ -147,8 +144,23 @@ def _next(pump: Pump, interrupt: Interrupt | None) -> Any:
             pass
         if interrupt is not None:
             interrupt.check()
+        if idle.seen():
+            raise PlanStalled()
+
+
+class Idle:
+    """Whether the whole process stayed idle (under ``IDLE_CPU`` of a core) over a window of
+    ``window`` seconds: looked at as often as wanted, judged once per window."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.since, self.cpu = time.monotonic(), time.process_time()
+
+    def seen(self) -> bool:
         now = time.monotonic()
-        if now - since >= STALL_SECONDS:
-            if time.process_time() - cpu < IDLE_CPU * (now - since):
-                raise PlanStalled()
-            since, cpu = now, time.process_time()
+        if now - self.since < self.window:
+            return False
+        if time.process_time() - self.cpu < IDLE_CPU * (now - self.since):
+            return True
+        self.since, self.cpu = now, time.process_time()
+        return False
