@@ -41,10 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # A new measure is one module added here (and to a group below).
 MODULES = ("engine_bench", "sql_bench", "groupby_bench", "flight_bench", "cache_bench",
            "hostile", "pl_bench", "access_bench", "startup_bench", "stop_bench",
-           "outside_doget", "outside_ingest", "outside_lookup", "tpch_scale",
+           "outside_doget", "outside_ingest", "outside_lookup", "outside_tpch", "tpch_scale",
            "concurrency")
 # The outside harness's exact cases, one module per measure (see bench/outside.py).
-OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup")
+OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup", "outside_tpch")
 
 
 def _module(name: str):  # noqa: ANN202 - a bench module

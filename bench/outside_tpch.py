@@ -1,0 +1,167 @@
+"""``outside_tpch``: the outside harness's TPC-H case, through Flight SQL on both sides.
+
+The eight TPC-H tables are shaped as the harness holds them (``bench.outside.harness_table``:
+DuckDB's Parquet files read with ``read_table``, strings cast to plain ``string``) and loaded
+into a real ``kodiak serve`` with ``adbc_ingest(mode="create")`` in 65,536-row batches: no
+primary keys, no indexes, the types the client sent. The peer is DuckDB behind a bare Flight
+SQL front (``python -m bench.outside_tpch peer SCALE`` in a subprocess of its own): the same
+Parquet files loaded into DuckDB's own tables, a query run by DuckDB when GetFlightInfo
+asks for it and its result streamed by DoGet. Both are driven by the same ADBC client
+(``cursor.execute`` + ``fetch_arrow_table``), so each side pays the same transport.
+
+Per query: a warm-up on each side, then ``repeats`` runs alternating which side goes first;
+the ratio is the median of the paired ratios. Targets (issue 17): geomean ≤ 1.5× and no query
+over 2.5×. DuckDB only answers for the peer: no Kodiak query runs in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from .common import Row, judge, log, median, scratch
+from .engine_bench import _order, paired
+from .flight_bench import _adbc, _process, kodiak_server
+from .outside import announce, command, duckdb_parquet, harness_reader, harness_table
+from .sql_bench import _queries
+from .tpch import TABLES
+
+FULL: dict[str, Any] = {"scale": 1, "repeats": 3, "queries": None}
+QUICK: dict[str, Any] = {"scale": 0.2, "repeats": 3, "queries": None}
+GEOMEAN_TARGET = 1.5
+QUERY_TARGET = 2.5
+
+
+class DuckDBFront(flight.FlightServerBase):
+    """DuckDB behind a bare Flight SQL front: CommandStatementQuery runs the query in
+    GetFlightInfo, DoGet streams the kept result once. Nothing else is served."""
+
+    def __init__(self, con: Any) -> None:
+        super().__init__("grpc://127.0.0.1:0")
+        from kodiak_flight import flightsql as fsql
+
+        self.fsql, self.con = fsql, con
+        self.results: dict[bytes, pa.Table] = {}
+        self.lock = threading.Lock()
+        self.ids = itertools.count()
+
+    def get_flight_info(self, context: Any, descriptor: flight.FlightDescriptor
+                        ) -> flight.FlightInfo:
+        query = self.fsql.unpack(descriptor.command, what="command").query
+        with self.lock:  # one DuckDB connection: its own threads run each query
+            table = self.con.sql(query).to_arrow_table()
+            ticket = str(next(self.ids)).encode()
+            self.results[ticket] = table
+        return flight.FlightInfo(table.schema, descriptor,
+                                 [flight.FlightEndpoint(flight.Ticket(ticket), [])],
+                                 table.num_rows, -1)
+
+    def do_get(self, context: Any, ticket: flight.Ticket) -> flight.FlightDataStream:
+        with self.lock:
+            table = self.results.pop(ticket.ticket)
+        return flight.RecordBatchStream(table)
+
+
+def run_peer(scale: float) -> None:
+    """Serve DuckDB over the harness's Parquet files (already written by the parent)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    for name in TABLES:
+        path = duckdb_parquet(name, scale)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+    server = DuckDBFront(con)
+    print(f"grpc://127.0.0.1:{server.port}", flush=True)
+    server.serve()
+
+
+def _peer(scale: float) -> Any:
+    return _process([sys.executable, "-m", "bench.outside_tpch", "peer", f"{scale:g}"])
+
+
+def _run(conn: Any, sql: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetch_arrow_table().num_rows
+    return time.perf_counter() - t0, rows
+
+
+def _load(uri: str, scale: float) -> None:
+    with _adbc(uri) as conn, conn.cursor() as cur:
+        for name in TABLES:
+            cur.adbc_ingest(name, harness_reader(harness_table(name, scale)), mode="create")
+
+
+def _measure(uri: str, peer_uri: str, queries: dict[int, str], repeats: int
+             ) -> Iterator[tuple[int, list[float], list[float]]]:
+    with _adbc(uri) as kconn, _adbc(peer_uri) as pconn:
+        conns = {"kodiak": kconn, "peer": pconn}
+        for n, sql in queries.items():
+            rows = {who: _run(c, sql)[1] for who, c in conns.items()}  # warm-up
+            if rows["kodiak"] != rows["peer"]:
+                raise RuntimeError(f"Q{n:02d}: Kodiak gave {rows['kodiak']} rows, "
+                                   f"DuckDB {rows['peer']}")
+            times: dict[str, list[float]] = {"kodiak": [], "peer": []}
+            for r in range(repeats):
+                for who in _order(r):
+                    times[who].append(_run(conns[who], sql)[0])
+            yield n, times["kodiak"], times["peer"]
+
+
+def bench_outside_tpch(cfg: dict) -> list[Row]:
+    scale = cfg["scale"]
+    queries = _queries()
+    picked = {n: queries[n] for n in (cfg.get("queries") or sorted(queries))}
+    for name in TABLES:
+        duckdb_parquet(name, scale)  # written once, before either server reads it
+    rows: list[Row] = []
+    ratios: list[float] = []
+    with scratch("outside_tpch") as work, kodiak_server(work / "kodiak") as uri, \
+            _peer(scale) as peer_uri:
+        _load(uri, scale)
+        log(f"outside_tpch: TPC-H SF{scale:g} ingested through ADBC, strings as string")
+        for n, k, p in _measure(uri, peer_uri, picked, cfg["repeats"]):
+            ratio = paired(k, p)
+            ratios.append(ratio)
+            log(f"Q{n:02d}: Kodiak {median(k) * 1e3:8.1f} ms  DuckDB front "
+                f"{median(p) * 1e3:8.1f} ms  ratio {ratio:.2f}")
+            rows.append(Row("outside_tpch", f"Q{n:02d} through Flight SQL (ADBC)", median(k),
+                            "s", "DuckDB behind a bare Flight SQL front", median(p), ratio,
+                            f"≤ {QUERY_TARGET}× peer", judge(ratio <= QUERY_TARGET)))
+    geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    quick = scale != FULL["scale"]
+    announce("outside_tpch", geo, quick)
+    worst = max(zip(ratios, picked, strict=True), key=lambda x: x[0])
+    rows.append(Row("outside_tpch", f"TPC-H SF{scale:g}, {len(ratios)} queries, geomean",
+                    geo, "×", "DuckDB behind a bare Flight SQL front", 1.0, geo,
+                    f"≤ {GEOMEAN_TARGET}× peer", judge(geo <= GEOMEAN_TARGET),
+                    f"worst Q{worst[1]:02d} {worst[0]:.2f}×; "
+                    f"`{command('outside_tpch', quick)}`"))
+    return rows
+
+
+BENCHMARKS: dict[str, Callable[[dict], list[Row]]] = {"outside_tpch": bench_outside_tpch}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.outside_tpch")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    peer = sub.add_parser("peer", help="serve DuckDB behind a bare Flight SQL front")
+    peer.add_argument("scale", type=float)
+    args = p.parse_args(argv)
+    run_peer(args.scale)
+
+
+if __name__ == "__main__":
+    main()
