@@ -8,6 +8,12 @@ of a few thousand rows (``select * from t where id >= ? and id < ?`` over 2,000 
 result fetched. 1 client and 16 clients alternate for a few seconds each; the measure is the
 median over rounds of (16-client ops/s) / (1-client ops/s). Target: ≥ 1.5×, no errors.
 
+The clients run in two ways, each measured against both servers in the same run: as separate
+processes (the measure: what real clients are, each with a Python of its own) and as threads
+of one process (for information: ADBC's ``fetchall`` builds every row in Python, so 16 client
+threads share one GIL, and that process, not the server, sets the ceiling; the bare peer
+grows only ~1.3-1.5× that way).
+
 The peer is a bare pyarrow Flight SQL server answering the same calls with fixed results of
 the same shapes (a row, an aggregate row, a 2,000-row table): its growth over the same rounds
 is the ceiling the client process and the machine's cores leave (``flight_concurrency`` is
@@ -20,6 +26,7 @@ peer``.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import random
 import sys
 import threading
@@ -118,16 +125,92 @@ def _run(uri: str, n: int, clients: int, seconds: float, seed: int) -> tuple[int
     return sum(ops), errors
 
 
-def growth(uri: str, n: int, cfg: dict, who: str) -> tuple[list[float], list[float], list[str]]:
-    """Ops/s of 1 client and of ``clients`` clients in alternating rounds, and the errors."""
+def _client_process(uri: str, n: int, i: int, pipe: Any) -> None:
+    """One client process: one ADBC connection, prepared once; per request ``(seed,
+    start, seconds)`` it runs the mix from ``start`` (``time.time()``) for ``seconds`` and
+    answers ``(operations, errors)``; None ends it."""
+    errors: list[str] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            conn = stack.enter_context(_adbc(uri))
+            cur = stack.enter_context(conn.cursor())
+            _one(cur, random.Random(i), n)
+            pipe.send("ready")
+            while (req := pipe.recv()) is not None:
+                seed, start, seconds = req
+                rng = random.Random(seed * 1000 + i)
+                _one(cur, rng, n)  # the statement prepared again before the clock starts
+                time.sleep(max(0.0, start - time.time()))
+                ops, end = 0, start + seconds
+                while time.time() < end:
+                    try:
+                        _one(cur, rng, n)
+                        ops += 1
+                    except Exception as exc:
+                        errors.append(str(exc).splitlines()[0][:200])
+                pipe.send((ops, errors))
+                errors = []
+    except Exception as exc:
+        pipe.send((0, [f"connect: {exc}"]))
+
+
+class ClientProcesses:
+    """``size`` client processes, started once (spawned: a fork would copy the parent's ADBC
+    runtime threads); each round uses the first ``clients`` of them."""
+
+    def __init__(self, uri: str, n: int, size: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pipes, self.procs = [], []
+        for i in range(size):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_client_process, args=(uri, n, i, theirs), daemon=True)
+            proc.start()
+            self.pipes.append(mine)
+            self.procs.append(proc)
+        for p in self.pipes:
+            p.recv()
+
+    def run(self, clients: int, seconds: float, seed: int) -> tuple[int, list[str]]:
+        start = time.time() + 0.3 + 0.02 * clients  # time for each to prepare again
+        for p in self.pipes[:clients]:
+            p.send((seed, start, seconds))
+        done = [p.recv() for p in self.pipes[:clients]]
+        return sum(ops for ops, _ in done), [e for _, errs in done for e in errs]
+
+    def close(self) -> None:
+        for p in self.pipes:
+            with contextlib.suppress(OSError):
+                p.send(None)
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+
+
+def growth(uri: str, n: int, cfg: dict, who: str, processes: bool = False
+           ) -> tuple[list[float], list[float], list[str]]:
+    """Ops/s of 1 client and of ``clients`` clients in alternating rounds, and the errors;
+    the clients are threads of this process, or with ``processes`` processes of their own."""
+    pool = ClientProcesses(uri, n, cfg["clients"]) if processes else None
+    run = pool.run if pool is not None else \
+        (lambda c, s, seed: _run(uri, n, c, s, seed))
+    try:
+        return _rounds(run, cfg, f"{who} ({'processes' if processes else 'threads'})")
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _rounds(run: Callable[[int, float, int], tuple[int, list[str]]], cfg: dict, who: str
+            ) -> tuple[list[float], list[float], list[str]]:
     clients, secs = cfg["clients"], cfg["seconds"]
     ones: list[float] = []
     manys: list[float] = []
     errors: list[str] = []
-    _run(uri, n, 2, 1.0, 0)  # warm up
+    run(2, 1.0, 0)  # warm up
     for r in range(cfg["rounds"]):
         for c in ((1, clients) if r % 2 == 0 else (clients, 1)):
-            ops, errs = _run(uri, n, c, secs, 2 * r + (c > 1))
+            ops, errs = run(c, secs, 2 * r + (c > 1))
             (ones if c == 1 else manys).append(ops / secs)
             errors += errs
         log(f"concurrency {who} round {r + 1}: 1 client {ones[-1]:,.0f} ops/s, {clients} "
@@ -136,30 +219,42 @@ def growth(uri: str, n: int, cfg: dict, who: str) -> tuple[list[float], list[flo
 
 
 def bench_concurrency(cfg: dict) -> list[Row]:
-    n, clients = cfg["rows"], cfg["clients"]
+    n = cfg["rows"]
     with scratch("concurrency") as work:
         _db(work / "kodiak", n)
-        with kodiak_server(work / "kodiak") as uri:
-            k1, kn, errs = growth(uri, n, cfg, "Kodiak")
-        with _process([sys.executable, "-m", "bench.concurrency", "peer"]) as peer_uri:
-            p1, pn, perrs = growth(peer_uri, n, cfg, "peer")
+        with kodiak_server(work / "kodiak") as uri, \
+                _process([sys.executable, "-m", "bench.concurrency", "peer"]) as peer_uri:
+            # each mode: Kodiak, then the peer, within the same minute or two
+            rows = [row for processes in (True, False)
+                    for row in _mode(uri, peer_uri, n, cfg, processes)]
+    return rows
+
+
+def _mode(uri: str, peer_uri: str, n: int, cfg: dict, processes: bool) -> list[Row]:
+    """Kodiak's growth and the peer's with clients as processes (the measure) or threads."""
+    clients = cfg["clients"]
+    k1, kn, errs = growth(uri, n, cfg, "Kodiak", processes)
+    p1, pn, perrs = growth(peer_uri, n, cfg, "peer", processes)
     k_rounds = [b / a for a, b in zip(k1, kn, strict=True)]
     p_rounds = [b / a for a, b in zip(p1, pn, strict=True)]
     ratio, peer = median(k_rounds), median(p_rounds)
-    log(f"concurrency: Kodiak {ratio:.2f}×, peer {peer:.2f}× — reproduce with "
+    how = "client processes" if processes else "client threads in one process"
+    log(f"concurrency ({how}): Kodiak {ratio:.2f}×, peer {peer:.2f}× — reproduce with "
         f"`python -m bench concurrency{' --quick' if n != FULL['rows'] else ''}`")
-    detail = (f"read mix on {n:,} rows: 50 % PK lookups, 30 % {AGG_KEYS}-key aggregates, 20 % "
-              f"{SCAN_KEYS}-row scans; {cfg['rounds']} alternating rounds of {cfg['seconds']:g} "
-              f"s per side; per-round growth Kodiak {_list(k_rounds)}, bare peer "
-              f"{_list(p_rounds)} (median {peer:.2f}×); 1 client: Kodiak {median(k1):,.0f} "
-              f"ops/s, peer {median(p1):,.0f} ops/s; errors: {len(errs)}"
+    detail = (f"{how}; read mix on {n:,} rows: 50 % PK lookups, 30 % {AGG_KEYS}-key "
+              f"aggregates, 20 % {SCAN_KEYS}-row scans; {cfg['rounds']} alternating rounds of "
+              f"{cfg['seconds']:g} s per side; per-round growth Kodiak {_list(k_rounds)}, bare "
+              f"peer {_list(p_rounds)} (median {peer:.2f}×); 1 client: Kodiak "
+              f"{median(k1):,.0f} ops/s, peer {median(p1):,.0f} ops/s; errors: {len(errs)}"
               + (f" (first: {errs[0]})" if errs else "")
               + (f"; peer errors: {len(perrs)} (first: {perrs[0]})" if perrs else ""))
-    return [Row("concurrency", f"{clients} ADBC clients vs 1, read mix", median(kn), "ops/s",
-                "1 client", median(k1), ratio, "≥ 1.5× and 0 errors",
-                judge(ratio >= 1.5 and not errs), detail),
-            Row("concurrency", f"bare Flight SQL peer, {clients} clients vs 1", median(pn),
-                "ops/s", "1 client", median(p1), peer, "", "info",
+    kind = "processes" if processes else "threads"
+    return [Row("concurrency", f"{clients} ADBC client {kind} vs 1, read mix", median(kn),
+                "ops/s", "1 client", median(k1), ratio,
+                "≥ 1.5× and 0 errors" if processes else "",
+                judge(ratio >= 1.5 and not errs) if processes else "info", detail),
+            Row("concurrency", f"bare Flight SQL peer, {clients} client {kind} vs 1",
+                median(pn), "ops/s", "1 client", median(p1), peer, "", "info",
                 "the same rounds against fixed answers: the machine's ceiling")]
 
 

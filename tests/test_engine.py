@@ -559,3 +559,22 @@ def test_scan_gives_view_columns_as_stored_when_asked(db):
     assert stored.schema.types == [pa.int64(), pa.large_string(), pa.large_binary()]
     assert stored.num_rows == plain.num_rows > 0
     assert stored.cast(plain.schema).equals(plain)
+
+
+def test_scan_schemas_follow_alter_table(db):
+    # a scan's column list and schema are kept per table definition (snapshot._scan_columns):
+    # each ALTER makes a new definition, and the next scan reads it
+    people(db)
+    scan = lambda cols=None: db.snapshot().scan("people", columns=cols).read_all()  # noqa: E731
+    assert scan().schema.names == ["id", "name", "age"]
+    assert scan(["name", "id"]).schema.names == ["name", "id"]
+    db.add_column("people", pa.field("city", pa.string()), default="oslo")
+    assert scan().schema.names == ["id", "name", "age", "city"]
+    assert scan(["name", "id"]).column("name").to_pylist() == ["ann", "bob", "cy"]
+    db.rename_column("people", "name", "who")
+    assert scan().schema.names == ["id", "who", "age", "city"]
+    with pytest.raises(NotFound):
+        scan(["name", "id"])
+    db.drop_column("people", "age")
+    assert scan().schema.names == ["id", "who", "city"]
+    assert not scan().schema.field("who").nullable  # NOT NULL kept through the rename

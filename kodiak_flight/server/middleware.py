@@ -75,9 +75,6 @@ def cookie(headers: Headers, name: str) -> str | None:
     return None
 
 
-_COOKIE_METHODS = (flight.FlightMethod.GET_FLIGHT_INFO, flight.FlightMethod.GET_SCHEMA)
-
-
 class CallMiddlewareFactory(flight.ServerMiddlewareFactory):
     """Authenticates every call when an :class:`Authenticator` is configured.
 
@@ -115,12 +112,13 @@ class CallMiddlewareFactory(flight.ServerMiddlewareFactory):
             raise flight.FlightUnauthenticatedError(
                 "this server has no password configured (KODIAK_PASSWORD is unset): connect "
                 "without a user name and password")
-        if cookie_sid is None and info.method not in _COOKIE_METHODS:
-            # Nothing to carry in or out: the session is found by the peer address. A
-            # middleware instance costs two more Python callbacks per RPC, which under
-            # many concurrent clients is GIL time every other call waits for. The unary
-            # calls that start a query keep one, to hand out the session cookie (streaming
-            # calls send their headers before the handler has found the session).
+        if cookie_sid is None:
+            # Nothing to carry in: the session is found by the peer address. A middleware
+            # instance costs two more Python callbacks per RPC, which under many concurrent
+            # clients is GIL time every other call waits for. The unary calls that start a
+            # query hand out the session cookie with ``context.add_header`` instead
+            # (``KodiakFlightServer.client``; streaming calls send their headers before the
+            # handler has found the session).
             return None
         return CallMiddleware(cookie_sid=cookie_sid)
 

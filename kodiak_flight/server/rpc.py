@@ -30,6 +30,7 @@ from .commands import DO_GET, DO_PUT, FLIGHT_INFO, SCHEMA, command, not_for_do_p
 from .limits import Limits, QuerySlots, memory_limits
 from .middleware import (
     MIDDLEWARE_KEY,
+    SESSION_COOKIE,
     CallMiddlewareFactory,
     HandshakeHandler,
     call_middleware,
@@ -235,8 +236,11 @@ class KodiakFlightServer(flight.FlightServerBase):
                 apply_to_session(sql, self.pl)
         return sql
 
-    def client(self, context: flight.ServerCallContext) -> ClientSession:
-        """The caller's session: by cookie, else bearer-token session id, else peer address."""
+    def client(self, context: flight.ServerCallContext, *, unary: bool = False
+               ) -> ClientSession:
+        """The caller's session: by cookie, else bearer-token session id, else peer address.
+        A ``unary`` call (GetFlightInfo, GetSchema: their headers go out with the answer)
+        hands the session cookie to a caller that did not send it."""
         now = time.monotonic()
         self.state.sweep(now)
         mw = call_middleware(context)
@@ -246,7 +250,11 @@ class KodiakFlightServer(flight.FlightServerBase):
         session.identify(mw.user if mw is not None else None, context.peer())
         session.user = mw.user if mw is not None else None
         if mw is not None and mw.cookie_sid != session.id:
-            mw.set_cookie = session.id  # (calls without a middleware cannot carry it)
+            mw.set_cookie = session.id  # (streaming calls have sent their headers already)
+        elif mw is None and unary:
+            # an anonymous call without a cookie has no middleware (two Python callbacks
+            # fewer per call): the header is added to the call's answer directly
+            context.add_header("set-cookie", f"{SESSION_COOKIE}={session.id}")
         if mw is not None and mw.user is not None and hasattr(session.sql, "user"):
             session.sql.user = mw.user  # whose results the result cache keeps apart
         return session
@@ -257,7 +265,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                         descriptor: flight.FlightDescriptor) -> flight.FlightInfo:
         with status.mapped("GetFlightInfo"):
             cmd = command(descriptor, "GetFlightInfo")
-            client = self.client(context)
+            client = self.client(context, unary=True)
             handler = FLIGHT_INFO.get(type(cmd))
             if handler is None:
                 raise wrong_rpc(cmd, "GetFlightInfo")
@@ -269,7 +277,7 @@ class KodiakFlightServer(flight.FlightServerBase):
                    descriptor: flight.FlightDescriptor) -> flight.SchemaResult:
         with status.mapped("GetSchema"):
             cmd = command(descriptor, "GetSchema")
-            client = self.client(context)
+            client = self.client(context, unary=True)
             handler = SCHEMA.get(type(cmd))
             if handler is None:
                 raise wrong_rpc(cmd, "GetSchema")

@@ -136,12 +136,14 @@ class Activity:
     # -- statements -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def track(self, session: SessionInfo, sql: str, interrupt: Interrupt
-              ) -> Iterator[QueryInfo]:
-        """Register a statement while the block runs it; a failure ends it."""
+    def track(self, session: SessionInfo, sql: str, interrupt: Interrupt, *,
+              shown: bool = False) -> Iterator[QueryInfo]:
+        """Register a statement while the block runs it; a failure ends it. ``shown``: ``sql``
+        is already :func:`shown_text` (a prepared statement's, worked out once)."""
+        text = sql if shown else shown_text(sql)
         with self.lock:
             self._ids += 1
-            q = QueryInfo(self._ids, session, shown_text(sql), interrupt)
+            q = QueryInfo(self._ids, session, text, interrupt)
             self.running[q.id] = q
         session.last_used = q.started
         try:

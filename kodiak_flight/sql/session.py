@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from . import files
 from .access import EVERYTHING, Rights, UserDirectory, guarded_files, rights_for
-from .activity import Activity, QueryInfo, Viewer, activity_for
+from .activity import Activity, QueryInfo, Viewer, activity_for, shown_text
 from .binder import Binder, Context, param_number
 from .binder.coverage import check_supported
 from .catalog import (
@@ -244,12 +244,15 @@ class Session:
                        result_cache=self.result_cache)
 
     @contextlib.contextmanager
-    def _interruptible(self, interrupt: Interrupt | None, text: str) -> Iterator[QueryInfo]:
-        """Run a statement registered in the activity (as ``text``) with an interrupt."""
+    def _interruptible(self, interrupt: Interrupt | None, text: str, *, shown: bool = False
+                       ) -> Iterator[QueryInfo]:
+        """Run a statement registered in the activity (as ``text``; ``shown``: already as
+        the activity shows it) with an interrupt."""
         self._interrupt = interrupt if interrupt is not None else Interrupt()
         self.settings.apply(self._interrupt)
         try:
-            with self.activity.track(self.activity_session, text, self._interrupt) as query:
+            with self.activity.track(self.activity_session, text, self._interrupt,
+                                     shown=shown) as query:
                 yield query
         finally:
             self._interrupt = None
@@ -344,6 +347,7 @@ class Prepared:
         self.session = session
         self.stmt = stmt
         self.text = text or stmt.sql(dialect="duckdb")  # as kodiak_queries shows it
+        self.shown = shown_text(self.text)  # masked and cut once, not per execution
         spec = statement_for(stmt)
         self.is_update = not spec.returns_rows(stmt)
         ctx = session.context(session.snapshot(), None)
@@ -357,7 +361,8 @@ class Prepared:
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Interrupt | None = None) -> Result:
-        with self.session._interruptible(interrupt, self.text) as query, guarded():
+        with self.session._interruptible(interrupt, self.shown, shown=True) as query, \
+                guarded():
             return self.session.activity.watch(query, self.run(params))
 
     def run(self, params: pa.RecordBatch | pa.Table | None = None) -> Result:

@@ -493,6 +493,28 @@ def test_session_cookie_outlives_the_connection(uri):
         x.close()
 
 
+def test_get_schema_hands_out_the_cookie_too(uri):
+    jar = _CookieJar(send=False)
+    c = flight.connect(uri, middleware=[jar])
+    c.get_schema(descriptor(pb.CommandStatementQuery(query="SELECT 1 AS x")))
+    assert jar.cookie and jar.cookie.startswith("arrow_flight_session_id=")
+    c.close()
+
+
+def test_anonymous_calls_without_a_cookie_get_no_middleware():
+    # the unary calls hand the cookie out with context.add_header (server.client), so no
+    # call without a cookie pays a middleware's two Python callbacks
+    from kodiak_flight.server.middleware import CallMiddlewareFactory
+
+    factory = CallMiddlewareFactory(None)
+    for method in (flight.FlightMethod.GET_FLIGHT_INFO, flight.FlightMethod.GET_SCHEMA,
+                   flight.FlightMethod.DO_GET, flight.FlightMethod.DO_PUT):
+        assert factory.start_call(flight.CallInfo(method=method), {}) is None
+    with_cookie = factory.start_call(flight.CallInfo(method=flight.FlightMethod.DO_GET),
+                                     {"cookie": ["arrow_flight_session_id=abc"]})
+    assert with_cookie is not None and with_cookie.cookie_sid == "abc"
+
+
 def test_cancel_flight_info(client, name):
     update(client, f"CREATE TABLE {name} (a BIGINT)")
     info = client.get_flight_info(descriptor(pb.CommandStatementQuery(

@@ -197,3 +197,15 @@ def test_script_and_job_settings_in_the_config(tmp_path):
                       cwd=tmp_path)
     assert cfg.get("serve.job_workers") == 4 and cfg.get("serve.pl_max_depth") == 10
     assert cfg.get("serve.job_timeout") is None and cfg.get("serve.pl_max_stack") == 64
+
+
+def test_result_bytes_counts_what_is_sent_where_the_limit_could_tell():
+    from kodiak_flight.server.results import SMALL_RESULT, result_bytes
+
+    big = pa.table({"k": pa.array(range(100_000), pa.int64())})
+    row = big.slice(5, 1)  # one row viewing a 800 kB buffer: its exact size, not the buffer
+    assert result_bytes(row, None) == row.nbytes == 8
+    small = big.take([5, 6])  # buffers of its own: counted from their sizes, padding included
+    assert small.nbytes <= result_bytes(small, None) <= SMALL_RESULT
+    # a limit under the buffers' size: the exact figure decides, as before
+    assert result_bytes(small, small.nbytes) == small.nbytes

@@ -187,3 +187,16 @@ def test_shown_text_hides_secrets_and_is_bounded() -> None:
         "select '***' from t where password = '***'"
     assert shown_text("select  'a'\n  from t") == "select 'a' from t"
     assert len(shown_text("select " + "1 + " * 2000 + "1")) == 1000
+
+
+def test_a_prepared_statement_is_shown_masked_each_time(session: Session) -> None:
+    # the prepared statement works out its shown text once; every execution shows it
+    session.execute("create table creds (id int, password varchar)")
+    p = session.prepare("select id  from creds\n where password = 'hunter2' or id > ?")
+    for v in (1, 2):
+        p.execute(pa_params(v)).reader.read_all()
+    got = [r["query"] for r in rows(session, "select query from kodiak_queries "
+                                             "order by query_id")]
+    assert [q for q in got if q.startswith("select id")] == \
+        ["select id from creds where password = '***' or id > ?"] * 2
+    assert not any("hunter2" in q for q in got)

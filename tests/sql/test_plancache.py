@@ -166,3 +166,34 @@ def test_preparing_the_same_text_again_reuses_the_statement(keyed, binds):
     keyed.execute("create table other.t (id bigint, a int)")
     keyed.execute("use other")
     assert keyed.prepare(sql) is not fresh
+
+
+def test_kept_result_names_follow_alter_table(keyed):
+    # the result schema is kept per plan template and input schema (executor.named_schema):
+    # a column added, renamed or dropped is seen by the next execution
+    p = keyed.prepare("select * from t where id = ?")
+    assert run(p, 5).to_pylist() == [{"id": 5, "a": 5, "s": "s5"}]
+    keyed.execute("alter table t add column z double")
+    assert run(p, 5).to_pylist() == [{"id": 5, "a": 5, "s": "s5", "z": None}]
+    keyed.execute("alter table t rename column a to b")
+    assert run(p, 6).to_pylist() == [{"id": 6, "b": 6, "s": "s6", "z": None}]
+    keyed.execute("alter table t drop column s")
+    assert run(p, 7).to_pylist() == [{"id": 7, "b": 0, "z": None}]
+
+
+def test_named_schema_memo_tells_input_schemas_apart():
+    from kodiak_flight.sql.executor.core import NamedMemo
+
+    memo = NamedMemo(size=2)
+    names = [pa.field("x", pa.int64(), metadata={"origin": "t.x"})]
+    a = memo(names, pa.schema([("c", pa.int64())]), keep=True)
+    b = memo(names, pa.schema([("c", pa.string())]), keep=True)
+    c = memo(names, pa.schema([pa.field("c", pa.int64(), nullable=False)]), keep=True)
+    assert (a.field("x").type, b.field("x").type) == (pa.int64(), pa.string())
+    assert a.field("x").nullable and not c.field("x").nullable
+    assert a.field("x").metadata == {b"origin": b"t.x"}
+    assert memo(names, pa.schema([("c", pa.string())]), keep=True) is b  # kept
+    other = [pa.field("y", pa.int64())]  # another list: never another list's schema
+    assert memo(other, pa.schema([("c", pa.int64())]), keep=True).names == ["y"]
+    assert memo(names, pa.schema([("c", pa.int64())]), keep=False).field("x").nullable
+    assert len(memo.entries) == 2  # bounded

@@ -129,11 +129,11 @@ class Executor:
             self.checkpoint()
             t = out.table
             return t if names is None else \
-                pa.Table.from_arrays(t.columns, schema=_named(names, t.schema, keep=True))
+                pa.Table.from_arrays(t.columns, schema=named_schema(names, t.schema, keep=True))
         r = self.as_reader(out)
         if names is None:
             return r
-        schema = _named(names, r.schema)
+        schema = named_schema(names, r.schema)
         return pa.RecordBatchReader.from_batches(schema, renamed(r, schema))
 
     def table(self, node: Node) -> pa.Table:
@@ -263,6 +263,31 @@ def picked(r: pa.RecordBatchReader, picks: list[int], names: list[str]) -> pa.Re
         for b in r:
             yield pa.RecordBatch.from_arrays([b.column(k) for k in picks], schema=schema)
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+class NamedMemo:
+    """The last few schemas :func:`_named` made, by the very ``names`` list (a prepared
+    query's result fields are one list per plan template) and an equal input schema: a
+    point lookup's nine renamed fields cost ~50 µs to build, comparing schemas ~0.1 µs.
+    The list is replaced, never changed in place: no lock needed."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self.entries: list[tuple[list[Any], bool, pa.Schema, pa.Schema]] = []
+
+    def __call__(self, names: list[str] | list[pa.Field], schema: pa.Schema,
+                 keep: bool = False) -> pa.Schema:
+        entries = self.entries
+        for known, kept, given, made in entries:
+            if known is names and kept == keep and given.equals(schema, check_metadata=True):
+                return made
+        made = _named(names, schema, keep)
+        # the entry holds ``names``, so its id cannot be reused while it is kept
+        self.entries = [(names, keep, schema, made), *entries[:self.size - 1]]
+        return made
+
+
+named_schema = NamedMemo()
 
 
 def _named(names: list[str] | list[pa.Field], schema: pa.Schema, keep: bool = False

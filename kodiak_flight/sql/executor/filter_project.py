@@ -75,12 +75,15 @@ def filter_out(ex: Executor, node: Filter, inp: Out) -> Out:
 @operator(Project)
 def run_project(ex: Executor, node: Project) -> Out:
     inp = ex.run(node.input)
-    if is_small(inp) and node.exprs:  # (a table without columns would lose its row count)
-        assert inp.table is not None
-        cols = [evaluate(inp.table, ex.resolve(e)) for _, e in node.exprs]
-        return Out(table=pa.table(cols, names=[i for i, _ in node.exprs]),
-                   ordered=inp.ordered)
     names = [i for i, _ in node.exprs]
+    if is_small(inp) and node.exprs:  # (a table without columns would lose its row count)
+        t = inp.table
+        assert t is not None
+        if all(isinstance(e, Col) for _, e in node.exprs):  # chosen and renamed only
+            return Out(table=pa.Table.from_arrays([t.column(e.id) for _, e in node.exprs],
+                                                  names=names), ordered=inp.ordered)
+        cols = [evaluate(t, ex.resolve(e)) for _, e in node.exprs]
+        return Out(table=pa.table(cols, names=names), ordered=inp.ordered)
     if inp.reader is not None and node.exprs and all(isinstance(e, Col) for _, e in node.exprs):
         # columns chosen and renamed: the input's batches pass through untouched
         ids = inp.reader.schema.names

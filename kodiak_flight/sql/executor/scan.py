@@ -123,10 +123,16 @@ def read_stored(node: Scan) -> bool:
 
 
 def scan_table(node: Scan, t: pa.Table) -> pa.Table:
-    """Scanned rows under the plan's column ids and types."""
-    cols = [t.column(s) if t.schema.field(s).type == ty else t.column(s).cast(ty)
+    """Scanned rows under the plan's column ids and types (every field nullable, no
+    metadata, as the plan's own columns)."""
+    ids = [i for _, i, _ in node.columns]
+    if t.column_names == [s for s, _, _ in node.columns] and \
+            t.schema.types == [ty for _, _, ty in node.columns]:
+        return pa.Table.from_arrays(t.columns, names=ids)  # as read: one call, no per-column work
+    schema = t.schema
+    cols = [t.column(s) if schema.field(s).type == ty else t.column(s).cast(ty)
             for s, _, ty in node.columns]
-    return pa.table(cols, names=[i for _, i, _ in node.columns])
+    return pa.table(cols, names=ids)
 
 
 def few_rows(node: Scan) -> bool:
