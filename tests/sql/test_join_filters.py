@@ -1,6 +1,7 @@
 """``optimizer.join_filters``: a filter on a hash join's probe input runs in the join, on
-the matched rows, when the join keeps fewer rows than the filter. Plan shapes, and answers
-equal to DuckDB's (TPC-H Q21 and Q4 in small)."""
+the matched rows, when the join keeps fewer rows than the filter; and ``pushdown``'s order
+of semi/anti joins over one join tree, the one keeping fewest rows first. Plan shapes, and
+answers equal to DuckDB's (TPC-H Q21 and Q4 in small)."""
 
 from __future__ import annotations
 
@@ -149,3 +150,9 @@ def test_filter_of_the_hashed_side_stays(session, duck):
         "\n".join(lines)
     check(session, duck, sql)
 
+
+def test_not_exists_placed_before_exists(session, duck):
+    lines = plan(session, Q21_LIKE)
+    kinds = [ln.split()[1] for ln in lines if ln.lstrip().startswith("Join") and
+             ("semi" in ln or "anti" in ln)]
+    assert kinds == ["semi", "anti"], "\n".join(lines)  # the anti join is below, first
