@@ -15,6 +15,7 @@ from decimal import Decimal
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from kodiak_flight.sql.executor import filter_project as fp
@@ -275,3 +276,35 @@ def test_other_stacked_conditions_stay_in_acero(session, duck, monkeypatch):
     assert sum(ln.lstrip().startswith("Filter") for ln in plan) == 2, plan
     check(session, duck, sql)
     assert made and all(isinstance(s, it.Range) for s in made[-1]), made
+
+
+def member_test(col: Col, values: list[int], listed: list[int] | None = None) -> Call:
+    """``col IN (values)`` as the join's key filter makes it (``_values`` as IN lists;
+    ``listed``: other ``_values`` than the kernel's set)."""
+    c = Call("is_in", (col,), pc.SetLookupOptions(pa.array(values, col.type), skip_nulls=True),
+             pa.bool_())
+    c._values = tuple(values if listed is None else listed)
+    return c
+
+
+@pytest.mark.parametrize("values", [[], [0], [3, -7, 3, 12], list(range(-50, 900, 7)),
+                                    [-2**40, 5, 2**40], [2**63 - 1, -2**63]])
+def test_members_match_arrow(values):
+    """Key sets: a table of flags over a short span, ``np.isin`` over a long one; NULLs,
+    slices and the integer extremes."""
+    rng = np.random.default_rng(len(values))
+    for ty, np_t in ((pa.int32(), np.int32), (pa.int64(), np.int64)):
+        info = np.iinfo(np_t)
+        vals = rng.integers(-60, 950, 3000).tolist()
+        vals[:4] = [int(info.min), int(info.max), 0, -1]
+        a = pa.array([None if k % 9 == 4 else v for k, v in enumerate(vals)], ty).slice(2)
+        b = pa.record_batch([a, pa.array(range(len(a)), pa.int64())], names=["c", "x"])
+        held = [v for v in values if info.min <= v <= info.max]
+        cond = member_test(Col("c", ty), held)
+        assert isinstance(it.compile_test(cond), it.Members)
+        wide = member_test(Col("c", ty), held, values)  # values past the type: never kept
+        assert kept(b, wide) == arrow_kept(b, cond), (ty, values)
+        assert kept(b, cond) == arrow_kept(b, cond), (ty, values)
+        both = Call("and_kleene", (Call("greater", (Col("x", pa.int64()), Lit(2800, pa.int64())),
+                                        None, pa.bool_()), cond), None, pa.bool_())
+        assert kept(b, both) == arrow_kept(b, both), (ty, values)  # on the kept rows only

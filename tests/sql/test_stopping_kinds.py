@@ -129,3 +129,20 @@ def test_a_large_sort_in_ranges_gives_the_same_order(tmp_path, order):
         assert ranked.to_pylist() == want.to_pylist()
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 4096, 1 << 16, (1 << 16) + 3])
+def test_the_check_keeps_every_row(n):
+    """The check's result is shared between calls: always ``n`` trues, never a NULL."""
+    from kodiak_flight.sql.executor.checked import all_true
+
+    a = all_true(n)
+    assert len(a) == n and a.null_count == 0 and a.false_count == 0
+
+
+def test_the_check_in_a_filter_keeps_every_batch(session):
+    session.execute("create table many (x bigint)")
+    session.db.insert("many", pa.table({"x": pa.array(range(100_000), pa.int64())}))
+    got = session.execute("select count(*) as n from many a join many b on a.x = b.x "
+                          "where a.x % 3 <> b.x % 7").reader.read_all().to_pylist()
+    assert got == [{"n": sum(1 for x in range(100_000) if x % 3 != x % 7)}]

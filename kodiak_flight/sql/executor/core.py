@@ -220,6 +220,8 @@ class Executor:
                                              Lit(None, pa.bool_())), None, pa.bool_())
                 return Call("if_else", (Call("is_null", args, None, pa.bool_()),
                                         Lit(None, pa.bool_()), inner), None, pa.bool_())
+            if all(a is b for a, b in zip(args, e.args, strict=True)):
+                return e  # (unchanged: keeps what was set on it, an IN list's ``_values``)
             return Call(e.fn, args, opts, e.type)
         return e
 

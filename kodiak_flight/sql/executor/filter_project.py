@@ -12,7 +12,7 @@ from ..expr import Col, Expr, Lit, and_all, conjuncts, to_arrow
 from ..optimizer import estimate
 from ..plan import Filter, Project, Scan, SecureFilter
 from .core import Executor, Out, is_small, operator, picked
-from .int_tests import Range, Test, Tree, compile_test, fits, merged, run_test
+from .int_tests import Members, Range, Test, Tree, compile_test, fits, merged, run_test
 from .kernels import chunk, evaluate
 
 
@@ -162,10 +162,10 @@ def kept_rows(b: pa.RecordBatch, plan: list[Step]) -> np.ndarray | None:
     mask: np.ndarray | None = None  # the rows kept so far, while many are
     rows: np.ndarray | None = None  # their positions, once few are (or a condition ran)
     for s in plan:
-        if isinstance(s, (Range, Tree)) and rows is None:
+        if isinstance(s, (Range, Members, Tree)) and rows is None:
             m = run_test(s, b, None)
             mask = m if mask is None else mask & m
-        elif isinstance(s, (Range, Tree)):
+        elif isinstance(s, (Range, Members, Tree)):
             rows = rows[run_test(s, b, rows)]
         else:
             if mask is not None:

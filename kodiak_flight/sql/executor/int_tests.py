@@ -13,6 +13,11 @@ Q6's ``l_discount between 0.05 and 0.07 and l_quantity < 24``). Every comparison
 range ``lo <= x <= hi``, so a BETWEEN is one pass, and the result is a numpy mask that the
 next test refines without Arrow's kernels in between.
 
+An ``is_in`` call on an integer column carrying its values as ``_values`` (as the binder's
+IN lists do; the keys a join hands to its large input's scan filter,
+``join.key_filtered_inputs``) is a ``Members`` test: one gather from a table of flags over
+the set's span.
+
 Only for a filter: a NULL compares as false. For AND/OR trees without NOT that keeps exactly
 the rows the SQL (Kleene) result keeps, because such a tree is TRUE exactly when its TRUE
 leaves make it so, whatever its NULL leaves are.
@@ -50,14 +55,41 @@ class Range:
     negate: bool = False
 
 
+@dataclass(eq=False)
+class Members:
+    """``x IN (values)`` on the integers of column ``col`` (an integer column; ``values``
+    sorted, distinct and within the column type's range): one gather from a table of flags
+    over ``values``' span when that is at most ``TABLE_SPAN`` long, else ``np.isin``."""
+    col: str
+    type: pa.DataType
+    values: np.ndarray
+    flags: np.ndarray | None = None  # made at the first batch, kept for the others
+
+    def mask(self, x: np.ndarray) -> np.ndarray:
+        if not len(self.values):
+            return np.zeros(len(x), bool)
+        lo, hi = int(self.values[0]), int(self.values[-1])
+        if hi - lo > TABLE_SPAN:
+            return np.isin(x, self.values)
+        if self.flags is None:
+            flags = np.zeros(hi - lo + 2, bool)  # the last flag: outside the span
+            flags[self.values - lo] = True
+            self.flags = flags
+        unsigned = np.dtype(f"u{x.dtype.itemsize}")
+        return self.flags[np.minimum((x - x.dtype.type(lo)).view(unsigned), hi - lo + 1)]
+
+
+TABLE_SPAN = 1 << 22
+
+
 @dataclass(frozen=True)
 class Tree:
     """An AND (``all``) or OR of tests."""
     all: bool
-    parts: tuple[Range | Tree, ...]
+    parts: tuple[Range | Members | Tree, ...]
 
 
-Test = Range | Tree
+Test = Range | Members | Tree
 
 
 def compile_test(e: Expr) -> Test | None:
@@ -67,6 +99,8 @@ def compile_test(e: Expr) -> Test | None:
         if any(p is None for p in parts):
             return None
         return Tree(e.fn == "and_kleene", tuple(p for p in parts if p is not None))
+    if isinstance(e, Call) and e.fn == "is_in" and len(e.args) == 1:
+        return members(e)
     if not (isinstance(e, Call) and e.fn in FLIPPED and len(e.args) == 2):
         return None
     a, b = e.args
@@ -78,6 +112,19 @@ def compile_test(e: Expr) -> Test | None:
     if col is None or k is None:
         return None
     return bounds(col, fn, k)
+
+
+def members(e: Call) -> Members | None:
+    """``x IN (integers)`` over an integer column as a ``Members`` test (the list's values
+    are the call's ``_values``, as the binder's IN lists keep them)."""
+    col = e.args[0]
+    values = getattr(e, "_values", None)
+    if not (isinstance(col, Col) and col.type in INTS and pa.types.is_integer(col.type) and
+            values is not None and all(type(v) is int for v in values)):
+        return None
+    least, most = limits(col.type)  # (a value the column cannot hold matches nothing)
+    kept = [v for v in values if least <= v <= most]
+    return Members(col.id, col.type, np.unique(np.array(kept, np.int64)))
 
 
 def int_column(e: Expr) -> Col | None:
@@ -175,9 +222,12 @@ def run_test(t: Test, b: pa.RecordBatch, rows: np.ndarray | None) -> np.ndarray:
     x = ints(a)
     if rows is not None:
         x = x[rows]
-    m = in_range(x, t)
-    if t.negate:
-        m = ~m
+    if isinstance(t, Members):
+        m = t.mask(x)
+    else:
+        m = in_range(x, t)
+        if t.negate:
+            m = ~m
     if a.null_count:
         valid = np.unpackbits(np.frombuffer(a.buffers()[0], np.uint8), count=a.offset + len(a),
                               bitorder="little")[a.offset:].view(bool)
@@ -197,9 +247,9 @@ def in_range(x: np.ndarray, t: Range) -> np.ndarray:
     return (x - x.dtype.type(t.lo)).view(unsigned) <= unsigned.type(t.hi - t.lo)
 
 
-def ranges(t: Test) -> list[Range]:
+def ranges(t: Test) -> list[Range | Members]:
     """The comparisons in ``t``."""
-    return [t] if isinstance(t, Range) else [r for p in t.parts for r in ranges(p)]
+    return [t] if isinstance(t, (Range, Members)) else [r for p in t.parts for r in ranges(p)]
 
 
 def fits(t: Test, schema: pa.Schema) -> bool:

@@ -14,6 +14,8 @@ for comma-joined TPC-H queries means cross products. The rules
   aggregation (``dependent_keys``);
 * compute below a join the expressions that would carry several columns through it
   (``early_projection``);
+* evaluate a filter on a hash join's probe input in the join, on the matched rows only,
+  where the join keeps far fewer rows than the filter (``join_filters``);
 * prune every operator to the columns used above it (``prune``);
 * let a guarded CASE branch read the same expression the projection computes unguarded
   anyway (``case_branches``), then compute arithmetic a projection repeats once
@@ -28,6 +30,7 @@ from .case_branches import unguard_case_branches
 from .dependent_keys import fetch_dependent_keys
 from .early_projection import compute_early
 from .engine_predicates import to_engine_predicate
+from .join_filters import filters_into_joins
 from .prune import prune_columns
 from .pushdown import push_predicates
 from .shared_subexpressions import share_subexpressions
@@ -45,8 +48,8 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, compute_early, prune_columns, unguard_case_branches,
-         share_subexpressions)
+RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, compute_early, filters_into_joins,
+         prune_columns, unguard_case_branches, share_subexpressions)
 
 
 def optimize(node: Node) -> Node:

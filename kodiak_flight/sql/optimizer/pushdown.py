@@ -203,11 +203,24 @@ def reorder(node: Join, preds: list[Expr], semis: list[Join] | None = None) -> N
     late = place_semis(semis, rels, rel_ids, cards, edges) if semis else []
     tree = join_tree(cards, edges, ClassCounter(conds, rel_ids))
     root = attach(tree, rels, conds)
-    for sj in late:
+    for sj in most_selective_first(late, root):
         sj.left = root
         sj.build_left = bool(sj.left_keys) and estimate(root) * 2 < estimate(sj.right)
         root = sj
     return root
+
+
+def most_selective_first(semis: list[Join], root: Node) -> list[Join]:
+    """Semi/anti joins over the same rows in the order that drops rows soonest: each probes
+    its own input whatever the order, and hashes (or probes with) the rows the ones before
+    it kept (TPC-H Q21's NOT EXISTS keeps 6% of the rows its EXISTS keeps 96% of)."""
+    if len(semis) < 2:
+        return semis
+    kept = []
+    for sj in semis:
+        sj.left = root
+        kept.append(estimate(sj))
+    return [sj for _, _, sj in sorted(zip(kept, range(len(semis)), semis, strict=True))]
 
 
 # comparisons and logic that cannot raise an error, whatever the row (PostgreSQL's
