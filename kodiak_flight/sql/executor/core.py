@@ -21,7 +21,8 @@ import pyarrow.compute as pc
 from ..errors import ExecutionError
 from ..expr import Call, Expr, Lit, SubqueryValue, to_arrow
 from ..interrupt import Interrupt
-from ..optimizer import optimize
+from ..optimizer import estimate, optimize
+from ..optimizer.cardinality import KNOWN
 from ..plan import Node
 from .acero import seq, source_reader, source_table, stream
 from .arrow_errors import arrow_errors, error_mapping_reader
@@ -74,6 +75,8 @@ class Executor:
         self.shared: dict[int, pa.Table] = {}  # shared CTE key -> its rows
         self._subqueries: dict[int, Expr] = {}
         self.threads = True  # Acero plans on its thread pool; False after a plan stalled
+        self.known: dict[int, int] = {}  # plan node id -> rows, for nodes run into a table
+        self._ran: list[Node] = []  # those nodes, kept so that no other node gets their id
 
     # ------------------------------------------------------------------ public
 
@@ -145,7 +148,31 @@ class Executor:
             return self.as_table(self.run(node))
 
     def run(self, node: Node) -> Out:
-        return OPERATORS[type(node)](self, node)
+        out = OPERATORS[type(node)](self, node)
+        if out.table is not None:
+            self.known[id(node)] = out.table.num_rows
+            self._ran.append(node)
+        return out
+
+    def estimate(self, node: Node) -> float:
+        """``node``'s estimated rows, with the actual rows of the nodes run into tables so
+        far taking the place of their estimates (and so of the guesses above them: a
+        HAVING filter's selectivity, say)."""
+        token = KNOWN.set(self.known)
+        try:
+            return estimate(node)
+        finally:
+            KNOWN.reset(token)
+
+    def ran_below(self, node: Node) -> bool:
+        """Whether some node of ``node``'s subtree has run into a table (its size known)."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if id(n) in self.known:
+                return True
+            stack.extend(n.children())
+        return False
 
     # ------------------------------------------------------------------ plumbing
 

@@ -63,7 +63,9 @@ def filter_out(ex: Executor, node: Filter, inp: Out) -> Out:
             return inp
         return Out(table=pa.schema([pa.field(i, t) for i, t in node.output]).empty_table(),
                    ordered=True)
-    if is_small(inp) and inp.table is not None and inp.table.num_columns:
+    if inp.table is not None and inp.table.num_columns:
+        # rows in memory already (small ones, an aggregate's groups): filtered here, so the
+        # rows kept are counted before the joins above are built (``run_join``'s build side)
         return Out(table=inp.table.filter(evaluate(inp.table, cond)), ordered=inp.ordered)
     if batch_ready(inp) and isinstance(node.input, Scan) \
             and estimate(node) <= KEPT_SHARE * estimate(node.input):

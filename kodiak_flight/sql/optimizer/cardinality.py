@@ -43,6 +43,12 @@ LIKE_SELECTIVITY = 0.1
 MEMO: ContextVar[dict | None] = ContextVar("cardinality_memo", default=None)
 
 
+# Row counts of plan nodes already run (by node identity), which ``estimate`` takes over its
+# guesses: set by the executor (``Executor.estimate``) for choices made while running, such
+# as a hash join's build side once a filtered aggregate below it turned out small.
+KNOWN: ContextVar[dict[int, int] | None] = ContextVar("cardinality_known", default=None)
+
+
 def memoized(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn(node, *args)`` computed once per node and arguments within one outermost call
     (the plan does not change during it)."""
@@ -204,6 +210,9 @@ def range_pairs(p: Any) -> float:
 @memoized
 def estimate(node: Node) -> float:
     """The number of rows ``node`` is expected to output (at least 1)."""
+    known = KNOWN.get()
+    if known is not None and id(node) in known:
+        return max(1.0, float(known[id(node)]))
     if isinstance(node, Scan):
         n = float(node.est_rows)
         if node.predicate is not None:
