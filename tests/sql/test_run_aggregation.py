@@ -106,3 +106,13 @@ def test_other_aggregates_keep_the_hash_path(session, duck, path):
     check(session, duck, "select k, count(distinct i) from srt group by k")
     check(session, duck, "select k, i, count(*) from srt group by k, i")
     assert path == []
+
+
+def test_explain_analyze_takes_the_same_path(session, duck, path):
+    """EXPLAIN ANALYZE times each operator over its input read whole (a table): the fold
+    runs over the table's batches as over the scan's."""
+    rows = session.execute("explain analyze select k, sum(q) from srt group by k"
+                           ).reader.read_all().column(0).to_pylist()
+    want = duck.execute("select count(distinct k) from srt").fetchone()[0]
+    assert any("Aggregate keys=" in r and f"actual rows={want} " in r for r in rows), rows
+    assert path == ["merged"]

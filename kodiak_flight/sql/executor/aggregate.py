@@ -32,8 +32,10 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
         folded = runs.aggregate(node, ex.as_reader(inp))
         if isinstance(folded, pa.Table):
             ex.checkpoint()
-            return Out(table=folded, ordered=False)
-        inp = Out(reader=folded, ordered=inp.ordered)
+            types = pa.schema([pa.field(i, t) for i, t in node.output])
+            return Out(table=folded.cast(types), ordered=False)
+        if inp.reader is not None:  # (a table stays a table, for Acero's table source)
+            inp = Out(reader=folded, ordered=inp.ordered)
     return grouped_aggregate(ex, node, inp)
 
 
