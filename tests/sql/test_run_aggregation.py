@@ -41,6 +41,7 @@ def duck(session):
         "shuf": table(rng.permutation(sorted_keys), rng),
         # in key order within each half, the second half starting over
         "twice": table(np.concatenate([sorted_keys[: N // 2], sorted_keys[: N // 2]]), rng),
+        "uniq": table(np.arange(N), rng),  # in order, but no runs to fold
     }
     nk = sorted_keys.astype(object)
     nk[1000:1010] = None
@@ -83,11 +84,13 @@ def path(monkeypatch):
 AGGS = "count(*), count(q), sum(q), min(q), max(q), sum(i), min(i), max(i), count(i), sum(b)"
 
 
-@pytest.mark.parametrize("name,how", [("srt", "merged"), ("twice", "hashed"),
-                                      ("nullk", "hashed"), ("shuf", "plain")])
+@pytest.mark.parametrize("name,how", [("srt", ["merged"]), ("twice", ["hashed"]),
+                                      ("nullk", ["hashed"]), ("uniq", ["plain"]),
+                                      ("shuf", [])])
 def test_answers_as_duckdb(session, duck, path, name, how):
+    """(``shuf``: the statistics say its key is not stored in order, so no batch is probed.)"""
     check(session, duck, f"select k, {AGGS} from {name} group by k")
-    assert path == [how]
+    assert path == how
 
 
 def test_having_as_q18(session, duck, path):

@@ -27,7 +27,7 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
     if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
         return scalar_aggregate(ex, node, inp)
     if (inp.reader is not None or (inp.table is not None and not is_small(inp))) and \
-            runs.applies(node, ex.as_reader(inp).schema):
+            runs.applies(node, ex.as_reader(inp).schema) and runs.likely(node):
         # rows arriving in runs of equal keys (a table stored in key order) fold in numpy
         folded = runs.aggregate(node, ex.as_reader(inp))
         if isinstance(folded, pa.Table):
