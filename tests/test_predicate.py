@@ -49,3 +49,26 @@ predicates = st.recursive(
 def test_mask_filters_like_the_expression(p):
     kept = TABLE.filter(p.mask(TABLE)).column("row").to_pylist()
     assert kept == TABLE.filter(p.to_arrow()).column("row").to_pylist()
+
+
+def test_one_byte_string_equality_matches_the_kernel():
+    """``flag_equal`` (numpy, for one-byte values) gives what Arrow's ``equal`` gives: over
+    string and large_string, sliced arrays, several chunks, NULLs, empty strings and values
+    that only start with the byte; a longer or multi-byte value goes to the kernel."""
+    import pyarrow.compute as pc
+
+    values = ["R", "A", None, "", "RR", "N", "R", None, "é", "r", "R"]
+    for t in (pa.string(), pa.large_string()):
+        arr = pa.array(values, t)
+        for a in (arr, arr.slice(3), arr.slice(1, 6), arr.slice(11)):
+            for v in ("R", "A", "x"):
+                got = P.flag_equal(a, v)
+                assert got is not None and got.equals(pc.equal(a, v)), (t, a, v)
+        assert P.flag_equal(arr, "RR") is None and P.flag_equal(arr, "é") is None
+        assert P.flag_equal(pa.array(["", None, ""], t), "R").to_pylist() == \
+            [False, None, False]
+    table = pa.table({"s": pa.chunked_array([pa.array(values[:4]), pa.array(values[4:])])})
+    for op in ("==", "!="):
+        want = pc.call_function("equal" if op == "==" else "not_equal",
+                                [table.column("s"), "R"])
+        assert P.Compare("s", op, "R").mask(table).to_pylist() == want.to_pylist()

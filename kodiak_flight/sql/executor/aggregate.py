@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from ..errors import ExecutionError
 from ..functions import aggregate_spec
 from ..plan import AggCall, Aggregate, Node, Project
+from . import runs
 from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
@@ -25,6 +26,16 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
     inp = ex.run(node.input)
     if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
         return scalar_aggregate(ex, node, inp)
+    if (inp.reader is not None or (inp.table is not None and not is_small(inp))) and \
+            runs.applies(node, ex.as_reader(inp).schema) and runs.likely(node):
+        # rows arriving in runs of equal keys (a table stored in key order) fold in numpy
+        folded = runs.aggregate(node, ex.as_reader(inp))
+        if isinstance(folded, pa.Table):
+            ex.checkpoint()
+            types = pa.schema([pa.field(i, t) for i, t in node.output])
+            return Out(table=folded.cast(types), ordered=False)
+        if inp.reader is not None:  # (a table stays a table, for Acero's table source)
+            inp = Out(reader=folded, ordered=inp.ordered)
     return grouped_aggregate(ex, node, inp)
 
 

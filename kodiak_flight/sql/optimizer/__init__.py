@@ -12,6 +12,8 @@ for comma-joined TPC-H queries means cross products. The rules
   ``reduce_aggregates``);
 * group by a table's primary key instead of the columns it fixes, fetched after the
   aggregation (``dependent_keys``);
+* aggregate a join's side by the join key before the join where that folds its rows and
+  the join would not drop them (``eager_aggregation``);
 * compute below a join the expressions that would carry several columns through it
   (``early_projection``);
 * evaluate a filter on a hash join's probe input in the join, on the matched rows only,
@@ -28,6 +30,7 @@ from ..plan import Node, Shared
 from .cardinality import estimate
 from .case_branches import unguard_case_branches
 from .dependent_keys import fetch_dependent_keys
+from .eager_aggregation import aggregate_early
 from .early_projection import compute_early
 from .engine_predicates import to_engine_predicate
 from .join_filters import filters_into_joins
@@ -48,8 +51,8 @@ def optimize_ctes(node: Node) -> Node:
     return node
 
 
-RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, compute_early, filters_into_joins,
-         prune_columns, unguard_case_branches, share_subexpressions)
+RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, aggregate_early, compute_early,
+         filters_into_joins, prune_columns, unguard_case_branches, share_subexpressions)
 
 
 def optimize(node: Node) -> Node:

@@ -29,7 +29,8 @@ SHAREABLE = frozenset({
     "divide", "divide_checked", "negate", "negate_checked", "abs", "abs_checked", "cast",
     "power", "power_checked", "sqrt", "round", "equal", "not_equal", "less", "less_equal",
     "greater", "greater_equal", "and_kleene", "or_kleene", "invert", "coalesce", "if_else",
-    "is_null", "is_valid", "match_like", "match_substring", "starts_with", "ends_with",
+    "is_null", "is_valid", "match_like", "match_substring", "match_substring_regex",
+    "starts_with", "ends_with",
 })
 
 
