@@ -29,8 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..expr import Col
-from ..plan import AggCall, Aggregate, Filter, Project, Scan
+from ..optimizer.util import column_source
+from ..plan import AggCall, Aggregate
 from .int_tests import INTS, ints
 
 FUNCS = ("count", "count_star", "sum", "min", "max")
@@ -55,19 +55,11 @@ def likely(node: Aggregate) -> bool:
     and filters) that the table's sampled statistics say is not stored in order. Probing
     the first batch costs little CPU but reads it before Acero starts (TPC-H Q15's
     ``l_suppkey``: about 6 ms of wall time)."""
-    cid, n = node.keys[0], node.input
-    while True:
-        if isinstance(n, Project):
-            e = dict(n.exprs).get(cid)
-            if not isinstance(e, Col):
-                return True
-            cid, n = e.id, n.input
-        elif isinstance(n, Filter):
-            n = n.input
-        elif isinstance(n, Scan) and n.stats is not None:
-            return n.stats.clustered({i: s for s, i, _ in n.columns}[cid])
-        else:
-            return True
+    src = column_source(node.input, node.keys[0])
+    if src is None or src[2] or src[0].stats is None:
+        return True  # (past a join or a computed key: not known, so tried)
+    scan, cid, _ = src
+    return scan.stats.clustered({i: s for s, i, _ in scan.columns}[cid])
 
 
 def integral(t: pa.DataType) -> bool:

@@ -16,52 +16,20 @@ from __future__ import annotations
 
 from ..binder.context import new_id
 from ..expr import Col
-from ..plan import Aggregate, Filter, Join, Node, Project, Scan
+from ..plan import Aggregate, Join, Node, Project, Scan
 from .cardinality import estimate
+from .util import column_source, rewrite_aggregates
 
 
 def fetch_dependent_keys(node: Node) -> Node:
     """The rule: every aggregation groups by a primary key, not by the columns it fixes."""
-    root = _rewritten(node) if isinstance(node, Aggregate) else None
-    node = root or node
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        for attr in ("input", "left", "right"):
-            child = getattr(n, attr, None)
-            if isinstance(child, Aggregate):
-                new = _rewritten(child)
-                if new is not None:
-                    setattr(n, attr, new)
-        stack.extend(n.children())
-    return node
-
-
-def source(node: Node, cid: str) -> tuple[Scan, str, bool] | None:
-    """The scan column id ``cid`` of ``node``'s output reads (with whether the path to it
-    crossed a join), through renames, filters and inner joins."""
-    joined = False
-    while True:
-        if isinstance(node, Project):
-            e = dict(node.exprs).get(cid)
-            if not isinstance(e, Col):
-                return None
-            cid, node = e.id, node.input
-        elif isinstance(node, Filter):
-            node = node.input
-        elif isinstance(node, Join) and node.kind in ("inner", "cross"):
-            joined = True
-            node = node.left if cid in node.left.out_ids() else node.right
-        elif isinstance(node, Scan):
-            return node, cid, joined
-        else:
-            return None
+    return rewrite_aggregates(node, _rewritten)
 
 
 def _rewritten(agg: Aggregate) -> Node | None:
     """``agg`` grouping by a primary key instead of the other columns of its table, those
     joined back after; None when no key qualifies."""
-    found = {k: source(agg.input, k) for k in agg.keys}
+    found = {k: column_source(agg.input, k) for k in agg.keys}
     for k in agg.keys:
         src = found[k]
         if src is None or not src[2] or len(src[0].primary_key) != 1:

@@ -33,7 +33,7 @@ from ..binder.context import new_id
 from ..expr import Call, Col, Expr, Lit
 from ..plan import AggCall, Aggregate, Join, Node, Project
 from .cardinality import estimate, side_ndv
-from .util import id_set
+from .util import id_set, rewrite_aggregates
 
 # partial aggregate -> the aggregate that combines the partial values
 COMBINE = {"count": "sum", "count_star": "sum", "sum": "sum", "min": "min", "max": "max"}
@@ -41,19 +41,7 @@ COMBINE = {"count": "sum", "count_star": "sum", "sum": "sum", "min": "min", "max
 
 def aggregate_early(node: Node) -> Node:
     """The rule: every qualifying aggregation over a join aggregates its other side first."""
-    root = rewritten(node) if isinstance(node, Aggregate) else None
-    node = root or node
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        for attr in ("input", "left", "right"):
-            child = getattr(n, attr, None)
-            if isinstance(child, Aggregate):
-                new = rewritten(child)
-                if new is not None:
-                    setattr(n, attr, new)
-        stack.extend(n.children())
-    return node
+    return rewrite_aggregates(node, rewritten)
 
 
 def traced(agg: Aggregate) -> tuple[Join, dict[str, str]] | None:
