@@ -3,7 +3,6 @@ sqllogictest corpus), each checked against DuckDB where its semantics match SQL'
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import duckdb
@@ -216,8 +215,9 @@ def chain(session: Session, con, n: int) -> str:
             + " and ".join(f"c{i}.a = c{i + 1}.a" for i in range(1, n)) + " and c1.a < 4")
 
 
-def estimate_calls(monkeypatch, session: Session, sql: str) -> int:
-    """How many cardinality estimates planning and running ``sql`` asked for."""
+def estimate_calls(monkeypatch, session: Session, sql: str, con=None) -> int:
+    """How many cardinality estimates planning and running ``sql`` asked for (its answer
+    compared with DuckDB's when ``con`` is given)."""
     from kodiak_flight.sql.optimizer import cardinality
     calls = [0]
     for name in ("estimate", "col_ndv"):
@@ -227,7 +227,10 @@ def estimate_calls(monkeypatch, session: Session, sql: str) -> int:
             calls[0] += 1
             return real(*args)
         monkeypatch.setattr(cardinality, name, counted)
-    session.execute(sql).reader.read_all()
+    if con is None:
+        session.execute(sql).reader.read_all()
+    else:
+        check(session, con, sql)
     monkeypatch.undo()
     return calls[0]
 
@@ -237,14 +240,12 @@ def test_long_join_chain(pair, monkeypatch):
     # each of the n - 1 joins estimates its input once when it runs: n^2, about 4x per
     # doubling (8 -> 16 multiplied them by 256 before; asserted step by step, so that an
     # exponential cost fails here rather than running for hours)
+    # (counted, not timed: a time limit failed on a loaded machine while the work was the same)
     calls = [estimate_calls(monkeypatch, session, chain(session, con, 8))]
-    for n in (16, 32):
-        calls.append(estimate_calls(monkeypatch, session, chain(session, con, n)))
+    for n in (16, 32, 64):  # the longest one's answer also compared with DuckDB's
+        calls.append(estimate_calls(monkeypatch, session, chain(session, con, n),
+                                    con if n == 64 else None))
         assert calls[-1] <= 5 * calls[-2], calls
-    q64 = chain(session, con, 64)
-    start = time.perf_counter()
-    check(session, con, q64)
-    assert time.perf_counter() - start < 20  # generous: runs in well under a second
 
 
 def test_casts_that_cannot_fail_are_not_guarded():
