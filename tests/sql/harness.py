@@ -49,6 +49,18 @@ def load(db: Any, name: str, table: pa.Table, primary_key: tuple = ()) -> None:
         tx.insert(name, table)
 
 
+def duck_twin(db: Any, tables: dict[str, pa.Table]) -> Any:
+    """A DuckDB connection over ``tables``, each also loaded into ``db``: the same rows on
+    both sides of a comparison."""
+    import duckdb
+
+    con = duckdb.connect()
+    for name, t in tables.items():
+        load(db, name, t)
+        con.register(name, t)
+    return con
+
+
 def _norm(v: Any) -> Any:
     if isinstance(v, Decimal):
         return float(v)

@@ -5,7 +5,6 @@ answers equal to DuckDB's (TPC-H Q21 and Q4 in small)."""
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from kodiak_flight.sql import Session
 from kodiak_flight.sql.optimizer import RULES
 
-from .harness import check
+from .harness import check, duck_twin
 
 N = 40_000
 
@@ -43,12 +42,7 @@ def duck(session: Session):
                      "o_status": pa.array(rng.choice(["F", "O", "P"], 10_000)),
                      "o_date": pa.array(rng.integers(8_000, 9_000, 10_000),
                                         pa.int32()).cast(pa.date32())})
-    con = duckdb.connect()
-    for name, t in (("line", line), ("supp", supp), ("ords", ords)):
-        with session.db.begin() as tx:
-            tx.create_table(name, t.schema)
-            tx.insert(name, t)
-        con.register(name, t)
+    con = duck_twin(session.db, {"line": line, "supp": supp, "ords": ords})
     yield con
     con.close()
 

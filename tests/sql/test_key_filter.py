@@ -4,7 +4,6 @@ lineitem and the suppliers of two nations). Answers against DuckDB, and where it
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from kodiak_flight.sql import Session
 from kodiak_flight.sql.executor import join
 
-from .harness import check
+from .harness import check, duck_twin
 
 N = 40_000
 
@@ -31,12 +30,7 @@ def duck(session: Session):
     supp = pa.table({"s_sk": pa.array(keys, pa.int64()),
                      "s_name": [f"s{k % 300}" for k in range(len(keys))],
                      "s_nat": pa.array([k % 25 for k in keys], pa.int64())})
-    con = duckdb.connect()
-    for name, t in (("line", line), ("supp", supp)):
-        with session.db.begin() as tx:
-            tx.create_table(name, t.schema)
-            tx.insert(name, t)
-        con.register(name, t)
+    con = duck_twin(session.db, {"line": line, "supp": supp})
     yield con
     con.close()
 

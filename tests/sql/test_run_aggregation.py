@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql.executor import runs
 
-from .harness import check, load
+from .harness import check, duck_twin
 
 N = 150_000  # more than two of the engine's batches
 
@@ -51,11 +50,7 @@ def duck(session):
     tables["big"] = pa.table({"k": pa.array(big, pa.int64()),
                               "d": pa.array([Decimal(9 * 10**17)] * len(big),
                                             pa.decimal128(18, 0))})
-    con = duckdb.connect()
-    for name, t in tables.items():
-        load(session.db, name, t)
-        con.register(name, t)
-    return con
+    return duck_twin(session.db, tables)
 
 
 @pytest.fixture

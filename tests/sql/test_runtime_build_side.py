@@ -9,14 +9,13 @@ above them are built, and ``executor.join.build_left`` then sees the real count.
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql.executor import join as join_mod
 
-from .harness import check, load
+from .harness import check, duck_twin
 
 N_CUST, N_ORD, LINES = 3_000, 12_000, 4
 
@@ -43,11 +42,7 @@ def duck(session):
                          "o_price": rng.integers(0, 10_000, N_ORD)}),
         "li": pa.table({"l_key": np.repeat(okeys, LINES), "l_qty": qty}),
     }
-    con = duckdb.connect()
-    for name, t in tables.items():
-        load(session.db, name, t)
-        con.register(name, t)
-    return con
+    return duck_twin(session.db, tables)
 
 
 @pytest.fixture
