@@ -274,31 +274,23 @@ def test_getTypeInfo_xdbc_one_row_per_type(client):
     assert len(names) == len(set(names)) and "DECIMAL" in names
 
 
-class _Handshake(flight.ClientAuthHandler):
-    """Sends one request and waits for the reply, as some npm clients do."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reply: bytes | None = None
-
-    def authenticate(self, outgoing: Any, incoming: Any) -> None:
-        outgoing.write(b"hello")
-        self.reply = incoming.read()
-
-    def get_token(self) -> bytes:
-        return b""
-
-
 def test_connect_with_basic_auth_handshake_replies(db):
+    """A client that sends one HandshakeRequest and waits for the reply (as some npm clients
+    do) gets a reply message, not only the end of the stream. Driven through grpcio: the
+    server may end the stream before the request arrives, and pyarrow's own client then
+    waits forever in its handshake's Finish with the reply unread (a client-side fault that
+    hung this test with a pyarrow ClientAuthHandler)."""
+    import grpc
+
     auth = Authenticator("kodiak", hash_password("s3cret", n=2**10))
-    with running(db, auth=auth) as server:
-        client = flight.connect(f"grpc://127.0.0.1:{server.port}")
-        basic = base64.b64encode(b"kodiak:s3cret")
-        handler = _Handshake()
-        client.authenticate(handler, options=flight.FlightCallOptions(
-            headers=[(b"authorization", b"Basic " + basic)]))
-        assert handler.reply is not None  # a reply message came, not only the end of stream
-        client.close()
+    with running(db, auth=auth) as server, \
+            grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        handshake = channel.stream_stream("/arrow.flight.protocol.FlightService/Handshake")
+        basic = base64.b64encode(b"kodiak:s3cret").decode()
+        request = b"\x12\x05hello"  # HandshakeRequest(payload=b"hello")
+        replies = list(handshake(iter([request]), timeout=30,
+                                 metadata=[("authorization", "Basic " + basic)]))
+        assert len(replies) == 1  # a reply message came, not only the end of stream
 
 
 def test_getTables_lists_views(client, name):
