@@ -96,10 +96,7 @@ def clustered(cache: dict, snap: Any, table: str, row_count: int, column: str) -
                 col = col.cast(pa.large_string())
             col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
             if len(col) >= 2:
-                a, b = col.slice(0, len(col) - 1), col.slice(1)
-                up = pc.sum(pc.less_equal(a, b)).as_py() or 0
-                down = pc.sum(pc.greater_equal(a, b)).as_py() or 0
-                out = max(up, down) >= 0.95 * (len(col) - 1)
+                out = pairs_in_order(pa.table({"c": col})) >= 0.95 * (len(col) - 1)
     except Exception:
         out = True
     with _lock:
@@ -222,18 +219,24 @@ def sorted_rows(t: pa.Table, share: float = 0.95) -> bool:
     order. Columns that cannot be compared are taken as unordered."""
     if t.num_rows < 2:
         return False
-    up = down = ties = None
     try:
-        for c in reversed(t.columns):  # each column decides the ties of the ones before it
-            c = c.combine_chunks()
-            a, b = c.slice(0, len(c) - 1), c.slice(1)
-            eq, lt, gt = (pc.fill_null(f(a, b), False) for f in (pc.equal, pc.less, pc.greater))
-            if up is None:
-                up, down, ties = lt, gt, eq
-            else:
-                up, down = pc.or_(lt, pc.and_(eq, up)), pc.or_(gt, pc.and_(eq, down))
-                ties = pc.and_(eq, ties)
+        return pairs_in_order(t) >= share * (t.num_rows - 1)
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
         return False
-    need = share * (t.num_rows - 1)
-    return any((pc.sum(pc.or_(side, ties)).as_py() or 0) >= need for side in (up, down))
+
+
+def pairs_in_order(t: pa.Table) -> int:
+    """How many adjacent pairs of ``t``'s rows are in order, counted the way (ascending or
+    descending, lexicographically over its columns) that gives more; equal rows count
+    either way, NULLs neither. Raises Arrow's error for columns that cannot be compared."""
+    up = down = ties = None
+    for c in reversed(t.columns):  # each column decides the ties of the ones before it
+        c = c.combine_chunks()
+        a, b = c.slice(0, len(c) - 1), c.slice(1)
+        eq, lt, gt = (pc.fill_null(f(a, b), False) for f in (pc.equal, pc.less, pc.greater))
+        if up is None:
+            up, down, ties = lt, gt, eq
+        else:
+            up, down = pc.or_(lt, pc.and_(eq, up)), pc.or_(gt, pc.and_(eq, down))
+            ties = pc.and_(eq, ties)
+    return max(pc.sum(pc.or_(side, ties)).as_py() or 0 for side in (up, down))
