@@ -26,16 +26,17 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
     inp = ex.run(node.input)
     if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
         return scalar_aggregate(ex, node, inp)
-    if (inp.reader is not None or (inp.table is not None and not is_small(inp))) and \
-            runs.applies(node, ex.as_reader(inp).schema) and runs.likely(node):
-        # rows arriving in runs of equal keys (a table stored in key order) fold in numpy
-        folded = runs.aggregate(node, ex.as_reader(inp))
-        if isinstance(folded, pa.Table):
-            ex.checkpoint()
-            types = pa.schema([pa.field(i, t) for i, t in node.output])
-            return Out(table=folded.cast(types), ordered=False)
-        if inp.reader is not None:  # (a table stays a table, for Acero's table source)
-            inp = Out(reader=folded, ordered=inp.ordered)
+    if inp.reader is not None or (inp.table is not None and not is_small(inp)):
+        reader = ex.as_reader(inp)
+        if runs.applies(node, reader.schema) and runs.likely(node):
+            # rows arriving in runs of equal keys (a table stored in key order) fold in numpy
+            folded = runs.aggregate(node, reader)
+            if isinstance(folded, pa.Table):
+                ex.checkpoint()
+                types = pa.schema([pa.field(i, t) for i, t in node.output])
+                return Out(table=folded.cast(types), ordered=False)
+            if inp.reader is not None:  # (a table stays a table, for Acero's table source)
+                inp = Out(reader=folded, ordered=inp.ordered)
     return grouped_aggregate(ex, node, inp)
 
 
