@@ -231,7 +231,7 @@ def pairs_in_order(t: pa.Table) -> int:
     either way, NULLs neither. Raises Arrow's error for columns that cannot be compared."""
     up = down = ties = None
     for c in reversed(t.columns):  # each column decides the ties of the ones before it
-        c = c.combine_chunks()
+        c = c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()  # (one chunk: no copy)
         a, b = c.slice(0, len(c) - 1), c.slice(1)
         eq, lt, gt = (pc.fill_null(f(a, b), False) for f in (pc.equal, pc.less, pc.greater))
         if up is None:
