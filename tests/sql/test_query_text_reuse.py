@@ -120,3 +120,22 @@ def test_answers_match_duckdb_when_run_again(session):
     for _ in range(3):
         check(session, con, sql)
     con.close()
+
+
+def test_a_transaction_sees_its_own_writes(filled):
+    sql = "select count(*) as n from t where a = 0"
+    assert rows(filled, sql) == [{"n": 143}]
+    filled.execute("begin")
+    filled.execute("insert into t values (7000, 0, 'z')")
+    assert rows(filled, sql) == [{"n": 144}]
+    filled.execute("rollback")
+    assert rows(filled, sql) == [{"n": 143}]
+
+
+def test_a_failed_first_run_is_not_kept_wrong(session):
+    sql = "select count(*) as n from later"
+    with pytest.raises(BindError):
+        session.execute(sql)
+    session.execute("create table later (x int)")
+    session.execute("insert into later values (1), (2), (3)")
+    assert rows(session, sql) == [{"n": 3}]
