@@ -12,6 +12,9 @@ asks for it and its result streamed by DoGet. Both are driven by the same ADBC c
 Per query: a warm-up on each side, then ``repeats`` runs alternating which side goes first;
 the ratio is the median of the paired ratios. Targets (issue 17): geomean ≤ 1.5× and no query
 over 2.5×. DuckDB only answers for the peer: no Kodiak query runs in it.
+
+``python -m bench.outside_tpch run -q 21,4 -r 5`` runs chosen queries (and scale, repeats)
+without the ``python -m bench`` parent.
 """
 
 from __future__ import annotations
@@ -159,8 +162,18 @@ def main(argv: list[str] | None = None) -> None:
     sub = p.add_subparsers(dest="cmd", required=True)
     peer = sub.add_parser("peer", help="serve DuckDB behind a bare Flight SQL front")
     peer.add_argument("scale", type=float)
+    run = sub.add_parser("run", help="run chosen queries, fewer repeats, without the parent")
+    run.add_argument("-s", "--scale", type=float, default=FULL["scale"])
+    run.add_argument("-r", "--repeats", type=int, default=FULL["repeats"])
+    run.add_argument("-q", "--queries", help="comma-separated query numbers (default: all)")
     args = p.parse_args(argv)
-    run_peer(args.scale)
+    if args.cmd == "peer":
+        run_peer(args.scale)
+        return
+    picked = [int(q) for q in args.queries.split(",")] if args.queries else None
+    for row in bench_outside_tpch({"scale": args.scale, "repeats": args.repeats,
+                                   "queries": picked}):
+        print(f"{row.case}: {row.ratio:.2f}×")
 
 
 if __name__ == "__main__":

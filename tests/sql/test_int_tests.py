@@ -288,7 +288,9 @@ def member_test(col: Col, values: list[int], listed: list[int] | None = None) ->
 
 
 @pytest.mark.parametrize("values", [[], [0], [3, -7, 3, 12], list(range(-50, 900, 7)),
-                                    [-2**40, 5, 2**40], [2**63 - 1, -2**63]])
+                                    [-2**40, 5, 2**40], [2**63 - 1, -2**63],
+                                    [-2**63, -2**63 + 3, 0], [-2**63, -2**63 + 3],
+                                    [2**63 - 4, 2**63 - 1], [-2**31, 2**31 - 1]])
 def test_members_match_arrow(values):
     """Key sets: a table of flags over a short span, ``np.isin`` over a long one; NULLs,
     slices and the integer extremes."""
@@ -308,3 +310,21 @@ def test_members_match_arrow(values):
         both = Call("and_kleene", (Call("greater", (Col("x", pa.int64()), Lit(2800, pa.int64())),
                                         None, pa.bool_()), cond), None, pa.bool_())
         assert kept(b, both) == arrow_kept(b, both), (ty, values)  # on the kept rows only
+
+
+@pytest.mark.parametrize("span", [(1 << 22) + 10, (1 << 26) + 10])
+def test_a_large_key_set_over_a_wide_span(span):
+    """A set of at least ``WIDE_TABLE_VALUES`` keys spread over more than ``TABLE_SPAN`` (a
+    join's orders over all of lineitem) still gets a table of flags up to
+    ``WIDE_TABLE_SPAN``, and a binary search past it; both keep what Arrow keeps."""
+    rng = np.random.default_rng(span)
+    values = sorted({0, span, *rng.integers(0, span, 3000).tolist()})
+    col = rng.integers(-5, span + 5, 20_000)
+    col[:len(values)] = values
+    b = pa.record_batch([pa.array(col, pa.int64())], names=["c"])
+    cond = member_test(Col("c", pa.int64()), values)
+    assert kept(b, cond) == arrow_kept(b, cond)
+    test = it.compile_test(cond)
+    assert isinstance(test, it.Members)
+    assert list(np.flatnonzero(test.mask(col))) == arrow_kept(b, cond)
+    assert (test.flags is not None) == (span <= it.WIDE_TABLE_SPAN)
