@@ -65,6 +65,8 @@ class Context:
     # set when binding a reusable plan: parameters become ``Param`` nodes watched by it
     probe: ParamProbe | None = None
     volatile: bool = False  # the plan holds a value fixed at bind time (now(), current_date)
+    # a STABLE function of no arguments has one value per statement: now() = now()
+    stable_calls: dict[str, Any] = field(default_factory=dict)
     temp_prefix: str = ""  # "kodiak_temp.<session tag>_": where this session's temp tables are
     files: FileAccess = ANYWHERE  # which files its SQL may read and write
     legacy_names: bool = False  # binding a view stored before names followed DuckDB's

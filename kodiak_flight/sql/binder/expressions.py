@@ -7,6 +7,7 @@ bound by the mixins that own them (``aggregates``, ``windows``, ``subqueries``).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -434,6 +435,11 @@ class ExpressionBinder(BinderState):
         immutable (now(), current_date) is not reused by later executions."""
         if not fn.immutable:
             self.ctx.volatile = True
+        if fn.volatility == F.STABLE and not args:  # one value for the whole statement
+            memo = self.ctx.stable_calls
+            if fn.name not in memo:
+                memo[fn.name] = F.apply(fn, args, name)
+            return copy.copy(memo[fn.name])
         return F.apply(fn, args, name)
 
 
