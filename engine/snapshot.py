@@ -267,6 +267,49 @@ class Snapshot:
         return restore_types(pa.concat_tables(tables), schema) if tables else \
             schema.empty_table()
 
+    def index_rows(self, name: str, predicate: Predicate, columns: list[str] | None = None
+                   ) -> pa.Table | None:
+        """The rows of ``scan(name, columns, predicate).read_all()`` when a secondary index
+        answers ``predicate`` alone (``column = v`` or ``IN`` on an index's first column,
+        ``_answered_by_index``), read at once: no reader, no batches; one row found is
+        sliced from its mapped batch. None when no index answers it (scan instead)."""
+        data = self.data(name)
+        tdef = data.tdef
+        if not _answered_by_index(tdef, predicate):
+            return None
+        keys = self._secondary_probe(data, predicate)
+        if keys is None:
+            return None
+        out, schema = _scan_columns(tdef, columns, False)
+        if len(keys) == 1:
+            one = self._row_at(data, keys[0], out, schema)
+            if one is not None:
+                return one
+        tables = [to_logical(p.rows, out) for p in self._located(data, out, keys)]
+        return restore_types(pa.concat_tables(tables), schema) if tables else \
+            schema.empty_table()
+
+    def _row_at(self, data: TableData, key: Any, out: list[ColumnDef], schema: pa.Schema
+                ) -> pa.Table | None:
+        """The row of key (or row id) ``key`` in a segment, as ``schema``, when its columns are
+        stored as ``schema`` says; None for the general path (buffered, or converted)."""
+        groups = data.locations([key], self.fs, self.root)
+        if not groups:
+            return schema.empty_table()
+        if len(groups) != 1 or -1 in groups:
+            return None
+        (seg_id, offs), = groups.items()
+        if len(offs) != 1:
+            return None
+        row = data.part(seg_id).segment.row(self.fs, self.root, offs[0])
+        names = row.schema.names
+        if any(c.physical not in names for c in out):
+            return None
+        cols = [row.column(c.physical) for c in out]
+        if any(a.type != f.type for a, f in zip(cols, schema, strict=True)):
+            return None
+        return pa.Table.from_arrays(cols, schema=schema)
+
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
         """Single-key fast path straight from the memory-mapped batch; None → general path."""
         loc = data.key_location(key) if key is not None else None

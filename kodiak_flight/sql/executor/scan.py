@@ -30,8 +30,10 @@ def run_scan(ex: Executor, node: Scan) -> Out:
         return Out(table=scan_table(node, t))
     if index_point(node):
         # the rows of a few values of an indexed column: the index finds them, read at once
-        # (no estimate, no reader to wrap)
-        t = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
+        # (no estimate, no reader to wrap; one row sliced from its batch)
+        t = ex.snap.index_rows(node.table, node.predicate, src_cols)
+        if t is None:  # (the index does not decide it alone: a float, a date)
+            t = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate).read_all()
         return Out(table=scan_table(node, t))
     reader = ex.snap.scan(node.table, columns=src_cols, predicate=node.predicate,
                           stored_types=read_stored(node))
