@@ -301,14 +301,12 @@ class Snapshot:
         (seg_id, offs), = groups.items()
         if len(offs) != 1:
             return None
-        row = data.part(seg_id).segment.row(self.fs, self.root, offs[0])
-        names = row.schema.names
-        if any(c.physical not in names for c in out):
+        seg = data.part(seg_id).segment
+        row = seg.row(self.fs, self.root, offs[0])
+        picks = _row_picks(seg, row, out, schema)
+        if picks is None:
             return None
-        cols = [row.column(c.physical) for c in out]
-        if any(a.type != f.type for a, f in zip(cols, schema, strict=True)):
-            return None
-        return pa.Table.from_arrays(cols, schema=schema)
+        return pa.Table.from_arrays([row.column(i) for i in picks], schema=schema)
 
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
         """Single-key fast path straight from the memory-mapped batch; None → general path."""
@@ -684,6 +682,32 @@ def _scan_columns(tdef: TableDef, columns: list[str] | None, stored_types: bool
         _SCAN_COLUMNS.clear()
     _SCAN_COLUMNS[key] = (tdef, out, schema)
     return out, schema
+
+
+def _row_picks(seg: Any, row: pa.RecordBatch, out: list[ColumnDef], schema: pa.Schema
+               ) -> list[int] | None:
+    """The positions of ``out``'s columns in a segment's rows, when all are there stored as
+    ``schema`` says (None otherwise); kept per segment and column list (``_scan_columns``
+    shares the list per table definition): looking the columns up by name and comparing
+    their types cost a one-row read ~10 µs."""
+    key = (id(seg), id(out))
+    hit = _ROW_PICKS.get(key)
+    if hit is not None and hit[0] is seg and hit[1] is out and hit[2] is schema:
+        return hit[3]
+    names = row.schema.names
+    picks: list[int] | None = None
+    if all(c.physical in names for c in out):
+        picks = [names.index(c.physical) for c in out]
+        if any(row.schema.field(i).type != f.type for i, f in zip(picks, schema, strict=True)):
+            picks = None
+    if len(_ROW_PICKS) >= _ROW_PICKS_KEPT:
+        _ROW_PICKS.clear()
+    _ROW_PICKS[key] = (seg, out, schema, picks)  # (holding them: their ids stay theirs)
+    return picks
+
+
+_ROW_PICKS: dict[tuple[int, int], tuple[Any, list[ColumnDef], pa.Schema, list[int] | None]] = {}
+_ROW_PICKS_KEPT = 256
 
 
 def to_physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
