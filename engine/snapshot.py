@@ -687,27 +687,26 @@ def _scan_columns(tdef: TableDef, columns: list[str] | None, stored_types: bool
 def _row_picks(seg: Any, row: pa.RecordBatch, out: list[ColumnDef], schema: pa.Schema
                ) -> list[int] | None:
     """The positions of ``out``'s columns in a segment's rows, when all are there stored as
-    ``schema`` says (None otherwise); kept per segment and column list (``_scan_columns``
+    ``schema`` says (None otherwise); kept on the segment per column list (``_scan_columns``
     shares the list per table definition): looking the columns up by name and comparing
     their types cost a one-row read ~10 µs."""
-    key = (id(seg), id(out))
-    hit = _ROW_PICKS.get(key)
-    if hit is not None and hit[0] is seg and hit[1] is out and hit[2] is schema:
-        return hit[3]
+    kept = seg.picks
+    hit = kept.get(id(out))
+    if hit is not None and hit[0] is out and hit[1] is schema:
+        return hit[2]
     names = row.schema.names
     picks: list[int] | None = None
     if all(c.physical in names for c in out):
         picks = [names.index(c.physical) for c in out]
         if any(row.schema.field(i).type != f.type for i, f in zip(picks, schema, strict=True)):
             picks = None
-    if len(_ROW_PICKS) >= _ROW_PICKS_KEPT:
-        _ROW_PICKS.clear()
-    _ROW_PICKS[key] = (seg, out, schema, picks)  # (holding them: their ids stay theirs)
+    if len(kept) >= _ROW_PICKS_KEPT:
+        kept.clear()
+    kept[id(out)] = (out, schema, picks)  # (holding the list: its id stays its own)
     return picks
 
 
-_ROW_PICKS: dict[tuple[int, int], tuple[Any, list[ColumnDef], pa.Schema, list[int] | None]] = {}
-_ROW_PICKS_KEPT = 256
+_ROW_PICKS_KEPT = 16  # column lists kept per segment
 
 
 def to_physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:
