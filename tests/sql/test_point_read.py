@@ -85,3 +85,17 @@ def test_explain_analyze_counts_each_operator(t):
         "explain analyze select k, s from t where k = 1").reader.read_all().column(0)
         .to_pylist())
     assert "Project" in text and "Scan" in text
+
+
+def test_view_typed_columns_are_converted_as_the_scan_does(session, projects, monkeypatch):
+    sv = pa.string_view()
+    session.db.create_table("v", pa.schema([("k", pa.int64()), ("s", sv)]))
+    session.db.insert("v", pa.table({"k": pa.array([1, 2], pa.int64()),
+                                     "s": pa.array(["one", "two"], sv)}))
+    session.execute("create index v_k on v (k)")
+    sql = "select s, k from v where k = ?"
+    got = result(session, sql, 2)
+    assert not projects
+    want = without_shortcuts(monkeypatch, session, sql, 2)
+    assert got.schema.equals(want.schema, check_metadata=True)
+    assert got.to_pylist() == want.to_pylist() == [{"s": "two", "k": 2}]

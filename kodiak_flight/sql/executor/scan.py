@@ -24,8 +24,8 @@ def point_read(ex: Executor, node: Node) -> pa.Table | None:
     """A projection of plain columns over a scan the engine answers by key or index alone
     (``engine_point``): its rows under the projection's ids from one engine call and one
     table build, no operator in between (a prepared point lookup's whole plan, ~40 µs less
-    than scan, rename and project one after the other). None for any other plan, or rows
-    not stored as the plan's types (``run_scan`` converts them)."""
+    than scan, rename and project one after the other); rows not stored as the plan's types
+    are converted as ``run_scan`` does. None for any other plan."""
     if not isinstance(node, Project) or not isinstance(node.input, Scan) or not node.exprs:
         return None
     scan = node.input
@@ -34,8 +34,10 @@ def point_read(ex: Executor, node: Node) -> pa.Table | None:
     if None in picks:
         return None
     t = engine_point(ex, scan)
-    if t is None or t.schema.types != [ty for _, _, ty in scan.columns]:
+    if t is None:
         return None
+    if t.schema.types != [ty for _, _, ty in scan.columns]:
+        t = scan_table(scan, t)  # (view types as the plan's; the columns stay in order)
     return pa.Table.from_arrays([t.column(k) for k in picks], names=[i for i, _ in node.exprs])
 
 
