@@ -145,6 +145,9 @@ class Segment:
         self._batches: list[pa.RecordBatch] | None = None
         self._rows: list[BatchRows | None] | None = None
         self._sorted_cols: dict[str, list] | None = None  # find_sorted's batches, per column
+        # where a point read's columns are in this segment's rows, per column list
+        # (``snapshot._row_picks``); it lives and goes with the segment
+        self.picks: dict[int, tuple[Any, Any, list[int] | None]] = {}
         self._lock = threading.Lock()
 
     def table(self, fs: FileSystem, root: str) -> pa.Table:

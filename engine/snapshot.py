@@ -267,6 +267,47 @@ class Snapshot:
         return restore_types(pa.concat_tables(tables), schema) if tables else \
             schema.empty_table()
 
+    def index_rows(self, name: str, predicate: Predicate, columns: list[str] | None = None
+                   ) -> pa.Table | None:
+        """The rows of ``scan(name, columns, predicate).read_all()`` when a secondary index
+        answers ``predicate`` alone (``column = v`` or ``IN`` on an index's first column,
+        ``_answered_by_index``), read at once: no reader, no batches; one row found is
+        sliced from its mapped batch. None when no index answers it (scan instead)."""
+        data = self.data(name)
+        tdef = data.tdef
+        if not _answered_by_index(tdef, predicate):
+            return None
+        keys = self._secondary_probe(data, predicate)
+        if keys is None:
+            return None
+        out, schema = _scan_columns(tdef, columns, False)
+        if len(keys) == 1:
+            one = self._row_at(data, keys[0], out, schema)
+            if one is not None:
+                return one
+        tables = [to_logical(p.rows, out) for p in self._located(data, out, keys)]
+        return restore_types(pa.concat_tables(tables), schema) if tables else \
+            schema.empty_table()
+
+    def _row_at(self, data: TableData, key: Any, out: list[ColumnDef], schema: pa.Schema
+                ) -> pa.Table | None:
+        """The row of key (or row id) ``key`` in a segment, as ``schema``, when its columns are
+        stored as ``schema`` says; None for the general path (buffered, or converted)."""
+        groups = data.locations([key], self.fs, self.root)
+        if not groups:
+            return schema.empty_table()
+        if len(groups) != 1 or -1 in groups:
+            return None
+        (seg_id, offs), = groups.items()
+        if len(offs) != 1:
+            return None
+        seg = data.part(seg_id).segment
+        row = seg.row(self.fs, self.root, offs[0])
+        picks = _row_picks(seg, row, out, schema)
+        if picks is None:
+            return None
+        return pa.Table.from_arrays([row.column(i) for i in picks], schema=schema)
+
     def _lookup_one(self, data: TableData, key: Any, out: list[ColumnDef]) -> pa.Table | None:
         """Single-key fast path straight from the memory-mapped batch; None → general path."""
         loc = data.key_location(key) if key is not None else None
@@ -641,6 +682,31 @@ def _scan_columns(tdef: TableDef, columns: list[str] | None, stored_types: bool
         _SCAN_COLUMNS.clear()
     _SCAN_COLUMNS[key] = (tdef, out, schema)
     return out, schema
+
+
+def _row_picks(seg: Any, row: pa.RecordBatch, out: list[ColumnDef], schema: pa.Schema
+               ) -> list[int] | None:
+    """The positions of ``out``'s columns in a segment's rows, when all are there stored as
+    ``schema`` says (None otherwise); kept on the segment per column list (``_scan_columns``
+    shares the list per table definition): looking the columns up by name and comparing
+    their types cost a one-row read ~10 µs."""
+    kept = seg.picks
+    hit = kept.get(id(out))
+    if hit is not None and hit[0] is out and hit[1] is schema:
+        return hit[2]
+    names = row.schema.names
+    picks: list[int] | None = None
+    if all(c.physical in names for c in out):
+        picks = [names.index(c.physical) for c in out]
+        if any(row.schema.field(i).type != f.type for i, f in zip(picks, schema, strict=True)):
+            picks = None
+    if len(kept) >= _ROW_PICKS_KEPT:
+        kept.clear()
+    kept[id(out)] = (out, schema, picks)  # (holding the list: its id stays its own)
+    return picks
+
+
+_ROW_PICKS_KEPT = 16  # column lists kept per segment
 
 
 def to_physical(table: pa.Table, tdef: TableDef, names: list[str]) -> pa.Table:

@@ -88,6 +88,12 @@ class Param(Lit):
         self._probe.read = True
         return self._value
 
+    @property
+    def is_null(self) -> bool:
+        """Whether the value is NULL, without marking the plan value-dependent: an optimised
+        template is kept per NULL pattern of its values (``plancache.planned``)."""
+        return self._value is None
+
     def __repr__(self) -> str:
         return f"${self.index}"
 

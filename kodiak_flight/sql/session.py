@@ -42,11 +42,10 @@ from .ingest import IngestTarget, ingest
 from .internal import reported
 from .interrupt import Interrupt
 from .nesting import MAX_NESTING, guarded
-from .optimizer import optimize
 from .pl.parser import is_script
 from .pl.script import PreparedScript, run_script
 from .pl.variables import Variables
-from .plancache import Template, has_join, instantiate, plain, refresh_estimates
+from .plancache import Template, has_join, plain, planned
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
 from .settings import SessionSettings
@@ -430,10 +429,7 @@ class Prepared:
         cached = request(session, self.stmt, values, snap)  # the result cache, if on
         if cached is not None and (table := cached.hit()) is not None:
             return rows(table)
-        plan = instantiate(tpl.plan, plain(values))
-        if tpl.joins:
-            refresh_estimates(plan, snap)
-        plan = optimize(plan)
+        plan = planned(tpl, plain(values), snap)
         fields = tpl.result_fields(plan, session.catalog)
         out = Executor(snap, session._interrupt).output(plan, fields)
         if cached is not None:  # a plan not kept for reuse is volatile (or read a value)

@@ -47,6 +47,35 @@ def test_parameters_and_executemany(conn, name):
         assert cur.fetchall() == [(4,)]
 
 
+def test_prepared_lookup_is_optimised_once(conn, name, monkeypatch):
+    """ADBC binds each execution's value with DoPut and runs it with GetFlightInfo: the
+    statement is parsed and bound once, and optimised only for its first value (the plan
+    kept with its parameter in, ``plancache.planned``); rows written meanwhile are seen."""
+    from kodiak_flight.sql import plancache
+
+    optimised = []
+    real = plancache.optimize
+    monkeypatch.setattr(plancache, "optimize", lambda plan: optimised.append(1) or real(plan))
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} (k BIGINT, v VARCHAR)")
+        cur.execute(f"INSERT INTO {name} VALUES (1, 'one'), (2, 'two'), (3, 'three')")
+        cur.execute(f"CREATE INDEX {name}_k ON {name} (k)")
+        sql = f"SELECT v FROM {name} WHERE k = ?"
+        cur.execute(sql, (1,))
+        assert cur.fetchall() == [("one",)]
+        first = len(optimised)
+        for k, want in ((2, [("two",)]), (3, [("three",)]), (4, []), (1, [("one",)])):
+            cur.execute(sql, (k,))
+            assert cur.fetchall() == want
+        assert len(optimised) == first
+        cur.execute(f"INSERT INTO {name} VALUES (4, 'four')")
+        cur.execute(sql, (4,))
+        assert cur.fetchall() == [("four",)]
+        with pytest.raises(adbc_driver_manager.Error, match="could not convert string 'x'"):
+            cur.execute(sql, ("x",))  # a value the key cannot compare with: a clear error
+            cur.fetchall()
+
+
 def test_dml_runs_exactly_once(conn, name):
     """execute() = CreatePreparedStatement + GetFlightInfo + DoGet: the INSERT runs once."""
     with conn.cursor() as cur:

@@ -44,7 +44,8 @@ def tables(session):
 
 @pytest.fixture
 def probes(monkeypatch, session):
-    """The engine predicates scans of ``big`` were given (a key lookup counts as ``In``)."""
+    """The engine predicates scans of ``big`` were given (a key lookup counts as ``In``, an
+    index read as its predicate)."""
     seen = []
     snap_cls = type(session.db.snapshot())
     real = snap_cls.scan
@@ -62,8 +63,16 @@ def probes(monkeypatch, session):
                                           else keys.column(0).to_pylist())))
         return real_lookup(self, name, keys, columns=columns)
 
+    real_index_rows = snap_cls.index_rows
+
+    def index_rows(self, name, predicate, columns=None):
+        if name.endswith("big"):
+            seen.append(predicate)
+        return real_index_rows(self, name, predicate, columns)
+
     monkeypatch.setattr(snap_cls, "scan", scan)
     monkeypatch.setattr(snap_cls, "lookup", lookup)
+    monkeypatch.setattr(snap_cls, "index_rows", index_rows)
     return seen
 
 

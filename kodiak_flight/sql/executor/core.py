@@ -53,6 +53,15 @@ def is_small(out: Out) -> bool:
 
 Operator = Callable[["Executor", Any], Out]
 OPERATORS: dict[type[Node], Operator] = {}
+# Whole plans answered at once, before any operator runs: each gives the plan's table (its
+# column ids as names) or None (``scan.point_read``)
+SHORTCUTS: list[Callable[[Executor, Node], pa.Table | None]] = []
+
+
+def shortcut(fn: Callable[[Executor, Node], pa.Table | None]
+             ) -> Callable[[Executor, Node], pa.Table | None]:
+    SHORTCUTS.append(fn)
+    return fn
 
 
 def operator(kind: type[Node]) -> Callable[[Operator], Operator]:
@@ -67,6 +76,9 @@ class Executor:
     # filters stacked on a scan may run as one (``filter_project.run_filter``); not where
     # every node's own output is wanted (EXPLAIN ANALYZE's ``profile.ProfilingExecutor``)
     merges_filters = True
+    # a plan may be answered whole by a ``shortcut``; not where every node's own output is
+    # wanted (EXPLAIN ANALYZE)
+    shortcuts = True
 
     def __init__(self, snap: Any, interrupt: Interrupt | None = None) -> None:
         self.snap = snap
@@ -127,7 +139,8 @@ class Executor:
 
     def _output(self, node: Node, names: list[str] | list[pa.Field] | None
                 ) -> pa.Table | pa.RecordBatchReader:
-        out = self.run(node)
+        t = self._shortcut(node)
+        out = Out(table=t) if t is not None else self.run(node)
         if out.table is not None:
             self.checkpoint()
             t = out.table
@@ -138,6 +151,14 @@ class Executor:
             return r
         schema = named_schema(names, r.schema)
         return pa.RecordBatchReader.from_batches(schema, renamed(r, schema))
+
+    def _shortcut(self, node: Node) -> pa.Table | None:
+        if self.shortcuts:
+            for fn in SHORTCUTS:
+                t = fn(self, node)
+                if t is not None:
+                    return t
+        return None
 
     def table(self, node: Node) -> pa.Table:
         """The whole result (a plan that stalls is run again on one thread, see ``output``)."""

@@ -27,6 +27,7 @@ class ProfilingExecutor(Executor):
     """An executor that records :class:`Stats` per plan node (by identity)."""
 
     merges_filters = False  # each filter's rows counted on their own
+    shortcuts = False  # each operator's rows counted
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine import predicate as P
 
-from ..expr import Call, Col, Expr, Lit, conjuncts
+from ..expr import Call, Col, Expr, Lit, Param, conjuncts
 from ..plan import (
     Aggregate,
     Filter,
@@ -151,7 +151,8 @@ def range_fraction(node: Scan, column: str, parts: list[Any]) -> float | None:
     lo, hi = bounds
     a, b = lo, hi
     for x in parts:
-        v = as_number(x.value)
+        # a parameter's value (a prepared template): reading it makes the plan per value
+        v = as_number(x.value.value if isinstance(x.value, Param) else x.value)
         if v is None:
             return None
         if x.op in (">", ">="):

@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 
 from engine import predicate as P
 
-from ..expr import Call, Col, Expr, Lit
+from ..expr import Call, Col, Expr, Lit, Param
 from ..plan import Scan
 from ..types import normalize
 
@@ -24,8 +24,10 @@ def to_engine_predicate(e: Expr, names: dict[str, str]) -> P.Predicate | None:
             if isinstance(b, Col) and isinstance(a, Lit):
                 a, b, op = b, a, FLIP[op]
             if isinstance(a, Col) and a.id in names and isinstance(b, Lit) and \
-                    b.value is not None and b.type == a.type:
-                return P.Compare(names[a.id], op, b.value)
+                    not _null(b) and b.type == a.type:
+                # a parameter (optimising a prepared template) stays one: its value is put
+                # in per execution (``plancache.instantiate``)
+                return P.Compare(names[a.id], op, b if isinstance(b, Param) else b.value)
             return None
         if e.fn == "is_in" and isinstance(e.options, pc.SetLookupOptions):
             x = e.args[0]
@@ -56,3 +58,8 @@ def scan_names(node: Scan) -> dict[str, str]:
     # The engine filters on its stored types; view/large strings compare like utf8.
     return {i: s for s, i, t in node.columns if s in node.raw_types and
             normalize(node.raw_types[s]) == t}
+
+
+def _null(e: Lit) -> bool:
+    """Whether a literal is NULL (a parameter answers without revealing its value)."""
+    return e.is_null if isinstance(e, Param) else e.value is None
