@@ -7,6 +7,7 @@ the durability protocol (write, fsync, rename, fsync directory) in one readable 
 
 from __future__ import annotations
 
+import mmap
 import os
 from typing import BinaryIO
 
@@ -95,6 +96,20 @@ class FileSystem:
 
     def memory_map(self, path: str) -> pa.MemoryMappedFile:
         return pa.memory_map(path, "r")
+
+    def map_buffer(self, path: str) -> pa.Buffer:
+        """The whole file mapped read-only as one buffer, unmapped when the last buffer
+        sliced from it is released.
+
+        Unlike ``memory_map``'s file, reading through this buffer never asks the kernel to
+        read ahead: pyarrow's ``MemoryMappedFile`` advises ``WILLNEED`` over every range it
+        reads, so an IPC reader given one walks (or, for pages not cached, reads from disk)
+        every column of every batch, whatever the caller then touches.
+        """
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return pa.py_buffer(b"")
+            return pa.py_buffer(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 
     def rename(self, src: str, dst: str) -> None:
         os.replace(src, dst)
