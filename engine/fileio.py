@@ -101,10 +101,11 @@ class FileSystem:
         """The whole file mapped read-only as one buffer, unmapped when the last buffer
         sliced from it is released.
 
-        Unlike ``memory_map``'s file, reading through this buffer never asks the kernel to
-        read ahead: pyarrow's ``MemoryMappedFile`` advises ``WILLNEED`` over every range it
-        reads, so an IPC reader given one walks (or, for pages not cached, reads from disk)
-        every column of every batch, whatever the caller then touches.
+        Unlike ``memory_map``'s file, reading through this buffer never advises the kernel:
+        pyarrow's ``MemoryMappedFile`` advises ``WILLNEED`` over every range it reads, so an
+        IPC reader given one walks the page cache over every column of every batch (and
+        starts reading those not cached), whatever the caller then touches. Pages not
+        cached are then read by the kernel's read-around when first touched.
         """
         with open(path, "rb") as f:
             if os.fstat(f.fileno()).st_size == 0:
