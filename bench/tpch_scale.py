@@ -14,7 +14,10 @@ Run: ``python -m bench tpch_scale`` (SF1 and SF10; ``--quick``: SF0.1 and SF1), 
 ``python -m bench.tpch_scale [--small 1 --large 10 -r 1 --queries 9,18]``. Each query's CPU
 time (the process's, all threads) is logged next to its wall time, and its geomean growth
 reported as info: on a machine shared with other work the larger scale's wall time suffers
-more than its CPU time.
+more than its CPU time. The log also gives each query's system CPU time, major page faults and
+bytes read from disk per timed run: a run that read from disk measured the page cache, not
+Kodiak, and system time is mostly the mapping of segment pages (see docs/performance.md,
+"TPC-H SF10 growth: the scans' own mappings").
 """
 
 from __future__ import annotations
@@ -119,17 +122,43 @@ def measure(scale: float, repeats: int, only: list[int] | None = None) -> dict[s
             continue
         session.execute(sql).reader.read_all()
         samples, cpu_samples = [], []
+        before = io_counters()
         for _ in range(repeats):
             t0, c0 = time.perf_counter(), time.process_time()
             session.execute(sql).reader.read_all()
             samples.append(time.perf_counter() - t0)
             cpu_samples.append(time.process_time() - c0)
         times[n], cpu[n] = statistics.median(samples), statistics.median(cpu_samples)
-        log(f"SF{scale:g} Q{n:02d}: {times[n] * 1e3:.0f} ms ({cpu[n] * 1e3:.0f} ms CPU)")
+        log(f"SF{scale:g} Q{n:02d}: {times[n] * 1e3:.0f} ms ({cpu[n] * 1e3:.0f} ms CPU; "
+            f"{io_note(before, io_counters(), repeats)})")
     peak = (_status_kib("VmHWM") or 0) / 1024
     session.close()
     db.close()
     return {"times": times, "cpu": cpu, "peak_rss_mib": peak}
+
+
+def io_counters() -> tuple[float, int, int | None]:
+    """System CPU seconds, major page faults and bytes read from disk so far (Linux's
+    ``/proc/self/io``; None elsewhere): whether a timed run waited on the disk (the page
+    cache holding too little of a scale's database) or spent its time mapping pages."""
+    import resource
+
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    disk = None
+    try:
+        with open("/proc/self/io") as f:
+            disk = next(int(line.split()[1]) for line in f if line.startswith("read_bytes:"))
+    except (OSError, StopIteration):
+        pass
+    return use.ru_stime, use.ru_majflt, disk
+
+
+def io_note(before: tuple, after: tuple, repeats: int) -> str:
+    sys_ms = (after[0] - before[0]) / repeats * 1e3
+    note = f"{sys_ms:.0f} ms system, {(after[1] - before[1]) / repeats:.0f} major faults"
+    if before[2] is not None and after[2] is not None:
+        note += f", {(after[2] - before[2]) / repeats / 2**20:.0f} MiB from disk"
+    return note
 
 
 def _child(scale: float, repeats: int, only: list[int] | None = None) -> dict[str, Any]:

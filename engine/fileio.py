@@ -7,6 +7,7 @@ the durability protocol (write, fsync, rename, fsync directory) in one readable 
 
 from __future__ import annotations
 
+import mmap
 import os
 from typing import BinaryIO
 
@@ -95,6 +96,21 @@ class FileSystem:
 
     def memory_map(self, path: str) -> pa.MemoryMappedFile:
         return pa.memory_map(path, "r")
+
+    def map_buffer(self, path: str) -> pa.Buffer:
+        """The whole file mapped read-only as one buffer, unmapped when the last buffer
+        sliced from it is released.
+
+        Unlike ``memory_map``'s file, reading through this buffer never advises the kernel:
+        pyarrow's ``MemoryMappedFile`` advises ``WILLNEED`` over every range it reads, so an
+        IPC reader given one walks the page cache over every column of every batch (and
+        starts reading those not cached), whatever the caller then touches. Pages not
+        cached are then read by the kernel's read-around when first touched.
+        """
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return pa.py_buffer(b"")
+            return pa.py_buffer(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 
     def rename(self, src: str, dst: str) -> None:
         os.replace(src, dst)

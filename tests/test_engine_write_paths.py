@@ -71,3 +71,33 @@ def test_keyless_index_probe_with_gaps_in_row_ids(tmp_path):
         want = full.filter(pc.equal(full.column("s"), value))
         assert sorted(got.column("k").to_pylist()) == sorted(want.column("k").to_pylist())
     db.close()
+
+
+def test_map_buffer_maps_the_whole_file_until_released(tmp_path):
+    """``FileSystem.map_buffer``: the file's bytes, zero-copy, unmapped with the last buffer
+    sliced from it; an empty file is an empty buffer (``mmap`` refuses length 0)."""
+    import gc
+    import sys
+
+    from engine.fileio import FileSystem
+
+    path = tmp_path / "f.bin"
+    data = bytes(range(256)) * 64
+    path.write_bytes(data)
+    fs = FileSystem()
+    buf = fs.map_buffer(str(path))
+    piece = buf.slice(100, 10)
+    del buf
+    assert piece.to_pybytes() == data[100:110]
+
+    def mapped() -> int:
+        with open("/proc/self/maps") as f:
+            return sum(str(path) in line for line in f)
+
+    if sys.platform.startswith("linux"):
+        assert mapped() == 1
+        del piece
+        gc.collect()
+        assert mapped() == 0
+    (tmp_path / "empty").write_bytes(b"")
+    assert fs.map_buffer(str(tmp_path / "empty")).size == 0

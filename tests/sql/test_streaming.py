@@ -132,3 +132,47 @@ def test_a_key_range_larger_than_expected_still_streams_whole(session, monkeypat
     monkeypatch.setattr(scan, "few_rows", real)
     assert session.execute("select count(*) as c from r where id >= 10 and id < 20"
                            ).reader.read_all().to_pylist() == [{"c": 10}]
+
+
+class _CountingFS(engine.FileSystem):
+    """Counts how segment files are mapped: pyarrow's mapped file or a plain buffer."""
+
+    def __init__(self) -> None:
+        self.mapped_files: list[str] = []
+        self.buffers: list[str] = []
+
+    def memory_map(self, path: str) -> pa.MemoryMappedFile:
+        self.mapped_files.append(path)
+        return super().memory_map(path)
+
+    def map_buffer(self, path: str) -> pa.Buffer:
+        self.buffers.append(path)
+        return super().map_buffer(path)
+
+
+def test_own_mapped_scans_read_through_a_plain_buffer(tmp_path, monkeypatch):
+    """A scan's own mapping is a buffer, not pyarrow's ``MemoryMappedFile``: the IPC reader
+    advises ``WILLNEED`` over every range it reads from a mapped file, which made each scan
+    of SF10 lineitem walk (or read from disk) all its columns' pages for the few it used.
+    Only the segment's cached mapping, opened once, goes through ``memory_map``."""
+    fs = _CountingFS()
+    db = engine.Database.open(str(tmp_path / "db"), fs=fs, segment_rows=1 << 16)
+    session = Session(db)
+    try:
+        n = 3 << 16
+        i = np.arange(n, dtype=np.int64)
+        with db.begin() as tx:
+            tx.create_table("t", pa.schema([("k", pa.int64()), ("v", pa.int64())]))
+            tx.insert("t", pa.table({"k": i % 10, "v": i}))
+        assert len(db.snapshot().data("t").parts) == 3
+        monkeypatch.setattr(snapshot, "SCAN_OWN_MAP_BYTES", 1)
+        monkeypatch.setattr(snapshot, "SCAN_OWN_MAP_TABLE_BYTES", 1)
+        fs.mapped_files.clear()
+        for _ in range(3):
+            out = session.execute("select sum(v) as s from t where k < 5").reader.read_all()
+            assert out.to_pylist() == [{"s": int(i[i % 10 < 5].sum())}]
+        assert len(fs.buffers) >= 9  # three queries, each scanning three segments
+        assert len(fs.mapped_files) <= 3  # at most each segment's cached mapping, once
+    finally:
+        session.close()
+        db.close()
