@@ -49,6 +49,17 @@ def load(db: Any, name: str, table: pa.Table, primary_key: tuple = ()) -> None:
         tx.insert(name, table)
 
 
+def thousand_rows(session: Session, ddl: str) -> Session:
+    """``session`` with table ``t`` made by ``ddl`` (columns id, a, s) holding ids 0-999,
+    ``a = id % 7`` and ``s = 's<id>'``: the small table the plan-reuse tests query."""
+    session.execute(ddl)
+    ids = list(range(1000))
+    session.db.insert("t", pa.table({"id": pa.array(ids, pa.int64()),
+                                     "a": pa.array([i % 7 for i in ids], pa.int32()),
+                                     "s": [f"s{i}" for i in ids]}))
+    return session
+
+
 def duck_twin(db: Any, tables: dict[str, pa.Table]) -> Any:
     """A DuckDB connection over ``tables``, each also loaded into ``db``: the same rows on
     both sides of a comparison."""

@@ -9,6 +9,8 @@ import pytest
 
 from kodiak_flight.sql.errors import BindError, ParameterError
 
+from .harness import thousand_rows
+
 
 def params(*values, types=None):
     arrays = [pa.array([v], type=(types[i] if types else None)) for i, v in enumerate(values)]
@@ -21,12 +23,7 @@ def run(p, *values, types=None):
 
 @pytest.fixture
 def keyed(session):
-    session.execute("create table t (id bigint primary key, a int, s varchar)")
-    ids = list(range(1000))
-    session.db.insert("t", pa.table({"id": pa.array(ids, pa.int64()),
-                                     "a": pa.array([i % 7 for i in ids], pa.int32()),
-                                     "s": [f"s{i}" for i in ids]}))
-    return session
+    return thousand_rows(session, "create table t (id bigint primary key, a int, s varchar)")
 
 
 def test_lookup_binds_once_and_answers_each_value(keyed, binds):

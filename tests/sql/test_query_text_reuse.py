@@ -13,7 +13,7 @@ import pytest
 from kodiak_flight.sql import Session
 from kodiak_flight.sql.errors import BindError
 
-from .harness import check, duck_twin
+from .harness import check, duck_twin, thousand_rows
 
 
 def rows(session: Session, sql: str) -> list[dict]:
@@ -22,12 +22,7 @@ def rows(session: Session, sql: str) -> list[dict]:
 
 @pytest.fixture
 def filled(session: Session) -> Session:
-    session.execute("create table t (id bigint, a int, s varchar)")
-    ids = list(range(1000))
-    session.db.insert("t", pa.table({"id": pa.array(ids, pa.int64()),
-                                     "a": pa.array([i % 7 for i in ids], pa.int32()),
-                                     "s": [f"s{i}" for i in ids]}))
-    return session
+    return thousand_rows(session, "create table t (id bigint, a int, s varchar)")
 
 
 def test_the_same_text_binds_once(filled, binds):
