@@ -83,12 +83,8 @@ class Session:
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
         self.variables = Variables()  # SET / LET / $name (``pl/variables.py``)
         self.settings = SessionSettings()  # SET memory_limit, query_timeout (``settings.py``)
-        # (sql, schema) -> (catalog key, Prepared): see ``prepare``
-        self._prepared: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
-            OrderedDict()
-        # the same for queries run by ``execute`` (their schemas not described): see ``_query``
-        self._queries: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
-            OrderedDict()
+        self._prepared = KeptByText()  # ``prepare``'s statements
+        self._queries = KeptByText()  # queries ``execute`` ran (schemas not described)
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
         # what kodiak_queries / kodiak_sessions show: shared by the sessions of one database
         # (or server); a session sharing another's temp_tag is part of that one's entry
@@ -213,10 +209,10 @@ class Session:
         with self._interruptible(interrupt, sql) as query, guarded():
             if is_script(sql):  # blocks, control flow, {name}: the PL interpreter
                 return self.activity.watch(query, run_script(self, sql, params))
-            again = self._queries.get((sql, self.schema)) if params is None else None
-            if again is not None and again[0] == catalog_key(self.snapshot()):
-                self._queries.move_to_end((sql, self.schema))
-                return self.activity.watch(query, again[1].run())
+            again = self._queries.get((sql, self.schema), catalog_key(self.snapshot())) \
+                if params is None else None
+            if again is not None:
+                return self.activity.watch(query, again.run())
             stmts = parse(sql, self.max_nesting)
             if len(stmts) == 1 and params is None and reusable(stmts[0]):
                 return self.activity.watch(query, self._query(sql, stmts[0]).run())
@@ -234,9 +230,7 @@ class Session:
         check_supported(stmt)
         with reported(stmt):
             prepared = Prepared(self, stmt, sql, describe=False)
-        self._queries[(sql, self.schema)] = (catalog_key(self.snapshot()), prepared)
-        if len(self._queries) > _MAX_PREPARED:
-            self._queries.popitem(last=False)
+        self._queries.put((sql, self.schema), catalog_key(self.snapshot()), prepared)
         return prepared
 
     def run_statement(self, stmt: exp.Expression,
@@ -286,10 +280,9 @@ class Session:
         such as ADBC prepare anew whenever a cursor's SQL text changes."""
         version = catalog_key(self.snapshot())
         key = (sql, self.schema)
-        hit = self._prepared.get(key)
-        if hit is not None and hit[0] == version:
-            self._prepared.move_to_end(key)
-            return hit[1]
+        hit = self._prepared.get(key, version)
+        if hit is not None:
+            return hit
         if is_script(sql):  # run whole when executed (``pl/script.py``)
             return PreparedScript(self, sql)
         stmts = parse(sql, self.max_nesting)
@@ -300,9 +293,7 @@ class Session:
             prepared = Prepared(self, stmts[0], sql)
         if statement_for(stmts[0]).sensitive:  # CREATE SECRET: its text is not kept
             return prepared
-        self._prepared[key] = (version, prepared)
-        if len(self._prepared) > _MAX_PREPARED:
-            self._prepared.popitem(last=False)
+        self._prepared.put(key, version, prepared)
         return prepared
 
     def prepare_parsed(self, stmt: exp.Expression, *, describe: bool = False) -> Prepared:
@@ -454,6 +445,31 @@ class Prepared:
             self._templates[types] = tpl
             tpl.kept = True
         return tpl
+
+
+class KeptByText:
+    """Prepared statements kept by (SQL text, current schema), each for as long as the
+    catalog key it was bound under holds; past ``_MAX_PREPARED`` the least recently used
+    goes."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
+            OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, key: tuple[str, str], version: tuple[int, int]) -> Prepared | None:
+        hit = self._kept.get(key)
+        if hit is None or hit[0] != version:
+            return None
+        self._kept.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple[str, str], version: tuple[int, int], prepared: Prepared) -> None:
+        self._kept[key] = (version, prepared)
+        if len(self._kept) > _MAX_PREPARED:
+            self._kept.popitem(last=False)
 
 
 def reusable(stmt: exp.Expression) -> bool:
