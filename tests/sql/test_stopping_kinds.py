@@ -131,15 +131,6 @@ def test_a_large_sort_in_ranges_gives_the_same_order(tmp_path, order):
         db.close()
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 4096, 1 << 16, (1 << 16) + 3])
-def test_the_check_keeps_every_row(n):
-    """The check's result is shared between calls: always ``n`` trues, never a NULL."""
-    from kodiak_flight.sql.executor.checked import all_true
-
-    a = all_true(n)
-    assert len(a) == n and a.null_count == 0 and a.false_count == 0
-
-
 def test_the_check_in_a_filter_keeps_every_batch(session):
     session.execute("create table many (x bigint)")
     session.db.insert("many", pa.table({"x": pa.array(range(100_000), pa.int64())}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -63,11 +64,15 @@ def error_mapping_reader(r: pa.RecordBatchReader,
     raised an Arrow error. No frame here keeps ``r``: the plan keeps its error, whose
     traceback keeps the frames it passes, and the cycle through C++ would never be freed."""
     schema = r.schema
-    return pa.RecordBatchReader.from_batches(schema, _mapped(watched(r, interrupt)))
+    return pa.RecordBatchReader.from_batches(schema, _mapped(watched(r, interrupt), interrupt))
 
 
-def _mapped(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _mapped(batches: Iterator[pa.RecordBatch], interrupt: Interrupt | None
+            ) -> Iterator[pa.RecordBatch]:
     try:
         yield from batches
     except ARROW_ERRORS as e:
+        stopped = interrupt.stopped_by() if interrupt is not None else None
+        if stopped is not None:  # the plan's stop flag was set: its error is the stop's
+            raise copy.copy(stopped) from None
         raise execution_error(e) from None
