@@ -4,7 +4,10 @@ equal to DuckDB's.
 * ``optimizer.equivalences``: ``p.k = f.k AND s.k = f.k`` implies ``p.k = s.k``, so the two
   small relations join before the large one (TPC-H Q9's part and partsupp);
 * ``optimizer.case_branches``: a guarded CASE branch reads the expression the projection
-  computes unguarded anyway (TPC-H Q14), and keeps its guard otherwise.
+  computes unguarded anyway (TPC-H Q14), and keeps its guard otherwise;
+* ``optimizer.reduce_aggregates``: the semi join that restricts a grouped subquery to the
+  outer query's keys goes below the subquery's own join, onto the relation the key comes
+  from (TPC-H Q2).
 """
 
 from __future__ import annotations
@@ -99,6 +102,30 @@ def test_case_branch_reads_shared_expression(session, duck):
     plan = session.execute("explain " + Q14_LIKE).reader.read_all().column(0).to_pylist()
     assert not any("if_else" in ln for ln in plan), plan
     check(session, duck, Q14_LIKE)
+
+
+Q2_LIKE = """
+select p.p_pk, ps.ps_sk, ps.ps_cost from part p, ps
+where p.p_pk = ps.ps_pk and p.p_name like 'green%'
+  and ps.ps_cost = (select min(ps2.ps_cost) from ps ps2, part p2
+                    where ps2.ps_pk = p.p_pk and ps2.ps_sk = p2.p_pk and p2.p_name like 'red%')
+order by p.p_pk, ps.ps_sk"""
+
+
+def semi_join_probes(session, sql: str) -> list[str]:
+    """For every semi join in ``sql``'s plan, the operator it probes with (its left input,
+    the first line below it): ``Scan main.ps`` or ``Project``, ``Join``."""
+    lines = session.execute("explain " + sql).reader.read_all().column(0).to_pylist()
+    return [" ".join(lines[k + 1].split()[:2]) for k, line in enumerate(lines)
+            if line.lstrip().startswith("Join semi")]
+
+
+def test_subquery_keys_restrict_the_relation_they_come_from(session, duck):
+    """The subquery's grouping key is ps2.ps_pk: the semi join on the outer query's parts
+    runs on ps2 alone, below its join with p2, not on that join's output."""
+    assert semi_join_probes(session, Q2_LIKE) == ["Scan main.ps"]
+    got = check(session, duck, Q2_LIKE)
+    assert got  # some green parts have a cheapest red supplier
 
 
 def test_case_branch_keeps_guard_alone(session, duck):

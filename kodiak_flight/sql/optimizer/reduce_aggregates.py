@@ -1,5 +1,6 @@
 """Aggregation reduced by a join: ``Agg(R) GROUP BY k JOIN S ON k = S.x`` with S small
-aggregates only the rows of R whose ``k`` occurs in S."""
+aggregates only the rows of R whose ``k`` occurs in S; when R is a join, the rows of the
+relation in it that ``k`` comes from."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from ..plan import Aggregate, Join, Node, Project
 from ..types import common_type
 from .cardinality import estimate
 from .plan_copy import copy_plan, copyable
+from .util import id_set
 
 
 def aggregate_below(node: Node) -> tuple[Aggregate | None, dict[str, str]]:
@@ -37,10 +39,42 @@ def reduce_aggregates(j: Join) -> None:
         if estimate(other) * 4 > estimate(agg.input):
             continue
         types = dict(agg.input.output)
-        agg.input = Join(agg.input, copy_plan(other), "semi",
-                         [Col(k, types[k]) for k, _ in pairs], [o for _, o in pairs])
-        for idx, (a, b) in enumerate(zip(agg.input.left_keys, agg.input.right_keys,
-                                         strict=True)):
+        semi = Join(agg.input, copy_plan(other), "semi",
+                    [Col(k, types[k]) for k, _ in pairs], [o for _, o in pairs])
+        for idx, (a, b) in enumerate(zip(semi.left_keys, semi.right_keys, strict=True)):
             if a.type != b.type:
                 t = common_type(a.type, b.type)
-                agg.input.left_keys[idx], agg.input.right_keys[idx] = cast(a, t), cast(b, t)
+                semi.left_keys[idx], semi.right_keys[idx] = cast(a, t), cast(b, t)
+        agg.input = sunk(semi)
+
+
+def sunk(semi: Join) -> Node:
+    """``semi`` moved below the renaming projections under it and into the side
+    of each inner join there that holds its keys, while that side is still several times
+    the size of the semi join's build side: the rows it drops then never reach those joins.
+    (TPC-H Q2's subquery: the 747 parts the outer query wants filter partsupp's 800 K rows
+    before they join the European suppliers, instead of the 159 K rows that join makes.)
+    A semi join on one side's columns commutes with an inner join and a rename."""
+    node = semi.left
+    if not all(isinstance(k, Col) for k in semi.left_keys):
+        return semi
+    if isinstance(node, Project):
+        exprs = dict(node.exprs)
+        below = [exprs.get(k.id) for k in semi.left_keys]
+        if not all(isinstance(e, Col) and e.type == k.type
+                   for e, k in zip(below, semi.left_keys, strict=True)):
+            return semi
+        semi.left_keys = list(below)  # type: ignore[arg-type]  # all Cols (checked)
+        semi.left, node.input = node.input, semi
+        node.input = sunk(semi)
+        return node
+    if isinstance(node, Join) and node.kind == "inner":
+        need = {k.id for k in semi.left_keys}  # type: ignore[attr-defined]  # Cols
+        small = estimate(semi.right)
+        for side in ("left", "right"):
+            child = getattr(node, side)
+            if need <= id_set(child) and small * 4 <= estimate(child):
+                semi.left = child
+                setattr(node, side, sunk(semi))
+                return node
+    return semi
