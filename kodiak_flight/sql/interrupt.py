@@ -14,6 +14,8 @@ fails, or a cancel, sets, and that the running plan reads in native code without
 from __future__ import annotations
 
 import copy
+import functools
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import QueryCancelled, QueryTimedOut
+
+log = logging.getLogger(__name__)
 
 
 class StopFlag(bytearray):
@@ -49,6 +53,30 @@ class StopFlag(bytearray):
         if self.reason is None:
             self.reason = copy.copy(reason)
         self[0] = 0
+
+
+@functools.cache
+def flags_read_natively() -> bool:
+    """Whether this pyarrow reads a :class:`StopFlag`'s byte at each evaluation (checked once
+    per process on a two-row table). It relies on Arrow not copying a list literal's values,
+    true of the pyarrow versions Kodiak is tested with; where it fails, plans get no check
+    inside and a stopped query's plan runs on to its scans' next check (the query itself
+    still answers at once: ``executor/watch.py``)."""
+    flag = StopFlag()
+    t = pa.table({"x": [1, 2]})
+    try:
+        kept = t.filter(flag.expression).num_rows == 2
+    except pa.ArrowInvalid:
+        kept = False
+    flag.trip(QueryCancelled("self-check"))
+    try:
+        t.filter(flag.expression)
+    except pa.ArrowInvalid:
+        if kept:
+            return True
+    log.warning("this pyarrow copies a list literal's values: queries stop at their scans' "
+                "next check, not inside joins")
+    return False
 
 
 class Interrupt:

@@ -83,3 +83,25 @@ def test_a_plans_own_error_is_its_own(session):
         session.execute("select cast('x' || a.x as bigint) from many a join many b "
                         "on a.x = b.x and a.x = 7 "
                         "where a.x % 3 <> b.x % 7", interrupt=Interrupt()).reader.read_all()
+
+
+def test_this_pyarrow_reads_the_flag_natively():
+    """The supported pyarrow reads a list literal's values where they lie (the premise)."""
+    from kodiak_flight.sql.interrupt import flags_read_natively
+
+    assert flags_read_natively()
+
+
+def test_without_native_flags_joins_still_answer_and_stop(session, monkeypatch):
+    """Where a pyarrow copied the literal, plans get no check inside: answers are the same
+    and a cancelled query still raises its own error (from the scans' and the reader's
+    checks)."""
+    from kodiak_flight.sql.executor import checked
+
+    monkeypatch.setattr(checked, "flags_read_natively", lambda: False)
+    got = session.execute(JOIN, interrupt=Interrupt()).reader.read_all().to_pylist()
+    assert got == [{"n": sum(1 for x in range(N) if x % 3 != x % 7)}]
+    interrupt = Interrupt()
+    interrupt.cancel()
+    with pytest.raises(QueryCancelled):
+        session.execute(JOIN, interrupt=interrupt).reader.read_all()

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.acero as ac
 import pyarrow.compute as pc
 
-from ..interrupt import Interrupt
+from ..interrupt import Interrupt, flags_read_natively
 from .acero import seq
 
 
@@ -51,11 +51,12 @@ def read_checked(r: pa.RecordBatchReader, interrupt: Interrupt) -> pa.Table:
     return pa.Table.from_batches(batches, schema)
 
 
-def check_expr(interrupt: Interrupt) -> pc.Expression:
+def check_expr(interrupt: Interrupt) -> pc.Expression | None:
     """An expression, true for every row while ``interrupt`` lets the query run, and an
     Arrow error in the plan evaluating it once the query is stopped (its
-    :class:`~..interrupt.StopFlag`, read natively each time Acero evaluates it)."""
-    return interrupt.stop_flag().expression
+    :class:`~..interrupt.StopFlag`, read natively each time Acero evaluates it); None where
+    this pyarrow cannot read the flag so (``flags_read_natively``)."""
+    return interrupt.stop_flag().expression if flags_read_natively() else None
 
 
 def checked_residual(residual: pc.Expression | None, interrupt: Interrupt | None
@@ -67,12 +68,14 @@ def checked_residual(residual: pc.Expression | None, interrupt: Interrupt | None
     would gather each candidate pair's columns); its output batches are checked instead."""
     if interrupt is None or residual is None:
         return residual
-    return pc.Expression._call("and_kleene", [residual, check_expr(interrupt)])
+    check = check_expr(interrupt)
+    return residual if check is None else pc.Expression._call("and_kleene", [residual, check])
 
 
 def checked_output(decl: ac.Declaration, interrupt: Interrupt | None) -> ac.Declaration:
     """``decl`` followed by a filter node checking ``interrupt`` before each output batch
     goes on (into an aggregation, another join, a sort)."""
-    if interrupt is None:
+    check = check_expr(interrupt) if interrupt is not None else None
+    if check is None:
         return decl
-    return seq(decl, ac.Declaration("filter", ac.FilterNodeOptions(check_expr(interrupt))))
+    return seq(decl, ac.Declaration("filter", ac.FilterNodeOptions(check)))
