@@ -31,7 +31,9 @@ def duck(session: Session):
     supp = pa.table({"s_sk": pa.array(keys, pa.int64()),
                      "s_name": [f"s{k % 300}" for k in range(len(keys))],
                      "s_nat": pa.array([k % 25 for k in keys], pa.int64())})
-    con = duck_twin(session.db, {"line": line, "supp": supp})
+    ords = pa.table({"o_ok": pa.array(range(10_000), pa.int64()),
+                     "o_flag": pa.array([k % 50 for k in range(10_000)], pa.int64())})
+    con = duck_twin(session.db, {"line": line, "supp": supp, "ord": ords})
     yield con
     con.close()
 
@@ -59,14 +61,22 @@ QUERIES = [
 ]
 
 
+# Q7's shape: the suppliers of two nations join above the join of lineitem with orders
+DEEP = """
+select s_name, count(*) as n, sum(l_price) as total from line, ord, supp
+where l_ok = o_ok and l_sk = s_sk and o_flag = 1 and s_nat in (3, 17)
+  and l_day between date '1994-09-01' and date '1995-01-31'
+group by s_name order by s_name"""
+
+
 @pytest.fixture
 def spy(monkeypatch):
     calls = []
     real = join.key_filtered_inputs
 
-    def counting(ex, node, pos):
-        calls.append(pos)
-        return real(ex, node, pos)
+    def counting(ex, node, *found):
+        calls.append(found)
+        return real(ex, node, *found)
     monkeypatch.setattr(join, "key_filtered_inputs", counting)
     return calls
 
@@ -81,6 +91,22 @@ def test_same_answers_as_duckdb(session, duck, spy, sql):
 def test_same_answers_without_it(session, duck, monkeypatch, sql):
     monkeypatch.setattr(join, "key_filter", lambda node: None)
     check(session, duck, sql)
+
+
+def test_through_a_join_below(session, duck, spy):
+    """The key's rows are restricted at the scan's filter under the join below. The path to
+    it is copied, not changed: the plan may be run again (a kept or prepared one)."""
+    check(session, duck, DEEP)
+    assert len(spy) == 1 and len(spy[0][1]) > 1, spy  # through at least one join
+    path = spy[0][1]
+    for parent, child in zip(path, path[1:]):
+        assert any(getattr(parent, side, None) is child for side in ("left", "right", "input"))
+    assert "is_in" not in repr(path[-1].cond)
+
+
+def test_through_a_join_below_without_it(session, duck, monkeypatch):
+    monkeypatch.setattr(join, "key_filter", lambda node: None)
+    check(session, duck, DEEP)
 
 
 def test_not_for_a_bare_scan(session, duck, spy):

@@ -56,8 +56,8 @@ def run_join(ex: Executor, node: Join) -> Out:
     lookup = index_join(node)
     if lookup is not None:
         left, right = index_join_inputs(ex, node, *lookup)
-    elif (pos := key_filter(node)) is not None:
-        left, right = key_filtered_inputs(ex, node, pos)
+    elif (found := key_filter(node)) is not None:
+        left, right = key_filtered_inputs(ex, node, *found)
     else:
         left, right = ex.run(node.left), ex.run(node.right)
     lids, rids = node.left.out_ids(), node.right.out_ids()
@@ -152,22 +152,48 @@ def index_join_inputs(ex: Executor, node: Join, side: str, pos: int, column: str
     return outs if side == "right" else (outs[1], outs[0])
 
 
-def key_filter(node: Join) -> int | None:
-    """The key position whose values the small right input of an inner or semi join hands
-    to the filter its large left input runs on a scan's batches (``key_filtered_inputs``):
-    a left row whose key the right lacks matches nothing in either. (TPC-H Q20: lineitem's
-    909 K rows of 1994 were copied before a semi join with 8.5 K part-supplier pairs kept
-    9.7 K of them.)"""
-    if node.kind not in KEY_FILTERED or node.build_left or not node.left_keys or \
-            not on_batches(node.left):
+def key_filter(node: Join) -> tuple[int, list[Node], str] | None:
+    """Where the small right input of an inner or semi join hands its keys to a filter that
+    runs on a scan's batches (``key_filtered_inputs``): the key position, the path from the
+    left input down to that filter (through inner joins and renames: each row above comes
+    from one row there with the same key value), and the key's column id there. A left row
+    whose key the right lacks matches nothing in either kind. (TPC-H Q20: lineitem's 909 K
+    rows of 1994 were copied before a semi join with 8.5 K part-supplier pairs kept 9.7 K
+    of them; Q7: lineitem's 1.83 M rows of two years were copied and joined with the
+    orders of two nations' customers before the suppliers of those nations kept 8 %.)"""
+    if node.kind not in KEY_FILTERED or node.build_left or not node.left_keys:
         return None
-    if estimate(node.right) > (KEY_FILTER_RIGHT_ROWS if node.kind == "semi" else
-                               INDEX_JOIN_KEYS):
+    small = estimate(node.right)
+    if small > (KEY_FILTER_RIGHT_ROWS if node.kind == "semi" else INDEX_JOIN_KEYS):
         return None  # (how many keys it has is known once it has run: see below)
     for pos, (lk, rk) in enumerate(zip(node.left_keys, node.right_keys, strict=True)):
         if isinstance(lk, Col) and lk.type == rk.type and pa.types.is_integer(lk.type):
-            return pos
+            found = scan_filter_below(node.left, lk.id)
+            if found is not None and (node.kind == "semi" or
+                                      estimate(found[0][-1]) >= INDEX_JOIN_RATIO * small):
+                return pos, found[0], found[1]
     return None
+
+
+def scan_filter_below(node: Node, key: str) -> tuple[list[Node], str] | None:
+    """The path from ``node`` down to the filter on a scan's batches that outputs column
+    ``key``, through inner joins and renames, and the column's id there."""
+    path = [node]
+    while True:
+        if type(node) is Filter:
+            return (path, key) if on_batches(node) and key in node.out_ids() else None
+        if isinstance(node, Project):
+            e = dict(node.exprs).get(key)
+            if not isinstance(e, Col):
+                return None
+            key, node = e.id, node.input
+        elif isinstance(node, Join) and node.kind == "inner":
+            node = node.left if key in node.left.out_ids() else node.right
+            if key not in node.out_ids():
+                return None
+        else:
+            return None
+        path.append(node)
 
 
 def on_batches(node: Node) -> bool:
@@ -181,21 +207,39 @@ def on_batches(node: Node) -> bool:
                                       estimate(node) <= KEPT_SHARE * estimate(node.input))
 
 
-def key_filtered_inputs(ex: Executor, node: Join, pos: int) -> tuple[Out, Out]:
-    """Run the small right input first, then the left one with its rows whose key is among
-    the right's (an integer set test on the scan's batches, ``int_tests.Members``): the
-    left's columns are then copied only for rows the join can match. TPC-H Q7's lineitem
-    kept 1.83 M rows of its ship-date range, 8% of which have a supplier of the two
-    nations; reading and testing them cost about 50 ms of CPU, and about 32 with the
-    supplier keys tested too (148 K rows kept)."""
+def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], key: str
+                        ) -> tuple[Out, Out]:
+    """Run the small right input first, then the left one with the rows of the scan filter
+    at the end of ``path`` whose key is among the right's (an integer set test on the
+    scan's batches, ``int_tests.Members``): the scan's columns are then copied, and joined
+    on the way up, only for rows the join can match. TPC-H Q7's lineitem kept 1.83 M rows
+    of its ship-date range, 8% of which have a supplier of the two nations; reading and
+    testing them cost about 50 ms of CPU, and about 32 with the supplier keys tested too
+    (148 K rows kept)."""
     small = ex.as_table(ex.run(node.right))
     keys = pc.unique(evaluate(small, ex.resolve(node.right_keys[pos]))).drop_null()
-    if len(keys) > KEY_FILTER_KEYS or len(keys) * KEY_FILTER_RATIO > estimate(node.left):
+    if len(keys) > KEY_FILTER_KEYS or len(keys) * KEY_FILTER_RATIO > estimate(path[-1]):
         return ex.run(node.left), Out(table=small)
-    test = Call("is_in", (node.left_keys[pos],), pc.SetLookupOptions(keys, skip_nulls=True),
-                pa.bool_())
+    test = Call("is_in", (Col(key, node.left_keys[pos].type),),
+                pc.SetLookupOptions(keys, skip_nulls=True), pa.bool_())
     test._values = tuple(keys.to_pylist())  # type: ignore[attr-defined]  # (as IN lists)
-    return ex.run(Filter(node.left, test)), Out(table=small)
+    return ex.run(tested(path, test)), Out(table=small)
+
+
+def tested(path: list[Node], test: Expr) -> Node:
+    """A copy of ``path``'s nodes (the plan may be run again) with ``test`` put on the
+    filter at its end."""
+    below: Node = Filter(path[-1], test)
+    for upper, lower in zip(path[-2::-1], path[:0:-1], strict=True):
+        c = copy.copy(upper)
+        if isinstance(c, Project):
+            c.input = below
+        elif c.left is lower:  # type: ignore[attr-defined]  # a Join
+            c.left = below  # type: ignore[attr-defined]
+        else:
+            c.right = below  # type: ignore[attr-defined]
+        below = c
+    return below
 
 
 def index_join(node: Join) -> tuple[str, int, str] | None:
