@@ -5,6 +5,8 @@ some parts). Answers against DuckDB, and where it applies."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -99,7 +101,7 @@ def test_through_a_join_below(session, duck, spy):
     check(session, duck, DEEP)
     assert len(spy) == 1 and len(spy[0][1]) > 1, spy  # through at least one join
     path = spy[0][1]
-    for parent, child in zip(path, path[1:]):
+    for parent, child in itertools.pairwise(path):
         assert any(getattr(parent, side, None) is child for side in ("left", "right", "input"))
     assert "is_in" not in repr(path[-1].cond)
 
