@@ -89,6 +89,8 @@ class Executor:
         self.threads = True  # Acero plans on its thread pool; False after a plan stalled
         self.known: dict[int, int] = {}  # plan node id -> rows, for nodes run into a table
         self._ran: list[Node] = []  # those nodes, kept so that no other node gets their id
+        # a copy of a plan node run in its place (a key filter's path) -> (copy, original)
+        self._stand_ins: dict[int, tuple[Node, Node]] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -174,6 +176,15 @@ class Executor:
             self.known[id(node)] = out.table.num_rows
             self._ran.append(node)
         return out
+
+    def stand_in(self, copy: Node, original: Node) -> None:
+        """``copy`` runs in ``original``'s place: EXPLAIN ANALYZE counts it as the original."""
+        self._stand_ins[id(copy)] = (copy, original)
+
+    def original(self, node: Node) -> Node:
+        """The plan node ``node`` runs in place of (itself, unless it is a stand-in)."""
+        found = self._stand_ins.get(id(node))
+        return found[1] if found is not None else node
 
     def estimate(self, node: Node) -> float:
         """``node``'s estimated rows, with the actual rows of the nodes run into tables so

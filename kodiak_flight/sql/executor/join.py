@@ -223,15 +223,16 @@ def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], ke
     test = Call("is_in", (Col(key, node.left_keys[pos].type),),
                 pc.SetLookupOptions(keys, skip_nulls=True), pa.bool_())
     test._values = tuple(keys.to_pylist())  # type: ignore[attr-defined]  # (as IN lists)
-    return ex.run(tested(path, test)), Out(table=small)
+    return ex.run(tested(ex, path, test)), Out(table=small)
 
 
-def tested(path: list[Node], test: Expr) -> Node:
+def tested(ex: Executor, path: list[Node], test: Expr) -> Node:
     """A copy of ``path``'s nodes (the plan may be run again) with ``test`` put on the
-    filter at its end."""
+    filter at its end; each copy stands in for its original (EXPLAIN ANALYZE)."""
     below: Node = Filter(path[-1], test)
     for upper, lower in zip(path[-2::-1], path[:0:-1], strict=True):
         c = copy.copy(upper)
+        ex.stand_in(c, upper)
         if isinstance(c, Project):
             c.input = below
         elif c.left is lower:  # type: ignore[attr-defined]  # a Join

@@ -37,7 +37,7 @@ class ProfilingExecutor(Executor):
         start = time.perf_counter()
         out = super().run(node)
         table = self.as_table(out)
-        st = self.stats.setdefault(id(node), Stats())
+        st = self.stats.setdefault(id(self.original(node)), Stats())
         st.seconds += time.perf_counter() - start
         st.rows += table.num_rows
         st.runs += 1
