@@ -65,7 +65,7 @@ def sunk(semi: Join) -> Node:
                    for e, k in zip(below, semi.left_keys, strict=True)):
             return semi
         semi.left_keys = list(below)  # type: ignore[arg-type]  # all Cols (checked)
-        semi.left, node.input = node.input, semi
+        semi.left = node.input
         node.input = sunk(semi)
         return node
     if isinstance(node, Join) and node.kind == "inner":
