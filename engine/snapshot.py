@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from .catalog import ROWID, Catalog, ColumnDef, ObjectDef, TableDef, storage_type
 from .errors import CorruptionError, SchemaError
+from .minmax import min_max
 from .predicate import And, Compare, In, Predicate, key_bounds
 from .table import BUFFERED, OFFSET_BITS, TOP, Part, TableData, key_columns, split_location
 
@@ -167,6 +168,35 @@ class Snapshot:
         parts = data.parts
         return StorageInfo(len(parts), sum(p.segment.size for p in parts),
                            sum(len(p.deletes) for p in parts), data.buffer_rows)
+
+    def column_bounds(self, name: str, column: str) -> tuple[Any, Any] | None:
+        """The least and greatest non-NULL values column ``column`` of ``name`` holds: exact
+        bounds from its segments' statistics and its write buffer (a row deleted since may
+        lie within them; none lies outside), for a reader that must rule out an overflow.
+        ``(None, None)`` when it holds no value; None when a segment has no statistics for
+        it. A segment written before the column was added holds its default."""
+        data = self.data(name)
+        col = data.tdef.column(column)
+        found: list[tuple[Any, Any]] = []
+        for part in data.parts:
+            st = part.segment.stats.get(col.physical)
+            if st is None:
+                if col.default is not None:
+                    found.append((col.default, col.default))
+                continue
+            lo, hi, nulls, rows = st
+            if nulls >= rows:
+                continue
+            if lo is None or hi is None:
+                return None
+            found.append((lo, hi))
+        if data.buffer_rows:
+            lo, hi = min_max(data.buffer_table.column(col.physical))
+            if lo is not None:
+                found.append((lo, hi))
+        if not found:
+            return None, None
+        return min(lo for lo, _ in found), max(hi for _, hi in found)
 
     def table(self, name: str) -> TableInfo:
         td = self.state.catalog.get(name)

@@ -215,6 +215,45 @@ class Aggregate(Node):
 
 
 @dataclass(eq=False)
+class Unscale(Project):
+    """A projection that passes its input's columns on and adds, for decimal columns of
+    precision <= 18, their unscaled values as int64 columns (``unscaled(c)`` calls; the
+    executor takes each value's low 64 bits, ``executor/integer_decimals.py``)."""
+
+    def label(self) -> str:
+        return "Unscale " + ", ".join(f"{i}={e!r}" for i, e in self.exprs if not isinstance(e, Col))
+
+
+@dataclass(eq=False)
+class IntegerDecimals(Node):
+    """An aggregation over decimals computed on their unscaled integers
+    (``optimizer/integer_decimals.py``): ``lowered`` is the aggregation rewritten so, whose
+    sums, minima and maxima ``results`` converts back; ``original`` is the aggregation as
+    planned, which runs instead when the bounds of the columns read (``leaves``) do not
+    rule out an integer overflow (``checks``: each int64 value computed, with the bound it
+    must stay within)."""
+
+    lowered: Aggregate
+    original: Aggregate
+    results: list[tuple[str, str]]  # (lowered id, original id) of converted results
+    leaves: dict[str, tuple[str, str, int]]  # leaf twin id -> (table, source column, scale)
+    checks: list[tuple[Expr, int]]  # (int64 value over leaf twins, largest magnitude allowed)
+    values: dict[str, Expr]  # summed twin id -> its value over leaf twins
+    rows_id: str = ""  # the lowered aggregation's count of rows per group
+    codes: list[tuple[str, str]] = field(default_factory=list)  # (key twin, original key)
+
+    def children(self) -> list[Node]:
+        return [self.lowered]
+
+    @property
+    def output(self) -> list[Field]:
+        return self.original.output
+
+    def label(self) -> str:
+        return "IntegerDecimals (decimals below as unscaled int64s, one-byte keys as bytes)"
+
+
+@dataclass(eq=False)
 class Join(Node):
     left: Node
     right: Node

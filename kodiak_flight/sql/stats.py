@@ -104,6 +104,26 @@ def clustered(cache: dict, snap: Any, table: str, row_count: int, column: str) -
     return out
 
 
+def single_bytes(cache: dict, snap: Any, table: str, row_count: int, column: str) -> bool:
+    """Whether every sampled value of a string column is one byte long, none NULL (flags,
+    codes): such a column groups as its bytes (``optimizer/integer_decimals.py``)."""
+    key = (table, row_count, (column,), "single_bytes")
+    if key in cache:
+        return cache[key]
+    out = False
+    try:
+        col = _sample(snap, table, (column,)).column(0)
+        if pa.types.is_string_view(col.type):
+            col = col.cast(pa.large_string())
+        out = len(col) > 0 and col.null_count == 0 and \
+            pc.min_max(pc.binary_length(col)).as_py() == {"min": 1, "max": 1}
+    except Exception:  # statistics are advisory; never fail a query for them
+        out = False
+    with _lock:
+        cache[key] = out
+    return out
+
+
 def as_number(v: Any) -> float | None:
     """A constant on the scale ``minmax`` uses, or None."""
     import datetime as dt
@@ -133,6 +153,9 @@ class TableStats:
 
     def clustered(self, column: str) -> bool:
         return clustered(self.cache, self.snap, self.table, self.row_count, column)
+
+    def single_bytes(self, column: str) -> bool:
+        return single_bytes(self.cache, self.snap, self.table, self.row_count, column)
 
 
 def _sample(snap: Any, table: str, columns: tuple[str, ...]) -> pa.Table:

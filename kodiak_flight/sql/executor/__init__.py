@@ -13,6 +13,7 @@ from . import (
     cte,
     filter_project,
     generate,
+    integer_decimals,
     join,
     sample,
     scan,
@@ -26,5 +27,5 @@ from .core import Executor, Out
 from .kernels import evaluate_compiled
 
 __all__ = ["Executor", "Out", "agg_spec", "aggregate", "cte", "evaluate_compiled",
-           "execution_error", "filter_project", "finalize", "generate", "join", "sample", "scan", "setops",
+           "execution_error", "filter_project", "finalize", "generate", "integer_decimals", "join", "sample", "scan", "setops",
            "sort_limit", "window"]

@@ -21,7 +21,9 @@ for comma-joined TPC-H queries means cross products. The rules
 * prune every operator to the columns used above it (``prune``);
 * let a guarded CASE branch read the same expression the projection computes unguarded
   anyway (``case_branches``), then compute arithmetic a projection repeats once
-  (``shared_subexpressions``).
+  (``shared_subexpressions``);
+* compute sums of decimal arithmetic on unscaled int64s where the data's bounds allow
+  (``integer_decimals``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .dependent_keys import fetch_dependent_keys
 from .eager_aggregation import aggregate_early
 from .early_projection import compute_early
 from .engine_predicates import to_engine_predicate
+from .integer_decimals import integer_decimals
 from .join_filters import filters_into_joins
 from .prune import prune_columns
 from .pushdown import push_predicates
@@ -52,7 +55,8 @@ def optimize_ctes(node: Node) -> Node:
 
 
 RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, aggregate_early, compute_early,
-         filters_into_joins, prune_columns, unguard_case_branches, share_subexpressions)
+         filters_into_joins, prune_columns, unguard_case_branches, share_subexpressions,
+         integer_decimals)
 
 
 def optimize(node: Node) -> Node:
