@@ -179,3 +179,18 @@ def tpch(tmp_path_factory):
     s = Session(d)
     yield s, con
     s.close()
+
+
+@pytest.fixture
+def optimizes(monkeypatch):
+    """Counts the optimiser's runs made for kept statements (``plancache``)."""
+    from kodiak_flight.sql import plancache
+    calls = []
+    real = plancache.optimize
+
+    def counting(plan):
+        calls.append(1)
+        return real(plan)
+
+    monkeypatch.setattr(plancache, "optimize", counting)
+    return calls

@@ -21,20 +21,6 @@ def run(p, *values, types=None):
     return r.table if r.table is not None else r.reader.read_all()
 
 
-@pytest.fixture
-def optimizes(monkeypatch):
-    """Counts the optimiser's runs made for prepared statements."""
-    calls = []
-    real = plancache.optimize
-
-    def counting(plan):
-        calls.append(1)
-        return real(plan)
-
-    monkeypatch.setattr(plancache, "optimize", counting)
-    return calls
-
-
 @pytest.fixture(params=["keyless", "keyed"])
 def orders(request, session):
     """A table looked up by ``k``: through a secondary index (keyless) or its primary key."""

@@ -134,3 +134,35 @@ def test_a_failed_first_run_is_not_kept_wrong(session):
     session.execute("create table later (x int)")
     session.execute("insert into later values (1), (2), (3)")
     assert rows(session, sql) == [{"n": 3}]
+
+
+def test_a_join_is_optimised_again_only_when_row_counts_change(filled, optimizes):
+    """Its join order follows the row counts: the same counts, the same plan (kept); other
+    counts, optimised anew. Answers stay those of a fresh run."""
+    filled.execute("create table u (a int, label varchar)")
+    filled.execute("insert into u values (1, 'one'), (3, 'three')")
+    sql = "select u.label, count(*) as n from t join u on t.a = u.a group by u.label " \
+          "order by u.label"
+    first = rows(filled, sql)
+    assert first == [{"label": "one", "n": 143}, {"label": "three", "n": 143}]
+    optimizes.clear()
+    for _ in range(3):
+        assert rows(filled, sql) == first
+    assert not optimizes
+    filled.execute("insert into u values (3, 'three again')")
+    assert rows(filled, sql)[-1] == {"label": "three again", "n": 143}
+    assert len(optimizes) == 1
+    rows(filled, sql)
+    assert len(optimizes) == 1
+    filled.execute("delete from t where id = 1")  # a = 1
+    assert rows(filled, sql)[0] == {"label": "one", "n": 142}
+    assert len(optimizes) == 2
+
+
+def test_a_subquery_is_planned_per_run(filled, optimizes):
+    """Its plan is optimised in place as it runs: no plan holding one is shared."""
+    sql = "select count(*) as n from t where a > (select avg(a) from t where id < 500)"
+    first = rows(filled, sql)
+    optimizes.clear()
+    assert rows(filled, sql) == first
+    assert optimizes
