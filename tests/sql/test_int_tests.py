@@ -142,6 +142,44 @@ def test_integers_and_dates_match_arrow():
             assert kept(b, cond) == arrow_kept(b, cond) == python_kept(days, op, d, False)
 
 
+def test_column_pairs_match_arrow():
+    """Two columns of one integer-valued type compared (``Pair``): ints, dates, decimals,
+    NULLs on either side, a sliced batch, inside an AND/OR tree and on kept rows only."""
+    rng = np.random.default_rng(9)
+    n = 3000
+
+    def nulls(a: pa.Array, every: int) -> pa.Array:
+        return pa.array([None if k % every == 1 else v for k, v in enumerate(a.to_pylist())],
+                        a.type)
+    cases = [pa.array(rng.integers(-5, 5, n), pa.int64()),
+             pa.array(rng.integers(8000, 8010, n), pa.int32()).cast(pa.date32()),
+             decimals(rng, n, 15, 2)]
+    for a in cases:
+        x = nulls(a, 7).slice(2)
+        y = nulls(pa.array(rng.permutation(a.to_pylist()), a.type), 5).slice(1, len(x))
+        b = pa.record_batch([x, y], names=["x", "y"])
+        X, Y = Col("x", a.type), Col("y", a.type)
+        for op in OPS:
+            cond = Call(op, (X, Y), None, pa.bool_())
+            assert isinstance(it.compile_test(cond), it.Pair)
+            assert kept(b, cond) == arrow_kept(b, cond), (a.type, op)
+        tree = Call("or_kleene", (Call("less", (X, Y), None, pa.bool_()),
+                                  Call("equal", (Y, X), None, pa.bool_())), None, pa.bool_())
+        assert kept(b, tree) == arrow_kept(b, tree)
+        first = Call("less", (X, Y), None, pa.bool_())
+        rows = np.flatnonzero(rng.random(len(x)) < 0.05)  # the kept-rows path
+        got = rows[it.run_test(it.compile_test(first), b, rows)]
+        assert set(got.tolist()) == set(arrow_kept(b, first)) & set(rows.tolist())
+    # other types, or two different ones, are Arrow's
+    i32, i64 = Col("x", pa.int32()), Col("y", pa.int64())
+    assert it.compile_test(Call("less", (i32, i64), None, pa.bool_())) is None
+    f = Col("x", pa.float64())
+    assert it.compile_test(Call("less", (f, Col("y", pa.float64())), None, pa.bool_())) is None
+    d = Col("x", pa.decimal128(15, 2))
+    assert it.compile_test(Call("less", (d, Col("y", pa.decimal128(15, 3))), None,
+                                pa.bool_())) is None
+
+
 def test_what_is_left_to_arrow():
     d19 = Col("c", pa.decimal128(19, 2))
     d15 = Col("c", pa.decimal128(15, 2))
@@ -190,6 +228,9 @@ def duck(session):
         "big": pa.array([Decimal(int(v)).scaleb(-4) for v in rng.integers(-10**17, 10**17, N)],
                         pa.decimal128(18, 4)),
     })
+    shift = rng.integers(-30, 30, N)
+    t = t.append_column("d2", pa.array([None if i % 89 == 3 else int(v) for i, v in enumerate(
+        pc.cast(t["d"], pa.int32()).to_numpy() + shift)], pa.int32()).cast(pa.date32()))
     con = duckdb.connect()
     with session.db.begin() as tx:
         tx.create_table("t", t.schema)
@@ -215,6 +256,10 @@ WHERES = [
     "d >= date '1994-01-01' and d < date '1995-01-01' and q < 1e30",
     "d >= date '1994-01-01' and d < date '1995-01-01' and q > -1e30 and q is null",
     "d between date '1994-03-01' and date '1994-04-01' and q < 0 and disc > 0.05",
+    "d >= date '1994-01-01' and d < date '1995-01-01' and d2 < d and q <= w",
+    "d >= date '1994-01-01' and d < date '1995-01-01' and d2 >= d and disc <> q",
+    "d >= date '1994-01-01' and d < date '1995-01-01' and d2 < d and m in ('MAIL', 'SHIP')",
+    "d >= date '1994-01-01' and d < date '1995-01-01' and (d2 = d or m = 'AIR') and k > 10",
 ]
 
 
@@ -278,6 +323,19 @@ def test_other_stacked_conditions_stay_in_acero(session, duck, monkeypatch):
     assert made and all(isinstance(s, it.Range) for s in made[-1]), made
 
 
+def test_stacked_tests_join_the_scan_and_the_rest_stays_in_acero(session, duck, monkeypatch):
+    """TPC-H Q12's shape: the date-to-date comparisons above a scan's date range run on the
+    scan's batches with it; the IN list of strings runs in Acero on the rows they keep."""
+    made = spied_steps(monkeypatch)
+    sql = ("select m, count(*), sum(q) from t where d >= date '1994-01-01' and "
+           "d < date '1995-01-01' and m in ('MAIL', 'SHIP') and d2 < d and k > d2 - d "
+           "group by m order by m")
+    check(session, duck, sql)
+    assert made, made
+    assert sum(isinstance(s, it.Pair) for s in made[-1]) == 1, made
+    assert all(isinstance(s, (it.Range, it.Pair)) for s in made[-1]), made
+
+
 def member_test(col: Col, values: list[int], listed: list[int] | None = None) -> Call:
     """``col IN (values)`` as the join's key filter makes it (``_values`` as IN lists;
     ``listed``: other ``_values`` than the kernel's set)."""
@@ -328,3 +386,27 @@ def test_a_large_key_set_over_a_wide_span(span):
     assert isinstance(test, it.Members)
     assert list(np.flatnonzero(test.mask(col))) == arrow_kept(b, cond)
     assert (test.flags is not None) == (span <= it.WIDE_TABLE_SPAN)
+
+
+def batches_of(sizes: list[int]) -> list[pa.RecordBatch]:
+    """Batches of one int64 column, numbered on from 0 across them."""
+    out, at = [], 0
+    for n in sizes:
+        out.append(pa.record_batch([pa.array(range(at, at + n), pa.int64())], names=["x"]))
+        at += n
+    return out
+
+
+def test_gathered_joins_small_batches_and_passes_large_ones():
+    """A selective filter's small batches reach Acero joined (fewer hand-offs), in order; the
+    first after one batch, then in growing groups; a large batch is never copied."""
+    big = fp.GATHER_ROWS
+    got = list(fp.gathered(iter(batches_of([10] * 9 + [big, 5, 5]))))
+    assert [b.num_rows for b in got] == [10, 20, 40, 20, big, 10]
+    assert pa.Table.from_batches(got).column("x").to_pylist() == list(range(90 + big + 10))
+    source = batches_of([3, big // 2])
+    passed = list(fp.gathered(iter(source)))
+    assert passed[1] is source[1]  # the same object: no copy
+    assert [b.num_rows for b in fp.gathered(iter(batches_of([big - 1, 2])))] == [big - 1, 2]
+    assert list(fp.gathered(iter([]))) == []
+

@@ -129,3 +129,11 @@ def test_not_for_an_anti_join(session, duck, spy):
     check(session, duck, """select count(*) from line where l_day < date '1995-03-01'
                             and l_sk not in (select s_sk from supp where s_name like 's17%')""")
     assert not spy
+
+
+def test_not_for_a_filter_left_to_acero(session, duck, spy):
+    """A filter keeping most of the scan's rows runs in Acero, not on the batches: the key
+    test has no batch filter to join, and the join's Bloom filter does the work."""
+    check(session, duck, "select count(*) from line, supp where l_sk = s_sk and s_nat = 3 "
+                         "and l_day > date '1994-01-01'")
+    assert not spy

@@ -1,5 +1,5 @@
-"""A filter's comparisons of integer-valued columns with constants, as integer comparisons in
-numpy: integers, dates (days as int32) and decimals of precision <= 18.
+"""A filter's comparisons of integer-valued columns with constants (or with each other), as
+integer comparisons in numpy: integers, dates (days as int32) and decimals of precision <= 18.
 
 A ``decimal128`` column of precision <= 18 holds unscaled integers under 10**18 in absolute
 value, so the low 64 bits of each (Arrow's decimals are native-endian two's complement; the
@@ -12,6 +12,9 @@ Arrow's ``decimal128`` comparison costs about 2.5 ns a value, an int64 one about
 Q6's ``l_discount between 0.05 and 0.07 and l_quantity < 24``). Every comparison becomes a
 range ``lo <= x <= hi``, so a BETWEEN is one pass, and the result is a numpy mask that the
 next test refines without Arrow's kernels in between.
+
+Two columns of one such type compared with each other (``l_commitdate < l_receiptdate``)
+are a ``Pair``: one numpy comparison of their integers.
 
 An ``is_in`` call on an integer column carrying its values as ``_values`` (as the binder's
 IN lists do; the keys a join hands to its large input's scan filter,
@@ -93,13 +96,28 @@ WIDE_TABLE_SPAN, WIDE_TABLE_VALUES = 1 << 26, 1_000
 
 
 @dataclass(frozen=True)
+class Pair:
+    """``x fn y`` for two columns whose integers compare as their values do (one type; a
+    decimal's scale is in its type): TPC-H Q12's ``l_commitdate < l_receiptdate``."""
+    col: str
+    other: str
+    type: pa.DataType
+    fn: str
+
+
+PAIRED = {"less": np.less, "less_equal": np.less_equal, "greater": np.greater,
+          "greater_equal": np.greater_equal, "equal": np.equal, "not_equal": np.not_equal}
+
+
+@dataclass(frozen=True)
 class Tree:
     """An AND (``all``) or OR of tests."""
     all: bool
-    parts: tuple[Range | Members | Tree, ...]
+    parts: tuple[Range | Members | Pair | Tree, ...]
 
 
-Test = Range | Members | Tree
+Test = Range | Members | Pair | Tree
+LEAVES = (Range, Members, Pair)
 
 
 def compile_test(e: Expr) -> Test | None:
@@ -117,11 +135,21 @@ def compile_test(e: Expr) -> Test | None:
     fn = e.fn
     if isinstance(a, Lit):
         a, b, fn = b, a, FLIPPED[fn]
+    if not isinstance(b, Lit):
+        return pair(a, b, fn)
     col = int_column(a)
     k = exact_value(col.type, b.value) if col is not None and isinstance(b, Lit) else None
     if col is None or k is None:
         return None
     return bounds(col, fn, k)
+
+
+def pair(a: Expr, b: Expr, fn: str) -> Pair | None:
+    """Two bare columns of one integer-valued type compared, as a ``Pair``."""
+    if not (isinstance(a, Col) and isinstance(b, Col) and a.type == b.type):
+        return None
+    col = int_column(a)
+    return None if col is None else Pair(a.id, b.id, a.type, fn)
 
 
 def members(e: Call) -> Members | None:
@@ -234,15 +262,25 @@ def run_test(t: Test, b: pa.RecordBatch, rows: np.ndarray | None) -> np.ndarray:
         x = x[rows]
     if isinstance(t, Members):
         m = t.mask(x)
+    elif isinstance(t, Pair):
+        other = b.column(t.other)
+        y = ints(other)
+        m = PAIRED[t.fn](x, y if rows is None else y[rows])
+        drop_nulls(m, other, rows)
     else:
         m = in_range(x, t)
         if t.negate:
             m = ~m
+    drop_nulls(m, a, rows)
+    return m
+
+
+def drop_nulls(m: np.ndarray, a: pa.Array, rows: np.ndarray | None) -> None:
+    """Clear ``m`` where ``a`` (at ``rows``, all if None) is NULL."""
     if a.null_count:
         valid = np.unpackbits(np.frombuffer(a.buffers()[0], np.uint8), count=a.offset + len(a),
                               bitorder="little")[a.offset:].view(bool)
         m &= valid if rows is None else valid[rows]
-    return m
 
 
 def in_range(x: np.ndarray, t: Range) -> np.ndarray:
@@ -257,12 +295,13 @@ def in_range(x: np.ndarray, t: Range) -> np.ndarray:
     return (x - x.dtype.type(t.lo)).view(unsigned) <= unsigned.type(t.hi - t.lo)
 
 
-def ranges(t: Test) -> list[Range | Members]:
+def ranges(t: Test) -> list[Range | Members | Pair]:
     """The comparisons in ``t``."""
-    return [t] if isinstance(t, (Range, Members)) else [r for p in t.parts for r in ranges(p)]
+    return [t] if isinstance(t, LEAVES) else [r for p in t.parts for r in ranges(p)]
 
 
 def fits(t: Test, schema: pa.Schema) -> bool:
     """Whether every column ``t`` reads has, in ``schema``, the type ``t`` was made for."""
     types = {f.name: f.type for f in schema}
-    return all(types.get(r.col) == r.type for r in ranges(t))
+    return all(types.get(c) == r.type for r in ranges(t)
+               for c in ((r.col, r.other) if isinstance(r, Pair) else (r.col,)))

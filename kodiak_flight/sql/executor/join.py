@@ -203,7 +203,7 @@ def on_batches(node: Node) -> bool:
     reading thread first made TPC-H Q11 slower.)"""
     if type(node) is not Filter:
         return False
-    return len(on_scan(node)) > 1 or (isinstance(node.input, Scan) and
+    return len(on_scan(node)[0]) > 1 or (isinstance(node.input, Scan) and
                                       estimate(node) <= KEPT_SHARE * estimate(node.input))
 
 
