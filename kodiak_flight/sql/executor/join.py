@@ -53,10 +53,12 @@ SWAPPED_JOIN_TYPES = {"semi": "right semi", "anti": "right anti", "left": "right
 def run_join(ex: Executor, node: Join) -> Out:
     if nested_loop_applies(node):
         return run_nested_loop(ex, node)
-    lookup = index_join(node)
+    with ex.plan_estimates():
+        lookup = index_join(node)
+        found = key_filter(node) if lookup is None else None
     if lookup is not None:
         left, right = index_join_inputs(ex, node, *lookup)
-    elif (found := key_filter(node)) is not None:
+    elif found is not None:
         left, right = key_filtered_inputs(ex, node, *found)
     else:
         left, right = ex.run(node.left), ex.run(node.right)

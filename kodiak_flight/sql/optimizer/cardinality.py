@@ -61,9 +61,10 @@ def memoized(fn: Callable[..., Any]) -> Callable[..., Any]:
             finally:
                 MEMO.reset(token)
         key = (fn.__name__, id(node), *args)
-        if key not in memo:
-            memo[key] = fn(node, *args)
-        return memo[key]
+        hit = memo.get(key)
+        if hit is None or hit[0] is not node:  # (the node is held: its id is not reused)
+            hit = memo[key] = (node, fn(node, *args))
+        return hit[1]
     return functools.wraps(fn)(wrapped)
 
 
