@@ -236,9 +236,12 @@ class Snapshot:
         filtered = predicate is not None and not _answered_by_key(tdef, predicate) \
             and not _answered_by_index(tdef, predicate)
 
+        physical, logical = [c.physical for c in need], [c.name for c in need]
+        extra = logical != out_names  # columns read for the predicate only
+
         def batches() -> Iterator[pa.RecordBatch]:
             for piece in self._pieces(data, need, predicate):
-                t = to_logical(piece.rows, need)
+                t = piece.rows.select(physical).rename_columns(logical)  # (to_logical)
                 if filtered and not piece.exact:
                     if not isinstance(predicate, Predicate):
                         t = t.filter(predicate)
@@ -246,7 +249,7 @@ class Snapshot:
                         t = t.filter(mask)  # (a filter costs ~0.1 ms even on one row)
                 if t.num_rows == 0:
                     continue
-                t = restore_types(t.select(out_names), schema)
+                t = restore_types(t.select(out_names) if extra else t, schema)
                 yield from t.to_batches(max_chunksize=batch_size)
 
         return pa.RecordBatchReader.from_batches(schema, batches())
@@ -423,11 +426,16 @@ class Snapshot:
                 continue
             table = _scan_view(seg, self.fs, self.root) if own_maps else \
                 seg.table(self.fs, self.root)
+            cols: pa.Table | None = None  # the columns read, chosen at the first batch read
             mask = part.deletes.live_mask(seg.rows)
             for start, n, st in seg.batches:
                 if pstats and not predicate.may_match(_stats(tdef, st)):
                     continue
-                rows = to_physical(table.slice(start, n), tdef, phys)
+                if cols is None:
+                    # once a segment, not once a batch, and only when a batch of it is read:
+                    # a column the segment predates is filled for the whole segment at once
+                    cols = to_physical(table, tdef, phys)
+                rows = cols.slice(start, n)
                 offsets = np.arange(start, start + n, dtype=np.int64) if with_keys else None
                 if mask is not None:
                     m = mask[start:start + n]

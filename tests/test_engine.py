@@ -621,3 +621,22 @@ def test_scan_schemas_follow_alter_table(db):
     db.drop_column("people", "age")
     assert scan().schema.names == ["id", "who", "city"]
     assert not scan().schema.field("who").nullable  # NOT NULL kept through the rename
+
+
+def test_added_column_over_segments_of_many_batches(db):
+    """A scan chooses a segment's columns once, filling a column the segment predates with
+    its default: every batch read (all, or those its statistics keep) gets the default."""
+    n = 200_000  # four batches of the segment
+    db.create_table("big", pa.schema([("k", pa.int64()), ("v", pa.int64())]))
+    db.insert("big", pa.table({"k": pa.array(range(n), pa.int64()),
+                               "v": pa.array(range(n), pa.int64())}))
+    db.checkpoint()
+    db.add_column("big", pa.field("tag", pa.string()), default="old")
+    db.insert("big", pa.table({"k": [n], "v": [0], "tag": ["new"]}))
+    whole = db.snapshot().scan("big", ["k", "tag"]).read_all()
+    assert whole.num_rows == n + 1
+    assert whole.column("tag").value_counts().to_pylist() == [
+        {"values": "old", "counts": n}, {"values": "new", "counts": 1}]
+    late = db.snapshot().scan("big", ["tag", "v"], col("k") >= n - 5).read_all()
+    assert late.to_pylist() == [{"tag": "old", "v": v} for v in range(n - 5, n)] + [
+        {"tag": "new", "v": 0}]

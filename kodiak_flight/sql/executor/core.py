@@ -335,10 +335,12 @@ def picked(r: pa.RecordBatchReader, picks: list[int], names: list[str]) -> pa.Re
     copy and no re-chunking (an Acero plan would cut every batch into 32,768-row morsels)."""
     schema = pa.schema([r.schema.field(k).with_name(n) for k, n in zip(picks, names,
                                                                          strict=True)])
+    every = picks == list(range(len(r.schema)))
 
     def batches() -> Iterator[pa.RecordBatch]:
+        # (a rename costs ~1 us a batch, building the batch from its arrays ~5)
         for b in r:
-            yield pa.RecordBatch.from_arrays([b.column(k) for k in picks], schema=schema)
+            yield (b if every else b.select(picks)).rename_columns(names)
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
