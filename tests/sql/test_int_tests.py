@@ -388,6 +388,26 @@ def test_a_large_key_set_over_a_wide_span(span):
     assert (test.flags is not None) == (span <= it.WIDE_TABLE_SPAN)
 
 
+@pytest.mark.parametrize("span", [1_000, (1 << 26) + 10])
+@pytest.mark.parametrize("ty", [pa.int32(), pa.int64()])
+def test_a_joins_keys_as_an_unsorted_array(span, ty):
+    """A join hands its keys as a numpy array, distinct and in the order the join found
+    them (``join.key_filtered_inputs``): nothing is sorted for the flags, and the binary
+    search past ``WIDE_TABLE_SPAN`` sorts its own copy. Both keep what Arrow keeps."""
+    rng = np.random.default_rng(span)
+    values = rng.permutation(np.unique(np.r_[0, span, rng.integers(0, span, 3000)]))
+    col = rng.integers(0, min(span + 5, 2**31 - 1), 20_000)
+    col[:len(values)] = values
+    b = pa.record_batch([pa.array(col, ty)], names=["c"])
+    cond = member_test(Col("c", ty), values.tolist())  # (Arrow's set: the oracle)
+    cond._values = pa.array(values, ty).to_numpy()
+    test = it.compile_test(cond)
+    assert isinstance(test, it.Members)
+    assert kept(b, cond) == arrow_kept(b, cond)
+    assert list(np.flatnonzero(test.mask(b.column(0).to_numpy()))) == arrow_kept(b, cond)
+    assert (test.flags is not None) == (span <= it.WIDE_TABLE_SPAN)
+
+
 def batches_of(sizes: list[int]) -> list[pa.RecordBatch]:
     """Batches of one int64 column, numbered on from 0 across them."""
     out, at = [], 0

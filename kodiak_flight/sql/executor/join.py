@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from engine import predicate as P
 
-from ..expr import Call, Col, Expr, Lit
+from ..expr import Call, Col, Expr, Lit, and_all
 from ..optimizer import estimate
 from ..plan import Filter, Join, Node, Project, Scan
 from ..types import normalize
@@ -32,15 +32,22 @@ INDEX_JOIN_RATIO = 16
 RESTRICT_RIGHT = {"inner", "left", "semi", "anti"}
 RESTRICT_LEFT = {"inner", "semi"}
 KEY_FILTERED = RESTRICT_LEFT  # (the left input restricted, to the right's keys)
-# A key filter runs the right input first when it is expected to have at most INDEX_JOIN_KEYS
-# rows, or KEY_FILTER_RIGHT_ROWS for a semi join, then uses its keys if they are at most
-# KEY_FILTER_KEYS and the left input is expected to be KEY_FILTER_RATIO times as many rows.
-# A semi join's right input is often estimated far above what it holds (TPC-H Q20's
-# part-supplier pairs of parts named like 'forest%': 80 K guessed, 8.5 K found). An inner
-# join's is not run first on a looser guess: where its keys then were too many (Q5's and
-# Q8's 30-40 K customers), running it apart from the left input cost 3-10 ms.
+# A key filter runs the right input first when it is expected to have at most
+# KEY_FILTER_INNER_ROWS rows (KEY_FILTER_RIGHT_ROWS for a semi join) and the left filter
+# KEY_FILTER_PLAN_RATIO times as many, then uses its keys if they are at most KEY_FILTER_KEYS
+# and the left filter is expected to keep KEY_FILTER_RATIO times as many rows. Planning asks
+# less than the run because a right input's estimate often runs high (TPC-H Q3's orders of
+# one segment's customers: 219 K estimated, 147 K found); where the keys then are too many
+# (Q8's 44 K customers against 455 K orders), running the right input apart from the left
+# costs 3-10 ms, which the planning ratio keeps Q5 and Q8 from paying. A semi join's right
+# input is often estimated far above what it holds (Q20's part-supplier pairs of parts named
+# like 'forest%': 80 K guessed, 8.5 K found), so it is not held to the ratio at planning.
+# The keys of a join's 147 K orders cut Q3's lineitem from the 3.2 M rows its ship dates
+# keep to 30 K before any column is copied: 92 -> 66 ms embedded.
 KEY_FILTER_RIGHT_ROWS = 100_000
-KEY_FILTER_KEYS = INDEX_JOIN_KEYS
+KEY_FILTER_INNER_ROWS = 250_000
+KEY_FILTER_PLAN_RATIO = 12
+KEY_FILTER_KEYS = 250_000
 KEY_FILTER_RATIO = INDEX_JOIN_RATIO
 
 JOIN_TYPES = {"inner": "inner", "cross": "inner", "left": "left outer",
@@ -166,13 +173,13 @@ def key_filter(node: Join) -> tuple[int, list[Node], str] | None:
     if node.kind not in KEY_FILTERED or node.build_left or not node.left_keys:
         return None
     small = estimate(node.right)
-    if small > (KEY_FILTER_RIGHT_ROWS if node.kind == "semi" else INDEX_JOIN_KEYS):
+    if small > (KEY_FILTER_RIGHT_ROWS if node.kind == "semi" else KEY_FILTER_INNER_ROWS):
         return None  # (how many keys it has is known once it has run: see below)
     for pos, (lk, rk) in enumerate(zip(node.left_keys, node.right_keys, strict=True)):
         if isinstance(lk, Col) and lk.type == rk.type and pa.types.is_integer(lk.type):
             found = scan_filter_below(node.left, lk.id)
             if found is not None and (node.kind == "semi" or
-                                      estimate(found[0][-1]) >= INDEX_JOIN_RATIO * small):
+                                      estimate(found[0][-1]) >= KEY_FILTER_PLAN_RATIO * small):
                 return pos, found[0], found[1]
     return None
 
@@ -183,7 +190,11 @@ def scan_filter_below(node: Node, key: str) -> tuple[list[Node], str] | None:
     path = [node]
     while True:
         if type(node) is Filter:
-            return (path, key) if on_batches(node) and key in node.out_ids() else None
+            # a lone filter over a scan takes the key test into its own condition
+            # (``tested``), which then runs on the batches however many rows it kept alone
+            lone = isinstance(node.input, Scan)
+            return (path, key) if (lone or on_batches(node)) and key in node.out_ids() \
+                else None
         if isinstance(node, Project):
             e = dict(node.exprs).get(key)
             if not isinstance(e, Col):
@@ -224,14 +235,22 @@ def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], ke
         return ex.run(node.left), Out(table=small)
     test = Call("is_in", (Col(key, node.left_keys[pos].type),),
                 pc.SetLookupOptions(keys, skip_nulls=True), pa.bool_())
-    test._values = tuple(keys.to_pylist())  # type: ignore[attr-defined]  # (as IN lists)
+    # (as IN lists carry theirs; an array, distinct already: ``int_tests.Members``)
+    test._values = keys.to_numpy()  # type: ignore[attr-defined]
     return ex.run(tested(ex, path, test)), Out(table=small)
 
 
 def tested(ex: Executor, path: list[Node], test: Expr) -> Node:
     """A copy of ``path``'s nodes (the plan may be run again) with ``test`` put on the
-    filter at its end; each copy stands in for its original (EXPLAIN ANALYZE)."""
-    below: Node = Filter(path[-1], test)
+    filter at its end (into its condition when it is one filter over a scan, so that the
+    filter is estimated, and run, as the selective one it now is); each copy stands in for
+    its original (EXPLAIN ANALYZE)."""
+    end = path[-1]
+    if isinstance(end, Filter) and isinstance(end.input, Scan):
+        below: Node = Filter(end.input, and_all([end.cond, test]))
+        ex.stand_in(below, end)
+    else:
+        below = Filter(end, test)
     for upper, lower in zip(path[-2::-1], path[:0:-1], strict=True):
         c = copy.copy(upper)
         ex.stand_in(c, upper)
