@@ -19,6 +19,12 @@ the same shapes (a row, an aggregate row, a 2,000-row table): its growth over th
 is the ceiling the client process and the machine's cores leave (``flight_concurrency`` is
 the older mix with writes, target > 1×).
 
+With client processes, each round also logs the CPU one operation cost the server and the
+clients (``/proc``, all their threads), and the report gives the medians: with one client
+the clients' CPU is most of each operation's cost (ADBC's driver and ``fetchall`` building
+Python rows), so one client already keeps about half of two cores busy, and growth is
+bounded by how much more each operation costs everyone when 16 processes share the cores.
+
 Run: ``python -m bench concurrency [--quick]``; the peer alone: ``python -m bench.concurrency
 peer``.
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import random
 import sys
 import threading
@@ -40,7 +47,7 @@ import pyarrow as pa
 
 from .common import Row, judge, log, median, scratch
 from .engine_bench import _keyed_table, _list
-from .flight_bench import LookupPeer, _adbc, _process, kodiak_server
+from .flight_bench import SERVER_PIDS, LookupPeer, _adbc, _process, kodiak_server
 
 FULL: dict[str, Any] = {"rows": 1_000_000, "clients": 16, "seconds": 6.0, "rounds": 3}
 QUICK: dict[str, Any] = {"rows": 100_000, "clients": 16, "seconds": 3.0, "rounds": 3}
@@ -160,6 +167,8 @@ class ClientProcesses:
 
     def __init__(self, uri: str, n: int, size: int) -> None:
         ctx = multiprocessing.get_context("spawn")
+        self.server_pid = SERVER_PIDS.get(uri)
+        self.last_cpu: tuple[float | None, float] = (None, 0.0)
         self.pipes, self.procs = [], []
         for i in range(size):
             mine, theirs = ctx.Pipe()
@@ -171,10 +180,17 @@ class ClientProcesses:
             p.recv()
 
     def run(self, clients: int, seconds: float, seed: int) -> tuple[int, list[str]]:
+        """One round; its CPU time (server, clients) is left in ``last_cpu``."""
         start = time.time() + 0.3 + 0.02 * clients  # time for each to prepare again
         for p in self.pipes[:clients]:
             p.send((seed, start, seconds))
+        pids = [p.pid for p in self.procs[:clients]]
+        time.sleep(max(0.0, start - time.time()))
+        before = cpu_seconds(self.server_pid), sum(cpu_seconds(p) or 0.0 for p in pids)
         done = [p.recv() for p in self.pipes[:clients]]
+        after = cpu_seconds(self.server_pid), sum(cpu_seconds(p) or 0.0 for p in pids)
+        self.last_cpu = (None if before[0] is None or after[0] is None else
+                         after[0] - before[0], after[1] - before[1])
         return sum(ops for ops, _ in done), [e for _, errs in done for e in errs]
 
     def close(self) -> None:
@@ -187,35 +203,73 @@ class ClientProcesses:
                 proc.kill()
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User and system CPU time of process ``pid`` so far (Linux's /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# CPU milliseconds per operation in a round: (server, clients), server None where unknown
+CpuPerOp = tuple[float | None, float]
+
+
 def growth(uri: str, n: int, cfg: dict, who: str, processes: bool = False
-           ) -> tuple[list[float], list[float], list[str]]:
-    """Ops/s of 1 client and of ``clients`` clients in alternating rounds, and the errors;
-    the clients are threads of this process, or with ``processes`` processes of their own."""
+           ) -> tuple[list[float], list[float], list[str], dict[int, list[CpuPerOp]]]:
+    """Ops/s of 1 client and of ``clients`` clients in alternating rounds, the errors, and
+    with ``processes`` (clients in processes of their own, else threads of this one) the CPU
+    each operation cost the server and the clients, per round, by client count."""
     pool = ClientProcesses(uri, n, cfg["clients"]) if processes else None
     run = pool.run if pool is not None else \
         (lambda c, s, seed: _run(uri, n, c, s, seed))
     try:
-        return _rounds(run, cfg, f"{who} ({'processes' if processes else 'threads'})")
+        return _rounds(run, cfg, f"{who} ({'processes' if processes else 'threads'})", pool)
     finally:
         if pool is not None:
             pool.close()
 
 
-def _rounds(run: Callable[[int, float, int], tuple[int, list[str]]], cfg: dict, who: str
-            ) -> tuple[list[float], list[float], list[str]]:
+def _rounds(run: Callable[[int, float, int], tuple[int, list[str]]], cfg: dict, who: str,
+            pool: ClientProcesses | None
+            ) -> tuple[list[float], list[float], list[str], dict[int, list[CpuPerOp]]]:
     clients, secs = cfg["clients"], cfg["seconds"]
     ones: list[float] = []
     manys: list[float] = []
     errors: list[str] = []
+    cpu: dict[int, list[CpuPerOp]] = {1: [], clients: []}
     run(2, 1.0, 0)  # warm up
     for r in range(cfg["rounds"]):
         for c in ((1, clients) if r % 2 == 0 else (clients, 1)):
             ops, errs = run(c, secs, 2 * r + (c > 1))
             (ones if c == 1 else manys).append(ops / secs)
             errors += errs
+            if pool is not None and ops:
+                server, mine = pool.last_cpu
+                cpu[c].append((None if server is None else 1000 * server / ops,
+                               1000 * mine / ops))
         log(f"concurrency {who} round {r + 1}: 1 client {ones[-1]:,.0f} ops/s, {clients} "
-            f"clients {manys[-1]:,.0f} ops/s ({manys[-1] / ones[-1]:.2f}×)")
-    return ones, manys, errors
+            f"clients {manys[-1]:,.0f} ops/s ({manys[-1] / ones[-1]:.2f}×)"
+            + "".join(f"; {c} CPU ms/op server {_ms(v[-1][0])}, clients {_ms(v[-1][1])}"
+                      for c, v in cpu.items() if v))
+    return ones, manys, errors, cpu
+
+
+def _ms(v: float | None) -> str:
+    return "?" if v is None else f"{v:.2f}"
+
+
+def cpu_note(cpu: dict[int, list[CpuPerOp]]) -> str:
+    """The medians over rounds of the CPU an operation cost, server / clients."""
+    parts = []
+    for c, v in cpu.items():
+        if v:
+            servers = [s for s, _ in v if s is not None]
+            parts.append(f"{c} client{'s' if c > 1 else ''} "
+                         f"{_ms(median(servers) if servers else None)} / "
+                         f"{_ms(median([m for _, m in v]))} ms")
+    return "; CPU per operation, server / clients: " + ", ".join(parts) if parts else ""
 
 
 def bench_concurrency(cfg: dict) -> list[Row]:
@@ -233,8 +287,8 @@ def bench_concurrency(cfg: dict) -> list[Row]:
 def _mode(uri: str, peer_uri: str, n: int, cfg: dict, processes: bool) -> list[Row]:
     """Kodiak's growth and the peer's with clients as processes (the measure) or threads."""
     clients = cfg["clients"]
-    k1, kn, errs = growth(uri, n, cfg, "Kodiak", processes)
-    p1, pn, perrs = growth(peer_uri, n, cfg, "peer", processes)
+    k1, kn, errs, kcpu = growth(uri, n, cfg, "Kodiak", processes)
+    p1, pn, perrs, pcpu = growth(peer_uri, n, cfg, "peer", processes)
     k_rounds = [b / a for a, b in zip(k1, kn, strict=True)]
     p_rounds = [b / a for a, b in zip(p1, pn, strict=True)]
     ratio, peer = median(k_rounds), median(p_rounds)
@@ -245,7 +299,9 @@ def _mode(uri: str, peer_uri: str, n: int, cfg: dict, processes: bool) -> list[R
               f"aggregates, 20 % {SCAN_KEYS}-row scans; {cfg['rounds']} alternating rounds of "
               f"{cfg['seconds']:g} s per side; per-round growth Kodiak {_list(k_rounds)}, bare "
               f"peer {_list(p_rounds)} (median {peer:.2f}×); 1 client: Kodiak "
-              f"{median(k1):,.0f} ops/s, peer {median(p1):,.0f} ops/s; errors: {len(errs)}"
+              f"{median(k1):,.0f} ops/s, peer {median(p1):,.0f} ops/s"
+              + (f"{cpu_note(kcpu)} (peer{cpu_note(pcpu)[1:]})" if kcpu[1] else "")
+              + f"; errors: {len(errs)}"
               + (f" (first: {errs[0]})" if errs else "")
               + (f"; peer errors: {len(perrs)} (first: {perrs[0]})" if perrs else ""))
     kind = "processes" if processes else "threads"

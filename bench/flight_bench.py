@@ -80,17 +80,24 @@ QUICK: dict[str, Any] = {
 # -- subprocesses ------------------------------------------------------------------------------
 
 
+# the process id of each server ``_process`` is running, by its URI (for CPU accounting)
+SERVER_PIDS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def _process(cmd: list[str]) -> Iterator[str]:
     """Start a server subprocess that prints its URI as its first line; yield the URI."""
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    uri = ""
     try:
         assert proc.stdout is not None
         uri = proc.stdout.readline().strip()
         if not uri.startswith("grpc"):
             raise RuntimeError(f"server {cmd} did not start (printed {uri!r})")
+        SERVER_PIDS[uri] = proc.pid
         yield uri
     finally:
+        SERVER_PIDS.pop(uri, None)
         proc.terminate()
         try:
             proc.wait(timeout=30)
