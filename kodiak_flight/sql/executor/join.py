@@ -19,6 +19,7 @@ from .acero import seq
 from .checked import checked_output, checked_residual
 from .core import Executor, Out, operator
 from .filter_project import KEPT_SHARE, on_scan
+from .int_tests import cheap_members
 from .kernels import evaluate
 from .nested_loop import applies as nested_loop_applies
 from .nested_loop import run_nested_loop
@@ -231,13 +232,23 @@ def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], ke
     (148 K rows kept)."""
     small = ex.as_table(ex.run(node.right))
     keys = pc.unique(evaluate(small, ex.resolve(node.right_keys[pos]))).drop_null()
-    if len(keys) > KEY_FILTER_KEYS or len(keys) * KEY_FILTER_RATIO > estimate(path[-1]):
+    if len(keys) > KEY_FILTER_KEYS or len(keys) * KEY_FILTER_RATIO > estimate(path[-1]) or \
+            not cheap_keys(keys):
         return ex.run(node.left), Out(table=small)
     test = Call("is_in", (Col(key, node.left_keys[pos].type),),
                 pc.SetLookupOptions(keys, skip_nulls=True), pa.bool_())
     # (as IN lists carry theirs; an array, distinct already: ``int_tests.Members``)
     test._values = keys.to_numpy()  # type: ignore[attr-defined]
     return ex.run(tested(ex, path, test)), Out(table=small)
+
+
+def cheap_keys(keys: pa.Array) -> bool:
+    """Whether a set test over ``keys`` costs little a row (``int_tests.cheap_members``):
+    many keys spread wide, random 64-bit ids say, are left to the join's own hash table."""
+    if not len(keys):
+        return True
+    bounds = pc.min_max(keys).as_py()
+    return cheap_members(len(keys), int(bounds["min"]), int(bounds["max"]))
 
 
 def tested(ex: Executor, path: list[Node], test: Expr) -> Node:
