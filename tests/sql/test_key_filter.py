@@ -170,3 +170,28 @@ def test_many_keys_spread_wide_are_left_to_the_join(session, monkeypatch, span):
     finally:
         con.close()
     assert bool(made) == (span == 50_000)
+
+
+@pytest.mark.parametrize("groups, used", [(4, True), (19, False)])
+def test_many_keys_that_keep_most_rows_are_left_to_the_join(session, monkeypatch, groups,
+                                                            used):
+    """Past ``KEY_FILTER_FEW`` keys, a key set is used only when it is at most
+    ``KEY_FILTER_SHARE`` of the key column's distinct values: testing keys that keep most
+    rows on one thread costs more than Acero's filter and join. Answers as DuckDB's."""
+    monkeypatch.setattr(join, "KEY_FILTER_FEW", 50)
+    rng = np.random.default_rng(12)
+    n, keys = 40_000, 1_000
+    fact = pa.table({"k": rng.integers(0, keys, n), "day": rng.integers(0, 100, n).astype(
+        np.int32), "v": rng.integers(0, 1000, n)})
+    dim = pa.table({"id": np.arange(keys), "grp": (np.arange(keys) % 20).astype(np.int32)})
+    con = duck_twin(session.db, {"fact": fact, "dim": dim})
+    made = []
+    real = join.tested
+    monkeypatch.setattr(join, "tested", lambda ex, path, test: made.append(1) or
+                        real(ex, path, test))
+    try:
+        check(session, con, "select count(*), sum(v) from fact join dim on k = id "
+                            f"where grp < {groups} and day < 60")
+    finally:
+        con.close()
+    assert bool(made) == used
