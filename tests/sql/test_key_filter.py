@@ -172,13 +172,15 @@ def test_many_keys_spread_wide_are_left_to_the_join(session, monkeypatch, span):
     assert bool(made) == (span == 50_000)
 
 
+@pytest.mark.parametrize("few", [50, join.KEY_FILTER_FEW])
 @pytest.mark.parametrize("groups, used", [(4, True), (19, False)])
-def test_many_keys_that_keep_most_rows_are_left_to_the_join(session, monkeypatch, groups,
-                                                            used):
-    """Past ``KEY_FILTER_FEW`` keys, a key set is used only when it is at most
+def test_keys_that_keep_most_rows_are_left_to_the_join(session, monkeypatch, groups, used,
+                                                       few):
+    """Past ``KEY_FILTER_FEW`` keys, or on a filter that would run in Acero without them
+    (this one keeps 60% of its rows), a key set is used only when it is at most
     ``KEY_FILTER_SHARE`` of the key column's distinct values: testing keys that keep most
     rows on one thread costs more than Acero's filter and join. Answers as DuckDB's."""
-    monkeypatch.setattr(join, "KEY_FILTER_FEW", 50)
+    monkeypatch.setattr(join, "KEY_FILTER_FEW", few)
     rng = np.random.default_rng(12)
     n, keys = 40_000, 1_000
     fact = pa.table({"k": rng.integers(0, keys, n), "day": rng.integers(0, 100, n).astype(

@@ -236,7 +236,7 @@ def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], ke
     small = ex.as_table(ex.run(node.right))
     keys = pc.unique(evaluate(small, ex.resolve(node.right_keys[pos]))).drop_null()
     if len(keys) > KEY_FILTER_KEYS or len(keys) * KEY_FILTER_RATIO > estimate(path[-1]) or \
-            not cheap_keys(keys) or not few_of(keys, path[-1], key):
+            not cheap_keys(keys) or not few_of(keys, path[-1], key, on_batches(path[-1])):
         return ex.run(node.left), Out(table=small)
     test = Call("is_in", (Col(key, node.left_keys[pos].type),),
                 pc.SetLookupOptions(keys, skip_nulls=True), pa.bool_())
@@ -245,14 +245,16 @@ def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], ke
     return ex.run(tested(ex, path, test)), Out(table=small)
 
 
-def few_of(keys: pa.Array, node: Node, key: str) -> bool:
+def few_of(keys: pa.Array, node: Node, key: str, batched: bool) -> bool:
     """Whether ``keys`` are few of column ``key``'s distinct values in ``node`` (where the
     statistics tell): a set of more than ``KEY_FILTER_FEW`` keys is used only when it drops
     most rows, since its test runs on one thread where Acero's filter and join run on all.
     Against 3 M rows with 150 K distinct keys, medians of 11: 20% of the keys 41 -> 31 ms
     with the test, 35% and 40% about even, 50% 42 -> 51 ms; Q3's 147 K orders of 1.5 M
-    92 -> 66 ms, and its 30 K customers of the 100 K with orders help it too."""
-    if len(keys) <= KEY_FILTER_FEW:
+    92 -> 66 ms, and its 30 K customers of the 100 K with orders help it too. A filter that
+    would stay in Acero without the keys (not ``batched``) is held to the share whatever
+    their number: the test moves all of its work onto one thread."""
+    if batched and len(keys) <= KEY_FILTER_FEW:
         return True
     distinct = col_ndv(node, (key,))
     return distinct is None or len(keys) <= KEY_FILTER_SHARE * distinct
