@@ -145,6 +145,26 @@ def test_a_filter_keeping_most_rows_takes_the_keys(session, duck, spy):
     assert filters and all("actual rows=" in ln for ln in filters), lines
 
 
+def key_filtered(session, monkeypatch, fact: pa.Table, dim: pa.Table, where: str) -> bool:
+    """Whether ``fact join dim on k = id where ...`` put the dimension's keys on the fact
+    table's filter, its answer checked against DuckDB's."""
+    con = duck_twin(session.db, {"fact": fact, "dim": dim})
+    made = []
+    real = join.tested
+    monkeypatch.setattr(join, "tested", lambda ex, path, test: made.append(1) or
+                        real(ex, path, test))
+    try:
+        check(session, con, f"select count(*), sum(v) from fact join dim on k = id where {where}")
+    finally:
+        con.close()
+    return bool(made)
+
+
+def fact_rows(rng: np.random.Generator, keys: np.ndarray, n: int = 40_000) -> pa.Table:
+    return pa.table({"k": rng.choice(keys, n), "day": rng.integers(0, 100, n).astype(np.int32),
+                     "v": rng.integers(0, 1000, n)})
+
+
 @pytest.mark.parametrize("span", [50_000, 2**62])
 def test_many_keys_spread_wide_are_left_to_the_join(session, monkeypatch, span):
     """A key set past ``SEARCHED_VALUES`` gets a table of flags over a narrow span; spread
@@ -155,21 +175,9 @@ def test_many_keys_spread_wide_are_left_to_the_join(session, monkeypatch, span):
     monkeypatch.setattr(int_tests, "SEARCHED_VALUES", 50)
     rng = np.random.default_rng(11)
     ids = np.unique(rng.integers(-span, span, 3_000))
-    n = 40_000
-    fact = pa.table({"k": rng.choice(ids, n), "day": rng.integers(0, 100, n).astype(np.int32),
-                     "v": rng.integers(0, 1000, n)})
     dim = pa.table({"id": ids, "grp": rng.integers(0, 20, len(ids)).astype(np.int32)})
-    con = duck_twin(session.db, {"fact": fact, "dim": dim})
-    made = []
-    real = join.tested
-    monkeypatch.setattr(join, "tested", lambda ex, path, test: made.append(1) or
-                        real(ex, path, test))
-    try:
-        check(session, con, "select count(*), sum(v) from fact join dim on k = id "
-                            "where grp = 3 and day < 60")
-    finally:
-        con.close()
-    assert bool(made) == (span == 50_000)
+    used = key_filtered(session, monkeypatch, fact_rows(rng, ids), dim, "grp = 3 and day < 60")
+    assert used == (span == 50_000)
 
 
 @pytest.mark.parametrize("few", [50, join.KEY_FILTER_FEW])
@@ -182,18 +190,7 @@ def test_keys_that_keep_most_rows_are_left_to_the_join(session, monkeypatch, gro
     rows on one thread costs more than Acero's filter and join. Answers as DuckDB's."""
     monkeypatch.setattr(join, "KEY_FILTER_FEW", few)
     rng = np.random.default_rng(12)
-    n, keys = 40_000, 1_000
-    fact = pa.table({"k": rng.integers(0, keys, n), "day": rng.integers(0, 100, n).astype(
-        np.int32), "v": rng.integers(0, 1000, n)})
-    dim = pa.table({"id": np.arange(keys), "grp": (np.arange(keys) % 20).astype(np.int32)})
-    con = duck_twin(session.db, {"fact": fact, "dim": dim})
-    made = []
-    real = join.tested
-    monkeypatch.setattr(join, "tested", lambda ex, path, test: made.append(1) or
-                        real(ex, path, test))
-    try:
-        check(session, con, "select count(*), sum(v) from fact join dim on k = id "
-                            f"where grp < {groups} and day < 60")
-    finally:
-        con.close()
-    assert bool(made) == used
+    ids = np.arange(1_000)
+    dim = pa.table({"id": ids, "grp": (ids % 20).astype(np.int32)})
+    where = f"grp < {groups} and day < 60"
+    assert key_filtered(session, monkeypatch, fact_rows(rng, ids), dim, where) == used
