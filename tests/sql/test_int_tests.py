@@ -391,11 +391,13 @@ def test_a_large_key_set_over_a_wide_span(span):
 @pytest.mark.parametrize("span", [1_000, (1 << 26) + 10])
 @pytest.mark.parametrize("ty", [pa.int32(), pa.int64()])
 def test_a_joins_keys_as_an_unsorted_array(span, ty):
-    """A join hands its keys as a numpy array, distinct and in the order the join found
-    them (``join.key_filtered_inputs``): nothing is sorted for the flags, and the binary
-    search past ``WIDE_TABLE_SPAN`` sorts its own copy. Both keep what Arrow keeps."""
+    """A join hands its keys as a numpy array, in the order the join found them and
+    repeated where it holds a key twice (``join.key_filtered_inputs``): nothing is sorted or
+    made unique for the flags, and the binary search past ``WIDE_TABLE_SPAN`` sorts its own
+    copy. Both keep what Arrow keeps."""
     rng = np.random.default_rng(span)
-    values = rng.permutation(np.unique(np.r_[0, span, rng.integers(0, span, 3000)]))
+    values = np.unique(np.r_[0, span, rng.integers(0, span, 3000)])
+    values = rng.permutation(np.r_[values, values[::7]])  # (a join's keys may repeat)
     col = rng.integers(0, min(span + 5, 2**31 - 1), 20_000)
     col[:len(values)] = values
     b = pa.record_batch([pa.array(col, ty)], names=["c"])

@@ -60,8 +60,8 @@ class Range:
 
 @dataclass(eq=False)
 class Members:
-    """``x IN (values)`` on the integers of column ``col`` (an integer column; ``values``
-    distinct, in any order, and within the column type's range): one gather from a table of
+    """``x IN (values)`` on the integers of column ``col`` (an integer column; ``values`` in
+    any order, repeats allowed, within the column type's range): one gather from a table of
     flags over ``values``' span when that is at most ``TABLE_SPAN`` long (``WIDE_TABLE_SPAN``
     for sets of at least ``WIDE_TABLE_VALUES`` values: a join's keys, a long IN list), else a
     binary search over them sorted. Over 65,536 keys against 57 K values spread over 6 M, per
@@ -180,7 +180,7 @@ def members(e: Call) -> Members | None:
     values = getattr(e, "_values", None)
     if isinstance(values, np.ndarray) and isinstance(col, Col) and col.type in INTS and \
             pa.types.is_integer(col.type) and values.dtype.kind in "iu":
-        # a join's keys, distinct already (``join.key_filtered_inputs``); the column's own
+        # a join's keys (``join.key_filtered_inputs``), repeats allowed; the column's own
         # type, so every value is one it can hold
         return Members(col.id, col.type, values.astype(np.int64, copy=False))
     if not (isinstance(col, Col) and col.type in INTS and pa.types.is_integer(col.type) and

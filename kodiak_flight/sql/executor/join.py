@@ -234,15 +234,27 @@ def key_filtered_inputs(ex: Executor, node: Join, pos: int, path: list[Node], ke
     testing them cost about 50 ms of CPU, and about 32 with the supplier keys tested too
     (148 K rows kept)."""
     small = ex.as_table(ex.run(node.right))
-    keys = pc.unique(evaluate(small, ex.resolve(node.right_keys[pos]))).drop_null()
-    if len(keys) > KEY_FILTER_KEYS or len(keys) * KEY_FILTER_RATIO > estimate(path[-1]) or \
-            not cheap_keys(keys) or not few_of(keys, path[-1], key, on_batches(path[-1])):
-        return ex.run(node.left), Out(table=small)
+    keys = evaluate(small, ex.resolve(node.right_keys[pos]))
+    keys = (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys).drop_null()
+    if not usable_keys(keys, path, key):
+        # counted again without repeats (the keys of a primary key have none, and Arrow's
+        # hashing of 147 K of them took 5-34 ms a run, so it is done only when needed)
+        keys = pc.unique(keys)
+        if not usable_keys(keys, path, key):
+            return ex.run(node.left), Out(table=small)
     test = Call("is_in", (Col(key, node.left_keys[pos].type),),
                 pc.SetLookupOptions(keys, skip_nulls=True), pa.bool_())
-    # (as IN lists carry theirs; an array, distinct already: ``int_tests.Members``)
+    # (as IN lists carry theirs; an array, repeats allowed: ``int_tests.Members``)
     test._values = keys.to_numpy()  # type: ignore[attr-defined]
     return ex.run(tested(ex, path, test)), Out(table=small)
+
+
+def usable_keys(keys: pa.Array, path: list[Node], key: str) -> bool:
+    """Whether the set test over ``keys`` (repeats counted) is worth putting on the filter
+    at the end of ``path``, whose column ``key`` it tests."""
+    end = path[-1]
+    return len(keys) <= KEY_FILTER_KEYS and len(keys) * KEY_FILTER_RATIO <= estimate(end) \
+        and cheap_keys(keys) and few_of(keys, end, key, on_batches(end))
 
 
 def few_of(keys: pa.Array, node: Node, key: str, batched: bool) -> bool:
