@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,6 +43,36 @@ def run_sort(ex: Executor, node: Sort) -> Out:
 
 def sort_table(ex: Executor, t: pa.Table, sort_keys: list[SortKey]) -> pa.Table:
     """``t`` in the order of ``sort_keys`` (stable; NULLs placed as each key says)."""
+    if not t.num_rows:
+        return t
+    tmp, keys = with_keys(ex, t, sort_keys)
+    return t.take(sort_indices(ex, tmp, keys))
+
+
+def top_rows(ex: Executor, t: pa.Table, sort_keys: list[SortKey], n: int) -> pa.Table:
+    """``sort_table(ex, t, sort_keys).slice(0, n)``, by selecting ``n`` rows instead of
+    sorting all (Arrow's ``select_k_unstable``; TPC-H Q3's 10 of 11.6 K groups: 0.15 ms
+    against 1.3). The row's position is the selection's last key, so the rows chosen among
+    ties, and their order, are the stable sort's. Floating keys (whose NaNs the two kernels
+    place differently) and types the selection lacks are sorted whole."""
+    if n >= t.num_rows:
+        return sort_table(ex, t, sort_keys)
+    tmp, keys = with_keys(ex, t, sort_keys)
+    if any(pa.types.is_floating(tmp.column(k).type) for k, _ in keys):
+        return t.take(sort_indices(ex, tmp, keys)).slice(0, n)
+    keys = [*keys, ("__pos", "ascending")]
+    tmp = tmp.append_column("__pos", pa.array(np.arange(t.num_rows, dtype=np.int64)))
+    try:
+        chosen = pc.select_k_unstable(tmp, k=n, sort_keys=keys)
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return t.take(sort_indices(ex, tmp, keys)).slice(0, n)
+    return t.take(chosen.take(pc.sort_indices(tmp.take(chosen), sort_keys=keys)))
+
+
+def with_keys(ex: Executor, t: pa.Table, sort_keys: list[SortKey]
+              ) -> tuple[pa.Table, list[tuple[str, str]]]:
+    """``t`` with the columns its sort needs added (computed keys, NULL indicators), and the
+    (column, order) keys to sort it by."""
     keys, extra = [], {}
     for n, k in enumerate(sort_keys):
         if isinstance(k.expr, Col):
@@ -56,12 +87,10 @@ def sort_table(ex: Executor, t: pa.Table, sort_keys: list[SortKey]) -> pa.Table:
             extra[f"__n{n}"] = pc.invert(nulls) if k.nulls_first else nulls
             keys.append((f"__n{n}", "ascending"))
         keys.append((name, "descending" if k.desc else "ascending"))
-    if not t.num_rows:
-        return t
     tmp = t
     for name, arr in extra.items():
         tmp = tmp.append_column(name, arr)
-    return t.take(sort_indices(ex, tmp, keys))
+    return tmp, keys
 
 
 def sort_indices(ex: Executor, t: pa.Table, keys: list[tuple[str, str]]) -> pa.Array:
@@ -123,11 +152,11 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
             kept.append(pa.Table.from_batches([b]))
             held += b.num_rows
             if held >= limit:
-                kept = [sort_table(ex, pa.concat_tables(kept), node.keys).slice(0, n)]
+                kept = [top_rows(ex, pa.concat_tables(kept), node.keys, n)]
                 held = kept[0].num_rows
     finally:
         r.close()
-    return sort_table(ex, pa.concat_tables(kept), node.keys).slice(0, n).combine_chunks()
+    return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
 
 
 def limit_batches(r: pa.RecordBatchReader, offset: int, limit: int | None
