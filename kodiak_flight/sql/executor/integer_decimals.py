@@ -16,13 +16,12 @@ import pyarrow.compute as pc
 from engine import errors as engine_errors
 
 from ..expr import Call, Col, Expr, Lit
-from ..optimizer.integer_decimals import BYTE_CODE, TWIN_TYPES
+from ..optimizer.integer_decimals import BYTE_CODE, INT64_MAX, TWIN_TYPES
 from ..plan import Filter, IntegerDecimals, Node, Unscale
 from .core import Executor, Out, operator
 from .filter_project import filter_out
+from .int_tests import ints
 from .kernels import chunk
-
-INT64_MAX = (1 << 63) - 1
 
 
 @operator(Unscale)
@@ -100,13 +99,14 @@ def unscaled_array(a: pa.Array, e: Expr) -> pa.Array:
         return a
     if e.fn == BYTE_CODE:
         return byte_codes(a)
-    n = len(a)
-    words = np.frombuffer(a.buffers()[1], np.int64)[2 * a.offset:2 * (a.offset + n):2]
-    data = pa.py_buffer(np.ascontiguousarray(words))
-    if not a.null_count:
-        return pa.Array.from_buffers(pa.int64(), n, [None, data], null_count=0)
-    valid = pc.is_valid(a).buffers()[1]
-    return pa.Array.from_buffers(pa.int64(), n, [valid, data], null_count=a.null_count)
+    data = pa.py_buffer(np.ascontiguousarray(ints(a)))  # (the low words' strided view)
+    return pa.Array.from_buffers(pa.int64(), len(a), [validity(a), data],
+                                 null_count=a.null_count)
+
+
+def validity(a: pa.Array) -> pa.Buffer | None:
+    """A validity bitmap of ``a`` starting at its first value (None: no NULLs)."""
+    return pc.is_valid(a).buffers()[1] if a.null_count else None
 
 
 def byte_codes(a: pa.Array) -> pa.Array:
@@ -128,8 +128,7 @@ def strings_of(codes: pa.Array, t: pa.DataType) -> pa.Array:
     """One-byte codes back as the strings they are (of type ``t``)."""
     n = len(codes)
     data = np.asarray(codes.fill_null(0).to_numpy(zero_copy_only=False), np.uint8)
-    valid = None if not codes.null_count else pc.is_valid(codes).buffers()[1]
-    return pa.Array.from_buffers(pa.string(), n, [valid, pa.py_buffer(np.arange(
+    return pa.Array.from_buffers(pa.string(), n, [validity(codes), pa.py_buffer(np.arange(
         n + 1, dtype=np.int32)), pa.py_buffer(data.tobytes())],
         null_count=codes.null_count).cast(t)
 
@@ -256,7 +255,6 @@ def as_decimal(a: pa.Array, t: pa.DataType) -> pa.Array:
     words = np.empty((len(v), 2), np.int64)
     words[:, 0] = v
     words[:, 1] = v >> 63
-    valid = None if not a.null_count else pc.is_valid(a).buffers()[1]
     return pa.Array.from_buffers(pa.decimal128(38, t.scale), len(v),
-                                 [valid, pa.py_buffer(words)],
+                                 [validity(a), pa.py_buffer(words)],
                                  null_count=a.null_count).cast(t)
