@@ -3,7 +3,8 @@
 TARGET is a group (``engine``, ``sql``, ``flight``, ``all``) or a benchmark name
 (``bulk_load``, ``point_lookup``, ``commits``, ``range_scan``, ``tpch``, ``groupby_sf10``,
 ``flight_doget``, ``flight_lookup``, ``flight_concurrency``, ``concurrency`` (1 vs 16
-clients on a read mix, group ``flight``), ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
+clients on a read mix, group ``flight``), ``concurrency_kinds`` (each operation of that mix
+alone; not in ``all``), ``result_cache`` (group ``cache``), ``pl_functions``, ``pl_loop`` (group ``pl``),
 ``access_checks`` (group ``access``), ``stop`` (group ``ops``: time from a cancel to an idle CPU per kind of query),
 ``acero_error_hang`` (group ``ops``: plain pyarrow, failing plans with a hash join that never end),
 ``cli_startup`` (group ``cli``: ``kodiak --version`` and ``kodiak sql -c`` start-up),

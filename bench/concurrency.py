@@ -25,8 +25,13 @@ the clients' CPU is most of each operation's cost (ADBC's driver and ``fetchall`
 Python rows), so one client already keeps about half of two cores busy, and growth is
 bounded by how much more each operation costs everyone when 16 processes share the cores.
 
-Run: ``python -m bench concurrency [--quick]``; the peer alone: ``python -m bench.concurrency
-peer``.
+``concurrency_kinds`` runs each operation of the mix alone the same way (not in ``all``):
+which kinds lose throughput with 16 clients, what each costs the server, and how many
+distinct server threads ran meanwhile (gRPC's synchronous server starts and ends worker
+threads as calls come and go).
+
+Run: ``python -m bench concurrency [--quick]``, ``python -m bench concurrency_kinds
+[--quick]``; the peer alone: ``python -m bench.concurrency peer``.
 """
 
 from __future__ import annotations
@@ -81,9 +86,14 @@ def _db(path: Path, n: int) -> None:
         db.close()
 
 
-def _one(cur: Any, rng: random.Random, n: int) -> int:
-    """One operation of the mix; the rows it fetched."""
-    x = rng.random()
+# the mix's operations by name, with the share of the mix that starts each: a client given a
+# kind (``concurrency_kinds``) runs only that one
+KINDS = {"lookup": 0.0, "aggregate": 0.5, "scan": 0.8}
+
+
+def _one(cur: Any, rng: random.Random, n: int, kind: str | None = None) -> int:
+    """One operation of the mix (of ``kind`` only, if given); the rows it fetched."""
+    x = rng.random() if kind is None else KINDS[kind]
     if x < 0.5:
         cur.execute(LOOKUP, (rng.randrange(n),))
     elif x < 0.8:
@@ -132,26 +142,26 @@ def _run(uri: str, n: int, clients: int, seconds: float, seed: int) -> tuple[int
     return sum(ops), errors
 
 
-def _client_process(uri: str, n: int, i: int, pipe: Any) -> None:
+def _client_process(uri: str, n: int, i: int, pipe: Any, kind: str | None = None) -> None:
     """One client process: one ADBC connection, prepared once; per request ``(seed,
-    start, seconds)`` it runs the mix from ``start`` (``time.time()``) for ``seconds`` and
-    answers ``(operations, errors)``; None ends it."""
+    start, seconds)`` it runs the mix (or ``kind`` alone) from ``start`` (``time.time()``)
+    for ``seconds`` and answers ``(operations, errors)``; None ends it."""
     errors: list[str] = []
     try:
         with contextlib.ExitStack() as stack:
             conn = stack.enter_context(_adbc(uri))
             cur = stack.enter_context(conn.cursor())
-            _one(cur, random.Random(i), n)
+            _one(cur, random.Random(i), n, kind)
             pipe.send("ready")
             while (req := pipe.recv()) is not None:
                 seed, start, seconds = req
                 rng = random.Random(seed * 1000 + i)
-                _one(cur, rng, n)  # the statement prepared again before the clock starts
+                _one(cur, rng, n, kind)  # the statement prepared again before the clock starts
                 time.sleep(max(0.0, start - time.time()))
                 ops, end = 0, start + seconds
                 while time.time() < end:
                     try:
-                        _one(cur, rng, n)
+                        _one(cur, rng, n, kind)
                         ops += 1
                     except Exception as exc:
                         errors.append(str(exc).splitlines()[0][:200])
@@ -165,14 +175,16 @@ class ClientProcesses:
     """``size`` client processes, started once (spawned: a fork would copy the parent's ADBC
     runtime threads); each round uses the first ``clients`` of them."""
 
-    def __init__(self, uri: str, n: int, size: int) -> None:
+    def __init__(self, uri: str, n: int, size: int, kind: str | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.server_pid = SERVER_PIDS.get(uri)
         self.last_cpu: tuple[float | None, float] = (None, 0.0)
+        self.last_threads = 0
         self.pipes, self.procs = [], []
         for i in range(size):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_client_process, args=(uri, n, i, theirs), daemon=True)
+            proc = ctx.Process(target=_client_process, args=(uri, n, i, theirs, kind),
+                               daemon=True)
             proc.start()
             self.pipes.append(mine)
             self.procs.append(proc)
@@ -187,8 +199,10 @@ class ClientProcesses:
         pids = [p.pid for p in self.procs[:clients]]
         time.sleep(max(0.0, start - time.time()))
         before = cpu_seconds(self.server_pid), sum(cpu_seconds(p) or 0.0 for p in pids)
+        seen = ThreadsSeen(self.server_pid)
         done = [p.recv() for p in self.pipes[:clients]]
         after = cpu_seconds(self.server_pid), sum(cpu_seconds(p) or 0.0 for p in pids)
+        self.last_threads = seen.count()
         self.last_cpu = (None if before[0] is None or after[0] is None else
                          after[0] - before[0], after[1] - before[1])
         return sum(ops for ops, _ in done), [e for _, errs in done for e in errs]
@@ -201,6 +215,29 @@ class ClientProcesses:
             proc.join(timeout=10)
             if proc.is_alive():
                 proc.kill()
+
+
+class ThreadsSeen:
+    """The distinct threads of process ``pid`` seen (``/proc``, every 20 ms) until
+    ``count``: a lower bound on the threads that ran meanwhile (gRPC's synchronous server
+    starts and ends its worker threads as calls come and go)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.tids: set[str] = set()
+        self.pid = pid
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while self.pid is not None and not self.done.wait(0.02):
+            with contextlib.suppress(OSError):
+                self.tids.update(os.listdir(f"/proc/{self.pid}/task"))
+
+    def count(self) -> int:
+        self.done.set()
+        self.thread.join()
+        return len(self.tids)
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -314,7 +351,67 @@ def _mode(uri: str, peer_uri: str, n: int, cfg: dict, processes: bool) -> list[R
                 "the same rounds against fixed answers: the machine's ceiling")]
 
 
-BENCHMARKS: dict[str, Callable[[dict], list[Row]]] = {"concurrency": bench_concurrency}
+def bench_kinds(cfg: dict) -> list[Row]:
+    """Each operation of the mix alone, 1 client process against ``clients``, Kodiak and
+    the peer in turn: which operations lose throughput with more clients, and what each
+    costs the server per operation (a diagnosis of ``concurrency``, no target)."""
+    n = cfg["rows"]
+    rows: list[Row] = []
+    with scratch("concurrency_kinds") as work:
+        _db(work / "kodiak", n)
+        with kodiak_server(work / "kodiak") as uri, \
+                _process([sys.executable, "-m", "bench.concurrency", "peer"]) as peer_uri:
+            for kind in KINDS:
+                mine = _kind_rounds(uri, n, cfg, kind, "Kodiak")
+                peer = _kind_rounds(peer_uri, n, cfg, kind, "peer")
+                rows.append(_kind_row(kind, cfg, mine, peer))
+    return rows
+
+
+def _kind_rounds(uri: str, n: int, cfg: dict, kind: str, who: str) -> dict[str, float]:
+    """Medians over alternating rounds of ``kind`` alone: ops/s at 1 and at ``clients``
+    client processes, the server's CPU ms per operation at each, and the distinct server
+    threads seen per second of a ``clients`` round."""
+    clients, secs = cfg["clients"], cfg["seconds"]
+    pool = ClientProcesses(uri, n, clients, kind)
+    got: dict[str, list[float]] = {}
+    try:
+        pool.run(2, 1.0, 0)  # warm up
+        for r in range(cfg["rounds"]):
+            for c in ((1, clients) if r % 2 == 0 else (clients, 1)):
+                ops, _ = pool.run(c, secs, 2 * r + (c > 1))
+                tag = "one" if c == 1 else "many"
+                got.setdefault(f"{tag}_ops", []).append(ops / secs)
+                if pool.last_cpu[0] is not None and ops:
+                    got.setdefault(f"{tag}_ms", []).append(1000 * pool.last_cpu[0] / ops)
+                if c > 1:
+                    got.setdefault("threads", []).append(pool.last_threads / secs)
+    finally:
+        pool.close()
+    out = {k: median(v) for k, v in got.items()}
+    log(f"concurrency_kinds {kind} {who}: 1 client {out['one_ops']:,.0f} ops/s, {clients} "
+        f"clients {out['many_ops']:,.0f} ops/s; server CPU/op {_ms(out.get('one_ms'))} -> "
+        f"{_ms(out.get('many_ms'))} ms; server threads seen {out['threads']:,.0f}/s")
+    return out
+
+
+def _kind_row(kind: str, cfg: dict, mine: dict[str, float], peer: dict[str, float]) -> Row:
+    clients = cfg["clients"]
+    growth_of = {who: d["many_ops"] / d["one_ops"] for who, d in (("k", mine), ("p", peer))}
+    detail = (f"{kind} alone ({cfg['rounds']} alternating rounds of {cfg['seconds']:g} s): "
+              f"Kodiak {mine['one_ops']:,.0f} -> {mine['many_ops']:,.0f} ops/s "
+              f"({growth_of['k']:.2f}×), server CPU {_ms(mine.get('one_ms'))} -> "
+              f"{_ms(mine.get('many_ms'))} ms/op, {mine['threads']:,.0f} server threads seen/s; "
+              f"peer {peer['one_ops']:,.0f} -> {peer['many_ops']:,.0f} ops/s "
+              f"({growth_of['p']:.2f}×), server CPU {_ms(peer.get('one_ms'))} -> "
+              f"{_ms(peer.get('many_ms'))} ms/op, {peer['threads']:,.0f} threads seen/s")
+    return Row("concurrency_kinds", f"{kind} alone, {clients} client processes vs 1",
+               mine["many_ops"], "ops/s", "1 client", mine["one_ops"], growth_of["k"], "",
+               "info", detail)
+
+
+BENCHMARKS: dict[str, Callable[[dict], list[Row]]] = {"concurrency": bench_concurrency,
+                                                      "concurrency_kinds": bench_kinds}
 
 
 def main() -> None:
