@@ -371,15 +371,17 @@ def bench_kinds(cfg: dict) -> list[Row]:
 def _kind_rounds(uri: str, n: int, cfg: dict, kind: str, who: str) -> dict[str, float]:
     """Medians over alternating rounds of ``kind`` alone: ops/s at 1 and at ``clients``
     client processes, the server's CPU ms per operation at each, and the distinct server
-    threads seen per second of a ``clients`` round."""
+    threads seen per second of a ``clients`` round; ``errors``, their count over all."""
     clients, secs = cfg["clients"], cfg["seconds"]
     pool = ClientProcesses(uri, n, clients, kind)
     got: dict[str, list[float]] = {}
+    errors: list[str] = []
     try:
         pool.run(2, 1.0, 0)  # warm up
         for r in range(cfg["rounds"]):
             for c in ((1, clients) if r % 2 == 0 else (clients, 1)):
-                ops, _ = pool.run(c, secs, 2 * r + (c > 1))
+                ops, errs = pool.run(c, secs, 2 * r + (c > 1))
+                errors += errs
                 tag = "one" if c == 1 else "many"
                 got.setdefault(f"{tag}_ops", []).append(ops / secs)
                 if pool.last_cpu[0] is not None and ops:
@@ -388,23 +390,26 @@ def _kind_rounds(uri: str, n: int, cfg: dict, kind: str, who: str) -> dict[str, 
                     got.setdefault("threads", []).append(pool.last_threads / secs)
     finally:
         pool.close()
-    out = {k: median(v) for k, v in got.items()}
+    out = {k: median(v) for k, v in got.items()} | {"errors": float(len(errors))}
     log(f"concurrency_kinds {kind} {who}: 1 client {out['one_ops']:,.0f} ops/s, {clients} "
         f"clients {out['many_ops']:,.0f} ops/s; server CPU/op {_ms(out.get('one_ms'))} -> "
-        f"{_ms(out.get('many_ms'))} ms; server threads seen {out['threads']:,.0f}/s")
+        f"{_ms(out.get('many_ms'))} ms; server threads seen {out['threads']:,.0f}/s; "
+        f"errors {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     return out
 
 
 def _kind_row(kind: str, cfg: dict, mine: dict[str, float], peer: dict[str, float]) -> Row:
     clients = cfg["clients"]
-    growth_of = {who: d["many_ops"] / d["one_ops"] for who, d in (("k", mine), ("p", peer))}
+    growth_of = {who: d["many_ops"] / d["one_ops"] if d["one_ops"] else 0.0
+                 for who, d in (("k", mine), ("p", peer))}
     detail = (f"{kind} alone ({cfg['rounds']} alternating rounds of {cfg['seconds']:g} s): "
               f"Kodiak {mine['one_ops']:,.0f} -> {mine['many_ops']:,.0f} ops/s "
               f"({growth_of['k']:.2f}×), server CPU {_ms(mine.get('one_ms'))} -> "
               f"{_ms(mine.get('many_ms'))} ms/op, {mine['threads']:,.0f} server threads seen/s; "
               f"peer {peer['one_ops']:,.0f} -> {peer['many_ops']:,.0f} ops/s "
               f"({growth_of['p']:.2f}×), server CPU {_ms(peer.get('one_ms'))} -> "
-              f"{_ms(peer.get('many_ms'))} ms/op, {peer['threads']:,.0f} threads seen/s")
+              f"{_ms(peer.get('many_ms'))} ms/op, {peer['threads']:,.0f} threads seen/s; "
+              f"errors: Kodiak {mine['errors']:.0f}, peer {peer['errors']:.0f}")
     return Row("concurrency_kinds", f"{kind} alone, {clients} client processes vs 1",
                mine["many_ops"], "ops/s", "1 client", mine["one_ops"], growth_of["k"], "",
                "info", detail)
