@@ -179,7 +179,7 @@ class ClientProcesses:
         ctx = multiprocessing.get_context("spawn")
         self.server_pid = SERVER_PIDS.get(uri)
         self.last_cpu: tuple[float | None, float] = (None, 0.0)
-        self.last_threads = 0
+        self.threads: dict[int, list[int]] = {}  # distinct server threads seen, per round
         self.pipes, self.procs = [], []
         for i in range(size):
             mine, theirs = ctx.Pipe()
@@ -202,7 +202,7 @@ class ClientProcesses:
         seen = ThreadsSeen(self.server_pid)
         done = [p.recv() for p in self.pipes[:clients]]
         after = cpu_seconds(self.server_pid), sum(cpu_seconds(p) or 0.0 for p in pids)
-        self.last_threads = seen.count()
+        self.threads.setdefault(clients, []).append(seen.count())
         self.last_cpu = (None if before[0] is None or after[0] is None else
                          after[0] - before[0], after[1] - before[1])
         return sum(ops for ops, _ in done), [e for _, errs in done for e in errs]
@@ -287,7 +287,7 @@ def _rounds(run: Callable[[int, float, int], tuple[int, list[str]]], cfg: dict, 
                 cpu[c].append((None if server is None else 1000 * server / ops,
                                1000 * mine / ops))
         log(f"concurrency {who} round {r + 1}: 1 client {ones[-1]:,.0f} ops/s, {clients} "
-            f"clients {manys[-1]:,.0f} ops/s ({manys[-1] / ones[-1]:.2f}×)"
+            f"clients {manys[-1]:,.0f} ops/s ({manys[-1] / ones[-1] if ones[-1] else 0:.2f}×)"
             + "".join(f"; {c} CPU ms/op server {_ms(v[-1][0])}, clients {_ms(v[-1][1])}"
                       for c, v in cpu.items() if v))
     return ones, manys, errors, cpu
@@ -369,32 +369,22 @@ def bench_kinds(cfg: dict) -> list[Row]:
 
 
 def _kind_rounds(uri: str, n: int, cfg: dict, kind: str, who: str) -> dict[str, float]:
-    """Medians over alternating rounds of ``kind`` alone: ops/s at 1 and at ``clients``
-    client processes, the server's CPU ms per operation at each, and the distinct server
-    threads seen per second of a ``clients`` round; ``errors``, their count over all."""
+    """``kind`` alone through ``_rounds``: the medians of ops/s at 1 and at ``clients``
+    client processes, of the server's CPU ms per operation at each, and of the distinct
+    server threads seen per second of a ``clients`` round; ``errors``, their count."""
     clients, secs = cfg["clients"], cfg["seconds"]
     pool = ClientProcesses(uri, n, clients, kind)
-    got: dict[str, list[float]] = {}
-    errors: list[str] = []
     try:
-        pool.run(2, 1.0, 0)  # warm up
-        for r in range(cfg["rounds"]):
-            for c in ((1, clients) if r % 2 == 0 else (clients, 1)):
-                ops, errs = pool.run(c, secs, 2 * r + (c > 1))
-                errors += errs
-                tag = "one" if c == 1 else "many"
-                got.setdefault(f"{tag}_ops", []).append(ops / secs)
-                if pool.last_cpu[0] is not None and ops:
-                    got.setdefault(f"{tag}_ms", []).append(1000 * pool.last_cpu[0] / ops)
-                if c > 1:
-                    got.setdefault("threads", []).append(pool.last_threads / secs)
+        ones, manys, errors, cpu = _rounds(pool.run, cfg, f"{who} {kind} alone", pool)
     finally:
         pool.close()
-    out = {k: median(v) for k, v in got.items()} | {"errors": float(len(errors))}
-    log(f"concurrency_kinds {kind} {who}: 1 client {out['one_ops']:,.0f} ops/s, {clients} "
-        f"clients {out['many_ops']:,.0f} ops/s; server CPU/op {_ms(out.get('one_ms'))} -> "
-        f"{_ms(out.get('many_ms'))} ms; server threads seen {out['threads']:,.0f}/s; "
-        f"errors {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    servers = {c: [s for s, _ in v if s is not None] for c, v in cpu.items()}
+    out = {"one_ops": median(ones), "many_ops": median(manys), "errors": float(len(errors)),
+           "threads": median([t / secs for t in pool.threads[clients]])}
+    out |= {f"{tag}_ms": median(servers[c]) for tag, c in (("one", 1), ("many", clients))
+            if servers[c]}
+    if errors:
+        log(f"concurrency_kinds {kind} {who}: {len(errors)} errors (first: {errors[0]})")
     return out
 
 
