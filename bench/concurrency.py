@@ -24,6 +24,9 @@ clients (``/proc``, all their threads), and the report gives the medians: with o
 the clients' CPU is most of each operation's cost (ADBC's driver and ``fetchall`` building
 Python rows), so one client already keeps about half of two cores busy, and growth is
 bounded by how much more each operation costs everyone when 16 processes share the cores.
+The report adds that bound: the cores' seconds over the CPU an operation costs the 16
+clients plus what it costs the bare peer's server (the least any server could), as a
+multiple of Kodiak's one-client rate.
 
 ``concurrency_kinds`` runs each operation of the mix alone the same way (not in ``all``):
 which kinds lose throughput with 16 clients, what each costs the server, and how many
@@ -309,6 +312,24 @@ def cpu_note(cpu: dict[int, list[CpuPerOp]]) -> str:
     return "; CPU per operation, server / clients: " + ", ".join(parts) if parts else ""
 
 
+def ceiling_note(kcpu: dict[int, list[CpuPerOp]], pcpu: dict[int, list[CpuPerOp]],
+                 clients: int, one: float) -> str:
+    """What the cores allow 16 clients when every core is busy: ``cores`` seconds of CPU a
+    second over the CPU one operation costs the clients (in Kodiak's rounds) plus what it
+    costs the bare peer's server (fixed answers, so the least any server could cost), as a
+    multiple of Kodiak's one-client rate. A growth target above it cannot be met on this
+    machine by any server."""
+    mine = [m for _, m in kcpu.get(clients, [])]
+    peer = [s for s, _ in pcpu.get(clients, []) if s is not None]
+    cores = os.cpu_count() or 1
+    if not mine or not peer or not one:
+        return ""
+    top = 1000 * cores / (median(mine) + median(peer))
+    return (f"; the cores' ceiling at {clients} clients ({cores} cores over the clients' CPU "
+            f"per operation plus the bare peer server's): {top:,.0f} ops/s, "
+            f"{top / one:.2f}× Kodiak's 1 client")
+
+
 def bench_concurrency(cfg: dict) -> list[Row]:
     n = cfg["rows"]
     with scratch("concurrency") as work:
@@ -338,6 +359,7 @@ def _mode(uri: str, peer_uri: str, n: int, cfg: dict, processes: bool) -> list[R
               f"peer {_list(p_rounds)} (median {peer:.2f}×); 1 client: Kodiak "
               f"{median(k1):,.0f} ops/s, peer {median(p1):,.0f} ops/s"
               + (f"{cpu_note(kcpu)} (peer{cpu_note(pcpu)[1:]})" if kcpu[1] else "")
+              + ceiling_note(kcpu, pcpu, clients, median(k1))
               + f"; errors: {len(errs)}"
               + (f" (first: {errs[0]})" if errs else "")
               + (f"; peer errors: {len(perrs)} (first: {perrs[0]})" if perrs else ""))

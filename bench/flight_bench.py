@@ -23,13 +23,16 @@ measures what Kodiak's service layer and engine cost on top of the transport.
    leave, since all of them share the machine.
 
 Run: ``python -m bench flight [--quick]``. The peers can be started by hand with
-``python -m bench.flight_bench peer stream PARQUET`` / ``peer lookup``.
+``python -m bench.flight_bench peer stream PARQUET`` / ``peer lookup`` / ``peer ingest
+[DIR]`` (the last one is ``outside_ingest``'s: it receives an ``adbc_ingest``, and with a
+directory writes it there and fsyncs).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import subprocess
 import sys
@@ -44,7 +47,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pyarrow.parquet as pq
 
-from .common import Row, feather_peer, judge, log, median, scratch
+from .common import Row, feather_peer, fsync_dir, fsync_file, judge, log, median, scratch
 from .engine_bench import _keyed_table, _list, _order, paired
 from .tpch import lineitem_path
 
@@ -210,6 +213,44 @@ class LookupPeer(flight.FlightServerBase):
         return flight.RecordBatchStream(answer)
 
 
+class IngestPeer(flight.FlightServerBase):
+    """Answers ADBC's ``adbc_ingest`` (a DoPut of ``CommandStatementIngest``) with no database
+    work: what the transport allows an ingest. ``store`` None only receives the batches;
+    a directory writes them into an Arrow IPC file there as they arrive (a reader thread
+    receiving ahead, as Kodiak's server does; the native file writer, no statistics or
+    checksum; the same file each time, so its pages are the page cache's own reused ones),
+    then fsyncs the file and the directory before answering: the least a durable store
+    could do."""
+
+    def __init__(self, store: str | None) -> None:
+        super().__init__("grpc://127.0.0.1:0")
+        from kodiak_flight import flightsql as fsql
+        from kodiak_flight.prefetch import prefetch
+
+        self.fsql, self.prefetch, self.store = fsql, prefetch, store
+
+    def do_put(self, context: Any, descriptor: flight.FlightDescriptor, reader: Any,
+               writer: Any) -> None:
+        batches = (c.data for c in iter(reader.read_chunk, None) if c.data is not None)
+        if self.store is None:
+            rows = sum(b.num_rows for b in batches)
+        else:
+            rows = self._write(reader.schema, self.prefetch(batches, depth=4))
+        writer.write(self.fsql.update_result(rows))
+
+    def _write(self, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
+        assert self.store is not None
+        path = os.path.join(self.store, "upload.arrow")
+        rows = 0
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as out:
+            for b in batches:
+                out.write_batch(b)
+                rows += b.num_rows
+        fsync_file(path)
+        fsync_dir(self.store)
+        return rows
+
+
 def run_peer(kind: str, args: list[str]) -> None:
     server: flight.FlightServerBase
     if kind == "stream":
@@ -217,6 +258,8 @@ def run_peer(kind: str, args: list[str]) -> None:
         server = StreamPeer(table)
     elif kind == "lookup":
         server = LookupPeer()
+    elif kind == "ingest":
+        server = IngestPeer(args[0] if args else None)
     else:
         raise SystemExit(f"unknown peer {kind!r}")
     print(f"grpc://127.0.0.1:{server.port}", flush=True)
@@ -486,7 +529,7 @@ BENCHMARKS: dict[str, Callable[[dict], list[Row]]] = {
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.flight_bench")
     ap.add_argument("what", choices=["peer"])
-    ap.add_argument("kind", choices=["stream", "lookup"])
+    ap.add_argument("kind", choices=["stream", "lookup", "ingest"])
     ap.add_argument("args", nargs="*")
     args = ap.parse_args(argv)
     run_peer(args.kind, args.args)
