@@ -29,8 +29,7 @@ from .fileio import File, FileSystem
 from .minmax import min_max
 from .rowreader import BatchRows
 
-BATCH_ROWS = 65536
-SMALL_BATCH = 1024  # a written batch shorter than this is gathered with the next ones
+BATCH_ROWS = 65536  # rows per stored batch: shorter written batches are gathered to it
 Stats = dict[str, tuple[Any, Any, int, int]]  # column -> (min, max, null_count, rows)
 
 
@@ -351,34 +350,38 @@ class SegmentWriter:
         return self._held_rows
 
     def write(self, batch: pa.RecordBatch) -> None:
-        """Append ``batch``: cut into ``BATCH_ROWS`` pieces (zero-copy) if longer; gathered
-        with its neighbours into one batch (a copy) if shorter than ``SMALL_BATCH`` rows, so
-        a stream of tiny batches does not become a file of tiny batches."""
-        if batch.num_rows < SMALL_BATCH:
-            if batch.num_rows:
-                self._held.append(batch)
-                self._held_rows += batch.num_rows
-            if self._held_rows >= BATCH_ROWS:
-                self._flush_held(whole=False)
-            return
-        self._flush_held()
-        for start in range(0, batch.num_rows, BATCH_ROWS):
-            self._append(batch if batch.num_rows <= BATCH_ROWS
+        """Append ``batch`` as ``BATCH_ROWS``-row batches: full pieces of it as they are
+        (zero-copy), the rest gathered with its neighbours (a copy). Every scan pays per
+        stored batch (statistics, the filter's calls), so a client's batch size must not
+        become the file's: a load in 8,192-row batches stored as they came made TPC-H
+        through Flight 1.9x slower (docs/performance.md, "A client's batch size")."""
+        if self._held_rows:
+            need = BATCH_ROWS - self._held_rows
+            self._hold(batch.slice(0, need))
+            if self._held_rows < BATCH_ROWS:
+                return
+            self._flush_held()
+            batch = batch.slice(need)
+        full = batch.num_rows - batch.num_rows % BATCH_ROWS
+        for start in range(0, full, BATCH_ROWS):
+            self._append(batch if batch.num_rows == BATCH_ROWS
                          else batch.slice(start, BATCH_ROWS))
+        if full < batch.num_rows:
+            self._hold(batch.slice(full))
 
-    def _flush_held(self, whole: bool = True) -> None:
-        """Write the gathered batches as one; unless ``whole``, only full ``BATCH_ROWS``
-        pieces, keeping the rest gathered."""
+    def _hold(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self._held.append(batch)
+            self._held_rows += batch.num_rows
+
+    def _flush_held(self) -> None:
+        """Write the gathered batches (at most ``BATCH_ROWS`` rows) as one."""
         if not self._held:
             return
         held = pa.Table.from_batches(self._held).combine_chunks()
-        keep = 0 if whole else held.num_rows % BATCH_ROWS
         self._held, self._held_rows = [], 0
-        for b in held.slice(0, held.num_rows - keep).to_batches(max_chunksize=BATCH_ROWS):
+        for b in held.to_batches():
             self._append(b)
-        if keep:
-            self._held = held.slice(held.num_rows - keep).to_batches()
-            self._held_rows = keep
 
     def _append(self, b: pa.RecordBatch) -> None:
         self._pending.append(stats_pool().submit(compute_stats, b))

@@ -15,7 +15,7 @@ import pytest
 import engine
 from engine import col
 from engine.catalog import ROWID
-from engine.segment import SMALL_BATCH, SegmentWriter, compute_stats, file_crc
+from engine.segment import BATCH_ROWS, SegmentWriter, compute_stats, file_crc
 
 
 def _table(n: int, start: int = 0) -> pa.Table:
@@ -63,8 +63,26 @@ def test_tiny_batches_are_gathered(tmp_path):
     db.insert("t", _reader(data, 300))
     seg = db.snapshot().data("t").parts[0].segment
     assert [n for _, n, _ in seg.batches] == [65_536, 70_000 - 65_536]
-    assert all(n >= SMALL_BATCH for _, n, _ in seg.batches)
     assert db.scan("t").read_all().column("s").to_pylist() == data.column("s").to_pylist()
+    db.close()
+
+
+@pytest.mark.parametrize("batch_rows", [8_192, 50_000, 100_000])
+def test_a_clients_batch_size_is_not_the_files(tmp_path, batch_rows):
+    """Whatever the client's batch size, the rows are stored in full BATCH_ROWS batches (a
+    scan pays per stored batch), the last one excepted; longer batches' remainders too."""
+    db = engine.Database.open(str(tmp_path / "db"))
+    data = _table(200_000)
+    db.create_table("t", data.schema)
+    batches = _reader(data, batch_rows).read_all().to_batches() + \
+        _reader(_table(BATCH_ROWS), BATCH_ROWS).read_all().to_batches()
+    db.insert("t", pa.RecordBatchReader.from_batches(data.schema, batches))
+    sizes = [n for p in db.snapshot().data("t").parts for _, n, _ in p.segment.batches]
+    assert sum(sizes) == 200_000 + BATCH_ROWS
+    assert sizes[:3] == [BATCH_ROWS] * 3  # the first 196,608 rows, gathered
+    assert set(sizes[3:]) <= {200_000 - 3 * BATCH_ROWS, BATCH_ROWS}
+    got = db.scan("t").read_all().column("k").to_pylist()
+    assert got == data.column("k").to_pylist() + list(range(BATCH_ROWS))
     db.close()
 
 
@@ -111,7 +129,8 @@ def test_stream_into_an_indexed_keyless_table(tmp_path):
 
 def test_segment_bytes_reach_the_file_in_large_writes(tmp_path):
     """The IPC writer's many small buffers (a few per column per batch) are gathered before
-    they reach the file, its checksum and the GIL: about one write per megabyte."""
+    they reach the file, its checksum and the GIL: a write per half megabyte at most (a
+    stored batch's int64 column is itself 512 KiB, written as it is)."""
     from engine.fileio import File, FileSystem
 
     sizes: list[int] = []
@@ -132,7 +151,8 @@ def test_segment_bytes_reach_the_file_in_large_writes(tmp_path):
     db.create_table("t", data.schema)
     assert db.insert("t", _reader(data, 20_000)) == 200_000
     assert sum(sizes) > 9 * 200_000 * 8  # eight columns and the row ids
-    assert len(sizes) <= sum(sizes) // (1 << 20) + 2
+    assert len(sizes) <= sum(sizes) // (512 << 10) + 2
+    assert min(sizes[:-1]) >= 512 << 10  # none of a batch's small buffers alone
     db.close()
     db = engine.Database.open(str(tmp_path / "db"))  # reopened: the checksum still holds
     assert db.scan("t").read_all().column("c3").to_pylist() == list(range(0, 600_000, 3))
