@@ -18,7 +18,7 @@ from .. import metadata
 from ..barecommands import read_bare
 from ..flightsql import pb
 from ..status import InvalidArgument, Unimplemented
-from .ingest import ingest
+from .ingest import check_finished, ingest
 from .params import check_param_count, params
 from .results import (
     IPC_OPTIONS,
@@ -30,6 +30,7 @@ from .results import (
 )
 from .sessions import ClientSession
 from .statements import (
+    CALL,
     drain_rowcount,
     new_interrupt,
     prepare,
@@ -234,6 +235,9 @@ def _prepared_update(server: KodiakFlightServer, client: ClientSession,
                      writer: flight.FlightMetadataWriter) -> None:
     ps = prepared_statement(server, cmd.prepared_statement_handle, client)
     bound = params(reader.read_all())
+    # an executemany the client gave up must not run on the rows that reached us
+    check_finished(CALL.get(), "the client cancelled the parameter upload before it "
+                               "ended; the statement was not run")
     check_param_count(ps.prepared, bound)
     result = run_prepared(server, ps, bound if bound is not None else ps.params, update=True)
     count = drain_rowcount(result)

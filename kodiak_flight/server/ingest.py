@@ -18,7 +18,7 @@ from ..prefetch import prefetch
 from ..sql.ingest import IngestTarget
 from ..status import InvalidArgument, NotFound
 from .sessions import ClientSession
-from .statements import transaction_id
+from .statements import CALL, CallWatch, transaction_id
 
 if TYPE_CHECKING:
     from .rpc import KodiakFlightServer
@@ -45,7 +45,7 @@ def ingest(server: KodiakFlightServer, client: ClientSession, cmd: pb.CommandSta
                           _IF_EXISTS[opts.if_exists], temporary=cmd.temporary)
     incoming = reader.schema.remove_metadata()
     stream = pa.RecordBatchReader.from_batches(
-        incoming, prefetch(put_batches(reader, incoming), depth=4))
+        incoming, finished(prefetch(put_batches(reader, incoming), depth=4), CALL.get()))
     if txn is None:
         with client.lock:
             return client.sql.ingest(target, stream)
@@ -71,6 +71,22 @@ def check_request(server: KodiakFlightServer, cmd: pb.CommandStatementIngest) ->
     if cmd.HasField("catalog") and cmd.catalog not in ("", server.catalog):
         raise NotFound(f"ingest: catalog {cmd.catalog!r} does not exist (the only catalog is "
                        f"{server.catalog!r})", "NotFound")
+
+
+def finished(batches: Iterator[pa.RecordBatch], call: CallWatch | None
+             ) -> Iterator[pa.RecordBatch]:
+    """The upload's batches, then a check that it ended because the client finished it: a
+    stream the client cancelled (an error on its side, a deadline) reads as ended too, and
+    what it sent must not be stored as if it were the whole upload."""
+    yield from batches
+    check_finished(call, "ingest: the client cancelled the upload before it ended; "
+                         "nothing was stored")
+
+
+def check_finished(call: CallWatch | None, message: str) -> None:
+    """Refuse an upload whose stream ended because the client cancelled the call."""
+    if call is not None and call.gone():
+        raise flight.FlightCancelledError(message)
 
 
 def put_batches(reader: flight.MetadataRecordBatchReader,

@@ -302,7 +302,7 @@ class KodiakFlightServer(flight.FlightServerBase):
             handler = DO_PUT.get(type(cmd))
             if handler is None:
                 raise not_for_do_put(cmd)
-        with self.ops.queries.run("DoPut", cmd), status.mapped("DoPut"):
+        with self.ops.queries.run("DoPut", cmd), status.mapped("DoPut"), watching(context):
             handler(self, client, cmd, reader, writer)
 
     # -- actions ----------------------------------------------------------------------------

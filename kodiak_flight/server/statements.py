@@ -63,6 +63,12 @@ class CallWatch:
             self.next_poll = now + CANCEL_POLL
             return self.context is not None and self.context.is_cancelled()
 
+    def gone(self) -> bool:
+        """Whether the client has cancelled the call, asked of gRPC now (once, at the end of
+        an upload: a cancelled stream reads as a finished one)."""
+        with self.lock:
+            return self.context is not None and self.context.is_cancelled()
+
     def close(self) -> None:
         with self.lock:
             self.context = None
