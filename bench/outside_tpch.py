@@ -14,8 +14,9 @@ batch size: the stored batches must not follow it). Per query: a warm-up on each
 the ratio is the median of the paired ratios. Targets (issue 17): geomean ≤ 1.5× and no query
 over 2.5×. DuckDB only answers for the peer: no Kodiak query runs in it.
 
-``python -m bench.outside_tpch run -q 21,4 -r 5`` runs chosen queries (and scale, repeats)
-without the ``python -m bench`` parent.
+``python -m bench.outside_tpch run -q 21,4 -r 5`` runs chosen queries (and scale, repeats,
+``-b`` rows per ingested batch, ``-t`` the string columns' type) without the
+``python -m bench`` parent.
 """
 
 from __future__ import annotations
@@ -103,11 +104,12 @@ def _run(conn: Any, sql: str) -> tuple[float, int]:
     return time.perf_counter() - t0, rows
 
 
-def _load(uri: str, scale: float, batch_rows: int = BATCH_ROWS) -> None:
+def _load(uri: str, scale: float, batch_rows: int = BATCH_ROWS,
+          string_type: pa.DataType | None = None) -> None:
     with _adbc(uri) as conn, conn.cursor() as cur:
         for name in TABLES:
-            cur.adbc_ingest(name, harness_reader(harness_table(name, scale), batch_rows),
-                            mode="create")
+            table = harness_table(name, scale, string_type)
+            cur.adbc_ingest(name, harness_reader(table, batch_rows), mode="create")
 
 
 def _measure(uri: str, peer_uri: str, queries: dict[int, str], repeats: int
@@ -136,7 +138,8 @@ def bench_outside_tpch(cfg: dict) -> list[Row]:
     with scratch("outside_tpch") as work, _peer(scale) as peer_uri:
         with kodiak_server(work / "kodiak") as uri:
             rows, geo, worst = _run_all(uri, peer_uri, scale, picked, cfg["repeats"],
-                                        cfg.get("batch_rows", BATCH_ROWS))
+                                        cfg.get("batch_rows", BATCH_ROWS),
+                                        cfg.get("string_type"))
         announce("outside_tpch", geo, quick)
         rows.append(Row("outside_tpch", f"TPC-H SF{scale:g}, {len(picked)} queries, geomean",
                         geo, "×", "DuckDB behind a bare Flight SQL front", 1.0, geo,
@@ -154,12 +157,13 @@ def bench_outside_tpch(cfg: dict) -> list[Row]:
 
 
 def _run_all(uri: str, peer_uri: str, scale: float, picked: dict[int, str], repeats: int,
-             batch_rows: int) -> tuple[list[Row], float, str]:
+             batch_rows: int, string_type: pa.DataType | None = None
+             ) -> tuple[list[Row], float, str]:
     """Load the tables into Kodiak in ``batch_rows``-row batches, run the queries against
     the peer: a row per query, the geomean, the worst query."""
-    _load(uri, scale, batch_rows)
+    _load(uri, scale, batch_rows, string_type)
     log(f"outside_tpch: TPC-H SF{scale:g} ingested through ADBC in {batch_rows:,}-row "
-        "batches, strings as string")
+        f"batches, strings as {string_type or pa.string()}")
     rows: list[Row] = []
     ratios: list[float] = []
     for n, k, p in _measure(uri, peer_uri, picked, repeats):
@@ -189,13 +193,16 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("-q", "--queries", help="comma-separated query numbers (default: all)")
     run.add_argument("-b", "--batch-rows", type=int, default=BATCH_ROWS,
                      help="rows per ingested batch (default: the harness's 65,536)")
+    run.add_argument("-t", "--strings", choices=["string", "large_string", "string_view"],
+                     default="string", help="the string columns' type as ingested")
     args = p.parse_args(argv)
     if args.cmd == "peer":
         run_peer(args.scale)
         return
     picked = [int(q) for q in args.queries.split(",")] if args.queries else None
     for row in bench_outside_tpch({"scale": args.scale, "repeats": args.repeats,
-                                   "queries": picked, "batch_rows": args.batch_rows}):
+                                   "queries": picked, "batch_rows": args.batch_rows,
+                                   "string_type": getattr(pa, args.strings)()}):
         print(f"{row.case}: {row.ratio:.2f}×")
 
 
