@@ -24,7 +24,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ class Database:
 
     def __init__(self, root: str, fs: FileSystem, *, checkpoint_rows: int,
                  wal_limit: int, bulk_rows: int, segment_rows: int,
-                 compact_below: int) -> None:
+                 compact_below: int, compact_after: int = 16) -> None:
         self.root = root
         self.fs = fs
         self.checkpoint_rows = checkpoint_rows
@@ -72,6 +72,11 @@ class Database:
         self.bulk_rows = bulk_rows
         self.segment_rows = segment_rows
         self.compact_below = compact_below
+        # a table with this many segments under ``compact_below`` rows is compacted by the
+        # next commit's checkpoint: every scan pays per segment, and a pipeline appending a
+        # few thousand rows at a time would otherwise make one segment per append
+        self.compact_after = compact_after
+        self._small_parts: dict[int, tuple[tuple, int]] = {}  # table id -> (parts, count)
         self.recovery_warnings: list[str] = []
         self.stats = EngineStats()  # commits, WAL fsyncs, checkpoints: totals and observers
         self.lock_timeout: float | None = 30.0
@@ -95,17 +100,20 @@ class Database:
     def open(cls, path: str, *, fs: FileSystem | None = None, recovery: str = "strict",
              checkpoint_rows: int = 200_000, wal_limit: int = 64 << 20,
              bulk_rows: int = 4096, segment_rows: int = 1 << 20,
-             compact_below: int = 65536, lock_timeout: float | None = 30.0) -> Database:
+             compact_below: int = 65536, compact_after: int = 16,
+             lock_timeout: float | None = 30.0) -> Database:
         """Open (creating if needed) the data directory at ``path`` and recover it.
 
         ``recovery="strict"`` refuses to open when an acknowledged commit is damaged;
         ``"point_in_time"`` keeps the valid prefix of the log and drops the rest, loudly.
         ``lock_timeout`` is how long an autocommitted write (``db.insert`` …) waits for the
-        writer lock before raising ConflictError; None waits forever.
+        writer lock before raising ConflictError; None waits forever. A table that reaches
+        ``compact_after`` segments under ``compact_below`` rows is compacted by the next
+        commit's checkpoint.
         """
         db = cls(os.path.abspath(path), fs or FileSystem(), checkpoint_rows=checkpoint_rows,
                  wal_limit=wal_limit, bulk_rows=bulk_rows, segment_rows=segment_rows,
-                 compact_below=compact_below)
+                 compact_below=compact_below, compact_after=compact_after)
         db.lock_timeout = lock_timeout
         db._open(recovery)
         return db
@@ -346,13 +354,28 @@ class Database:
             self._collect()
 
     def _maybe_checkpoint(self, count_buffers: bool = True) -> None:
-        if self.wal.size >= self.wal_limit or (count_buffers and sum(
+        compact = self._fragmented()
+        if compact or self.wal.size >= self.wal_limit or (count_buffers and sum(
                 [d.buffered_messages for d in self._latest.tables.values()]
                 ) >= self.checkpoint_rows):
             try:
-                self.checkpoint(timeout=0)
+                self.checkpoint(timeout=0, compact=compact)
             except ConflictError:
                 pass  # another writer is busy; a later commit will checkpoint
+
+    def _fragmented(self) -> bool:
+        """Whether a table has ``compact_after`` small segments (counted once per parts
+        tuple: a commit that added no segment costs a lookup per table)."""
+        seen = self._small_parts
+        for tid, data in self._latest.tables.items():
+            known = seen.get(tid)
+            if known is None or known[0] is not data.parts:
+                known = (data.parts, sum(p.segment.rows < self.compact_below
+                                         for p in data.parts))
+                seen[tid] = known
+            if known[1] >= self.compact_after:
+                return True
+        return False
 
     # -- checkpoint and compaction ------------------------------------------------------
 
@@ -413,13 +436,41 @@ class Database:
         return _relocate(data, seg, bt, (*data.parts, Part(seg)))
 
     def _compact(self, data: TableData, new_files: list[str], obsolete: list[str]) -> TableData:
+        """Merge the small segments (and those mostly deleted) into segments of up to
+        ``segment_rows`` rows, their deleted rows dropped."""
         small = [p for p in data.parts
                  if p.segment.rows < self.compact_below or len(p.deletes) * 5 > p.segment.rows]
         if len(small) < 2 and not any(len(p.deletes) for p in small):
             return data
-        keep = [p for p in data.parts if p not in small]
+        parts = [p for p in data.parts if p not in small]
+        for group in self._groups(small):
+            merged = self._merged(data, group, obsolete)
+            if merged.num_rows:
+                seg = write_segment(self.fs, self.root, self._next_segment_id(), merged)
+                new_files.append(seg.file)
+                parts.append(Part(seg))
+                data = _relocate(data, seg, merged, tuple(parts))
+        return data.replace(parts=tuple(parts))
+
+    def _groups(self, parts: list[Part]) -> Iterator[list[Part]]:
+        """``parts`` in runs of at most ``segment_rows`` live rows (one part if larger), so
+        that compacting many small segments never builds one huge table in memory."""
+        group: list[Part] = []
+        rows = 0
+        for p in parts:
+            if group and rows + p.live_rows > self.segment_rows:
+                yield group
+                group, rows = [], 0
+            group.append(p)
+            rows += p.live_rows
+        if group:
+            yield group
+
+    def _merged(self, data: TableData, group: list[Part], obsolete: list[str]) -> pa.Table:
+        """The live rows of ``group``'s segments as one table in key order; their files are
+        marked obsolete."""
         tables = []
-        for p in small:
+        for p in group:
             t = p.segment.table(self.fs, self.root)
             mask = p.deletes.live_mask(p.segment.rows)
             tables.append(t.filter(pa.array(mask)) if mask is not None else t)
@@ -429,14 +480,7 @@ class Database:
         schema = data.tdef.physical_schema
         merged = pa.concat_tables([to_physical(t, data.tdef, schema.names).cast(schema)
                                    for t in tables])
-        merged = merged.sort_by([(c, "ascending") for c in key_columns(data.tdef)])
-        parts = list(keep)
-        if merged.num_rows:
-            seg = write_segment(self.fs, self.root, self._next_segment_id(), merged)
-            new_files.append(seg.file)
-            parts.append(Part(seg))
-            return _relocate(data, seg, merged, tuple(parts))
-        return data.replace(parts=tuple(parts))
+        return merged.sort_by([(c, "ascending") for c in key_columns(data.tdef)])
 
     def _persist_deletes(self, data: TableData, version: int, new_files: list[str],
                          obsolete: list[str]) -> TableData:
