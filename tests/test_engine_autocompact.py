@@ -10,7 +10,6 @@ import pytest
 
 import engine
 
-
 SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string())])
 
 
