@@ -72,11 +72,17 @@ class Database:
         self.bulk_rows = bulk_rows
         self.segment_rows = segment_rows
         self.compact_below = compact_below
-        # a table with this many segments under ``compact_below`` rows is compacted by the
-        # next commit's checkpoint: every scan pays per segment, and a pipeline appending a
-        # few thousand rows at a time would otherwise make one segment per append
+        # a table that gained this many segments under ``compact_below`` rows since its last
+        # compaction is compacted by the next commit's checkpoint: every scan pays per
+        # segment, and a pipeline appending a few thousand rows at a time would otherwise
+        # make one segment per append
+        if compact_after < 1:
+            raise ValueError("compact_after must be at least 1")
         self.compact_after = compact_after
         self._small_parts: dict[int, tuple[tuple, int]] = {}  # table id -> (parts, count)
+        # small segments each table kept after its last compaction (a configuration whose
+        # merged segments are still small must not compact again at every commit)
+        self._small_after: dict[int, int] = {}
         self.recovery_warnings: list[str] = []
         self.stats = EngineStats()  # commits, WAL fsyncs, checkpoints: totals and observers
         self.lock_timeout: float | None = 30.0
@@ -364,18 +370,19 @@ class Database:
                 pass  # another writer is busy; a later commit will checkpoint
 
     def _fragmented(self) -> bool:
-        """Whether a table has ``compact_after`` small segments (counted once per parts
-        tuple: a commit that added no segment costs a lookup per table)."""
-        seen = self._small_parts
-        for tid, data in self._latest.tables.items():
-            known = seen.get(tid)
-            if known is None or known[0] is not data.parts:
-                known = (data.parts, sum(p.segment.rows < self.compact_below
-                                         for p in data.parts))
-                seen[tid] = known
-            if known[1] >= self.compact_after:
-                return True
-        return False
+        """Whether a table has gained ``compact_after`` small segments since its last
+        compaction."""
+        return any(self._small(tid, data) - self._small_after.get(tid, 0) >= self.compact_after
+                   for tid, data in self._latest.tables.items())
+
+    def _small(self, tid: int, data: TableData) -> int:
+        """The table's segments under ``compact_below`` rows, counted once per parts tuple
+        (a commit that added no segment costs a lookup per table)."""
+        known = self._small_parts.get(tid)
+        if known is None or known[0] is not data.parts:
+            known = (data.parts, sum(p.segment.rows < self.compact_below for p in data.parts))
+            self._small_parts[tid] = known
+        return known[1]
 
     # -- checkpoint and compaction ------------------------------------------------------
 
@@ -422,6 +429,8 @@ class Database:
                 self._obsolete.append((f, new_state.version))
             self._unreferenced = []
             self._publish_state(new_state)
+            if compact:
+                self._small_after = {tid: self._small(tid, data) for tid, data in tables.items()}
         finally:
             self._writer.release()
         self.stats.record("checkpoint", time.perf_counter() - started)

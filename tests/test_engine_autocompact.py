@@ -29,7 +29,8 @@ def test_small_appends_are_compacted_as_they_come(tmp_path, keyed):
     db.create_table("t", SCHEMA, primary_key=["id"] if keyed else ())
     for i in range(10):  # each append is a segment of its own (over bulk_rows)
         db.insert("t", _rows(i * 5000, 5000))
-        assert len([r for r in _segments(db, "t") if r < db.compact_below]) < 4
+        # what the last merge left (one segment, still small here) and three new ones
+        assert len([r for r in _segments(db, "t") if r < db.compact_below]) <= 4
     assert sum(_segments(db, "t")) == 50_000
     got = db.scan("t").read_all().sort_by("id")
     assert got.column("id").to_pylist() == list(range(50_000))
@@ -53,4 +54,19 @@ def test_compaction_merges_in_segments_of_at_most_segment_rows(tmp_path):
     assert sorted(_segments(db, "t")) == [12_000] * 3
     assert db.snapshot().get("t", 35_999)["v"] == "v35999"
     assert db.check() == []
+    db.close()
+
+
+def test_merged_segments_still_small_do_not_compact_at_every_commit(tmp_path):
+    """With ``segment_rows`` under ``compact_below`` a merge leaves small segments: the next
+    automatic compaction waits for ``compact_after`` new ones."""
+    db = engine.Database.open(str(tmp_path / "db"), bulk_rows=1000, segment_rows=10_000,
+                              compact_after=4)
+    db.create_table("t", SCHEMA)
+    before = db.stats.counts["checkpoint"]
+    for i in range(12):
+        db.insert("t", _rows(i * 4000, 4000))
+    # merges after the 4th, 8th and 12th append at most, never at every commit
+    assert 1 <= db.stats.counts["checkpoint"] - before <= 3
+    assert sum(_segments(db, "t")) == 48_000 and db.check() == []
     db.close()
