@@ -18,7 +18,7 @@ from .. import metadata
 from ..barecommands import read_bare
 from ..flightsql import pb
 from ..status import InvalidArgument, Unimplemented
-from .ingest import check_finished, ingest
+from .ingest import ingest
 from .params import check_param_count, params
 from .results import (
     IPC_OPTIONS,
@@ -31,6 +31,7 @@ from .results import (
 from .sessions import ClientSession
 from .statements import (
     CALL,
+    check_finished,
     drain_rowcount,
     new_interrupt,
     prepare,

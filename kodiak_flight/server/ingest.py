@@ -18,7 +18,7 @@ from ..prefetch import prefetch
 from ..sql.ingest import IngestTarget
 from ..status import InvalidArgument, NotFound
 from .sessions import ClientSession
-from .statements import CALL, CallWatch, transaction_id
+from .statements import CALL, CallWatch, check_finished, transaction_id
 
 if TYPE_CHECKING:
     from .rpc import KodiakFlightServer
@@ -81,12 +81,6 @@ def finished(batches: Iterator[pa.RecordBatch], call: CallWatch | None
     yield from batches
     check_finished(call, "ingest: the client cancelled the upload before it ended; "
                          "nothing was stored")
-
-
-def check_finished(call: CallWatch | None, message: str) -> None:
-    """Refuse an upload whose stream ended because the client cancelled the call."""
-    if call is not None and call.gone():
-        raise flight.FlightCancelledError(message)
 
 
 def put_batches(reader: flight.MetadataRecordBatchReader,

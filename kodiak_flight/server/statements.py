@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.flight as flight
 
 from ..sql.interrupt import Interrupt
 from ..sql.nesting import MAX_NESTING
@@ -77,6 +78,13 @@ class CallWatch:
 
 
 CALL: contextvars.ContextVar[CallWatch | None] = contextvars.ContextVar("call", default=None)
+
+
+def check_finished(call: CallWatch | None, message: str) -> None:
+    """Refuse an upload (a DoPut stream) that ended because the client cancelled the call:
+    gRPC ends a cancelled stream the way it ends a finished one."""
+    if call is not None and call.gone():
+        raise flight.FlightCancelledError(message)
 
 
 @contextlib.contextmanager
