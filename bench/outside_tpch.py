@@ -10,8 +10,9 @@ asks for it and its result streamed by DoGet. Both are driven by the same ADBC c
 (``cursor.execute`` + ``fetch_arrow_table``), so each side pays the same transport.
 
 For information the run is repeated on tables loaded in 8,192-row batches (a client's other
-batch size: the stored batches must not follow it). Per query: a warm-up on each side, then ``repeats`` runs alternating which side goes first;
-the ratio is the median of the paired ratios. Targets (issue 17): geomean ≤ 1.5× and no query
+batch size: the stored batches must not follow it). Per query: a warm-up on each side, then
+``repeats`` runs alternating which side goes first; the ratio is the median of the paired
+ratios. Targets (issue 17): geomean ≤ 1.5× and no query
 over 2.5×. DuckDB only answers for the peer: no Kodiak query runs in it.
 
 ``python -m bench.outside_tpch run -q 21,4 -r 5`` runs chosen queries (and scale, repeats,
@@ -141,19 +142,25 @@ def bench_outside_tpch(cfg: dict) -> list[Row]:
                                         cfg.get("batch_rows", BATCH_ROWS),
                                         cfg.get("string_type"))
         announce("outside_tpch", geo, quick)
-        rows.append(Row("outside_tpch", f"TPC-H SF{scale:g}, {len(picked)} queries, geomean",
-                        geo, "×", "DuckDB behind a bare Flight SQL front", 1.0, geo,
-                        f"≤ {GEOMEAN_TARGET}× peer", judge(geo <= GEOMEAN_TARGET),
-                        f"worst {worst}; `{command('outside_tpch', quick)}`"))
+        rows.append(_geomean_row(scale, len(picked), geo, worst, quick))
         small = cfg.get("variant_batch_rows")
         if small:  # a client that sends smaller batches: the same queries, for information
             with kodiak_server(work / "kodiak_small") as uri:
                 _, geo, worst = _run_all(uri, peer_uri, scale, picked, cfg["repeats"], small)
-            rows.append(Row("outside_tpch", f"TPC-H SF{scale:g}, {len(picked)} queries, "
-                            f"geomean, tables loaded in {small:,}-row batches", geo, "×",
-                            "DuckDB behind a bare Flight SQL front", 1.0, geo, "—", "info",
-                            f"worst {worst}; `{command('outside_tpch', quick)}`"))
+            rows.append(_geomean_row(scale, len(picked), geo, worst, quick, small))
     return rows
+
+
+def _geomean_row(scale: float, queries: int, geo: float, worst: str, quick: bool,
+                 batch_rows: int | None = None) -> Row:
+    """The geomean's row: judged for the harness's load, information for ``batch_rows``."""
+    case = f"TPC-H SF{scale:g}, {queries} queries, geomean"
+    if batch_rows is not None:
+        case += f", tables loaded in {batch_rows:,}-row batches"
+    target = f"≤ {GEOMEAN_TARGET}× peer" if batch_rows is None else "—"
+    result = judge(geo <= GEOMEAN_TARGET) if batch_rows is None else "info"
+    return Row("outside_tpch", case, geo, "×", "DuckDB behind a bare Flight SQL front", 1.0,
+               geo, target, result, f"worst {worst}; `{command('outside_tpch', quick)}`")
 
 
 def _run_all(uri: str, peer_uri: str, scale: float, picked: dict[int, str], repeats: int,
