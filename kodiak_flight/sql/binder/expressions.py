@@ -31,6 +31,7 @@ from . import quantified
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, param_number
+from .literals import number_literal
 
 
 class ExpressionBinder(BinderState):
@@ -103,29 +104,7 @@ class ExpressionBinder(BinderState):
     def _x_Literal(self, node: exp.Literal, scope: Scope, agg: AggState | None) -> Expr:
         if node.is_string:
             return lit(node.this, pa.string())
-        text = node.this
-        if any(ch in text for ch in "eE"):
-            return lit(float(text), pa.float64())
-        if "." in text:
-            d = Decimal(text)
-            digits = len(d.as_tuple().digits)
-            scale = max(0, -d.as_tuple().exponent)
-            prec = max(digits, scale, 1)
-            if prec > 38:
-                return lit(float(text), pa.float64())
-            return Lit(d, pa.decimal128(prec, scale))
-        if len(text.lstrip("+-")) > 38:  # past decimal(38): a double, as DuckDB reads it
-            f = float(text)
-            if f in (float("inf"), float("-inf")):
-                raise BindError(f"the number {text[:20]}... ({len(text)} digits) is out of "
-                                "range for every numeric type")
-            return lit(f, pa.float64())
-        v = int(text)
-        if -2**31 <= v < 2**31:
-            return Lit(v, pa.int32())
-        if -2**63 <= v < 2**63:
-            return Lit(v, pa.int64())
-        return Lit(Decimal(v), pa.decimal128(38, 0))
+        return number_literal(node.this)
 
     def _x_Boolean(self, node: exp.Boolean, scope: Scope, agg: AggState | None) -> Expr:
         return Lit(bool(node.this), pa.bool_())
