@@ -29,6 +29,7 @@ no subquery or shared CTE, whose plans the labels do not show).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -148,6 +149,28 @@ def optimized_form(template: Node, values: list[Any], made: Node) -> Form | None
             _shape(check) != _shape(made):
         return None
     return form
+
+
+def same_plan(a: Node, b: Node) -> bool:
+    """Whether two optimised plans, bound apart, are the same by what they show: operators
+    and labels (expressions, scan predicates, literal values; column ids numbered by where
+    they first appear) and output types. A plan holding a parameter, a subquery or a
+    shared CTE, which labels do not show, is the same as none."""
+    return not _any(a, _opaque, set()) and not _any(b, _opaque, set()) and \
+        [t for _, t in a.output] == [t for _, t in b.output] and \
+        _renumbered(_shape(a)) == _renumbered(_shape(b))
+
+
+_COLUMN_ID = re.compile(r"\bc\d+\b")  # ``binder.context.new_id``'s
+
+
+def _renumbered(shape: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+
+    def number(m: re.Match[str]) -> str:
+        return seen.setdefault(m.group(0), f"#{len(seen)}")
+
+    return [(kind, _COLUMN_ID.sub(number, label)) for kind, label in shape]
 
 
 def _holds(obj: Any, holders: set[int], seen: set[int]) -> bool:

@@ -33,7 +33,7 @@ from .catalog import (
     upgrade_legacy_catalog,
 )
 from .dialect import parse
-from .errors import BindError, NotSupportedError, ParameterError, TransactionError
+from .errors import BindError, NotSupportedError, ParameterError, SqlError, TransactionError
 from .execution import ExecContext
 from .executor import Executor
 from .expr import ParamProbe
@@ -45,10 +45,11 @@ from .nesting import MAX_NESTING, guarded
 from .pl.parser import is_script
 from .pl.script import PreparedScript, run_script
 from .pl.variables import Variables
-from .plancache import Template, has_join, plain, planned
+from .plancache import Template, has_join, plain, planned, same_plan
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
 from .settings import SessionSettings
+from .shapes import Shape, ShapedQuery, Shapes, literal_shape
 from .statements import insert_table, is_query, statement_for
 from .stats import cache_for
 from .triggers.firing import with_triggers
@@ -58,6 +59,7 @@ __all__ = ["Session", "Prepared", "Result"]
 
 _MAX_TEMPLATES = 8  # per prepared statement: one per distinct tuple of parameter types
 _MAX_PREPARED = 64  # prepared statements a session keeps for reuse by their SQL text
+_MAX_SHAPES = 256  # query shapes a session knows (``shapes``)
 
 
 class Session:
@@ -85,6 +87,7 @@ class Session:
         self.settings = SessionSettings()  # SET memory_limit, query_timeout (``settings.py``)
         self._prepared = KeptByText()  # ``prepare``'s statements
         self._queries = KeptByText()  # queries ``execute`` ran (schemas not described)
+        self._shapes = Shapes(_MAX_SHAPES)  # query texts by their constants' shape (``shapes``)
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
         # what kodiak_queries / kodiak_sessions show: shared by the sessions of one database
         # (or server); a session sharing another's temp_tag is part of that one's entry
@@ -213,9 +216,15 @@ class Session:
                 if params is None else None
             if again is not None:
                 return self.activity.watch(query, again.run())
+            shape = literal_shape(sql) if params is None else None
+            if shape is not None and isinstance(kept := self._shape(shape), Prepared):
+                return self.activity.watch(query, kept.run_bound(*kept.bound(shape.values)))
             stmts = parse(sql, self.max_nesting)
             if len(stmts) == 1 and params is None and reusable(stmts[0]):
-                return self.activity.watch(query, self._query(sql, stmts[0]).run())
+                prepared = self._query(sql, stmts[0])
+                if shape is not None:
+                    self._learn(shape, prepared)
+                return self.activity.watch(query, prepared.run())
             for stmt in stmts:
                 result = self.run_statement(stmt, params)
             assert result is not None
@@ -232,6 +241,41 @@ class Session:
             prepared = Prepared(self, stmt, sql, describe=False)
         self._queries.put((sql, self.schema), catalog_key(self.snapshot()), prepared)
         return prepared
+
+    def _shape(self, shape: Shape) -> Any:
+        """What is known of ``shape`` in this schema at this catalog key (``Shapes``)."""
+        return self._shapes.get((shape.key, self.schema), catalog_key(self.snapshot()))
+
+    def _learn(self, shape: Shape, written: Prepared) -> None:
+        """Note ``shape`` seen; the second time, keep it if it plans as the text as
+        written (``written``) does, else refuse it (``shapes``)."""
+        key, version = (shape.key, self.schema), catalog_key(self.snapshot())
+        known = self._shapes.get(key, version)
+        if known is None:
+            self._shapes.put(key, version, Shapes.SEEN)
+        elif known == Shapes.SEEN:
+            kept = self._checked(shape, written)
+            self._shapes.put(key, version, Shapes.REFUSED if kept is None else kept)
+
+    def _checked(self, shape: Shape, written: Prepared) -> Prepared | None:
+        """The prepared statement of ``shape`` if it plans as ``written`` with its values."""
+        snap = self.snapshot()
+        try:
+            with guarded(), reported(written.stmt):
+                stmt = parse(shape.text, self.max_nesting)[0]
+                shaped = Prepared(self, stmt, shape.text, describe=False)
+                tpl, values = shaped.bound(shape.values)
+                first, none = written.bound([])
+                if not (tpl.kept and first.kept) or tpl.names != first.names:
+                    return None
+                a, b = planned(first, plain(none), snap), planned(tpl, plain(values), snap)
+                fa, fb = first.result_fields(a, self.catalog), tpl.result_fields(b, self.catalog)
+        except (SqlError, pa.ArrowException):
+            return None  # the shape does not bind as the text does
+        if not same_plan(a, b) or not pa.schema(fa).equals(pa.schema(fb), check_metadata=True):
+            return None
+        shaped.dataset_schema = pa.schema(fb)  # what ``prepare`` describes it with
+        return shaped
 
     def run_statement(self, stmt: exp.Expression,
                       params: pa.RecordBatch | pa.Table | None = None) -> Result:
@@ -274,7 +318,7 @@ class Session:
         finally:
             self._interrupt = None
 
-    def prepare(self, sql: str) -> Prepared | PreparedScript:
+    def prepare(self, sql: str) -> Prepared | PreparedScript | ShapedQuery:
         """A prepared statement; preparing the same text again reuses it (and the plans it
         keeps) while the catalog version, the functions and the current schema are unchanged: clients
         such as ADBC prepare anew whenever a cursor's SQL text changes."""
@@ -285,6 +329,9 @@ class Session:
             return hit
         if is_script(sql):  # run whole when executed (``pl/script.py``)
             return PreparedScript(self, sql)
+        shape = literal_shape(sql)
+        if shape is not None and isinstance(kept := self._shape(shape), Prepared):
+            return ShapedQuery(self, sql, kept)
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")
@@ -293,6 +340,8 @@ class Session:
             prepared = Prepared(self, stmts[0], sql)
         if statement_for(stmts[0]).sensitive:  # CREATE SECRET: its text is not kept
             return prepared
+        if shape is not None and reusable(stmts[0]):
+            self._learn(shape, prepared)
         self._prepared.put(key, version, prepared)
         return prepared
 

@@ -1,0 +1,211 @@
+"""Query texts that differ only in compared constants share one plan (``sql/shapes.py``).
+
+Each text of a shape runs in one session, which learns and then reuses the shape, and in a
+fresh session, which runs it as written: results (rows, names, types) and errors must be
+the same. The constants cover the types a literal gets and the implicit casts of
+comparisons (strings against dates and numbers, integers against decimals).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pyarrow as pa
+import pytest
+
+from kodiak_flight.sql import Session, SqlError
+from kodiak_flight.sql.shapes import ShapedQuery, literal_shape
+
+from .tpch_queries import QUERIES as TPCH
+
+SETUP = [
+    "create table t (k bigint, i int, s varchar, d date, q decimal(15,2), f double, "
+    "b boolean, ts timestamp)",
+    "insert into t values "
+    "(1, 7, 'a', date '2020-01-01', 1.50, 0.5, true, timestamp '2020-01-01 10:00:00'), "
+    "(2, 8, 'b', date '2021-01-01', 2.25, 1.5, false, timestamp '2021-06-01 00:00:00'), "
+    "(3, -1, 'it''s', date '2019-05-05', 100.00, -2.0, null, null), "
+    "(4, null, '1', null, null, null, true, timestamp '2020-01-01 00:00:00'), "
+    "(3000000000, 2147483647, 'z', date '2030-12-31', 0.01, 1e10, false, "
+    "timestamp '2030-01-01 00:00:00')",
+    "create index t_k on t (k)",
+    "create index t_s on t (s)",
+]
+
+# constants written as SQL, for every column: numbers of each literal type, strings that
+# cast and strings that do not
+CONSTANTS = {
+    "k": ["1", "2", "3000000000", "'2'", "'x'", "1.5", "2.0", "1e0", "99999999999999999999"],
+    "i": ["7", "8", "2147483647", "'8'", "1.5", "7.00"],
+    "s": ["'a'", "'it''s'", "'1'", "1", "''"],
+    "d": ["'2020-01-01'", "'2019-05-05'", "'2020-1-1'", "'abc'", "20200101"],
+    "q": ["1", "2", "1.5", "2.25", "100", "1.505", "0.01", "1e0", "'2.25'", "3.75", "0.02",
+          "2.5"],
+    "f": ["1", "0.5", "1.5", "1e10", "'1.5'", "2.5", "2", "1e1"],
+    "b": ["'true'", "'false'", "1"],
+    "ts": ["'2020-01-01 10:00:00'", "'2020-01-01'", "'2021-06-01 00:00:00'"],
+}
+
+QUERIES = [
+    "select * from t where {c} = {v}",
+    "select k from t where {c} < {v} order by k",
+    "select k from t where {c} >= {v} and k < {w} order by k",
+    "select k, s from t where {c} <> {v} or k = {w} order by k",
+    "select k from t where {c} between {v} and {v} order by k",
+    "select s, count(*) from t where {c} > {v} group by s order by s",
+    "select a.k from t a join t b on a.k = b.k where a.{c} = {v} order by 1",
+    "select k from t where k in (select k from t where {c} = {v}) order by k",
+    "select k from t where ({c} = {v}) order by k limit 2",
+]
+
+
+def _outcome(session: Session, sql: str) -> object:
+    try:
+        r = session.execute(sql)
+        table = r.table if r.table is not None else r.reader.read_all()
+    except SqlError as e:
+        return type(e).__name__, str(e)
+    return table.schema, table.to_pylist()
+
+
+def _shaped(session: Session, sql: str) -> bool:
+    """Whether the session runs ``sql`` by a kept shape."""
+    try:
+        return isinstance(session.prepare(sql), ShapedQuery)
+    except SqlError:
+        return False
+
+
+@pytest.fixture
+def filled(db) -> Session:
+    s = Session(db)
+    for stmt in SETUP:
+        s.execute(stmt)
+    return s
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_same_outcome_as_written(db, filled: Session, query: str) -> None:
+    """Every text of a shape gives what the text run as written gives."""
+    kept = 0
+    for column, values in CONSTANTS.items():
+        pairs = list(itertools.product(values, ["2", "'2'"]))
+        for v, w in pairs + pairs[:3]:  # again: by then the shape is kept (if it can be)
+            sql = query.format(c=column, v=v, w=w)
+            assert _outcome(filled, sql) == _outcome(Session(db), sql), sql
+            kept += _shaped(filled, sql)
+    assert kept, "no text of this query was run by a kept shape"
+
+
+def test_a_shape_is_kept_from_its_second_text(db, filled: Session, binds) -> None:
+    filled.execute("select * from t where k = 1")
+    filled.execute("select * from t where k = 2")  # learns: plans it both ways
+    before = len(binds)
+    for k in (3, 4, 5, 6):
+        filled.execute(f"select * from t where k = {k}")
+    assert len(binds) == before  # no binding per text any more
+
+
+def test_refused_shape_runs_as_written(db, filled: Session) -> None:
+    """An integer compared with a decimal binds as the narrowest decimal holding its
+    value; a parameter does not: that shape is refused, and its texts still answer."""
+    for v in (1, 2, 100, 3):
+        sql = f"select k from t where q < {v} order by k"
+        assert _outcome(filled, sql) == _outcome(Session(db), sql)
+        assert not isinstance(filled.prepare(sql), ShapedQuery)
+
+
+def test_a_catalog_change_forgets_shapes(db, filled: Session) -> None:
+    for k in (1, 2, 3):
+        filled.execute(f"select * from t where k = {k}")
+    assert isinstance(filled.prepare("select * from t where k = 4"), ShapedQuery)
+    filled.execute("drop table t")
+    filled.execute("create table t (k varchar, v int)")
+    filled.execute("insert into t values ('4', 1)")
+    assert _outcome(filled, "select * from t where k = 4") == \
+        _outcome(Session(db), "select * from t where k = 4")
+
+
+def test_prepare_describes_a_shaped_text(db, filled: Session) -> None:
+    """A client that prepares every text (ADBC, JDBC) gets the shape's statement: no
+    parameters, the schema the text as written has."""
+    for k in (1, 2):
+        filled.prepare(f"select k, s, q from t where k = {k}")
+    p = filled.prepare("select k, s, q from t where k = 3000000000")
+    assert not isinstance(p, ShapedQuery)  # a BIGINT constant: a shape of its own
+    p = filled.prepare("select k, s, q from t where k = 3")
+    assert isinstance(p, ShapedQuery)
+    written = Session(db).prepare("select k, s, q from t where k = 3")
+    assert p.dataset_schema.equals(written.dataset_schema, check_metadata=True)
+    assert len(p.parameter_schema) == 0 and not p.is_update
+    assert p.execute().reader.read_all().to_pylist() == [{"k": 3, "s": "it's", "q": 100}]
+
+
+@pytest.mark.parametrize("sql,expected", [
+    ("select * from t where k = 5", "select * from t where k = $1"),
+    ("select * from t where a = 'it''s' and b between 1.5 and 2 limit 3",
+     "select * from t where a = $1 and b between $2 and $3 limit 3"),
+    ("select * from t where d >= date '2020-01-01' and e = -5", None),  # typed, signed
+    ("select x = 5 from t", None),  # an output column: its name holds the text
+    ("select * from t where k = 5 + j", None),  # part of an expression
+    ("select * from t where k = ?", None),  # a client's own parameters
+    ("select * from t where k = $v", None),  # a variable
+    ("insert into t values (1)", None),  # not a query
+    ("select * from t where s like 'a%'", None),
+    ("select * from t group by 1 order by 2 limit 10", None),
+])
+def test_what_is_taken_out(sql: str, expected: str | None) -> None:
+    shape = literal_shape(sql)
+    assert (shape.text if shape is not None else None) == expected
+
+
+def test_constants_are_typed_as_literals() -> None:
+    shape = literal_shape("select * from t where a = 1 and b = 3000000000 and c = 1.50 "
+                          "and d = 1e3 and e = 'x' and f = 123456789012345678901234567890")
+    assert shape is not None
+    assert [v.type for v in shape.values] == [
+        pa.int32(), pa.int64(), pa.decimal128(3, 2), pa.float64(), pa.string(),
+        pa.decimal128(38, 0)]
+
+
+# other values of TPC-H's string constants, so that a text of the same shape selects rows
+OTHER = {"EUROPE": "ASIA", "BUILDING": "MACHINERY", "ASIA": "AMERICA", "FRANCE": "JAPAN",
+         "GERMANY": "FRANCE", "AMERICA": "EUROPE", "R": "A", "1-URGENT": "2-HIGH",
+         "Brand#45": "Brand#12", "Brand#23": "Brand#34", "MED BOX": "SM PACK",
+         "Brand#12": "Brand#45", "Brand#34": "Brand#23", "CANADA": "BRAZIL", "F": "O",
+         "SAUDI ARABIA": "EGYPT", "ECONOMY ANODIZED STEEL": "STANDARD POLISHED TIN",
+         "DELIVER IN PERSON": "NONE"}
+
+
+def _varied(sql: str, step: int) -> str:
+    """``sql`` with the constants a shape takes out changed ``step`` times: integers moved
+    by one, strings to another value (a text of the same shape and types, other rows)."""
+    shape = literal_shape(sql)
+    assert shape is not None
+    text = shape.text
+    for n in range(len(shape.values), 0, -1):  # $12 before $1
+        v = shape.values[n - 1].as_py()
+        if isinstance(v, int):
+            written = str(v + step)
+        elif isinstance(v, str):
+            for _ in range(step):
+                v = OTHER.get(v, v)
+            written = "'" + v.replace("'", "''") + "'"
+        else:
+            written = str(v)
+        text = text.replace(f"${n}", written)
+    return text
+
+
+@pytest.mark.parametrize("n", sorted(TPCH))
+def test_tpch_texts_of_one_shape(tpch, n: int) -> None:
+    """TPC-H's texts with other constants: a session that learned the shape answers as
+    the text run as written does."""
+    session, _ = tpch
+    learner = Session(session.db)
+    if literal_shape(TPCH[n]) is None:
+        pytest.skip("no constant compared in this query")
+    for step in (0, 1, 2):
+        sql = _varied(TPCH[n], step)
+        assert _outcome(learner, sql) == _outcome(Session(session.db), sql), sql
+    learner.close()
