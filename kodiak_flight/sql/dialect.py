@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 import sqlglot
@@ -15,7 +16,7 @@ from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ErrorLevel, TokenError
 from sqlglot.errors import ParseError as _GlotParseError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from .errors import ParseError
 from .nesting import MAX_NESTING, check_nesting, guarded
@@ -242,10 +243,29 @@ class Grizzly(DuckDB):
             return call
 
 
+_LOCAL = threading.local()  # per thread: its tokenizer, and the last text it tokenized
+_REMEMBERED = 8192  # characters: a longer text's tokens are not kept (a bulk INSERT's)
+
+
+def tokenize(sql: str) -> list[Token]:
+    """``sql``'s tokens (raises ``TokenError``). A thread keeps its tokenizer (making one
+    costs as much as tokenizing a short lookup) and the tokens of its last text, which a
+    statement's text is asked for more than once (``shapes``, then ``parse``)."""
+    last = getattr(_LOCAL, "last", None)
+    if last is not None and last[0] == sql:
+        return list(last[1])
+    tokenizer = getattr(_LOCAL, "tokenizer", None)
+    if tokenizer is None:
+        tokenizer = _LOCAL.tokenizer = Grizzly().tokenizer()
+    tokens = tokenizer.tokenize(sql)
+    _LOCAL.last = (sql, tokens) if len(sql) <= _REMEMBERED else None
+    return list(tokens)
+
+
 def number_placeholders(sql: str) -> str:
     """Rewrite each ``?`` placeholder as ``$N`` (N by position) so all are numbered."""
     try:
-        tokens = Grizzly().tokenize(sql)
+        tokens = tokenize(sql)
     except TokenError:
         return sql
     out, last, n = [], 0, 0

@@ -217,7 +217,7 @@ class Session:
             if again is not None:
                 return self.activity.watch(query, again.run())
             shape = literal_shape(sql) if params is None else None
-            if shape is not None and isinstance(kept := self._shape(shape), Prepared):
+            if shape is not None and (kept := self.shaped(shape)) is not None:
                 return self.activity.watch(query, kept.run_bound(*kept.bound(shape.values)))
             stmts = parse(sql, self.max_nesting)
             if len(stmts) == 1 and params is None and reusable(stmts[0]):
@@ -242,9 +242,21 @@ class Session:
         self._queries.put((sql, self.schema), catalog_key(self.snapshot()), prepared)
         return prepared
 
-    def _shape(self, shape: Shape) -> Any:
-        """What is known of ``shape`` in this schema at this catalog key (``Shapes``)."""
-        return self._shapes.get((shape.key, self.schema), catalog_key(self.snapshot()))
+    def shaped(self, shape: Shape) -> Prepared | None:
+        """The prepared statement that runs texts of ``shape`` in this schema at this
+        catalog key, if the shape is kept (``shapes``)."""
+        found = self._shapes.get((shape.key, self.schema), catalog_key(self.snapshot()))
+        return found if isinstance(found, Prepared) else None
+
+    def run_shaped(self, sql: str, shape: Shape, interrupt: Interrupt | None = None
+                   ) -> Result | None:
+        """Run text ``sql`` of ``shape`` by the shape's prepared statement; None if the
+        shape is no longer kept (the catalog changed)."""
+        kept = self.shaped(shape)
+        if kept is None:
+            return None
+        with self._interruptible(interrupt, sql) as query, guarded():
+            return self.activity.watch(query, kept.run_bound(*kept.bound(shape.values)))
 
     def _learn(self, shape: Shape, written: Prepared) -> None:
         """Note ``shape`` seen; the second time, keep it if it plans as the text as
@@ -330,8 +342,8 @@ class Session:
         if is_script(sql):  # run whole when executed (``pl/script.py``)
             return PreparedScript(self, sql)
         shape = literal_shape(sql)
-        if shape is not None and isinstance(kept := self._shape(shape), Prepared):
-            return ShapedQuery(self, sql, kept)
+        if shape is not None and (kept := self.shaped(shape)) is not None:
+            return ShapedQuery(self, sql, shape, kept)
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")

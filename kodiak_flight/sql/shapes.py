@@ -28,7 +28,7 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from .binder.literals import number_literal
-from .dialect import Grizzly
+from .dialect import tokenize
 from .errors import SqlError
 
 # a constant is taken out when it follows one of these ...
@@ -61,7 +61,7 @@ def literal_shape(sql: str) -> Shape | None:
     """The shape of query ``sql``; None when it is not a query, names parameters or
     variables, or compares no constant."""
     try:
-        tokens = Grizzly().tokenize(sql)
+        tokens = tokenize(sql)
     except TokenError:
         return None  # parsing says what is wrong
     if not tokens or tokens[0].token_type not in _QUERIES or \
@@ -112,13 +112,14 @@ def _scalar(token: Token) -> pa.Scalar:
 
 
 class ShapedQuery:
-    """What ``Session.prepare`` gives for a text whose shape is kept: the text takes no
-    parameters, and running it runs the shape's statement with the text's constants
-    (``Session.execute`` finds them again). ``shaped``: the shape's prepared statement."""
+    """What ``Session.prepare`` gives for text ``sql`` of a kept ``shape``: it takes no
+    parameters, and running it runs the shape's prepared statement (``shaped``) with the
+    text's constants; as written if the shape is no longer kept by then."""
 
-    def __init__(self, session: Any, sql: str, shaped: Any) -> None:
+    def __init__(self, session: Any, sql: str, shape: Shape, shaped: Any) -> None:
         self.session = session
         self.text = sql
+        self.shape = shape
         self.stmt = shaped.stmt
         self.is_update = False
         self.dataset_schema: pa.Schema | None = shaped.dataset_schema
@@ -126,7 +127,10 @@ class ShapedQuery:
 
     def execute(self, params: pa.RecordBatch | pa.Table | None = None, *,
                 interrupt: Any = None) -> Any:
-        return self.session.execute(self.text, params, interrupt=interrupt)
+        done = None if params is not None else \
+            self.session.run_shaped(self.text, self.shape, interrupt)
+        return done if done is not None else \
+            self.session.execute(self.text, params, interrupt=interrupt)
 
 
 class Shapes:

@@ -139,6 +139,10 @@ def test_prepare_describes_a_shaped_text(db, filled: Session) -> None:
     assert p.dataset_schema.equals(written.dataset_schema, check_metadata=True)
     assert len(p.parameter_schema) == 0 and not p.is_update
     assert p.execute().reader.read_all().to_pylist() == [{"k": 3, "s": "it's", "q": 100}]
+    filled.execute("alter table t rename column s to s2")  # the shape is forgotten ...
+    filled.execute("alter table t add column s varchar")
+    got = p.execute().reader.read_all()  # ... and the text runs as written
+    assert got.to_pylist() == [{"k": 3, "s": None, "q": 100}]
 
 
 @pytest.mark.parametrize("sql,expected", [
