@@ -30,6 +30,7 @@ from sqlglot.tokens import Token, TokenType
 from .binder.literals import number_literal
 from .dialect import tokenize
 from .errors import SqlError
+from .expr import Lit, cast
 
 # a constant is taken out when it follows one of these ...
 _COMPARED = {TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT,
@@ -39,6 +40,7 @@ _ENDS = {TokenType.AND, TokenType.OR, TokenType.R_PAREN, TokenType.GROUP_BY,
          TokenType.ORDER_BY, TokenType.HAVING, TokenType.LIMIT, TokenType.SEMICOLON,
          TokenType.WINDOW, TokenType.QUALIFY, TokenType.WHERE, TokenType.JOIN}
 _CONSTANTS = {TokenType.NUMBER, TokenType.STRING}
+_TWO_TOKEN_CONSTANTS = {(TokenType.DASH, TokenType.NUMBER), (TokenType.DATE, TokenType.STRING)}
 # texts naming parameters or variables keep them as they are
 _PARAMETERS = {TokenType.PLACEHOLDER, TokenType.PARAMETER}
 _QUERIES = {TokenType.SELECT, TokenType.WITH}
@@ -67,48 +69,72 @@ def literal_shape(sql: str) -> Shape | None:
     if not tokens or tokens[0].token_type not in _QUERIES or \
             any(t.token_type in _PARAMETERS for t in tokens):
         return None
-    taken = _taken(tokens)
-    if not taken:
+    spans = _taken([t.token_type for t in tokens])
+    if not spans:
         return None
     out, values, last = [], [], 0
-    for n, i in enumerate(taken, 1):
-        t = tokens[i]
+    for n, (first, end) in enumerate(spans, 1):
         try:
-            values.append(_scalar(t))
-        except (SqlError, ValueError, ArithmeticError):
+            values.append(_scalar(tokens[first:end + 1]))
+        except (SqlError, ValueError, ArithmeticError, pa.ArrowException):
             return None  # the binder's error, when the text is run as written
-        out.append(sql[last:t.start])  # a string's span holds its quotes
+        out.append(sql[last:tokens[first].start])  # a string's span holds its quotes
         out.append(f"${n}")
-        last = t.end + 1
+        last = tokens[end].end + 1
     out.append(sql[last:])
     return Shape("".join(out), values)
 
 
-def _taken(tokens: list[Token]) -> list[int]:
-    """Positions of the constants taken out: after a comparison operator, or a BETWEEN's
-    bounds, each ending the comparison."""
-    taken: list[int] = []
-    kinds = [t.token_type for t in tokens]
-    for i, kind in enumerate(kinds):
-        if kind not in _CONSTANTS or i == 0:
+def _taken(kinds: list[TokenType]) -> list[tuple[int, int]]:
+    """(first, last) token positions of the constants taken out: after a comparison
+    operator, or a BETWEEN's bounds, each ending the comparison."""
+    taken: list[tuple[int, int]] = []
+    i = 1
+    while i < len(kinds):
+        end = _constant(kinds, i)
+        if end is None:
+            i += 1
             continue
-        before = kinds[i - 1]
-        after = kinds[i + 1] if i + 1 < len(kinds) else None
+        before, after = kinds[i - 1], _kind(kinds, end + 1)
+        upper = _constant(kinds, end + 2) if after == TokenType.AND else None
         if before in _COMPARED and (after is None or after in _ENDS):
-            taken.append(i)
-        elif before == TokenType.BETWEEN and after == TokenType.AND and \
-                i + 2 < len(kinds) and kinds[i + 2] in _CONSTANTS and \
-                (i + 3 >= len(kinds) or kinds[i + 3] in _ENDS):
-            taken.extend((i, i + 2))
+            taken.append((i, end))
+        elif before == TokenType.BETWEEN and upper is not None and \
+                (_kind(kinds, upper + 1) is None or _kind(kinds, upper + 1) in _ENDS):
+            taken.extend(((i, end), (end + 2, upper)))
+            end = upper
+        i = end + 1
     return taken
 
 
-def _scalar(token: Token) -> pa.Scalar:
-    """A constant as the binder types its literal."""
-    if token.token_type == TokenType.STRING:
-        return pa.scalar(token.text, pa.string())
-    found = number_literal(token.text)
-    return pa.scalar(found.value, found.type)
+def _constant(kinds: list[TokenType], i: int) -> int | None:
+    """The last position of a constant starting at ``i``: a number or string, a negative
+    number (``-5``), a date (``date '1998-12-01'``); None if none starts there."""
+    kind, then = _kind(kinds, i), _kind(kinds, i + 1)
+    if kind in _CONSTANTS:
+        return i
+    if (kind, then) in _TWO_TOKEN_CONSTANTS:
+        return i + 1
+    return None
+
+
+def _kind(kinds: list[TokenType], i: int) -> TokenType | None:
+    return kinds[i] if i < len(kinds) else None
+
+
+def _scalar(tokens: list[Token]) -> pa.Scalar:
+    """A constant as the binder types its literal (its folded cast, its negation)."""
+    first, last = tokens[0], tokens[-1]
+    if first.token_type == TokenType.DATE:
+        found = cast(Lit(last.text, pa.string()), pa.date32())
+        if not isinstance(found, Lit):
+            raise ValueError("not a constant date")
+        return pa.scalar(found.value, found.type)
+    if last.token_type == TokenType.STRING:
+        return pa.scalar(last.text, pa.string())
+    found = number_literal(last.text)
+    value = -found.value if first.token_type == TokenType.DASH else found.value
+    return pa.scalar(value, found.type)
 
 
 class ShapedQuery:

@@ -8,6 +8,7 @@ comparisons (strings against dates and numbers, integers against decimals).
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import pyarrow as pa
@@ -35,13 +36,15 @@ SETUP = [
 # constants written as SQL, for every column: numbers of each literal type, strings that
 # cast and strings that do not
 CONSTANTS = {
-    "k": ["1", "2", "3000000000", "'2'", "'x'", "1.5", "2.0", "1e0", "99999999999999999999"],
+    "k": ["1", "2", "3000000000", "'2'", "'x'", "1.5", "2.0", "1e0", "99999999999999999999",
+          "-1", "-2", "-3000000000", "-2147483648"],
     "i": ["7", "8", "2147483647", "'8'", "1.5", "7.00"],
     "s": ["'a'", "'it''s'", "'1'", "1", "''"],
-    "d": ["'2020-01-01'", "'2019-05-05'", "'2020-1-1'", "'abc'", "20200101"],
+    "d": ["'2020-01-01'", "'2019-05-05'", "'2020-1-1'", "'abc'", "20200101",
+          "date '2020-01-01'", "date '2019-05-05'", "date '2020-13-01'", "date ' 2021-01-01 '"],
     "q": ["1", "2", "1.5", "2.25", "100", "1.505", "0.01", "1e0", "'2.25'", "3.75", "0.02",
-          "2.5"],
-    "f": ["1", "0.5", "1.5", "1e10", "'1.5'", "2.5", "2", "1e1"],
+          "2.5", "-1.5", "-2.5", "-1"],
+    "f": ["1", "0.5", "1.5", "1e10", "'1.5'", "2.5", "2", "1e1", "-0.5", "-2e0", "-1e0"],
     "b": ["'true'", "'false'", "1"],
     "ts": ["'2020-01-01 10:00:00'", "'2020-01-01'", "'2021-06-01 00:00:00'"],
 }
@@ -149,7 +152,13 @@ def test_prepare_describes_a_shaped_text(db, filled: Session) -> None:
     ("select * from t where k = 5", "select * from t where k = $1"),
     ("select * from t where a = 'it''s' and b between 1.5 and 2 limit 3",
      "select * from t where a = $1 and b between $2 and $3 limit 3"),
-    ("select * from t where d >= date '2020-01-01' and e = -5", None),  # typed, signed
+    ("select * from t where d >= date '2020-01-01' and e = -5",
+     "select * from t where d >= $1 and e = $2"),
+    ("select * from t where d between date '2020-01-01' and date '2021-01-01'",
+     "select * from t where d between $1 and $2"),
+    ("select * from t where d >= date '2020-13-01'", None),  # not a date: as written
+    ("select * from t where d >= timestamp '2020-01-01'", None),
+    ("select * from t where k = 5 - 3", None),
     ("select x = 5 from t", None),  # an output column: its name holds the text
     ("select * from t where k = 5 + j", None),  # part of an expression
     ("select * from t where k = ?", None),  # a client's own parameters
@@ -165,11 +174,13 @@ def test_what_is_taken_out(sql: str, expected: str | None) -> None:
 
 def test_constants_are_typed_as_literals() -> None:
     shape = literal_shape("select * from t where a = 1 and b = 3000000000 and c = 1.50 "
-                          "and d = 1e3 and e = 'x' and f = 123456789012345678901234567890")
+                          "and d = 1e3 and e = 'x' and f = 123456789012345678901234567890 "
+                          "and g = -2147483648 and h = date '2020-02-29'")
     assert shape is not None
     assert [v.type for v in shape.values] == [
         pa.int32(), pa.int64(), pa.decimal128(3, 2), pa.float64(), pa.string(),
-        pa.decimal128(38, 0)]
+        pa.decimal128(38, 0), pa.int64(), pa.date32()]
+    assert shape.values[-2].as_py() == -2147483648
 
 
 # other values of TPC-H's string constants, so that a text of the same shape selects rows
@@ -181,9 +192,15 @@ OTHER = {"EUROPE": "ASIA", "BUILDING": "MACHINERY", "ASIA": "AMERICA", "FRANCE":
          "DELIVER IN PERSON": "NONE"}
 
 
+# the queries whose shape is kept (the others compare an integer with a DECIMAL column,
+# hold a subquery the check cannot see, or a constant the optimiser reads)
+KEPT_TPCH = {2, 3, 4, 5, 7, 8, 10, 14, 17, 20, 21}
+
+
 def _varied(sql: str, step: int) -> str:
     """``sql`` with the constants a shape takes out changed ``step`` times: integers moved
-    by one, strings to another value (a text of the same shape and types, other rows)."""
+    by one, dates by a month, strings to another value (a text of the same shape and
+    types, other rows)."""
     shape = literal_shape(sql)
     assert shape is not None
     text = shape.text
@@ -195,6 +212,8 @@ def _varied(sql: str, step: int) -> str:
             for _ in range(step):
                 v = OTHER.get(v, v)
             written = "'" + v.replace("'", "''") + "'"
+        elif isinstance(v, datetime.date):
+            written = f"date '{v + datetime.timedelta(days=31 * step)}'"
         else:
             written = str(v)
         text = text.replace(f"${n}", written)
@@ -212,4 +231,6 @@ def test_tpch_texts_of_one_shape(tpch, n: int) -> None:
     for step in (0, 1, 2):
         sql = _varied(TPCH[n], step)
         assert _outcome(learner, sql) == _outcome(Session(session.db), sql), sql
+    if n in KEPT_TPCH:  # by then these run by their kept shape
+        assert _shaped(learner, _varied(TPCH[n], 3))
     learner.close()
