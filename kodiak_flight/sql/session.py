@@ -33,7 +33,7 @@ from .catalog import (
     upgrade_legacy_catalog,
 )
 from .dialect import parse
-from .errors import BindError, NotSupportedError, ParameterError, SqlError, TransactionError
+from .errors import BindError, NotSupportedError, ParameterError, TransactionError
 from .execution import ExecContext
 from .executor import Executor
 from .expr import ParamProbe
@@ -45,7 +45,7 @@ from .nesting import MAX_NESTING, guarded
 from .pl.parser import is_script
 from .pl.script import PreparedScript, run_script
 from .pl.variables import Variables
-from .plancache import Template, has_join, plain, planned, same_plan
+from .plancache import Template, has_join, plain, planned
 from .result import Result, rows, written
 from .resultcache import ResultCache, attach, request
 from .settings import SessionSettings
@@ -87,7 +87,7 @@ class Session:
         self.settings = SessionSettings()  # SET memory_limit, query_timeout (``settings.py``)
         self._prepared = KeptByText()  # ``prepare``'s statements
         self._queries = KeptByText()  # queries ``execute`` ran (schemas not described)
-        self._shapes = Shapes(_MAX_SHAPES)  # query texts by their constants' shape (``shapes``)
+        self._shapes = Shapes(self, _MAX_SHAPES)  # query texts by their constants' shape
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
         # what kodiak_queries / kodiak_sessions show: shared by the sessions of one database
         # (or server); a session sharing another's temp_tag is part of that one's entry
@@ -217,13 +217,13 @@ class Session:
             if again is not None:
                 return self.activity.watch(query, again.run())
             shape = literal_shape(sql) if params is None else None
-            if shape is not None and (kept := self.shaped(shape)) is not None:
-                return self.activity.watch(query, kept.run_bound(*kept.bound(shape.values)))
+            if shape is not None and (found := self.shaped(shape)) is not None:
+                return self.activity.watch(query, _run_shaped(*found))
             stmts = parse(sql, self.max_nesting)
             if len(stmts) == 1 and params is None and reusable(stmts[0]):
                 prepared = self._query(sql, stmts[0])
                 if shape is not None:
-                    self._learn(shape, prepared)
+                    self._shapes.learn(shape, prepared, catalog_key(self.snapshot()))
                 return self.activity.watch(query, prepared.run())
             for stmt in stmts:
                 result = self.run_statement(stmt, params)
@@ -242,52 +242,20 @@ class Session:
         self._queries.put((sql, self.schema), catalog_key(self.snapshot()), prepared)
         return prepared
 
-    def shaped(self, shape: Shape) -> Prepared | None:
-        """The prepared statement that runs texts of ``shape`` in this schema at this
-        catalog key, if the shape is kept (``shapes``)."""
-        found = self._shapes.get((shape.key, self.schema), catalog_key(self.snapshot()))
-        return found if isinstance(found, Prepared) else None
+    def shaped(self, shape: Shape) -> tuple[Prepared, Shape] | None:
+        """The prepared statement that runs texts of ``shape`` now, and the shape to run
+        it with, if the shape is kept (``shapes``)."""
+        return self._shapes.kept(shape, catalog_key(self.snapshot()))
 
     def run_shaped(self, sql: str, shape: Shape, interrupt: Interrupt | None = None
                    ) -> Result | None:
         """Run text ``sql`` of ``shape`` by the shape's prepared statement; None if the
         shape is no longer kept (the catalog changed)."""
-        kept = self.shaped(shape)
-        if kept is None:
+        found = self.shaped(shape)
+        if found is None:
             return None
         with self._interruptible(interrupt, sql) as query, guarded():
-            return self.activity.watch(query, kept.run_bound(*kept.bound(shape.values)))
-
-    def _learn(self, shape: Shape, written: Prepared) -> None:
-        """Note ``shape`` seen; the second time, keep it if it plans as the text as
-        written (``written``) does, else refuse it (``shapes``)."""
-        key, version = (shape.key, self.schema), catalog_key(self.snapshot())
-        known = self._shapes.get(key, version)
-        if known is None:
-            self._shapes.put(key, version, Shapes.SEEN)
-        elif known == Shapes.SEEN:
-            kept = self._checked(shape, written)
-            self._shapes.put(key, version, Shapes.REFUSED if kept is None else kept)
-
-    def _checked(self, shape: Shape, written: Prepared) -> Prepared | None:
-        """The prepared statement of ``shape`` if it plans as ``written`` with its values."""
-        snap = self.snapshot()
-        try:
-            with guarded(), reported(written.stmt):
-                stmt = parse(shape.text, self.max_nesting)[0]
-                shaped = Prepared(self, stmt, shape.text, describe=False)
-                tpl, values = shaped.bound(shape.values)
-                first, none = written.bound([])
-                if not (tpl.kept and first.kept) or tpl.names != first.names:
-                    return None
-                a, b = planned(first, plain(none), snap), planned(tpl, plain(values), snap)
-                fa, fb = first.result_fields(a, self.catalog), tpl.result_fields(b, self.catalog)
-        except (SqlError, pa.ArrowException):
-            return None  # the shape does not bind as the text does
-        if not same_plan(a, b) or not pa.schema(fa).equals(pa.schema(fb), check_metadata=True):
-            return None
-        shaped.dataset_schema = pa.schema(fb)  # what ``prepare`` describes it with
-        return shaped
+            return self.activity.watch(query, _run_shaped(*found))
 
     def run_statement(self, stmt: exp.Expression,
                       params: pa.RecordBatch | pa.Table | None = None) -> Result:
@@ -342,8 +310,8 @@ class Session:
         if is_script(sql):  # run whole when executed (``pl/script.py``)
             return PreparedScript(self, sql)
         shape = literal_shape(sql)
-        if shape is not None and (kept := self.shaped(shape)) is not None:
-            return ShapedQuery(self, sql, shape, kept)
+        if shape is not None and (found := self.shaped(shape)) is not None:
+            return ShapedQuery(self, sql, shape, found[0])
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
             raise NotSupportedError("prepare one statement at a time")
@@ -353,7 +321,7 @@ class Session:
         if statement_for(stmts[0]).sensitive:  # CREATE SECRET: its text is not kept
             return prepared
         if shape is not None and reusable(stmts[0]):
-            self._learn(shape, prepared)
+            self._shapes.learn(shape, prepared, version)
         self._prepared.put(key, version, prepared)
         return prepared
 
@@ -531,6 +499,10 @@ class KeptByText:
         self._kept[key] = (version, prepared)
         if len(self._kept) > _MAX_PREPARED:
             self._kept.popitem(last=False)
+
+
+def _run_shaped(prepared: Prepared, shape: Shape) -> Result:
+    return prepared.run_bound(*prepared.bound(shape.values))
 
 
 def reusable(stmt: exp.Expression) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -28,9 +29,12 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from .binder.literals import number_literal
-from .dialect import tokenize
+from .dialect import parse, tokenize
 from .errors import SqlError
 from .expr import Lit, cast
+from .internal import reported
+from .nesting import guarded
+from .plancache import plain, planned, same_plan
 
 # a constant is taken out when it follows one of these ...
 _COMPARED = {TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT,
@@ -57,6 +61,18 @@ class Shape:
     @property
     def key(self) -> tuple[str, tuple[pa.DataType, ...]]:
         return self.text, tuple(v.type for v in self.values)
+
+    def narrowed(self) -> Shape:
+        """This shape with its integer constants as the narrowest DECIMAL holding each
+        (``functions.operators.narrow_int_literal``'s types)."""
+        return Shape(self.text, [_narrow(v) for v in self.values])
+
+
+def _narrow(v: pa.Scalar) -> pa.Scalar:
+    if not pa.types.is_integer(v.type) or not v.is_valid:
+        return v
+    digits = len(str(abs(v.as_py())))
+    return pa.scalar(Decimal(v.as_py()), pa.decimal128(digits, 0))
 
 
 def literal_shape(sql: str) -> Shape | None:
@@ -160,26 +176,79 @@ class ShapedQuery:
 
 
 class Shapes:
-    """What a session knows of the shapes it has run: ``SEEN`` once, ``REFUSED``, or the
-    prepared statement that runs it; each for as long as the catalog key it was found
-    under holds, the least recently used forgotten past ``size``."""
+    """What a session knows of the query shapes it has run, each under the catalog key it
+    was found at: seen once, refused, narrowed (see :meth:`learn`), or the prepared
+    statement that runs it; past ``size`` the least recently used is forgotten."""
 
-    SEEN = "seen"
-    REFUSED = "refused"
-
-    def __init__(self, size: int) -> None:
+    def __init__(self, session: Any, size: int) -> None:
+        self.session = session
         self.size = size
-        self._kept: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
+        self._known: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
 
-    def get(self, key: Any, version: Any) -> Any:
-        hit = self._kept.get(key)
+    def kept(self, shape: Shape, version: Any) -> tuple[Any, Shape] | None:
+        """The prepared statement that runs ``shape`` at catalog key ``version``, and the
+        shape to run it with (its integers narrowed where that is how it was kept)."""
+        found = self._get(shape, version)
+        if found is _NARROWED:
+            shape = shape.narrowed()
+            found = self._get(shape, version)
+        return None if isinstance(found, str) or found is None else (found, shape)
+
+    def learn(self, shape: Shape, written: Any, version: Any) -> None:
+        """Note ``shape`` seen; the second time, keep it if it plans as the text as
+        written (``written``, a prepared statement) does, else refuse it. A refused shape
+        with integer constants is tried again with them as the narrowest DECIMALs holding
+        them, which is how an integer compared with a DECIMAL column binds (then each
+        count of digits is a shape of its own)."""
+        known = self._get(shape, version)
+        if known is _NARROWED:
+            self.learn(shape.narrowed(), written, version)
+        elif known is None:
+            self._put(shape, version, _SEEN)
+        elif known is _SEEN:
+            kept = self._checked(shape, written)
+            narrowed = shape.narrowed()
+            if kept is None and narrowed != shape:
+                found = self._checked(narrowed, written)
+                if found is not None:
+                    self._put(narrowed, version, found)
+                    kept = _NARROWED
+            self._put(shape, version, _REFUSED if kept is None else kept)
+
+    def _checked(self, shape: Shape, written: Any) -> Any | None:
+        """The prepared statement of ``shape`` if it plans as ``written`` with its values."""
+        session = self.session
+        snap = session.snapshot()
+        try:
+            with guarded(), reported(written.stmt):
+                shaped = session.prepare_parsed(parse(shape.text, session.max_nesting)[0])
+                tpl, values = shaped.bound(shape.values)
+                first, none = written.bound([])
+                if not (tpl.kept and first.kept) or tpl.names != first.names:
+                    return None
+                a, b = planned(first, plain(none), snap), planned(tpl, plain(values), snap)
+                fa = first.result_fields(a, session.catalog)
+                fb = tpl.result_fields(b, session.catalog)
+        except (SqlError, pa.ArrowException):
+            return None  # the shape does not bind as the text does
+        if not same_plan(a, b) or not pa.schema(fa).equals(pa.schema(fb), check_metadata=True):
+            return None
+        shaped.dataset_schema = pa.schema(fb)  # what ``prepare`` describes it with
+        return shaped
+
+    def _get(self, shape: Shape, version: Any) -> Any:
+        hit = self._known.get((shape.key, self.session.schema))
         if hit is None or hit[0] != version:
             return None
-        self._kept.move_to_end(key)
+        self._known.move_to_end((shape.key, self.session.schema))
         return hit[1]
 
-    def put(self, key: Any, version: Any, what: Any) -> None:
-        self._kept[key] = (version, what)
-        self._kept.move_to_end(key)
-        if len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+    def _put(self, shape: Shape, version: Any, what: Any) -> None:
+        key = (shape.key, self.session.schema)
+        self._known[key] = (version, what)
+        self._known.move_to_end(key)
+        if len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+
+_SEEN, _REFUSED, _NARROWED = "seen", "refused", "narrowed"
