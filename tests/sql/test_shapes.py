@@ -232,14 +232,12 @@ def _varied(sql: str, step: int) -> str:
     return text
 
 
-@pytest.mark.parametrize("n", sorted(TPCH))
+@pytest.mark.parametrize("n", [n for n in sorted(TPCH) if literal_shape(TPCH[n]) is not None])
 def test_tpch_texts_of_one_shape(tpch, n: int) -> None:
-    """TPC-H's texts with other constants: a session that learned the shape answers as
-    the text run as written does."""
+    """TPC-H's texts with other constants (the queries comparing one): a session that
+    learned the shape answers as the text run as written does."""
     session, _ = tpch
     learner = Session(session.db)
-    if literal_shape(TPCH[n]) is None:
-        pytest.skip("no constant compared in this query")
     for step in (0, 1, 2):
         sql = _varied(TPCH[n], step)
         assert _outcome(learner, sql) == _outcome(Session(session.db), sql), sql
