@@ -11,6 +11,8 @@ alone; not in ``all``), ``result_cache`` (group ``cache``), ``pl_functions``, ``
 ``outside_doget``, ``outside_ingest``, ``outside_lookup`` (group ``outside``: the outside
 harness's exact cases, strings as ``string`` and a secondary index),
 ``tpch_scale`` (group ``scale``: the 22 queries at SF1 and SF10, growth and peak RSS),
+``jdbc_lookup`` (group ``clients``: the outside lookup through the Flight SQL JDBC driver,
+key in the text and prepared; needs a JDK and the driver's jars),
 ``hostile``: 10,000 generated hostile requests, 1,000 with --quick; not in ``all``); the default
 is everything. Each
 benchmark runs in a child process of its own, so one benchmark's memory never inflates the
@@ -43,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ("engine_bench", "sql_bench", "groupby_bench", "flight_bench", "cache_bench",
            "hostile", "pl_bench", "access_bench", "startup_bench", "stop_bench",
            "outside_doget", "outside_ingest", "outside_lookup", "outside_tpch", "tpch_scale",
-           "concurrency")
+           "concurrency", "jdbc_lookup")
 # The outside harness's exact cases, one module per measure (see bench/outside.py).
 OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup", "outside_tpch")
 
@@ -78,6 +80,7 @@ GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
           "access": ["access_checks"],
           "cli": ["cli_startup"],
           "outside": list(OUTSIDE),
+          "clients": ["jdbc_lookup"],
           "ops": ["stop", "acero_error_hang"],
           "scale": ["tpch_scale"]}
 
