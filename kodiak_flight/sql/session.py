@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,6 +40,7 @@ from .functions import generation as function_generation
 from .ingest import IngestTarget, ingest
 from .internal import reported
 from .interrupt import Interrupt
+from .kept import Kept
 from .nesting import MAX_NESTING, guarded
 from .pl.parser import is_script
 from .pl.script import PreparedScript, run_script
@@ -85,8 +85,10 @@ class Session:
         self._interrupt: Interrupt | None = None  # of the statement being run, if any
         self.variables = Variables()  # SET / LET / $name (``pl/variables.py``)
         self.settings = SessionSettings()  # SET memory_limit, query_timeout (``settings.py``)
-        self._prepared = KeptByText()  # ``prepare``'s statements
-        self._queries = KeptByText()  # queries ``execute`` ran (schemas not described)
+        # by (SQL text, current schema): ``prepare``'s statements, and the queries
+        # ``execute`` ran (schemas not described)
+        self._prepared = Kept(_MAX_PREPARED)
+        self._queries = Kept(_MAX_PREPARED)
         self._shapes = Shapes(self, _MAX_SHAPES)  # query texts by their constants' shape
         self.temp_tag = temp_tag or f"s{secrets.token_hex(6)}"
         # what kodiak_queries / kodiak_sessions show: shared by the sessions of one database
@@ -474,31 +476,6 @@ class Prepared:
             self._templates[types] = tpl
             tpl.kept = True
         return tpl
-
-
-class KeptByText:
-    """Prepared statements kept by (SQL text, current schema), each for as long as the
-    catalog key it was bound under holds; past ``_MAX_PREPARED`` the least recently used
-    goes."""
-
-    def __init__(self) -> None:
-        self._kept: OrderedDict[tuple[str, str], tuple[tuple[int, int], Prepared]] = \
-            OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    def get(self, key: tuple[str, str], version: tuple[int, int]) -> Prepared | None:
-        hit = self._kept.get(key)
-        if hit is None or hit[0] != version:
-            return None
-        self._kept.move_to_end(key)
-        return hit[1]
-
-    def put(self, key: tuple[str, str], version: tuple[int, int], prepared: Prepared) -> None:
-        self._kept[key] = (version, prepared)
-        if len(self._kept) > _MAX_PREPARED:
-            self._kept.popitem(last=False)
 
 
 def _run_shaped(prepared: Prepared, shape: Shape) -> Result:

@@ -19,7 +19,6 @@ the check saw is what later texts of the shape do.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -33,6 +32,7 @@ from .dialect import parse, tokenize
 from .errors import SqlError
 from .expr import Lit, cast
 from .internal import reported
+from .kept import Kept
 from .nesting import guarded
 from .plancache import plain, planned, same_plan
 
@@ -182,8 +182,7 @@ class Shapes:
 
     def __init__(self, session: Any, size: int) -> None:
         self.session = session
-        self.size = size
-        self._known: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
+        self._known = Kept(size)
 
     def kept(self, shape: Shape, version: Any) -> tuple[Any, Shape] | None:
         """The prepared statement that runs ``shape`` at catalog key ``version``, and the
@@ -237,18 +236,10 @@ class Shapes:
         return shaped
 
     def _get(self, shape: Shape, version: Any) -> Any:
-        hit = self._known.get((shape.key, self.session.schema))
-        if hit is None or hit[0] != version:
-            return None
-        self._known.move_to_end((shape.key, self.session.schema))
-        return hit[1]
+        return self._known.get((shape.key, self.session.schema), version)
 
     def _put(self, shape: Shape, version: Any, what: Any) -> None:
-        key = (shape.key, self.session.schema)
-        self._known[key] = (version, what)
-        self._known.move_to_end(key)
-        if len(self._known) > self.size:
-            self._known.popitem(last=False)
+        self._known.put((shape.key, self.session.schema), version, what)
 
 
 _SEEN, _REFUSED, _NARROWED = "seen", "refused", "narrowed"
