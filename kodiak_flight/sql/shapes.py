@@ -19,6 +19,7 @@ the check saw is what later texts of the shape do.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -48,6 +49,9 @@ _TWO_TOKEN_CONSTANTS = {(TokenType.DASH, TokenType.NUMBER), (TokenType.DATE, Tok
 # texts naming parameters or variables keep them as they are
 _PARAMETERS = {TokenType.PLACEHOLDER, TokenType.PARAMETER}
 _QUERIES = {TokenType.SELECT, TokenType.WITH}
+# a text that may be a query: SELECT or WITH first, after blanks and comments
+_QUERY_START = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:select|with)\b",
+                          re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ def _narrow(v: pa.Scalar) -> pa.Scalar:
 def literal_shape(sql: str) -> Shape | None:
     """The shape of query ``sql``; None when it is not a query, names parameters or
     variables, or compares no constant."""
+    if not _QUERY_START.match(sql):  # an INSERT's text (maybe megabytes) is not tokenized
+        return None
     try:
         tokens = tokenize(sql)
     except TokenError:
