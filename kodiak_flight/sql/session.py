@@ -214,25 +214,26 @@ class Session:
         with self._interruptible(interrupt, sql) as query, guarded():
             if is_script(sql):  # blocks, control flow, {name}: the PL interpreter
                 return self.activity.watch(query, run_script(self, sql, params))
-            again = self._queries.get((sql, self.schema), catalog_key(self.snapshot())) \
+            version = catalog_key(self.snapshot()) if params is None else None
+            again = self._queries.get((sql, self.schema), version) \
                 if params is None else None
             if again is not None:
                 return self.activity.watch(query, again.run())
             shape = literal_shape(sql) if params is None else None
-            if shape is not None and (found := self.shaped(shape)) is not None:
+            if shape is not None and (found := self._shapes.kept(shape, version)) is not None:
                 return self.activity.watch(query, _run_shaped(*found))
             stmts = parse(sql, self.max_nesting)
             if len(stmts) == 1 and params is None and reusable(stmts[0]):
-                prepared = self._query(sql, stmts[0])
+                prepared = self._query(sql, stmts[0], version)
                 if shape is not None:
-                    self._shapes.learn(shape, prepared, catalog_key(self.snapshot()))
+                    self._shapes.learn(shape, prepared, version)
                 return self.activity.watch(query, prepared.run())
             for stmt in stmts:
                 result = self.run_statement(stmt, params)
             assert result is not None
             return self.activity.watch(query, result)
 
-    def _query(self, sql: str, stmt: exp.Expression) -> Prepared:
+    def _query(self, sql: str, stmt: exp.Expression, version: tuple[int, int]) -> Prepared:
         """A query ``execute`` runs, prepared and kept by its text like ``prepare``'s, so
         running the same text again skips parsing and binding: its plan is kept per
         catalog version (``plancache``) and optimised again on each run. Through Flight SQL
@@ -241,19 +242,14 @@ class Session:
         check_supported(stmt)
         with reported(stmt):
             prepared = Prepared(self, stmt, sql, describe=False)
-        self._queries.put((sql, self.schema), catalog_key(self.snapshot()), prepared)
+        self._queries.put((sql, self.schema), version, prepared)
         return prepared
-
-    def shaped(self, shape: Shape) -> tuple[Prepared, Shape] | None:
-        """The prepared statement that runs texts of ``shape`` now, and the shape to run
-        it with, if the shape is kept (``shapes``)."""
-        return self._shapes.kept(shape, catalog_key(self.snapshot()))
 
     def run_shaped(self, sql: str, shape: Shape, interrupt: Interrupt | None = None
                    ) -> Result | None:
         """Run text ``sql`` of ``shape`` by the shape's prepared statement; None if the
         shape is no longer kept (the catalog changed)."""
-        found = self.shaped(shape)
+        found = self._shapes.kept(shape, catalog_key(self.snapshot()))
         if found is None:
             return None
         with self._interruptible(interrupt, sql) as query, guarded():
@@ -312,7 +308,7 @@ class Session:
         if is_script(sql):  # run whole when executed (``pl/script.py``)
             return PreparedScript(self, sql)
         shape = literal_shape(sql)
-        if shape is not None and (found := self.shaped(shape)) is not None:
+        if shape is not None and (found := self._shapes.kept(shape, version)) is not None:
             return ShapedQuery(self, sql, shape, found[0])
         stmts = parse(sql, self.max_nesting)
         if len(stmts) != 1:
