@@ -13,39 +13,22 @@ reports why and measures nothing.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.flight.jdbc.driver import jdbc_lib, missing
 
 from .common import Row, log, median, scratch
 from .engine_bench import _list, paired
 from .flight_bench import _adbc, _execute, kodiak_server, peer_server
 from .outside import command, harness_reader, harness_table
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).resolve().parent / "jdbc" / "Lookup.java"
 FULL: dict[str, Any] = {"scale": 1, "rounds": 3, "keys": 500}
 QUICK: dict[str, Any] = {"scale": 0.2, "rounds": 3, "keys": 300}
 MODES = ("text", "prepared")
-
-
-def jdbc_lib() -> Path:
-    """$KODIAK_JDBC_LIB, else ../shared/tools/jdbc/lib beside the repository."""
-    if os.environ.get("KODIAK_JDBC_LIB"):
-        return Path(os.environ["KODIAK_JDBC_LIB"])
-    return ROOT.parent / "shared" / "tools" / "jdbc" / "lib"
-
-
-def missing() -> str | None:
-    """Why the benchmark cannot run here, or None."""
-    if shutil.which("java") is None:
-        return "no java on PATH (needs a Java 17 JDK)"
-    if not (jdbc_lib() / "flight-sql-jdbc-core.jar").is_file():
-        return f"the Flight SQL JDBC driver's jars are not in {jdbc_lib()} (set KODIAK_JDBC_LIB)"
-    return None
 
 
 WARM_ROUNDS = 2  # rounds run first and dropped: the JVM's compiler takes that long to settle

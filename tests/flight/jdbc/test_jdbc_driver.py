@@ -9,8 +9,6 @@ fields in Python, so CI without Java still covers them.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +17,9 @@ from typing import Any
 import pytest
 
 from ..conftest import running
+from .driver import jdbc_lib, missing
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
 PROBES = [
     "executeUpdate_create_table", "execute_create_view", "executeUpdate_insert_counts_rows",
     "executeUpdate_begin_commit", "prepareStatement_ddl_runs_once",
@@ -36,27 +34,9 @@ PROBES = [
 ]
 
 
-def jdbc_lib() -> Path:
-    """$KODIAK_JDBC_LIB, else ../shared/tools/jdbc/lib from the repository (or from the
-    directory holding a git worktree of it)."""
-    if os.environ.get("KODIAK_JDBC_LIB"):
-        return Path(os.environ["KODIAK_JDBC_LIB"])
-    candidates = [base / "shared/tools/jdbc/lib" for base in (ROOT.parent, ROOT.parent.parent)]
-    return next((c for c in candidates if c.is_dir()), candidates[0])
-
-
-def _skip_reason() -> str | None:
-    if shutil.which("java") is None:
-        return "no java on PATH (the JDBC probe needs a Java 17 JDK)"
-    lib = jdbc_lib()
-    if not (lib / "flight-sql-jdbc-core.jar").is_file():
-        return f"Flight SQL JDBC driver jars not found in {lib} (set KODIAK_JDBC_LIB)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def probe_output(db: Any) -> Iterator[dict[str, str]]:
-    reason = _skip_reason()
+    reason = missing()
     if reason:
         pytest.skip(reason)
     with running(db) as server:
