@@ -85,17 +85,19 @@ def bench_outside_lookup(cfg: dict) -> list[Row]:
     embedded = embedded_probe(orders, rng.sample(keys_all, cfg["keys"]), cfg["rounds"])
     log(f"outside_lookup embedded: secondary index / primary key p50 {embedded.ratio:.2f}×")
     text_ratio = paired(k_text, p_text)
-    rounds = f"per-round p50 Kodiak {_list([x * 1e3 for x in k_p50])} ms, peer " \
-             f"{_list([x * 1e3 for x in p_p50])} ms; `{command('outside_lookup', quick)}`"
-    text_rounds = f"per-round p50 Kodiak {_list([x * 1e3 for x in k_text])} ms, peer " \
-                  f"{_list([x * 1e3 for x in p_text])} ms; `{command('outside_lookup', quick)}`"
+
+    def rounds(k: list[float], p: list[float]) -> str:
+        return f"per-round p50 Kodiak {_list([x * 1e3 for x in k])} ms, peer " \
+               f"{_list([x * 1e3 for x in p])} ms; `{command('outside_lookup', quick)}`"
+
     return [embedded,
             Row("outside_lookup", f"ADBC prepared lookup on a secondary index, orders "
                 f"SF{scale:g}, p50", median(k_p50), "s", "bare Flight SQL server, fixed row",
-                median(p_p50), ratio, "≤ 1.5× peer", judge(ratio <= 1.5), rounds),
+                median(p_p50), ratio, "≤ 1.5× peer", judge(ratio <= 1.5),
+                rounds(k_p50, p_p50)),
             Row("outside_lookup", f"ADBC lookup with the key written in the text, orders "
                 f"SF{scale:g}, p50", median(k_text), "s", "bare Flight SQL server, fixed row",
-                median(p_text), text_ratio, "", "info", text_rounds)]
+                median(p_text), text_ratio, "", "info", rounds(k_text, p_text))]
 
 
 def embedded_probe(orders: pa.Table, keys: list[int], rounds: int) -> Row:
