@@ -146,8 +146,8 @@ def optimized_form(template: Node, values: list[Any], made: Node) -> Form | None
     form = Form(plan, holders)
     check = form.instance(values)
     if _any(plan, _folded_later, set()) or _any(check, _opaque, set()) or \
-            _shape(check) != _shape(made):
-        return None
+            _renumbered(_shape(check)) != _renumbered(_shape(made)):
+        return None  # (column ids the optimiser made count by where they appear)
     return form
 
 

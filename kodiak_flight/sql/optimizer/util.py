@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..expr import Call, Col, Expr, Lit, SubqueryValue, and_all
+from ..expr import Call, Col, Expr, Lit, Param, SubqueryValue, and_all
 from ..plan import Aggregate, Filter, Join, Node, Project, Scan
 
 
@@ -31,6 +31,8 @@ def key(e: Expr) -> Any:
     """A structural identity for expressions (ids, literals, functions and options)."""
     if isinstance(e, Col):
         return ("col", e.id)
+    if isinstance(e, Param):  # by position: reading its value would make a plan per value
+        return ("param", e.index, str(e.type))
     if isinstance(e, Lit):
         return ("lit", repr(e.value), str(e.type))
     if isinstance(e, Call):
