@@ -4,11 +4,14 @@ rows or the table change."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql import plancache
 from kodiak_flight.sql.errors import SqlError
+from kodiak_flight.sql.functions.operators import MAX_PARAM_IN
 
 
 def params(*values, types=None):
@@ -122,14 +125,67 @@ def test_an_index_created_or_dropped_between_executions(session, optimizes):
 
 
 def test_a_plan_that_reads_a_value_is_optimised_each_time(orders, optimizes):
-    # a literal in a projection is keyed by its value (shared subexpressions): not kept
-    p = orders.prepare("select a + ? as x from o where k = ?")
-    assert run(p, 1, 3).column(0).to_pylist() == [4]
+    # a decimal constant in arithmetic is read to keep the sum in int64s (integer_decimals)
+    p = orders.prepare("select sum(cast(a as decimal(10,2)) * ?) as x from o where k < ?")
+    dec = [pa.decimal128(4, 1), None]
+    assert run(p, Decimal("1.5"), 9, types=dec).column(0).to_pylist() == [Decimal("13.50")]
     n = len(optimizes)
-    assert run(p, 10, 6).column(0).to_pylist() == [16]
-    assert run(p, 0, 7).column(0).to_pylist() == []
+    assert run(p, Decimal("2.0"), 12, types=dec).column(0).to_pylist() == [Decimal("22.0")]
+    assert run(p, Decimal("0.5"), 0, types=dec).column(0).to_pylist() == [None]
     assert len(optimizes) == n + 2
     assert list(next(iter(p._templates.values())).optimized.values()) == [None]
+
+
+def test_a_parameter_in_the_select_list_keeps_the_plan(orders, optimizes):
+    # expressions are told apart by a parameter's position, not its value (shared
+    # subexpressions, OR factoring): the plan is the same for every value
+    p = orders.prepare("select a + ? as x, a + ? as y from o where k = ?")
+    assert run(p, 1, 2, 3).to_pylist() == [{"x": 4, "y": 5}]
+    n = len(optimizes)
+    assert run(p, 10, 20, 6).to_pylist() == [{"x": 16, "y": 26}]
+    assert run(p, 5, 5, 9).to_pylist() == [{"x": 7, "y": 7}]
+    assert run(p, 0, 0, 7).num_rows == 0
+    assert len(optimizes) == n
+
+
+def keys_of(t):
+    return sorted(t.column("k").to_pylist())
+
+
+def test_an_in_list_of_parameters_keeps_its_plan(orders, binds, optimizes):
+    p = orders.prepare("select * from o where k in (?, ?, ?) order by k")
+    binds.clear()
+    assert keys_of(run(p, 3, 9, 4)) == [3, 9]
+    assert (len(binds), len(optimizes)) == (1, 2)
+    form = next(iter(p._templates.values())).optimized[(False, False, False)]
+    assert "In(column='k', values=($1, $2, $3))" in str(form.plan)  # the key or index
+    for values, want in (((0, 2997, 6), [0, 6, 2997]), ((6, 6, 6), [6]), ((1, 2, 4), []),
+                         ((-3, 3000, 30), [30])):
+        assert keys_of(run(p, *values)) == want, values
+    assert (len(binds), len(optimizes)) == (1, 2)
+    assert keys_of(run(p, 3, None, 6, types=[None, pa.int64(), None])) == [3, 6]
+    assert keys_of(run(p, None, None, None, types=[pa.int64()] * 3)) == []
+
+
+def test_equalities_joined_by_or_use_the_key(orders):
+    plan = orders.execute("explain select * from o where k = 3 or k = 9 or k in (12, 15)")
+    text = " ".join(plan.reader.read_all().column(0).to_pylist())
+    assert "In(column='k', values=(3, 9, 12, 15))" in text
+    p = orders.prepare("select * from o where k = ? or k = ?")
+    assert keys_of(run(p, 9, 3)) == [3, 9]
+    assert keys_of(run(p, 9, 9)) == [9]
+    p = orders.prepare("select * from o where k = ? or a = ?")  # two columns: a plain OR
+    assert keys_of(run(p, 9, 1)) == [9] + [k for k in range(0, 3000, 3) if k % 7 == 1]
+
+
+def test_a_long_in_list_of_parameters(orders, optimizes):
+    # past MAX_PARAM_IN the list is read per execution, as one set lookup
+    n = MAX_PARAM_IN + 36
+    p = orders.prepare(f"select count(*) as n from o where k in ({', '.join('?' * n)})")
+    assert run(p, *range(n)).column(0).to_pylist() == [len(range(0, n, 3))]
+    assert run(p, *range(1, 2 * n, 2)).column(0).to_pylist() == [len(range(3, 2 * n, 6))]
+    q = orders.prepare("select count(*) as n from o where k not in (" + ", ".join("?" * 5) + ")")
+    assert run(q, 0, 3, 6, 7, 8).column(0).to_pylist() == [997]
 
 
 def test_ranges_with_parameters(orders):

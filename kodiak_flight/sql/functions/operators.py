@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SqlTypeError
-from ..expr import Call, Expr, Lit, call, cast, is_const, lit
+from ..expr import Call, Expr, Lit, Param, call, cast, is_const, lit
 from ..types import common_type, float_type, is_numeric, is_string, is_temporal, sql_name
 from .dates import add_days, add_interval
 
@@ -289,6 +289,11 @@ def coalesce(args: list[Expr]) -> Expr:
     return call("coalesce", args, what="COALESCE")
 
 
+# Up to this many parameters an IN list binds as equalities, its values not read, so a
+# prepared statement keeps one plan for every value; a longer list is read per execution.
+MAX_PARAM_IN = 64
+
+
 def in_list(x: Expr, items: list[Expr]) -> Expr:
     if not items:  # x IN (): no value to find, so false even for a NULL x (as SQLite)
         return Lit(False, pa.bool_())
@@ -296,7 +301,8 @@ def in_list(x: Expr, items: list[Expr]) -> Expr:
         return Lit(None, pa.bool_())
     vals = unify([x, *items], "IN list")
     x, items = vals[0], vals[1:]
-    if all(isinstance(i, Lit) for i in items):
+    params = any(isinstance(i, Param) for i in items)
+    if all(isinstance(i, Lit) for i in items) and (not params or len(items) > MAX_PARAM_IN):
         values = pa.array([i.value for i in items if i.value is not None], type=x.type)
         res = call("is_in", [x], pc.SetLookupOptions(values, skip_nulls=True), what="IN")
         if not isinstance(res, Lit):
@@ -305,10 +311,14 @@ def in_list(x: Expr, items: list[Expr]) -> Expr:
             res = call("if_else", [res, lit(True), Lit(None, pa.bool_())])
         return call("if_else", [call("is_null", [x]), Lit(None, pa.bool_()), res]) \
             if not isinstance(res, Lit) else res
-    out: Expr | None = None
-    for i in items:
-        eq = compare("equal", x, i)
-        out = eq if out is None else or_(out, eq)
-    assert out is not None
-    return out
+    return any_equal(x, items)
+
+
+def any_equal(x: Expr, items: list[Expr]) -> Expr:
+    """``x = i1 OR x = i2 OR ...`` as a balanced tree (a long list nests shallowly); the
+    engine takes it as an IN when the items are values (``engine_predicates.one_in``)."""
+    if len(items) == 1:
+        return compare("equal", x, items[0])
+    half = len(items) // 2
+    return or_(any_equal(x, items[:half]), any_equal(x, items[half:]))
 

@@ -49,8 +49,36 @@ def to_engine_predicate(e: Expr, names: dict[str, str]) -> P.Predicate | None:
             parts = [to_engine_predicate(a, names) for a in e.args]
             if any(p is None for p in parts):
                 return None
-            return P.And(tuple(parts)) if e.fn == "and_kleene" else P.Or(tuple(parts))
+            return P.And(tuple(parts)) if e.fn == "and_kleene" else one_in(tuple(parts))
     return None
+
+
+def one_in(parts: tuple[P.Predicate, ...]) -> P.Predicate:
+    """``a = x OR a = y OR a IN (...)`` as one IN on ``a`` (what a key or an index answers;
+    an IN list of parameters binds to such equalities); any other OR as it is."""
+    column = None
+    values: list = []
+    for p in _or_parts(parts):
+        if isinstance(p, P.Compare) and p.op == "==":
+            found, vals = p.column, [p.value]
+        elif isinstance(p, P.In):
+            found, vals = p.column, list(p.values)
+        else:
+            return P.Or(parts)
+        if column not in (None, found):
+            return P.Or(parts)
+        column = found
+        values += vals
+    assert column is not None
+    return P.In(column, tuple(values))
+
+
+def _or_parts(parts: tuple[P.Predicate, ...]) -> list[P.Predicate]:
+    """An OR's operands, nested ORs flattened (``a OR b OR c`` binds as ``(a OR b) OR c``)."""
+    out: list[P.Predicate] = []
+    for p in parts:
+        out += _or_parts(p.parts) if isinstance(p, P.Or) else [p]
+    return out
 
 
 def scan_names(node: Scan) -> dict[str, str]:
