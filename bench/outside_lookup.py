@@ -25,38 +25,45 @@ from .outside import announce, command, harness_reader, harness_table
 FULL: dict[str, Any] = {"scale": 1, "rounds": 5, "keys": 1000}
 QUICK: dict[str, Any] = {"scale": 0.2, "rounds": 5, "keys": 300}
 SQL = "select * from orders where o_orderkey = ?"
+BATCH = 8  # keys per statement in the IN-list form (an ORM loading related rows)
+SQL_IN = f"select * from orders where o_orderkey in ({', '.join('?' * BATCH)})"
+FORMS = {"prepared": "", "text": " (text)", "in": f" (IN list of {BATCH})"}
 
 
-def lookups(uri: str, keys: list[int], *, written: bool = False) -> list[float]:
-    """Latencies of one lookup per key: prepared with the key as its parameter, or
-    (``written``) with the key written into the text, as tools without parameters send
-    it (ADBC then prepares each new text)."""
+def lookups(uri: str, keys: list[int], *, form: str = "prepared") -> list[float]:
+    """Latencies of one statement per key: prepared with the key as its parameter, with the
+    key written into the text (``text``: tools without parameters send that; ADBC then
+    prepares each new text), or (``in``) prepared with ``BATCH`` keys as an IN list."""
     lat = []
     perf = time.perf_counter
+    groups = [keys[i:i + BATCH] for i in range(0, len(keys) - BATCH + 1, BATCH)] \
+        if form == "in" else [[k] for k in keys]
     with _adbc(uri) as conn, conn.cursor() as cur:
-        for k in keys:
+        for g in groups:
             t0 = perf()
-            if written:
-                cur.execute(SQL.replace("?", str(k)))
+            if form == "in":
+                cur.execute(SQL_IN, tuple(g))
+            elif form == "text":
+                cur.execute(SQL.replace("?", str(g[0])))
             else:
-                cur.execute(SQL, (k,))
+                cur.execute(SQL, (g[0],))
             rows = cur.fetchall()
             lat.append(perf() - t0)
-            assert len(rows) == 1, (k, rows)
+            assert len(rows) in (1, len(g)), (g, rows)  # (the peer answers one row)
     return lat
 
 
 def paired_p50(uri: str, peer_uri: str, keys_all: list[int], cfg: dict, rng: random.Random,
-               *, written: bool = False) -> tuple[list[float], list[float]]:
+               *, form: str = "prepared") -> tuple[list[float], list[float]]:
     """Per-round p50s of Kodiak and the peer, alternating who goes first."""
     k_p50: list[float] = []
     p_p50: list[float] = []
     for r in range(cfg["rounds"]):
         keys = rng.sample(keys_all, cfg["keys"])
         for who in _order(r):
-            lat = lookups(uri if who == "kodiak" else peer_uri, keys, written=written)
+            lat = lookups(uri if who == "kodiak" else peer_uri, keys, form=form)
             (k_p50 if who == "kodiak" else p_p50).append(median(lat))
-        log(f"outside_lookup{' (text)' if written else ''} round {r + 1}: Kodiak p50 "
+        log(f"outside_lookup{FORMS[form]} round {r + 1}: Kodiak p50 "
             f"{k_p50[-1] * 1e3:.2f} ms, peer p50 {p_p50[-1] * 1e3:.2f} ms")
     return k_p50, p_p50
 
@@ -76,15 +83,19 @@ def bench_outside_lookup(cfg: dict) -> list[Row]:
         lookups(uri, warm)
         lookups(peer_uri, warm)
         k_p50, p_p50 = paired_p50(uri, peer_uri, keys_all, cfg, rng)
-        lookups(uri, warm, written=True)
-        lookups(peer_uri, warm, written=True)
-        k_text, p_text = paired_p50(uri, peer_uri, keys_all, cfg, rng, written=True)
+        lookups(uri, warm, form="text")
+        lookups(peer_uri, warm, form="text")
+        k_text, p_text = paired_p50(uri, peer_uri, keys_all, cfg, rng, form="text")
+        lookups(uri, warm, form="in")
+        lookups(peer_uri, warm, form="in")
+        k_in, p_in = paired_p50(uri, peer_uri, keys_all, cfg, rng, form="in")
     ratio = paired(k_p50, p_p50)
     quick = scale != FULL["scale"]
     announce("outside_lookup", ratio, quick)
     embedded = embedded_probe(orders, rng.sample(keys_all, cfg["keys"]), cfg["rounds"])
     log(f"outside_lookup embedded: secondary index / primary key p50 {embedded.ratio:.2f}×")
     text_ratio = paired(k_text, p_text)
+    in_ratio = paired(k_in, p_in)
 
     def rounds(k: list[float], p: list[float]) -> str:
         return f"per-round p50 Kodiak {_list([x * 1e3 for x in k])} ms, peer " \
@@ -97,7 +108,10 @@ def bench_outside_lookup(cfg: dict) -> list[Row]:
                 rounds(k_p50, p_p50)),
             Row("outside_lookup", f"ADBC lookup with the key written in the text, orders "
                 f"SF{scale:g}, p50", median(k_text), "s", "bare Flight SQL server, fixed row",
-                median(p_text), text_ratio, "", "info", rounds(k_text, p_text))]
+                median(p_text), text_ratio, "", "info", rounds(k_text, p_text)),
+            Row("outside_lookup", f"ADBC prepared IN list of {BATCH} keys, orders SF{scale:g}, "
+                "p50 a statement", median(k_in), "s", "bare Flight SQL server, fixed row",
+                median(p_in), in_ratio, "", "info", rounds(k_in, p_in))]
 
 
 def embedded_probe(orders: pa.Table, keys: list[int], rounds: int) -> Row:
