@@ -4,7 +4,7 @@ Tools send lookups as text with the key written in (``... where id = 42``, a JDB
 ``Statement``, an npm client without parameters), so each lookup is a new text that is
 parsed, bound and optimised again: about 1 ms embedded, against 0.15 ms for the same query
 prepared. A constant compared in a condition (``x = 42``, ``x < 'b'``, ``x between 1 and
-9``) is taken out of the text here: the text with ``$n`` in its place is the query's
+9``, ``x in (1, 2, 3)``) is taken out of the text here: the text with ``$n`` in its place is the query's
 *shape*, which ``Session.execute`` keeps as a prepared statement and runs with the
 constants as parameters of the types the binder gives the literals.
 
@@ -32,6 +32,7 @@ from .binder.literals import number_literal
 from .dialect import parse, tokenize
 from .errors import SqlError
 from .expr import Lit, cast
+from .functions.operators import MAX_PARAM_IN
 from .internal import reported
 from .kept import Kept
 from .nesting import guarded
@@ -109,10 +110,15 @@ def literal_shape(sql: str) -> Shape | None:
 
 def _taken(kinds: list[TokenType]) -> list[tuple[int, int]]:
     """(first, last) token positions of the constants taken out: after a comparison
-    operator, or a BETWEEN's bounds, each ending the comparison."""
+    operator, a BETWEEN's bounds or an IN list's items, each ending the comparison."""
     taken: list[tuple[int, int]] = []
     i = 1
     while i < len(kinds):
+        listed = _in_list(kinds, i)
+        if listed is not None:
+            taken += listed
+            i = listed[-1][1] + 2
+            continue
         end = _constant(kinds, i)
         if end is None:
             i += 1
@@ -127,6 +133,26 @@ def _taken(kinds: list[TokenType]) -> list[tuple[int, int]]:
             end = upper
         i = end + 1
     return taken
+
+
+def _in_list(kinds: list[TokenType], i: int) -> list[tuple[int, int]] | None:
+    """The constants of ``IN (c1, c2, ...)`` starting at ``i`` (the IN), when every item is
+    one, there are at most ``MAX_PARAM_IN`` (a longer list of parameters is bound per
+    value anyway) and the comparison ends after it; else None."""
+    if kinds[i] != TokenType.IN or _kind(kinds, i + 1) != TokenType.L_PAREN:
+        return None
+    items: list[tuple[int, int]] = []
+    j = i + 2
+    while (end := _constant(kinds, j)) is not None and len(items) < MAX_PARAM_IN:
+        items.append((j, end))
+        after = _kind(kinds, end + 1)
+        if after == TokenType.R_PAREN:
+            follows = _kind(kinds, end + 2)
+            return items if follows is None or follows in _ENDS else None
+        if after != TokenType.COMMA:
+            return None
+        j = end + 2
+    return None
 
 
 def _constant(kinds: list[TokenType], i: int) -> int | None:

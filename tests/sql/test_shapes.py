@@ -59,7 +59,22 @@ QUERIES = [
     "select a.k from t a join t b on a.k = b.k where a.{c} = {v} order by 1",
     "select k from t where k in (select k from t where {c} = {v}) order by k",
     "select k from t where ({c} = {v}) order by k limit 2",
+    "select k from t where {c} in ({v}, {w}) order by k",
+    "select k, s from t where {c} in ({v}) and k in (1, {w}, 3) order by k",
 ]
+
+
+def test_not_in_and_in_lists_under_or(db, filled: Session) -> None:
+    """A NOT IN runs as a filter, a set lookup as written and equalities as a shape: the
+    shape is refused. IN lists under OR on two columns (the engine's OR of two INs) are
+    kept. Every text answers as written."""
+    for k in (1, 2, 3, 4):
+        sql = f"select k from t where k not in ({k}, 2) order by k"
+        assert _outcome(filled, sql) == _outcome(Session(db), sql), sql
+        assert not _shaped(filled, sql)
+        sql = f"select k, s from t where i in ({k}, 8) or s in ('a', '{k}') order by k"
+        assert _outcome(filled, sql) == _outcome(Session(db), sql), sql
+    assert _shaped(filled, "select k, s from t where i in (5, 8) or s in ('a', '5') order by k")
 
 
 def _outcome(session: Session, sql: str) -> object:
@@ -178,6 +193,12 @@ def test_prepare_describes_a_shaped_text(db, filled: Session) -> None:
     ("insert into t values (1)", None),  # not a query
     ("select * from t where s like 'a%'", None),
     ("select * from t group by 1 order by 2 limit 10", None),
+    ("select * from t where k in (1, -2, 'x') and s not in (date '2020-01-01')",
+     "select * from t where k in ($1, $2, $3) and s not in ($4)"),
+    ("select k in (1, 2) from t", None),  # an output column
+    ("select * from t where k in (1, j)", None),  # not every item a constant
+    ("select * from t where k in (1) + 1", None),
+    ("select * from t where k in (" + ", ".join(["1"] * 65) + ")", None),  # too long
 ])
 def test_what_is_taken_out(sql: str, expected: str | None) -> None:
     shape = literal_shape(sql)

@@ -40,7 +40,9 @@ def to_engine_predicate(e: Expr, names: dict[str, str]) -> P.Predicate | None:
                 x = inner.args[0]
                 vs = getattr(inner, "_values", None)
                 if isinstance(x, Col) and x.id in names and vs is not None:
-                    return P.In(names[x.id], tuple(vs))
+                    # one value: the equality an IN list of one parameter binds to
+                    return P.Compare(names[x.id], "==", vs[0]) if len(vs) == 1 else \
+                        P.In(names[x.id], tuple(vs))
             return None
         if e.fn in ("is_null", "is_valid") and isinstance(e.args[0], Col) and \
                 e.args[0].id in names:
