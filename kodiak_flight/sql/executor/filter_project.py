@@ -90,7 +90,11 @@ def filter_out(ex: Executor, node: Filter, inp: Out) -> Out:
 
 @operator(Project)
 def run_project(ex: Executor, node: Project) -> Out:
-    inp = ex.run(node.input)
+    return project_out(ex, node, ex.run(node.input))
+
+
+def project_out(ex: Executor, node: Project, inp: Out) -> Out:
+    """``node``'s projection over its computed input."""
     names = [i for i, _ in node.exprs]
     if is_small(inp) and node.exprs:  # (a table without columns would lose its row count)
         t = inp.table

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..expr import Col
-from ..plan import Limit, Sort, SortKey
+from ..expr import Col, Expr, Lit
+from ..plan import Filter, Limit, Project, Scan, Sort, SortKey
 from .core import Executor, Out, operator
+from .filter_project import batch_ready, filter_out, kept_rows, project_out, steps
 from .kernels import evaluate_compiled
 
 # A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
@@ -20,13 +22,22 @@ TOP_N_BUFFER = 262_144  # rows buffered before the candidates are cut back to n
 SORT_RANGE_ROWS = 262_144
 
 
+# A LIMIT of at most this many rows over a filtered scan filters the scan's first
+# FIRST_SCAN rows a slice at a time (``first_rows``), from FIRST_SLICE rows, doubling.
+FIRST_ROWS_MAX = 4096
+FIRST_SLICE = 2048
+FIRST_SCAN = 65_536  # past these rows, the rest in parallel (Acero) as without the LIMIT
+
+
 @operator(Limit)
 def run_limit(ex: Executor, node: Limit) -> Out:
     if isinstance(node.input, Sort) and node.limit is not None \
             and node.offset + node.limit <= TOP_N_MAX:
         t = top_n(ex, node.input, node.offset + node.limit)
         return Out(table=t.slice(node.offset, node.limit), ordered=True)
-    inp = ex.run(node.input)
+    inp = limited_filter(ex, node)
+    if inp is None:
+        inp = ex.run(node.input)
     if inp.table is not None:
         t = inp.table.slice(node.offset, node.limit) if node.limit is not None \
             else inp.table.slice(node.offset)
@@ -149,14 +160,90 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     try:
         for b in r:
             ex.checkpoint()  # a join feeding it runs on after its scans' last check
-            kept.append(pa.Table.from_batches([b]))
-            held += b.num_rows
+            t = pa.Table.from_batches([b])
+            if b.num_rows > 4 * n:
+                # a large batch's own first n rows, taken from it alone: rows taken from
+                # many batches at once are taken after their columns are concatenated
+                # (ORDER BY o_orderkey LIMIT 20 over orders copied every comment)
+                t = top_rows(ex, t, node.keys, n)
+            kept.append(t)
+            held += t.num_rows
             if held >= limit:
                 kept = [top_rows(ex, pa.concat_tables(kept), node.keys, n)]
                 held = kept[0].num_rows
     finally:
         r.close()
     return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
+
+
+def limited_filter(ex: Executor, node: Limit) -> Out | None:
+    """The input of a short LIMIT that is a filter on a scan (under a projection, maybe),
+    computed only as far as the LIMIT reads: an Acero filter node runs ahead over every
+    batch the scan gives it before the LIMIT has closed its reader (``... where o_totalprice
+    > 100000 limit 10`` filtered all of orders), and a whole 64 K-row batch is more than a
+    LIMIT 10 needs of a LIKE that keeps one row in ten. None for any other plan."""
+    proj = node.input if isinstance(node.input, Project) else None
+    filt = proj.input if proj is not None else node.input
+    if node.limit is None or node.offset + node.limit > FIRST_ROWS_MAX or \
+            type(filt) is not Filter or not isinstance(filt.input, Scan) or \
+            not ex.merges_filters:  # (EXPLAIN ANALYZE counts each operator's rows)
+        return None
+    inp = ex.run(filt.input)
+    cond = ex.resolve(filt.cond)
+    if batch_ready(inp) and not isinstance(cond, Lit):
+        assert inp.reader is not None
+        rest = Rest(ex, filt, inp.reader.schema)
+        out = Out(reader=first_rows(inp.reader, cond, node.offset + node.limit, rest),
+                  ordered=inp.ordered)
+    else:
+        out = filter_out(ex, filt, inp)
+    return project_out(ex, proj, out) if proj is not None else out
+
+
+class Rest:
+    """The filter's usual path (Acero's filter node, in parallel) over what is left of a
+    scan once ``first_rows`` has filtered ``FIRST_SCAN`` rows without finding enough."""
+
+    def __init__(self, ex: Executor, node: Filter, schema: pa.Schema) -> None:
+        self.ex, self.node, self.schema = ex, node, schema
+
+    def filtered(self, batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
+        reader = pa.RecordBatchReader.from_batches(self.schema, batches)
+        return self.ex.as_reader(filter_out(self.ex, self.node, Out(reader=reader)))
+
+
+def first_rows(r: pa.RecordBatchReader, cond: Expr, n: int, rest: Rest
+               ) -> pa.RecordBatchReader:
+    """The first ``n`` rows of ``r`` that ``cond`` keeps: its first ``FIRST_SCAN`` rows
+    filtered a slice at a time (``FIRST_SLICE`` rows, then twice as many each time), only
+    the rows still wanted taken; past them, when matches are rare, the rest through
+    ``rest``. ``r`` is closed once the rows are found."""
+    plan = steps([cond], r.schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        left, size, seen = n, FIRST_SLICE, 0
+        it = iter(r)
+        try:
+            for b in it:
+                start = 0
+                while start < b.num_rows and seen < FIRST_SCAN:
+                    piece = b.slice(start, size)
+                    start, size, seen = start + size, 2 * size, seen + piece.num_rows
+                    rows = kept_rows(piece, plan)
+                    got = piece.slice(0, left) if rows is None else \
+                        piece.take(pa.array(rows[:left]))
+                    if got.num_rows:
+                        yield got
+                        left -= got.num_rows
+                        if left <= 0:
+                            return
+                if seen >= FIRST_SCAN:
+                    tail = [b.slice(start)] if start < b.num_rows else []
+                    yield from limit_batches(rest.filtered(itertools.chain(tail, it)), 0, left)
+                    return
+        finally:
+            r.close()
+    return pa.RecordBatchReader.from_batches(r.schema, batches())
 
 
 def limit_batches(r: pa.RecordBatchReader, offset: int, limit: int | None
