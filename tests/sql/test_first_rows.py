@@ -28,6 +28,8 @@ def big(tmp_path_factory):
         "x": pa.array(x, pa.int64(), mask=rng.random(N) < 0.05),
         "s": pa.array([f"row {i} {'needle' if i % 97 == 0 else 'hay'}" for i in range(N)]),
         "r": pa.array(np.where(np.arange(N) > 150_000, x, -1), pa.int64()),  # rare, late
+        "d": pa.array((np.arange(N) // 150).astype(np.int32), pa.int32()).view(pa.date32()),
+        "ts": pa.array(rng.integers(0, 10**12, N), pa.int64()).view(pa.timestamp("us")),
     })
     db = engine.Database.open(str(tmp_path_factory.mktemp("first_rows") / "db"))
     duck = duck_twin(db, {"big": t})
@@ -101,12 +103,39 @@ def test_rare_matches_go_on_in_parallel(big, monkeypatch) -> None:
     ("s", 10),
     ("x, s desc", 300),
     ("r desc", 5),
+    ("k desc", 20),  # the last rows of an ascending key: every row beats the ones kept
+    ("d desc", 400),  # a date, 150 rows a day: ties across the cut
+    ("d", 151),
+    ("ts desc", 12),
 ])
 def test_top_n_over_large_batches(big, order: str, limit: int) -> None:
     """The top rows of each batch, then of those: the stable sort's rows (ties in the
     order they were written, which DuckDB is told as ``k``)."""
     session, duck = big
-    got = rows(session, f"select k, x, s from big order by {order} limit {limit}")
-    want = duck.sql(f"select k, x, s from big order by {order}, k limit {limit}"
+    got = rows(session, f"select k, x, s, d, ts from big order by {order} limit {limit}")
+    want = duck.sql(f"select k, x, s, d, ts from big order by {order}, k limit {limit}"
                     ).to_arrow_table().to_pylist()
     assert got == want
+
+
+@pytest.mark.parametrize("type_", [pa.int8(), pa.int64(), pa.uint64(), pa.date32(),
+                                   pa.timestamp("ns"), pa.time32("s")])
+@pytest.mark.parametrize("desc", [False, True])
+def test_first_by_one_key_is_the_stable_sort(type_: pa.DataType, desc: bool) -> None:
+    rng = np.random.default_rng(3)
+    for spread in (3, 50, 10**6):
+        raw = rng.integers(0, spread, 5000).astype(np.int64)
+        if type_ == pa.uint64():
+            raw = raw.astype(np.uint64) + np.uint64(2**63)  # past int64's range
+        elif type_ == pa.int8():
+            raw = (raw % 200 - 100).astype(np.int8)
+        elif pa.types.is_temporal(type_):
+            raw = raw.astype(np.int32 if type_.bit_width == 32 else np.int64)
+        col = pa.chunked_array([pa.array(raw).view(type_) if pa.types.is_temporal(type_)
+                                else pa.array(raw).cast(type_)])
+        for n in (0, 1, 7, 64):
+            got = sort_limit.first_by_one_key(col, n, desc)
+            order = sorted(range(len(raw)), key=lambda i: (-int(raw[i]) if desc else int(raw[i])))
+            assert got.tolist() == order[:n], (type_, spread, n)
+    assert sort_limit.first_by_one_key(pa.chunked_array([pa.array([1, None, 3])]), 1,
+                                       False) is None  # NULLs: Arrow's selection places them

@@ -69,6 +69,9 @@ def top_rows(ex: Executor, t: pa.Table, sort_keys: list[SortKey], n: int) -> pa.
     if n >= t.num_rows:
         return sort_table(ex, t, sort_keys)
     tmp, keys = with_keys(ex, t, sort_keys)
+    if len(keys) == 1 and (chosen := first_by_one_key(tmp.column(keys[0][0]), n,
+                                                      keys[0][1] == "descending")) is not None:
+        return t.take(chosen)
     if any(pa.types.is_floating(tmp.column(k).type) for k, _ in keys):
         return t.take(sort_indices(ex, tmp, keys)).slice(0, n)
     keys = [*keys, ("__pos", "ascending")]
@@ -78,6 +81,35 @@ def top_rows(ex: Executor, t: pa.Table, sort_keys: list[SortKey], n: int) -> pa.
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return t.take(sort_indices(ex, tmp, keys)).slice(0, n)
     return t.take(chosen.take(pc.sort_indices(tmp.take(chosen), sort_keys=keys)))
+
+
+def first_by_one_key(col: pa.ChunkedArray, n: int, desc: bool) -> np.ndarray | None:
+    """The positions of the first ``n`` rows by one integer or temporal key without NULLs,
+    in order, ties by position (the stable sort's): the rows on the right side of the
+    ``n``-th value (``np.partition``), then those few sorted. Arrow's selection keeps a heap
+    whose every replacement compares both keys (the value, then the position): a
+    descending top 20 of an ascending column replaced it at every row (30 ms on 300 K
+    rows, 1.5 here). None for any other column."""
+    t = col.type
+    if n < 1:
+        return np.empty(0, np.int64)
+    if col.null_count or not (pa.types.is_integer(t) or pa.types.is_temporal(t)) or \
+            pa.types.is_interval(t) or col.num_chunks != 1:
+        return None
+    arr = col.chunk(0)
+    if not pa.types.is_integer(t):  # numpy's partition of datetime64 is ten times slower
+        arr = arr.view(pa.int32() if t.bit_width == 32 else pa.int64())
+    v = arr.to_numpy()
+    if desc:
+        cut = np.partition(v, len(v) - n)[len(v) - n]
+        cand = np.flatnonzero(v >= cut)
+        rank = np.unique(v[cand], return_inverse=True)[1]
+        order = np.lexsort((cand, -rank))
+    else:
+        cut = np.partition(v, n - 1)[n - 1]
+        cand = np.flatnonzero(v <= cut)
+        order = np.argsort(v[cand], kind="stable")
+    return cand[order[:n]]
 
 
 def with_keys(ex: Executor, t: pa.Table, sort_keys: list[SortKey]
