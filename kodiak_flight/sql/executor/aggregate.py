@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from ..errors import ExecutionError
 from ..functions import aggregate_spec
-from ..plan import AggCall, Aggregate, Node, Project
+from ..plan import AggCall, Aggregate, Node, Project, Scan
 from . import runs
 from .acero import seq
 from .arrow_errors import arrow_errors
@@ -23,6 +23,9 @@ from .kernels import chunk
 
 @operator(Aggregate)
 def run_aggregate(ex: Executor, node: Aggregate) -> Out:
+    counted = counted_rows(ex, node)
+    if counted is not None:
+        return Out(table=counted, ordered=True)
     inp = ex.run(node.input)
     if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
         return scalar_aggregate(ex, node, inp)
@@ -38,6 +41,23 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
             if inp.reader is not None:  # (a table stays a table, for Acero's table source)
                 inp = Out(reader=folded, ordered=inp.ordered)
     return grouped_aggregate(ex, node, inp)
+
+
+def counted_rows(ex: Executor, node: Aggregate) -> pa.Table | None:
+    """``count(*)`` of a whole table (no GROUP BY, no WHERE): the live row count the engine
+    keeps for the snapshot, instead of a column read through Acero to be counted (1 ms for
+    300 K rows). None for any other aggregation."""
+    if node.keys or not node.aggs or \
+            any(a.func != "count_star" or a.distinct for a in node.aggs):
+        return None
+    src = node.input
+    while isinstance(src, Project) and not src.exprs:
+        src = src.input
+    if type(src) is not Scan or src.predicate is not None:
+        return None
+    n = ex.snap.table(src.table).row_count
+    return pa.Table.from_arrays([pa.array([n], a.type) for a in node.aggs],
+                                names=[a.id for a in node.aggs])
 
 
 def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
