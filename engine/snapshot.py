@@ -169,16 +169,21 @@ class Snapshot:
         return StorageInfo(len(parts), sum(p.segment.size for p in parts),
                            sum(len(p.deletes) for p in parts), data.buffer_rows)
 
-    def column_bounds(self, name: str, column: str) -> tuple[Any, Any] | None:
+    def column_bounds(self, name: str, column: str, *, exact: bool = False
+                      ) -> tuple[Any, Any] | None:
         """The least and greatest non-NULL values column ``column`` of ``name`` holds: exact
         bounds from its segments' statistics and its write buffer (a row deleted since may
         lie within them; none lies outside), for a reader that must rule out an overflow.
-        ``(None, None)`` when it holds no value; None when a segment has no statistics for
-        it. A segment written before the column was added holds its default."""
+        With ``exact``, the column's minimum and maximum themselves, or None when a segment
+        has rows deleted (its statistics may be a deleted row's). ``(None, None)`` when it
+        holds no value; None when a segment has no statistics for it. A segment written
+        before the column was added holds its default."""
         data = self.data(name)
         col = data.tdef.column(column)
         found: list[tuple[Any, Any]] = []
         for part in data.parts:
+            if exact and len(part.deletes):
+                return None
             st = part.segment.stats.get(col.physical)
             if st is None:
                 if col.default is not None:

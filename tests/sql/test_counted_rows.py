@@ -1,8 +1,12 @@
-"""``count(*)`` of a whole table is the live row count the engine keeps for the snapshot
-(``aggregate.counted_rows``): the same as counting the rows a scan reads, through deletes,
-updates, a transaction's own writes and another session's view."""
+"""``count(*)``, ``min`` and ``max`` of a whole table come from what the engine keeps for the
+snapshot (``aggregate.counted_rows``: the live row count, the segments' statistics while
+no row was deleted from them): the same as what a scan reads gives, through deletes,
+updates, an added column, NaN, a transaction's own writes and another session's view."""
 
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -62,3 +66,52 @@ def test_only_a_whole_table_is_counted_so(session: Session, monkeypatch) -> None
     assert rows(session, "select count(*) as n from t group by v is null order by n") == \
         [{"n": 1}, {"n": 2}]
     assert [u is not None for u in used] == [True, False, False, False]
+
+
+EXTREMES = ("select min(i) a, max(i) b, min(f) c, max(f) d, min(q) e, max(q) f, min(d) g, "
+            "max(d) h, count(*) n from t")
+
+
+def extremes(session: Session) -> list[dict]:
+    """min/max from the statistics, checked against the same over a filter keeping all."""
+    fast = rows(session, EXTREMES)
+    assert fast == rows(session, EXTREMES + " where k is not null or k is null")
+    return fast
+
+
+@pytest.mark.parametrize("key", [" primary key", ""])
+def test_extremes_follow_every_write(session: Session, db, key: str) -> None:
+    session.execute(f"create table t (k bigint{key}, i int, f double, q decimal(9,2), d date)")
+    assert extremes(session) == [dict.fromkeys("abcdefgh") | {"n": 0}]
+    session.execute("insert into t values (1, -5, 1.5, 10.25, date '2020-01-01'), "
+                    "(2, 7, null, -3.50, date '1999-12-31'), (3, null, -0.5, null, null)")
+    assert extremes(session)[0]["b"] == 7
+    session.execute("insert into t values (4, 100, 'NaN', 99.99, date '2030-06-01')")
+    extremes(session)  # a NaN: the statistics do not know, the column is read
+    session.execute("delete from t where k = 4")
+    assert extremes(session)[0]["b"] == 7  # a deleted row's value: read, not the statistics
+    session.execute("update t set i = 50 where k = 1")
+    assert extremes(session)[0]["b"] == 50
+    session.execute("alter table t add column z int default 9")
+    assert rows(session, "select min(z) m, max(z) x from t") == [{"m": 9, "x": 9}]
+    session.execute("begin")
+    session.execute("insert into t values (10, 1000, 2.5, 1.00, date '2040-01-01', 1)")
+    assert extremes(session)[0]["b"] == 1000
+    assert extremes(Session(db))[0]["b"] == 50
+    session.execute("rollback")
+    assert extremes(session)[0]["b"] == 50
+
+
+def test_extremes_of_a_fresh_table_come_from_statistics(session: Session, monkeypatch) -> None:
+    session.execute("create table t (k bigint, i int, f double, q decimal(9,2), d date)")
+    session.execute("insert into t values (1, -5, 1.5, 10.25, date '2020-01-01'), "
+                    "(2, 7, null, -3.50, date '1999-12-31')")
+    used = []
+    real = aggregate.counted_rows
+    monkeypatch.setattr(aggregate, "counted_rows",
+                        lambda ex, node: used.append(r := real(ex, node)) or r)
+    got = rows(session, EXTREMES)
+    assert used[0] is not None
+    assert got == [{"a": -5, "b": 7, "c": 1.5, "d": 1.5, "e": Decimal("-3.50"),
+                    "f": Decimal("10.25"), "g": dt.date(1999, 12, 31),
+                    "h": dt.date(2020, 1, 1), "n": 2}]

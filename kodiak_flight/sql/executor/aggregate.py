@@ -12,6 +12,7 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from ..errors import ExecutionError
+from ..expr import Col
 from ..functions import aggregate_spec
 from ..plan import AggCall, Aggregate, Node, Project, Scan
 from . import runs
@@ -44,20 +45,44 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
 
 
 def counted_rows(ex: Executor, node: Aggregate) -> pa.Table | None:
-    """``count(*)`` of a whole table (no GROUP BY, no WHERE): the live row count the engine
-    keeps for the snapshot, instead of a column read through Acero to be counted (1 ms for
-    300 K rows). None for any other aggregation."""
-    if node.keys or not node.aggs or \
-            any(a.func != "count_star" or a.distinct for a in node.aggs):
+    """``count(*)``, ``min(c)`` and ``max(c)`` of a whole table (no GROUP BY, no WHERE) from
+    what the engine keeps for the snapshot: the live row count, and the columns' minimum and
+    maximum from their segments' statistics while no row was deleted from a segment
+    (``Snapshot.column_bounds``), instead of columns read through Acero (1 ms for a count of
+    300 K rows, 2.3 ms for three extremes). None for any other aggregation."""
+    if node.keys or not node.aggs or any(a.distinct or a.func not in FROM_STATISTICS
+                                         for a in node.aggs):
         return None
     src = node.input
-    while isinstance(src, Project) and not src.exprs:
+    ids: dict[str, str | None] = {a.arg: a.arg for a in node.aggs if a.arg is not None}
+    while isinstance(src, Project) and all(isinstance(e, Col) for _, e in src.exprs):
+        below = {i: e.id for i, e in src.exprs}  # type: ignore[union-attr]
+        ids = {arg: below.get(i) if i is not None else None for arg, i in ids.items()}
         src = src.input
     if type(src) is not Scan or src.predicate is not None:
         return None
-    n = ex.snap.table(src.table).row_count
-    return pa.Table.from_arrays([pa.array([n], a.type) for a in node.aggs],
+    source = {i: s for s, i, _ in src.columns}
+    values = []
+    for a in node.aggs:
+        if a.func == "count_star":
+            values.append(ex.snap.table(src.table).row_count)
+            continue
+        at = ids.get(a.arg) if a.arg is not None else None
+        column = source.get(at) if at is not None else None
+        t = a.type
+        if column is None or not (pa.types.is_integer(t) or pa.types.is_floating(t) or
+                                  pa.types.is_decimal(t) or pa.types.is_date(t)):
+            return None
+        bounds = ex.snap.column_bounds(src.table, column, exact=True)
+        if bounds is None:
+            return None
+        values.append(bounds[0] if a.func == "min" else bounds[1])
+    return pa.Table.from_arrays([pa.array([v], a.type) for v, a in zip(values, node.aggs,
+                                                                        strict=True)],
                                 names=[a.id for a in node.aggs])
+
+
+FROM_STATISTICS = {"count_star", "min", "max"}
 
 
 def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
