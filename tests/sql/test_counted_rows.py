@@ -115,3 +115,26 @@ def test_extremes_of_a_fresh_table_come_from_statistics(session: Session, monkey
     assert got == [{"a": -5, "b": 7, "c": 1.5, "d": 1.5, "e": Decimal("-3.50"),
                     "f": Decimal("10.25"), "g": dt.date(1999, 12, 31),
                     "h": dt.date(2020, 1, 1), "n": 2}]
+
+
+def test_extremes_of_decimals_aggregated_as_integers(session: Session, monkeypatch) -> None:
+    """Over many rows the optimiser aggregates decimals on their unscaled integers
+    (``IntegerDecimals``; "many" made few here); a whole table's minimum and maximum still
+    come from the statistics, and are the decimals the column holds."""
+    import importlib
+
+    rule = importlib.import_module("kodiak_flight.sql.optimizer.integer_decimals")
+    monkeypatch.setattr(rule, "MIN_ROWS", 10)
+    session.execute("create table t (k bigint, q decimal(15,2))")
+    session.execute("insert into t values " + ", ".join(
+        f"({i}, {(i * 7919) % 100003 - 50000}.{i % 100:02d})" for i in range(500)))
+    sql = "select min(q) lo, max(q) hi, count(*) n from t"
+    assert any("IntegerDecimals" in r["plan"] for r in rows(session, "explain " + sql))
+    want = rows(session, sql + " where k >= 0")
+    assert want[0]["n"] == 500 and want[0]["lo"] < 0 < want[0]["hi"]
+    run = importlib.import_module("kodiak_flight.sql.executor.integer_decimals")
+    used = []
+    monkeypatch.setattr(run, "counted_rows",
+                        lambda ex, node: used.append(r := aggregate.counted_rows(ex, node)) or r)
+    assert rows(session, sql) == want
+    assert used and used[0] is not None

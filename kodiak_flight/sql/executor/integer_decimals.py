@@ -18,6 +18,7 @@ from engine import errors as engine_errors
 from ..expr import Call, Col, Expr, Lit
 from ..optimizer.integer_decimals import BYTE_CODE, INT64_MAX, TWIN_TYPES
 from ..plan import Filter, IntegerDecimals, Node, Unscale
+from .aggregate import counted_rows
 from .core import Executor, Out, operator
 from .filter_project import filter_out
 from .int_tests import ints
@@ -136,7 +137,11 @@ def strings_of(codes: pa.Array, t: pa.DataType) -> pa.Array:
 @operator(IntegerDecimals)
 def run_integer_decimals(ex: Executor, node: IntegerDecimals) -> Out:
     """The lowered aggregation when the bounds of the data read rule out an overflow, its
-    results as the original's; else the original."""
+    results as the original's; else the original. A whole table's minima and maxima come
+    from its statistics (``aggregate.counted_rows``), as they would without the lowering."""
+    counted = counted_rows(ex, node.original)
+    if counted is not None:
+        return Out(table=counted, ordered=True)
     bounds = leaf_bounds(ex.snap, node)
     if bounds is None or not within(node, bounds) or likely_past(ex, node, bounds):
         return ex.run(node.original)
