@@ -139,3 +139,17 @@ def test_first_by_one_key_is_the_stable_sort(type_: pa.DataType, desc: bool) -> 
             assert got.tolist() == order[:n], (type_, spread, n)
     assert sort_limit.first_by_one_key(pa.chunked_array([pa.array([1, None, 3])]), 1,
                                        False) is None  # NULLs: Arrow's selection places them
+
+
+@pytest.mark.parametrize("order,limit,offset", [
+    ("k", 20, 10_000),  # a page further on: later batches hold no row before the cut
+    ("d", 300, 140),  # ties at the cut, in several batches
+    ("d desc", 5, 149),
+    ("ts", 1000, 3000),
+])
+def test_a_page_further_on(big, order: str, limit: int, offset: int) -> None:
+    session, duck = big
+    got = rows(session, f"select k, d from big order by {order} limit {limit} offset {offset}")
+    want = duck.sql(f"select k, d from big order by {order}, k limit {limit} offset {offset}"
+                    ).to_arrow_table().to_pylist()
+    assert got == want

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -90,16 +91,11 @@ def first_by_one_key(col: pa.ChunkedArray, n: int, desc: bool) -> np.ndarray | N
     whose every replacement compares both keys (the value, then the position): a
     descending top 20 of an ascending column replaced it at every row (30 ms on 300 K
     rows, 1.5 here). None for any other column."""
-    t = col.type
     if n < 1:
         return np.empty(0, np.int64)
-    if col.null_count or not (pa.types.is_integer(t) or pa.types.is_temporal(t)) or \
-            pa.types.is_interval(t) or col.num_chunks != 1:
+    v = key_values(col)
+    if v is None:
         return None
-    arr = col.chunk(0)
-    if not pa.types.is_integer(t):  # numpy's partition of datetime64 is ten times slower
-        arr = arr.view(pa.int32() if t.bit_width == 32 else pa.int64())
-    v = arr.to_numpy()
     if desc:
         cut = np.partition(v, len(v) - n)[len(v) - n]
         cand = np.flatnonzero(v >= cut)
@@ -110,6 +106,22 @@ def first_by_one_key(col: pa.ChunkedArray, n: int, desc: bool) -> np.ndarray | N
         cand = np.flatnonzero(v <= cut)
         order = np.argsort(v[cand], kind="stable")
     return cand[order[:n]]
+
+
+def key_values(col: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
+    """An integer or temporal key without NULLs as numpy integers (dates and times as their
+    integers: numpy partitions datetime64 ten times slower); None for any other."""
+    t = col.type
+    if col.null_count or not (pa.types.is_integer(t) or pa.types.is_temporal(t)) or \
+            pa.types.is_interval(t):
+        return None
+    if isinstance(col, pa.ChunkedArray):
+        if col.num_chunks != 1:
+            return None
+        col = col.chunk(0)
+    if not pa.types.is_integer(t):
+        col = col.view(pa.int32() if t.bit_width == 32 else pa.int64())
+    return col.to_numpy()
 
 
 def with_keys(ex: Executor, t: pa.Table, sort_keys: list[SortKey]
@@ -189,23 +201,65 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     limit = max(4 * n, TOP_N_BUFFER)
     kept: list[pa.Table] = [r.schema.empty_table()]
     held = 0
+    cut = Cut(node.keys, n)
     try:
         for b in r:
             ex.checkpoint()  # a join feeding it runs on after its scans' last check
-            t = pa.Table.from_batches([b])
-            if b.num_rows > 4 * n:
+            t = cut.passed(pa.Table.from_batches([b]))
+            if t is None:
+                continue
+            if t.num_rows > 4 * n:
                 # a large batch's own first n rows, taken from it alone: rows taken from
                 # many batches at once are taken after their columns are concatenated
                 # (ORDER BY o_orderkey LIMIT 20 over orders copied every comment)
                 t = top_rows(ex, t, node.keys, n)
             kept.append(t)
             held += t.num_rows
-            if held >= limit:
+            if held >= limit or (cut.usable and (held > 4 * n or
+                                                 (cut.value is None and held >= n))):
                 kept = [top_rows(ex, pa.concat_tables(kept), node.keys, n)]
                 held = kept[0].num_rows
+                cut.learn(kept[0])
     finally:
         r.close()
     return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
+
+
+class Cut:
+    """For a top ``n`` by one plain integer or temporal key: the ``n``-th value of the
+    candidates kept so far, once there are ``n``; a later row can only be among the first
+    ``n`` if its value is strictly better (ties go to the rows that came first). Checking
+    that first leaves most batches with no row to take (a page at offset 10,000 of 1.5 M
+    orders by key took 10,020 rows from every batch)."""
+
+    def __init__(self, keys: list[SortKey], n: int) -> None:
+        k = keys[0] if len(keys) == 1 else None
+        self.column = k.expr.id if k is not None and isinstance(k.expr, Col) else None
+        self.desc = bool(k is not None and k.desc)
+        self.n = n
+        self.value: Any = None
+
+    @property
+    def usable(self) -> bool:
+        return self.column is not None
+
+    def learn(self, kept: pa.Table) -> None:
+        """Note the ``n``-th value of ``kept`` (the first ``n`` rows, in order)."""
+        if self.column is not None and kept.num_rows == self.n and self.n:
+            v = key_values(kept.column(self.column).combine_chunks())
+            self.value = None if v is None else v[-1]
+
+    def passed(self, t: pa.Table) -> pa.Table | None:
+        """The rows of ``t`` that may still be among the first ``n``; None if none."""
+        if self.value is None or self.column is None:
+            return t
+        v = key_values(t.column(self.column))
+        if v is None:
+            return t
+        rows = np.flatnonzero(v > self.value if self.desc else v < self.value)
+        if not len(rows):
+            return None
+        return t if len(rows) == len(v) else t.take(pa.array(rows))
 
 
 def limited_filter(ex: Executor, node: Limit) -> Out | None:
