@@ -203,6 +203,35 @@ class Snapshot:
             return None, None
         return min(lo for lo, _ in found), max(hi for _, hi in found)
 
+    def reached_by(self, name: str, column: str, n: int, desc: bool) -> Any | None:
+        """A value that at least ``n`` live rows of ``column`` reach: are at least (``desc``)
+        or at most, by the batches' statistics (the batches whose least values are greatest,
+        or whose greatest are least, until they hold ``n`` rows). The first ``n`` rows in that
+        order are all among the rows that reach it, so a reader after only those may skip
+        the others. None when the statistics show fewer such rows (segments with deleted
+        rows are not counted)."""
+        data = self.data(name)
+        phys = data.tdef.column(column).physical
+        edges: list[tuple[Any, int]] = []
+        for part in data.parts:
+            if len(part.deletes):
+                continue
+            for _, rows, st in part.segment.batches:
+                s = st.get(phys)
+                if s is None or s[2] or s[0] is None:  # (NULLs, or no statistics)
+                    continue
+                edges.append((s[0] if desc else s[1], rows))
+        try:
+            edges.sort(key=lambda e: e[0], reverse=desc)
+        except TypeError:
+            return None
+        held = 0
+        for edge, rows in edges:
+            held += rows
+            if held >= n:
+                return edge
+        return None
+
     def table(self, name: str) -> TableInfo:
         td = self.state.catalog.get(name)
         data = self.state.tables[td.id]

@@ -153,3 +153,34 @@ def test_a_page_further_on(big, order: str, limit: int, offset: int) -> None:
     want = duck.sql(f"select k, d from big order by {order}, k limit {limit} offset {offset}"
                     ).to_arrow_table().to_pylist()
     assert got == want
+
+
+def test_the_scan_skips_batches_a_top_n_cannot_use(db, monkeypatch) -> None:
+    """``order by k desc limit n`` over a table stored in ``k`` order reads only the batches
+    that can hold the first ``n`` (``narrowed``, by the batches' statistics), and gives the
+    same rows through deletes, rows still in the write buffer and NULLs."""
+    from .harness import load
+
+    s = Session(db)
+    n = 150_000
+    load(db, "asc", pa.table({"k": pa.array(np.arange(n), pa.int64()),
+                              "v": pa.array([f"v{i}" for i in range(n)])}))
+    want_top = list(range(n - 1, n - 31, -1))
+    assert [r["k"] for r in rows(s, "select k from asc order by k desc limit 30")] == want_top
+    read = []
+    real = sort_limit.narrowed
+    monkeypatch.setattr(sort_limit, "narrowed",
+                        lambda ex, node, k: read.append(r := real(ex, node, k)) or r)
+    rows(s, "select k, v from asc order by k desc limit 30")
+    assert "Compare(column='k', op='>='" in str(read[-1])  # a bound for the scan
+    s.execute(f"delete from asc where k > {n - 10}")  # the last batch has deleted rows
+    s.execute("insert into asc values (-5, 'low'), (null, 'none'), (999999, 'high')")
+    live = sorted([k for k in range(n) if k <= n - 10] + [-5, 999999], reverse=True)
+    for limit, offset in ((30, 0), (5, 2), (70_000, 0), (3, 149_988)):
+        got = rows(s, f"select k from asc order by k desc limit {limit} offset {offset}")
+        assert [r["k"] for r in got] == live[offset:offset + limit], (limit, offset)
+        got = rows(s, f"select k from asc order by k limit {limit} offset {offset}")
+        assert [r["k"] for r in got] == sorted(live)[offset:offset + limit], (limit, offset)
+    got = rows(s, "select k from asc order by k desc nulls first limit 2")
+    assert [r["k"] for r in got] == [None, 999999]
+    s.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -10,8 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine import predicate as P
+
 from ..expr import Col, Expr, Lit
-from ..plan import Filter, Limit, Project, Scan, Sort, SortKey
+from ..plan import Filter, Limit, Node, Project, Scan, Sort, SortKey
 from .core import Executor, Out, operator
 from .filter_project import batch_ready, filter_out, kept_rows, project_out, steps
 from .kernels import evaluate_compiled
@@ -197,10 +200,11 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     """The first ``n`` rows of ``node``'s order, keeping only a bounded buffer of candidates
     while its input streams by (a top-N sort: memory follows ``n``, not the input, and a
     cancelled or overdue query stops between batches instead of after a full sort)."""
-    r = ex.as_reader(ex.run(node.input))
+    r = ex.as_reader(ex.run(narrowed(ex, node, n)))
     limit = max(4 * n, TOP_N_BUFFER)
-    kept: list[pa.Table] = [r.schema.empty_table()]
+    kept: list[pa.Table] = []
     held = 0
+    in_order = False  # ``kept`` is one table: the first rows of what came, in order
     cut = Cut(node.keys, n)
     try:
         for b in r:
@@ -208,21 +212,65 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
             t = cut.passed(pa.Table.from_batches([b]))
             if t is None:
                 continue
-            if t.num_rows > 4 * n:
+            reduced = t.num_rows > 4 * n
+            if reduced:
                 # a large batch's own first n rows, taken from it alone: rows taken from
                 # many batches at once are taken after their columns are concatenated
                 # (ORDER BY o_orderkey LIMIT 20 over orders copied every comment)
                 t = top_rows(ex, t, node.keys, n)
             kept.append(t)
             held += t.num_rows
-            if held >= limit or (cut.usable and (held > 4 * n or
-                                                 (cut.value is None and held >= n))):
+            in_order = reduced and len(kept) == 1
+            if in_order:
+                cut.learn(t)
+            elif held >= limit or (cut.usable and (held > 4 * n or
+                                                   (cut.value is None and held >= n))):
                 kept = [top_rows(ex, pa.concat_tables(kept), node.keys, n)]
-                held = kept[0].num_rows
+                held, in_order = kept[0].num_rows, True
                 cut.learn(kept[0])
     finally:
         r.close()
+    if not kept:
+        return r.schema.empty_table()
+    if in_order:
+        return kept[0].combine_chunks()
     return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
+
+
+def narrowed(ex: Executor, node: Sort, n: int) -> Node:
+    """The sort's input, and if it reads a table (under projections of columns) sorted by one
+    of its integer, date or decimal columns, NULLs last, only the rows at least as far up
+    the order as a value ``n`` rows reach by the batches' statistics
+    (``Snapshot.reached_by``): the scan skips every batch that cannot hold one of the first
+    ``n``. ``order by id desc limit 20`` over a table stored in id order reads its last
+    batch, not all of them."""
+    key = node.keys[0] if len(node.keys) == 1 else None
+    if key is None or key.nulls_first or not isinstance(key.expr, Col) or n < 1:
+        return node.input
+    chain: list[Project] = []
+    src, at = node.input, key.expr.id
+    while isinstance(src, Project) and all(isinstance(e, Col) for _, e in src.exprs):
+        below = {i: e.id for i, e in src.exprs}  # type: ignore[union-attr]
+        if at not in below:
+            return node.input
+        chain.append(src)
+        src, at = src.input, below[at]
+    if type(src) is not Scan:
+        return node.input
+    found = [(s, t) for s, i, t in src.columns if i == at]
+    if not found or not (pa.types.is_integer(found[0][1]) or pa.types.is_date(found[0][1]) or
+                         pa.types.is_decimal(found[0][1])):
+        return node.input
+    column = found[0][0]
+    edge = ex.snap.reached_by(src.table, column, n, key.desc)
+    if edge is None:
+        return node.input
+    bound = P.Compare(column, ">=" if key.desc else "<=", edge)
+    out: Node = dataclasses.replace(src, predicate=bound if src.predicate is None else
+                                    P.And((src.predicate, bound)))
+    for proj in reversed(chain):
+        out = dataclasses.replace(proj, input=out)
+    return out
 
 
 class Cut:
