@@ -12,14 +12,14 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from ..errors import ExecutionError
-from ..expr import Col
 from ..functions import aggregate_spec
-from ..plan import AggCall, Aggregate, Node, Project, Scan
+from ..plan import AggCall, Aggregate, Node, Project
 from . import runs
 from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
 from .kernels import chunk
+from .scan import scan_below
 
 
 @operator(Aggregate)
@@ -44,6 +44,10 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
     return grouped_aggregate(ex, node, inp)
 
 
+# the aggregates ``counted_rows`` answers from what the engine keeps for a snapshot
+FROM_STATISTICS = {"count_star", "min", "max"}
+
+
 def counted_rows(ex: Executor, node: Aggregate) -> pa.Table | None:
     """``count(*)``, ``min(c)`` and ``max(c)`` of a whole table (no GROUP BY, no WHERE) from
     what the engine keeps for the snapshot: the live row count, and the columns' minimum and
@@ -53,36 +57,26 @@ def counted_rows(ex: Executor, node: Aggregate) -> pa.Table | None:
     if node.keys or not node.aggs or any(a.distinct or a.func not in FROM_STATISTICS
                                          for a in node.aggs):
         return None
-    src = node.input
-    ids: dict[str, str | None] = {a.arg: a.arg for a in node.aggs if a.arg is not None}
-    while isinstance(src, Project) and all(isinstance(e, Col) for _, e in src.exprs):
-        below = {i: e.id for i, e in src.exprs}  # type: ignore[union-attr]
-        ids = {arg: below.get(i) if i is not None else None for arg, i in ids.items()}
-        src = src.input
-    if type(src) is not Scan or src.predicate is not None:
+    found = scan_below(node.input, [a.arg for a in node.aggs if a.arg is not None])
+    if found is None or found[0].predicate is not None:
         return None
-    source = {i: s for s, i, _ in src.columns}
+    scan, columns, _ = found
     values = []
     for a in node.aggs:
         if a.func == "count_star":
-            values.append(ex.snap.table(src.table).row_count)
+            values.append(ex.snap.table(scan.table).row_count)
             continue
-        at = ids.get(a.arg) if a.arg is not None else None
-        column = source.get(at) if at is not None else None
         t = a.type
-        if column is None or not (pa.types.is_integer(t) or pa.types.is_floating(t) or
-                                  pa.types.is_decimal(t) or pa.types.is_date(t)):
+        if a.arg is None or not (pa.types.is_integer(t) or pa.types.is_floating(t) or
+                                 pa.types.is_decimal(t) or pa.types.is_date(t)):
             return None
-        bounds = ex.snap.column_bounds(src.table, column, exact=True)
+        bounds = ex.snap.column_bounds(scan.table, columns[a.arg], exact=True)
         if bounds is None:
             return None
         values.append(bounds[0] if a.func == "min" else bounds[1])
     return pa.Table.from_arrays([pa.array([v], a.type) for v, a in zip(values, node.aggs,
                                                                         strict=True)],
                                 names=[a.id for a in node.aggs])
-
-
-FROM_STATISTICS = {"count_star", "min", "max"}
 
 
 def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:

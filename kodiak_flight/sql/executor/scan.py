@@ -197,3 +197,25 @@ def point_lookup(node: Scan) -> list | None:
         if isinstance(q, P.In) and q.column == key[0] and len(q.values) <= SMALL_ROWS:
             return list(q.values)
     return None
+
+
+def scan_below(node: Node, ids: list[str]) -> tuple[Scan, dict[str, str], list[Project]] | None:
+    """The table scan under ``node`` through projections that only pick or rename columns:
+    the scan, the source column each of ``ids`` (columns of ``node``'s output) reads, and
+    the projections passed, top first. None when another operator stands between, or an id
+    is not a column the scan reads."""
+    chain: list[Project] = []
+    at = {i: i for i in ids}
+    while isinstance(node, Project) and all(isinstance(e, Col) for _, e in node.exprs):
+        below = {i: e.id for i, e in node.exprs}  # type: ignore[union-attr]
+        if any(i not in below for i in at.values()):
+            return None
+        at = {k: below[i] for k, i in at.items()}
+        chain.append(node)
+        node = node.input
+    if type(node) is not Scan:
+        return None
+    source = {i: s for s, i, _ in node.columns}
+    if any(i not in source for i in at.values()):
+        return None
+    return node, {k: source[i] for k, i in at.items()}, chain

@@ -18,6 +18,7 @@ from ..plan import Filter, Limit, Node, Project, Scan, Sort, SortKey
 from .core import Executor, Out, operator
 from .filter_project import batch_ready, filter_out, kept_rows, project_out, steps
 from .kernels import evaluate_compiled
+from .scan import scan_below
 
 # A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
 TOP_N_MAX = 100_000
@@ -247,21 +248,13 @@ def narrowed(ex: Executor, node: Sort, n: int) -> Node:
     key = node.keys[0] if len(node.keys) == 1 else None
     if key is None or key.nulls_first or not isinstance(key.expr, Col) or n < 1:
         return node.input
-    chain: list[Project] = []
-    src, at = node.input, key.expr.id
-    while isinstance(src, Project) and all(isinstance(e, Col) for _, e in src.exprs):
-        below = {i: e.id for i, e in src.exprs}  # type: ignore[union-attr]
-        if at not in below:
-            return node.input
-        chain.append(src)
-        src, at = src.input, below[at]
-    if type(src) is not Scan:
+    t = key.expr.type
+    found = scan_below(node.input, [key.expr.id]) if pa.types.is_integer(t) or \
+        pa.types.is_date(t) or pa.types.is_decimal(t) else None
+    if found is None:
         return node.input
-    found = [(s, t) for s, i, t in src.columns if i == at]
-    if not found or not (pa.types.is_integer(found[0][1]) or pa.types.is_date(found[0][1]) or
-                         pa.types.is_decimal(found[0][1])):
-        return node.input
-    column = found[0][0]
+    src, columns, chain = found
+    column = columns[key.expr.id]
     edge = ex.snap.reached_by(src.table, column, n, key.desc)
     if edge is None:
         return node.input
