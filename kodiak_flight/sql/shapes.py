@@ -4,9 +4,9 @@ Tools send lookups as text with the key written in (``... where id = 42``, a JDB
 ``Statement``, an npm client without parameters), so each lookup is a new text that is
 parsed, bound and optimised again: about 1 ms embedded, against 0.15 ms for the same query
 prepared. A constant compared in a condition (``x = 42``, ``x < 'b'``, ``x between 1 and
-9``, ``x in (1, 2, 3)``) is taken out of the text here: the text with ``$n`` in its place is the query's
-*shape*, which ``Session.execute`` keeps as a prepared statement and runs with the
-constants as parameters of the types the binder gives the literals.
+9``, ``x in (1, 2, 3)``) is taken out of the text here: the text with ``$n`` in its place
+is the query's *shape*, which ``Session.execute`` keeps as a prepared statement and runs
+with the constants as parameters of the types the binder gives the literals.
 
 A literal and a parameter of its type do not always bind alike (a string compared with a
 date column is cast while binding), so the session uses a shape only after checking it,
