@@ -18,6 +18,7 @@ from ..plan import Filter, Limit, Node, Project, Scan, Sort, SortKey
 from .core import Executor, Out, operator
 from .filter_project import batch_ready, filter_out, kept_rows, project_out, steps
 from .kernels import evaluate_compiled
+from .radix import sort_order
 from .scan import scan_below
 
 # A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
@@ -155,8 +156,12 @@ def with_keys(ex: Executor, t: pa.Table, sort_keys: list[SortKey]
 def sort_indices(ex: Executor, t: pa.Table, keys: list[tuple[str, str]]) -> pa.Array:
     """``pc.sort_indices(t, keys)``; a large input with an interrupt to check is sorted in
     ranges of its first key, one ``sort_indices`` call per range and a check between them,
-    so a cancelled sort stops within one range's sort instead of after the whole one."""
+    so a cancelled sort stops within one range's sort instead of after the whole one. Keys
+    that pack into one integer sort by radix passes instead (``radix.sort_order``)."""
     n = t.num_rows
+    fast = sort_order(t, keys, ex.checkpoint)
+    if fast is not None:
+        return fast
     if ex.interrupt is None or n <= SORT_RANGE_ROWS:
         return pc.sort_indices(t, sort_keys=keys)
     first, order = keys[0]
