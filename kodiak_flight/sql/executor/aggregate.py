@@ -19,6 +19,7 @@ from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
 from .kernels import chunk
+from .quantiles import quantile
 from .scan import scan_below
 
 
@@ -277,46 +278,3 @@ def distinct_aggregate(a: AggCall, parents: np.ndarray, values: Any, n: int) -> 
     slot[g.column("p").to_numpy()] = np.arange(g.num_rows)
     out = res.take(pa.array(np.maximum(slot, 0))) if len(res) else pa.nulls(n, res.type)
     return pc.if_else(pa.array(slot >= 0), out, pa.nulls(n, out.type)).cast(a.type)
-
-
-def quantile(a: AggCall, values: Any, parents: np.ndarray, counts: np.ndarray,
-             offsets: np.ndarray) -> pa.Array:
-    """Exact quantiles: sort values within their group, then index (and interpolate)."""
-    n = len(counts)
-    order = pc.sort_indices(pa.table({"p": parents, "v": values}),
-                            sort_keys=[("p", "ascending"), ("v", "ascending")])
-    sorted_vals = values.take(order)
-    q = float(a.extra)
-    has = counts > 0
-    safe_counts = np.where(has, counts, 1)
-    if a.func == "quantile_disc":
-        idx = offsets[:-1] + np.floor(q * (safe_counts - 1) + 1e-9).astype(np.int64)
-        idx = np.minimum(idx, max(len(sorted_vals) - 1, 0))
-        res = sorted_vals.take(pa.array(np.where(has, idx, 0))) if len(sorted_vals) else \
-            pa.nulls(n, a.type)
-        return pc.if_else(pa.array(has), res, pa.nulls(n, res.type)).cast(a.type)
-    fv = as_float(sorted_vals) if len(sorted_vals) else np.zeros(1)
-    pos = q * (safe_counts - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.ceil(pos).astype(np.int64)
-    base = offsets[:-1]
-    lo_i = np.where(has, base + lo, 0)
-    hi_i = np.where(has, base + hi, 0)
-    res = fv[lo_i] + (fv[hi_i] - fv[lo_i]) * (pos - lo)
-    if pa.types.is_floating(a.type):
-        return pa.array(res, pa.float64(), mask=~has)
-    # a date, time or timestamp: interpolated in its unit, rounded to the nearest one
-    return pa.array(np.round(res).astype(np.int64), pa.int64(), mask=~has).cast(a.type)
-
-
-def as_float(values: pa.Array) -> np.ndarray:
-    """Values as float64 to interpolate between: numbers as they are, dates as microseconds
-    (their interpolation is a timestamp), times and timestamps in their own unit."""
-    t = values.type
-    if pa.types.is_date(t):
-        days = values.cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
-        return days.astype(np.float64) * 86_400_000_000
-    if pa.types.is_temporal(t):
-        width = pa.int32() if t.bit_width == 32 else pa.int64()
-        return values.cast(width).to_numpy(zero_copy_only=False).astype(np.float64)
-    return values.cast(pa.float64()).to_numpy(zero_copy_only=False)
