@@ -22,6 +22,7 @@ Results are scattered back to the input order. Binding ``f(...) OVER (...)`` int
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -68,25 +69,47 @@ def _run_end(starts: np.ndarray, n: int) -> np.ndarray:
 
 
 class _Sorted:
-    """One (partition, order) arrangement shared by every call with the same window."""
+    """One (partition, order) arrangement shared by every call with the same window: the
+    permutation, where partitions and peer groups start, and (computed when a function or
+    frame first asks) each row's partition and peer group bounds."""
 
-    def __init__(self, perm: np.ndarray, parts: list[pa.Array], orders: list[pa.Array],
-                 keys: list[SortKey], n: int) -> None:
-        self.n = n
+    def __init__(self, perm: np.ndarray, pstart: np.ndarray, peer: np.ndarray,
+                 orders: list[pa.Array], keys: list[SortKey]) -> None:
+        self.n = len(perm)
         self.perm = perm
         self.idx = pa.array(perm, pa.int64())
-        pstart = _boundaries([a.take(self.idx) for a in parts], n)
-        self.sorted_orders = [a.take(self.idx) for a in orders]
-        self.order_keys = keys
-        peer = pstart | _boundaries(self.sorted_orders, n) if orders else pstart.copy()
         self.pstart, self.peer = pstart, peer
-        self.pos = np.arange(n, dtype=np.int64)
-        self.gid = np.cumsum(pstart) - 1
-        self.gfirst = np.flatnonzero(pstart)[self.gid] if n else self.pos
-        self.gend = _run_end(pstart, n)
-        self.peer_first = np.flatnonzero(peer)[np.cumsum(peer) - 1] if n else self.pos
-        self.peer_last = _run_end(peer, n)
+        self.order_keys = keys
+        self._orders = orders
         self._inv: np.ndarray | None = None
+
+    @functools.cached_property
+    def sorted_orders(self) -> list[pa.Array]:
+        return [a.take(self.idx) for a in self._orders]
+
+    @functools.cached_property
+    def pos(self) -> np.ndarray:
+        return np.arange(self.n, dtype=np.int64)
+
+    @functools.cached_property
+    def gid(self) -> np.ndarray:
+        return np.cumsum(self.pstart) - 1
+
+    @functools.cached_property
+    def gfirst(self) -> np.ndarray:
+        return np.flatnonzero(self.pstart)[self.gid] if self.n else self.pos
+
+    @functools.cached_property
+    def gend(self) -> np.ndarray:
+        return _run_end(self.pstart, self.n)
+
+    @functools.cached_property
+    def peer_first(self) -> np.ndarray:
+        return np.flatnonzero(self.peer)[np.cumsum(self.peer) - 1] if self.n else self.pos
+
+    @functools.cached_property
+    def peer_last(self) -> np.ndarray:
+        return _run_end(self.peer, self.n)
 
     def inverse(self) -> pa.Array:
         if self._inv is None:
@@ -195,7 +218,6 @@ class _Sorted:
 
 def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
     from .executor import evaluate_compiled
-    from .executor.sort_limit import sort_indices
 
     n = t.num_rows
     out = t
@@ -222,28 +244,72 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
                      [(repr(k.expr), k.desc, k.nulls_first) for k in c.order]))
         s = arrangements.get(wkey)
         if s is None:
-            parts = [ev(p) for p in c.partition]
-            orders = [ev(k.expr) for k in c.order]
-            cols, keys = {}, []
-            for i, a in enumerate(parts):
-                cols[f"p{i}"] = a
-                keys.append((f"p{i}", "ascending"))
-            for i, (a, k) in enumerate(zip(orders, c.order, strict=True)):
-                if a.null_count:
-                    nulls = pc.is_null(a)
-                    cols[f"n{i}"] = pc.invert(nulls) if k.nulls_first else nulls
-                    keys.append((f"n{i}", "ascending"))
-                cols[f"o{i}"] = a
-                keys.append((f"o{i}", "descending" if k.desc else "ascending"))
-            if keys and n:
-                perm = sort_indices(ex, pa.table(cols), keys).to_numpy()
-            else:
-                perm = np.arange(n)
-            s = _Sorted(perm.astype(np.int64), parts, orders, c.order, n)
+            s = _arrange(ex, [ev(p) for p in c.partition], [ev(k.expr) for k in c.order],
+                         c.order, n)
             arrangements[wkey] = s
         args = [ev(a).take(s.idx) for a in c.args]
         res = _compute(c, s, args)
         out = out.append_column(c.id, _to_type(res.take(s.inverse()), c.type))
+    return out
+
+
+def _arrange(ex: Any, parts: list[pa.Array], orders: list[pa.Array], keys: list[SortKey],
+             n: int) -> _Sorted:
+    """Rows sorted by partition, then order: partition and order keys packed into integers
+    when they can be (``radix``), their boundaries then read off the sorted integers."""
+    from .executor import radix
+    from .executor.sort_limit import sort_indices
+
+    cols, descs = [], []
+    for a, k in zip(orders, keys, strict=True):
+        if a.null_count:  # NULLs first or last, whichever way the values go
+            nulls = pc.is_null(a)
+            cols.append(pc.invert(nulls) if k.nulls_first else nulls)
+            descs.append(False)
+        cols.append(a)
+        descs.append(k.desc)
+    if not parts and not cols or not n:
+        return _Sorted(np.arange(n, dtype=np.int64), _firsts(np.zeros(n, np.int64)),
+                       _firsts(np.zeros(n, np.int64)), orders, keys)
+    packed = _packed_pair(parts, cols, descs, n)
+    if packed is not None:
+        (pkey, ptop), (okey, otop) = packed
+        perm = radix.radix_order(pkey * (otop + 1) + okey, (ptop + 1) * (otop + 1) - 1,
+                                 ex.checkpoint)
+        pstart = _firsts(pkey[perm])
+        return _Sorted(perm, pstart, pstart | _firsts(okey[perm]), orders, keys)
+    table = {f"p{i}": a for i, a in enumerate(parts)} | {f"o{i}": a for i, a in enumerate(cols)}
+    sort_keys = [(f"p{i}", "ascending") for i in range(len(parts))] + \
+        [(f"o{i}", "descending" if d else "ascending") for i, d in enumerate(descs)]
+    perm = sort_indices(ex, pa.table(table), sort_keys).to_numpy().astype(np.int64)
+    idx = pa.array(perm, pa.int64())
+    pstart = _boundaries([a.take(idx) for a in parts], n)
+    peer = pstart | _boundaries([a.take(idx) for a in orders], n) if orders else pstart.copy()
+    return _Sorted(perm, pstart, peer, orders, keys)
+
+
+def _packed_pair(parts: list[pa.Array], cols: list[pa.Array], descs: list[bool], n: int
+                 ) -> tuple[tuple[np.ndarray, int], tuple[np.ndarray, int]] | None:
+    """The partition keys and the order keys each packed into one integer per row, when
+    both pack and fit in one int64 together; None otherwise."""
+    from .executor import radix
+
+    if n < radix.MIN_ROWS:
+        return None
+    none = (np.zeros(n, np.int64), 0)
+    p = radix.packed(parts, [False] * len(parts)) if parts else none
+    o = radix.packed(cols, descs) if cols else none
+    if p is None or o is None or (p[1] + 1) * (o[1] + 1) - 1 > radix.MAX_KEY:
+        return None
+    return p, o
+
+
+def _firsts(sorted_key: np.ndarray) -> np.ndarray:
+    """True where a sorted key differs from the one before (and at the first row)."""
+    out = np.empty(len(sorted_key), dtype=bool)
+    if len(out):
+        out[0] = True
+        np.not_equal(sorted_key[1:], sorted_key[:-1], out=out[1:])
     return out
 
 
@@ -266,7 +332,8 @@ def _compute(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
     if c.distinct:
         return _generic(c, s, args, lo, hi)
     if method == "prefix":
-        return _prefix_agg(c, args, lo, hi, empty, s.n)
+        whole = (s.gid, s.pstart) if lo is s.gfirst and hi is s.gend else None
+        return _prefix_agg(c, args, lo, hi, empty, s.n, whole)
     if method == "extreme":
         return _extreme(c, s, args[0], lo, hi, empty)
     return _generic(c, s, args, lo, hi)
@@ -352,8 +419,14 @@ def _value_at(c: WindowCall, a: pa.Array, lo: np.ndarray, hi: np.ndarray, empty:
     return pc.if_else(pa.array(ok), vals, pa.nulls(n, a.type))
 
 
-def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray
-                 ) -> np.ndarray:
+def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray,
+                 whole: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """The sum of ``v`` over each row's frame: differences of prefix sums, or for frames
+    that are whole partitions (``whole``: each row's partition and where partitions start)
+    each partition's own sum."""
+    if whole is not None and len(v):
+        gid, pstart = whole
+        return np.add.reduceat(v, np.flatnonzero(pstart))[gid]
     cs = np.concatenate([np.zeros(1, dtype=v.dtype), np.cumsum(v)])
     lo_c = np.clip(lo, 0, len(v))
     hi_c = np.clip(hi + 1, 0, len(v))
@@ -394,31 +467,34 @@ def _narrow_float_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.
 
 
 def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndarray,
-                empty: np.ndarray, n: int) -> pa.Array:
+                empty: np.ndarray, n: int,
+                whole: tuple[np.ndarray, np.ndarray] | None = None) -> pa.Array:
     f = c.func
+    sums = functools.partial(_window_sums, lo=lo, hi=hi, empty=empty, whole=whole)
     if f == "count_star":
         return pa.array(np.where(empty, 0, hi - lo + 1), pa.int64())
     a = args[0]
     valid = pc.is_valid(a).to_numpy(zero_copy_only=False).astype(np.int64)
-    cnt = _window_sums(valid, lo, hi, empty)
+    cnt = sums(valid)
     if f == "count":
         return pa.array(cnt, pa.int64())
     none = cnt == 0
     t = a.type
     if f == "sum" and (pa.types.is_integer(t) or pa.types.is_boolean(t)):
         v = pc.fill_null(a.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-        return pa.array(_window_sums(v, lo, hi, empty), pa.int64(), mask=none).cast(c.type)
+        return pa.array(sums(v), pa.int64(), mask=none).cast(c.type)
     if f == "sum" and pa.types.is_decimal(t):
         un = _decimal_unscaled(pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a)
         if un is not None:
             fl = np.abs(un.astype(np.float64)).sum()
             if fl < 9e18:
-                return _decimal_from_unscaled(_window_sums(un, lo, hi, empty), c.type, none)
+                return _decimal_from_unscaled(sums(un), c.type, none)
     v = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
     if f in ("sum", "avg"):
-        s = _narrow_float_sums(v, lo, hi, empty) if pa.types.is_floating(t) else None
+        s = _narrow_float_sums(v, lo, hi, empty) \
+            if pa.types.is_floating(t) and whole is None else None
         if s is None:
-            s = _window_sums(v, lo, hi, empty)
+            s = sums(v)
         if f == "sum":
             res = pa.array(s, pa.float64(), mask=none)
             return res.cast(c.type) if pa.types.is_decimal(c.type) else res
@@ -426,8 +502,8 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
     # variance family: shifted prefix sums of x and x^2
     shift = float(np.mean(v[valid.astype(bool)])) if valid.any() else 0.0
     x = np.where(valid.astype(bool), v - shift, 0.0)
-    s1 = _window_sums(x, lo, hi, empty)
-    s2 = _window_sums(x * x, lo, hi, empty)
+    s1 = sums(x)
+    s2 = sums(x * x)
     ddof = 1 if f.endswith("samp") else 0
     denom = cnt - ddof
     with np.errstate(invalid="ignore", divide="ignore"):
