@@ -16,6 +16,7 @@ import typer
 
 from .. import logs
 from ..config import Config
+from . import allocator
 from .discovery import record, remove
 from .options import DataDirOpt, load_config
 
@@ -291,6 +292,7 @@ def serve(
     auth = authenticator_for(s.data_dir)
     os.environ.pop("KODIAK_PASSWORD", None)  # only the scrypt hash stays in this process
     s.check_exposure(auth)
+    allocator.tune()
     run(s, auth, s.certificates(), s.client_ca())
 
 
