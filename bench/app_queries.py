@@ -49,50 +49,63 @@ QUERIES = {
 }
 
 
+INDEXES = ("create index orders_key on orders (o_orderkey)",
+           "create index orders_cust on orders (o_custkey)")
+
+
 def bench_app_queries(cfg: dict) -> list[Row]:
+    return compare("app_queries", "application queries", QUERIES, ("orders",), INDEXES, cfg,
+                   quick=cfg["scale"] != FULL["scale"])
+
+
+def compare(bench: str, what: str, queries: dict[str, str], tables: tuple[str, ...],
+            indexes: tuple[str, ...], cfg: dict, quick: bool) -> list[Row]:
+    """``queries`` over the harness's ``tables`` at ``cfg["scale"]``, each Kodiak's embedded
+    session against DuckDB over the same rows and ``indexes``: one row for the geomean of
+    the per-query ratios (geomean <= 1.5x, none over 3x), one per query for information."""
     scale = cfg["scale"]
-    orders = harness_table("orders", scale)
-    with scratch("app_queries") as work:
-        session, db, con = _load(orders, work)
+    with scratch(bench) as work:
+        session, db, con = load({t: harness_table(t, scale) for t in tables}, indexes, work)
         try:
-            per = {name: _query(session, con, sql, cfg) for name, sql in QUERIES.items()}
+            per = {name: _query(session, con, sql, cfg) for name, sql in queries.items()}
         finally:
             session.close()
             db.close()
             con.close()
-    quick = scale != FULL["scale"]
     ratios = {name: paired(k, d) for name, (k, d) in per.items()}
     geo = math.exp(sum(math.log(r) for r in ratios.values()) / len(ratios))
     worst = max(ratios, key=lambda n: ratios[n])
-    announce("app_queries", geo, quick)
-    rows = [Row("app_queries", f"{len(QUERIES)} application queries, orders SF{scale:g}, "
+    announce(bench, geo, quick)
+    rows = [Row(bench, f"{len(queries)} {what}, {', '.join(tables)} SF{scale:g}, "
                 "geomean of p50 ratios", geo, "×", "DuckDB, same rows and indexes", None, geo,
                 "≤ 1.5×, none over 3×", judge(geo <= 1.5 and ratios[worst] <= 3.0),
-                f"worst: {worst} {ratios[worst]:.2f}×; `{command('app_queries', quick)}`")]
+                f"worst: {worst} {ratios[worst]:.2f}×; `{command(bench, quick)}`")]
     for name, (k, d) in per.items():
-        rows.append(Row("app_queries", f"{name}: {QUERIES[name]}", median(k), "s", "DuckDB",
+        rows.append(Row(bench, f"{name}: {queries[name]}", median(k), "s", "DuckDB",
                         median(d), ratios[name], "", "info",
                         f"per-round p50 Kodiak {_list([x * 1e3 for x in k])} ms, DuckDB "
                         f"{_list([x * 1e3 for x in d])} ms"))
     return rows
 
 
-def _load(orders: Any, work: Any) -> tuple[Any, Any, Any]:
+def load(tables: dict[str, Any], indexes: tuple[str, ...], work: Any) -> tuple[Any, Any, Any]:
+    """A Kodiak database and session and a DuckDB connection, each holding ``tables`` and
+    ``indexes``."""
     import duckdb
 
     import engine
     from kodiak_flight.sql import Session
 
     db = engine.Database.open(str(work / "kodiak"))
-    db.create_table("main.orders", orders.schema)
-    db.insert("main.orders", orders)
-    session = Session(db)
     con = duckdb.connect()
-    con.register("orders_src", orders)
-    con.execute("create table orders as select * from orders_src")
-    con.unregister("orders_src")
-    for stmt in ("create index orders_key on orders (o_orderkey)",
-                 "create index orders_cust on orders (o_custkey)"):
+    for name, t in tables.items():
+        db.create_table(f"main.{name}", t.schema)
+        db.insert(f"main.{name}", t)
+        con.register("src", t)
+        con.execute(f"create table {name} as select * from src")
+        con.unregister("src")
+    session = Session(db)
+    for stmt in indexes:
         session.execute(stmt)
         con.execute(stmt)
     return session, db, con
