@@ -31,6 +31,9 @@ def big(tmp_path_factory):
         "d": pa.array((np.arange(N) // 150).astype(np.int32), pa.int32()).view(pa.date32()),
         "ts": pa.array(rng.integers(0, 10**12, N), pa.int64()).view(pa.timestamp("us")),
     })
+    other = np.random.default_rng(12)  # (the columns above keep their values)
+    t = t.append_column("g", pa.array([f"g{v:03d}" for v in other.integers(0, 300, N)],
+                                      mask=other.random(N) < 0.05))
     db = engine.Database.open(str(tmp_path_factory.mktemp("first_rows") / "db"))
     duck = duck_twin(db, {"big": t})
     s = Session(db)
@@ -107,13 +110,18 @@ def test_rare_matches_go_on_in_parallel(big, monkeypatch) -> None:
     ("d desc", 400),  # a date, 150 rows a day: ties across the cut
     ("d", 151),
     ("ts desc", 12),
+    ("g", 40),  # strings with ties and NULLs: the cut by Arrow's comparison
+    ("g desc", 700),
+    ("g nulls first", 30),
+    ("g desc nulls first", 30),
+    ("s desc", 15),
 ])
 def test_top_n_over_large_batches(big, order: str, limit: int) -> None:
     """The top rows of each batch, then of those: the stable sort's rows (ties in the
     order they were written, which DuckDB is told as ``k``)."""
     session, duck = big
-    got = rows(session, f"select k, x, s, d, ts from big order by {order} limit {limit}")
-    want = duck.sql(f"select k, x, s, d, ts from big order by {order}, k limit {limit}"
+    got = rows(session, f"select k, x, s, d, ts, g from big order by {order} limit {limit}")
+    want = duck.sql(f"select k, x, s, d, ts, g from big order by {order}, k limit {limit}"
                     ).to_arrow_table().to_pylist()
     assert got == want
 
