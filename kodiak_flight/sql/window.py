@@ -240,6 +240,10 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
 
     for c in node.calls:
         ex.checkpoint()
+        if _groups_whole(c) and (res := _grouped(c, [ev(p) for p in c.partition],
+                                                  [ev(a) for a in c.args], n)) is not None:
+            out = out.append_column(c.id, _to_type(res, c.type))
+            continue
         wkey = repr(([repr(p) for p in c.partition],
                      [(repr(k.expr), k.desc, k.nulls_first) for k in c.order]))
         s = arrangements.get(wkey)
@@ -251,6 +255,60 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
         res = _compute(c, s, args)
         out = out.append_column(c.id, _to_type(res.take(s.inverse()), c.type))
     return out
+
+
+def _groups_whole(c: WindowCall) -> bool:
+    """A count, sum or average over whole partitions: each partition computed once by
+    grouping (``_grouped``), no sort needed."""
+    return (not c.order and c.partition and not c.distinct
+            and c.func in ("count_star", "count", "sum", "avg")
+            and (c.frame is None or c.frame in (WHOLE, RUNNING)))
+
+
+def _grouped(c: WindowCall, parts: list[pa.Array], args: list[pa.Array], n: int
+             ) -> pa.Array | None:
+    """Window call ``c`` over whole partitions by hashing the partition keys into group
+    ids and summing per group with ``np.bincount`` (exact: integer sums are only taken while
+    every partial sum stays below 2**53); None when the keys or values do not allow it."""
+    from .executor import radix
+
+    if not n:
+        return None
+    if len(parts) == 1:
+        key = parts[0]
+    else:
+        found = radix.packed(parts, [False] * len(parts))
+        if found is None:
+            return None
+        key = pa.array(found[0])
+    enc = pc.dictionary_encode(key, null_encoding="encode")
+    ids = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    if c.func == "count_star":
+        return pa.array(np.bincount(ids)[ids], pa.int64())
+    a = args[0]
+    valid = pc.is_valid(a).to_numpy(zero_copy_only=False)
+    cnt = np.bincount(ids, weights=valid)[ids].astype(np.int64)
+    if c.func == "count":
+        return pa.array(cnt, pa.int64())
+    none = cnt == 0
+    t = a.type
+    if pa.types.is_floating(t) or c.func == "avg":
+        v = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        total = np.bincount(ids, weights=v)[ids]
+        out = total if c.func == "sum" else total / np.where(none, 1, cnt)
+        return pa.array(out, pa.float64(), mask=none)
+    if pa.types.is_decimal(t):
+        unscaled = _decimal_unscaled(pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a)
+    elif pa.types.is_integer(t) or pa.types.is_boolean(t):
+        unscaled = pc.fill_null(a.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    else:
+        return None
+    if unscaled is None or np.abs(unscaled.astype(np.float64)).sum() >= 2.0 ** 53:
+        return None
+    total = np.bincount(ids, weights=unscaled)[ids].astype(np.int64)
+    if pa.types.is_decimal(t):
+        return _decimal_from_unscaled(total, c.type, none)
+    return pa.array(total, pa.int64(), mask=none)
 
 
 def _arrange(ex: Any, parts: list[pa.Array], orders: list[pa.Array], keys: list[SortKey],
