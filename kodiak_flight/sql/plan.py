@@ -346,6 +346,9 @@ class WindowCall:
 class Window(Node):
     input: Node
     calls: list[WindowCall]
+    # its one call is a row_number() a filter above keeps only where it is 1: only each
+    # partition's first row is found (optimizer/window_first.py)
+    first_only: bool = False
 
     def children(self) -> list[Node]:
         return [self.input]
@@ -357,7 +360,7 @@ class Window(Node):
     def label(self) -> str:
         return "Window " + ", ".join(
             f"{c.id}={c.func}({', '.join(map(repr, c.args))}) over (partition by {c.partition})"
-            for c in self.calls)
+            for c in self.calls) + (" (first row of each partition)" if self.first_only else "")
 
 
 @dataclass(eq=False)

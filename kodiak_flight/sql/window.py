@@ -238,6 +238,8 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
         cache[key] = arr
         return arr
 
+    if node.first_only and (firsts := first_of_each(ex, node.calls[0], t, ev)) is not None:
+        return firsts
     for c in node.calls:
         ex.checkpoint()
         if _groups_whole(c) and (res := _grouped(c, [ev(p) for p in c.partition],
@@ -270,19 +272,11 @@ def _grouped(c: WindowCall, parts: list[pa.Array], args: list[pa.Array], n: int
     """Window call ``c`` over whole partitions by hashing the partition keys into group
     ids and summing per group with ``np.bincount`` (exact: integer sums are only taken while
     every partial sum stays below 2**53); None when the keys or values do not allow it."""
-    from .executor import radix
-
     if not n:
         return None
-    if len(parts) == 1:
-        key = parts[0]
-    else:
-        found = radix.packed(parts, [False] * len(parts))
-        if found is None:
-            return None
-        key = pa.array(found[0])
-    enc = pc.dictionary_encode(key, null_encoding="encode")
-    ids = enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+    ids = _partition_ids(parts)
+    if ids is None:
+        return None
     if c.func == "count_star":
         return pa.array(np.bincount(ids)[ids], pa.int64())
     a = args[0]
@@ -311,6 +305,51 @@ def _grouped(c: WindowCall, parts: list[pa.Array], args: list[pa.Array], n: int
     return pa.array(total, pa.int64(), mask=none)
 
 
+def _partition_ids(parts: list[pa.Array]) -> np.ndarray | None:
+    """A group id for each row, equal where the partition keys are (NULLs a group of their
+    own): a dense integer key as it is, else Arrow's hashing (several keys packed into one
+    integer first); None when several keys do not pack."""
+    from .executor import radix
+
+    key = parts[0]
+    if len(parts) == 1 and not key.null_count:
+        v = radix.int_values(key)
+        if v is not None and len(v):
+            lo = int(v.min())
+            if int(v.max()) - lo < 4 * len(v):
+                return (v - lo).astype(np.intp)
+    if len(parts) > 1:
+        found = radix.packed(parts, [False] * len(parts))
+        if found is None:
+            return None
+        key = pa.array(found[0])
+    enc = pc.dictionary_encode(key, null_encoding="encode")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def first_of_each(ex: Any, c: WindowCall, t: pa.Table, ev: Any) -> pa.Table | None:
+    """``t``'s first row of each partition in ``c``'s order, with ``c``'s row number (1):
+    each partition's least packed order key (``radix.packed``) and, among ties, its first
+    row, which the stable sort numbers 1; None when the order keys do not pack."""
+    from .executor import radix
+
+    if t.num_rows < radix.MIN_ROWS:
+        return None
+    found = radix.packed(*_order_columns([ev(k.expr) for k in c.order], c.order))
+    ids = _partition_ids([ev(p) for p in c.partition]) if found is not None else None
+    if found is None or ids is None:
+        return None
+    okey = found[0]
+    best = np.full(int(ids.max()) + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, ids, okey)
+    ex.checkpoint()
+    ties = np.flatnonzero(okey == best[ids])
+    _, first = np.unique(ids[ties], return_index=True)
+    rows = np.sort(ties[first])
+    ones = pa.array(np.ones(len(rows), dtype=np.int64)).cast(c.type)
+    return t.take(pa.array(rows)).append_column(c.id, ones)
+
+
 def _arrange(ex: Any, parts: list[pa.Array], orders: list[pa.Array], keys: list[SortKey],
              n: int) -> _Sorted:
     """Rows sorted by partition, then order: partition and order keys packed into integers
@@ -318,14 +357,7 @@ def _arrange(ex: Any, parts: list[pa.Array], orders: list[pa.Array], keys: list[
     from .executor import radix
     from .executor.sort_limit import sort_indices
 
-    cols, descs = [], []
-    for a, k in zip(orders, keys, strict=True):
-        if a.null_count:  # NULLs first or last, whichever way the values go
-            nulls = pc.is_null(a)
-            cols.append(pc.invert(nulls) if k.nulls_first else nulls)
-            descs.append(False)
-        cols.append(a)
-        descs.append(k.desc)
+    cols, descs = _order_columns(orders, keys)
     if not parts and not cols or not n:
         return _Sorted(np.arange(n, dtype=np.int64), _firsts(np.zeros(n, np.int64)),
                        _firsts(np.zeros(n, np.int64)), orders, keys)
@@ -344,6 +376,21 @@ def _arrange(ex: Any, parts: list[pa.Array], orders: list[pa.Array], keys: list[
     pstart = _boundaries([a.take(idx) for a in parts], n)
     peer = pstart | _boundaries([a.take(idx) for a in orders], n) if orders else pstart.copy()
     return _Sorted(perm, pstart, peer, orders, keys)
+
+
+def _order_columns(orders: list[pa.Array], keys: list[SortKey]
+                   ) -> tuple[list[pa.Array], list[bool]]:
+    """The columns to sort by for ORDER BY ``keys`` (each order column, after a NULL
+    indicator where it has NULLs) and whether each is descending."""
+    cols, descs = [], []
+    for a, k in zip(orders, keys, strict=True):
+        if a.null_count:  # NULLs first or last, whichever way the values go
+            nulls = pc.is_null(a)
+            cols.append(pc.invert(nulls) if k.nulls_first else nulls)
+            descs.append(False)
+        cols.append(a)
+        descs.append(k.desc)
+    return cols, descs
 
 
 def _packed_pair(parts: list[pa.Array], cols: list[pa.Array], descs: list[bool], n: int

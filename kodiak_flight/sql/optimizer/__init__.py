@@ -23,7 +23,9 @@ for comma-joined TPC-H queries means cross products. The rules
   anyway (``case_branches``), then compute arithmetic a projection repeats once
   (``shared_subexpressions``);
 * compute sums of decimal arithmetic on unscaled int64s where the data's bounds allow
-  (``integer_decimals``).
+  (``integer_decimals``);
+* find only each partition's first row for a window a filter keeps at ``row_number() = 1``
+  (``window_first``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from .join_filters import filters_into_joins
 from .prune import prune_columns
 from .pushdown import push_predicates
 from .shared_subexpressions import share_subexpressions
+from .window_first import first_rows_only
 
 
 def optimize_ctes(node: Node) -> Node:
@@ -56,7 +59,7 @@ def optimize_ctes(node: Node) -> Node:
 
 RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, aggregate_early, compute_early,
          filters_into_joins, prune_columns, unguard_case_branches, share_subexpressions,
-         integer_decimals)
+         integer_decimals, first_rows_only)
 
 
 def optimize(node: Node) -> Node:
