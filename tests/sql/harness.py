@@ -72,6 +72,29 @@ def duck_twin(db: Any, tables: dict[str, pa.Table]) -> Any:
     return con
 
 
+@contextlib.contextmanager
+def duck_session(path: Any, tables: dict[str, pa.Table]) -> Iterator[tuple[Session, Any]]:
+    """A Kodiak session over a new database at ``path`` and a DuckDB connection, both
+    holding ``tables``; both closed after."""
+    import engine
+
+    db = engine.Database.open(str(path))
+    duck = duck_twin(db, tables)
+    session = Session(db)
+    try:
+        yield session, duck
+    finally:
+        session.close()
+        db.close()
+        duck.close()
+
+
+def result_rows(session: Session, sql: str) -> list[dict]:
+    """The rows ``sql`` gives in ``session``, as dicts."""
+    r = session.execute(sql)
+    return (r.table if r.table is not None else r.reader.read_all()).to_pylist()
+
+
 def _norm(v: Any) -> Any:
     if isinstance(v, Decimal):
         return float(v)

@@ -11,18 +11,15 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql import Session
 from kodiak_flight.sql.executor import quantiles
 
-from .harness import duck_twin
+from .harness import duck_session, result_rows
 
 N = 40_000
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    import engine
-
     rng = np.random.default_rng(3)
     few = rng.integers(0, 5, N)
     many = rng.integers(0, 8_000, N)  # about 5 values a group: the sorted path
@@ -40,17 +37,8 @@ def data(tmp_path_factory):
         "sparse": pa.array(np.where(few == 3, 0, rng.integers(0, 50, N)), pa.int64(),
                            mask=few == 3),
     })
-    db = engine.Database.open(str(tmp_path_factory.mktemp("quantiles") / "db"))
-    duck = duck_twin(db, {"q": t})
-    s = Session(db)
-    yield s, duck
-    s.close()
-    db.close()
-
-
-def _rows(session: Session, sql: str) -> list[dict]:
-    r = session.execute(sql)
-    return (r.table if r.table is not None else r.reader.read_all()).to_pylist()
+    with duck_session(tmp_path_factory.mktemp("quantiles") / "db", {"q": t}) as both:
+        yield both
 
 
 def _close(got: list[dict], want: list[dict]) -> None:
@@ -80,7 +68,7 @@ def test_quantiles_agree_with_duckdb(data, group: str | None) -> None:
         sql = f"select {AGGREGATES} from q"
     else:
         sql = f"select {group}, {AGGREGATES} from q group by {group} order by {group}"
-    _close(_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist())
+    _close(result_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist())
 
 
 @pytest.mark.parametrize("q", [0.0, 0.5, 1.0, 0.333])
@@ -88,7 +76,7 @@ def test_the_ends_and_between(data, q: float) -> None:
     session, duck = data
     sql = (f"select few, quantile_cont(f, {q}) a, quantile_disc(i, {q}) b from q "
            "group by few order by few")
-    _close(_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist())
+    _close(result_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist())
 
 
 def test_both_ways_of_finding_the_ranks_agree() -> None:
@@ -116,19 +104,11 @@ def test_a_discrete_quantile_is_the_first_value_reaching_its_share(tmp_path) -> 
     """``quantile_disc(x, q)`` is the first value whose share of the group reaches q
     (PERCENTILE_DISC): Kodiak took the value at floor(q * (n - 1)), one too early for many
     sizes (of 2 values, the median was the first, where DuckDB gives the second)."""
-    import engine
-
     rows = [(n, x) for n in range(1, 13) for x in range(1, n + 1)]
     t = pa.table({"n": pa.array([r[0] for r in rows], pa.int32()),
                   "x": pa.array([r[1] for r in rows], pa.int64())})
-    db = engine.Database.open(str(tmp_path / "db"))
-    duck = duck_twin(db, {"s": t})
-    session = Session(db)
-    try:
+    with duck_session(tmp_path / "db", {"s": t}) as (session, duck):
         qs = (0.0, 0.1, 0.25, 0.3, 1 / 3, 0.5, 0.7, 0.75, 0.9, 1.0)
         cols = ", ".join(f"quantile_disc(x, {q}) q{i}" for i, q in enumerate(qs))
         sql = f"select n, {cols} from s group by n order by n"
-        assert _rows(session, sql) == duck.sql(sql).to_arrow_table().to_pylist()
-    finally:
-        session.close()
-        db.close()
+        assert result_rows(session, sql) == duck.sql(sql).to_arrow_table().to_pylist()

@@ -13,10 +13,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from kodiak_flight.sql import Session
 from kodiak_flight.sql.executor import radix
 
-from .harness import duck_twin
+from .harness import duck_session, result_rows
 
 N = 20_000
 
@@ -116,8 +115,6 @@ def test_a_cancelled_sort_stops_between_passes() -> None:
 
 @pytest.fixture(scope="module")
 def orders(tmp_path_factory):
-    import engine
-
     rng = np.random.default_rng(5)
     n = 30_000
     t = pa.table({
@@ -127,17 +124,8 @@ def orders(tmp_path_factory):
         "p": _decimals(rng.integers(100, 10**7, n)),
         "f": pa.array(rng.random(n)),
     })
-    db = engine.Database.open(str(tmp_path_factory.mktemp("radix") / "db"))
-    duck = duck_twin(db, {"o": t})
-    s = Session(db)
-    yield s, duck
-    s.close()
-    db.close()
-
-
-def _rows(session: Session, sql: str) -> list[dict]:
-    r = session.execute(sql)
-    return (r.table if r.table is not None else r.reader.read_all()).to_pylist()
+    with duck_session(tmp_path_factory.mktemp("radix") / "db", {"o": t}) as both:
+        yield both
 
 
 @pytest.mark.parametrize("sql", [
@@ -163,7 +151,7 @@ def _rows(session: Session, sql: str) -> list[dict]:
 def test_orders_and_windows_agree_with_duckdb(orders, sql: str) -> None:
     """(Float sums agree to the last bits: the order of additions differs.)"""
     session, duck = orders
-    got, want = _rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist()
+    got, want = result_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist()
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
         assert g.keys() == w.keys()
@@ -176,6 +164,6 @@ def test_orders_and_windows_agree_with_duckdb(orders, sql: str) -> None:
 
 def test_the_sort_of_a_date_column_is_dates(orders) -> None:
     session, _ = orders
-    got = _rows(session, "select d from o order by d desc limit 100000")
+    got = result_rows(session, "select d from o order by d desc limit 100000")
     days = [r["d"] for r in got]
     assert days == sorted(days, reverse=True) and isinstance(days[0], datetime.date)

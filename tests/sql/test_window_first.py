@@ -9,17 +9,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql import Session
-
-from .harness import duck_twin
+from .harness import duck_session, result_rows
 
 N = 20_000
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    import engine
-
     rng = np.random.default_rng(8)
     t = pa.table({
         "k": pa.array(rng.permutation(N), pa.int64()),
@@ -31,17 +27,8 @@ def data(tmp_path_factory):
         "f": pa.array(rng.random(N)),
         "v": pa.array(rng.integers(0, 100, N), pa.int32()),
     })
-    db = engine.Database.open(str(tmp_path_factory.mktemp("window_first") / "db"))
-    duck = duck_twin(db, {"t": t})
-    s = Session(db)
-    yield s, duck
-    s.close()
-    db.close()
-
-
-def _rows(session: Session, sql: str) -> list[dict]:
-    r = session.execute(sql)
-    return (r.table if r.table is not None else r.reader.read_all()).to_pylist()
+    with duck_session(tmp_path_factory.mktemp("window_first") / "db", {"t": t}) as both:
+        yield both
 
 
 WINDOWS = [
@@ -60,9 +47,9 @@ WINDOWS = [
 def test_the_first_rows_are_the_numbered_windows(data, window: str) -> None:
     session, _ = data
     inner = f"select k, c, s, d, v, row_number() over ({window}) rn from t"
-    got = _rows(session, f"select * from ({inner}) where rn = 1 order by k")
+    got = result_rows(session, f"select * from ({inner}) where rn = 1 order by k")
     # rn + 0 = 1 is not the rule's shape: every row numbered, then filtered
-    want = _rows(session, f"select * from ({inner}) where rn + 0 = 1 order by k")
+    want = result_rows(session, f"select * from ({inner}) where rn + 0 = 1 order by k")
     assert got == want and len(got) > 1
 
 
@@ -76,15 +63,15 @@ def test_the_first_rows_are_the_numbered_windows(data, window: str) -> None:
 ])
 def test_agrees_with_duckdb(data, sql: str) -> None:
     session, duck = data
-    assert _rows(session, sql) == duck.sql(sql).to_arrow_table().to_pylist()
+    assert result_rows(session, sql) == duck.sql(sql).to_arrow_table().to_pylist()
 
 
 def test_explain_shows_it(data) -> None:
     session, _ = data
-    plan = "\n".join(r["plan"] for r in _rows(session, "explain select * from (select k, "
+    plan = "\n".join(r["plan"] for r in result_rows(session, "explain select * from (select k, "
                      "row_number() over (partition by c order by k) rn from t) where rn = 1"))
     assert "(first row of each partition)" in plan
-    plan = "\n".join(r["plan"] for r in _rows(session, "explain select * from (select k, "
+    plan = "\n".join(r["plan"] for r in result_rows(session, "explain select * from (select k, "
                      "row_number() over (partition by c order by k) rn from t) where rn = 2"))
     assert "first row" not in plan
 
@@ -93,4 +80,4 @@ def test_other_window_functions_beside_it_see_every_row(data) -> None:
     session, duck = data
     sql = ("select * from (select k, c, row_number() over (partition by c order by k) rn, "
            "count(*) over (partition by c) n from t) where rn = 1 order by k")
-    assert _rows(session, sql) == duck.sql(sql).to_arrow_table().to_pylist()
+    assert result_rows(session, sql) == duck.sql(sql).to_arrow_table().to_pylist()
