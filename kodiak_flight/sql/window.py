@@ -78,6 +78,8 @@ class _Sorted:
         self.n = len(perm)
         self.perm = perm
         self.idx = pa.array(perm, pa.int64())
+        # rows already in the window's order (a table stored by its key): nothing to move
+        self.identity = bool(self.n == 0 or (perm[0] == 0 and np.all(perm[1:] > perm[:-1])))
         self.pstart, self.peer = pstart, peer
         self.order_keys = keys
         self._orders = orders
@@ -85,7 +87,7 @@ class _Sorted:
 
     @functools.cached_property
     def sorted_orders(self) -> list[pa.Array]:
-        return [a.take(self.idx) for a in self._orders]
+        return [self.arranged(a) for a in self._orders]
 
     @functools.cached_property
     def pos(self) -> np.ndarray:
@@ -110,6 +112,14 @@ class _Sorted:
     @functools.cached_property
     def peer_last(self) -> np.ndarray:
         return _run_end(self.peer, self.n)
+
+    def arranged(self, a: pa.Array) -> pa.Array:
+        """``a`` in the window's order."""
+        return a if self.identity else a.take(self.idx)
+
+    def restored(self, a: pa.Array) -> pa.Array:
+        """``a``, in the window's order, back in the input's order."""
+        return a if self.identity else a.take(self.inverse())
 
     def inverse(self) -> pa.Array:
         if self._inv is None:
@@ -253,9 +263,9 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
             s = _arrange(ex, [ev(p) for p in c.partition], [ev(k.expr) for k in c.order],
                          c.order, n)
             arrangements[wkey] = s
-        args = [ev(a).take(s.idx) for a in c.args]
+        args = [s.arranged(ev(a)) for a in c.args]
         res = _compute(c, s, args)
-        out = out.append_column(c.id, _to_type(res.take(s.inverse()), c.type))
+        out = out.append_column(c.id, _to_type(s.restored(res), c.type))
     return out
 
 

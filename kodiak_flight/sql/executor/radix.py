@@ -83,7 +83,10 @@ def packed(cols: list[pa.Array], descending: list[bool]) -> tuple[np.ndarray, in
 
 def radix_order(key: np.ndarray, top: int, checkpoint: Callable[[], None]) -> np.ndarray:
     """The indices that sort ``key`` (values 0..``top``) stably, least significant 16 bits
-    first; ``checkpoint`` is called between passes (a cancelled sort stops there)."""
+    first; ``checkpoint`` is called between passes (a cancelled sort stops there). Keys
+    already in order (a table stored by its key, sorted by it) are not sorted again."""
+    if len(key) > 1 and bool(np.all(key[1:] >= key[:-1])):
+        return np.arange(len(key), dtype=np.int64)
     order: np.ndarray | None = None
     k = key
     shift = 0
