@@ -542,10 +542,23 @@ def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarra
     if whole is not None and len(v):
         gid, pstart = whole
         return np.add.reduceat(v, np.flatnonzero(pstart))[gid]
-    cs = np.concatenate([np.zeros(1, dtype=v.dtype), np.cumsum(v)])
-    lo_c = np.clip(lo, 0, len(v))
-    hi_c = np.clip(hi + 1, 0, len(v))
-    return np.where(empty, 0, cs[np.maximum(hi_c, lo_c)] - cs[lo_c])
+    cs = np.empty(len(v) + 1, dtype=v.dtype)
+    cs[0] = 0
+    np.cumsum(v, out=cs[1:])
+    out = cs.take(hi + 1, mode="clip") - cs.take(lo, mode="clip")  # (clipped into 0..n)
+    if empty.any():
+        out[empty] = 0
+    return out
+
+
+def _sums_fit(v: np.ndarray) -> bool:
+    """Every sum of ``v``'s values stays within int64: by the largest magnitude times the
+    count (two reductions), else by the sum of magnitudes."""
+    if not len(v):
+        return True
+    if max(abs(int(v.min())), abs(int(v.max()))) * len(v) < 9e18:
+        return True
+    return float(np.abs(v.astype(np.float64)).sum()) < 9e18
 
 
 def _decimal_unscaled(a: pa.Array) -> np.ndarray | None:
@@ -589,8 +602,8 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
     if f == "count_star":
         return pa.array(np.where(empty, 0, hi - lo + 1), pa.int64())
     a = args[0]
-    valid = pc.is_valid(a).to_numpy(zero_copy_only=False).astype(np.int64)
-    cnt = sums(valid)
+    valid = pc.is_valid(a).to_numpy(zero_copy_only=False) if a.null_count else None
+    cnt = sums(valid.astype(np.int64)) if valid is not None else np.where(empty, 0, hi - lo + 1)
     if f == "count":
         return pa.array(cnt, pa.int64())
     none = cnt == 0
@@ -600,10 +613,8 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
         return pa.array(sums(v), pa.int64(), mask=none).cast(c.type)
     if f == "sum" and pa.types.is_decimal(t):
         un = _decimal_unscaled(pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a)
-        if un is not None:
-            fl = np.abs(un.astype(np.float64)).sum()
-            if fl < 9e18:
-                return _decimal_from_unscaled(sums(un), c.type, none)
+        if un is not None and _sums_fit(un):
+            return _decimal_from_unscaled(sums(un), c.type, none)
     v = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
     if f in ("sum", "avg"):
         s = _narrow_float_sums(v, lo, hi, empty) \
@@ -615,8 +626,10 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
             return res.cast(c.type) if pa.types.is_decimal(c.type) else res
         return pa.array(s / np.where(none, 1, cnt), pa.float64(), mask=none)
     # variance family: shifted prefix sums of x and x^2
-    shift = float(np.mean(v[valid.astype(bool)])) if valid.any() else 0.0
-    x = np.where(valid.astype(bool), v - shift, 0.0)
+    if valid is None:
+        valid = np.ones(len(v), dtype=bool)
+    shift = float(np.mean(v[valid])) if valid.any() else 0.0
+    x = np.where(valid, v - shift, 0.0)
     s1 = sums(x)
     s2 = sums(x * x)
     ddof = 1 if f.endswith("samp") else 0
