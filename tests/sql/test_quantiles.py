@@ -71,6 +71,18 @@ def test_quantiles_agree_with_duckdb(data, group: str | None) -> None:
     _close(result_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist())
 
 
+@pytest.mark.parametrize("sql", [
+    "select median(5) a, quantile_disc(i, 0.5) filter (where few = 2) b, median(i + 1) c "
+    "from q",
+    "select median(i) a, quantile_cont(f, 0.5) b from q where few = 99",  # no rows
+    "select median(sparse) a from q where few = 3",  # only NULLs
+])
+def test_quantiles_of_all_rows(data, sql: str) -> None:
+    """Without GROUP BY, selected from the column itself (``aggregate.whole_quantiles``)."""
+    session, duck = data
+    _close(result_rows(session, sql), duck.sql(sql).to_arrow_table().to_pylist())
+
+
 @pytest.mark.parametrize("q", [0.0, 0.5, 1.0, 0.333])
 def test_the_ends_and_between(data, q: float) -> None:
     session, duck = data

@@ -31,6 +31,8 @@ def run_aggregate(ex: Executor, node: Aggregate) -> Out:
     inp = ex.run(node.input)
     if not node.keys and node.aggs and not any(via_list(a) for a in node.aggs):
         return scalar_aggregate(ex, node, inp)
+    if not node.keys and node.aggs and all(whole_quantile(a) for a in node.aggs):
+        return Out(table=whole_quantiles(ex, node, ex.as_table(inp)), ordered=True)
     if inp.reader is not None or (inp.table is not None and not is_small(inp)):
         reader = ex.as_reader(inp)
         if runs.applies(node, reader.schema) and runs.likely(node):
@@ -94,6 +96,26 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     arrays = [chunk(t.column(a.id)).cast(types[a.id]) for a in node.aggs]
     return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
                ordered=True)
+
+
+def whole_quantile(a: AggCall) -> bool:
+    """A quantile of a column over all the rows (no DISTINCT, no ORDER BY within it)."""
+    return a.func in ("quantile_cont", "quantile_disc") and a.arg is not None \
+        and not a.distinct and not a.order
+
+
+def whole_quantiles(ex: Executor, node: Aggregate, t: pa.Table) -> pa.Table:
+    """Quantiles without GROUP BY, selected from the input's columns themselves: a hash
+    aggregation into one value list first copied every value (a median of 300 K values
+    spent a third of its time there)."""
+    arrays = []
+    for a in node.aggs:
+        ex.checkpoint()
+        values = chunk(t.column(a.arg)).drop_null()
+        n = len(values)
+        arrays.append(quantile(a, values, np.zeros(n, np.int64), np.array([n]),
+                               np.array([0, n])))
+    return pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs])
 
 
 def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
