@@ -272,7 +272,7 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
 def _groups_whole(c: WindowCall) -> bool:
     """A count, sum or average over whole partitions: each partition computed once by
     grouping (``_grouped``), no sort needed."""
-    return (not c.order and c.partition and not c.distinct
+    return (not c.order and bool(c.partition) and not c.distinct
             and c.func in ("count_star", "count", "sum", "avg")
             and (c.frame is None or c.frame in (WHOLE, RUNNING)))
 
@@ -307,7 +307,7 @@ def _grouped(c: WindowCall, parts: list[pa.Array], args: list[pa.Array], n: int
         unscaled = pc.fill_null(a.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
     else:
         return None
-    if unscaled is None or np.abs(unscaled.astype(np.float64)).sum() >= 2.0 ** 53:
+    if unscaled is None or not _sums_fit(unscaled, 2**53):  # (float64's exact integers)
         return None
     total = np.bincount(ids, weights=unscaled)[ids].astype(np.int64)
     if pa.types.is_decimal(t):
@@ -551,14 +551,15 @@ def _window_sums(v: np.ndarray, lo: np.ndarray, hi: np.ndarray, empty: np.ndarra
     return out
 
 
-def _sums_fit(v: np.ndarray) -> bool:
-    """Every sum of ``v``'s values stays within int64: by the largest magnitude times the
-    count (two reductions), else by the sum of magnitudes."""
+def _sums_fit(v: np.ndarray, limit: float = 9e18) -> bool:
+    """Every sum of ``v``'s values stays below ``limit`` in magnitude (int64's range by
+    default): by the largest magnitude times the count (two reductions), else by the sum of
+    magnitudes."""
     if not len(v):
         return True
-    if max(abs(int(v.min())), abs(int(v.max()))) * len(v) < 9e18:
+    if max(abs(int(v.min())), abs(int(v.max()))) * len(v) < limit:
         return True
-    return float(np.abs(v.astype(np.float64)).sum()) < 9e18
+    return float(np.abs(v.astype(np.float64)).sum()) < limit
 
 
 def _decimal_unscaled(a: pa.Array) -> np.ndarray | None:
