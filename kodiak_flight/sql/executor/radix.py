@@ -24,21 +24,29 @@ DIGIT_BITS = 16
 MAX_KEY = (1 << 63) - 1
 
 
+def packable(t: pa.DataType) -> bool:
+    """Whether values of type ``t`` have an int64 in their order (``int_values``): integers
+    but unsigned 64-bit ones, booleans, dates, times, timestamps, durations, decimal128s of
+    at most 18 digits."""
+    if pa.types.is_decimal(t):
+        return t.bit_width == 128 and t.precision <= 18
+    return pa.types.is_boolean(t) or _temporal(t) or (
+        pa.types.is_integer(t) and not pa.types.is_uint64(t))
+
+
 def int_values(a: pa.Array) -> np.ndarray | None:
     """``a``'s values as int64 in their order (NULLs as 0); None for a type that has none
-    (strings, floats, decimals of more than 18 digits, unsigned 64-bit integers)."""
+    (``packable``)."""
     t = a.type
+    if not packable(t):
+        return None
     if pa.types.is_decimal(t):
-        if t.bit_width != 128 or t.precision > 18:
-            return None
         v = ints(a).astype(np.int64)  # (a strided view of the low words: copied)
         if a.null_count:
             v[~valid_mask(a)] = 0
         return v
     if pa.types.is_boolean(t):
         return np.asarray(pc.fill_null(a, False).to_numpy(zero_copy_only=False), np.int64)
-    if pa.types.is_uint64(t) or not (pa.types.is_integer(t) or _temporal(t)):
-        return None
     if not pa.types.is_integer(t):
         a = a.view(pa.int32() if t.bit_width == 32 else pa.int64())
     if a.null_count:
@@ -59,12 +67,13 @@ def packed(cols: list[pa.Array], descending: list[bool]) -> tuple[np.ndarray, in
     """One int64 per row that orders as ``cols`` do (each ascending or descending, NULLs
     after every value as Arrow's default places them), and its largest value; None when a
     column is not integer-like or the ranges together pass 63 bits."""
+    if not cols or not all(packable(a.type) for a in cols):
+        return None  # (before any column is read)
     key: np.ndarray | None = None
     top = 0
     for a, desc in zip(cols, descending, strict=True):
         v = int_values(a)
-        if v is None:
-            return None
+        assert v is not None
         valid = valid_mask(a) if a.null_count else None
         present = v if valid is None else v[valid]
         lo, hi = (int(present.min()), int(present.max())) if len(present) else (0, 0)
@@ -76,8 +85,7 @@ def packed(cols: list[pa.Array], descending: list[bool]) -> tuple[np.ndarray, in
             e[~valid] = hi - lo + 1
         key = e if key is None else key * width + e
         top = (top + 1) * width - 1
-    if key is None:
-        return None
+    assert key is not None
     return key, top
 
 
@@ -105,7 +113,8 @@ def sort_order(t: pa.Table, keys: list[tuple[str, str]],
                checkpoint: Callable[[], None]) -> pa.Array | None:
     """``pc.sort_indices(t, sort_keys=keys)`` by radix passes when every key packs into one
     int64 (``packed``) and ``t`` is large enough to gain; None otherwise."""
-    if t.num_rows < MIN_ROWS or not keys:
+    if t.num_rows < MIN_ROWS or not keys or \
+            not all(packable(t.schema.field(name).type) for name, _ in keys):
         return None
     cols = []
     for name, _ in keys:
