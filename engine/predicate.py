@@ -91,6 +91,31 @@ class Compare(Predicate):
     def columns(self) -> set[str]:
         return {self.column}
 
+    def may_match(self, stats: dict[str, tuple[Any, Any, int, int]]) -> bool:
+        s = stats.get(self.column)
+        if s is None:
+            return True
+        lo, hi, nulls, rows = s
+        if rows == nulls:  # every value NULL: no comparison is true
+            return False
+        if lo is None or hi is None:
+            return True
+        v = self.value
+        try:
+            if self.op == "==":
+                return lo <= v <= hi
+            if self.op == "!=":
+                return not (lo == hi == v)
+            if self.op == "<":
+                return lo < v
+            if self.op == "<=":
+                return lo <= v
+            if self.op == ">":
+                return hi > v
+            return hi >= v
+        except TypeError:  # incomparable statistics: do not prune
+            return True
+
 
 def flag_equal(arr: pa.Array, value: str) -> pa.Array | None:
     """``arr == value`` for a one-byte ``value`` over a string column (NULL stays NULL), in
@@ -117,31 +142,6 @@ def flag_equal(arr: pa.Array, value: str) -> pa.Array | None:
     if arr.null_count:
         out = pc.if_else(arr.is_valid(), out, pa.scalar(None, pa.bool_()))
     return out
-
-    def may_match(self, stats: dict[str, tuple[Any, Any, int, int]]) -> bool:
-        s = stats.get(self.column)
-        if s is None:
-            return True
-        lo, hi, nulls, rows = s
-        if rows == nulls:  # every value NULL: no comparison is true
-            return False
-        if lo is None or hi is None:
-            return True
-        v = self.value
-        try:
-            if self.op == "==":
-                return lo <= v <= hi
-            if self.op == "!=":
-                return not (lo == hi == v)
-            if self.op == "<":
-                return lo < v
-            if self.op == "<=":
-                return lo <= v
-            if self.op == ">":
-                return hi > v
-            return hi >= v
-        except TypeError:  # incomparable statistics: do not prune
-            return True
 
 
 @dataclass(frozen=True)
