@@ -13,6 +13,8 @@ harness's exact cases, strings as ``string`` and a secondary index),
 ``app_queries`` (group ``sql``: short queries applications send, against DuckDB),
 ``analytic_queries`` (group ``sql``: windows, quantiles and other analysis shapes TPC-H leaves
 out, against DuckDB),
+``clickbench`` (group ``sql``: ClickBench's 43 queries over a synthetic ``hits`` table, against
+DuckDB),
 ``tpch_scale`` (group ``scale``: the 22 queries at SF1 and SF10, growth and peak RSS),
 ``jdbc_lookup`` (group ``clients``: the outside lookup through the Flight SQL JDBC driver,
 key in the text and prepared; needs a JDK and the driver's jars),
@@ -48,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ("engine_bench", "sql_bench", "groupby_bench", "flight_bench", "cache_bench",
            "hostile", "pl_bench", "access_bench", "startup_bench", "stop_bench",
            "outside_doget", "outside_ingest", "outside_lookup", "outside_tpch", "tpch_scale",
-           "concurrency", "jdbc_lookup", "app_queries", "analytic_queries")
+           "concurrency", "jdbc_lookup", "app_queries", "analytic_queries", "clickbench")
 # The outside harness's exact cases, one module per measure (see bench/outside.py).
 OUTSIDE = ("outside_doget", "outside_ingest", "outside_lookup", "outside_tpch")
 
@@ -76,7 +78,7 @@ def _benchmarks() -> dict:
 
 
 GROUPS = {"engine": ["bulk_load", "point_lookup", "commits", "range_scan"],
-          "sql": ["tpch", "groupby_sf10", "app_queries", "analytic_queries"],
+          "sql": ["tpch", "groupby_sf10", "app_queries", "analytic_queries", "clickbench"],
           "flight": ["flight_doget", "flight_lookup", "flight_concurrency", "concurrency"],
           "cache": ["result_cache"],
           "pl": ["pl_functions", "pl_loop"],

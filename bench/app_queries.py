@@ -60,12 +60,19 @@ def bench_app_queries(cfg: dict) -> list[Row]:
 
 def compare(bench: str, what: str, queries: dict[str, str], tables: tuple[str, ...],
             indexes: tuple[str, ...], cfg: dict, quick: bool) -> list[Row]:
-    """``queries`` over the harness's ``tables`` at ``cfg["scale"]``, each Kodiak's embedded
-    session against DuckDB over the same rows and ``indexes``: one row for the geomean of
-    the per-query ratios (geomean <= 1.5x, none over 3x), one per query for information."""
+    """``queries`` over the harness's ``tables`` at ``cfg["scale"]`` (see compare_tables)."""
     scale = cfg["scale"]
+    return compare_tables(bench, f"{what}, {', '.join(tables)} SF{scale:g}", queries,
+                          {t: harness_table(t, scale) for t in tables}, indexes, cfg, quick)
+
+
+def compare_tables(bench: str, what: str, queries: dict[str, str], tables: dict[str, Any],
+                   indexes: tuple[str, ...], cfg: dict, quick: bool) -> list[Row]:
+    """``queries`` over ``tables`` (name -> Arrow table), Kodiak's embedded session against
+    DuckDB over the same rows and ``indexes``: one row for the geomean of the per-query
+    ratios (geomean <= 1.5x, none over 3x), one per query for information."""
     with scratch(bench) as work:
-        session, db, con = load({t: harness_table(t, scale) for t in tables}, indexes, work)
+        session, db, con = load(tables, indexes, work)
         try:
             per = {name: _query(session, con, sql, cfg) for name, sql in queries.items()}
         finally:
@@ -76,8 +83,7 @@ def compare(bench: str, what: str, queries: dict[str, str], tables: tuple[str, .
     geo = math.exp(sum(math.log(r) for r in ratios.values()) / len(ratios))
     worst = max(ratios, key=lambda n: ratios[n])
     announce(bench, geo, quick)
-    rows = [Row(bench, f"{len(queries)} {what}, {', '.join(tables)} SF{scale:g}, "
-                "geomean of p50 ratios", geo, "×", "DuckDB, same rows and indexes", None, geo,
+    rows = [Row(bench, f"{len(queries)} {what}, geomean of p50 ratios", geo, "×", "DuckDB, same rows and indexes", None, geo,
                 "≤ 1.5×, none over 3×", judge(geo <= 1.5 and ratios[worst] <= 3.0),
                 f"worst: {worst} {ratios[worst]:.2f}×; `{command(bench, quick)}`")]
     for name, (k, d) in per.items():
