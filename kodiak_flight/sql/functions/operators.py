@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,6 +33,21 @@ def coerce_literal(e: Expr, to: pa.DataType) -> Expr:
     if isinstance(e, Lit) and is_string(e.type) and not is_string(to):
         return cast(e, to)
     return e
+
+
+def fit_int_literal(e: Expr, to: Expr) -> Expr:
+    """An integer literal compared with a narrower integer expression, as that expression's
+    type when it holds the value: ``smallint_col = 0`` then compares the column's own
+    values instead of widening every row to INTEGER first, and the scan can take it as an
+    engine predicate (batch statistics, no cast). A parameter is left as it is: its value
+    comes per execution."""
+    if type(e) is not Lit or isinstance(to, Lit) or e.value is None or e.type == to.type:
+        return e
+    if not (pa.types.is_integer(e.type) and pa.types.is_integer(to.type)) or \
+            isinstance(e.value, bool):
+        return e
+    info = np.iinfo(to.type.to_pandas_dtype())
+    return Lit(e.value, to.type) if int(info.min) <= e.value <= int(info.max) else e
 
 
 def unify(args: list[Expr], what: str) -> list[Expr]:
@@ -66,6 +82,7 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
             pa.types.is_null(b.type):
         return Lit(None, pa.bool_())  # anything compared with NULL is NULL
     a, b = coerce_literal(a, b.type), coerce_literal(b, a.type)
+    a, b = fit_int_literal(a, b), fit_int_literal(b, a)
     what = f"comparison {OPERATOR_NAMES.get(op, op)}"
     if a.type != b.type:
         if pa.types.is_decimal(a.type) or pa.types.is_decimal(b.type):
@@ -299,7 +316,7 @@ def in_list(x: Expr, items: list[Expr]) -> Expr:
         return Lit(False, pa.bool_())
     if is_null_literal(x) or pa.types.is_null(x.type):
         return Lit(None, pa.bool_())
-    vals = unify([x, *items], "IN list")
+    vals = unify([x, *(fit_int_literal(i, x) for i in items)], "IN list")
     x, items = vals[0], vals[1:]
     params = any(isinstance(i, Param) for i in items)
     if all(isinstance(i, Lit) for i in items) and (not params or len(items) > MAX_PARAM_IN):
