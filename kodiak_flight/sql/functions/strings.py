@@ -14,6 +14,8 @@ from ..errors import BindError, NotSupportedError
 from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
 from .registry import SCALAR, Function, constant, kernel, register
+from .substring import contains_kernel
+from .udf import udf
 
 
 def to_string(e: Expr) -> Expr:
@@ -65,11 +67,25 @@ def like(args: list[Expr], ignore_case: bool = False) -> Expr:
     if pat is None:  # x LIKE NULL is NULL (and a prepared pattern is unknown until bound)
         return Lit(None, pa.bool_())
     regex = None if ignore_case else contains_regex(str(pat))
+    s = to_string(args[0])
+    needle = _one_part(str(pat)) if regex is not None else None
+    if needle is not None and (pa.types.is_string(s.type) or pa.types.is_large_string(s.type)):
+        return udf("like_contains", contains_kernel, [s, Lit(needle, pa.string())],
+                   pa.bool_(), "LIKE", scalars=True)
     if regex is not None:
-        return call("match_substring_regex", [to_string(args[0])],
-                    pc.MatchSubstringOptions(regex), what="LIKE")
-    return call("match_like", [to_string(args[0])],
+        return call("match_substring_regex", [s], pc.MatchSubstringOptions(regex),
+                    what="LIKE")
+    return call("match_like", [s],
                 pc.MatchSubstringOptions(pat, ignore_case=ignore_case), what="LIKE")
+
+
+def _one_part(pattern: str) -> str | None:
+    """The literal of a ``%literal%`` pattern (no ``_``, no escape, one part), else None."""
+    inner = pattern[1:-1]
+    if len(pattern) < 3 or pattern[0] != "%" or pattern[-1] != "%" or \
+            any(ch in inner for ch in "%_\\"):
+        return None
+    return inner
 
 
 def contains_regex(pattern: str) -> str | None:

@@ -33,10 +33,11 @@ def _as_array(v: pa.Array | pa.Scalar, n: int) -> pa.Array:
     return v
 
 
-def _wrap(kernel: Kernel, out: pa.DataType) -> Callable[..., pa.Array]:
+def _wrap(kernel: Kernel, out: pa.DataType, scalars: bool) -> Callable[..., pa.Array]:
     def run(ctx: pc.UdfContext, *args: pa.Array | pa.Scalar) -> pa.Array:
         n = ctx.batch_length
-        res = kernel(*[_as_array(a, n) for a in args])
+        res = kernel(*[a if scalars and i and isinstance(a, pa.Scalar) else _as_array(a, n)
+                       for i, a in enumerate(args)])
         return res if res.type == out else res.cast(out)
     return run
 
@@ -46,10 +47,17 @@ def signature(name: str, types: list[pa.DataType], out: pa.DataType) -> str:
     return f"kodiak_{name}({','.join(str(t) for t in types)})->{out}"
 
 
+def is_kernel(fn: str, name: str) -> bool:
+    """Whether the Arrow function name ``fn`` calls the kernel ``name`` (any signature)."""
+    return fn.startswith(f"kodiak_{name}(")
+
+
 def udf(name: str, kernel: Kernel, args: list[Expr], out: pa.DataType,
-        what: str | None = None) -> Expr:
+        what: str | None = None, scalars: bool = False) -> Expr:
     """A call of the vectorised kernel ``kernel`` over ``args`` giving ``out``, registered
-    with Arrow for these argument types the first time it is used."""
+    with Arrow for these argument types the first time it is used. With ``scalars`` a
+    constant argument reaches the kernel as a scalar (else as an array of the batch's
+    length)."""
     types = [a.type for a in args]
     fn = signature(name, types, out)
     with _lock:
@@ -58,7 +66,7 @@ def udf(name: str, kernel: Kernel, args: list[Expr], out: pa.DataType,
                 pc.get_function(fn)
             except pa.ArrowKeyError:
                 pc.register_scalar_function(
-                    _wrap(kernel, out), fn,
+                    _wrap(kernel, out, scalars), fn,
                     {"summary": name, "description": f"Kodiak's {name} kernel"},
                     {f"a{i}": t for i, t in enumerate(types)}, out)
             _registered.add(fn)

@@ -16,6 +16,7 @@ from typing import Any
 from engine import predicate as P
 
 from ..expr import Call, Col, Expr, Lit, Param, conjuncts
+from ..functions.udf import is_kernel
 from ..plan import (
     Aggregate,
     Filter,
@@ -135,7 +136,7 @@ def pred_selectivity(node: Node, p: Expr) -> float:
                     return min(1.0, len(vs) / d)
             return FILTER_SELECTIVITY
         if p.fn in ("match_like", "match_substring", "match_substring_regex", "starts_with",
-                    "ends_with"):
+                    "ends_with") or is_kernel(p.fn, "like_contains"):
             return LIKE_SELECTIVITY
         if p.fn == "invert":
             return 1.0 - pred_selectivity(node, p.args[0]) * 0.9
