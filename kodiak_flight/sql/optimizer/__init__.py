@@ -18,6 +18,9 @@ for comma-joined TPC-H queries means cross products. The rules
   (``early_projection``);
 * evaluate a filter on a hash join's probe input in the join, on the matched rows only,
   where the join keeps far fewer rows than the filter (``join_filters``);
+* group by keys alone, computing keys that are functions of other keys after the
+  aggregation (``derived_keys``), and compute sums of a column plus constants from one sum
+  and one count (``sum_offsets``);
 * prune every operator to the columns used above it (``prune``);
 * let a guarded CASE branch read the same expression the projection computes unguarded
   anyway (``case_branches``), then compute arithmetic a projection repeats once
@@ -34,6 +37,7 @@ from ..plan import Node, Shared
 from .cardinality import estimate
 from .case_branches import unguard_case_branches
 from .dependent_keys import fetch_dependent_keys
+from .derived_keys import compute_derived_keys
 from .eager_aggregation import aggregate_early
 from .early_projection import compute_early
 from .engine_predicates import to_engine_predicate
@@ -42,6 +46,7 @@ from .join_filters import filters_into_joins
 from .prune import prune_columns
 from .pushdown import push_predicates
 from .shared_subexpressions import share_subexpressions
+from .sum_offsets import sums_of_offsets
 from .window_first import first_rows_only
 
 
@@ -58,8 +63,8 @@ def optimize_ctes(node: Node) -> Node:
 
 
 RULES = (optimize_ctes, push_predicates, fetch_dependent_keys, aggregate_early, compute_early,
-         filters_into_joins, prune_columns, unguard_case_branches, share_subexpressions,
-         integer_decimals, first_rows_only)
+         filters_into_joins, compute_derived_keys, sums_of_offsets, prune_columns,
+         unguard_case_branches, share_subexpressions, integer_decimals, first_rows_only)
 
 
 def optimize(node: Node) -> Node:
