@@ -141,3 +141,21 @@ def test_a_scan_reads_only_the_batches_its_predicate_may_match(tmp_path):
         got = snap.scan("main.t", columns=["v"], predicate=pred).read_all()
         assert (len(calls), got.num_rows) == (batches, rows), pred
     db.close()
+
+
+def test_integer_values_against_narrow_columns_filter_like_the_expression():
+    """A comparison's integer value is given the column's type when it holds it (no cast of
+    the column per batch); values outside the type keep Arrow's widening."""
+    import pyarrow.compute as pc
+
+    t = pa.table({"b": pa.array([-128, -1, 0, 5, 127, None], pa.int8()),
+                  "u": pa.array([0, 1, 200, 255, None, 7], pa.uint8())})
+    for col in ("b", "u"):
+        for op in ("==", "!=", "<", "<=", ">", ">="):
+            for v in (-129, -128, -1, 0, 5, 127, 128, 255, 256, 2**40):
+                p = P.Compare(col, op, v)
+                got = t.filter(p.mask(t)).to_pylist()
+                assert got == t.filter(p.to_arrow()).to_pylist(), (col, op, v)
+    assert P.typed_value(5, pa.int8()).type == pa.int8()
+    assert P.typed_value(300, pa.int8()) == 300 and P.typed_value(True, pa.int8()) is True
+    assert pc.equal(t.column("b"), P.typed_value(5, pa.int8())).type == pa.bool_()
