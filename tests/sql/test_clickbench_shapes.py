@@ -165,3 +165,32 @@ def test_a_derived_key_that_overflows_still_raises(pair) -> None:
 def test_counts_over_filtered_scans(pair, cond: str) -> None:
     session, duck = pair
     check(session, duck, f"select count(*), count(*) from t where {cond}")
+
+
+def test_char_length_matches_arrows_kernel() -> None:
+    """ASCII batches from the offsets, others by Arrow's count: the same lengths, types and
+    NULLs, sliced arrays included."""
+    from kodiak_flight.sql.functions.lengths import char_length_kernel
+
+    rng = np.random.default_rng(4)
+    for alphabet in ("ab ", "aé€😀"):
+        letters = np.array(list(alphabet))
+        for trial in range(200):
+            n = int(rng.integers(0, 40))
+            vals = [None if rng.random() < 0.15 else
+                    "".join(rng.choice(letters, int(rng.integers(0, 9)))) for _ in range(n)]
+            for t in (pa.string(), pa.large_string()):
+                a = pa.array(vals, t)
+                if n > 3 and trial % 2:
+                    a = a.slice(1, n - 2)
+                assert char_length_kernel(a).equals(pc.utf8_length(a)), (vals, t)
+
+
+@pytest.mark.parametrize("sql", [
+    "select g, sum(length(s)), min(length(s)), max(length(s)) from t group by g",
+    "select count(*) from t where length(s) > 14",
+    "select length('héllo'), length(''), length(null)",
+])
+def test_length_gives_duckdbs_lengths(pair, sql: str) -> None:
+    session, duck = pair
+    check(session, duck, sql)

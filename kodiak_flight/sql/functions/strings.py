@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from ..errors import BindError, NotSupportedError
 from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
+from .lengths import char_length_kernel
 from .registry import SCALAR, Function, constant, kernel, register
 from .substring import contains_kernel
 from .udf import udf
@@ -169,7 +170,11 @@ def _length(args: list[Expr]) -> Expr:
         return cast(call("list_value_length", [e]), pa.int64())
     if pa.types.is_binary(e.type):
         return call("binary_length", [e])
-    return call("utf8_length", [to_string(e)], what="length")
+    s = to_string(e)
+    if pa.types.is_string(s.type) or pa.types.is_large_string(s.type):
+        out = pa.int64() if pa.types.is_large_string(s.type) else pa.int32()
+        return udf("char_length", char_length_kernel, [s], out, "length")
+    return call("utf8_length", [s], what="length")
 
 
 def _matcher(fn: str) -> Callable[[list[Expr]], Expr]:
