@@ -93,3 +93,21 @@ def test_a_cut_on_the_first_of_several_keys_keeps_the_first_rows(streamed, order
     check(session, duck, f"select a, s, b, k from t where b <> 7 order by {order} limit {n}",
           ordered=True)
     check(session, duck, f"select a, s, b, k from t order by {order} limit {n}", ordered=True)
+
+
+def test_nth_value_counted_or_partitioned():
+    """``nth_value`` by counting (a short range of values) or ``np.partition`` (a wide one)
+    gives the sorted array's value, of its dtype, both directions."""
+    rng = np.random.default_rng(9)
+    for trial in range(2000):
+        n = int(rng.integers(1, 60))
+        dtype = [np.int64, np.int32, np.int16][trial % 3]
+        span = [3, 300, 10**4][trial % 5 % 3]
+        v = rng.integers(-span, span, n).astype(dtype)
+        if trial % 7 == 0:
+            v[:] = v[0]  # every value equal
+        k = int(rng.integers(1, n + 1))
+        for desc in (False, True):
+            want = np.sort(v)[::-1][k - 1] if desc else np.sort(v)[k - 1]
+            got = sort_limit.nth_value(v, k, desc)
+            assert got == want and type(got) is type(want), (v, k, desc)

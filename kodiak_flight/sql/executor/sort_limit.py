@@ -101,16 +101,32 @@ def first_by_one_key(col: pa.ChunkedArray, n: int, desc: bool) -> np.ndarray | N
     v = key_values(col)
     if v is None:
         return None
+    cut = nth_value(v, n, desc)
     if desc:
-        cut = np.partition(v, len(v) - n)[len(v) - n]
-        cand = np.flatnonzero(v >= cut)
-        rank = np.unique(v[cand], return_inverse=True)[1]
-        order = np.lexsort((cand, -rank))
+        better = np.flatnonzero(v > cut)
+        better = better[np.argsort(~v[better], kind="stable")]  # (~x: descending, no overflow)
     else:
-        cut = np.partition(v, n - 1)[n - 1]
-        cand = np.flatnonzero(v <= cut)
-        order = np.argsort(v[cand], kind="stable")
-    return cand[order[:n]]
+        better = np.flatnonzero(v < cut)
+        better = better[np.argsort(v[better], kind="stable")]
+    # the rows tying the n-th value follow in their own order, as many as are wanted: a
+    # top 10,010 of group counts mostly 1 sorted 50 K tied rows (ClickBench Q41)
+    ties = np.flatnonzero(v == cut)[:n - len(better)]
+    return np.concatenate([better, ties])
+
+
+def nth_value(v: np.ndarray, n: int, desc: bool) -> Any:
+    """The ``n``-th value of ``v`` in ascending (or descending) order, ``1 <= n <= len(v)``.
+    Values spanning a short range (group counts) are counted (``np.bincount``):
+    ``np.partition`` slows down on many equal values (4 ms for the 10,010th of 50 K
+    counts, mostly 1)."""
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo < 4 * len(v):
+        counts = np.bincount((v - lo).astype(np.intp), minlength=hi - lo + 1)
+        if desc:
+            return type(v[0])(hi - int(np.searchsorted(np.cumsum(counts[::-1]), n)))
+        return type(v[0])(lo + int(np.searchsorted(np.cumsum(counts), n)))
+    k = len(v) - n if desc else n - 1
+    return np.partition(v, k)[k]
 
 
 def key_values(col: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
