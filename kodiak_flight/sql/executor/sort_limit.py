@@ -20,6 +20,7 @@ from .filter_project import batch_ready, filter_out, kept_rows, project_out, ste
 from .kernels import evaluate_compiled
 from .radix import sort_order
 from .scan import scan_below
+from .top_bound import bounded_input
 
 # A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
 TOP_N_MAX = 100_000
@@ -222,7 +223,8 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     """The first ``n`` rows of ``node``'s order, keeping only a bounded buffer of candidates
     while its input streams by (a top-N sort: memory follows ``n``, not the input, and a
     cancelled or overdue query stops between batches instead of after a full sort)."""
-    r = ex.as_reader(ex.run(narrowed(ex, node, n)))
+    r = ex.as_reader(ex.run(narrowed(ex, node, n) or bounded_input(ex, node, n) or
+                            node.input))
     limit = max(4 * n, TOP_N_BUFFER)
     kept: list[pa.Table] = []
     held = 0
@@ -259,8 +261,8 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
 
 
-def narrowed(ex: Executor, node: Sort, n: int) -> Node:
-    """The sort's input, and if it reads a table (under projections of columns) sorted by one
+def narrowed(ex: Executor, node: Sort, n: int) -> Node | None:
+    """The sort's input (None: as planned), and if it reads a table (under projections of columns) sorted by one
     of its integer, date or decimal columns, NULLs last, only the rows at least as far up
     the order as a value ``n`` rows reach by the batches' statistics
     (``Snapshot.reached_by``): the scan skips every batch that cannot hold one of the first
@@ -268,17 +270,17 @@ def narrowed(ex: Executor, node: Sort, n: int) -> Node:
     batch, not all of them."""
     key = node.keys[0] if len(node.keys) == 1 else None
     if key is None or key.nulls_first or not isinstance(key.expr, Col) or n < 1:
-        return node.input
+        return None
     t = key.expr.type
     found = scan_below(node.input, [key.expr.id]) if pa.types.is_integer(t) or \
         pa.types.is_date(t) or pa.types.is_decimal(t) else None
     if found is None:
-        return node.input
+        return None
     src, columns, chain = found
     column = columns[key.expr.id]
     edge = ex.snap.reached_by(src.table, column, n, key.desc)
     if edge is None:
-        return node.input
+        return None
     bound = P.Compare(column, ">=" if key.desc else "<=", edge)
     out: Node = dataclasses.replace(src, predicate=bound if src.predicate is None else
                                     P.And((src.predicate, bound)))
