@@ -101,9 +101,12 @@ def test_nth_value_counted_or_partitioned():
     rng = np.random.default_rng(9)
     for trial in range(2000):
         n = int(rng.integers(1, 60))
-        dtype = [np.int64, np.int32, np.int16][trial % 3]
-        span = [3, 300, 10**4][trial % 5 % 3]
-        v = rng.integers(-span, span, n).astype(dtype)
+        dtype = [np.int64, np.int32, np.int16, np.int8, np.uint64][trial % 5]
+        span = [3, 100, 10**4][trial % 7 % 3]
+        v = rng.integers(-span, span, n)
+        if dtype == np.int8:
+            v = v % 200 - 100
+        v = (v.astype(np.uint64) + np.uint64(2**63)) if dtype == np.uint64 else v.astype(dtype)
         if trial % 7 == 0:
             v[:] = v[0]  # every value equal
         k = int(rng.integers(1, n + 1))

@@ -122,7 +122,9 @@ def nth_value(v: np.ndarray, n: int, desc: bool) -> Any:
     counts, mostly 1)."""
     lo, hi = int(v.min()), int(v.max())
     if hi - lo < 4 * len(v):
-        counts = np.bincount((v - lo).astype(np.intp), minlength=hi - lo + 1)
+        # the offsets from the least value, in a type that holds them (int8 - -57 wraps)
+        offsets = (v - v.dtype.type(lo)) if v.dtype == np.uint64 else v.astype(np.int64) - lo
+        counts = np.bincount(offsets.astype(np.intp), minlength=hi - lo + 1)
         if desc:
             return type(v[0])(hi - int(np.searchsorted(np.cumsum(counts[::-1]), n)))
         return type(v[0])(lo + int(np.searchsorted(np.cumsum(counts), n)))
