@@ -234,6 +234,24 @@ class Snapshot:
 
         return pa.RecordBatchReader.from_batches(schema, batches())
 
+    def count(self, name: str, predicate: Predicate | None = None) -> int:
+        """How many live rows of ``name`` match ``predicate`` (what ``scan`` yields), from
+        each piece's mask: no column filtered or converted."""
+        data = self.data(name)
+        tdef = data.tdef
+        if predicate is None:
+            return data.row_count
+        need = _predicate_columns(tdef, predicate)
+        exact = _answered_by_key(tdef, predicate) or _answered_by_index(tdef, predicate)
+        n = 0
+        for piece in self._pieces(data, need, predicate):
+            if exact or piece.exact:
+                n += piece.rows.num_rows
+                continue
+            mask = predicate.mask(to_logical(piece.rows, need))
+            n += sum(c.true_count for c in getattr(mask, "chunks", [mask]))
+        return n
+
     def get(self, name: str, key: Any) -> dict[str, Any] | None:
         """One row by primary key as a dict, or None: the cheapest point lookup."""
         data = self.data(name)

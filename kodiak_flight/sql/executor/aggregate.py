@@ -65,6 +65,11 @@ def counted_rows(ex: Executor, node: Aggregate) -> pa.Table | None:
                                          for a in node.aggs):
         return None
     found = scan_below(node.input, [a.arg for a in node.aggs if a.arg is not None])
+    if found is not None and found[0].predicate is not None and \
+            all(a.func == "count_star" for a in node.aggs):
+        n = ex.snap.count(found[0].table, found[0].predicate)  # (masks counted, no column)
+        return pa.Table.from_arrays([pa.array([n], pa.int64())] * len(node.aggs),
+                                    names=[a.id for a in node.aggs])
     if found is None or found[0].predicate is not None:
         return None
     scan, columns, _ = found
