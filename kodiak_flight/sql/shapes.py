@@ -62,15 +62,28 @@ class Shape:
 
     text: str
     values: list[pa.Scalar]
+    kind: str = ""  # "" as the binder types the constants, else the variant's marker
 
     @property
-    def key(self) -> tuple[str, tuple[pa.DataType, ...]]:
-        return self.text, tuple(v.type for v in self.values)
+    def key(self) -> tuple[str, tuple[pa.DataType, ...], str]:
+        # (the kind apart: a constant too wide for TINYINT and SMALLINT keeps its INTEGER
+        # type as a small-integer variant, and must not find the plain shape's marker)
+        return self.text, tuple(v.type for v in self.values), self.kind
 
     def narrowed(self) -> Shape:
         """This shape with its integer constants as the narrowest DECIMAL holding each
         (``functions.operators.narrow_int_literal``'s types)."""
-        return Shape(self.text, [_narrow(v) for v in self.values])
+        return Shape(self.text, [_narrow(v) for v in self.values], _NARROWED)
+
+    def small_ints(self) -> Shape:
+        """This shape with its integer constants as the narrowest integer type holding each:
+        a constant compared with a SMALLINT column binds as a SMALLINT when it fits
+        (``functions.operators.fit_int_literal``), and a TINYINT parameter widened to
+        SMALLINT plans the same with its value put in."""
+        return Shape(self.text, [_small(v) for v in self.values], _SMALL_INTS)
+
+    def variant(self, kind: str) -> Shape:
+        return self.narrowed() if kind == _NARROWED else self.small_ints()
 
 
 def _narrow(v: pa.Scalar) -> pa.Scalar:
@@ -78,6 +91,16 @@ def _narrow(v: pa.Scalar) -> pa.Scalar:
         return v
     digits = len(str(abs(v.as_py())))
     return pa.scalar(Decimal(v.as_py()), pa.decimal128(digits, 0))
+
+
+def _small(v: pa.Scalar) -> pa.Scalar:
+    if not pa.types.is_integer(v.type) or not v.is_valid:
+        return v
+    x = v.as_py()
+    for t in (pa.int8(), pa.int16(), pa.int32()):
+        if -2 ** (t.bit_width - 1) <= x < 2 ** (t.bit_width - 1):
+            return pa.scalar(x, t)
+    return v
 
 
 def literal_shape(sql: str) -> Shape | None:
@@ -220,8 +243,8 @@ class Shapes:
         """The prepared statement that runs ``shape`` at catalog key ``version``, and the
         shape to run it with (its integers narrowed where that is how it was kept)."""
         found = self._get(shape, version)
-        if found is _NARROWED:
-            shape = shape.narrowed()
+        if found in _VARIANTS:
+            shape = shape.variant(found)
             found = self._get(shape, version)
         return None if isinstance(found, str) or found is None else (found, shape)
 
@@ -229,21 +252,25 @@ class Shapes:
         """Note ``shape`` seen; the second time, keep it if it plans as the text as
         written (``written``, a prepared statement) does, else refuse it. A refused shape
         with integer constants is tried again with them as the narrowest DECIMALs holding
-        them, which is how an integer compared with a DECIMAL column binds (then each
-        count of digits is a shape of its own)."""
+        them, which is how an integer compared with a DECIMAL column binds, then as the
+        narrowest integers (a SMALLINT column's); each count of digits, or each integer
+        width, is then a shape of its own."""
         known = self._get(shape, version)
-        if known is _NARROWED:
-            self.learn(shape.narrowed(), written, version)
+        if known in _VARIANTS:
+            self.learn(shape.variant(known), written, version)
         elif known is None:
             self._put(shape, version, _SEEN)
         elif known is _SEEN:
             kept = self._checked(shape, written)
-            narrowed = shape.narrowed()
-            if kept is None and narrowed != shape:
-                found = self._checked(narrowed, written)
+            for kind in _VARIANTS if kept is None else ():
+                variant = shape.variant(kind)
+                same = variant.values == shape.values and \
+                    [v.type for v in variant.values] == [v.type for v in shape.values]
+                found = None if same else self._checked(variant, written)
                 if found is not None:
-                    self._put(narrowed, version, found)
-                    kept = _NARROWED
+                    self._put(variant, version, found)
+                    kept = kind
+                    break
             self._put(shape, version, _REFUSED if kept is None else kept)
 
     def _checked(self, shape: Shape, written: Any) -> Any | None:
@@ -274,4 +301,5 @@ class Shapes:
         self._known.put((shape.key, self.session.schema), version, what)
 
 
-_SEEN, _REFUSED, _NARROWED = "seen", "refused", "narrowed"
+_SEEN, _REFUSED, _NARROWED, _SMALL_INTS = "seen", "refused", "narrowed", "small integers"
+_VARIANTS = (_NARROWED, _SMALL_INTS)

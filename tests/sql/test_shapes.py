@@ -21,14 +21,15 @@ from .tpch_queries import QUERIES as TPCH
 
 SETUP = [
     "create table t (k bigint, i int, s varchar, d date, q decimal(15,2), f double, "
-    "b boolean, ts timestamp)",
+    "b boolean, ts timestamp, sm smallint, ti tinyint)",
     "insert into t values "
-    "(1, 7, 'a', date '2020-01-01', 1.50, 0.5, true, timestamp '2020-01-01 10:00:00'), "
-    "(2, 8, 'b', date '2021-01-01', 2.25, 1.5, false, timestamp '2021-06-01 00:00:00'), "
-    "(3, -1, 'it''s', date '2019-05-05', 100.00, -2.0, null, null), "
-    "(4, null, '1', null, null, null, true, timestamp '2020-01-01 00:00:00'), "
+    "(1, 7, 'a', date '2020-01-01', 1.50, 0.5, true, timestamp '2020-01-01 10:00:00', 7, 1), "
+    "(2, 8, 'b', date '2021-01-01', 2.25, 1.5, false, timestamp '2021-06-01 00:00:00', "
+    "300, -1), "
+    "(3, -1, 'it''s', date '2019-05-05', 100.00, -2.0, null, null, -32768, 127), "
+    "(4, null, '1', null, null, null, true, timestamp '2020-01-01 00:00:00', null, null), "
     "(3000000000, 2147483647, 'z', date '2030-12-31', 0.01, 1e10, false, "
-    "timestamp '2030-01-01 00:00:00')",
+    "timestamp '2030-01-01 00:00:00', 32767, -128)",
     "create index t_k on t (k)",
     "create index t_s on t (s)",
 ]
@@ -47,6 +48,8 @@ CONSTANTS = {
     "f": ["1", "0.5", "1.5", "1e10", "'1.5'", "2.5", "2", "1e1", "-0.5", "-2e0", "-1e0"],
     "b": ["'true'", "'false'", "1"],
     "ts": ["'2020-01-01 10:00:00'", "'2020-01-01'", "'2021-06-01 00:00:00'"],
+    "sm": ["7", "300", "-32768", "32767", "40000", "-1", "2", "'7'", "1.5"],
+    "ti": ["1", "-1", "127", "-128", "128", "300", "2"],
 }
 
 QUERIES = [
@@ -134,6 +137,21 @@ def test_integers_against_a_decimal_column(db, filled: Session) -> None:
     assert _shaped(filled, "select k from t where q < 7 order by k")
     assert _shaped(filled, "select k from t where q < 500 order by k")
     assert not _shaped(filled, "select k from t where q < 12 order by k")  # seen never
+
+
+def test_integers_against_narrow_integer_columns(db, filled: Session) -> None:
+    """An integer compared with a SMALLINT or TINYINT column binds as the column's type when
+    it fits (``operators.fit_int_literal``), a parameter of its INTEGER type does not: the
+    shape is kept with its integers as the narrowest integer type holding each, one shape
+    per width (a TINYINT constant, a SMALLINT one)."""
+    for v in (1, 2, 3, 300, 301, 7, 40000, 40001):
+        for c in ("sm", "ti"):
+            sql = f"select k from t where {c} = {v} order by k"
+            assert _outcome(filled, sql) == _outcome(Session(db), sql)
+    assert _shaped(filled, "select k from t where sm = 5 order by k")
+    assert _shaped(filled, "select k from t where sm = 1000 order by k")
+    assert _shaped(filled, "select k from t where ti = 9 order by k")
+    assert _shaped(filled, "select k from t where sm = 50000 order by k")  # plain INTEGER
 
 
 def test_refused_shape_runs_as_written(db, filled: Session) -> None:
