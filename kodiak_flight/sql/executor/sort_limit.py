@@ -16,11 +16,10 @@ from engine import predicate as P
 from ..expr import Col, Expr, Lit
 from ..plan import Filter, Limit, Node, Project, Scan, Sort, SortKey
 from .core import Executor, Out, operator
-from .filter_project import batch_ready, filter_out, kept_rows, project_out, steps
-from .kernels import evaluate_compiled
+from .filter_project import batch_ready, filter_out, filtered, kept_rows, project_out, steps
+from .kernels import evaluate_compiled, zero
 from .radix import sort_order
 from .scan import scan_below
-from .top_bound import bounded_input
 
 # A LIMIT over an ORDER BY keeps at most this many candidate rows instead of sorting all.
 TOP_N_MAX = 100_000
@@ -225,13 +224,15 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     """The first ``n`` rows of ``node``'s order, keeping only a bounded buffer of candidates
     while its input streams by (a top-N sort: memory follows ``n``, not the input, and a
     cancelled or overdue query stops between batches instead of after a full sort)."""
-    r = ex.as_reader(ex.run(narrowed(ex, node, n) or bounded_input(ex, node, n) or
-                            node.input))
+    cut = Cut(node.keys, n)
+    bounded = narrowed(ex, node, n)
+    r = cut_first(ex, node, cut) if bounded is None else None
+    if r is None:
+        r = ex.as_reader(ex.run(bounded or node.input))
     limit = max(4 * n, TOP_N_BUFFER)
     kept: list[pa.Table] = []
     held = 0
     in_order = False  # ``kept`` is one table: the first rows of what came, in order
-    cut = Cut(node.keys, n)
     try:
         for b in r:
             ex.checkpoint()  # a join feeding it runs on after its scans' last check
@@ -261,6 +262,57 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     if in_order:
         return kept[0].combine_chunks()
     return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
+
+
+def cut_first(ex: Executor, node: Sort, cut: Cut) -> pa.RecordBatchReader | None:
+    """The sort's input when it is filters on a scan's batches (under projections of
+    columns), each scan batch cut by the top-N's running cut before the filters run: a row
+    the cut drops can never be among the first ``n``, so the filters (a LIKE over URLs)
+    and the take of every column see only the rows that still can (ClickBench Q23:
+    ``SELECT * ... WHERE URL LIKE '%google%' ORDER BY EventTime LIMIT 10``). None for any
+    other input, and in EXPLAIN ANALYZE (which counts each operator's rows)."""
+    found = filtered_scan(node.input, node.keys[0].expr.id) if cut.usable and \
+        isinstance(node.keys[0].expr, Col) and ex.merges_filters else None
+    if found is None:
+        return None
+    chain, filters, scan, kid = found
+    conds = [ex.resolve(f.cond) for f in filters]
+    inp = ex.run(scan)
+    if any(isinstance(c, Lit) for c in conds) or not batch_ready(inp):
+        return None  # (a scan run for nothing: it is only opened)
+    assert inp.reader is not None
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for b in inp.reader:
+            t = cut.passed(pa.Table.from_batches([b]), kid)
+            if t is not None:
+                yield from t.to_batches()
+
+    pre = pa.RecordBatchReader.from_batches(inp.reader.schema, batches())
+    out = Out(reader=filtered(pre, conds), ordered=inp.ordered)
+    for proj in reversed(chain):
+        out = project_out(ex, proj, out)
+    return ex.as_reader(out)
+
+
+def filtered_scan(node: Node, kid: str) -> tuple[list[Project], list[Filter], Scan, str] | None:
+    """Projections of plain columns (top first), the filters stacked on a scan (top first)
+    and the scan under ``node``, with the scan's id for ``kid``; None for any other shape."""
+    chain: list[Project] = []
+    while isinstance(node, Project) and all(isinstance(e, Col) for _, e in node.exprs):
+        e = dict(node.exprs).get(kid)
+        if not isinstance(e, Col):
+            return None
+        kid = e.id
+        chain.append(node)
+        node = node.input
+    filters: list[Filter] = []
+    while type(node) is Filter:
+        filters.append(node)
+        node = node.input
+    if not filters or type(node) is not Scan or kid not in {i for _, i, _ in node.columns}:
+        return None
+    return chain, filters, node, kid
 
 
 def narrowed(ex: Executor, node: Sort, n: int) -> Node | None:
@@ -307,6 +359,7 @@ class Cut:
         self.column = k.expr.id if k is not None and isinstance(k.expr, Col) else None
         self.desc = bool(k is not None and k.desc)
         self.ties = len(keys) > 1  # a tie on the first key may still win
+        self.nulls_first = bool(k is not None and k.nulls_first)
         self.texts = k is not None and not k.nulls_first and (
             pa.types.is_string(k.expr.type) or pa.types.is_large_string(k.expr.type))
         self.n = n
@@ -328,23 +381,30 @@ class Cut:
             else:
                 self.value = None
 
-    def passed(self, t: pa.Table) -> pa.Table | None:
-        """The rows of ``t`` that may still be among the first ``n``; None if none."""
+    def passed(self, t: pa.Table, column: str | None = None) -> pa.Table | None:
+        """The rows of ``t`` that may still be among the first ``n`` (the key read from
+        ``column`` when given: the scan's id for it); None if none."""
         if self.value is None or self.column is None:
             return t
+        column = column or self.column
         if isinstance(self.value, pa.Scalar):
             better = {(True, False): pc.greater, (False, False): pc.less,
                       (True, True): pc.greater_equal, (False, True): pc.less_equal}[
                           (self.desc, self.ties)]
-            kept = t.filter(better(t.column(self.column), self.value))  # (NULLs dropped)
+            kept = t.filter(better(t.column(column), self.value))  # (NULLs dropped)
             return kept if kept.num_rows else None
-        v = key_values(t.column(self.column))
+        col = t.column(column)
+        v = key_values(col.fill_null(zero(col.type)) if col.null_count else col)
         if v is None:
             return t
         if self.ties:
-            rows = np.flatnonzero(v >= self.value if self.desc else v <= self.value)
+            keep = v >= self.value if self.desc else v <= self.value
         else:
-            rows = np.flatnonzero(v > self.value if self.desc else v < self.value)
+            keep = v > self.value if self.desc else v < self.value
+        if col.null_count:  # a NULL is past every value, or (NULLS FIRST) before them all
+            valid = np.asarray(col.is_valid())
+            keep = keep | ~valid if self.nulls_first else keep & valid
+        rows = np.flatnonzero(keep)
         if not len(rows):
             return None
         return t if len(rows) == len(v) else t.take(pa.array(rows))
