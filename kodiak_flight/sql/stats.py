@@ -124,6 +124,28 @@ def single_bytes(cache: dict, snap: Any, table: str, row_count: int, column: str
     return out
 
 
+def kept_share(cache: dict, snap: Any, table: str, row_count: int, column: str, fn: str,
+               value: Any) -> float | None:
+    """The share of the sampled rows that ``column <fn> value`` keeps (``fn`` an Arrow
+    comparison: ``equal``, ``not_equal``...), or None when it cannot be computed. One value
+    can be most of a column (ClickBench's search phrases are 85% empty strings), which a
+    distinct count does not tell."""
+    key = (table, row_count, (column,), "kept", fn, repr(value))
+    if key in cache:
+        return cache[key]
+    out: float | None = None
+    try:
+        col = _sample(snap, table, (column,)).column(0)
+        if len(col):
+            out = pc.sum(pc.call_function(fn, [col, value])).as_py() / len(col)
+            out = 0.0 if out is None else out
+    except Exception:  # statistics are advisory; never fail a query for them
+        out = None
+    with _lock:
+        cache[key] = out
+    return out
+
+
 def as_number(v: Any) -> float | None:
     """A constant on the scale ``minmax`` uses, or None."""
     import datetime as dt
@@ -156,6 +178,9 @@ class TableStats:
 
     def single_bytes(self, column: str) -> bool:
         return single_bytes(self.cache, self.snap, self.table, self.row_count, column)
+
+    def kept_share(self, column: str, fn: str, value: Any) -> float | None:
+        return kept_share(self.cache, self.snap, self.table, self.row_count, column, fn, value)
 
 
 def _sample(snap: Any, table: str, columns: tuple[str, ...]) -> pa.Table:

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from engine import predicate as P
 
-from ..expr import Expr
+from ..expr import Call, Col, Expr, Lit
 from ..plan import Node, Scan
 from .cardinality import engine_selectivity, pred_selectivity
 from .engine_predicates import scan_names, to_engine_predicate
@@ -67,19 +67,45 @@ def selective_first(node: Scan, rest: list[Expr], names: dict[str, str]) -> Node
     scored = []
     for cs in groups.values():
         eps = [None if has_subquery(c) else to_engine_predicate(c, names) for c in cs]
-        if all(e is not None for e in eps):
+        sampled = [sampled_share(node, c, names) for c in cs]
+        if all(s is not None for s in sampled):
+            sel = math.prod(s for s in sampled if s is not None)
+        elif all(e is not None for e in eps):
             sel = engine_selectivity(node, eps[0] if len(eps) == 1 else P.And(tuple(eps)))
         else:
             sel = math.prod(pred_selectivity(node, c) for c in cs)
-        cost = sum(3.0 if any(is_stringy(types.get(i)) for i in c.col_ids()) else 1.0
-                   for c in cs)
-        scored.append((sel, cost, cs))
+        scored.append((sel, sum(condition_cost(c, types) for c in cs), cs))
     total = sum(c for _, c, _ in scored)
     best = min(scored, key=lambda x: x[1] + x[0] * (total - x[1]))
     if best[0] > 0.5 or len(scored) < 2:
         return with_filter(node, rest)
     others = [c for _, _, cs in scored if cs is not best[2] for c in cs]
     return with_filter(with_filter(node, best[2]), others)
+
+
+# functions that search inside strings: per row they cost several string comparisons
+SEARCHES = ("match_like", "match_substring", "match_substring_regex", "kodiak_like_contains(")
+
+
+def condition_cost(c: Expr, types: dict) -> float:
+    """A condition's relative cost per row: a search inside strings (LIKE) 10, another
+    condition on strings 3, any other 1."""
+    if any(isinstance(x, Call) and x.fn.startswith(SEARCHES) for x in c.walk()):
+        return 10.0
+    return 3.0 if any(is_stringy(types.get(i)) for i in c.col_ids()) else 1.0
+
+
+def sampled_share(node: Scan, c: Expr, names: dict[str, str]) -> float | None:
+    """The share of rows an equality or inequality of a scan column with a constant keeps,
+    counted on the table's sample; None for other conditions or without statistics."""
+    if node.stats is None or not (isinstance(c, Call) and c.fn in ("equal", "not_equal")):
+        return None
+    a, b = c.args
+    if isinstance(a, Lit) and isinstance(b, Col):
+        a, b = b, a
+    if not (isinstance(a, Col) and a.id in names and type(b) is Lit and b.value is not None):
+        return None
+    return node.stats.kept_share(names[a.id], c.fn, b.scalar())
 
 
 def is_stringy(t: Any) -> bool:
