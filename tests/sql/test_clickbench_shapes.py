@@ -112,19 +112,6 @@ def test_like_contains_matches_arrows_kernel() -> None:
     assert contains(many, b"http").equals(pc.match_substring(many, "http"))  # Arrow's
 
 
-@pytest.mark.parametrize("sql", [
-    "select sum(x), sum(x + 1), sum(x + 2), sum(x - 7), sum(3 + x) from t",
-    "select g, sum(x + 1), sum(x + 90), count(*) from t group by g",
-    "select g, sum(x + 1), sum(x + 2) from t where g > 100 group by g",
-    "select sum(x + 1), sum(x + 2) from t where g > 100",
-    "select g, sum(x + 1), sum(x + 2), avg(x) from t where x is null group by g",
-    "select sum(b + 1), sum(b - 1), sum(u + 5), sum(u + 6) from t",
-])
-def test_sums_of_offsets_give_duckdbs_sums(pair, sql: str) -> None:
-    session, duck = pair
-    check(session, duck, sql)
-
-
 def test_sums_of_offsets_rewrite_only_what_cannot_overflow(pair) -> None:
     session, _ = pair
 
@@ -140,6 +127,14 @@ def test_sums_of_offsets_rewrite_only_what_cannot_overflow(pair) -> None:
 
 
 @pytest.mark.parametrize("sql", [
+    # sums of offsets (optimizer/sum_offsets.py)
+    "select sum(x), sum(x + 1), sum(x + 2), sum(x - 7), sum(3 + x) from t",
+    "select g, sum(x + 1), sum(x + 90), count(*) from t group by g",
+    "select g, sum(x + 1), sum(x + 2) from t where g > 100 group by g",
+    "select sum(x + 1), sum(x + 2) from t where g > 100",
+    "select g, sum(x + 1), sum(x + 2), avg(x) from t where x is null group by g",
+    "select sum(b + 1), sum(b - 1), sum(u + 5), sum(u + 6) from t",
+    # keys computed from keys (optimizer/derived_keys.py)
     "select x, x - 1, x % 7, count(*) from t group by x, x - 1, x % 7",
     "select g, x, g + x, count(*) from t group by g, x, g + x",
     "select 1, g, count(*) from t group by 1, g",
@@ -148,7 +143,7 @@ def test_sums_of_offsets_rewrite_only_what_cannot_overflow(pair) -> None:
     "select x, abs(x), count(*) from t where x is null or x < -29000 group by x, abs(x)",
     "select g, s, count(*) from t where g < 2 group by g, s",
 ])
-def test_derived_keys_give_duckdbs_groups(pair, sql: str) -> None:
+def test_rewritten_aggregations_give_duckdbs_rows(pair, sql: str) -> None:
     session, duck = pair
     check(session, duck, sql)
 
