@@ -264,13 +264,18 @@ def top_n(ex: Executor, node: Sort, n: int) -> pa.Table:
     return top_rows(ex, pa.concat_tables(kept), node.keys, n).combine_chunks()
 
 
+IDLE_CUTS = 2  # batches in a row a cut keeps most of, after which it is no longer tried
+
+
 def cut_first(ex: Executor, node: Sort, cut: Cut) -> pa.RecordBatchReader | None:
     """The sort's input when it is filters on a scan's batches (under projections of
     columns), each scan batch cut by the top-N's running cut before the filters run: a row
     the cut drops can never be among the first ``n``, so the filters (a LIKE over URLs)
     and the take of every column see only the rows that still can (ClickBench Q23:
-    ``SELECT * ... WHERE URL LIKE '%google%' ORDER BY EventTime LIMIT 10``). None for any
-    other input, and in EXPLAIN ANALYZE (which counts each operator's rows)."""
+    ``SELECT * ... WHERE URL LIKE '%google%' ORDER BY EventTime LIMIT 10``). A cut that
+    keeps most of ``IDLE_CUTS`` batches in a row is dropped (top-N's own cut, after the
+    filters, still applies). None for any other input, and in EXPLAIN ANALYZE (which counts
+    each operator's rows)."""
     found = filtered_scan(node.input, node.keys[0].expr.id) if cut.usable and \
         isinstance(node.keys[0].expr, Col) and ex.merges_filters else None
     if found is None:
@@ -283,10 +288,16 @@ def cut_first(ex: Executor, node: Sort, cut: Cut) -> pa.RecordBatchReader | None
     assert inp.reader is not None
 
     def batches() -> Iterator[pa.RecordBatch]:
+        idle = 0  # batches in a row the cut kept most of
         for b in inp.reader:
+            if idle >= IDLE_CUTS:  # (values the filters drop sort first: ORDER BY phrase
+                yield b  # WHERE phrase <> '' keeps every '' past the cut), left to them
+                continue
             t = cut.passed(pa.Table.from_batches([b]), kid)
-            if t is not None:
-                yield from t.to_batches()
+            if t is None:
+                continue
+            idle = idle + 1 if cut.value is not None and 2 * t.num_rows > b.num_rows else 0
+            yield from t.to_batches()
 
     pre = pa.RecordBatchReader.from_batches(inp.reader.schema, batches())
     out = Out(reader=filtered(pre, conds), ordered=inp.ordered)
