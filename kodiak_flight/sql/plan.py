@@ -148,6 +148,9 @@ class SameColumns(Node):
 class Filter(SameColumns):
     input: Node
     cond: Expr
+    # the condition keeps at most half a scan's rows by its sample (``scan_predicates``):
+    # run on the scan's batches whatever the estimate without samples says
+    on_batches: bool = False
 
     def label(self) -> str:
         return f"Filter {self.cond!r}"

@@ -200,3 +200,20 @@ def test_a_cheap_condition_keeping_few_rows_runs_before_a_like(hits_pair) -> Non
     like = next(i for i, p in enumerate(plan) if "like_contains" in p)
     empty = next(i for i, p in enumerate(plan) if "not_equal" in p)
     assert like < empty  # (the lower line runs first)
+
+
+def test_a_condition_selective_by_its_sample_runs_on_the_scans_batches(hits_pair,
+                                                                       monkeypatch) -> None:
+    """The estimate without samples takes ``SearchPhrase <> ''`` to keep nearly every row,
+    which would send it to an Acero filter copying every column it keeps; the filter the
+    sample chose is marked to run on the scan's batches (``Filter.on_batches``)."""
+    from kodiak_flight.sql.executor import filter_project
+
+    calls = []
+    real = filter_project.filtered
+    monkeypatch.setattr(filter_project, "filtered",
+                        lambda r, conds: calls.append(conds) or real(r, conds))
+    session, duck = hits_pair
+    check(session, duck, "select SearchPhrase, min(URL), count(*) from hits where URL like "
+                         "'%google%' and SearchPhrase <> '' group by SearchPhrase")
+    assert any("not_equal" in repr(c) for conds in calls for c in conds)

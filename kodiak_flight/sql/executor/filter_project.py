@@ -51,8 +51,8 @@ def on_scan(node: Filter) -> tuple[list[Filter], list[Expr], list[Expr]]:
     while isinstance(chain[-1].input, Filter):
         chain.append(chain[-1].input)
     low = chain[-1]
-    if len(chain) == 1 or not isinstance(low.input, Scan) or \
-            estimate(low) > KEPT_SHARE * estimate(low.input):
+    if len(chain) == 1 or not isinstance(low.input, Scan) or not (
+            low.on_batches or estimate(low) <= KEPT_SHARE * estimate(low.input)):
         return [node], [], []
     tests: list[Expr] = []
     rest: list[Expr] = []
@@ -81,8 +81,8 @@ def filter_out(ex: Executor, node: Filter, inp: Out) -> Out:
         # rows in memory already (small ones, an aggregate's groups): filtered here, so the
         # rows kept are counted before the joins above are built (``run_join``'s build side)
         return Out(table=inp.table.filter(evaluate(inp.table, cond)), ordered=inp.ordered)
-    if batch_ready(inp) and isinstance(node.input, Scan) \
-            and estimate(node) <= KEPT_SHARE * estimate(node.input):
+    if batch_ready(inp) and isinstance(node.input, Scan) and \
+            (node.on_batches or estimate(node) <= KEPT_SHARE * estimate(node.input)):
         assert inp.reader is not None
         return Out(reader=filtered(inp.reader, [cond]), ordered=inp.ordered)
     return ex.pipe(inp, ac.Declaration("filter", ac.FilterNodeOptions(to_arrow(cond))))

@@ -12,7 +12,7 @@ import pyarrow as pa
 from engine import predicate as P
 
 from ..expr import Call, Col, Expr, Lit
-from ..plan import Node, Scan
+from ..plan import Filter, Node, Scan
 from .cardinality import engine_selectivity, pred_selectivity
 from .engine_predicates import scan_names, to_engine_predicate
 from .util import has_subquery, with_filter
@@ -74,13 +74,17 @@ def selective_first(node: Scan, rest: list[Expr], names: dict[str, str]) -> Node
             sel = engine_selectivity(node, eps[0] if len(eps) == 1 else P.And(tuple(eps)))
         else:
             sel = math.prod(pred_selectivity(node, c) for c in cs)
-        scored.append((sel, sum(condition_cost(c, types) for c in cs), cs))
-    total = sum(c for _, c, _ in scored)
+        scored.append((sel, sum(condition_cost(c, types) for c in cs), cs,
+                       all(s is not None for s in sampled)))
+    total = sum(c for _, c, _, _ in scored)
     best = min(scored, key=lambda x: x[1] + x[0] * (total - x[1]))
     if best[0] > 0.5 or len(scored) < 2:
         return with_filter(node, rest)
-    others = [c for _, _, cs in scored if cs is not best[2] for c in cs]
-    return with_filter(with_filter(node, best[2]), others)
+    others = [c for _, _, cs, _ in scored if cs is not best[2] for c in cs]
+    first = with_filter(node, best[2])
+    if best[3] and isinstance(first, Filter):
+        first.on_batches = True  # (the estimates without samples may think it keeps all)
+    return with_filter(first, others)
 
 
 # functions that search inside strings: per row they cost several string comparisons
