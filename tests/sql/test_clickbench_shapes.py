@@ -142,8 +142,12 @@ def test_sums_of_offsets_rewrite_only_what_cannot_overflow(pair) -> None:
     "select 1, count(*) from t group by 1",
     "select x, abs(x), count(*) from t where x is null or x < -29000 group by x, abs(x)",
     "select g, s, count(*) from t where g < 2 group by g, s",
+    # length() from the offsets (functions/lengths.py)
+    "select g, sum(length(s)), min(length(s)), max(length(s)) from t group by g",
+    "select count(*) from t where length(s) > 14",
+    "select length('héllo'), length(''), length(null)",
 ])
-def test_rewritten_aggregations_give_duckdbs_rows(pair, sql: str) -> None:
+def test_rewritten_aggregations_and_lengths_give_duckdbs_rows(pair, sql: str) -> None:
     session, duck = pair
     check(session, duck, sql)
 
@@ -179,16 +183,6 @@ def test_char_length_matches_arrows_kernel() -> None:
                 if n > 3 and trial % 2:
                     a = a.slice(1, n - 2)
                 assert char_length_kernel(a).equals(pc.utf8_length(a)), (vals, t)
-
-
-@pytest.mark.parametrize("sql", [
-    "select g, sum(length(s)), min(length(s)), max(length(s)) from t group by g",
-    "select count(*) from t where length(s) > 14",
-    "select length('héllo'), length(''), length(null)",
-])
-def test_length_gives_duckdbs_lengths(pair, sql: str) -> None:
-    session, duck = pair
-    check(session, duck, sql)
 
 
 def test_a_cheap_condition_keeping_few_rows_runs_before_a_like(hits_pair) -> None:
