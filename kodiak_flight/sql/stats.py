@@ -136,9 +136,8 @@ def kept_share(cache: dict, snap: Any, table: str, row_count: int, column: str, 
     out: float | None = None
     try:
         col = _sample(snap, table, (column,)).column(0)
-        if len(col):
-            out = pc.sum(pc.call_function(fn, [col, value])).as_py() / len(col)
-            out = 0.0 if out is None else out
+        if len(col):  # (a NULL compares as NULL: not kept)
+            out = (pc.sum(pc.call_function(fn, [col, value])).as_py() or 0) / len(col)
     except Exception:  # statistics are advisory; never fail a query for them
         out = None
     with _lock:

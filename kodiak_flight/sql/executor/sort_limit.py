@@ -282,9 +282,11 @@ def cut_first(ex: Executor, node: Sort, cut: Cut) -> pa.RecordBatchReader | None
         return None
     chain, filters, scan, kid = found
     conds = [ex.resolve(f.cond) for f in filters]
+    if any(isinstance(c, Lit) for c in conds):
+        return None
     inp = ex.run(scan)
-    if any(isinstance(c, Lit) for c in conds) or not batch_ready(inp):
-        return None  # (a scan run for nothing: it is only opened)
+    if not batch_ready(inp):
+        return None
     assert inp.reader is not None
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -327,9 +329,9 @@ def filtered_scan(node: Node, kid: str) -> tuple[list[Project], list[Filter], Sc
 
 
 def narrowed(ex: Executor, node: Sort, n: int) -> Node | None:
-    """The sort's input (None: as planned), and if it reads a table (under projections of columns) sorted by one
-    of its integer, date or decimal columns, NULLs last, only the rows at least as far up
-    the order as a value ``n`` rows reach by the batches' statistics
+    """The sort's input bounded (None: as planned) when it reads a table (under projections
+    of columns) sorted by one of its integer, date or decimal columns, NULLs last: only the
+    rows at least as far up the order as a value ``n`` rows reach by the batches' statistics
     (``Snapshot.reached_by``): the scan skips every batch that cannot hold one of the first
     ``n``. ``order by id desc limit 20`` over a table stored in id order reads its last
     batch, not all of them."""
