@@ -13,20 +13,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .substring import value_bytes
+
 
 def char_length_kernel(arr: pa.Array) -> pa.Array:
     """The registered kernel (``functions/udf.py``): ``utf8_length``'s result, its type
     (int32 for ``string``, int64 for ``large_string``) and NULLs."""
     large = pa.types.is_large_string(arr.type)
-    width = np.int64 if large else np.int32
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], width, count=n + 1,
-                            offset=arr.offset * np.dtype(width).itemsize) if n else None
-    data = arr.buffers()[2]
-    if offsets is None or data is None:
+    if not len(arr):
         return pc.utf8_length(arr)
-    first, last = int(offsets[0]), int(offsets[-1])
-    values = np.frombuffer(data, np.uint8, count=last - first, offset=first)
+    offsets, values = value_bytes(arr)
     if len(values) and values.max() >= 0x80:
         return pc.utf8_length(arr)
     lengths = np.diff(offsets)

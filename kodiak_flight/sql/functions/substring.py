@@ -33,25 +33,33 @@ def contains_kernel(arr: pa.Array, needle: pa.Scalar | pa.Array) -> pa.Array:
     return contains(arr, value.as_py().encode())
 
 
+def value_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A non-empty ``string``/``large_string`` (or binary) array's offsets, as int64 from 0,
+    and the bytes of its values (no copy)."""
+    width = np.int64 if pa.types.is_large_string(arr.type) or \
+        pa.types.is_large_binary(arr.type) else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], width, count=len(arr) + 1,
+                            offset=arr.offset * np.dtype(width).itemsize).astype(np.int64)
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = arr.buffers()[2]
+    values = np.frombuffer(data, np.uint8, count=last - first, offset=first) \
+        if data is not None else np.empty(0, np.uint8)
+    return offsets - first, values
+
+
 def contains(arr: pa.Array, needle: bytes) -> pa.Array:
     """Whether each value of the ``string``/``large_string`` (or binary) array ``arr``
     holds ``needle``; NULL stays NULL."""
     n = len(arr)
     if n == 0:
         return pa.array([], pa.bool_())
-    width = np.int64 if pa.types.is_large_string(arr.type) or \
-        pa.types.is_large_binary(arr.type) else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], width, count=n + 1, offset=arr.offset *
-                            np.dtype(width).itemsize).astype(np.int64)
-    first, last = int(offsets[0]), int(offsets[-1])
-    data = arr.buffers()[2]
+    offsets, values = value_bytes(arr)
     if not needle:
         hit = np.ones(n, np.bool_)
-    elif data is None or last - first < len(needle):
+    elif len(values) < len(needle):
         hit = np.zeros(n, np.bool_)
     else:
-        values = np.frombuffer(data, np.uint8, count=last - first, offset=first)
-        hit = _hits(values, offsets - first, np.frombuffer(needle, np.uint8))
+        hit = _hits(values, offsets, np.frombuffer(needle, np.uint8))
         if hit is None:
             return pc.match_substring(arr, needle.decode())
     out = pa.array(hit)
