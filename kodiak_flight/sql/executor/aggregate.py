@@ -67,9 +67,8 @@ def counted_rows(ex: Executor, node: Aggregate) -> pa.Table | None:
     found = scan_below(node.input, [a.arg for a in node.aggs if a.arg is not None])
     if found is not None and found[0].predicate is not None and \
             all(a.func == "count_star" for a in node.aggs):
-        n = ex.snap.count(found[0].table, found[0].predicate)  # (masks counted, no column)
-        return pa.Table.from_arrays([pa.array([n], pa.int64())] * len(node.aggs),
-                                    names=[a.id for a in node.aggs])
+        # (masks counted, no column)
+        return counts_table(node, ex.snap.count(found[0].table, found[0].predicate))
     if found is None or found[0].predicate is not None:
         return None
     scan, columns, _ = found
@@ -99,9 +98,7 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
         assert inp.table is not None
         return Out(table=scalar_aggregates(inp.table, node, specs), ordered=True)
     if inp.reader is not None and all(a.func == "count_star" for a in node.aggs):
-        n = counted_rows_of(ex, inp.reader)
-        return Out(table=pa.Table.from_arrays([pa.array([n], pa.int64())] * len(node.aggs),
-                                              names=[a.id for a in node.aggs]), ordered=True)
+        return Out(table=counts_table(node, counted_rows_of(ex, inp.reader)), ordered=True)
     decl = seq(ex.as_decl(inp), ac.Declaration("aggregate",
                                                ac.AggregateNodeOptions(specs, keys=[])))
     t = ex.as_table(Out(decl=decl))
@@ -109,6 +106,12 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     arrays = [chunk(t.column(a.id)).cast(types[a.id]) for a in node.aggs]
     return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
                ordered=True)
+
+
+def counts_table(node: Aggregate, n: int) -> pa.Table:
+    """The one row of an aggregation of ``count(*)`` calls only, each ``n``."""
+    return pa.Table.from_arrays([pa.array([n], pa.int64())] * len(node.aggs),
+                                names=[a.id for a in node.aggs])
 
 
 def counted_rows_of(ex: Executor, reader: pa.RecordBatchReader) -> int:

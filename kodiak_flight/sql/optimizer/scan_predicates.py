@@ -12,6 +12,7 @@ import pyarrow as pa
 from engine import predicate as P
 
 from ..expr import Call, Col, Expr, Lit
+from ..functions.udf import is_kernel
 from ..plan import Filter, Node, Scan
 from .cardinality import engine_selectivity, pred_selectivity
 from .engine_predicates import scan_names, to_engine_predicate
@@ -88,13 +89,14 @@ def selective_first(node: Scan, rest: list[Expr], names: dict[str, str]) -> Node
 
 
 # functions that search inside strings: per row they cost several string comparisons
-SEARCHES = ("match_like", "match_substring", "match_substring_regex", "kodiak_like_contains(")
+SEARCHES = ("match_like", "match_substring", "match_substring_regex")
 
 
 def condition_cost(c: Expr, types: dict) -> float:
     """A condition's relative cost per row: a search inside strings (LIKE) 10, another
     condition on strings 3, any other 1."""
-    if any(isinstance(x, Call) and x.fn.startswith(SEARCHES) for x in c.walk()):
+    if any(isinstance(x, Call) and (x.fn in SEARCHES or is_kernel(x.fn, "like_contains"))
+           for x in c.walk()):
         return 10.0
     return 3.0 if any(is_stringy(types.get(i)) for i in c.col_ids()) else 1.0
 
