@@ -43,7 +43,7 @@ from . import origins
 from .expr import Call, Expr, Lit, Param, ParamProbe, SubqueryValue, is_const
 from .optimizer import optimize
 from .plan import Join, Node, Scan, Shared
-from .types import normalize
+from .types import holds, normalize
 
 MAX_OPTIMIZED = 8  # optimised forms kept per template (one per NULL pattern of the values)
 
@@ -390,10 +390,7 @@ def _widened(e: Call, arg: Expr) -> Lit | None:
     if e.fn != "cast" or not isinstance(arg, Lit) or type(arg.value) is not int or \
             not pa.types.is_integer(e.type):
         return None
-    bits = e.type.bit_width
-    low, high = (0, 2**bits) if pa.types.is_unsigned_integer(e.type) else \
-        (-2**(bits - 1), 2**(bits - 1))
-    return Lit(arg.value, e.type) if low <= arg.value < high else None
+    return Lit(arg.value, e.type) if holds(e.type, arg.value) else None
 
 
 def _lossless(src: pa.DataType, dst: pa.DataType) -> bool:

@@ -37,6 +37,7 @@ from .internal import reported
 from .kept import Kept
 from .nesting import guarded
 from .plancache import plain, planned, same_plan
+from .types import holds
 
 # a constant is taken out when it follows one of these ...
 _COMPARED = {TokenType.EQ, TokenType.NEQ, TokenType.LT, TokenType.LTE, TokenType.GT,
@@ -97,10 +98,8 @@ def _small(v: pa.Scalar) -> pa.Scalar:
     if not pa.types.is_integer(v.type) or not v.is_valid:
         return v
     x = v.as_py()
-    for t in (pa.int8(), pa.int16(), pa.int32()):
-        if -2 ** (t.bit_width - 1) <= x < 2 ** (t.bit_width - 1):
-            return pa.scalar(x, t)
-    return v
+    return next((pa.scalar(x, t) for t in (pa.int8(), pa.int16(), pa.int32())
+                 if holds(t, x)), v)
 
 
 def literal_shape(sql: str) -> Shape | None:

@@ -145,6 +145,20 @@ def is_temporal(t: pa.DataType) -> bool:
     return pa.types.is_date(t) or pa.types.is_timestamp(t) or pa.types.is_time(t)
 
 
+def int_bounds(t: pa.DataType) -> tuple[int, int]:
+    """The least and the greatest value of the integer type ``t``."""
+    bits = t.bit_width
+    if pa.types.is_unsigned_integer(t):
+        return 0, 2**bits - 1
+    return -2**(bits - 1), 2**(bits - 1) - 1
+
+
+def holds(t: pa.DataType, value: int) -> bool:
+    """Whether the integer type ``t`` holds the Python int ``value``."""
+    least, most = int_bounds(t)
+    return least <= value <= most
+
+
 def normalize(t: pa.DataType) -> pa.DataType:
     """The type the executor computes in: view/large strings become plain utf8."""
     if pa.types.is_string_view(t) or pa.types.is_large_string(t):

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import SqlTypeError
 from ..expr import Call, Expr, Lit, Param, call, cast, is_const, lit
-from ..types import common_type, float_type, is_numeric, is_string, is_temporal, sql_name
+from ..types import common_type, float_type, holds, is_numeric, is_string, is_temporal, sql_name
 from .dates import add_days, add_interval
 
 # ---------------------------------------------------------------------------- coercion
@@ -46,8 +45,7 @@ def fit_int_literal(e: Expr, to: Expr) -> Expr:
     if not (pa.types.is_integer(e.type) and pa.types.is_integer(to.type)) or \
             isinstance(e.value, bool):
         return e
-    info = np.iinfo(to.type.to_pandas_dtype())
-    return Lit(e.value, to.type) if int(info.min) <= e.value <= int(info.max) else e
+    return Lit(e.value, to.type) if holds(to.type, e.value) else e
 
 
 def unify(args: list[Expr], what: str) -> list[Expr]:

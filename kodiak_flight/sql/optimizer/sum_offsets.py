@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from ..binder.context import new_id
 from ..expr import Call, Col, Expr, Lit, call
 from ..plan import AggCall, Aggregate, Node, Project
+from ..types import holds, int_bounds
 from .util import key, rewrite_aggregates
 
 
@@ -89,5 +89,5 @@ def _fits(x: Expr, k: int, wide: pa.DataType) -> bool:
     src = x.args[0].type
     if not (pa.types.is_integer(src) and pa.types.is_integer(wide) and x.type == wide):
         return False
-    lo, hi = np.iinfo(src.to_pandas_dtype()), np.iinfo(wide.to_pandas_dtype())
-    return int(hi.min) <= int(lo.min) + k and int(lo.max) + k <= int(hi.max)
+    least, most = int_bounds(src)
+    return holds(wide, least + k) and holds(wide, most + k)
