@@ -177,6 +177,12 @@ def infer_type(fn: str, arg_types: list[pa.DataType], options: Any = None) -> pa
     return pc.call_function(fn, arrays, options).type
 
 
+def _no_kernel(e: Exception) -> bool:
+    """Whether Arrow's error only says it has no kernel (or cast) for these types: the
+    types named in SQL's words are the whole message then."""
+    return "no kernel" in str(e) or str(e).startswith("Unsupported cast")
+
+
 def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
          what: str | None = None) -> Expr:
     """A typed call; folds it to a literal when every argument is a literal."""
@@ -187,7 +193,7 @@ def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
         shown = ", ".join(sql_name(a.type) for a in args)
         raise SqlTypeError(
             f"{what or fn} is not defined for operand types ({shown})"
-            + ("" if "no kernel" in str(e) else f": {e}")) from None
+            + ("" if _no_kernel(e) else f": {e}")) from None
     if args and all(is_const(a) for a in args):
         try:
             value = pc.call_function(fn, [a.scalar() for a in args], options)

@@ -19,6 +19,7 @@ from engine import errors as engine_errors
 from .access.policies import restricted
 from .catalog import Resolver, fold
 from .errors import BindError, NotSupportedError
+from .types import declared_schema
 
 IF_MISSING = ("create", "fail")
 IF_EXISTS = ("fail", "append", "replace")
@@ -72,7 +73,7 @@ def ingest(tx: Any, resolver: Resolver, target: IngestTarget, data: pa.RecordBat
         tx.drop_table(name)
         exists = False
     if not exists:
-        tx.create_table(name, schema)
+        tx.create_table(name, declared_schema(schema))
     return tx.insert(name, data)
 
 

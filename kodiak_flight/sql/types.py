@@ -160,7 +160,11 @@ def holds(t: pa.DataType, value: int) -> bool:
 
 
 def normalize(t: pa.DataType) -> pa.DataType:
-    """The type the executor computes in: view/large strings become plain utf8."""
+    """The type the executor computes in: view/large strings become plain utf8, half floats
+    FLOAT (Arrow has no comparison, sort or min/max kernels for them; DuckDB reads them
+    as FLOAT too)."""
+    if pa.types.is_float16(t):
+        return pa.float32()
     if pa.types.is_string_view(t) or pa.types.is_large_string(t):
         return pa.string()
     if pa.types.is_binary_view(t) or pa.types.is_large_binary(t):
@@ -168,6 +172,45 @@ def normalize(t: pa.DataType) -> pa.DataType:
     if pa.types.is_dictionary(t):
         return normalize(t.value_type)
     return t
+
+
+def declared_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema a table created for data of ``schema`` declares: its half-float columns
+    as FLOAT (``normalize``), stored so every path reads a type Arrow's kernels take."""
+    return pa.schema([f.with_type(pa.float32()) if pa.types.is_float16(f.type) else f
+                      for f in schema], metadata=schema.metadata)
+
+
+def sortable(t: pa.DataType) -> bool:
+    """Whether values of ``t`` have an order to sort by: not lists, structs, maps or
+    intervals (a month is not a fixed number of days)."""
+    t = normalize(t)
+    return not (pa.types.is_nested(t) or pa.types.is_interval(t))
+
+
+def groupable(t: pa.DataType) -> bool:
+    """Whether values of ``t`` can be grouped (hashed): not lists, structs or maps."""
+    return not pa.types.is_nested(normalize(t))
+
+
+def check_key(t: pa.DataType, clause: str, *, order: bool) -> None:
+    """Refuse ``clause`` (ORDER BY, GROUP BY, DISTINCT, PARTITION BY ...) over values of a
+    type it cannot order (``order``) or group, in SQL's words, before anything runs."""
+    if sortable(t) if order else groupable(t):
+        return
+    why = "have no order" if order else "cannot be compared as keys"
+    raise SqlTypeError(f"{clause} is not supported on values of type {sql_name(t)}: "
+                       f"{_kind(t)} {why}")
+
+
+def _kind(t: pa.DataType) -> str:
+    if pa.types.is_interval(t):
+        return "intervals"
+    if pa.types.is_struct(t):
+        return "structs"
+    if pa.types.is_map(t):
+        return "maps"
+    return "lists" if pa.types.is_nested(t) else "its values"
 
 
 def _int_rank(t: pa.DataType) -> int:

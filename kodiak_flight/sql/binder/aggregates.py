@@ -13,6 +13,7 @@ from ..errors import BindError, NotSupportedError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..plan import AggCall
 from ..scope import Scope
+from ..types import check_key
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, new_id
 
@@ -124,6 +125,8 @@ class AggregateBinder(BinderState):
         func = computed_as(fn)
         if distinct and fn.aggregate is not None and not fn.aggregate.distinct:
             raise NotSupportedError(f"{func}(DISTINCT ...) is not supported")
+        if distinct and types:
+            check_key(types[0], f"{name}(DISTINCT ...)", order=False)
         rt = F.result_type(fn, types, name)
         c = AggCall(new_id(), func, arg_id, rt, distinct, extra, order)
         agg.aggs.append(c)

@@ -28,6 +28,7 @@ from ..plan import (
     WindowCall,
 )
 from ..scope import ColInfo, Scope
+from ..types import check_key
 from . import naming, ties
 from .aggregates import AggState, contains_aggregate
 from .context import BinderState, Bound, new_id
@@ -176,6 +177,8 @@ class SelectBinder(BinderState):
         plan = Project(plan, proj)
 
         if sel.args.get("distinct"):
+            for _, e in proj:
+                check_key(e.type, "SELECT DISTINCT", order=False)
             plan = Aggregate(plan, [c for c, _ in proj], [])
         bound = Bound(plan, cols, corr_keys, residual)
         if out.empty is not None:
@@ -201,6 +204,8 @@ class SelectBinder(BinderState):
         # joins onto the rows being aggregated)
         key_asts = self._group_keys(group, items) if group is not None else []
         key_exprs = [self.expr(k, scope) for k in key_asts]
+        for e in key_exprs:
+            check_key(e.type, "GROUP BY", order=False)
         if corr_eq:
             key_exprs += [inner for inner, _ in corr_eq]
         key_cols = []
@@ -438,6 +443,7 @@ def _sort_keys(order_bound: list, proj: list[tuple[str, Expr]], distinct: bool
                 hid = new_id()
                 proj.append((hid, e))
                 ref = Col(hid, e.type)
+            check_key(ref.type, "ORDER BY", order=True)
             sort_keys.append(SortKey(ref, desc, nf))
     return sort_keys
 

@@ -11,7 +11,7 @@ from ..errors import BindError, NotSupportedError
 from ..expr import Col, Expr, Lit, cast
 from ..plan import Node, Project, SetOp, Sort, SortKey, Values
 from ..scope import ColInfo, Scope
-from ..types import common_type
+from ..types import check_key, common_type
 from .context import BinderState, Bound, new_id
 from .select import order_all
 
@@ -41,6 +41,9 @@ class SetOpBinder(BinderState):
         rp = Project(rplan, [(i, Col(r, t)) for i, (r, t) in zip(ids, rplan.output,
                                                                     strict=True)])
         distinct = bool(node.args.get("distinct", True))
+        if distinct or kind != "union":
+            for t in types:
+                check_key(t, kind.upper(), order=False)
         plan: Node = SetOp(kind, not distinct, lplan, rp)
         cols = [ColInfo(c.name, i, t) for c, i, t in zip(left.cols, ids, types, strict=True)]
         out = Bound(plan, cols)
@@ -95,6 +98,7 @@ class SetOpBinder(BinderState):
                         raise NotSupportedError("ORDER BY on a set operation must name an "
                                                 "output column")
                     c = sc.resolve(e.name, None)[0]
+                check_key(c.type, "ORDER BY", order=True)
                 keys.append(SortKey(Col(c.id, c.type), bool(o.args.get("desc")),
                                     bool(o.args.get("nulls_first"))))
             bound.plan = Sort(bound.plan, keys)

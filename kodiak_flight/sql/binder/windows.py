@@ -15,6 +15,7 @@ from ..expr import Col, Expr, Lit
 from ..functions.windows import shape
 from ..plan import SortKey, WindowCall
 from ..scope import Scope
+from ..types import check_key
 from ..window import RUNNING, WHOLE, Frame
 from .aggregates import AggState, computed_as
 from .calls import func_args, function_name, typed_name
@@ -55,10 +56,14 @@ class WindowBinder(BinderState):
         F.check_arity(func, len(raw_args), name)
         args = [self.expr(a, scope, agg) for a in raw_args]
         part = [self.expr(p, scope, agg) for p in node.args.get("partition_by") or []]
+        for p in part:
+            check_key(p.type, "PARTITION BY", order=True)  # (partitions are found by sorting)
         order = []
         o = node.args.get("order")
         for item in (o.expressions if o is not None else []):
-            order.append(SortKey(self.expr(item.this, scope, agg), bool(item.args.get("desc")),
+            key = self.expr(item.this, scope, agg)
+            check_key(key.type, "a window's ORDER BY", order=True)
+            order.append(SortKey(key, bool(item.args.get("desc")),
                                  bool(item.args.get("nulls_first"))))
         frame = self._frame(node.args.get("spec"), bool(order))
         if frame[0] == "range" and ("offset" in (frame[1][0], frame[2][0])) and len(order) != 1:

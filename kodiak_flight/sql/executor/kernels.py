@@ -59,5 +59,7 @@ def zero(t: pa.DataType) -> pa.Scalar:
         return pa.scalar(False)
     if pa.types.is_null(t):
         return pa.scalar(None)
+    if pa.types.is_interval(t):
+        return pa.scalar((0, 0, 0), t)
     return pa.scalar(0).cast(t) if not pa.types.is_temporal(t) else \
         pa.scalar(0, pa.int32() if pa.types.is_date32(t) else pa.int64()).cast(t)

@@ -78,7 +78,8 @@ def top_rows(ex: Executor, t: pa.Table, sort_keys: list[SortKey], n: int) -> pa.
     if len(keys) == 1 and (chosen := first_by_one_key(tmp.column(keys[0][0]), n,
                                                       keys[0][1] == "descending")) is not None:
         return t.take(chosen)
-    if any(pa.types.is_floating(tmp.column(k).type) for k, _ in keys):
+    if any(pa.types.is_floating(tmp.column(k).type) or not selectable(tmp.column(k).type)
+           for k, _ in keys):
         return t.take(sort_indices(ex, tmp, keys)).slice(0, n)
     keys = [*keys, ("__pos", "ascending")]
     tmp = tmp.append_column("__pos", pa.array(np.arange(t.num_rows, dtype=np.int64)))
@@ -87,6 +88,17 @@ def top_rows(ex: Executor, t: pa.Table, sort_keys: list[SortKey], n: int) -> pa.
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return t.take(sort_indices(ex, tmp, keys)).slice(0, n)
     return t.take(chosen.take(pc.sort_indices(tmp.take(chosen), sort_keys=keys)))
+
+
+def selectable(t: pa.DataType) -> bool:
+    """Whether Arrow's ``select_k_unstable`` takes keys of type ``t``: for any other type
+    (views, dictionaries, half floats, intervals, nested types) pyarrow 26 crashes the
+    process instead of raising."""
+    return pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_float32(t) or \
+        pa.types.is_float64(t) or pa.types.is_decimal(t) or pa.types.is_string(t) or \
+        pa.types.is_large_string(t) or pa.types.is_binary(t) or \
+        pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or \
+        pa.types.is_temporal(t) and not pa.types.is_interval(t) or pa.types.is_null(t)
 
 
 def first_by_one_key(col: pa.ChunkedArray, n: int, desc: bool) -> np.ndarray | None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..expr import Expr, cast
-from ..types import is_numeric, is_temporal
+from ..types import is_numeric, is_temporal, sortable
 from .operators import as_condition
 from .registry import AGGREGATE, AggregateSpec, Function, first_type, register, returns
 from .strings import to_string
@@ -36,6 +36,11 @@ def _summable(t: pa.DataType) -> bool:
 
 def _numeric(t: pa.DataType) -> bool:
     return is_numeric(t) or pa.types.is_null(t)
+
+
+def _ordered(t: pa.DataType) -> bool:
+    """min/max: values with an order Arrow's kernels compare (not durations either)."""
+    return sortable(t) and not pa.types.is_duration(t)
 
 
 def _numeric_or_temporal(t: pa.DataType) -> bool:
@@ -79,9 +84,9 @@ _agg("avg", AggregateSpec("hash_mean", _SKIP_NULLS, prepare=_decimal_to_float,
                           window_distinct=True),
      _FLOAT64, "prefix", aliases=("mean",), accepts=_numeric)
 _agg("min", AggregateSpec("hash_min", _SKIP_NULLS, plain_distinct=True, window_distinct=True),
-     first_type, "extreme")
+     first_type, "extreme", accepts=_ordered)
 _agg("max", AggregateSpec("hash_max", _SKIP_NULLS, plain_distinct=True, window_distinct=True),
-     first_type, "extreme")
+     first_type, "extreme", accepts=_ordered)
 for _name, _fn, _ddof, _aliases in (
         ("stddev_samp", "hash_stddev", 1, ("stddev",)),
         ("stddev_pop", "hash_stddev", 0, ()),
@@ -102,7 +107,7 @@ _agg("bool_or", AggregateSpec("hash_any", _SKIP_NULLS, plain_distinct=True,
 # any value will do; hash_first would need single-threaded ordering
 _agg("any_value", AggregateSpec("hash_min", _SKIP_NULLS, plain_distinct=True,
                                 order_by="refused"),
-     first_type, "value", aliases=("first", "arbitrary"))
+     first_type, "value", aliases=("first", "arbitrary"), accepts=_ordered)
 _agg("approx_count_distinct", AggregateSpec("hash_count_distinct", _COUNT_VALID,
                                             plain_distinct=True, empty=0),
      _INT64, "generic", aliases=("approx_distinct",), doc="exact, in fact")
