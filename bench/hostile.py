@@ -5,7 +5,9 @@ requests, 1,000 with ``--quick``) starts a server in a child process over a fres
 with a query timeout (cartesian products end), a query memory limit and a result size limit,
 and sends it generated requests one after another: random token soups, deeply nested
 expressions and subqueries, huge literals, cartesian products, pathological regular
-expressions, malformed protobuf in descriptors, tickets and action bodies, unknown handles.
+expressions, malformed protobuf in descriptors, tickets and action bodies, unknown handles,
+lists, structs and intervals sorted, grouped and compared, and ingests of batches built by
+hand (text that is not UTF-8, offsets running backwards).
 
 A request passes when it is answered (a result or an error) within the client's deadline,
 with no Python traceback in the error text. At the end the server must still be running and
@@ -128,6 +130,26 @@ def regex(rng: random.Random) -> str:
     return "select " + fn.format(x=subject, p=pattern) + " from h_small"
 
 
+def keyless_values(rng: random.Random) -> str:
+    """Sorting, grouping and comparing values that have no order or cannot be keys (lists,
+    structs, intervals): an ORDER BY ... LIMIT on a list once ended the server."""
+    value = rng.choice(["[k, v]", "{'a': k, 'b': s}", "[s]", "interval 1 day",
+                        "[[k], [v]]", "{'l': [k]}"])
+    return rng.choice([
+        "select {x} as x from h_small order by x limit 3",
+        "select {x} as x from h_mid order by x",
+        "select {x} as x, count(*) from h_small group by x",
+        "select distinct {x} from h_small",
+        "select min({x}), max({x}) from h_mid",
+        "select count(distinct {x}) from h_small",
+        "select {x} as x from h_small union select {x} from h_small",
+        "select {x} as x from h_small intersect select {x} from h_small",
+        "select row_number() over (partition by {x} order by k) from h_small",
+        "select k, rank() over (order by {x}) from h_small",
+        "select * from h_small a join h_small b on {x} = {x} limit 3",
+    ]).format(x=value)
+
+
 def valid_query(rng: random.Random) -> str:
     return rng.choice([
         "select count(*) from h_mid where v < {n}",
@@ -205,6 +227,44 @@ def malformed(rng: random.Random) -> Request:
     return Request("malformed", run)
 
 
+def bad_data(rng: random.Random) -> Request:
+    """An ingest whose batches a client built itself: text that is not UTF-8, string offsets
+    running backwards, into a new table or appended to one that must stay unchanged."""
+    import numpy as np
+
+    from kodiak_flight.flightsql import pack
+    from kodiak_flight.proto import FlightSql_pb2 as pb
+
+    n = rng.choice([4, 5000])
+    data = bytearray(b"k" * (2 * n))
+    offsets = np.arange(n + 1, dtype=np.int32)
+    if rng.random() < 0.5:
+        data[rng.randrange(n)] = rng.choice([0xff, 0xc3, 0x80, 0xed])
+    else:
+        offsets[1 + rng.randrange(n - 1)] += 3
+    text = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()),
+                                                  pa.py_buffer(bytes(data))])
+    batch = pa.record_batch([pa.array(range(10**6, 10**6 + n), pa.int64()),
+                             pa.array([1] * n, pa.int32()), text], names=["k", "v", "s"])
+    opts = pb.CommandStatementIngest.TableDefinitionOptions
+    append = rng.random() < 0.5
+    cmd = pb.CommandStatementIngest(
+        table="h_small" if append else f"h_new_{rng.randrange(10**6)}",
+        table_definition_options=opts(
+            if_not_exist=opts.TABLE_NOT_EXIST_OPTION_CREATE,
+            if_exists=opts.TABLE_EXISTS_OPTION_APPEND if append
+            else opts.TABLE_EXISTS_OPTION_FAIL))
+
+    def run(c: flight.FlightClient, call: flight.FlightCallOptions) -> Any:
+        writer, reader = c.do_put(flight.FlightDescriptor.for_command(pack(cmd)),
+                                  batch.schema, call)
+        writer.write_batch(batch)
+        writer.done_writing()
+        reader.read()
+        writer.close()
+    return Request("bad_data", run)
+
+
 GENERATORS: list[tuple[float, str, Callable[[random.Random], str] | None]] = [
     (0.25, "token_soup", token_soup),
     (0.15, "mutated", mutated),
@@ -215,13 +275,15 @@ GENERATORS: list[tuple[float, str, Callable[[random.Random], str] | None]] = [
     (0.10, "valid", valid_query),
     (0.05, "write", harmless_write),
     (0.20, "malformed", None),
+    (0.04, "keyless_values", keyless_values),
+    (0.03, "bad_data", None),
 ]
 
 
 def generate(rng: random.Random) -> Request:
     _, kind, gen = rng.choices(GENERATORS, weights=[g[0] for g in GENERATORS])[0]
     if gen is None:
-        return malformed(rng)
+        return malformed(rng) if kind == "malformed" else bad_data(rng)
     return sql_request(kind, gen(rng))
 
 

@@ -19,6 +19,7 @@ from engine import errors as engine_errors
 from .access.policies import restricted
 from .catalog import Resolver, fold
 from .errors import BindError, NotSupportedError
+from .incoming import checked
 from .types import declared_schema
 
 IF_MISSING = ("create", "fail")
@@ -74,7 +75,7 @@ def ingest(tx: Any, resolver: Resolver, target: IngestTarget, data: pa.RecordBat
         exists = False
     if not exists:
         tx.create_table(name, declared_schema(schema))
-    return tx.insert(name, data)
+    return tx.insert(name, checked(data, "ingest"))
 
 
 def _check_rights(resolver: Resolver, name: str, exists: bool, target: IngestTarget) -> None:

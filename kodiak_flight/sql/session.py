@@ -37,6 +37,7 @@ from .execution import ExecContext
 from .executor import Executor
 from .expr import ParamProbe
 from .functions import generation as function_generation
+from .incoming import check_table
 from .ingest import IngestTarget, ingest
 from .internal import reported
 from .interrupt import Interrupt
@@ -528,6 +529,7 @@ def _param_rows(params: pa.RecordBatch | pa.Table | None) -> list[list[pa.Scalar
     t = _as_table(params)
     if t.num_columns == 0:
         return None
+    check_table(t, "parameter")
     if t.num_rows == 1:  # a prepared query's usual binding
         return [[c[0] for c in t.columns]]
     cols = [c.combine_chunks() if c.num_chunks else pa.array([], c.type) for c in t.columns]

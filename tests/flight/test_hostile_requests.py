@@ -14,7 +14,8 @@ def test_hostile_requests():
     assert not report.internal, report.summary()
     kinds = {kind for kind, _ in report.outcomes}
     assert kinds >= {"token_soup", "deep_nesting", "huge_literal", "cartesian", "regex",
-                     "malformed", "valid"}, kinds
+                     "malformed", "valid", "keyless_values", "bad_data"}, kinds
+    assert report.outcomes[("bad_data", "refused")] > 0, report.summary()
     assert report.outcomes[("valid", "answered")] > 0, report.summary()
 
 
