@@ -16,7 +16,7 @@ import typer
 
 from .. import logs
 from ..config import Config
-from . import allocator
+from . import allocator, collector
 from .discovery import record, remove
 from .options import DataDirOpt, load_config
 
@@ -316,6 +316,7 @@ def run(s: ServeSettings, auth: Any, certs: list[Any] | None, client_ca: bytes |
         db.close()
         port_free(s.host, s.port)
         fail(f"cannot serve on {s.host}:{s.port}: {exc}", 1)
+    collector.settle()  # the start-up's objects out of the garbage collector's walks
     stop = stop_on_signals()
     uri = server_uri("grpc+tls" if certs else "grpc", connectable_host(s.host), server.port)
     record(s.data_dir, uri, s.tls_cert if certs else None)
