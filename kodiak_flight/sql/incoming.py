@@ -4,8 +4,10 @@ Arrow's IPC reader checks that each buffer is as long as its message says, not w
 buffers hold: a string column's offsets may run backwards or past its bytes, and its bytes
 need not be UTF-8 (a client that builds arrays itself can send either). Stored, such a
 column breaks every later query that reads it, and kernels trust offsets. Bulk ingest and
-bound parameters pass through ``checked`` / ``check_table``: Arrow's full validation for
-small data and for nested columns; for large text and binary columns the offsets by numpy
+bound parameters pass through ``checked`` / ``check_table``: fixed-width columns by their
+buffers' sizes alone (a decimal's full check, that each value fits its precision, cost
+2.5% of an ingest's CPU); Arrow's full validation for small and nested columns (a
+dictionary's indices, a list's offsets); for large text and binary columns the offsets by numpy
 and the bytes by one pass (ASCII, the common case, is one OR over 8-byte words; anything
 else goes to Arrow's UTF-8 check), about a tenth of the full validation's time on TPC-H's
 strings.
@@ -58,6 +60,9 @@ def _check(col: pa.Array) -> None:
     t = col.type
     flat = pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) \
         or pa.types.is_large_binary(t)
+    if pa.types.is_primitive(t) or pa.types.is_decimal(t) or pa.types.is_fixed_size_binary(t):
+        col.validate()  # fixed width: the buffers' sizes are all there is to check
+        return
     if len(col) <= SMALL or not flat:
         col.validate(full=True)
         return
