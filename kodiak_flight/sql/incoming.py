@@ -51,7 +51,7 @@ def check_columns(names: list[str], columns: list[pa.Array], what: str) -> None:
         except pa.ArrowInvalid as e:
             text = "is not valid UTF-8" in str(e) or "Invalid UTF8" in str(e)
             problem = "holds text that is not valid UTF-8 (send such values as binary)" \
-                if text else "is malformed (its offsets or lengths are inconsistent)"
+                if text else "is malformed (its offsets, lengths or indices are inconsistent)"
             raise ExecutionError(f"{what}: column {name!r} {problem}; nothing was stored") \
                 from None
 

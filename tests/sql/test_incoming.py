@@ -41,6 +41,10 @@ CASES = {
                                pa.binary()), "malformed"),
     "nested bad text": (pa.ListArray.from_arrays(pa.array([0, 2, 4], pa.int32()), BAD_TEXT),
                         "not valid UTF-8"),
+    "dictionary index past its values": (pa.DictionaryArray.from_buffers(
+        pa.dictionary(pa.int32(), pa.string()), 3,
+        [None, pa.py_buffer(np.array([0, 5, 1], np.int32).tobytes())], pa.array(["a", "b"])),
+        "malformed"),
 }
 
 
