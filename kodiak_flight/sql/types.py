@@ -193,6 +193,14 @@ def groupable(t: pa.DataType) -> bool:
     return not pa.types.is_nested(normalize(t))
 
 
+def listable(t: pa.DataType) -> bool:
+    """Whether Acero's ``hash_list`` gathers values of ``t`` per group (the aggregates
+    finished from value lists: list, string_agg, mode, arg_min ...): not durations,
+    intervals or nested values."""
+    t = normalize(t)
+    return not (pa.types.is_nested(t) or pa.types.is_interval(t) or pa.types.is_duration(t))
+
+
 def check_key(t: pa.DataType, clause: str, *, order: bool) -> None:
     """Refuse ``clause`` (ORDER BY, GROUP BY, DISTINCT, PARTITION BY ...) over values of a
     type it cannot order (``order``) or group, in SQL's words, before anything runs."""

@@ -51,6 +51,8 @@ def _boundaries(sorted_cols: list[pa.Array], n: int) -> np.ndarray:
     for a in sorted_cols:
         if n < 2:
             break
+        if pa.types.is_null(a.type):
+            continue  # all NULL: one run
         cur, prev = a.slice(1), a.slice(0, n - 1)
         ne = pc.fill_null(pc.not_equal(cur, prev), True)
         both_null = pc.and_(pc.is_null(cur), pc.is_null(prev))

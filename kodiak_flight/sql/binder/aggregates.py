@@ -9,11 +9,11 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import functions as F
-from ..errors import BindError, NotSupportedError
+from ..errors import BindError, NotSupportedError, SqlTypeError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..plan import AggCall
 from ..scope import Scope
-from ..types import check_key
+from ..types import check_key, listable, sql_name
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, new_id
 
@@ -109,7 +109,8 @@ class AggregateBinder(BinderState):
             if order_items:
                 raise NotSupportedError(f"{name}(... ORDER BY ...) is not supported")
             order_items, args = [exp.Ordered(this=args[1])], args[:1]
-        cond = F.as_condition(self.expr(filt, scope)) if filt is not None else None
+        with self.windows(False):  # type: ignore[attr-defined]
+            cond = F.as_condition(self.expr(filt, scope)) if filt is not None else None
         if cond is not None and contains_aggregate(filt):
             raise BindError("aggregate functions are not allowed in FILTER")
         if cond is not None and fn.name == "count_star":
@@ -117,7 +118,8 @@ class AggregateBinder(BinderState):
         arg_id = None
         types: list[pa.DataType] = []
         if args:
-            e = self._agg_argument(fn, args[0], cond, scope)
+            with self.windows(False):  # type: ignore[attr-defined]
+                e = self._agg_argument(fn, args[0], cond, scope)
             arg_id = new_id()
             agg.pre[arg_id] = e
             types = [e.type]
@@ -127,6 +129,9 @@ class AggregateBinder(BinderState):
             raise NotSupportedError(f"{func}(DISTINCT ...) is not supported")
         if distinct and types:
             check_key(types[0], f"{name}(DISTINCT ...)", order=False)
+        if types and fn.aggregate is not None and fn.aggregate.via_list \
+                and not listable(types[0]):
+            raise SqlTypeError(f"{name} is not defined for {sql_name(types[0])}")
         rt = F.result_type(fn, types, name)
         c = AggCall(new_id(), func, arg_id, rt, distinct, extra, order)
         agg.aggs.append(c)
@@ -199,6 +204,11 @@ class AggregateBinder(BinderState):
         if order_items and use == "used":
             for o in order_items:
                 oe = self.expr(o.this, scope)
+                what = f"{fn.name}'s second argument" if fn.aggregate.by_argument \
+                    else f"{fn.name}(... ORDER BY ...)"
+                check_key(oe.type, what, order=True)
+                if fn.aggregate.via_list and not listable(oe.type):
+                    raise SqlTypeError(f"{what} is not defined for {sql_name(oe.type)}")
                 oid = new_id()
                 agg.pre[oid] = oe
                 order.append((oid, bool(o.args.get("desc")), bool(o.args.get("nulls_first"))))

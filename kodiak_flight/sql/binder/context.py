@@ -182,6 +182,9 @@ class BinderState:
         self.scope: Scope | None = None
         self.window_calls: list[WindowCall] = []
         self.named_windows: dict[str, exp.Window] = {}
+        # True while binding what may call window functions (the select list, ORDER BY and
+        # QUALIFY); WHERE, GROUP BY, HAVING, ON and aggregates' arguments may not
+        self.windows_allowed = False
         # a correlated subquery decorrelated over a domain (``correlated.Domain``): its
         # block reads the domain's columns in place of the outer ones
         self.domain: Any = None

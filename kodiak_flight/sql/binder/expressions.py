@@ -26,7 +26,7 @@ from ..pl import inline
 from ..pl import types as user_types
 from ..scope import Scope
 from ..secrets.reveal import reveal
-from ..types import from_sql, is_string, sql_name
+from ..types import check_key, from_sql, is_string, sql_name
 from . import quantified
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
@@ -294,6 +294,7 @@ class ExpressionBinder(BinderState):
         x = self.expr(n.this, s, g)
         q = n.args.get("query")
         if q is not None:
+            check_key(x.type, "IN (subquery)", order=False)  # (it runs as a join on x)
             return self.in_subquery(x, q, s, g)
         if n.args.get("unnest") is not None:
             raise NotSupportedError("IN UNNEST is not supported")

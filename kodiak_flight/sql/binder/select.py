@@ -217,12 +217,14 @@ class SelectBinder(BinderState):
         agg = AggState(key_asts, key_cols[:len(key_asts)])
         agg.extra_keys = key_cols[len(key_asts):]
         agg.pre = pre
-        sel_exprs = [(name, self.expr(e, scope, agg)) for name, e in items]
+        with self.windows(True):
+            sel_exprs = [(name, self.expr(e, scope, agg)) for name, e in items]
         having_expr = F.as_condition(self.expr(having.this, scope, agg)) \
             if having is not None else None
-        order_bound = self._bind_order_items(order, items, sel_exprs, scope, agg)
-        qualify_expr = F.as_condition(self.expr(qualify_ast, scope, agg)) \
-            if qualify_ast is not None else None
+        with self.windows(True):
+            order_bound = self._bind_order_items(order, items, sel_exprs, scope, agg)
+            qualify_expr = F.as_condition(self.expr(qualify_ast, scope, agg)) \
+                if qualify_ast is not None else None
         plan = Aggregate(Project(self.plan, list(agg.pre.items())), [c.id for c in key_cols],
                          agg.aggs)
         if self.domain is not None and group is None:
@@ -242,10 +244,11 @@ class SelectBinder(BinderState):
         """A block without aggregation: outputs, ORDER BY and QUALIFY over ``plan`` (which a
         correlated scalar subquery in them extends with a join)."""
         self.plan = plan
-        sel_exprs = [(name, self.expr(e, scope)) for name, e in items]
-        order_bound = self._bind_order_items(order, items, sel_exprs, scope, None)
-        qualify_expr = F.as_condition(self.expr(qualify_ast, scope)) \
-            if qualify_ast is not None else None
+        with self.windows(True):
+            sel_exprs = [(name, self.expr(e, scope)) for name, e in items]
+            order_bound = self._bind_order_items(order, items, sel_exprs, scope, None)
+            qualify_expr = F.as_condition(self.expr(qualify_ast, scope)) \
+                if qualify_ast is not None else None
         return _Outputs(self.plan, sel_exprs, order_bound, qualify_expr, list(corr_eq), None)
 
     def expand_select(self, sel: exp.Select, scope: Scope

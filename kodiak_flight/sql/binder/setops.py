@@ -35,6 +35,8 @@ class SetOpBinder(BinderState):
                             f"({len(left.cols)} and {len(right.cols)})")
         types = [common_type(a.type, b.type, f"{kind.upper()} column {a.name!r}")
                  for a, b in zip(left.cols, right.cols, strict=True)]
+        if kind != "union":  # NULL columns compare as INTEGER NULLs (DuckDB's type for them)
+            types = [pa.int32() if pa.types.is_null(t) else t for t in types]
         lplan = conform(left, types)
         rplan = conform(right, types)
         ids = lplan.out_ids()

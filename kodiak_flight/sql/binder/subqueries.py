@@ -16,7 +16,7 @@ from ..errors import BindError
 from ..expr import Call, Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit
 from ..plan import Filter, Join, Limit, Node, Project
 from ..scope import Scope
-from ..types import common_type
+from ..types import check_key, common_type
 from .aggregates import AggState
 from .context import new_id
 from .correlated import CorrelatedBinder
@@ -83,6 +83,7 @@ class SubqueryBinder(CorrelatedBinder):
                 self.remember(inner_q, scope, "in", d)
                 return False  # NOT IN's NULLs per outer row: a mark join
             lhs = self.expr(node.this, scope)
+            check_key(lhs.type, "IN (subquery)", order=False)  # (a semi join on it)
             c = sub.cols[0]
             lhs = F.coerce_literal(lhs, c.type)  # 'hello' IN (SELECT int): the cast fails
             lkeys = [lhs] + [o for _, o in sub.corr_keys]

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -11,7 +13,7 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..errors import BindError, NotSupportedError
-from ..expr import Col, Expr, Lit
+from ..expr import Col, Expr, Lit, cast
 from ..functions.windows import shape
 from ..plan import SortKey, WindowCall
 from ..scope import Scope
@@ -31,8 +33,25 @@ def contains_window(node: exp.Expression) -> bool:
 class WindowBinder(BinderState):
     """Binds window function calls into the block's ``window_calls``."""
 
+    @contextlib.contextmanager
+    def windows(self, allowed: bool) -> Iterator[None]:
+        """Bind what is inside with window functions allowed or not (``windows_allowed``)."""
+        before, self.windows_allowed = self.windows_allowed, allowed
+        try:
+            yield
+        finally:
+            self.windows_allowed = before
+
     def _x_Window(self, node: exp.Window, scope: Scope, agg: AggState | None) -> Expr:
         """``f(...) OVER (...)``: a ``WindowCall`` of the block, read back as a column."""
+        if not self.windows_allowed:
+            raise BindError("window functions are allowed only in the select list, ORDER BY "
+                            "and QUALIFY (not in WHERE, GROUP BY, HAVING, ON, FILTER, an "
+                            "aggregate's or another window function's arguments)")
+        with self.windows(False):
+            return self._window_call(node, scope, agg)
+
+    def _window_call(self, node: exp.Window, scope: Scope, agg: AggState | None) -> Expr:
         node = self._resolve_named(node)
         fn = node.this
         ignore_nulls = False
@@ -55,7 +74,9 @@ class WindowBinder(BinderState):
             func, raw_args = F.require("count_star"), []
         F.check_arity(func, len(raw_args), name)
         args = [self.expr(a, scope, agg) for a in raw_args]
-        part = [self.expr(p, scope, agg) for p in node.args.get("partition_by") or []]
+        # a NULL-typed key puts every row in one partition, as an INTEGER NULL does
+        part = [p if not pa.types.is_null(p.type) else cast(p, pa.int32())
+                for p in (self.expr(p, scope, agg) for p in node.args.get("partition_by") or [])]
         for p in part:
             check_key(p.type, "PARTITION BY", order=True)  # (partitions are found by sorting)
         order = []

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from engine import predicate as P
 
-from ..expr import Call, Col, Expr, Lit, and_all
+from ..expr import Call, Col, Expr, Lit, and_all, cast
 from ..optimizer import estimate
 from ..optimizer.cardinality import col_ndv
 from ..plan import Filter, Join, Node, Project, Scan
@@ -24,6 +24,7 @@ from .int_tests import cheap_members
 from .kernels import evaluate
 from .nested_loop import applies as nested_loop_applies
 from .nested_loop import run_nested_loop
+from .nested_payload import carried
 
 # A join whose one side is expected to have at most this many rows, and the other side to be
 # a table scan at least INDEX_JOIN_RATIO times larger, looks the small side's keys up through
@@ -73,6 +74,8 @@ def run_join(ex: Executor, node: Join) -> Out:
         left, right = key_filtered_inputs(ex, node, *found)
     else:
         left, right = ex.run(node.left), ex.run(node.right)
+    if (out := carried(ex, node, left, right)) is not None:
+        return out  # lists, structs or maps set aside around Acero's join
     lids, rids = node.left.out_ids(), node.right.out_ids()
     lkeys, rkeys = node.left_keys, node.right_keys
     ldecl, rdecl = ex.as_decl(left), ex.as_decl(right)
@@ -141,10 +144,13 @@ def keyed(ex: Executor, decl: ac.Declaration, ids: list[str], keys: list[Expr], 
           ) -> tuple[ac.Declaration, list[str]]:
     """``decl`` with the join ``keys`` as columns (computed ones named ``prefix<n>``), and
     their names."""
-    if all(isinstance(k, Col) for k in keys):
+    if all(isinstance(k, Col) and not pa.types.is_null(k.type) for k in keys):
         return decl, [k.id for k in keys]  # type: ignore[attr-defined]
     names = [f"{prefix}{n}" for n in range(len(keys))]
-    exprs = [pc.field(i) for i in ids] + [ex.compile(k) for k in keys]
+    # a NULL-typed key (an all-NULL column) matches nothing; Acero takes no such key
+    exprs = [pc.field(i) for i in ids] + [
+        ex.compile(k) if not pa.types.is_null(k.type) else ex.compile(cast(k, pa.int32()))
+        for k in keys]
     proj = ac.Declaration("project", ac.ProjectNodeOptions(exprs, ids + names))
     return seq(decl, proj), names
 

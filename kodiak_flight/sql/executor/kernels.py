@@ -61,5 +61,7 @@ def zero(t: pa.DataType) -> pa.Scalar:
         return pa.scalar(None)
     if pa.types.is_interval(t):
         return pa.scalar((0, 0, 0), t)
+    if pa.types.is_fixed_size_binary(t):
+        return pa.scalar(bytes(t.byte_width), t)
     return pa.scalar(0).cast(t) if not pa.types.is_temporal(t) else \
         pa.scalar(0, pa.int32() if pa.types.is_date32(t) else pa.int64()).cast(t)

@@ -115,4 +115,7 @@ def as_float(values: pa.Array) -> np.ndarray:
     if pa.types.is_temporal(t):
         width = pa.int32() if t.bit_width == 32 else pa.int64()
         return values.cast(width).to_numpy(zero_copy_only=False).astype(np.float64)
-    return values.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    # integers past 2**53 round to the nearest double (the result is a DOUBLE), which
+    # Arrow's safe cast refuses
+    return values.cast(pa.float64(), safe=not pa.types.is_integer(t)) \
+        .to_numpy(zero_copy_only=False)

@@ -51,8 +51,10 @@ def distinct_semi_join(ex: Executor, node: SetOp, left: Out, right: Out) -> ac.D
         z = zero(types[li])
         for side, i, exprs, names in (("l", li, lexprs, lnames), ("r", ri, rexprs, rnames)):
             exprs.append(pc.field(i).is_null())
-            exprs.append(pc.Expression._call("coalesce", [pc.field(i), pc.scalar(z)]))
-            names.extend([f"__{side}n{n}", f"__{side}v{n}"])
+            names.append(f"__{side}n{n}")
+            if not pa.types.is_null(types[li]):  # (an all-NULL column: the flag is all)
+                exprs.append(pc.Expression._call("coalesce", [pc.field(i), pc.scalar(z)]))
+                names.append(f"__{side}v{n}")
     lproj = seq(ldist, ac.Declaration("project", ac.ProjectNodeOptions(
         [pc.field(i) for i in ids] + lexprs, ids + lnames)))
     rproj = seq(ex.as_decl(right), ac.Declaration("project", ac.ProjectNodeOptions(

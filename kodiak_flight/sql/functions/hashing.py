@@ -234,6 +234,8 @@ def _hash(args: list[Expr]) -> Expr:
     e = args[0]
     if pa.types.is_null(e.type):
         return Lit(_NULL_HASH, pa.uint64())
+    if pa.types.is_nested(e.type) or pa.types.is_interval(e.type):  # (no text to hash)
+        raise SqlTypeError(f"hash is not defined for {sql_name(e.type)}")
     return udf("hash", _hash_kernel, [e], pa.uint64(), "hash")
 
 
