@@ -612,13 +612,21 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
     none = cnt == 0
     t = a.type
     if f == "sum" and (pa.types.is_integer(t) or pa.types.is_boolean(t)):
-        v = pc.fill_null(a.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-        return pa.array(sums(v), pa.int64(), mask=none).cast(c.type)
+        # UBIGINT sums in uint64 (as the grouped sum does), every other integer in int64
+        wide = pa.uint64() if pa.types.is_uint64(t) else pa.int64()
+        v = pc.fill_null(a.cast(wide), 0).to_numpy(zero_copy_only=False)
+        from .executor.sum_check import overflow, wrapped
+
+        exact = sums(v)
+        if wrapped(exact, sums(v.astype(np.float64))):  # (numpy's sums wrap as Arrow's do)
+            raise overflow(c.type)
+        return pa.array(exact, wide, mask=none).cast(c.type)
     if f == "sum" and pa.types.is_decimal(t):
         un = _decimal_unscaled(pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a)
         if un is not None and _sums_fit(un):
             return _decimal_from_unscaled(sums(un), c.type, none)
-    v = pc.fill_null(a.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+    v = pc.fill_null(a.cast(pa.float64(), safe=not pa.types.is_integer(t)), 0.0) \
+        .to_numpy(zero_copy_only=False)  # (integers past 2**53 round, as in any average)
     if f in ("sum", "avg"):
         s = _narrow_float_sums(v, lo, hi, empty) \
             if pa.types.is_floating(t) and whole is None else None

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from ..errors import ExecutionError
 from ..functions import aggregate_spec
 from ..plan import AggCall, Aggregate, Node, Project
-from . import runs
+from . import runs, sum_check
 from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
@@ -96,12 +96,24 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
              for t, fn, o, n in agg_specs(a)]
     if is_small(inp):
         assert inp.table is not None
-        return Out(table=scalar_aggregates(inp.table, node, specs), ordered=True)
+        small = scalar_aggregates(inp.table, node, specs)
+        sum_check.verify(node, {a.id: small.column(a.id) for a in node.aggs},
+                         {a.id: pc.sum(inp.table.column(a.arg).cast(pa.float64(), safe=False))
+                          for a in sum_check.checked(node)})
+        return Out(table=small, ordered=True)
     if inp.reader is not None and all(a.func == "count_star" for a in node.aggs):
         return Out(table=counts_table(node, counted_rows_of(ex, inp.reader)), ordered=True)
-    decl = seq(ex.as_decl(inp), ac.Declaration("aggregate",
-                                               ac.AggregateNodeOptions(specs, keys=[])))
+    decl = ex.as_decl(inp)
+    if extra := sum_check.float_inputs(node):
+        in_ids = node.input.out_ids()
+        decl = seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
+            [pc.field(i) for i in in_ids] + [e for _, e in extra],
+            in_ids + [n for n, _ in extra])))
+    specs += sum_check.float_specs(node, "sum", aggregate_spec("sum").options)
+    decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=[])))
     t = ex.as_table(Out(decl=decl))
+    sum_check.verify(node, {a.id: t.column(a.id) for a in node.aggs},
+                     {a.id: t.column(a.id + sum_check.SUFFIX) for a in sum_check.checked(node)})
     types = dict(node.output)
     arrays = [chunk(t.column(a.id)).cast(types[a.id]) for a in node.aggs]
     return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
@@ -150,16 +162,20 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     aggregates computed from value lists finished."""
     keys = list(node.keys)
     decl = ex.as_decl(inp)
-    if not keys:
+    extra = sum_check.float_inputs(node) + ([] if keys else [("__g", pc.scalar(0))])
+    if extra:
         in_ids = node.input.out_ids()
-        exprs = [pc.field(i) for i in in_ids] + [pc.scalar(0)]
-        decl = seq(decl, ac.Declaration("project",
-                                        ac.ProjectNodeOptions(exprs, in_ids + ["__g"])))
-        keys = ["__g"]
+        exprs = [pc.field(i) for i in in_ids] + [e for _, e in extra]
+        decl = seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
+            exprs, in_ids + [n for n, _ in extra])))
+    keys = keys or ["__g"]
     specs, constant = constant_list_specs([sp for a in node.aggs for sp in agg_specs(a)],
                                           constant_ids(node.input))
+    specs += sum_check.float_specs(node, "hash_sum", aggregate_spec("sum").options)
     decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=keys)))
     t = repeat_constants(ex.as_table(Out(decl=decl)), constant)
+    sum_check.verify(node, {a.id: t.column(a.id) for a in node.aggs},
+                     {a.id: t.column(a.id + sum_check.SUFFIX) for a in sum_check.checked(node)})
     cols = {}
     for a in node.aggs:
         order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from ..optimizer.util import column_source
 from ..plan import AggCall, Aggregate
+from . import sum_check
 from .int_tests import INTS, ints
 
 FUNCS = ("count", "count_star", "sum", "min", "max")
@@ -200,10 +201,17 @@ def hashed(node: Aggregate, keys: pa.Array, vals: list[np.ndarray],
     ids = node.out_ids()
     cols = [keys] + [as_arrow(a, node, v, c) for a, v, c in
                      zip(node.aggs, vals, cnts, strict=True)]
-    t = pa.Table.from_arrays(cols, names=ids)
+    checked = sum_check.checked(node)
+    twins = [pa.array(vals[node.aggs.index(a)].astype(np.float64)) for a in checked]
+    t = pa.Table.from_arrays(cols + twins,
+                             names=ids + [a.id + sum_check.SUFFIX for a in checked])
     out = t.group_by(ids[0], use_threads=False).aggregate(
-        [(a.id, COMBINE[a.func]) for a in node.aggs])
-    return out.rename_columns(ids)  # (the key first, then the aggregates in order)
+        [(a.id, COMBINE[a.func]) for a in node.aggs] +
+        [(a.id + sum_check.SUFFIX, "sum") for a in checked])
+    n = len(node.aggs)
+    sum_check.verify(node, {a.id: out.column(1 + k) for k, a in enumerate(node.aggs)},
+                     {a.id: out.column(1 + n + k) for k, a in enumerate(checked)})
+    return out.select(list(range(1 + n))).rename_columns(ids)  # (the key, the aggregates)
 
 
 def as_arrow(a: AggCall, node: Aggregate, v: np.ndarray, count: np.ndarray) -> pa.Array:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..expr import Expr, cast
-from ..types import is_numeric, is_temporal, sortable
+from ..types import groupable, is_numeric, is_temporal, sortable
 from .operators import as_condition
 from .registry import AGGREGATE, AggregateSpec, Function, first_type, register, returns
 from .strings import to_string
@@ -110,7 +110,7 @@ _agg("any_value", AggregateSpec("hash_min", _SKIP_NULLS, plain_distinct=True,
      first_type, "value", aliases=("first", "arbitrary"), accepts=_ordered)
 _agg("approx_count_distinct", AggregateSpec("hash_count_distinct", _COUNT_VALID,
                                             plain_distinct=True, empty=0),
-     _INT64, "generic", aliases=("approx_distinct",), doc="exact, in fact")
+     _INT64, "generic", aliases=("approx_distinct",), accepts=groupable, doc="exact, in fact")
 _agg("string_agg", AggregateSpec("hash_list", prepare=to_string, parameter="separator",
                                  order_by="used", window_distinct=True),
      returns(pa.string()), "generic", hi=2, aliases=("group_concat", "listagg"),

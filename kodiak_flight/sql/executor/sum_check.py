@@ -1,0 +1,74 @@
+"""An integer SUM that leaves its type raises instead of wrapping around.
+
+Arrow's sum kernels (Acero's ``hash_sum`` and ``sum``, ``pc.sum``) add integers in 64 bits
+and wrap on overflow: five rows of 2**62 summed to 2**62, a wrong answer given as a right
+one. Each integer SUM is computed a second time over its values as doubles; where the two
+differ by more than 2**62 the integer sum wrapped (a double's rounding over any number of
+int64 values stays far below that, a wrap moves the sum by 2**64), and the query stops
+with an error that says so. DuckDB widens such sums to HUGEINT instead; here the user
+casts the argument (``sum(x::HUGEINT)``, ``sum(x::DOUBLE)``). The grouping by runs
+(``runs``) keeps its own bound and hands a batch that could overflow to the hash
+aggregation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import ExecutionError
+from ..plan import AggCall, Aggregate
+from ..types import sql_name
+
+WRAPPED = float(2 ** 62)
+SUFFIX = "__fsum"
+
+
+def checked(node: Aggregate) -> list[AggCall]:
+    """The non-DISTINCT integer SUMs of ``node`` (the ones whose kernel can wrap)."""
+    types = dict(node.input.output)
+    return [a for a in node.aggs if a.func == "sum" and not a.distinct and a.arg is not None
+            and pa.types.is_integer(types.get(a.arg, pa.null()))]
+
+
+def float_inputs(node: Aggregate) -> list[tuple[str, Any]]:
+    """(name, Arrow expression) of each checked SUM's argument as doubles."""
+    return [(a.arg + SUFFIX, pc.field(a.arg).cast(pa.float64(), safe=False))
+            for a in checked(node)]
+
+
+def float_specs(node: Aggregate, kernel: str, options: Any) -> list[tuple]:
+    """The aggregate specs summing those doubles (``kernel``: "hash_sum" or "sum")."""
+    return [(a.arg + SUFFIX, kernel, options, a.id + SUFFIX) for a in checked(node)]
+
+
+def verify(node: Aggregate, sums: dict[str, Any], floats: dict[str, Any]) -> None:
+    """Raise if any checked SUM's integer result (``sums[id]``) wrapped, going by its double
+    twin (``floats[id]``)."""
+    for a in checked(node):
+        exact = _numbers(sums[a.id])
+        approx = _numbers(floats[a.id])
+        if wrapped(exact, approx):
+            raise overflow(a.type)
+
+
+def wrapped(exact: np.ndarray, approx: np.ndarray) -> bool:
+    """Whether integer sums ``exact`` differ from their double twins by a wrap."""
+    ok = ~(np.isnan(approx))
+    return bool((np.abs(exact[ok].astype(np.float64) - approx[ok]) > WRAPPED).any())
+
+
+def overflow(t: pa.DataType) -> ExecutionError:
+    return ExecutionError(f"SUM overflowed {sql_name(t)}: the total is out of its range "
+                          "(sum a wider type: sum(x::HUGEINT) or sum(x::DOUBLE))")
+
+
+def _numbers(col: Any) -> np.ndarray:
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if isinstance(arr, pa.Scalar):
+        arr = pa.array([arr.as_py()], arr.type)
+    return pc.fill_null(arr.cast(pa.float64(), safe=False), float("nan")) \
+        .to_numpy(zero_copy_only=False)
