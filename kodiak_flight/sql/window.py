@@ -615,11 +615,11 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
         # UBIGINT sums in uint64 (as the grouped sum does), every other integer in int64
         wide = pa.uint64() if pa.types.is_uint64(t) else pa.int64()
         v = pc.fill_null(a.cast(wide), 0).to_numpy(zero_copy_only=False)
-        from .executor.sum_check import overflow, wrapped
+        from .executor import sum_check
 
         exact = sums(v)
-        if wrapped(exact, sums(v.astype(np.float64))):  # (numpy's sums wrap as Arrow's do)
-            raise overflow(c.type)
+        if sum_check.wide(t) and sum_check.wrapped(exact, sums(v.astype(np.float64))):
+            raise sum_check.overflow(c.type)  # (numpy's sums wrap as Arrow's do)
         return pa.array(exact, wide, mask=none).cast(c.type)
     if f == "sum" and pa.types.is_decimal(t):
         un = _decimal_unscaled(pc.fill_null(a, pa.scalar(0, t)) if a.null_count else a)

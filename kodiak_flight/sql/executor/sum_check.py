@@ -2,7 +2,9 @@
 
 Arrow's sum kernels (Acero's ``hash_sum`` and ``sum``, ``pc.sum``) add integers in 64 bits
 and wrap on overflow: five rows of 2**62 summed to 2**62, a wrong answer given as a right
-one. Each integer SUM is computed a second time over its values as doubles; where the two
+one. Each SUM of 64-bit integers is computed a second time over its values as doubles
+(narrower integers are added in 64 bits, which more than 2**32 rows of one group would be
+needed to leave: they are not checked, and so cost nothing more); where the two
 differ by more than 2**62 the integer sum wrapped (a double's rounding over any number of
 int64 values stays far below that, a wrap moves the sum by 2**64), and the query stops
 with an error that says so. DuckDB widens such sums to HUGEINT instead; here the user
@@ -28,10 +30,16 @@ SUFFIX = "__fsum"
 
 
 def checked(node: Aggregate) -> list[AggCall]:
-    """The non-DISTINCT integer SUMs of ``node`` (the ones whose kernel can wrap)."""
+    """The non-DISTINCT SUMs of 64-bit integers in ``node`` (the ones whose kernel can
+    wrap: a sum of INTEGER values or narrower, added in 64 bits, would need more than
+    2**32 rows in one group to leave BIGINT)."""
     types = dict(node.input.output)
     return [a for a in node.aggs if a.func == "sum" and not a.distinct and a.arg is not None
-            and pa.types.is_integer(types.get(a.arg, pa.null()))]
+            and wide(types.get(a.arg, pa.null()))]
+
+
+def wide(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) and t.bit_width == 64
 
 
 def float_inputs(node: Aggregate) -> list[tuple[str, Any]]:
