@@ -191,6 +191,9 @@ class AggCall:
     distinct: bool = False
     extra: Any = None  # separator for string_agg, quantile for quantile_*
     order: list = field(default_factory=list)  # (input id, desc, nulls_first): ordered aggs
+    # a sum whose range the planner has bounded (``integer_decimals``): not checked for a
+    # wrap at run time (``executor/sum_check``)
+    bounded: bool = False
 
     def __repr__(self) -> str:
         d = "DISTINCT " if self.distinct else ""

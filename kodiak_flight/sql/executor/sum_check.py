@@ -8,9 +8,10 @@ needed to leave: they are not checked, and so cost nothing more); where the two
 differ by more than 2**62 the integer sum wrapped (a double's rounding over any number of
 int64 values stays far below that, a wrap moves the sum by 2**64), and the query stops
 with an error that says so. DuckDB widens such sums to HUGEINT instead; here the user
-casts the argument (``sum(x::HUGEINT)``, ``sum(x::DOUBLE)``). The grouping by runs
-(``runs``) keeps its own bound and hands a batch that could overflow to the hash
-aggregation.
+casts the argument (``sum(x::HUGEINT)``, ``sum(x::DOUBLE)``). The sums of unscaled
+decimals the ``integer_decimals`` lowering makes are bounded by the data's statistics and
+checked there (``AggCall.bounded``); the grouping by runs (``runs``) keeps its own bound
+and hands a batch that could overflow to the hash aggregation, whose merge is checked.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def checked(node: Aggregate) -> list[AggCall]:
     2**32 rows in one group to leave BIGINT)."""
     types = dict(node.input.output)
     return [a for a in node.aggs if a.func == "sum" and not a.distinct and a.arg is not None
-            and wide(types.get(a.arg, pa.null()))]
+            and not a.bounded and wide(types.get(a.arg, pa.null()))]
 
 
 def wide(t: pa.DataType) -> bool:

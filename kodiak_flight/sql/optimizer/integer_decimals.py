@@ -121,7 +121,7 @@ def lowered(agg: Aggregate) -> IntegerDecimals | None:
             aggs.append(a)
             continue
         lid = new_id()
-        aggs.append(AggCall(lid, a.func, got.expr.id, pa.int64()))
+        aggs.append(AggCall(lid, a.func, got.expr.id, pa.int64(), bounded=True))
         results.append((lid, a.id))
         low.checks.append((got.value, INT64_MAX))
         if a.func == "sum":
