@@ -35,6 +35,7 @@ from .dialect import parse
 from .errors import BindError, NotSupportedError, ParameterError, TransactionError
 from .execution import ExecContext
 from .executor import Executor
+from .executor.arrow_errors import arrow_errors
 from .expr import ParamProbe
 from .functions import generation as function_generation
 from .incoming import check_table
@@ -360,8 +361,8 @@ class Session:
 
     def _run_one(self, stmt: exp.Expression, params: list[pa.Scalar] | None) -> Result:
         spec = statement_for(stmt)
-        if spec.writes:
-            return self._write(lambda ex: spec.run(ex, stmt), params)
+        if spec.writes:  # (the engine evaluates a DML's conditions: Arrow's errors in SQL's words)
+            return self._write(arrow_errors(lambda ex: spec.run(ex, stmt)), params)
         snap = self.snapshot()
         return spec.run(self._exec(snap, self._tx, params), stmt)
 

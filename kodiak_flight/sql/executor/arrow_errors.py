@@ -21,6 +21,8 @@ ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 # scalar of type int32"
 UNPARSED = re.compile(r"Failed to parse string: '(?P<value>.*)' as a scalar of type "
                       r"(?P<type>\w+)")
+# ... for a decimal: "The string 'x' is not a valid decimal128 number"
+UNPARSED_DECIMAL = re.compile(r"^The string '(?P<value>.*)' is not a valid decimal\d+ number")
 # ... and for a BOOLEAN (the only cast whose message names no type): "Failed to parse value: t"
 UNPARSED_BOOL = re.compile(r"^Failed to parse value: (?P<value>.*)$")
 
@@ -37,6 +39,11 @@ def execution_error(e: Exception) -> ExecutionError:
     m = UNPARSED_BOOL.search(msg)
     if m:
         msg = f"could not convert string '{m['value']}' to BOOLEAN"
+    if msg.startswith("Empty string cannot be converted to decimal"):
+        msg = "could not convert string '' to DECIMAL"
+    m = UNPARSED_DECIMAL.search(msg)
+    if m:
+        msg = f"could not convert string '{m['value']}' to DECIMAL"
     return ExecutionError(msg)
 
 

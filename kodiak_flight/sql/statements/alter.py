@@ -42,8 +42,11 @@ def renamed(ctx: Context, info: Any, new: exp.Table) -> str:
 
 def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
     info = existing_table(ctx, node.this, "create")
+    names = {n.lower() for n in info.schema.names}
     for action in node.args.get("actions") or []:
         if isinstance(action, exp.ColumnDef):
+            if action.args.get("exists") and action.name.lower() in names:
+                continue  # ADD COLUMN IF NOT EXISTS of a column it has
             t = from_sql(action.args["kind"], ctx.user_type)
             default = None
             nullable = True
@@ -60,6 +63,8 @@ def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
                           default=default)
         elif isinstance(action, exp.Drop):
             for col in action.args.get("tables") or []:
+                if action.args.get("exists") and col.name.lower() not in names:
+                    continue  # DROP COLUMN IF EXISTS of a column it lacks
                 tx.drop_column(info.name, col.name)
         elif isinstance(action, exp.RenameColumn):
             tx.rename_column(info.name, action.this.name, action.args["to"].name)

@@ -18,7 +18,7 @@ from ..expr import Col, Expr, Lit, cast, cast_array, substitute, to_arrow
 from ..functions import as_condition
 from ..optimizer import optimize, to_engine_predicate
 from ..scope import ColInfo, Scope
-from ..types import normalize
+from ..types import normalize, sql_name
 from .registry import Statement
 
 
@@ -146,9 +146,12 @@ def cast_table(data: pa.Table, types: list[pa.DataType]) -> pa.Table:
         if c.type != t:
             try:
                 c = cast_array(c, t)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                raise BindError(f"cannot insert {c.type} values into a {t} column: "
-                                f"{str(e).splitlines()[0]}") from None
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
+                why = str(e).splitlines()[0]  # a value out of range says which; no cast, not
+                detail = "" if isinstance(e, pa.ArrowNotImplementedError | pa.ArrowTypeError) \
+                    else f": {why}"
+                raise BindError(f"cannot insert {sql_name(c.type)} values into a "
+                                f"{sql_name(t)} column{detail}") from None
         cols.append(c)
     return pa.Table.from_arrays(cols, names=data.column_names)
 
