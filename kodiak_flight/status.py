@@ -128,8 +128,9 @@ def to_flight(exc: BaseException, *, what: str = "request") -> BaseException:
     message = str(exc) or type(exc).__name__
     for module, name in _lineage(exc):
         out = None
-        if module == _SQL_MODULE:
-            out = _from_sql(name, type(exc).__name__, message, exc)
+        if module == _SQL_MODULE:  # (``TypeError_`` is known to users as SqlTypeError)
+            kind = "SqlTypeError" if type(exc).__name__ == "TypeError_" else type(exc).__name__
+            out = _from_sql(name, kind, message, exc)
         elif module == _ENGINE_MODULE:
             out = _from_engine(name, type(exc).__name__, message, what)
         if out is not None:
