@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -211,7 +211,7 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         return Lit(None, to)
     if is_const(e) and pa.types.is_decimal(to) and isinstance(e.value, (int, Decimal)) \
             and not isinstance(e.value, bool):
-        v = Decimal(e.value).quantize(Decimal(1).scaleb(-to.scale))
+        v = Decimal(e.value).quantize(Decimal(1).scaleb(-to.scale), ROUND_HALF_UP)
         if len(v.as_tuple().digits) > to.precision:
             raise ExecutionError(f"{e.value} does not fit in {sql_name(to)}")
         return Lit(v, to)
@@ -235,9 +235,20 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         e = call("round", [e], pc.RoundOptions(0, "half_towards_infinity"))
         e = call("round", [call("divide", [e, Lit(scale, pa.float64())])],
                  pc.RoundOptions(to.scale, "half_towards_infinity"))
+    if pa.types.is_decimal(to) and pa.types.is_decimal(e.type) and to.scale < e.type.scale:
+        # to fewer decimals: round half away from zero (Arrow's cast truncates 1.005 to 1.00),
+        # with a digit of headroom for a carry (99.995 -> 100.00)
+        p = min(e.type.precision + 1, 38)
+        e = call("round", [call("cast", [e], pc.CastOptions(pa.decimal128(p, e.type.scale)))],
+                 pc.RoundOptions(to.scale, "half_towards_infinity"))
+    # a float is rounded above: what truncation could lose now is a value out of the
+    # integer's range (inf, NaN, 1e300), which must fail, not become its least value; a
+    # decimal, rounded to the target's scale, must fit its precision (10**18 AS DECIMAL(18,3))
+    exact = pa.types.is_floating(e.type) and pa.types.is_integer(to)
+    fits = pa.types.is_decimal(e.type) and pa.types.is_decimal(to)  # (rounded above)
     return call("cast", [e], pc.CastOptions(to, allow_int_overflow=not safe,
-                                            allow_decimal_truncate=True,
-                                            allow_float_truncate=True),
+                                            allow_decimal_truncate=not fits,
+                                            allow_float_truncate=not exact),
                 what=f"CAST to {sql_name(to)}")
 
 

@@ -18,7 +18,7 @@ from . import runs, sum_check
 from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
-from .kernels import chunk
+from .kernels import chunk, unsigned_zero
 from .quantiles import quantile
 from .scan import scan_below
 
@@ -94,9 +94,13 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     """No GROUP BY: scalar aggregation (one row, even over no input)."""
     specs = [(t, fn.removeprefix("hash_"), o, n) for a in node.aggs
              for t, fn, o, n in agg_specs(a)]
+    signed = signed_zero_ids(node)
     if is_small(inp):
         assert inp.table is not None
-        small = scalar_aggregates(inp.table, node, specs)
+        t = inp.table
+        for i in signed:
+            t = t.set_column(t.schema.get_field_index(i), i, pc.add(t.column(i), 0.0))
+        small = scalar_aggregates(t, node, specs)
         sum_check.verify(node, {a.id: small.column(a.id) for a in node.aggs},
                          {a.id: pc.sum(inp.table.column(a.arg).cast(pa.float64(), safe=False))
                           for a in sum_check.checked(node)})
@@ -104,11 +108,12 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     if inp.reader is not None and all(a.func == "count_star" for a in node.aggs):
         return Out(table=counts_table(node, counted_rows_of(ex, inp.reader)), ordered=True)
     decl = ex.as_decl(inp)
-    if extra := sum_check.float_inputs(node):
+    extra = sum_check.float_inputs(node)
+    if extra or signed:
         in_ids = node.input.out_ids()
         decl = seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
-            [pc.field(i) for i in in_ids] + [e for _, e in extra],
-            in_ids + [n for n, _ in extra])))
+            [pc.field(i) if i not in signed else unsigned_zero(pc.field(i)) for i in in_ids]
+            + [e for _, e in extra], in_ids + [n for n, _ in extra])))
     specs += sum_check.float_specs(node, "sum", aggregate_spec("sum").options)
     decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=[])))
     t = ex.as_table(Out(decl=decl))
@@ -163,9 +168,11 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     keys = list(node.keys)
     decl = ex.as_decl(inp)
     extra = sum_check.float_inputs(node) + ([] if keys else [("__g", pc.scalar(0))])
-    if extra:
+    signed = signed_zero_ids(node)
+    if extra or signed:
         in_ids = node.input.out_ids()
-        exprs = [pc.field(i) for i in in_ids] + [e for _, e in extra]
+        exprs = [pc.field(i) if i not in signed else unsigned_zero(pc.field(i))
+                 for i in in_ids] + [e for _, e in extra]
         decl = seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
             exprs, in_ids + [n for n, _ in extra])))
     keys = keys or ["__g"]
@@ -196,6 +203,15 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
 
 
 @arrow_errors
+def signed_zero_ids(node: Aggregate) -> set[str]:
+    """The floating input columns ``node`` hashes (its keys, its DISTINCT aggregates'
+    arguments): Acero hashes a double's bits, so -0.0 and 0.0, equal in SQL, would be two
+    groups."""
+    types = dict(node.input.output)
+    ids = set(node.keys) | {a.arg for a in node.aggs if a.distinct and a.arg is not None}
+    return {i for i in ids if pa.types.is_floating(types.get(i, pa.null()))}
+
+
 def scalar_aggregates(t: pa.Table, node: Aggregate, specs: list[tuple]) -> pa.Table:
     """Aggregates without GROUP BY over a small in-memory table, one kernel call each (the
     kernels Acero's scalar aggregate node runs, without starting a plan)."""

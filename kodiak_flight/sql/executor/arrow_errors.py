@@ -23,6 +23,9 @@ UNPARSED = re.compile(r"Failed to parse string: '(?P<value>.*)' as a scalar of t
                       r"(?P<type>\w+)")
 # ... for a decimal: "The string 'x' is not a valid decimal128 number"
 UNPARSED_DECIMAL = re.compile(r"^The string '(?P<value>.*)' is not a valid decimal\d+ number")
+# ... a float that no integer of the type holds: "Float value inf was truncated converting
+# to int32"
+FLOAT_OUT = re.compile(r"^Float value (?P<value>\S+) was truncated converting to (?P<type>\w+)")
 # ... and for a BOOLEAN (the only cast whose message names no type): "Failed to parse value: t"
 UNPARSED_BOOL = re.compile(r"^Failed to parse value: (?P<value>.*)$")
 
@@ -44,6 +47,9 @@ def execution_error(e: Exception) -> ExecutionError:
     m = UNPARSED_DECIMAL.search(msg)
     if m:
         msg = f"could not convert string '{m['value']}' to DECIMAL"
+    m = FLOAT_OUT.search(msg)
+    if m:
+        msg = f"{m['value']} is out of the range of {type_name(m['type'])}"
     return ExecutionError(msg)
 
 

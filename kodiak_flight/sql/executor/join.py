@@ -21,7 +21,7 @@ from .checked import checked_output, checked_residual
 from .core import Executor, Out, operator
 from .filter_project import KEPT_SHARE, on_scan
 from .int_tests import cheap_members
-from .kernels import evaluate
+from .kernels import evaluate, unsigned_zero
 from .nested_loop import applies as nested_loop_applies
 from .nested_loop import run_nested_loop
 from .nested_payload import carried
@@ -144,15 +144,24 @@ def keyed(ex: Executor, decl: ac.Declaration, ids: list[str], keys: list[Expr], 
           ) -> tuple[ac.Declaration, list[str]]:
     """``decl`` with the join ``keys`` as columns (computed ones named ``prefix<n>``), and
     their names."""
-    if all(isinstance(k, Col) and not pa.types.is_null(k.type) for k in keys):
+    if all(isinstance(k, Col) and not pa.types.is_null(k.type)
+           and not pa.types.is_floating(k.type) for k in keys):
         return decl, [k.id for k in keys]  # type: ignore[attr-defined]
     names = [f"{prefix}{n}" for n in range(len(keys))]
-    # a NULL-typed key (an all-NULL column) matches nothing; Acero takes no such key
-    exprs = [pc.field(i) for i in ids] + [
-        ex.compile(k) if not pa.types.is_null(k.type) else ex.compile(cast(k, pa.int32()))
-        for k in keys]
+    exprs = [pc.field(i) for i in ids] + [key_expression(ex, k) for k in keys]
     proj = ac.Declaration("project", ac.ProjectNodeOptions(exprs, ids + names))
     return seq(decl, proj), names
+
+
+def key_expression(ex: Executor, k: Expr) -> pc.Expression:
+    """A join key as Acero hashes it: a NULL-typed key (an all-NULL column, which matches
+    nothing) as INTEGER, which Acero takes; a double with -0.0 as 0.0 (equal in SQL, two
+    bit patterns to a hash)."""
+    if pa.types.is_null(k.type):
+        return ex.compile(cast(k, pa.int32()))
+    if pa.types.is_floating(k.type):
+        return unsigned_zero(ex.compile(k))
+    return ex.compile(k)
 
 
 def index_join_inputs(ex: Executor, node: Join, side: str, pos: int, column: str

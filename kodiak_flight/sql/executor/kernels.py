@@ -65,3 +65,10 @@ def zero(t: pa.DataType) -> pa.Scalar:
         return pa.scalar(bytes(t.byte_width), t)
     return pa.scalar(0).cast(t) if not pa.types.is_temporal(t) else \
         pa.scalar(0, pa.int32() if pa.types.is_date32(t) else pa.int64()).cast(t)
+
+
+def unsigned_zero(e: pc.Expression) -> pc.Expression:
+    """``e`` with -0.0 as 0.0, for a double Acero hashes by its bits (a key, a DISTINCT
+    argument) where SQL holds -0.0 = 0.0: IEEE's -0.0 + 0.0 is 0.0, and every other value,
+    NaN included, stays as it is."""
+    return pc.Expression._call("add", [e, pc.scalar(0.0)])

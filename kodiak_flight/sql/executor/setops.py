@@ -11,32 +11,49 @@ import pyarrow.compute as pc
 from ..plan import SetOp
 from .acero import seq, union
 from .core import Executor, Out, operator
-from .kernels import zero
+from .kernels import unsigned_zero, zero
 
 
 @operator(SetOp)
 def run_setop(ex: Executor, node: SetOp) -> Out:
     left, right = ex.run(node.left), ex.run(node.right)
     ids = node.left.out_ids()
+    # compared as keys (all but UNION ALL): -0.0 as 0.0, one value in SQL, two to a hash
+    floats = set() if node.kind == "union" and node.all else \
+        {n for n, (_, t) in enumerate(node.output) if pa.types.is_floating(t)}
     if node.kind == "union":
-        u = union(as_nullable(ex.as_decl(left), ids),
-                  as_nullable(ex.as_decl(right), node.right.out_ids()))
+        u = union(as_nullable(ex.as_decl(left), ids, floats),
+                  as_nullable(ex.as_decl(right), node.right.out_ids(), floats))
         if node.all:
             return Out(decl=u)
         return Out(decl=seq(u, ac.Declaration("aggregate", ac.AggregateNodeOptions(
             [], keys=ids))))
     if node.all:
-        return Out(table=multiset(ex.as_table(left), ex.as_table(right), ids,
+        return Out(table=multiset(unsigned(ex.as_table(left), floats),
+                                  unsigned(ex.as_table(right), floats), ids,
                                   node.kind == "intersect"))
-    return Out(decl=distinct_semi_join(ex, node, left, right))
+    return Out(decl=distinct_semi_join(ex, node, Out(decl=as_nullable(
+        ex.as_decl(left), ids, floats)), Out(decl=as_nullable(
+            ex.as_decl(right), node.right.out_ids(), floats))))
 
 
-def as_nullable(decl: ac.Declaration, ids: list[str]) -> ac.Declaration:
+def unsigned(t: pa.Table, floats: set[int]) -> pa.Table:
+    """``t`` with its columns at positions ``floats`` holding 0.0 for -0.0."""
+    for n in floats:
+        t = t.set_column(n, t.schema.field(n).name, pc.add(t.column(n), 0.0))
+    return t
+
+
+def as_nullable(decl: ac.Declaration, ids: list[str], floats: set[int] | None = None
+                ) -> ac.Declaration:
     """``decl``'s columns, every one nullable: Acero's union refuses inputs whose schemas
     differ in nullability alone (a primary key's column is NOT NULL, another table's is
-    not), and a projection of plain columns (zero copy) declares them all nullable."""
+    not), and a projection of plain columns (zero copy) declares them all nullable. The
+    columns at positions ``floats`` hold 0.0 for -0.0 (``kernels.unsigned_zero``)."""
+    floats = floats or set()
     return seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
-        [pc.field(i) for i in ids], ids)))
+        [pc.field(i) if n not in floats else unsigned_zero(pc.field(i))
+         for n, i in enumerate(ids)], ids)))
 
 
 def distinct_semi_join(ex: Executor, node: SetOp, left: Out, right: Out) -> ac.Declaration:

@@ -17,12 +17,23 @@ def to_float(e: Expr) -> Expr:
     return cast(e, pa.float64())
 
 
+def headroom(e: Expr) -> Expr:
+    """A decimal with one more digit of precision (exact): rounding 99999999.99 up gives
+    100000000.00, one digit more than DECIMAL(10,2) holds, and Arrow's ceil, floor and
+    round return 0 for a result that leaves the precision instead of raising."""
+    t = e.type
+    if pa.types.is_decimal(t) and t.precision < 38:
+        return cast(e, pa.decimal128(t.precision + 1, t.scale))
+    return e
+
+
 def _round(args: list[Expr]) -> Expr:
     nd = int(constant(args[1], "round digits")) if len(args) > 1 else 0
     x = args[0]
     if pa.types.is_integer(x.type):
         return x
-    return call("round", [x], pc.RoundOptions(nd, "half_towards_infinity"), what="round")
+    return call("round", [headroom(x)], pc.RoundOptions(nd, "half_towards_infinity"),
+                what="round")
 
 
 def _log(args: list[Expr]) -> Expr:
@@ -41,8 +52,8 @@ def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | N
 
 
 _fn("abs", kernel("abs_checked"))
-_fn("ceil", kernel("ceil"), aliases=("ceiling",))
-_fn("floor", kernel("floor"))
+_fn("ceil", kernel("ceil", headroom), aliases=("ceiling",))
+_fn("floor", kernel("floor", headroom))
 _fn("round", _round, 1, 2, doc="round(x[, digits]), halves away from zero")
 _fn("trunc", kernel("trunc"), doc="towards zero")
 _fn("sqrt", kernel("sqrt", to_float))
