@@ -223,6 +223,9 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         e = call("utf8_trim_whitespace", [e])  # ' 12 ' is 12, as in PostgreSQL and DuckDB
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
+        if pa.types.is_decimal(e.type) and e.type.precision < 38:  # room for a carry
+            e = call("cast", [e], pc.CastOptions(pa.decimal128(e.type.precision + 1,
+                                                               e.type.scale)))
         e = call("round", [e], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB does)
     if pa.types.is_decimal(to) and pa.types.is_integer(e.type):
         e = call("cast", [e], pc.CastOptions(pa.decimal128(38, to.scale)))

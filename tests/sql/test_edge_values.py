@@ -44,7 +44,9 @@ def pair(db, session):
     "select cast(1.005::decimal(10,3) as decimal(10,2)), 2.675::decimal(10,2), "
     "cast(-0.5 as decimal(3,0)), cast(2.5 as decimal(3,0))",
     "select cast(d as decimal(12,4)), cast(d as double) from t",
-    "select cast(f as integer) from t where abs(f) < 10",
+    "select cast(f as integer) from t where abs(f) < 10", "select cast(d as integer) from t",
+    "select ceil(1000000000000000000::bigint), floor(-7::integer), "
+    "cast(-99999999.99::decimal(10,2) as integer)",
     "select f, count(*) from t group by f", "select distinct f from t",
     "select count(distinct f) from t",
     "select a.g, b.g from t a join t b on a.f = b.f", "select g from t where f in (select -f from t)",

@@ -52,8 +52,21 @@ def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | N
 
 
 _fn("abs", kernel("abs_checked"))
-_fn("ceil", kernel("ceil", headroom), aliases=("ceiling",))
-_fn("floor", kernel("floor", headroom))
+def _rounding(fn: str) -> Callable[[list[Expr]], Expr]:
+    """ceil / floor: an integer is its own, as a DOUBLE (DuckDB's type; Arrow's kernels
+    cast it with a check that refuses values past 2**53); a decimal rounds with a digit of
+    headroom."""
+    def build(args: list[Expr]) -> Expr:
+        x = args[0]
+        if pa.types.is_integer(x.type):
+            return call("cast", [x], pc.CastOptions(pa.float64(), allow_float_truncate=True,
+                                                    allow_int_overflow=True))
+        return call(fn, [headroom(x)], what=fn)
+    return build
+
+
+_fn("ceil", _rounding("ceil"), aliases=("ceiling",))
+_fn("floor", _rounding("floor"))
 _fn("round", _round, 1, 2, doc="round(x[, digits]), halves away from zero")
 _fn("trunc", kernel("trunc"), doc="towards zero")
 _fn("sqrt", kernel("sqrt", to_float))
