@@ -71,3 +71,19 @@ def test_out_of_range_refused(pair, sql, message):
     with pytest.raises(SqlError, match=message):
         r = session.execute(sql)
         _ = r.table if r.table is not None else r.reader.read_all()
+
+
+@pytest.mark.parametrize("sql", [
+    "select f from n order by f", "select f from n order by f desc",
+    "select f, i from n order by f desc, i desc limit 3",
+    "select f from n order by f desc nulls first"])
+def test_nan_sorts_greatest(db, session, sql):
+    """NaN is the greatest double in both directions (DuckDB, PostgreSQL); Arrow puts it
+    last either way, so a descending sort put it after every number."""
+    t = pa.table({"f": [1.0, float("nan"), None, -1.0, float("inf"), float("nan")],
+                  "i": [1, 2, 3, 4, 5, 6]})
+    db.create_table("main.n", t.schema)
+    db.insert("main.n", t)
+    duck = duckdb.connect()
+    duck.register("n", t)
+    check(session, duck, sql)

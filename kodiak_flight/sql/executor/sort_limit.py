@@ -176,6 +176,12 @@ def with_keys(ex: Executor, t: pa.Table, sort_keys: list[SortKey]
             nulls = pc.is_null(arr)
             extra[f"__n{n}"] = pc.invert(nulls) if k.nulls_first else nulls
             keys.append((f"__n{n}", "ascending"))
+        if k.desc and pa.types.is_floating(arr.type) and \
+                pc.any(nan := pc.fill_null(pc.is_nan(arr), False)).as_py():
+            # NaN is the greatest double (as in DuckDB and PostgreSQL), first when
+            # descending: Arrow places NaN at the end in either direction
+            extra[f"__x{n}"] = pc.invert(nan)
+            keys.append((f"__x{n}", "ascending"))
         keys.append((name, "descending" if k.desc else "ascending"))
     tmp = t
     for name, arr in extra.items():
