@@ -215,6 +215,12 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         if len(v.as_tuple().digits) > to.precision:
             raise ExecutionError(f"{e.value} does not fit in {sql_name(to)}")
         return Lit(v, to)
+    if is_text(to) and pa.types.is_timestamp(e.type) and e.type.tz is None \
+            and e.type.unit != "s":
+        # Arrow writes every fractional digit of the unit ('00:00:00.500000'); SQL's text
+        # (DuckDB's) drops the zeros at the end, and the point with them ('00:00:00.5')
+        return call("replace_substring_regex", [call("cast", [e], pc.CastOptions(to))],
+                    pc.ReplaceSubstringOptions(r"\.?0+$", ""))
     if to == pa.float32() and pa.types.is_decimal(e.type):
         if is_const(e):
             return Lit(nearest_float32(Decimal(e.value)), to)

@@ -87,3 +87,26 @@ def test_nan_sorts_greatest(db, session, sql):
     duck = duckdb.connect()
     duck.register("n", t)
     check(session, duck, sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "select cast(ts as varchar), ts || '', cast(tms as varchar), concat('t=', ts) from w",
+    "select extract(epoch from ts), extract(epoch from d), extract(epoch from tms) from w",
+    "select lpad('abcdef', 3, '*'), rpad('abcdef', 3, '*'), lpad('ab', 4, '*'), "
+    "rpad('ab', 0, '*'), lpad(s, 2, '.') from w"])
+def test_text_of_times_and_pads(db, session, sql):
+    """Timestamps as text drop the fraction's trailing zeros ('00:00:00.5', not
+    '.500000'); EXTRACT(EPOCH) keeps fractions (it failed on them, casting to seconds);
+    lpad/rpad cut a longer string to the width (Arrow's pads leave it whole)."""
+    import datetime as dt
+
+    t = pa.table({
+        "ts": pa.array([dt.datetime(2000, 1, 1), dt.datetime(2000, 1, 1, 0, 0, 0, 500000),
+                        dt.datetime(2000, 1, 1, 10, 20, 30, 120), None], pa.timestamp("us")),
+        "tms": pa.array([0, 1500, None, 10], pa.timestamp("ms")),
+        "d": pa.array([dt.date(2000, 1, 1)] * 4), "s": ["O'Brien", "a", None, "abc"]})
+    db.create_table("main.w", t.schema)
+    db.insert("main.w", t)
+    duck = duckdb.connect()
+    duck.register("w", t)
+    check(session, duck, sql)

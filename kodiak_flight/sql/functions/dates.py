@@ -141,8 +141,10 @@ def _extract(part: str, e: Expr) -> Expr:
     fn = _PARTS.get(part)
     if fn is None:
         raise NotSupportedError(f"EXTRACT({part.upper()}) is not supported")
-    if fn == "epoch":
-        return cast(cast(e, pa.timestamp("s")), pa.int64())
+    if fn == "epoch":  # seconds as a DOUBLE, fractions kept (DuckDB's)
+        unit = pa.timestamp("us", e.type.tz if pa.types.is_timestamp(e.type) else None)
+        micros = cast(cast(cast(e, unit), pa.int64()), pa.float64())
+        return call("divide", [micros, lit(1e6)])
     if fn == "day_of_week":
         if part == "isodow":
             return call(fn, [e], pc.DayOfWeekOptions(count_from_zero=False, week_start=1))

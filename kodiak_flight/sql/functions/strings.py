@@ -147,7 +147,10 @@ def pad(args: list[Expr], left: bool) -> Expr:
     fn = "utf8_lpad" if left else "utf8_rpad"
     width = int(constant(args[1], f"{fn} width"))
     padding = str(constant(args[2], f"{fn} padding")) if len(args) > 2 else " "
-    return call(fn, [to_string(args[0])], pc.PadOptions(width, padding))
+    padded = call(fn, [to_string(args[0])], pc.PadOptions(width, padding))
+    # a longer string is cut to the width, keeping its start (PostgreSQL, DuckDB): Arrow
+    # leaves it whole
+    return call("utf8_slice_codeunits", [padded], pc.SliceOptions(0, max(width, 0)))
 
 
 _TRIMS = {"both": ("utf8_trim_whitespace", "utf8_trim"),
