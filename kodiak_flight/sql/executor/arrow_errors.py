@@ -17,39 +17,36 @@ from .watch import watched
 ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
-# Arrow's message for a string that does not convert: "Failed to parse string: 'x' as a
-# scalar of type int32"
-UNPARSED = re.compile(r"Failed to parse string: '(?P<value>.*)' as a scalar of type "
-                      r"(?P<type>\w+)")
-# ... for a decimal: "The string 'x' is not a valid decimal128 number"
-UNPARSED_DECIMAL = re.compile(r"^The string '(?P<value>.*)' is not a valid decimal\d+ number")
-# ... a float that no integer of the type holds: "Float value inf was truncated converting
-# to int32"
-FLOAT_OUT = re.compile(r"^Float value (?P<value>\S+) was truncated converting to (?P<type>\w+)")
-# ... and for a BOOLEAN (the only cast whose message names no type): "Failed to parse value: t"
-UNPARSED_BOOL = re.compile(r"^Failed to parse value: (?P<value>.*)$")
+# Arrow's messages for a value that does not convert, and SQL's words for them (a ``type``
+# group is an Arrow type name, given as its SQL name)
+REWORDED = (
+    (re.compile(r"Failed to parse string: '(?P<value>.*)' as a scalar of type (?P<type>\w+)"),
+     "could not convert string '{value}' to {type}"),
+    # a BOOLEAN's (the only cast whose message names no type)
+    (re.compile(r"^Failed to parse value: (?P<value>.*)$"),
+     "could not convert string '{value}' to BOOLEAN"),
+    (re.compile(r"^Empty string cannot be converted to decimal"),
+     "could not convert string '' to DECIMAL"),
+    (re.compile(r"^The string '(?P<value>.*)' is not a valid decimal\d+ number"),
+     "could not convert string '{value}' to DECIMAL"),
+    # a float that no integer of the type holds
+    (re.compile(r"^Float value (?P<value>\S+) was truncated converting to (?P<type>\w+)"),
+     "{value} is out of the range of {type}"),
+)
 
 
 def execution_error(e: Exception) -> ExecutionError:
     """The SQL error for an Arrow error (its first line; SQL's wording for division and for
-    a string that is no value of the type it is cast to)."""
+    a value that does not convert to the type it is cast to)."""
     msg = str(e).split("\n")[0]
     if msg.lower().endswith("divide by zero"):
         msg = "division by zero"
-    m = UNPARSED.search(msg)
-    if m:
-        msg = f"could not convert string '{m['value']}' to {type_name(m['type'])}"
-    m = UNPARSED_BOOL.search(msg)
-    if m:
-        msg = f"could not convert string '{m['value']}' to BOOLEAN"
-    if msg.startswith("Empty string cannot be converted to decimal"):
-        msg = "could not convert string '' to DECIMAL"
-    m = UNPARSED_DECIMAL.search(msg)
-    if m:
-        msg = f"could not convert string '{m['value']}' to DECIMAL"
-    m = FLOAT_OUT.search(msg)
-    if m:
-        msg = f"{m['value']} is out of the range of {type_name(m['type'])}"
+    for pattern, words in REWORDED:
+        if (m := pattern.search(msg)) is not None:
+            parts = m.groupdict()
+            if "type" in parts:
+                parts["type"] = type_name(parts["type"])
+            return ExecutionError(words.format(**parts))
     return ExecutionError(msg)
 
 
