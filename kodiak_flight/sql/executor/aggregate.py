@@ -202,7 +202,6 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     return Out(table=out, ordered=False)
 
 
-@arrow_errors
 def signed_zero_ids(node: Aggregate) -> set[str]:
     """The floating input columns ``node`` hashes (its keys, its DISTINCT aggregates'
     arguments): Acero hashes a double's bits, so -0.0 and 0.0, equal in SQL, would be two
@@ -212,6 +211,7 @@ def signed_zero_ids(node: Aggregate) -> set[str]:
     return {i for i in ids if pa.types.is_floating(types.get(i, pa.null()))}
 
 
+@arrow_errors
 def scalar_aggregates(t: pa.Table, node: Aggregate, specs: list[tuple]) -> pa.Table:
     """Aggregates without GROUP BY over a small in-memory table, one kernel call each (the
     kernels Acero's scalar aggregate node runs, without starting a plan)."""
