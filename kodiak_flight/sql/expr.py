@@ -229,10 +229,7 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         e = call("utf8_trim_whitespace", [e])  # ' 12 ' is 12, as in PostgreSQL and DuckDB
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
-        if pa.types.is_decimal(e.type) and e.type.precision < 38:  # room for a carry
-            e = call("cast", [e], pc.CastOptions(pa.decimal128(e.type.precision + 1,
-                                                               e.type.scale)))
-        e = call("round", [e], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB does)
+        e = call("round", [headroom(e)], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB)
     if pa.types.is_decimal(to) and pa.types.is_integer(e.type):
         e = call("cast", [e], pc.CastOptions(pa.decimal128(38, to.scale)))
     if pa.types.is_decimal(to) and pa.types.is_floating(e.type):
@@ -247,9 +244,7 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
     if pa.types.is_decimal(to) and pa.types.is_decimal(e.type) and to.scale < e.type.scale:
         # to fewer decimals: round half away from zero (Arrow's cast truncates 1.005 to 1.00),
         # with a digit of headroom for a carry (99.995 -> 100.00)
-        p = min(e.type.precision + 1, 38)
-        e = call("round", [call("cast", [e], pc.CastOptions(pa.decimal128(p, e.type.scale)))],
-                 pc.RoundOptions(to.scale, "half_towards_infinity"))
+        e = call("round", [headroom(e)], pc.RoundOptions(to.scale, "half_towards_infinity"))
     # a float is rounded above: what truncation could lose now is a value out of the
     # integer's range (inf, NaN, 1e300), which must fail, not become its least value; a
     # decimal, rounded to the target's scale, must fit its precision (10**18 AS DECIMAL(18,3))
@@ -281,6 +276,17 @@ def nearest_float32(d: Decimal) -> float:
 
 def is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def headroom(e: Expr) -> Expr:
+    """A decimal with one more digit of precision (exact) to round in: rounding 99999999.99
+    up gives 100000000.00, a digit more than DECIMAL(10,2) holds, and Arrow's ceil, floor
+    and round return 0 for a result that leaves the precision instead of raising. Any
+    other value as it is."""
+    t = e.type
+    if pa.types.is_decimal(t) and t.precision < 38:
+        return call("cast", [e], pc.CastOptions(pa.decimal128(t.precision + 1, t.scale)))
+    return e
 
 
 def cast_array(a: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.ChunkedArray:

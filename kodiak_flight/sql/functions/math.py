@@ -8,23 +8,13 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..expr import Expr, call, cast, lit
+from ..expr import Expr, call, cast, headroom, lit
 from .operators import arith
 from .registry import SCALAR, Function, constant, kernel, register
 
 
 def to_float(e: Expr) -> Expr:
     return cast(e, pa.float64())
-
-
-def headroom(e: Expr) -> Expr:
-    """A decimal with one more digit of precision (exact): rounding 99999999.99 up gives
-    100000000.00, one digit more than DECIMAL(10,2) holds, and Arrow's ceil, floor and
-    round return 0 for a result that leaves the precision instead of raising."""
-    t = e.type
-    if pa.types.is_decimal(t) and t.precision < 38:
-        return cast(e, pa.decimal128(t.precision + 1, t.scale))
-    return e
 
 
 def _round(args: list[Expr]) -> Expr:
