@@ -74,11 +74,12 @@ class WindowBinder(BinderState):
             func, raw_args = F.require("count_star"), []
         F.check_arity(func, len(raw_args), name)
         args = [self.expr(a, scope, agg) for a in raw_args]
-        # a NULL-typed key puts every row in one partition, as an INTEGER NULL does
-        part = [p if not pa.types.is_null(p.type) else cast(p, pa.int32())
-                for p in (self.expr(p, scope, agg) for p in node.args.get("partition_by") or [])]
-        for p in part:
+        part = []
+        for ast in node.args.get("partition_by") or []:
+            p = self.expr(ast, scope, agg)
             check_key(p.type, "PARTITION BY", order=True)  # (partitions are found by sorting)
+            # a NULL-typed key puts every row in one partition, as an INTEGER NULL does
+            part.append(cast(p, pa.int32()) if pa.types.is_null(p.type) else p)
         order = []
         o = node.args.get("order")
         for item in (o.expressions if o is not None else []):

@@ -18,7 +18,7 @@ from . import runs, sum_check
 from .acero import seq
 from .arrow_errors import arrow_errors
 from .core import Executor, Out, is_small, operator
-from .kernels import chunk, unsigned_zero
+from .kernels import chunk, unsigned_columns, unsigned_zero
 from .quantiles import quantile
 from .scan import scan_below
 
@@ -94,31 +94,21 @@ def scalar_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     """No GROUP BY: scalar aggregation (one row, even over no input)."""
     specs = [(t, fn.removeprefix("hash_"), o, n) for a in node.aggs
              for t, fn, o, n in agg_specs(a)]
-    signed = signed_zero_ids(node)
     if is_small(inp):
         assert inp.table is not None
-        t = inp.table
-        for i in signed:
-            t = t.set_column(t.schema.get_field_index(i), i, pc.add(t.column(i), 0.0))
-        small = scalar_aggregates(t, node, specs)
-        sum_check.verify(node, {a.id: small.column(a.id) for a in node.aggs},
+        small = scalar_aggregates(unsigned_columns(inp.table, signed_zero_ids(node)), node,
+                                  specs)
+        sum_check.verify(node, {a.id: small.column(a.id) for a in sum_check.checked(node)},
                          {a.id: pc.sum(inp.table.column(a.arg).cast(pa.float64(), safe=False))
                           for a in sum_check.checked(node)})
         return Out(table=small, ordered=True)
     if inp.reader is not None and all(a.func == "count_star" for a in node.aggs):
         return Out(table=counts_table(node, counted_rows_of(ex, inp.reader)), ordered=True)
-    decl = ex.as_decl(inp)
-    extra = sum_check.float_inputs(node)
-    if extra or signed:
-        in_ids = node.input.out_ids()
-        decl = seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
-            [pc.field(i) if i not in signed else unsigned_zero(pc.field(i)) for i in in_ids]
-            + [e for _, e in extra], in_ids + [n for n, _ in extra])))
+    decl = hashed_input(ex.as_decl(inp), node, sum_check.float_inputs(node))
     specs += sum_check.float_specs(node, "sum", aggregate_spec("sum").options)
     decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=[])))
     t = ex.as_table(Out(decl=decl))
-    sum_check.verify(node, {a.id: t.column(a.id) for a in node.aggs},
-                     {a.id: t.column(a.id + sum_check.SUFFIX) for a in sum_check.checked(node)})
+    sum_check.verify_table(node, t)
     types = dict(node.output)
     arrays = [chunk(t.column(a.id)).cast(types[a.id]) for a in node.aggs]
     return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
@@ -166,23 +156,15 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     """Hash aggregation (without GROUP BY, over one constant group ``__g``), then the
     aggregates computed from value lists finished."""
     keys = list(node.keys)
-    decl = ex.as_decl(inp)
-    extra = sum_check.float_inputs(node) + ([] if keys else [("__g", pc.scalar(0))])
-    signed = signed_zero_ids(node)
-    if extra or signed:
-        in_ids = node.input.out_ids()
-        exprs = [pc.field(i) if i not in signed else unsigned_zero(pc.field(i))
-                 for i in in_ids] + [e for _, e in extra]
-        decl = seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
-            exprs, in_ids + [n for n, _ in extra])))
+    decl = hashed_input(ex.as_decl(inp), node, sum_check.float_inputs(node) +
+                        ([] if keys else [("__g", pc.scalar(0))]))
     keys = keys or ["__g"]
     specs, constant = constant_list_specs([sp for a in node.aggs for sp in agg_specs(a)],
                                           constant_ids(node.input))
     specs += sum_check.float_specs(node, "hash_sum", aggregate_spec("sum").options)
     decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=keys)))
     t = repeat_constants(ex.as_table(Out(decl=decl)), constant)
-    sum_check.verify(node, {a.id: t.column(a.id) for a in node.aggs},
-                     {a.id: t.column(a.id + sum_check.SUFFIX) for a in sum_check.checked(node)})
+    sum_check.verify_table(node, t)
     cols = {}
     for a in node.aggs:
         order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]
@@ -200,6 +182,19 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     types = dict(node.output)
     out = out.cast(pa.schema([pa.field(n, types[n]) for n in names]))
     return Out(table=out, ordered=False)
+
+
+def hashed_input(decl: ac.Declaration, node: Aggregate, extra: list[tuple[str, Any]]
+                 ) -> ac.Declaration:
+    """``decl`` as the aggregation hashes it: its doubles with -0.0 as 0.0
+    (``signed_zero_ids``), and the ``extra`` (name, expression) columns added."""
+    signed = signed_zero_ids(node)
+    if not extra and not signed:
+        return decl
+    in_ids = node.input.out_ids()
+    exprs = [pc.field(i) if i not in signed else unsigned_zero(pc.field(i)) for i in in_ids]
+    return seq(decl, ac.Declaration("project", ac.ProjectNodeOptions(
+        exprs + [e for _, e in extra], in_ids + [n for n, _ in extra])))
 
 
 def signed_zero_ids(node: Aggregate) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyarrow as pa
 import pyarrow.acero as ac
 import pyarrow.compute as pc
@@ -72,3 +74,10 @@ def unsigned_zero(e: pc.Expression) -> pc.Expression:
     argument) where SQL holds -0.0 = 0.0: IEEE's -0.0 + 0.0 is 0.0, and every other value,
     NaN included, stays as it is."""
     return pc.Expression._call("add", [e, pc.scalar(0.0)])
+
+
+def unsigned_columns(t: pa.Table, names: Iterable[str]) -> pa.Table:
+    """``t`` with its columns ``names`` holding 0.0 for -0.0 (``unsigned_zero``)."""
+    for name in names:
+        t = t.set_column(t.schema.get_field_index(name), name, pc.add(t.column(name), 0.0))
+    return t

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from ..plan import SetOp
 from .acero import seq, union
 from .core import Executor, Out, operator
-from .kernels import unsigned_zero, zero
+from .kernels import unsigned_columns, unsigned_zero, zero
 
 
 @operator(SetOp)
@@ -39,9 +39,7 @@ def run_setop(ex: Executor, node: SetOp) -> Out:
 
 def unsigned(t: pa.Table, floats: set[int]) -> pa.Table:
     """``t`` with its columns at positions ``floats`` holding 0.0 for -0.0."""
-    for n in floats:
-        t = t.set_column(n, t.schema.field(n).name, pc.add(t.column(n), 0.0))
-    return t
+    return unsigned_columns(t, [t.column_names[n] for n in floats])
 
 
 def as_nullable(decl: ac.Declaration, ids: list[str], floats: set[int] | None = None

@@ -64,6 +64,13 @@ def verify(node: Aggregate, sums: dict[str, Any], floats: dict[str, Any]) -> Non
             raise overflow(a.type)
 
 
+def verify_table(node: Aggregate, t: pa.Table) -> None:
+    """``verify`` over an aggregation's output holding each aggregate under its id and each
+    checked SUM's double twin under its id + SUFFIX (``float_specs``' names)."""
+    verify(node, {a.id: t.column(a.id) for a in checked(node)},
+           {a.id: t.column(a.id + SUFFIX) for a in checked(node)})
+
+
 def wrapped(exact: np.ndarray, approx: np.ndarray) -> bool:
     """Whether integer sums ``exact`` differ from their double twins by a wrap."""
     ok = ~(np.isnan(approx))
