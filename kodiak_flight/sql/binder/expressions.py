@@ -32,6 +32,7 @@ from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, param_number
 from .literals import number_literal
+from .nested import unit_literal
 
 
 class ExpressionBinder(BinderState):
@@ -254,12 +255,10 @@ class ExpressionBinder(BinderState):
         return strings.concat(list(self._bin(n, s, g)), skip_nulls=False)
 
     def _x_Like(self, n: exp.Like, s: Scope, g: AggState | None) -> Expr:
-        a, b = self._bin(n, s, g)
-        return strings.like([a, b])
+        return F.strict(strings.like, list(self._bin(n, s, g)))
 
     def _x_ILike(self, n: exp.ILike, s: Scope, g: AggState | None) -> Expr:
-        a, b = self._bin(n, s, g)
-        return strings.like([a, b], ignore_case=True)
+        return F.strict(lambda a: strings.like(a, ignore_case=True), list(self._bin(n, s, g)))
 
     def _x_Escape(self, n: exp.Escape, s: Scope, g: AggState | None) -> Expr:
         like = n.this
@@ -267,6 +266,8 @@ class ExpressionBinder(BinderState):
         pat = self.expr(like.expression, s, g)
         if not isinstance(pat, Lit) or not isinstance(esc, Lit):
             raise NotSupportedError("LIKE ... ESCAPE needs constants")
+        if pat.value is None or esc.value is None:
+            return Lit(None, pa.bool_())
         pattern = _translate_escape(str(pat.value), str(esc.value))
         a = self.expr(like.this, s, g)
         return strings.like([a, lit(pattern)], ignore_case=isinstance(like, exp.ILike))
@@ -275,11 +276,13 @@ class ExpressionBinder(BinderState):
         a, b = self._bin(n, s, g)
         if not isinstance(b, Lit):
             raise NotSupportedError("GLOB pattern must be a constant")
+        if b.value is None:
+            return Lit(None, pa.bool_())
         return call("match_substring_regex", [strings.to_string(a)],
                     pc.MatchSubstringOptions(_glob_regex(str(b.value))))
 
     def _x_RegexpLike(self, n: exp.RegexpLike, s: Scope, g: AggState | None) -> Expr:
-        return strings.regexp_matches(list(self._bin(n, s, g)))
+        return F.strict(strings.regexp_matches, list(self._bin(n, s, g)))
 
     def _x_SimilarTo(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
         raise NotSupportedError("SIMILAR TO is not supported")
@@ -347,25 +350,25 @@ class ExpressionBinder(BinderState):
                                                     s, g)]
         if n.args.get("length") is not None:
             args.append(self.expr(n.args["length"], s, g))
-        return strings.substring(args)
+        return F.strict(strings.substring, args)
 
     def _x_Trim(self, n: exp.Trim, s: Scope, g: AggState | None) -> Expr:
         x = self.expr(n.this, s, g)
         side = (n.text("position") or "BOTH").lower()
         chars = n.args.get("expression")
         args = [x] + ([self.expr(chars, s, g)] if chars is not None else [])
-        return strings.trim(args, side)
+        return F.strict(lambda a: strings.trim(a, side), args)
 
     def _x_Pad(self, n: exp.Pad, s: Scope, g: AggState | None) -> Expr:
         args = [self.expr(n.this, s, g), self.expr(n.expression, s, g)]
         if n.args.get("fill_pattern") is not None:
             args.append(self.expr(n.args["fill_pattern"], s, g))
-        return strings.pad(args, left=bool(n.args.get("is_left")))
+        left = bool(n.args.get("is_left"))
+        return F.strict(lambda a: strings.pad(a, left=left), args)
 
     def _x_TimestampTrunc(self, n: exp.TimestampTrunc, s: Scope, g: AggState | None) -> Expr:
-        unit = n.args.get("unit")
-        return dates.date_trunc([lit(unit.name if unit is not None else "day"),
-                                 self.expr(n.this, s, g)])
+        return F.strict(dates.date_trunc, [unit_literal(n.args.get("unit")),
+                                           self.expr(n.this, s, g)])
 
     _x_DateTrunc = _x_TimestampTrunc
 

@@ -119,10 +119,10 @@ class NestedBinder(BinderState):
 
     def _x_DateDiff(self, n: exp.DateDiff, s: Scope, g: AggState | None) -> Expr:
         unit = n.args.get("unit")
-        part = unit.name if unit is not None else "day"
+        part = unit_literal(unit)
         fn = F.require("date_diff")
         return self.call_function(  # type: ignore[attr-defined]
-            fn, [lit(part), self.expr(n.expression, s, g), self.expr(n.this, s, g)],
+            fn, [part, self.expr(n.expression, s, g), self.expr(n.this, s, g)],
             typed_name(n))
 
     def _x_CurrentSchema(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
@@ -132,3 +132,11 @@ class NestedBinder(BinderState):
         return Lit(self.ctx.catalog, pa.string())
 
     _x_CurrentCatalog = _x_CurrentDatabase
+
+
+def unit_literal(unit: exp.Expression | None) -> Lit:
+    """The unit sqlglot keeps of ``date_diff``/``date_trunc`` as a constant: ``day`` where
+    none is written, NULL for NULL."""
+    if isinstance(unit, exp.Null):
+        return Lit(None, pa.string())
+    return lit(unit.name if unit is not None else "day")

@@ -59,6 +59,7 @@ from .registry import (
     register,
     require,
     result_type,
+    strict,
     unregister,
 )
 from .tables import table_function
@@ -69,6 +70,7 @@ __all__ = [
     "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
     "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "math", "narrow_int_literal", "not_", "or_", "register", "require", "result_type",
+    "strict",
     "hashing", "lists", "series", "strings", "structs", "system", "table_function", "timestamps",
     "tables", "unify", "unregister", "windows",
 ]

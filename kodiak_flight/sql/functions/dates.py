@@ -155,8 +155,8 @@ def _extract(part: str, e: Expr) -> Expr:
 def extract(part: str, e: Expr) -> Expr:
     """``EXTRACT(part FROM e)``."""
     if not is_temporal(e.type):
-        if isinstance(e, Lit) and is_string(e.type):
-            e = cast(e, pa.timestamp("us"))
+        if isinstance(e, Lit) and (is_string(e.type) or pa.types.is_null(e.type)):
+            e = cast(e, pa.timestamp("us"))  # a text constant, or NULL
         else:
             raise SqlTypeError(f"EXTRACT needs a date or timestamp, got {sql_name(e.type)}")
     return _extract(part, e)

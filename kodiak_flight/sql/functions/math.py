@@ -20,8 +20,9 @@ def to_float(e: Expr) -> Expr:
 def _round(args: list[Expr]) -> Expr:
     nd = int(constant(args[1], "round digits")) if len(args) > 1 else 0
     x = args[0]
-    if pa.types.is_integer(x.type):
-        return x
+    if pa.types.is_integer(x.type):  # to tens, hundreds...: Arrow raises past the type
+        return x if nd >= 0 else call("round", [x], pc.RoundOptions(nd, "half_towards_infinity"),
+                                      what="round")
     return call("round", [headroom(x)], pc.RoundOptions(nd, "half_towards_infinity"),
                 what="round")
 

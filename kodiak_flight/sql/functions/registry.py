@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import BindError, NotSupportedError, SqlTypeError, suggest
+from ..errors import BindError, NotSupportedError, SqlError, SqlTypeError, suggest
 from ..expr import Expr, Lit, call
 from ..types import sql_name
 
@@ -175,7 +175,7 @@ def apply(fn: Function, args: list[Expr], name: str | None = None) -> Expr:
     """The bound expression of scalar function ``fn`` over ``args``."""
     check_arity(fn, len(args), name)
     assert fn.build is not None
-    return fn.build(args)
+    return strict(fn.build, args)
 
 
 def result_type(fn: Function, types: list[pa.DataType], name: str | None = None
@@ -198,11 +198,46 @@ def aggregate_spec(name: str) -> AggregateSpec:
 # helpers for builders ----------------------------------------------------------------
 
 
+class NullConstant(Exception):  # noqa: N818 - a signal, not an error a user sees
+    """A constant argument that a kernel takes as an option is NULL: the call is NULL
+    (``strict`` answers it)."""
+
+
 def constant(e: Expr, what: str) -> Any:
-    """The value of an argument that a kernel takes as an option (a constant)."""
+    """The value of an argument that a kernel takes as an option (a constant); raises
+    ``NullConstant`` for NULL (Arrow's options take no NULL; str(None) is 'None')."""
     if not isinstance(e, Lit):
         raise NotSupportedError(f"{what} must be a constant")
+    if e.value is None:
+        raise NullConstant
     return e.value
+
+
+# values tried in place of a NULL constant to learn the call's result type
+_STAND_INS = (1, "day")
+
+
+def strict(build: Callable[[list[Expr]], Expr], args: list[Expr]) -> Expr:
+    """``build(args)``; where a constant it reads is NULL, a NULL of the type the call has
+    for a non-NULL constant (SQL: a NULL argument gives NULL), the type of the call built
+    with a stand-in for each NULL constant (NULL's own type where none builds)."""
+    try:
+        return build(args)
+    except NullConstant:
+        pass
+    for value in _STAND_INS:
+        stand_in = [Lit(value, pa.scalar(value).type) if _null_lit(a) else a for a in args]
+        try:
+            return Lit(None, build(stand_in).type)
+        except SqlTypeError:
+            raise  # an argument other than the NULL one has a type the call does not take
+        except (NullConstant, SqlError, ValueError, TypeError, pa.ArrowException):
+            continue
+    return Lit(None, pa.null())
+
+
+def _null_lit(e: Expr) -> bool:
+    return isinstance(e, Lit) and e.value is None
 
 
 def kernel(fn: str, prep: Callable[[Expr], Expr] | None = None

@@ -64,9 +64,9 @@ def concat(args: list[Expr], skip_nulls: bool) -> Expr:
 
 def like(args: list[Expr], ignore_case: bool = False) -> Expr:
     """``s LIKE pattern`` (``ILIKE`` with ``ignore_case``); the pattern is a constant."""
+    if isinstance(args[1], Lit) and args[1].value is None:
+        return Lit(None, pa.bool_())  # x LIKE NULL (a prepared pattern is unknown until bound)
     pat = constant(args[1], "LIKE pattern")
-    if pat is None:  # x LIKE NULL is NULL (and a prepared pattern is unknown until bound)
-        return Lit(None, pa.bool_())
     regex = None if ignore_case else contains_regex(str(pat))
     s = to_string(args[0])
     needle = _one_part(str(pat)) if regex is not None else None
@@ -201,8 +201,10 @@ def _regexp_replace(args: list[Expr]) -> Expr:
 
 
 def _replace(args: list[Expr]) -> Expr:
-    opts = pc.ReplaceSubstringOptions(str(constant(args[1], "replace pattern")),
-                                      str(constant(args[2], "replacement")))
+    pattern = str(constant(args[1], "replace pattern"))
+    opts = pc.ReplaceSubstringOptions(pattern, str(constant(args[2], "replacement")))
+    if not pattern:  # nothing to replace (Arrow's kernel would grow the string forever)
+        return to_string(args[0])
     return call("replace_substring", [to_string(args[0])], opts)
 
 
@@ -230,10 +232,11 @@ def _split_part(args: list[Expr]) -> Expr:
     there is none, as DuckDB gives."""
     from .lists import list_extract
 
-    s = to_string(args[0])
-    piece = list_extract([_split(s, args[1], "split_part"), cast(args[2], pa.int64())])
+    s, n = to_string(args[0]), cast(args[2], pa.int64())
+    piece = list_extract([_split(s, args[1], "split_part"), n])
     found = call("coalesce", [piece, lit("")])
-    return call("if_else", [call("is_null", [s]), Lit(None, pa.string()), found])
+    missing = call("or", [call("is_null", [s]), call("is_null", [n])])
+    return call("if_else", [missing, Lit(None, pa.string()), found])
 
 
 def named_groups(pattern: str) -> tuple[str, int]:
