@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from .binder.aggregates import is_aggregate
 from .errors import BindError
 
 _MAX_SETS = 4096
@@ -35,7 +36,8 @@ def _grouping_sets(sel: exp.Select) -> tuple[list[list[exp.Expression]],
                                                dict[str, exp.Expression]]:
     """The grouping sets of ``sel`` and every grouping expression by its SQL text."""
     group = sel.args["group"]
-    per_item = [_sets_of(g) for g in group.expressions]
+    per_item = [[[_item_named(sel, e) for e in one] for one in _sets_of(g)]
+                for g in group.expressions]
     sets: list[list[exp.Expression]] = []
     for combo in itertools.product(*per_item):
         sets.append([e for part in combo for e in part])
@@ -122,10 +124,14 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
     for key in ("expressions", "having"):
         v = sel.args.get(key)
         for item in v if isinstance(v, list) else [v] if v is not None else []:
-            for node in item.find_all(exp.AggFunc):
+            for node in item.walk():
+                if not is_aggregate(node):
+                    continue
                 text = node.sql()
                 if text in combined or isinstance(node, exp.Grouping):
                     continue
+                if not isinstance(node, exp.AggFunc):
+                    return None  # a registered aggregate (median, mode...): no partials
                 c = combine(node)
                 if c is None:
                     return None
@@ -146,10 +152,10 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
             if isinstance(node, exp.Grouping):
                 mask = 0
                 for a in node.expressions:
-                    mask = (mask << 1) | (a.sql() not in kept)
+                    mask = (mask << 1) | (_item_named(sel, a).sql() not in kept)
                 return exp.Literal.number(mask)
             text = node.sql()
-            if isinstance(node, exp.AggFunc):
+            if is_aggregate(node):
                 return combined[text].copy()  # a new node: transform does not look inside
             if text in keys and not isinstance(node, exp.Alias):
                 return exp.column(keys[text]) if text in kept else exp.Null()
@@ -210,9 +216,9 @@ def _branch(base: exp.Select, keep: list[exp.Expression],
             args = node.expressions
             mask = 0
             for a in args:
-                mask = (mask << 1) | (a.sql() in dropped)
+                mask = (mask << 1) | (_item_named(base, a).sql() in dropped)
             return exp.Literal.number(mask)
-        if isinstance(node, exp.AggFunc):
+        if is_aggregate(node):  # (registered ones too: product, mode, list...)
             return node.copy()  # a new node: transform does not look inside it
         if node.sql() in dropped and not isinstance(node, exp.Alias):
             return exp.Null()
@@ -228,8 +234,27 @@ def _branch(base: exp.Select, keep: list[exp.Expression],
         sel.set("group", exp.Group(expressions=[e.copy() for e in keep]))
     else:
         sel.set("group", None)
-        if not any(e.find(exp.AggFunc) for e in sel.expressions):
+        if not any(is_aggregate(n) for e in sel.expressions for n in e.walk()):
             # the empty set is one group even when nothing is aggregated
             sel.set("having", exp.Having(this=exp.true()) if sel.args.get("having") is None
                     else sel.args["having"])
     return sel
+
+
+def _item_named(sel: exp.Select, e: exp.Expression) -> exp.Expression:
+    """Grouping expression ``e`` with a position (``ROLLUP(1)``) or a select-list alias
+    replaced by the item's expression, as a plain GROUP BY reads them (an alias whose own
+    expression reads a column of that name means the column)."""
+    items = sel.expressions
+    if isinstance(e, exp.Literal) and not e.is_string:
+        idx = int(e.this) - 1
+        if not 0 <= idx < len(items):
+            raise BindError(f"GROUP BY position {idx + 1} is out of range")
+        item = items[idx]
+        return (item.this if isinstance(item, exp.Alias) else item).copy()
+    if isinstance(e, exp.Column) and not e.table:
+        for item in items:
+            if isinstance(item, exp.Alias) and item.alias.lower() == e.name.lower() and \
+                    not any(c.name.lower() == e.name.lower() for c in item.find_all(exp.Column)):
+                return item.this.copy()
+    return e
