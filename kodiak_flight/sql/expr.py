@@ -200,7 +200,12 @@ def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
         except pa.ArrowException:
             # leave it to run time: an unreached CASE branch must not fail
             return Call(fn, args, options, t)
-        return Lit(value.as_py() if not isinstance(value, pa.Array) else value, value.type)
+        if isinstance(value, pa.Array):
+            return Lit(value, value.type)
+        try:
+            return Lit(value.as_py(), value.type)
+        except (OverflowError, ValueError):  # a date past Python's (year 10000 or more)
+            return Call(fn, args, options, t)
     return Call(fn, args, options, t)
 
 
@@ -249,7 +254,8 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
     # integer's range (inf, NaN, 1e300), which must fail, not become its least value; a
     # decimal, rounded to the target's scale, must fit its precision (10**18 AS DECIMAL(18,3))
     exact = pa.types.is_floating(e.type) and pa.types.is_integer(to)
-    fits = pa.types.is_decimal(e.type) and pa.types.is_decimal(to)  # (rounded above)
+    fits = pa.types.is_decimal(to) and (pa.types.is_decimal(e.type) or  # (rounded above)
+                                        pa.types.is_floating(e.type))
     return call("cast", [e], pc.CastOptions(to, allow_int_overflow=not safe,
                                             allow_decimal_truncate=not fits,
                                             allow_float_truncate=not exact),

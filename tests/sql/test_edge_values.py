@@ -45,6 +45,7 @@ def pair(db, session):
     "cast(-0.5 as decimal(3,0)), cast(2.5 as decimal(3,0))",
     "select cast(d as decimal(12,4)), cast(d as double) from t",
     "select cast(f as integer) from t where abs(f) < 10", "select cast(d as integer) from t",
+    "select cast(f as decimal(6,2)), cast(-f / 3 as decimal(8,3)) from t where abs(f) < 10",
     "select ceil(1000000000000000000::bigint), floor(-7::integer), "
     "cast(-99999999.99::decimal(10,2) as integer)",
     "select f, count(*) from t group by f", "select distinct f from t",
@@ -62,7 +63,11 @@ def test_against_duckdb(pair, sql):
     ("select cast('nan'::double as bigint)", "nan is out of the range of BIGINT"),
     ("select cast(1000000000000000000 as decimal(18,3))", "does not fit in DECIMAL\\(18,3\\)"),
     ("select cast(x as decimal(4,2)) from t", "does not fit in precision 4"),
-    ("select cast(d as decimal(9,2)) from t", "does not fit in precision 9")])
+    ("select cast(d as decimal(9,2)) from t", "does not fit in precision 9"),
+    # a double past the DECIMAL's precision (was 0.00)
+    ("select cast(5000000000.0::double as decimal(6,2))", "does not fit in DECIMAL\\(6,2\\)"),
+    ("select cast(f * 1e10 as decimal(6,2)) from t", "does not fit in DECIMAL\\(6,2\\)"),
+    ("select cast('nan'::double as decimal(6,2))", "nan is out of the range of DECIMAL")])
 def test_out_of_range_refused(pair, sql, message):
     """Where DuckDB refuses too (a conversion error)."""
     session, duck = pair
@@ -110,3 +115,12 @@ def test_text_of_times_and_pads(db, session, sql):
     duck = duckdb.connect()
     duck.register("w", t)
     check(session, duck, sql)
+
+
+def test_date_past_python_range(session):
+    """A constant date past year 9999 is not folded into a Python date (which cannot hold
+    it: an internal error before); it is computed when the query runs."""
+    got = session.execute("select (date '2024-01-31' + 3000000)::varchar, "
+                          "date '2024-01-31' + 3000000 > date '2024-01-01'").reader.read_all()
+    assert got.to_pylist()[0] == {k: v for k, v in zip(got.column_names,
+                                                        ["10237-10-21", True], strict=True)}

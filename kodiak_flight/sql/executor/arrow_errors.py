@@ -29,6 +29,13 @@ REWORDED = (
      "could not convert string '' to DECIMAL"),
     (re.compile(r"^The string '(?P<value>.*)' is not a valid decimal\d+ number"),
      "could not convert string '{value}' to DECIMAL"),
+    # a number that a DECIMAL's precision does not hold (Arrow writes its magnitude), or
+    # NaN/infinity as a DECIMAL
+    (re.compile(r"^Cannot convert (?P<value>\S+) to Decimal(?:32|64|128|256)\(precision = "
+                r"(?P<p>\d+), scale = (?P<s>\d+)\): overflow"),
+     "a value does not fit in DECIMAL({p},{s}) (its magnitude is {value})"),
+    (re.compile(r"^Cannot convert (?P<value>-?(?:nan|inf)) to Decimal"),
+     "{value} is out of the range of DECIMAL"),
     # a float that no integer of the type holds
     (re.compile(r"^Float value (?P<value>\S+) was truncated converting to (?P<type>\w+)"),
      "{value} is out of the range of {type}"),
@@ -44,10 +51,20 @@ def execution_error(e: Exception) -> ExecutionError:
     for pattern, words in REWORDED:
         if (m := pattern.search(msg)) is not None:
             parts = m.groupdict()
+            if len(parts.get("value") or "") > 24:  # 1e300 written out in full
+                parts["value"] = _short(parts["value"])
             if "type" in parts:
                 parts["type"] = type_name(parts["type"])
             return ExecutionError(words.format(**parts))
     return ExecutionError(msg)
+
+
+def _short(number: str) -> str:
+    """A long number as Arrow writes it, in exponent form."""
+    try:
+        return f"{float(number):g}"
+    except ValueError:
+        return number
 
 
 def type_name(arrow_name: str) -> str:
