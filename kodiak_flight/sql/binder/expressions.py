@@ -196,6 +196,26 @@ class ExpressionBinder(BinderState):
     def _x_Mul(self, n: exp.Mul, s: Scope, g: AggState | None) -> Expr:
         return F.arith("*", *self._bin(n, s, g))
 
+    def _x_BitwiseAnd(self, n: exp.BitwiseAnd, s: Scope, g: AggState | None) -> Expr:
+        return F.bits.bitwise("&", *self._bin(n, s, g))
+
+    def _x_BitwiseOr(self, n: exp.BitwiseOr, s: Scope, g: AggState | None) -> Expr:
+        return F.bits.bitwise("|", *self._bin(n, s, g))
+
+    def _x_BitwiseXor(self, n: exp.BitwiseXor, s: Scope, g: AggState | None) -> Expr:
+        return F.bits.bitwise("xor", *self._bin(n, s, g))
+
+    def _x_BitwiseLeftShift(self, n: exp.BitwiseLeftShift, s: Scope, g: AggState | None
+                            ) -> Expr:
+        return F.bits.bitwise("<<", *self._bin(n, s, g))
+
+    def _x_BitwiseRightShift(self, n: exp.BitwiseRightShift, s: Scope, g: AggState | None
+                             ) -> Expr:
+        return F.bits.bitwise(">>", *self._bin(n, s, g))
+
+    def _x_BitwiseNot(self, n: exp.BitwiseNot, s: Scope, g: AggState | None) -> Expr:
+        return F.bits.bit_not(self.expr(n.this, s, g))
+
     def _x_Div(self, n: exp.Div, s: Scope, g: AggState | None) -> Expr:
         return F.arith("/", *self._bin(n, s, g))
 

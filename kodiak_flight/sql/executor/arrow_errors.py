@@ -36,6 +36,8 @@ REWORDED = (
      "a value does not fit in DECIMAL({p},{s}) (its magnitude is {value})"),
     (re.compile(r"^Cannot convert (?P<value>-?(?:nan|inf)) to Decimal"),
      "{value} is out of the range of DECIMAL"),
+    (re.compile(r"^shift amount must be >= 0 and less than precision of type"),
+     "a shift amount must be from 0 to the integer type's width in bits less one"),
     # a float that no integer of the type holds
     (re.compile(r"^Float value (?P<value>\S+) was truncated converting to (?P<type>\w+)"),
      "{value} is out of the range of {type}"),

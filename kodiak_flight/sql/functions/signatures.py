@@ -64,6 +64,8 @@ mod(double 7.5::double, double 2.0::double) -> double
 power(double 2.0::double, double 3.0::double) -> double
 pi() -> double
 greatest(bigint 1::bigint, bigint 2::bigint) -> bigint
+bit_count(bigint 7::bigint) -> tinyint
+xor(bigint 12::bigint, bigint 10::bigint) -> bigint
 least(bigint 1::bigint, bigint 2::bigint) -> bigint
 upper(varchar 'abc') -> varchar
 lower(varchar 'ABC') -> varchar
