@@ -51,7 +51,10 @@ def pair(db, session):
     "select f, count(*) from t group by f", "select distinct f from t",
     "select count(distinct f) from t",
     "select a.g, b.g from t a join t b on a.f = b.f", "select g from t where f in (select -f from t)",
-    "select f from t intersect select -f from t"])
+    "select f from t intersect select -f from t",
+    # DECIMAL columns in INTERSECT / EXCEPT (failed: the NULL stand-in could not be made)
+    "select d from t except select 12.34", "select x from t intersect all select x from t",
+    "select d from t except all select null", "select g from t intersect select 1.5"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.acero as ac
@@ -65,6 +66,8 @@ def zero(t: pa.DataType) -> pa.Scalar:
         return pa.scalar((0, 0, 0), t)
     if pa.types.is_fixed_size_binary(t):
         return pa.scalar(bytes(t.byte_width), t)
+    if pa.types.is_decimal(t):  # (an int64 0 cast to a DECIMAL under 19 digits fails)
+        return pa.scalar(Decimal(0), t)
     return pa.scalar(0).cast(t) if not pa.types.is_temporal(t) else \
         pa.scalar(0, pa.int32() if pa.types.is_date32(t) else pa.int64()).cast(t)
 
