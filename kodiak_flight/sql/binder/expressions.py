@@ -27,7 +27,7 @@ from ..pl import types as user_types
 from ..scope import Scope
 from ..secrets.reveal import reveal
 from ..types import check_key, from_sql, is_string, sql_name
-from . import quantified
+from . import quantified, tuple_in
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, param_number
@@ -314,6 +314,8 @@ class ExpressionBinder(BinderState):
         return F.and_(F.compare("greater_equal", x, lo), F.compare("less_equal", x, hi))
 
     def _x_In(self, n: exp.In, s: Scope, g: AggState | None) -> Expr:
+        if tuple_in.is_tuple_in(n):
+            return self.expr(tuple_in.rewrite(n, where=False), s, g)
         x = self.expr(n.this, s, g)
         q = n.args.get("query")
         if q is not None:

@@ -17,6 +17,7 @@ from ..expr import Call, Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit
 from ..plan import Filter, Join, Limit, Node, Project
 from ..scope import Scope
 from ..types import check_key, common_type
+from . import tuple_in
 from .aggregates import AggState
 from .context import new_id
 from .correlated import CorrelatedBinder
@@ -61,6 +62,9 @@ class SubqueryBinder(CorrelatedBinder):
             node = node.this
             while isinstance(node, exp.Paren):
                 node = node.this
+        if tuple_in.is_tuple_in(node):  # NOT (a, b) IN: three values, as an expression
+            return not negated and self._subquery_conjunct(tuple_in.rewrite(node, True),
+                                                           scope)
         if isinstance(node, exp.Exists):
             d = self.discover(node.this, scope, "exists")
             sub = d.bound

@@ -1,0 +1,52 @@
+"""``(a, b) IN (SELECT x, y ...)``, NOT IN and as a value, with NULLs on both sides,
+against DuckDB (which refuses the correlated form: checked against its EXISTS form)."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from kodiak_flight.sql.errors import BindError
+
+from .harness import check
+
+
+@pytest.fixture
+def pair(db, session):
+    t = pa.table({"a": pa.array([1, 2, 3, None, 5], pa.int32()),
+                  "b": pa.array(["x", "y", None, "x", "z"])})
+    u = pa.table({"p": pa.array([1, 2, None, 5], pa.int64()),
+                  "q": pa.array(["x", None, "x", "w"])})
+    duck = duckdb.connect()
+    for name, tab in (("t", t), ("u", u)):
+        db.create_table(f"main.{name}", tab.schema)
+        db.insert(f"main.{name}", tab)
+        duck.register(name, tab)
+    return session, duck
+
+
+@pytest.mark.parametrize("sql", [
+    "select a, b from t where (a, b) in (select p, q from u)",
+    "select a, b from t where (a, b) not in (select p, q from u)",
+    "select a, b, (a, b) in (select p, q from u), (a, b) not in (select p, q from u) from t",
+    "select a from t where not ((a, b) in (select p, q from u)) or a = 5",
+    "select a, (b, a) in (select q, p from u where q is not null) from t",
+    "select a, (a, b) in (select p, q from u union all select 3, null) from t",
+    "select a from t where (a, b) in (select p, max(q) from u group by p)"])
+def test_against_duckdb(pair, sql):
+    session, duck = pair
+    check(session, duck, sql)
+
+
+def test_correlated(pair):
+    session, duck = pair
+    check(session, duck, "select a from t where (a, b) in (select p, q from u where p > t.a - 2)",
+          duck_sql="select a from t where exists (select 1 from u where p > t.a - 2 and p = a "
+                   "and q = b)")
+
+
+def test_width_checked(pair):
+    session, _ = pair
+    with pytest.raises(BindError, match="returns 1 columns; the left side has 2"):
+        session.execute("select a from t where (a, b) in (select p from u)")
