@@ -207,6 +207,9 @@ class AggregateBinder(BinderState):
                 what = f"{fn.name}'s second argument" if fn.aggregate.by_argument \
                     else f"{fn.name}(... ORDER BY ...)"
                 check_key(oe.type, what, order=True)
+                accepts = fn.aggregate.by_accepts
+                if accepts is not None and not accepts(oe.type):
+                    raise SqlTypeError(f"{what} is not defined for {sql_name(oe.type)}")
                 if fn.aggregate.via_list and not listable(oe.type):
                     raise SqlTypeError(f"{what} is not defined for {sql_name(oe.type)}")
                 oid = new_id()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import (
     aggregates,
     aggregates_more,
+    aggregates_stats,
     bits,
     conditional,
     dates,
@@ -68,7 +69,7 @@ from .tables import table_function
 __all__ = [
     "AGGREGATE", "IMMUTABLE", "SCALAR", "STABLE", "TABLE", "VOLATILE", "WINDOW",
     "AggregateSpec", "Function", "aggregate_spec", "aggregates", "aggregates_more", "and_", "apply", "arith",
-    "bits",
+    "aggregates_stats", "bits",
     "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
     "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "math", "narrow_int_literal", "not_", "or_", "register", "require", "result_type",

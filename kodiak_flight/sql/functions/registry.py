@@ -52,6 +52,7 @@ class AggregateSpec:
     runs_as: tuple[str, Any] | None = None  # computed as (aggregate, parameter): median
     by_argument: bool = False  # the second argument is read beside the first, as the
     #                             aggregate's sort key (arg_min(x, by))
+    by_accepts: Callable[[pa.DataType], bool] | None = None  # the second argument's types
     # finishes a "hash_list" aggregate: (group of each value, the values, the sort keys'
     # values, number of groups, parameter) -> one value per group (mode, histogram, arg_min)
     finish: Callable[[Any, Any, list, int, Any], Any] | None = None
