@@ -33,6 +33,7 @@ from .calls import func_args, function_name, typed_name
 from .context import BinderState, param_number
 from .literals import number_literal
 from .nested import unit_literal
+from .subqueries import qualifier
 
 
 class ExpressionBinder(BinderState):
@@ -315,7 +316,7 @@ class ExpressionBinder(BinderState):
 
     def _x_In(self, n: exp.In, s: Scope, g: AggState | None) -> Expr:
         if tuple_in.is_tuple_in(n):
-            return self.expr(tuple_in.rewrite(n, where=False), s, g)
+            return self.expr(tuple_in.rewrite(n, False, qualifier(s)), s, g)
         x = self.expr(n.this, s, g)
         q = n.args.get("query")
         if q is not None:

@@ -63,8 +63,8 @@ class SubqueryBinder(CorrelatedBinder):
             while isinstance(node, exp.Paren):
                 node = node.this
         if tuple_in.is_tuple_in(node):  # NOT (a, b) IN: three values, as an expression
-            return not negated and self._subquery_conjunct(tuple_in.rewrite(node, True),
-                                                           scope)
+            return not negated and self._subquery_conjunct(
+                tuple_in.rewrite(node, True, qualifier(scope)), scope)
         if isinstance(node, exp.Exists):
             d = self.discover(node.this, scope, "exists")
             sub = d.bound
@@ -222,3 +222,15 @@ def _split_and(node: exp.Expression) -> list[exp.Expression]:
     if isinstance(node, exp.And):
         return _split_and(node.this) + _split_and(node.expression)
     return [node]
+
+
+def qualifier(scope: Scope) -> tuple_in.Qualify:
+    """A column of ``scope`` named by its table (``t.a`` for ``a``), or None where it does
+    not resolve to one table."""
+    def qualify(c: exp.Column) -> exp.Column | None:
+        try:
+            info, _ = scope.resolve(c.name, c.table or None)
+        except BindError:
+            return None
+        return exp.column(c.name, info.qual) if info.qual else None
+    return qualify

@@ -8,10 +8,14 @@ WHERE conjunct, where NULL and FALSE both drop the row, the first EXISTS alone i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from ..errors import BindError
 from .aggregates import is_aggregate
+
+Qualify = Callable[[exp.Column], exp.Column | None]
 
 
 def is_tuple_in(node: exp.Expression) -> bool:
@@ -19,8 +23,9 @@ def is_tuple_in(node: exp.Expression) -> bool:
         node.args.get("query") is not None
 
 
-def rewrite(node: exp.In, where: bool) -> exp.Expression:
-    """``node`` (``is_tuple_in``) as EXISTS tests; ``where``: as a WHERE conjunct."""
+def rewrite(node: exp.In, where: bool, qualify: Qualify) -> exp.Expression:
+    """``node`` (``is_tuple_in``) as EXISTS tests; ``where``: as a WHERE conjunct.
+    ``qualify`` gives a left-side column its table's name, or None."""
     left = list(node.this.expressions)
     q = node.args["query"]
     inner = q.this if isinstance(q, exp.Subquery) else q
@@ -29,7 +34,11 @@ def rewrite(node: exp.In, where: bool) -> exp.Expression:
         raise BindError(f"subquery in IN returns {width} columns; the left side has "
                         f"{len(left)}")
     plain = _plain(inner)
-    if plain is not None:  # its FROM and WHERE kept: a correlated subquery stays one level
+    outside = _outside(left, plain, qualify) if plain is not None else None
+    if plain is not None and outside is not None:
+        # its FROM and WHERE kept (a correlated subquery stays one level deep), the left
+        # side's columns named by their tables, which the subquery's FROM does not name
+        left = outside
         cols = [e.this if isinstance(e, exp.Alias) else e for e in plain.expressions]
     else:
         names = [f"__tin{i}" for i in range(len(left))]
@@ -37,7 +46,7 @@ def rewrite(node: exp.In, where: bool) -> exp.Expression:
     equal = [exp.EQ(this=c.copy(), expression=a.copy()) for c, a in zip(cols, left, strict=True)]
 
     def exists(tests: list[exp.Expression]) -> exp.Exists:
-        if plain is not None:
+        if plain is not None and outside is not None:
             sel = plain.copy()
             sel.set("expressions", [exp.Literal.number(1)])
             where = sel.args.get("where")
@@ -55,6 +64,24 @@ def rewrite(node: exp.In, where: bool) -> exp.Expression:
     maybe = exists([exp.func("coalesce", e, exp.true()) for e in equal])
     return exp.Case(ifs=[exp.If(this=match, true=exp.true()),
                          exp.If(this=maybe, true=exp.Null())], default=exp.false())
+
+
+def _outside(left: list[exp.Expression], inner: exp.Select, qualify: Qualify
+             ) -> list[exp.Expression] | None:
+    """``left`` with every column qualified by its table, where none of those tables'
+    names is one the subquery names (its columns could not capture them); else None."""
+    named = {t.alias_or_name.lower() for t in inner.find_all(exp.Table, exp.Subquery)}
+    found: list[exp.Column | None] = []
+
+    def qualified(n: exp.Expression) -> exp.Expression:
+        if not isinstance(n, exp.Column):
+            return n
+        q = qualify(n)
+        found.append(q if q is not None and q.table.lower() not in named else None)
+        return q or n
+
+    out = [e.transform(qualified) for e in left]
+    return None if any(q is None for q in found) else out
 
 
 def _plain(inner: exp.Expression) -> exp.Select | None:

@@ -95,7 +95,7 @@ for _name, _fn, _ddof, _aliases in (
     _agg(_name, AggregateSpec(_fn, pc.VarianceOptions(ddof=_ddof, min_count=1),
                               prepare=_to_float),
          _FLOAT64, "prefix", aliases=_aliases, accepts=_numeric)
-_agg("product", AggregateSpec("hash_product", _SKIP_NULLS, window_prepare=_to_float,
+_agg("product", AggregateSpec("hash_product", _SKIP_NULLS, prepare=_to_float,
                               window_distinct=True),
      _FLOAT64, "generic", accepts=_numeric)
 _agg("bool_and", AggregateSpec("hash_all", _SKIP_NULLS, plain_distinct=True,
