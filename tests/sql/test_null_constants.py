@@ -64,3 +64,22 @@ def test_errors_stay(session):
         session.execute("select round(s, null) from v")
     with pytest.raises(SqlError, match="overflow"):
         session.execute("select round(2147483647, -1)").reader.read_all()
+
+
+@pytest.mark.parametrize("sql,values,want", [
+    ("select replace(s, $1, $2) from t order by s", ["b", "X"], ["", "None", "aXc", "héllo", None]),
+    ("select replace(s, $1, $2) from t", [None, "X"], [None] * 5),
+    ("select round(i, $1) from t order by i", [-1], [-20, 0, 20, 30, None]),
+    ("select date_trunc($1, date '2024-05-06') from t limit 1", ["month"], ["2024-05-01"]),
+    ("select date_diff($1, date '2024-01-31', date '2024-03-01') from t limit 1", ["month"],
+     [2]),
+    ("select date_trunc($1, date '2024-05-06') from t limit 1", [None], [None])])
+def test_parameters_as_constants(pair, sql, values, want):
+    """Parameters where a kernel takes a constant (date_trunc's and date_diff's unit were
+    read as the text '1', the parameter's number)."""
+    session, _ = pair
+    cols = {f"p{i}": pa.array([v], pa.string() if isinstance(v, str) else
+                                pa.int64() if isinstance(v, int) else pa.null())
+            for i, v in enumerate(values)}
+    got = session.prepare(sql).execute(pa.table(cols)).reader.read_all().column(0)
+    assert [str(v) if hasattr(v, "isoformat") else v for v in got.to_pylist()] == want

@@ -32,7 +32,6 @@ from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, param_number
 from .literals import number_literal
-from .nested import unit_literal
 from .subqueries import qualifier
 
 
@@ -390,7 +389,7 @@ class ExpressionBinder(BinderState):
         return F.strict(lambda a: strings.pad(a, left=left), args)
 
     def _x_TimestampTrunc(self, n: exp.TimestampTrunc, s: Scope, g: AggState | None) -> Expr:
-        return F.strict(dates.date_trunc, [unit_literal(n.args.get("unit")),
+        return F.strict(dates.date_trunc, [self.unit_argument(n.args.get("unit"), s, g),
                                            self.expr(n.this, s, g)])
 
     _x_DateTrunc = _x_TimestampTrunc

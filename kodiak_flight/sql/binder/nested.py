@@ -118,12 +118,21 @@ class NestedBinder(BinderState):
         return user_types.construct(ut, names, args)
 
     def _x_DateDiff(self, n: exp.DateDiff, s: Scope, g: AggState | None) -> Expr:
-        unit = n.args.get("unit")
-        part = unit_literal(unit)
+        part = self.unit_argument(n.args.get("unit"), s, g)
         fn = F.require("date_diff")
         return self.call_function(  # type: ignore[attr-defined]
             fn, [part, self.expr(n.expression, s, g), self.expr(n.this, s, g)],
             typed_name(n))
+
+    def unit_argument(self, unit: exp.Expression | None, s: Scope, g: AggState | None
+                      ) -> Expr:
+        """The unit sqlglot keeps of ``date_diff``/``date_trunc``: ``day`` where none is
+        written, NULL for NULL, a parameter's value for a parameter."""
+        if isinstance(unit, exp.Placeholder):
+            return self.expr(unit, s, g)  # type: ignore[attr-defined]
+        if isinstance(unit, exp.Null):
+            return Lit(None, pa.string())
+        return lit(unit.name if unit is not None else "day")
 
     def _x_CurrentSchema(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
         return Lit(self.ctx.schema, pa.string())
@@ -132,11 +141,3 @@ class NestedBinder(BinderState):
         return Lit(self.ctx.catalog, pa.string())
 
     _x_CurrentCatalog = _x_CurrentDatabase
-
-
-def unit_literal(unit: exp.Expression | None) -> Lit:
-    """The unit sqlglot keeps of ``date_diff``/``date_trunc`` as a constant: ``day`` where
-    none is written, NULL for NULL."""
-    if isinstance(unit, exp.Null):
-        return Lit(None, pa.string())
-    return lit(unit.name if unit is not None else "day")
