@@ -129,6 +129,10 @@ def _replace_into(self: Any) -> exp.Insert:
     return node
 
 
+# an interval text with both a unit name and a time of day ('1 day 02:30:00')
+_UNITS_AND_TIME = re.compile(r"(?=.*[A-Za-z])(?=.*\d:\d)")
+
+
 class Grizzly(DuckDB):
     """PL-Grizzly: DuckDB syntax (``FROM t``, ``EXCLUDE``/``REPLACE``, ``GROUP BY ALL``...).
 
@@ -161,6 +165,14 @@ class Grizzly(DuckDB):
         # PL-Grizzly's MATCH expression (pl/match.py)
         NO_PAREN_FUNCTION_PARSERS = {**DuckDB.Parser.NO_PAREN_FUNCTION_PARSERS,
                                      "MATCH": match.parse_match}
+
+        def _parse_interval_span(self, this: exp.Expr, parse_function_unit: bool = True
+                                 ) -> exp.Interval:
+            """``INTERVAL '1 day 02:30:00'`` kept whole (sqlglot keeps the first
+            number-unit pair and drops the time); the binder reads the text."""
+            if this is not None and this.is_string and _UNITS_AND_TIME.search(this.name):
+                return self.expression(exp.Interval(this=this))
+            return super()._parse_interval_span(this, parse_function_unit)
 
         def _parse_bitwise(self) -> exp.Expr | None:
             """Operands joined by value pipes, ``expr |> f(y)`` (pl/pipes.py)."""

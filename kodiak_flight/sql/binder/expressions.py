@@ -11,7 +11,6 @@ import copy
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +30,7 @@ from . import quantified, tuple_in
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
 from .context import BinderState, param_number
-from .literals import number_literal
+from .literals import interval_literal, number_literal
 from .subqueries import qualifier
 
 
@@ -165,13 +164,7 @@ class ExpressionBinder(BinderState):
             if not isinstance(v, Lit):
                 raise NotSupportedError("INTERVAL needs a constant")
             text = str(v.value)
-        unit_name = unit.name if unit is not None else None
-        if unit_name is None:
-            parts = text.split()
-            if len(parts) != 2:
-                raise BindError(f"cannot parse interval {text!r}")
-            text, unit_name = parts
-        return Lit(_interval(float(text), unit_name), pa.month_day_nano_interval())
+        return interval_literal(text, unit.name if unit is not None else None)
 
     # arithmetic / comparison / logic ---------------------------------------
 
@@ -492,29 +485,3 @@ def _translate_escape(pattern: str, esc: str) -> str:
         i += 1
     return "".join(out)
 
-
-def _interval(n: float, unit: str) -> Any:
-    """``n`` ``unit``s as a month-day-nanosecond interval value."""
-    unit = unit.lower().rstrip("s")
-    months = days = nanos = 0
-    if unit in ("year", "yr", "y"):
-        months = int(n * 12)
-    elif unit in ("month", "mon"):
-        months = int(n)
-    elif unit in ("week", "w"):
-        days = int(n * 7)
-    elif unit in ("day", "d"):
-        days = int(n)
-    elif unit in ("hour", "h", "hr"):
-        nanos = int(n * 3600 * 10**9)
-    elif unit in ("minute", "min", "m"):
-        nanos = int(n * 60 * 10**9)
-    elif unit in ("second", "sec"):
-        nanos = int(n * 10**9)
-    elif unit in ("millisecond", "m"):
-        nanos = int(n * 10**6)
-    elif unit == "quarter":
-        months = int(n * 3)
-    else:
-        raise BindError(f"unknown interval unit {unit!r}")
-    return pa.scalar((months, days, nanos), pa.month_day_nano_interval()).as_py()

@@ -3,6 +3,7 @@ constants out of query text and binds them as parameters of the same types) shar
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pyarrow as pa
@@ -39,3 +40,56 @@ def number_literal(text: str) -> Lit:
     if -2**63 <= v < 2**63:
         return Lit(v, pa.int64())
     return Lit(Decimal(v), pa.decimal128(38, 0))
+
+
+# interval units: (months, days, nanoseconds) one of them is worth
+_UNITS: dict[str, tuple[int, int, int]] = {}
+for _names, _worth in (
+        (("year", "years", "yr", "yrs", "y"), (12, 0, 0)),
+        (("quarter", "quarters"), (3, 0, 0)),
+        (("month", "months", "mon", "mons"), (1, 0, 0)),
+        (("week", "weeks", "w"), (0, 7, 0)),
+        (("day", "days", "d"), (0, 1, 0)),
+        (("hour", "hours", "h", "hr", "hrs"), (0, 0, 3600 * 10**9)),
+        (("minute", "minutes", "min", "mins", "m"), (0, 0, 60 * 10**9)),
+        (("second", "seconds", "sec", "secs", "s"), (0, 0, 10**9)),
+        (("millisecond", "milliseconds", "ms", "msec", "msecs"), (0, 0, 10**6)),
+        (("microsecond", "microseconds", "us", "usec", "usecs"), (0, 0, 10**3))):
+    for _n in _names:
+        _UNITS[_n] = _worth
+
+_TIME = re.compile(r"^([+-]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$")
+
+
+def interval_literal(text: str, unit: str | None) -> Lit:
+    """An INTERVAL constant: ``INTERVAL '3' DAY``, or a text of number-unit pairs and an
+    optional time (``'1 month 2 days'``, ``'1 day 02:30:00'``, ``'-1.5 hours'``). A
+    fraction of a month is 30 days' share, of a day 24 hours' (as DuckDB counts)."""
+    words = text.split() + ([unit] if unit else [])
+    months = days = 0.0
+    nanos = 0
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if (m := _TIME.match(w)) is not None:
+            sign = -1 if m[1] == "-" else 1
+            secs = int(m[2]) * 3600 + int(m[3]) * 60 + float(m[4] or 0)
+            nanos += sign * round(secs * 10**9)
+            i += 1
+            continue
+        try:
+            n = float(w)
+        except ValueError:
+            raise BindError(f"cannot parse interval {text!r}") from None
+        if i + 1 >= len(words) or words[i + 1].lower() not in _UNITS:
+            shown = words[i + 1] if i + 1 < len(words) else "(none)"
+            raise BindError(f"cannot parse interval {text!r}: unknown unit {shown!r}")
+        mo, d, ns = _UNITS[words[i + 1].lower()]
+        months, days, nanos = months + n * mo, days + n * d, nanos + round(n * ns)
+        i += 2
+    whole_months = int(months)
+    days += (months - whole_months) * 30
+    whole_days = int(days)
+    nanos += round((days - whole_days) * 86_400 * 10**9)
+    value = pa.scalar((whole_months, whole_days, nanos), pa.month_day_nano_interval())
+    return Lit(value.as_py(), pa.month_day_nano_interval())

@@ -154,6 +154,11 @@ def _extract(part: str, e: Expr) -> Expr:
 
 def extract(part: str, e: Expr) -> Expr:
     """``EXTRACT(part FROM e)``."""
+    if (pa.types.is_duration(e.type) or pa.types.is_interval(e.type)) and \
+            part.lower() == "epoch":
+        from .durations import epoch
+
+        return epoch(e)
     if not is_temporal(e.type):
         if isinstance(e, Lit) and (is_string(e.type) or pa.types.is_null(e.type)):
             e = cast(e, pa.timestamp("us"))  # a text constant, or NULL

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from ..errors import SqlTypeError
 from ..expr import Call, Expr, Lit, Param, call, cast, is_const, lit
 from ..types import common_type, float_type, holds, is_numeric, is_string, is_temporal, sql_name
+from . import durations
 from .dates import add_days, add_interval
 
 # ---------------------------------------------------------------------------- coercion
@@ -82,6 +83,8 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
     a, b = coerce_literal(a, b.type), coerce_literal(b, a.type)
     a, b = fit_int_literal(a, b), fit_int_literal(b, a)
     what = f"comparison {OPERATOR_NAMES.get(op, op)}"
+    if pa.types.is_duration(a.type) or pa.types.is_duration(b.type):
+        a, b = durations.comparable(a, b)
     if a.type != b.type:
         if pa.types.is_decimal(a.type) or pa.types.is_decimal(b.type):
             a, b = narrow_int_literal(a), narrow_int_literal(b)
@@ -149,6 +152,9 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         out = _temporal(op, a, b)
         if out is not None:
             return out
+    elapsed = durations.arith(op, a, b)
+    if elapsed is not None:
+        return elapsed
     if pa.types.is_null(ta) or pa.types.is_null(tb):
         other = tb if pa.types.is_null(ta) else ta
         return Lit(None, other if is_numeric(other) else pa.int32())
