@@ -159,6 +159,18 @@ class CorrelatedBinder(BinderState):
             assert before is not None
             self.plan = Filter(self.plan, before)
             self.prior_filters.clear()
+        bound, kids = self.over_domain(d, q, s, kind, outer)
+        if kind == "scalar":
+            return self._scalar(bound, kids, outer)
+        if kind == "exists":
+            return self._exists(bound, kids, outer)
+        assert x is not None
+        return self._in(bound, kids, outer, x)
+
+    def over_domain(self, d: Discovery, q: exp.Expression, s: Scope, kind: str,
+                    outer: list[Expr]) -> tuple[Bound, list[str]]:
+        """``q`` bound over the domain of ``outer`` (its values over ``self.plan``), and
+        the ids of its output columns that carry the domain's values."""
         domain = self._domain(outer)
         b = self.nested(_remap(s, dict(zip(d.refs, domain.ids, strict=True))))
         b.domain = domain
@@ -166,12 +178,7 @@ class CorrelatedBinder(BinderState):
         kids = [k for k, _ in bound.corr_keys]
         if len(kids) != len(outer) or bound.corr_residual is not None:
             raise NotSupportedError("this correlated subquery is not supported")
-        if kind == "scalar":
-            return self._scalar(bound, kids, outer)
-        if kind == "exists":
-            return self._exists(bound, kids, outer)
-        assert x is not None
-        return self._in(bound, kids, outer, x)
+        return bound, kids
 
     def _domain(self, outer: list[Expr]) -> Domain:
         """The distinct values of ``outer`` over ``self.plan``, as a shared plan."""
@@ -280,9 +287,11 @@ class CorrelatedBinder(BinderState):
         return Project(j, exprs)
 
 
-def join_back(plan: Node, right: Node, outer: list[Expr], ids: list[str]) -> Join:
-    """``plan`` LEFT JOIN ``right`` on each ``outer`` expression IS NOT DISTINCT FROM the
-    column ``ids`` of ``right`` (an is-NULL flag and the value with NULL filled)."""
+def join_back(plan: Node, right: Node, outer: list[Expr], ids: list[str],
+              kind: str = "left") -> Join:
+    """``plan`` LEFT (or ``kind``) JOIN ``right`` on each ``outer`` expression IS NOT
+    DISTINCT FROM the column ``ids`` of ``right`` (an is-NULL flag and the value with NULL
+    filled)."""
     types = dict(right.output)
     lk: list[Expr] = []
     rk: list[Expr] = []
@@ -298,7 +307,7 @@ def join_back(plan: Node, right: Node, outer: list[Expr], ids: list[str]) -> Joi
             continue
         lk += [call("is_null", [o]), call("coalesce", [o, fill])]
         rk += [call("is_null", [r]), call("coalesce", [r, fill])]
-    return Join(plan, right, "left", lk, rk)
+    return Join(plan, right, kind, lk, rk)
 
 
 def in_types(x: Expr, v: Col) -> tuple[Expr, Expr]:

@@ -64,7 +64,7 @@ def check_supported(node: exp.Expression) -> None:
     if not isinstance(node, _WALKED):  # other statements read their own arguments
         return
     for n in node.walk():
-        if isinstance(n, REFUSED):
+        if isinstance(n, REFUSED) and not _joined_lateral(n):
             raise NotSupportedError(f"{_words(n)} is not supported")
         allowed = HANDLED.get(type(n))
         if allowed is None:
@@ -73,6 +73,13 @@ def check_supported(node: exp.Expression) -> None:
             if arg in allowed or any(value is d or value == d for d in _DEFAULTS):
                 continue
             raise NotSupportedError(f"{_clause(n, arg, value)} is not supported")
+
+
+def _joined_lateral(n: exp.Expression) -> bool:
+    """A LATERAL subquery joined to the FROM items before it (``binder/from_.py``); not
+    Hive's LATERAL VIEW."""
+    return isinstance(n, exp.Lateral) and isinstance(n.this, exp.Subquery) and \
+        isinstance(n.parent, exp.Join) and not n.args.get("view") and not n.args.get("outer")
 
 
 def _clause(node: exp.Expression, arg: str, value: object) -> str:

@@ -42,6 +42,7 @@ from ..triggers.body import TRANSITION
 from ..types import normalize
 from .calls import typed_name
 from .context import BinderState, new_id, new_key
+from .correlated import join_back
 from .naming import unique_names
 from .sample import sampled
 from .setops import conform
@@ -89,6 +90,9 @@ class FromBinder(BinderState):
             if isinstance(j.this, exp.Unnest):  # reads the columns left of it (lateral)
                 plan, cols = self.lateral_unnest(plan, cols, j)
                 continue
+            if isinstance(j.this, exp.Lateral) and isinstance(j.this.this, exp.Subquery):
+                plan, cols = self.lateral_join(plan, cols, j)
+                continue
             rplan, rcols = self.from_item(j.this)
             plan, cols = self.join(plan, cols, rplan, rcols, j)
         return plan, Scope(cols, self.outer)
@@ -126,6 +130,43 @@ class FromBinder(BinderState):
         if isinstance(item, exp.Lateral):
             raise NotSupportedError("LATERAL is not supported")
         raise NotSupportedError(f"{item.key.upper()} in FROM is not supported")
+
+    def lateral_join(self, plan: Node, cols: list[ColInfo], j: exp.Join
+                     ) -> tuple[Node, list[ColInfo]]:
+        """``FROM t, LATERAL (SELECT ... t.x ...) AS s`` (or CROSS / [LEFT] JOIN LATERAL
+        ... ON true): the subquery bound once over the distinct values of the columns it
+        reads from the left (its domain, as a correlated subquery is), joined back on
+        them: an inner join, or a left join keeping left rows it gives nothing for."""
+        on, side = j.args.get("on"), (j.side or "").upper()
+        if isinstance(on, exp.Boolean) and on.this:
+            on = None
+        if j.args.get("using") or side not in ("", "LEFT") or (side and on is not None):
+            raise NotSupportedError("a LATERAL subquery joins by a comma, CROSS JOIN, "
+                                    "JOIN ... ON or LEFT JOIN ... ON true only")
+        item = j.this
+        alias = item.args.get("alias")
+        name = alias.name if alias is not None and alias.name else None
+        col_aliases = [c.name for c in alias.columns] if alias is not None and \
+            alias.args.get("columns") else []
+        q = item.this.this
+        scope = Scope(cols, self.outer)
+        d = self.discover(q, scope, "lateral")  # type: ignore[attr-defined]
+        if not d.refs:  # reads nothing from the left: a plain join
+            rcols = _rename(d.bound.cols, name, col_aliases, unique=True)
+            return self.join(plan, cols, d.bound.plan, rcols, j)
+        saved, self.plan = self.plan, plan
+        try:
+            outer: list[Expr] = [Col(r, d.cols[r].type) for r in d.refs]
+            bound, kids = self.over_domain(d, q, scope, "lateral", outer)  # type: ignore
+            joined: Node = join_back(self.plan, bound.plan, outer, kids,
+                                     "left" if side else "inner")
+        finally:
+            self.plan = saved
+        cols = cols + _rename(bound.cols, name, col_aliases, unique=True)
+        if on is not None:  # an inner join's condition: the joined rows it holds for
+            cond = self.expr(on, Scope(cols, self.outer))  # type: ignore[attr-defined]
+            joined = Filter(joined, F.as_condition(cond))
+        return joined, cols
 
     def _parenthesised(self, item: exp.Expression) -> tuple[Node, list[ColInfo]]:
         """``(a CROSS JOIN b)``, ``(a JOIN b ON ...)`` in FROM: the joined relation, whose
