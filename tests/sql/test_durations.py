@@ -44,7 +44,9 @@ def pair(db, session):
     "select extract(epoch from interval '1 day 02:30:00'), "
     "extract(epoch from interval '1 month'), extract(epoch from interval '90 seconds')",
     "select count(*) from t where ts - timestamp '2024-01-01' > interval '1 day'",
-    "select ts + interval '1 day' * 3 + interval '2 hours' from t"])
+    "select ts + interval '1 day' * 3 + interval '2 hours' from t",
+    "select ts + interval '1 day' * 1.5, ts - 2.5 * interval '1 hour', "
+    "ts + interval '1 month' * 1.5 from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..errors import NotSupportedError, SqlTypeError
 from ..expr import Expr, Lit, call, cast
-from ..types import sql_name
+from ..types import is_numeric, sql_name
 
 _PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
@@ -51,9 +51,9 @@ def arith(op: str, a: Expr, b: Expr) -> Expr | None:
             isinstance(a, Lit) and isinstance(b, Lit):
         return _summed(a, b, 1 if op == "+" else -1)
     if op == "*" and pa.types.is_interval(ta) and isinstance(a, Lit) and isinstance(b, Lit) \
-            and pa.types.is_integer(tb):
+            and is_numeric(tb):
         return _scaled(a, b)
-    if op == "*" and pa.types.is_integer(ta) and pa.types.is_interval(tb):
+    if op == "*" and is_numeric(ta) and pa.types.is_interval(tb):
         return arith(op, b, a)
     if not (pa.types.is_duration(ta) or pa.types.is_duration(tb) or (
             op == "-" and _point(ta) and _point(tb))
@@ -109,12 +109,16 @@ def _moved(op: str, point: Expr, d: Expr) -> Expr:
 
 
 def _scaled(iv: Lit, k: Lit) -> Lit:
-    """A constant interval times a constant integer, each part multiplied."""
+    """A constant interval times a constant number, each part multiplied; a fraction of a
+    month carried into days (30 to a month) and of a day into time, as DuckDB does."""
     if iv.value is None or k.value is None:
         return Lit(None, pa.month_day_nano_interval())
-    v, n = iv.value, int(k.value)
-    return Lit(pa.scalar((v.months * n, v.days * n, v.nanoseconds * n),
-                         pa.month_day_nano_interval()).as_py(), pa.month_day_nano_interval())
+    v, n = iv.value, float(k.value) if not isinstance(k.value, int) else k.value
+    months = v.months * n
+    days = v.days * n + (months - int(months)) * 30
+    nanos = round(v.nanoseconds * n + (days - int(days)) * 86_400 * 10**9)
+    return Lit(pa.scalar((int(months), int(days), nanos), pa.month_day_nano_interval()).as_py(),
+               pa.month_day_nano_interval())
 
 
 def _summed(a: Lit, b: Lit, sign: int) -> Lit:
