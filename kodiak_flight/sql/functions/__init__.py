@@ -12,6 +12,7 @@ from . import (
     aggregates_more,
     aggregates_stats,
     bits,
+    codepoints,
     conditional,
     dates,
     hashing,
@@ -69,7 +70,7 @@ from .tables import table_function
 __all__ = [
     "AGGREGATE", "IMMUTABLE", "SCALAR", "STABLE", "TABLE", "VOLATILE", "WINDOW",
     "AggregateSpec", "Function", "aggregate_spec", "aggregates", "aggregates_more", "and_", "apply", "arith",
-    "aggregates_stats", "bits",
+    "aggregates_stats", "bits", "codepoints",
     "as_condition", "case_when", "check_arity", "coalesce", "coerce_literal", "compare",
     "conditional", "constant", "dates", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "math", "narrow_int_literal", "not_", "or_", "register", "require", "result_type",

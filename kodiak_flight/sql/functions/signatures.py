@@ -70,6 +70,11 @@ least(bigint 1::bigint, bigint 2::bigint) -> bigint
 upper(varchar 'abc') -> varchar
 lower(varchar 'ABC') -> varchar
 length(varchar 'abc') -> integer
+strlen(varchar 'abc') -> bigint
+ascii(varchar 'a') -> integer
+chr(bigint 65::bigint) -> varchar
+concat_ws(varchar '-', varchar 'a', varchar 'b') -> varchar
+regexp_split_to_array(varchar 'a1b', varchar '[0-9]') -> varchar[]
 trim(varchar ' abc ') -> varchar
 ltrim(varchar ' abc') -> varchar
 rtrim(varchar 'abc ') -> varchar

@@ -282,6 +282,33 @@ def _regexp_extract(args: list[Expr]) -> Expr:
     return call("if_else", [call("is_null", [s]), Lit(None, pa.string()), found])
 
 
+def _octets(args: list[Expr]) -> Expr:
+    """``strlen(s)``: the bytes of its UTF-8 encoding (DuckDB's; ``length`` counts
+    characters)."""
+    x = args[0]
+    if not (pa.types.is_binary(x.type) or pa.types.is_large_binary(x.type)):
+        x = call("cast", [to_string(x)], pc.CastOptions(pa.binary()))
+    return cast(call("binary_length", [x], what="strlen"), pa.int64())
+
+
+def _concat_ws(args: list[Expr]) -> Expr:
+    """``concat_ws(sep, ...)``: NULL values skipped, NULL for a NULL separator."""
+    sep = to_string(args[0])
+    values = [to_string(a) for a in args[1:] if not (isinstance(a, Lit) and a.value is None)]
+    if not values:  # (Arrow's kernel fails over NULL constants only)
+        return call("if_else", [call("is_null", [sep]), Lit(None, pa.string()), lit("")])
+    return call("binary_join_element_wise", [*values, sep], pc.JoinOptions("skip"),
+                what="concat_ws")
+
+
+def _regexp_split(args: list[Expr]) -> Expr:
+    pattern = str(constant(args[1], "regexp_split_to_array pattern"))
+    if not pattern:
+        raise NotSupportedError("regexp_split_to_array with an empty pattern is not supported")
+    return call("split_pattern_regex", [to_string(args[0])],
+                pc.SplitPatternOptions(pattern), what="regexp_split_to_array")
+
+
 def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | None = 1,
         aliases: tuple[str, ...] = (), doc: str = "") -> None:
     register(Function(name, SCALAR, build, lo, hi, aliases, doc=doc))
@@ -289,8 +316,13 @@ def _fn(name: str, build: Callable[[list[Expr]], Expr], lo: int = 1, hi: int | N
 
 _fn("upper", kernel("utf8_upper", to_string), aliases=("ucase",), doc="upper case")
 _fn("lower", kernel("utf8_lower", to_string), aliases=("lcase",), doc="lower case")
-_fn("length", _length, aliases=("char_length", "character_length", "len", "strlen"),
+_fn("length", _length, aliases=("char_length", "character_length", "len"),
     doc="characters (bytes of a BLOB)")
+_fn("strlen", _octets, aliases=("octet_length",), doc="bytes (UTF-8) of the value")
+_fn("concat_ws", _concat_ws, 2, None,
+    doc="concat_ws(sep, a, ...): the non-NULL values joined by sep")
+_fn("regexp_split_to_array", _regexp_split, 2, 2, aliases=("string_split_regex",),
+    doc="the pieces between matches of an RE2 pattern")
 _fn("trim", trim, 1, 2, doc="strip spaces (or the given characters) from both ends")
 _fn("ltrim", lambda a: trim(a, "leading"), 1, 2, doc="strip from the start")
 _fn("rtrim", lambda a: trim(a, "trailing"), 1, 2, doc="strip from the end")

@@ -1,0 +1,43 @@
+"""ascii, chr, strlen (bytes), concat_ws and regexp_split_to_array over Unicode text,
+against DuckDB. (strlen counted characters, where DuckDB's counts bytes.)"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from kodiak_flight.sql.errors import SqlError
+
+from .harness import check
+
+
+@pytest.fixture
+def pair(db, session):
+    t = pa.table({"s": ["abc", "", None, "héllo", "日本語", "😀 x", "ß", "a,b,,c"],
+                  "n": pa.array([65, 223, 8364, 128512, None, 0x10FFFF, 97, 10], pa.int32())})
+    db.create_table("main.t", t.schema)
+    db.insert("main.t", t)
+    duck = duckdb.connect()
+    duck.register("t", t)
+    return session, duck
+
+
+@pytest.mark.parametrize("sql", [
+    "select s, ascii(s), strlen(s), length(s) from t",
+    "select n, chr(n), ascii(chr(n)) from t",
+    "select concat_ws(',', s, 'x', null, s), concat_ws(null, s), concat_ws('-', null, null) "
+    "from t",
+    "select regexp_split_to_array(s, '[lb,]'), string_split_regex(s, ',+') from t",
+    "select s from t where ascii(s) > 200 order by s"])
+def test_against_duckdb(pair, sql):
+    session, duck = pair
+    check(session, duck, sql)
+
+
+@pytest.mark.parametrize("sql", ["select chr(55296)", "select chr(-1)",
+                                 "select chr(1114112)"])
+def test_not_a_code_point(pair, sql):
+    session, _ = pair
+    with pytest.raises(SqlError, match="is not a Unicode code point"):
+        session.execute(sql).reader.read_all()
