@@ -41,3 +41,10 @@ def test_not_a_code_point(pair, sql):
     session, _ = pair
     with pytest.raises(SqlError, match="is not a Unicode code point"):
         session.execute(sql).reader.read_all()
+
+
+def test_concat_ws_keeps_every_row(pair):
+    """Arrow's binary_join_element_wise with null_handling='skip' drops rows whose values
+    are NULL (60 rows in, 48 out): concat_ws does not use it."""
+    session, duck = pair
+    check(session, duck, "select concat_ws(', ', upper(s), s, upper(s)) from t, range(8) r")

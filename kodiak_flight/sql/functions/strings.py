@@ -292,12 +292,16 @@ def _octets(args: list[Expr]) -> Expr:
 
 
 def _concat_ws(args: list[Expr]) -> Expr:
-    """``concat_ws(sep, ...)``: NULL values skipped, NULL for a NULL separator."""
-    sep = to_string(args[0])
-    values = [to_string(a) for a in args[1:] if not (isinstance(a, Lit) and a.value is None)]
-    if not values:  # (Arrow's kernel fails over NULL constants only)
-        return call("if_else", [call("is_null", [sep]), Lit(None, pa.string()), lit("")])
-    return call("binary_join_element_wise", [*values, sep], pc.JoinOptions("skip"),
+    """``concat_ws(sep, ...)``: NULL values skipped, NULL for a NULL separator. Each
+    non-NULL value joined with the separator before it, the first separator cut off (the
+    kernel's own NULL skipping drops rows, as ``concat`` notes)."""
+    sep = str(constant(args[0], "concat_ws separator"))
+    pieces = [call("coalesce", [concat([lit(sep), a], skip_nulls=False), lit("")])
+              for a in args[1:] if not (isinstance(a, Lit) and a.value is None)]
+    if not pieces:
+        return lit("")
+    joined = concat(pieces, skip_nulls=False)
+    return call("utf8_slice_codeunits", [joined], pc.SliceOptions(len(sep)),
                 what="concat_ws")
 
 
