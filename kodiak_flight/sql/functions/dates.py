@@ -137,7 +137,7 @@ _PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter",
 def _extract(part: str, e: Expr) -> Expr:
     part = part.lower()
     if pa.types.is_date(e.type) and part in ("hour", "minute", "second"):
-        return cast(lit(0), pa.int64())
+        return _midnight(e)
     fn = _PARTS.get(part)
     if fn is None:
         raise NotSupportedError(f"EXTRACT({part.upper()}) is not supported")
@@ -145,11 +145,31 @@ def _extract(part: str, e: Expr) -> Expr:
         unit = pa.timestamp("us", e.type.tz if pa.types.is_timestamp(e.type) else None)
         micros = cast(cast(cast(e, unit), pa.int64()), pa.float64())
         return call("divide", [micros, lit(1e6)])
+    if fn in ("millisecond", "microsecond"):  # with the seconds, as PostgreSQL and DuckDB
+        return _sub_second(fn, e)
     if fn == "day_of_week":
         if part == "isodow":
             return call(fn, [e], pc.DayOfWeekOptions(count_from_zero=False, week_start=1))
         return call(fn, [e], pc.DayOfWeekOptions(count_from_zero=True, week_start=7))
     return call(fn, [e], what=f"EXTRACT({part.upper()})")
+
+
+def _midnight(d: Expr) -> Expr:
+    """A time part of a DATE: 0, NULL for a NULL date."""
+    return call("if_else", [call("is_null", [d]), Lit(None, pa.int64()), lit(0, pa.int64())])
+
+
+def _sub_second(fn: str, e: Expr) -> Expr:
+    """EXTRACT(MILLISECOND / MICROSECOND): the seconds of the minute in that unit
+    (10.5 s is 10500 ms), not Arrow's component below the second (500)."""
+    if pa.types.is_date(e.type):
+        return _midnight(e)
+    sec, ms = (cast(call(k, [e]), pa.int64()) for k in ("second", "millisecond"))
+    millis = call("add", [call("multiply", [sec, lit(1000)]), ms])
+    if fn == "millisecond":
+        return millis
+    us = cast(call("microsecond", [e]), pa.int64())
+    return call("add", [call("multiply", [millis, lit(1000)]), us])
 
 
 def extract(part: str, e: Expr) -> Expr:
@@ -207,12 +227,17 @@ register(Function("date_part", SCALAR, date_part, min_args=2, max_args=2,
                   aliases=("datepart",), doc="date_part('year', d): EXTRACT"))
 register(Function("date_trunc", SCALAR, date_trunc, min_args=2, max_args=2,
                   aliases=("datetrunc", "timestamp_trunc"), doc="floor to a unit"))
-for _p in ("year", "month", "quarter"):
+for _p in ("year", "month", "quarter", "hour", "minute", "second", "millisecond",
+           "microsecond", "isodow", "isoyear", "dayofyear", "week"):
     register(_part(_p))
+register(Function("weekofyear", SCALAR, lambda a: extract("week", a[0]),
+                  doc="EXTRACT(WEEK): the ISO week"))
+register(Function("epoch", SCALAR, lambda a: extract("epoch", a[0]),
+                  doc="EXTRACT(EPOCH): seconds since 1970-01-01 (a DOUBLE)"))
 register(Function("day", SCALAR, lambda a: extract("day", a[0]),
                   aliases=("dayofmonth", "day_of_month"), doc="EXTRACT(DAY)"))
 register(Function("dayofweek", SCALAR, lambda a: extract("dow", a[0]),
-                  aliases=("day_of_week",), doc="EXTRACT(DOW): Sunday is 0"))
+                  aliases=("day_of_week", "weekday"), doc="EXTRACT(DOW): Sunday is 0"))
 register(Function("make_date", SCALAR, make_date, min_args=3, max_args=3,
                   aliases=("date_from_parts",), doc="make_date(y, m, d) of constants"))
 register(Function("current_date", SCALAR, current_date, min_args=0, max_args=0,

@@ -291,6 +291,22 @@ def _octets(args: list[Expr]) -> Expr:
     return cast(call("binary_length", [x], what="strlen"), pa.int64())
 
 
+# the word delimiters sqlglot writes into every initcap call
+_INITCAP_DELIMITERS = ' \t\n\r\x0c\x0b!"#$%&\'()*+,\\-./:;<=>?@\\[\\]^_`{|}~'
+
+
+def _initcap(args: list[Expr]) -> Expr:
+    if len(args) > 1 and constant(args[1], "initcap delimiters") != _INITCAP_DELIMITERS:
+        raise NotSupportedError("initcap with delimiters of your own is not supported")
+    return call("utf8_title", [to_string(args[0])], what="initcap")
+
+
+def _full_match(args: list[Expr]) -> Expr:
+    pattern = str(constant(args[1], "regexp_full_match pattern"))
+    return call("match_substring_regex", [to_string(args[0])],
+                pc.MatchSubstringOptions(f"^(?:{pattern})$"), what="regexp_full_match")
+
+
 def _concat_ws(args: list[Expr]) -> Expr:
     """``concat_ws(sep, ...)``: NULL values skipped, NULL for a NULL separator. Each
     non-NULL value joined with the separator before it, the first separator cut off (the
@@ -323,6 +339,9 @@ _fn("lower", kernel("utf8_lower", to_string), aliases=("lcase",), doc="lower cas
 _fn("length", _length, aliases=("char_length", "character_length", "len"),
     doc="characters (bytes of a BLOB)")
 _fn("strlen", _octets, aliases=("octet_length",), doc="bytes (UTF-8) of the value")
+_fn("bit_length", lambda a: call("multiply", [_octets(a), lit(8)]), doc="bits of the value")
+_fn("initcap", _initcap, 1, 2, doc="each word's first letter upper case, the rest lower")
+_fn("regexp_full_match", _full_match, 2, 2, doc="whether the whole value matches (RE2)")
 _fn("concat_ws", _concat_ws, 2, None,
     doc="concat_ws(sep, a, ...): the non-NULL values joined by sep")
 _fn("regexp_split_to_array", _regexp_split, 2, 2, aliases=("string_split_regex",),
