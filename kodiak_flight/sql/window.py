@@ -647,7 +647,10 @@ def _prefix_agg(c: WindowCall, args: list[pa.Array], lo: np.ndarray, hi: np.ndar
     denom = cnt - ddof
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (s2 - s1 * s1 / np.where(cnt == 0, 1, cnt)) / np.where(denom <= 0, 1, denom)
-    var = np.maximum(var, 0.0)
+    # a frame's sums are differences of prefix sums over the whole input, whose rounding
+    # (up to eps times those sums) would show as a variance where every value is equal
+    noise = 16 * np.finfo(np.float64).eps * float(np.sum(x * x)) / np.maximum(denom, 1)
+    var = np.where(var <= noise, 0.0, var)
     out = np.sqrt(var) if f.startswith("stddev") else var
     return pa.array(out, pa.float64(), mask=denom <= 0)
 
