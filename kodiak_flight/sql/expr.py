@@ -190,6 +190,8 @@ def call(fn: str, args: list[Expr] | tuple[Expr, ...], options: Any = None,
     try:
         t = infer_type(fn, [a.type for a in args], options)
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as e:
+        if str(e).startswith("Invalid regular expression"):  # not the operands' types
+            raise ExecutionError(f"{what or fn}: {str(e)[0].lower()}{str(e)[1:]}") from None
         shown = ", ".join(sql_name(a.type) for a in args)
         raise SqlTypeError(
             f"{what or fn} is not defined for operand types ({shown})"
