@@ -194,6 +194,9 @@ class AggCall:
     # a sum whose range the planner has bounded (``integer_decimals``): not checked for a
     # wrap at run time (``executor/sum_check``)
     bounded: bool = False
+    # FILTER of an aggregate that keeps NULL values (``list``): the input column holding
+    # whether each row counts
+    keep: str | None = None
 
     def __repr__(self) -> str:
         d = "DISTINCT " if self.distinct else ""

@@ -72,6 +72,32 @@ def computed_as(fn: F.Function) -> str:
     return spec.runs_as[0] if spec is not None and spec.runs_as is not None else fn.name
 
 
+# aggregates whose result holds NULL values (FILTER must drop rows, not make them NULL)
+KEEPS_NULLS = ("list",)
+
+
+def first_or_last(node: exp.Expression, filt: exp.Expression | None
+                  ) -> exp.Expression | None:
+    """``first(x ORDER BY k)`` / ``last(x ORDER BY k)`` as the first / last element of
+    ``list(x ORDER BY k)`` (NULL values included, as DuckDB's are); ``last(x)`` with no
+    order as ``first(x)`` (any value); None for other calls."""
+    if not isinstance(node, (exp.First, exp.Last)):
+        return None
+    arg = node.this
+    if not isinstance(arg, exp.Order):
+        if isinstance(node, exp.First):
+            return None
+        call: exp.Expression = exp.First(this=arg.copy())
+        return exp.Filter(this=call, expression=exp.Where(this=filt.copy())) \
+            if filt is not None else call
+    values: exp.Expression = exp.ArrayAgg(this=arg.copy())
+    if filt is not None:
+        values = exp.Filter(this=values, expression=exp.Where(this=filt.copy()))
+    at = exp.Literal.number(1) if isinstance(node, exp.First) else \
+        exp.Neg(this=exp.Literal.number(1))
+    return exp.Anonymous(this="list_extract", expressions=[values, at])
+
+
 class AggregateBinder(BinderState):
     """Binds aggregate calls (``sum(x)``, ``count(DISTINCT x)``, ``... FILTER (WHERE c)``,
     ``string_agg(x, ',' ORDER BY y)``) to columns of the block's ``Aggregate``."""
@@ -85,6 +111,11 @@ class AggregateBinder(BinderState):
             filt = node.expression.this if isinstance(node.expression, exp.Where) \
                 else node.expression
             node = node.this
+        ends = first_or_last(node, filt)
+        if ends is not None:
+            out = self.expr(ends, scope, agg)  # type: ignore[attr-defined]
+            agg.seen[key] = out
+            return out
         name = typed_name(node)
         fn = aggregate_function(function_name(node), name)
         distinct = False
@@ -123,6 +154,12 @@ class AggregateBinder(BinderState):
             arg_id = new_id()
             agg.pre[arg_id] = e
             types = [e.type]
+        keep = None
+        if cond is not None and fn.name in KEEPS_NULLS:
+            # a NULL value is kept, a row FILTER drops is not: the condition goes beside
+            # the values, and the rows it fails are dropped (``executor/aggregate.kept``)
+            keep = new_id()
+            agg.pre[keep] = call("coalesce", [cond, lit(False)])
         order = self._agg_order(fn, order_items, scope, agg)
         func = computed_as(fn)
         if distinct and fn.aggregate is not None and not fn.aggregate.distinct:
@@ -133,7 +170,7 @@ class AggregateBinder(BinderState):
                 and not listable(types[0]):
             raise SqlTypeError(f"{name} is not defined for {sql_name(types[0])}")
         rt = F.result_type(fn, types, name)
-        c = AggCall(new_id(), func, arg_id, rt, distinct, extra, order)
+        c = AggCall(new_id(), func, arg_id, rt, distinct, extra, order, keep=keep)
         agg.aggs.append(c)
         out = Col(c.id, rt)
         agg.seen[key] = out
@@ -188,7 +225,7 @@ class AggregateBinder(BinderState):
             e = cast(e, pa.int32())
         if fn.aggregate is not None and fn.aggregate.prepare is not None:
             e = fn.aggregate.prepare(e)
-        if cond is not None:
+        if cond is not None and fn.name not in KEEPS_NULLS:  # (those read ``keep``)
             e = call("if_else", [call("coalesce", [cond, lit(False)]), e,
                                  Lit(None, e.type)])
         return e

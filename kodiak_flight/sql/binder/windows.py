@@ -24,6 +24,20 @@ from .calls import func_args, function_name, typed_name
 from .context import BinderState, new_id
 
 
+def filtered_call(node: exp.Filter) -> exp.Expression:
+    """``agg(x) FILTER (WHERE c)`` over a window as ``agg(CASE WHEN c THEN x END)`` (the
+    aggregates a window computes skip NULLs); ``count(*)`` counts ``CASE WHEN c THEN 1``."""
+    call = node.this.copy()
+    cond = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
+    arg = call.this
+    if not isinstance(call, exp.AggFunc) or isinstance(arg, (exp.Order, exp.Distinct)) or \
+            isinstance(call, exp.ArrayAgg):
+        raise NotSupportedError(f"{node.sql(dialect='duckdb')} over a window is not supported")
+    value = exp.Literal.number(1) if isinstance(arg, exp.Star) or arg is None else arg
+    call.set("this", exp.Case(ifs=[exp.If(this=cond.copy(), true=value)]))
+    return call
+
+
 def contains_window(node: exp.Expression) -> bool:
     """Does ``node`` call a window function (outside subqueries)?"""
     return any(isinstance(n, exp.Window) for n in node.walk(
@@ -59,6 +73,8 @@ class WindowBinder(BinderState):
             ignore_nulls, fn = True, fn.this
         elif isinstance(fn, exp.RespectNulls):
             fn = fn.this
+        if isinstance(fn, exp.Filter):
+            fn = filtered_call(fn)
         distinct = False
         name = typed_name(fn)
         func = F.lookup(function_name(fn)) or F.lookup(name)

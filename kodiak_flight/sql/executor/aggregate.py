@@ -168,7 +168,8 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
     cols = {}
     for a in node.aggs:
         order_cols = [t.column(f"{a.id}__o{k}") for k in range(len(a.order))]
-        cols[a.id] = finalize(a, t.column(a.id), order_cols)
+        cols[a.id] = finalize(a, t.column(a.id), order_cols,
+                              t.column(f"{a.id}__k") if a.keep else None)
     if not node.keys and t.num_rows == 0:
         arrays = [pa.array([aggregate_spec(a.func).empty], type=a.type) for a in node.aggs]
         return Out(table=pa.Table.from_arrays(arrays, names=[a.id for a in node.aggs]),
@@ -240,7 +241,8 @@ def agg_specs(a: AggCall) -> list[tuple]:
     if not via_list(a):
         return [agg_spec(a)]
     return [(a.arg, "hash_list", None, a.id)] + [
-        (oid, "hash_list", None, f"{a.id}__o{k}") for k, (oid, _, _) in enumerate(a.order)]
+        (oid, "hash_list", None, f"{a.id}__o{k}") for k, (oid, _, _) in enumerate(a.order)
+    ] + ([(a.keep, "hash_list", None, f"{a.id}__k")] if a.keep else [])
 
 
 def constant_ids(inp: Node) -> set[str]:
@@ -280,10 +282,13 @@ def repeat_constants(t: pa.Table, names: list[str]) -> pa.Table:
     return t.drop_columns(["__n"])
 
 
-def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -> pa.Array:
+def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None,
+             keep: pa.ChunkedArray | None = None) -> pa.Array:
     """The values of aggregate ``a`` from Acero's output column ``col``: aggregates computed
     from per-group value lists (``via_list``) are finished here, others pass through."""
     arr = chunk(col)
+    if keep is not None:
+        arr, order_cols = kept(arr, order_cols or [], chunk(keep))
     if not via_list(a) or (a.func == "list" and not a.order and not a.distinct):
         return arr
     n = len(arr)
@@ -296,7 +301,8 @@ def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -
     if a.func == "list":
         counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        return pa.ListArray.from_arrays(pa.array(offsets), values)
+        return pa.ListArray.from_arrays(pa.array(offsets), values,  # (none: FILTER's)
+                                        mask=pa.array(counts == 0))
     valid = pc.is_valid(values)
     values = values.filter(valid)
     parents = parents[valid.to_numpy(zero_copy_only=False)]
@@ -309,6 +315,23 @@ def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None) -
     if a.func not in ("quantile_cont", "quantile_disc"):
         return distinct_aggregate(a, parents, values, n)
     return quantile(a, values, parents, counts, offsets)
+
+
+def kept(arr: pa.ListArray, order_cols: list, keep: pa.ListArray) -> tuple[pa.ListArray, list]:
+    """An aggregate's value lists (and its ORDER BY key lists) without the rows its FILTER
+    drops: ``keep`` holds each row's condition, in lists aligned with the values."""
+    mask = pc.list_flatten(keep)
+    parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+    counts = np.bincount(parents[mask.to_numpy(zero_copy_only=False)], minlength=len(arr)) \
+        if len(arr) else np.zeros(0, np.int64)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+
+    empty = pa.array(counts == 0)  # a group with no row kept: NULL, as over no rows
+
+    def rebuilt(lists: pa.Array) -> pa.ListArray:
+        return pa.ListArray.from_arrays(offsets, pc.list_flatten(lists).filter(mask),
+                                        mask=empty)
+    return rebuilt(arr), [rebuilt(chunk(c)) for c in order_cols]
 
 
 def arranged(a: AggCall, arr: pa.Array, order_cols: list | None) -> tuple[np.ndarray, Any]:

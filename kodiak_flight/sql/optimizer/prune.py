@@ -55,7 +55,7 @@ def prune(node: Node, required: set[str]) -> Node:
     if isinstance(node, Aggregate):
         node.aggs = [a for a in node.aggs if a.id in required] if node.keys else node.aggs
         need = set(node.keys) | {a.arg for a in node.aggs if a.arg} | \
-            {o[0] for a in node.aggs for o in a.order}
+            {o[0] for a in node.aggs for o in a.order} | {a.keep for a in node.aggs if a.keep}
         node.input = prune(node.input, need)
         return node
     if isinstance(node, Join):
