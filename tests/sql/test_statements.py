@@ -186,7 +186,7 @@ def test_not_supported_is_explicit(session):
     with pytest.raises(NotSupportedError):
         session.execute("select * from glob('*.csv')")  # a table function not provided
     with pytest.raises(NotSupportedError):
-        session.execute("select 1 as a from (select 1) s, lateral (select s.* ) l")
+        session.execute("select 1 as a from (select 1) s right join lateral (select 1) l on true")
 
 
 def test_explain(session):
