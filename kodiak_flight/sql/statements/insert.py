@@ -18,6 +18,7 @@ from ..optimizer import optimize
 from ..result import Result, written
 from ..scope import Scope
 from ..types import normalize, sql_name
+from . import upsert
 from .common import RowWrite, cast_table, existing_table, project, returning, returning_schema
 from .instead_of import ViewTarget, view_target
 from .registry import register
@@ -119,15 +120,13 @@ def store(tx: Any, ctx: Context, info: Any, node: exp.Insert, data: pa.Table
               else "").upper()
     if "NOTHING" in action:
         return tx.upsert(info.name, data, update_columns=[])
-    cols = []
-    for a in conflict.expressions:
-        lhs, rhs = a.this, a.expression
-        if not (isinstance(rhs, exp.Column) and rhs.text("table").lower() == "excluded"
-                and rhs.name == lhs.name):
-            raise NotSupportedError("ON CONFLICT DO UPDATE supports only SET col = "
-                                    "excluded.col")
-        cols.append(lhs.name)
-    return tx.upsert(info.name, data, update_columns=cols)
+    cols = upsert.simple(conflict)
+    if cols is not None:  # SET col = excluded.col: the engine's own upsert
+        upsert.conflict_key(info, conflict)
+        return tx.upsert(info.name, data, update_columns=cols)
+    target = node.this
+    return upsert.upsert(tx, ctx, info, target.this if isinstance(target, exp.Schema)
+                         else target, conflict, data)
 
 
 def _insert_or(tx: Any, info: Any, alternative: str, conflict: Any, data: pa.Table) -> int:
