@@ -127,3 +127,15 @@ def test_date_past_python_range(session):
                           "date '2024-01-31' + 3000000 > date '2024-01-01'").reader.read_all()
     assert got.to_pylist()[0] == {k: v for k, v in zip(got.column_names,
                                                         ["10237-10-21", True], strict=True)}
+
+
+def test_rounded_decimal_types(session):
+    """ceil, floor, trunc and round of a DECIMAL keep its precision with the scale of the
+    places rounded to, as DuckDB's do (round(1.55) was 2.00, a DECIMAL(4,2))."""
+    got = session.execute(
+        "select typeof(ceil(1.5)), typeof(floor(1.5)), typeof(round(1.55)), "
+        "typeof(trunc(2.7)), typeof(round(1.55, 1)), typeof(round(123.45, -1)), ceil(9.5), "
+        "round(99.95, 1), round(123.45, -1), round(-0.5)").reader.read_all().to_pylist()[0]
+    assert [str(v) for v in got.values()] == [
+        "DECIMAL(2,0)", "DECIMAL(2,0)", "DECIMAL(3,0)", "DECIMAL(2,0)", "DECIMAL(3,1)",
+        "DECIMAL(5,0)", "10", "100.0", "120", "-1"]

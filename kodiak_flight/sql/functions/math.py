@@ -23,8 +23,17 @@ def _round(args: list[Expr]) -> Expr:
     if pa.types.is_integer(x.type):  # to tens, hundreds...: Arrow raises past the type
         return x if nd >= 0 else call("round", [x], pc.RoundOptions(nd, "half_towards_infinity"),
                                       what="round")
-    return call("round", [headroom(x)], pc.RoundOptions(nd, "half_towards_infinity"),
-                what="round")
+    return rescaled(call("round", [headroom(x)], pc.RoundOptions(nd, "half_towards_infinity"),
+                         what="round"), x.type, nd)
+
+
+def rescaled(e: Expr, t: pa.DataType, digits: int) -> Expr:
+    """A DECIMAL rounded to ``digits`` places as DECIMAL(p, digits) of its own precision p
+    (DuckDB's type: round(1.55) is 2, not 2.00); the carry fits in the digit the smaller
+    scale frees. Other types as they are."""
+    if not pa.types.is_decimal(t) or digits >= t.scale:
+        return e
+    return cast(e, pa.decimal128(t.precision, max(digits, 0)))
 
 
 def _log(args: list[Expr]) -> Expr:
@@ -52,14 +61,14 @@ def _rounding(fn: str) -> Callable[[list[Expr]], Expr]:
         if pa.types.is_integer(x.type):
             return call("cast", [x], pc.CastOptions(pa.float64(), allow_float_truncate=True,
                                                     allow_int_overflow=True))
-        return call(fn, [headroom(x)], what=fn)
+        return rescaled(call(fn, [headroom(x)], what=fn), x.type, 0)
     return build
 
 
 _fn("ceil", _rounding("ceil"), aliases=("ceiling",))
 _fn("floor", _rounding("floor"))
 _fn("round", _round, 1, 2, doc="round(x[, digits]), halves away from zero")
-_fn("trunc", kernel("trunc"), doc="towards zero")
+_fn("trunc", lambda a: rescaled(call("trunc", [a[0]]), a[0].type, 0), doc="towards zero")
 _fn("sqrt", kernel("sqrt", to_float))
 _fn("exp", kernel("exp", to_float))
 _fn("ln", kernel("ln", to_float))
