@@ -15,6 +15,7 @@ from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
 from .lengths import char_length_kernel
 from .registry import SCALAR, Function, constant, kernel, register
+from .slices import substring_kernel
 from .substring import contains_kernel
 from .udf import udf
 
@@ -31,6 +32,10 @@ def to_string(e: Expr) -> Expr:
 def substring(args: list[Expr]) -> Expr:
     """``substring(s, start[, length])``, 1-based; a negative start counts from the end."""
     s = to_string(args[0])
+    if not all(isinstance(a, Lit) for a in args[1:]) or (  # positions from columns, or
+            len(args) > 2 and int(constant(args[2], "substring length")) < 0):  # before
+        return udf("substring", substring_kernel,
+                   [s, *[cast(a, pa.int64()) for a in args[1:]]], pa.string())
     start = int(constant(args[1], "substring start"))
     length = int(constant(args[2], "substring length")) if len(args) > 2 else None
     begin = start - 1  # SQL is 1-based; 0 behaves like 1 with length - 1

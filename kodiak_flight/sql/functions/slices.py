@@ -1,0 +1,59 @@
+"""``substring(s, start, length)`` where start or length is a column: Arrow's slice takes
+constants only, so the characters' byte positions are found for the whole batch at once
+(a character starts at every byte that is not a UTF-8 continuation byte) and each row's
+bytes gathered in one take. The semantics are ``strings.substring``'s: 1-based, a start of
+0 or less shortens the length, a negative start counts from the end, a negative length
+takes the characters before the start (DuckDB's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .substring import value_bytes
+
+
+def _bounds(n: np.ndarray, start: np.ndarray, length: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's first and last-plus-one character, clamped to 0..n. The start is 1-based
+    (0 is just before the first character, a negative one counts from the end); a negative
+    length takes the characters before the start, as DuckDB does."""
+    at = np.where(start > 0, start - 1, np.where(start == 0, -1, n + start))
+    if length is None:
+        begin, end = at, n
+    else:
+        begin = np.where(length >= 0, at, at + length)
+        end = np.where(length >= 0, at + length, at)
+    begin = np.clip(begin, 0, n)
+    return begin, np.clip(end, begin, n)
+
+
+def substring_kernel(s: pa.Array, start: pa.Array, length: pa.Array | None = None
+                     ) -> pa.Array:
+    """The registered kernel: ``s``'s characters from ``start`` for ``length``."""
+    rows = len(s)
+    if rows == 0:
+        return pa.array([], pa.string())
+    offsets, data = value_bytes(s)
+    is_start = (data & 0xC0) != 0x80
+    before = np.concatenate([[0], np.cumsum(is_start)])  # characters before each byte
+    char_off = before[offsets]
+    n = np.diff(char_off)
+    where = np.append(np.flatnonzero(is_start), len(data))  # byte of each character
+    st = pc.fill_null(start, 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    ln = pc.fill_null(length, 0).to_numpy(zero_copy_only=False).astype(np.int64) \
+        if length is not None else None
+    b, e = _bounds(n, st, ln)
+    byte_b, byte_e = where[char_off[:-1] + b], where[char_off[:-1] + e]
+    sizes = byte_e - byte_b
+    out_offsets = np.concatenate([[0], np.cumsum(sizes)])
+    take = np.repeat(byte_b - out_offsets[:-1], sizes) + np.arange(out_offsets[-1])
+    out = pa.StringArray.from_buffers(rows, pa.py_buffer(out_offsets.astype(np.int32)),
+                                      pa.py_buffer(data[take].tobytes()))
+    missing = s.is_null()
+    for a in (start, length):
+        if a is not None and a.null_count:
+            missing = pc.or_(missing, a.is_null())
+    return pc.if_else(missing, pa.nulls(rows, pa.string()), out) if missing.true_count \
+        else out
