@@ -35,7 +35,8 @@ def pair(db, session):
     "select s, l, substr(s, 2, l) from t", "select substr(s, a, 2) from t",
     "select s, a, substr(s, a, l) from t where a < 0",
     "select substr(s, 3, -2), substr(s, -3, -2), substr(s, 0, 2), substr(s, -10, 7) from t",
-    "select substring(s from a for l) from t where l > 0"])
+    "select substring(s from a for l) from t where l > 0",
+    "select s, a, left(s, a), right(s, a), left(s, l), right(s, l) from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

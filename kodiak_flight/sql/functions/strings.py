@@ -136,11 +136,32 @@ def _strpos(args: list[Expr]) -> Expr:
 
 
 def _left(args: list[Expr]) -> Expr:
+    if not isinstance(args[1], Lit):
+        return _ends(args, left=True)
     n = int(constant(args[1], "left length"))
     return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(0, n))
 
 
+def _ends(args: list[Expr], left: bool) -> Expr:
+    """``left``/``right(s, n)`` with ``n`` from a column, as a substring (n < 0: all but
+    the last / first -n characters)."""
+    s, n = to_string(args[0]), cast(args[1], pa.int64())
+    chars = cast(call("utf8_length", [s]), pa.int64())
+    ahead = call("greater_equal", [n, lit(0)])
+    rest = call("max_element_wise", [call("add", [chars, n]), lit(0)])
+    if left:
+        start, length = lit(1), call("if_else", [ahead, n, rest])
+    else:
+        back = call("max_element_wise", [call("subtract", [chars, n]), lit(0)])
+        start = call("if_else", [ahead, call("add", [back, lit(1)]),
+                                 call("subtract", [lit(1), n])])
+        length = call("if_else", [ahead, n, chars])
+    return udf("substring", substring_kernel, [s, start, length], pa.string())
+
+
 def _right(args: list[Expr]) -> Expr:
+    if not isinstance(args[1], Lit):
+        return _ends(args, left=False)
     n = int(constant(args[1], "right length"))
     if n == 0:
         return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(0, 0))
