@@ -36,7 +36,9 @@ def pair(db, session):
     "select s, a, substr(s, a, l) from t where a < 0",
     "select substr(s, 3, -2), substr(s, -3, -2), substr(s, 0, 2), substr(s, -10, 7) from t",
     "select substring(s from a for l) from t where l > 0",
-    "select s, a, left(s, a), right(s, a), left(s, l), right(s, l) from t"])
+    "select s, a, left(s, a), right(s, a), left(s, l), right(s, l) from t",
+    # a padding of several characters (Arrow's kernel takes one)
+    "select lpad(s, 8, 'ab'), rpad(s, 7, 'xyz'), lpad(s, 2, 'ab'), lpad(s, 6, '日本') from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

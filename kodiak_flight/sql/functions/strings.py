@@ -173,10 +173,25 @@ def pad(args: list[Expr], left: bool) -> Expr:
     fn = "utf8_lpad" if left else "utf8_rpad"
     width = int(constant(args[1], f"{fn} width"))
     padding = str(constant(args[2], f"{fn} padding")) if len(args) > 2 else " "
+    if len(padding) != 1:  # Arrow pads with one character: the padding repeated, cut
+        return _padded(to_string(args[0]), width, padding, left)
     padded = call(fn, [to_string(args[0])], pc.PadOptions(width, padding))
     # a longer string is cut to the width, keeping its start (PostgreSQL, DuckDB): Arrow
     # leaves it whole
     return call("utf8_slice_codeunits", [padded], pc.SliceOptions(0, max(width, 0)))
+
+
+def _padded(s: Expr, width: int, padding: str, left: bool) -> Expr:
+    """``lpad``/``rpad`` with a padding of several characters (or none): the padding
+    repeated as often as the shortest value needs, cut to each value's shortfall."""
+    kept = udf("substring", substring_kernel, [s, lit(1), lit(max(width, 0))], pa.string())
+    if not padding:  # nothing to pad with: cut only (DuckDB's)
+        return kept
+    chars = cast(call("utf8_length", [kept]), pa.int64())
+    short = call("subtract", [lit(max(width, 0)), chars])
+    fill = lit(padding * (max(width, 0) // len(padding) + 1))
+    piece = udf("substring", substring_kernel, [fill, lit(1), short], pa.string())
+    return concat([piece, kept] if left else [kept, piece], skip_nulls=False)
 
 
 _TRIMS = {"both": ("utf8_trim_whitespace", "utf8_trim"),
