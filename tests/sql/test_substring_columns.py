@@ -38,7 +38,9 @@ def pair(db, session):
     "select substring(s from a for l) from t where l > 0",
     "select s, a, left(s, a), right(s, a), left(s, l), right(s, l) from t",
     # a padding of several characters (Arrow's kernel takes one)
-    "select lpad(s, 8, 'ab'), rpad(s, 7, 'xyz'), lpad(s, 2, 'ab'), lpad(s, 6, '日本') from t"])
+    "select lpad(s, 8, 'ab'), rpad(s, 7, 'xyz'), lpad(s, 2, 'ab'), lpad(s, 6, '日本') from t",
+    # an empty separator splits into characters (was refused)
+    "select string_split(s, ''), split_part(s, '', 2), split_part(s, '', -1) from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

@@ -57,3 +57,21 @@ def substring_kernel(s: pa.Array, start: pa.Array, length: pa.Array | None = Non
             missing = pc.or_(missing, a.is_null())
     return pc.if_else(missing, pa.nulls(rows, pa.string()), out) if missing.true_count \
         else out
+
+
+def characters_kernel(s: pa.Array) -> pa.Array:
+    """Each value as the list of its characters (``string_split(s, '')``, DuckDB's): the
+    characters' byte positions are the offsets of one string array over the same bytes."""
+    rows = len(s)
+    if rows == 0:
+        return pa.array([], pa.list_(pa.string()))
+    offsets, data = value_bytes(s)
+    is_start = (data & 0xC0) != 0x80
+    before = np.concatenate([[0], np.cumsum(is_start)])
+    char_off = before[offsets]
+    starts = np.append(np.flatnonzero(is_start), len(data)).astype(np.int32)
+    chars = pa.StringArray.from_buffers(len(starts) - 1, pa.py_buffer(starts),
+                                        pa.py_buffer(data.tobytes()))
+    lists = pa.ListArray.from_arrays(pa.array(char_off.astype(np.int32)), chars)
+    return pc.if_else(s.is_null(), pa.nulls(rows, lists.type), lists) if s.null_count \
+        else lists

@@ -15,7 +15,7 @@ from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
 from .lengths import char_length_kernel
 from .registry import SCALAR, Function, constant, kernel, register
-from .slices import substring_kernel
+from .slices import characters_kernel, substring_kernel
 from .substring import contains_kernel
 from .udf import udf
 
@@ -255,10 +255,8 @@ def _repeat(args: list[Expr]) -> Expr:
 
 def _split(s: Expr, sep: Expr, what: str) -> Expr:
     pattern = constant(sep, f"{what} separator")
-    if pattern is None:
-        return Lit(None, pa.list_(pa.string()))
-    if pattern == "":
-        raise NotSupportedError(f"{what} with an empty separator is not supported")
+    if pattern == "":  # the characters, as DuckDB splits
+        return udf("characters", characters_kernel, [to_string(s)], pa.list_(pa.string()))
     return call("split_pattern", [to_string(s)], pc.SplitPatternOptions(str(pattern)),
                 what=what)
 
