@@ -1,5 +1,5 @@
-"""ascii, chr, strlen (bytes), concat_ws and regexp_split_to_array over Unicode text,
-against DuckDB. (strlen counted characters, where DuckDB's counts bytes.)"""
+"""ascii, chr, translate, strlen (bytes), concat_ws and regexp_split_to_array over Unicode
+text, against DuckDB. (strlen counted characters, where DuckDB's counts bytes.)"""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def pair(db, session):
     "select concat_ws(',', s, 'x', null, s), concat_ws(null, s), concat_ws('-', null, null) "
     "from t",
     "select regexp_split_to_array(s, '[lb,]'), string_split_regex(s, ',+') from t",
-    "select s from t where ascii(s) > 200 order by s"])
+    "select s from t where ascii(s) > 200 order by s",
+    "select translate(s, 'lé', 'LE'), translate(s, 'abc,', 'x'), translate(s, '', 'x'), "
+    "translate(s, '日語😀', '😀') from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
