@@ -31,7 +31,9 @@ def pair(db, session):
     "select regexp_split_to_array(s, '[lb,]'), string_split_regex(s, ',+') from t",
     "select s from t where ascii(s) > 200 order by s",
     "select translate(s, 'lé', 'LE'), translate(s, 'abc,', 'x'), translate(s, '', 'x'), "
-    "translate(s, '日語😀', '😀') from t"])
+    "translate(s, '日語😀', '😀') from t",
+    # character positions (they were byte positions: strpos('😀ab', 'a') gave 5)
+    "select strpos(s, 'l'), position('x' in s), instr(s, 'é'), strpos(s, '語') from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

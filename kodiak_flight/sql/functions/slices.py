@@ -75,3 +75,22 @@ def characters_kernel(s: pa.Array) -> pa.Array:
     lists = pa.ListArray.from_arrays(pa.array(char_off.astype(np.int32)), chars)
     return pc.if_else(s.is_null(), pa.nulls(rows, lists.type), lists) if s.null_count \
         else lists
+
+
+def char_index_kernel(s: pa.Array, byte_index: pa.Array) -> pa.Array:
+    """Byte positions within each value (``find_substring``'s, -1 for none) as character
+    positions: the characters starting before that byte."""
+    rows = len(s)
+    if rows == 0:
+        return pa.array([], pa.int32())
+    offsets, data = value_bytes(s)
+    idx = pc.fill_null(byte_index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if not len(data) or data.max() < 0x80:  # ASCII: bytes are characters
+        chars = idx
+    else:
+        before = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
+        at = offsets[:-1] + np.maximum(idx, 0)
+        chars = np.where(idx < 0, -1, before[at] - before[offsets[:-1]])
+    mask = None if not byte_index.null_count else \
+        byte_index.is_null().to_numpy(zero_copy_only=False)
+    return pa.array(chars.astype(np.int32), pa.int32(), mask=mask)

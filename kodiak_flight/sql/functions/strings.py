@@ -15,7 +15,7 @@ from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
 from .lengths import char_length_kernel
 from .registry import SCALAR, Function, constant, kernel, register
-from .slices import characters_kernel, substring_kernel
+from .slices import char_index_kernel, characters_kernel, substring_kernel
 from .substring import contains_kernel
 from .udf import udf
 
@@ -131,7 +131,9 @@ def contains_regex(pattern: str) -> str | None:
 
 def _strpos(args: list[Expr]) -> Expr:
     pat = constant(args[1], "strpos needle")
-    idx = call("find_substring", [to_string(args[0])], pc.MatchSubstringOptions(pat))
+    s = to_string(args[0])
+    found = call("find_substring", [s], pc.MatchSubstringOptions(pat))  # a byte position
+    idx = udf("char_index", char_index_kernel, [s, found], pa.int32())
     return call("add_checked", [idx, cast(lit(1), idx.type)])
 
 
