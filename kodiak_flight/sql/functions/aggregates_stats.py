@@ -87,16 +87,12 @@ _PAIRWISE: dict[str, tuple[Callable[[Moments], tuple[np.ndarray, np.ndarray]], s
 }
 
 
-def _numeric_pairs(t: pa.DataType) -> bool:
-    return is_numeric(t)
-
-
 for _name, (_compute, _doc) in _PAIRWISE.items():
-    register(Function(_name, AGGREGATE, None, 2, 2, (), _numeric_pairs,
+    register(Function(_name, AGGREGATE, None, 2, 2, (), is_numeric,
                       returns(pa.float64()),
                       aggregate=AggregateSpec("hash_list", by_argument=True,
                                               finish=_pairwise(_compute), order_by="used",
-                                              distinct=False, by_accepts=_numeric_pairs),
+                                              distinct=False, by_accepts=is_numeric),
                       window="generic", doc=f"{_name}(y, x): {_doc}"))
 
 
