@@ -151,3 +151,27 @@ def check(session: Session, duck: Any, sql: str, ordered: bool | None = None,
         ordered = parse(sql)[0].args.get("order") is not None
     compare(got, want, ordered)
     return got
+
+
+def paired(db: Any, session: Session, tables: dict[str, pa.Table]) -> tuple[Session, Any]:
+    """``session`` and a DuckDB connection, each given ``tables`` (in the schema main)."""
+    import duckdb
+
+    duck = duckdb.connect()
+    for name, t in tables.items():
+        db.create_table(f"main.{name}", t.schema)
+        db.insert(f"main.{name}", t)
+        duck.register(name, t)
+    return session, duck
+
+
+def refused(session: Session, sql: str, message: str) -> None:
+    """``sql`` fails in ``session`` with a SQL error matching ``message``."""
+    import pytest
+
+    from kodiak_flight.sql.errors import SqlError
+
+    with pytest.raises(SqlError, match=message):
+        r = session.execute(sql)
+        if r.reader is not None:
+            r.reader.read_all()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql.errors import SqlError
-
-from .harness import check
+from .harness import check, paired, refused
 
 
 @pytest.fixture
@@ -17,11 +14,7 @@ def pair(db, session):
                   "b": pa.array([10, 3, -7, 2**62, None, 5], pa.int64()),
                   "u": pa.array([255, 0, 1, 128, 7, None], pa.uint8()),
                   "n": pa.array([1, 0, 3, 31, 2, 4], pa.int32())})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [
@@ -44,6 +37,4 @@ def test_against_duckdb(pair, sql):
     ("select 1 << 40", "shift amount must be from 0"),
     ("select a << -1 from t", "shift amount must be from 0")])
 def test_refused(pair, sql, message):
-    session, _ = pair
-    with pytest.raises(SqlError, match=message):
-        session.execute(sql).reader.read_all()
+    refused(pair[0], sql, message)

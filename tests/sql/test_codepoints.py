@@ -3,24 +3,19 @@ text, against DuckDB. (strlen counted characters, where DuckDB's counts bytes.)"
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql.errors import SqlError
 
-from .harness import check
+from .harness import check, paired
 
 
 @pytest.fixture
 def pair(db, session):
     t = pa.table({"s": ["abc", "", None, "héllo", "日本語", "😀 x", "ß", "a,b,,c"],
                   "n": pa.array([65, 223, 8364, 128512, None, 0x10FFFF, 97, 10], pa.int32())})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [

@@ -8,13 +8,12 @@ and last() unknown."""
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql.errors import SqlError
 
-from .harness import check
+from .harness import check, paired
 
 
 @pytest.fixture
@@ -22,11 +21,7 @@ def pair(db, session):
     t = pa.table({"g": pa.array([1, 1, 1, 2, 2, 3], pa.int32()),
                   "x": pa.array([None, 5, 3, 7, None, None], pa.int64()),
                   "y": pa.array([1, 2, 3, 2, 1, 1], pa.int64())})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [

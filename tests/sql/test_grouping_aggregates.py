@@ -8,11 +8,10 @@ NULL); ROLLUP(k) of an alias k failed to bind, and ROLLUP(1) set GROUPING() wron
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from .harness import check
+from .harness import check, paired
 
 
 @pytest.fixture
@@ -20,11 +19,7 @@ def pair(db, session):
     t = pa.table({"g": pa.array([0, 1, 2, 2, 3, 3, 3, None], pa.int32()),
                   "h": pa.array([1, 1, 1, 1, 2, 2, 2, 2], pa.int32()),
                   "s": ["a", "c", "c", "b", "d", "d", "e", "d"]})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [

@@ -4,13 +4,10 @@ DuckDB."""
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql.errors import SqlError
-
-from .harness import check
+from .harness import check, paired, refused
 
 
 @pytest.fixture
@@ -19,12 +16,7 @@ def pair(db, session):
     u = pa.table({"g": pa.array([0, 1, 1, 2, None, 5], pa.int32()),
                   "w": ["p", "q", "r", None, "s", "t"],
                   "v": pa.array([1, 2, 3, 4, 5, 6], pa.int64())})
-    duck = duckdb.connect()
-    for name, tab in (("t", t), ("u", u)):
-        db.create_table(f"main.{name}", tab.schema)
-        db.insert(f"main.{name}", tab)
-        duck.register(name, tab)
-    return session, duck
+    return paired(db, session, {"t": t, "u": u})
 
 
 @pytest.mark.parametrize("sql", [
@@ -57,6 +49,4 @@ def test_against_duckdb(pair, sql):
      "LEFT JOIN ... ON true only"),
     ("select * from lateral (select 1) x", "is not supported")])
 def test_refused(pair, sql, message):
-    session, _ = pair
-    with pytest.raises(SqlError, match=message):
-        session.execute(sql).reader.read_all()
+    refused(pair[0], sql, message)

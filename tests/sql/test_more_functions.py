@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from kodiak_flight.sql.errors import SqlError
-
-from .harness import check
+from .harness import check, paired, refused
 
 
 @pytest.fixture
@@ -26,11 +23,7 @@ def pair(db, session):
         "a": pa.array([12, -18, 0, 7, None], pa.int64()),
         "b": pa.array([18, 12, 5, 0, 3], pa.int64()),
         "s": ["hello wORLD", "abc", None, "ß x", "a.c"]})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [
@@ -67,6 +60,4 @@ def test_initcap(pair):
     # (was a type error: 'regexp_extract is not defined for operand types (VARCHAR)')
     ("select regexp_extract(s, '(', 1) from t", "regexp_extract: invalid regular expression")])
 def test_refused(pair, sql, message):
-    session, _ = pair
-    with pytest.raises(SqlError, match=message):
-        session.execute(sql).reader.read_all()
+    refused(pair[0], sql, message)

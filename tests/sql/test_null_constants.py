@@ -8,24 +8,19 @@ ran out of memory; round(15, -1) gave 15."""
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from kodiak_flight.sql.errors import SqlError
 
-from .harness import check
+from .harness import check, paired
 
 
 @pytest.fixture
 def pair(db, session):
     t = pa.table({"s": ["abc", "", None, "héllo", "None"],
                   "i": pa.array([15, -15, 25, 3, None], pa.int32())})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [

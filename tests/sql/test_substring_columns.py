@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import random
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from .harness import check
+from .harness import check, paired
 
 
 @pytest.fixture
@@ -23,11 +22,7 @@ def pair(db, session):
                                  for _ in range(n)], pa.int64()),
                   "l": pa.array([rr.choice([None, -2, 0, 1, 2, 3, 100]) for _ in range(n)],
                                 pa.int32())})
-    db.create_table("main.t", t.schema)
-    db.insert("main.t", t)
-    duck = duckdb.connect()
-    duck.register("t", t)
-    return session, duck
+    return paired(db, session, {"t": t})
 
 
 @pytest.mark.parametrize("sql", [

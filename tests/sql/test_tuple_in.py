@@ -9,7 +9,7 @@ import pytest
 
 from kodiak_flight.sql.errors import BindError
 
-from .harness import check
+from .harness import check, paired
 
 
 @pytest.fixture
@@ -18,12 +18,7 @@ def pair(db, session):
                   "b": pa.array(["x", "y", None, "x", "z"])})
     u = pa.table({"p": pa.array([1, 2, None, 5], pa.int64()),
                   "q": pa.array(["x", None, "x", "w"])})
-    duck = duckdb.connect()
-    for name, tab in (("t", t), ("u", u)):
-        db.create_table(f"main.{name}", tab.schema)
-        db.insert(f"main.{name}", tab)
-        duck.register(name, tab)
-    return session, duck
+    return paired(db, session, {"t": t, "u": u})
 
 
 @pytest.mark.parametrize("sql", [

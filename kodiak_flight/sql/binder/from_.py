@@ -108,10 +108,7 @@ class FromBinder(BinderState):
             item.set("sample", None)
             plan, cols = self.from_item(item)
             return sampled(plan, sample), cols
-        alias = item.args.get("alias")
-        alias_name = alias.name if alias is not None and alias.name else None
-        col_aliases = [c.name for c in alias.columns] if alias is not None and \
-            alias.args.get("columns") else []
+        alias_name, col_aliases = item_alias(item)
         if isinstance(item, exp.Table):
             return self._table_item(item, alias_name, col_aliases)
         if isinstance(item, exp.Subquery):
@@ -144,10 +141,7 @@ class FromBinder(BinderState):
             raise NotSupportedError("a LATERAL subquery joins by a comma, CROSS JOIN, "
                                     "JOIN ... ON or LEFT JOIN ... ON true only")
         item = j.this
-        alias = item.args.get("alias")
-        name = alias.name if alias is not None and alias.name else None
-        col_aliases = [c.name for c in alias.columns] if alias is not None and \
-            alias.args.get("columns") else []
+        name, col_aliases = item_alias(item)
         q = item.this.this
         scope = Scope(cols, self.outer)
         d = self.discover(q, scope, "lateral")  # type: ignore[attr-defined]
@@ -481,6 +475,15 @@ class FromBinder(BinderState):
                     cols.append(c)
             out_cols = cols
         return node, out_cols
+
+
+def item_alias(item: exp.Expression) -> tuple[str | None, list[str]]:
+    """A FROM item's alias and its column aliases (``AS s(a, b)``), where written."""
+    alias = item.args.get("alias")
+    name = alias.name if alias is not None and alias.name else None
+    columns = [c.name for c in alias.columns] if alias is not None and \
+        alias.args.get("columns") else []
+    return name, columns
 
 
 def _rename(cols: list[ColInfo], qual: str | None, names: list[str], unique: bool = False

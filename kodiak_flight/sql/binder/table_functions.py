@@ -15,6 +15,7 @@ from ..scope import ColInfo, Scope
 from ..types import sql_name
 from .aggregates import contains_aggregate
 from .context import BinderState, new_id
+from .from_ import item_alias
 from .windows import contains_window
 
 
@@ -101,10 +102,7 @@ class TableFunctionBinder(BinderState):
             raise NotSupportedError("UNNEST in FROM is supported in a comma or CROSS JOIN "
                                     "only")
         item = j.this
-        alias = item.args.get("alias")
-        name = alias.name if alias is not None and alias.name else None
-        col_aliases = [c.name for c in alias.columns] if alias is not None and \
-            alias.args.get("columns") else []
+        name, col_aliases = item_alias(item)
         return self.unnest_join(plan, cols, item, name, col_aliases)
 
     def unnest_select_items(self, plan: Node, scope: Scope,

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from ..binder import Binder, Context
 from ..dialect import Grizzly, parse
-from ..errors import BindError, NotSupportedError
+from ..errors import BindError, NotSupportedError, suggest
 from ..executor import Executor
 from ..expr import Col, Expr, Lit, cast, cast_array, substitute, to_arrow
 from ..functions import as_condition
@@ -134,6 +134,21 @@ def returning_schema(ctx: Context, node: exp.Expression) -> pa.Schema | None:
     ret = returning(ctx, info, node)
     assert ret is not None
     return project(info.schema.empty_table(), ret).schema
+
+
+def set_clauses(info: Any, clauses: list[exp.Expression]) -> dict[str, exp.Expression]:
+    """``SET col = expr, ...`` as each column's expression, every column named once and
+    one of ``info``'s."""
+    names = list(info.schema.names)
+    sets: dict[str, exp.Expression] = {}
+    for a in clauses:
+        col = a.this.name
+        if col not in names:
+            raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
+        if col in sets:
+            raise BindError(f"column {col!r} is assigned more than once")
+        sets[col] = a.expression
+    return sets
 
 
 def quoted(name: str) -> str:

@@ -33,6 +33,7 @@ from .common import (
     returning,
     row_scope,
     run_query,
+    set_clauses,
     where_predicate,
     write_right,
 )
@@ -115,14 +116,7 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
                                "UPDATE with a correlated subquery")
     ret = returning(ctx, info, node)
     names = list(info.schema.names)
-    sets: dict[str, exp.Expression] = {}
-    for a in node.expressions:
-        col = a.this.name
-        if col not in names:
-            raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
-        if col in sets:
-            raise BindError(f"column {col!r} is assigned more than once")
-        sets[col] = a.expression
+    sets = set_clauses(info, node.expressions)
     items = [f"{quoted(alias)}.{quoted(k)} AS {quoted(_KEY + str(i))}"
              for i, k in enumerate(info.primary_key)]
     items += [f"({sets[c].sql(dialect=Grizzly)}) AS {quoted(c)}" if c in sets

@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from .. import functions as F
 from ..binder import Binder, Context, new_id
-from ..errors import BindError, NotSupportedError, suggest
+from ..errors import NotSupportedError
 from ..executor import Executor
 from ..expr import Col, Expr, call, cast, lit
 from ..functions import coerce_literal
@@ -23,6 +23,7 @@ from ..optimizer import optimize
 from ..plan import Filter, Join, Node, Project, Values
 from ..scope import ColInfo, Scope
 from ..types import normalize
+from .common import set_clauses
 
 
 def simple(conflict: exp.OnConflict) -> list[str] | None:
@@ -67,14 +68,9 @@ def upsert(tx: Any, ctx: Context, info: Any, table: exp.Expression,
 def _updated_rows(ctx: Context, info: Any, table: exp.Expression, conflict: exp.OnConflict,
                   data: pa.Table, key: list[str]) -> pa.Table:
     names = list(info.schema.names)
-    sets: dict[str, exp.Expression] = {}
-    for a in conflict.expressions:
-        col = a.this.name
-        if col not in names:
-            raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
-        if col in key:
-            raise NotSupportedError("ON CONFLICT DO UPDATE cannot change the primary key")
-        sets[col] = a.expression
+    sets = set_clauses(info, conflict.expressions)
+    if set(sets) & set(key):
+        raise NotSupportedError("ON CONFLICT DO UPDATE cannot change the primary key")
     b = Binder(ctx)
     stored, stored_cols = b.from_item(table)
     ids = {n: new_id() for n in data.column_names}
