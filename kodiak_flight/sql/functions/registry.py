@@ -225,7 +225,11 @@ def strict(build: Callable[[list[Expr]], Expr], args: list[Expr]) -> Expr:
     try:
         return build(args)
     except NullConstant:
-        pass
+        return _null_call(build, args)
+
+
+def _null_call(build: Callable[[list[Expr]], Expr], args: list[Expr]) -> Lit:
+    """The NULL ``strict`` gives: typed as the call built with stand-ins for its NULLs."""
     for value in _STAND_INS:
         stand_in = [Lit(value, pa.scalar(value).type) if _null_lit(a) else a for a in args]
         try:
