@@ -39,7 +39,10 @@ def pair(db, session):
     "select gcd(a, b), lcm(a, b) from t",
     "select round_even(x / 10, 0), round_even(2.5, 0), round_even(-3.5, 0), "
     "round_even(1.25, 1) from t where isfinite(x)",
-    "select bit_length(s), regexp_full_match(s, 'a.c'), regexp_full_match(s, '[a-z]+') from t"])
+    "select bit_length(s), regexp_full_match(s, 'a.c'), regexp_full_match(s, '[a-z]+') from t",
+    # make_date of columns (it took constants only)
+    "select make_date(year(d), month(d), day(d)), make_date(year(ts), 2, 28), "
+    "make_date(2024, 2, 29) from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
@@ -57,6 +60,8 @@ def test_initcap(pair):
     ("select lcm(9223372036854775807, 2)", "lcm overflowed BIGINT"),
     ("select dayname(a) from t", "dayname is not defined for BIGINT"),
     ("select initcap(s, 'x') from t", "delimiters of your own"),
+    ("select make_date(2023, 2, 29)", "2023-2-29 is not a date"),
+    ("select make_date(year(d), 13, 1) from t", "is not a date"),
     # (was a type error: 'regexp_extract is not defined for operand types (VARCHAR)')
     ("select regexp_extract(s, '(', 1) from t", "regexp_extract: invalid regular expression")])
 def test_refused(pair, sql, message):

@@ -1,6 +1,6 @@
 """Date and time functions: date arithmetic with intervals (month arithmetic clamps to the
-month's last day, as DuckDB does), EXTRACT / ``date_part``, ``date_trunc``, ``make_date`` and
-the clock (``current_date``, ``now``: stable, so plans holding them are not reused)."""
+month's last day, as DuckDB does), EXTRACT / ``date_part``, ``date_trunc`` and the clock
+(``current_date``, ``now``: stable, so plans holding them are not reused)."""
 
 from __future__ import annotations
 
@@ -202,13 +202,6 @@ def date_trunc(args: list[Expr]) -> Expr:
     return call("floor_temporal", [e], opts, what="date_trunc")
 
 
-def make_date(args: list[Expr]) -> Expr:
-    y, m, d = (cast(a, pa.int64()) for a in args)
-    if all(isinstance(a, Lit) for a in (y, m, d)):
-        return Lit(dt.date(y.value, m.value, d.value), pa.date32())  # type: ignore[union-attr]
-    raise NotSupportedError("make_date needs constant arguments")
-
-
 def current_date(args: list[Expr]) -> Expr:
     """Today's date, fixed when the statement is bound."""
     return Lit(dt.date.today(), pa.date32())
@@ -238,8 +231,6 @@ register(Function("day", SCALAR, lambda a: extract("day", a[0]),
                   aliases=("dayofmonth", "day_of_month"), doc="EXTRACT(DAY)"))
 register(Function("dayofweek", SCALAR, lambda a: extract("dow", a[0]),
                   aliases=("day_of_week", "weekday"), doc="EXTRACT(DOW): Sunday is 0"))
-register(Function("make_date", SCALAR, make_date, min_args=3, max_args=3,
-                  aliases=("date_from_parts",), doc="make_date(y, m, d) of constants"))
 register(Function("current_date", SCALAR, current_date, min_args=0, max_args=0,
                   aliases=("today",), volatility=STABLE, doc="today's date"))
 register(Function("now", SCALAR, now, min_args=0, max_args=0, aliases=("current_timestamp",),
