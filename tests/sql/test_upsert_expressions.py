@@ -49,9 +49,23 @@ def test_against_duckdb(pair, stmt):
     ("insert into t values (1, 5, 'x') on conflict (id) do update set id = excluded.id + 10",
      "cannot change the primary key"),
     ("insert into t values (1, 5, 'x') on conflict (id) do update set nope = 1",
-     "column 'nope' not found")])
+     "column 'nope' not found"),
+    ("insert into t values (1, 5, 'x'), (1, 6, 'y') on conflict (id) do update "
+     "set n = t.n + excluded.n", "cannot change a row twice")])
 def test_refused(pair, stmt, message):
     session, _ = pair
     with pytest.raises(SqlError, match=message):
         session.execute(stmt)
     check(session, pair[1], "select * from t")  # nothing written
+
+
+def test_in_a_transaction(session):
+    """The stored rows the update reads include the transaction's own writes."""
+    session.execute("create table c (id integer primary key, n integer)")
+    session.execute("begin")
+    session.execute("insert into c values (5, 1)")
+    session.execute("insert into c values (5, 10), (6, 1) on conflict (id) do update "
+                    "set n = c.n + excluded.n")
+    session.execute("commit")
+    got = session.execute("select * from c order by id").reader.read_all().to_pylist()
+    assert got == [{"id": 5, "n": 11}, {"id": 6, "n": 1}]

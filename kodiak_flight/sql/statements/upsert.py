@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from .. import functions as F
 from ..binder import Binder, Context, new_id
-from ..errors import NotSupportedError
+from ..errors import ExecutionError, NotSupportedError
 from ..executor import Executor
 from ..expr import Col, Expr, call, cast, lit
 from ..functions import coerce_literal
@@ -58,6 +59,10 @@ def upsert(tx: Any, ctx: Context, info: Any, table: exp.Expression,
     """Insert the rows of ``data`` whose key is new; for the others, write the stored row
     with the SET expressions applied (where the WHERE holds)."""
     key = conflict_key(info, conflict)
+    counts = data.group_by(key, use_threads=False).aggregate([([], "count_all")])
+    if counts.num_rows and pc.max(counts.column("count_all")).as_py() > 1:
+        raise ExecutionError("ON CONFLICT DO UPDATE cannot change a row twice: the rows "
+                             "inserted repeat a key")
     updated = _updated_rows(ctx, info, table, conflict, data, key)
     inserted = tx.upsert(info.name, data, update_columns=[])  # the new keys only
     if updated.num_rows:
