@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from ..errors import ExecutionError
 from ..expr import Expr, Lit, cast
 from .registry import SCALAR, Function, constant, register
+from .slices import char_starts
 from .strings import to_string
 from .substring import value_bytes
 from .udf import udf
@@ -96,7 +97,7 @@ def translate_kernel(arr: pa.Array, source: pa.Scalar | pa.Array,
     keys = np.array(sorted(firsts), dtype=np.int64)
     places = np.array([firsts[k] for k in keys], dtype=np.int64)
     offsets, data = value_bytes(arr)
-    starts = np.flatnonzero((data & 0xC0) != 0x80)
+    starts = np.flatnonzero(char_starts(data))
     cp = decode(data, starts)
     row = np.searchsorted(offsets, starts, side="right") - 1
     hit = np.searchsorted(keys, cp).clip(0, max(len(keys) - 1, 0))

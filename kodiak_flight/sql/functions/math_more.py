@@ -36,17 +36,20 @@ def _integers(args: list[Expr], what: str) -> list[Expr]:
     return [cast(a, pa.int64()) for a in args]
 
 
-def _gcd_kernel(a: pa.Array, b: pa.Array) -> pa.Array:
+def _pair(a: pa.Array, b: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two integer arrays as numpy (NULLs as 0) and where either is NULL."""
     x = pc.fill_null(a, 0).to_numpy(zero_copy_only=False)
     y = pc.fill_null(b, 0).to_numpy(zero_copy_only=False)
-    nulls = pc.or_(a.is_null(), b.is_null()).to_numpy(zero_copy_only=False)
+    return x, y, pc.or_(a.is_null(), b.is_null()).to_numpy(zero_copy_only=False)
+
+
+def _gcd_kernel(a: pa.Array, b: pa.Array) -> pa.Array:
+    x, y, nulls = _pair(a, b)
     return pa.array(np.gcd(x, y), pa.int64(), mask=nulls)
 
 
 def _lcm_kernel(a: pa.Array, b: pa.Array) -> pa.Array:
-    x = pc.fill_null(a, 0).to_numpy(zero_copy_only=False)
-    y = pc.fill_null(b, 0).to_numpy(zero_copy_only=False)
-    nulls = pc.or_(a.is_null(), b.is_null()).to_numpy(zero_copy_only=False)
+    x, y, nulls = _pair(a, b)
     g = np.gcd(x, y)
     with np.errstate(over="ignore"):
         out = np.where(g == 0, 0, np.abs(x // np.where(g == 0, 1, g) * y))

@@ -14,6 +14,16 @@ import pyarrow.compute as pc
 from .substring import value_bytes
 
 
+def char_starts(data: np.ndarray) -> np.ndarray:
+    """Whether each byte of UTF-8 text begins a character (is no continuation byte)."""
+    return (data & 0xC0) != 0x80
+
+
+def chars_before(data: np.ndarray) -> np.ndarray:
+    """The characters before each byte position of UTF-8 text (one more entry, the total)."""
+    return np.concatenate([[0], np.cumsum(char_starts(data))])
+
+
 def _bounds(n: np.ndarray, start: np.ndarray, length: np.ndarray | None
             ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's first and last-plus-one character, clamped to 0..n. The start is 1-based
@@ -36,11 +46,9 @@ def substring_kernel(s: pa.Array, start: pa.Array, length: pa.Array | None = Non
     if rows == 0:
         return pa.array([], pa.string())
     offsets, data = value_bytes(s)
-    is_start = (data & 0xC0) != 0x80
-    before = np.concatenate([[0], np.cumsum(is_start)])  # characters before each byte
-    char_off = before[offsets]
+    char_off = chars_before(data)[offsets]
     n = np.diff(char_off)
-    where = np.append(np.flatnonzero(is_start), len(data))  # byte of each character
+    where = np.append(np.flatnonzero(char_starts(data)), len(data))  # each character's byte
     st = pc.fill_null(start, 1).to_numpy(zero_copy_only=False).astype(np.int64)
     ln = pc.fill_null(length, 0).to_numpy(zero_copy_only=False).astype(np.int64) \
         if length is not None else None
@@ -66,10 +74,8 @@ def characters_kernel(s: pa.Array) -> pa.Array:
     if rows == 0:
         return pa.array([], pa.list_(pa.string()))
     offsets, data = value_bytes(s)
-    is_start = (data & 0xC0) != 0x80
-    before = np.concatenate([[0], np.cumsum(is_start)])
-    char_off = before[offsets]
-    starts = np.append(np.flatnonzero(is_start), len(data)).astype(np.int32)
+    char_off = chars_before(data)[offsets]
+    starts = np.append(np.flatnonzero(char_starts(data)), len(data)).astype(np.int32)
     chars = pa.StringArray.from_buffers(len(starts) - 1, pa.py_buffer(starts),
                                         pa.py_buffer(data.tobytes()))
     lists = pa.ListArray.from_arrays(pa.array(char_off.astype(np.int32)), chars)
@@ -88,7 +94,7 @@ def char_index_kernel(s: pa.Array, byte_index: pa.Array) -> pa.Array:
     if not len(data) or data.max() < 0x80:  # ASCII: bytes are characters
         chars = idx
     else:
-        before = np.concatenate([[0], np.cumsum((data & 0xC0) != 0x80)])
+        before = chars_before(data)
         at = offsets[:-1] + np.maximum(idx, 0)
         chars = np.where(idx < 0, -1, before[at] - before[offsets[:-1]])
     mask = None if not byte_index.null_count else \
