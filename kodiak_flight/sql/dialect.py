@@ -85,16 +85,27 @@ def _pipe_call(self: Any, query: exp.Select) -> exp.Select:
     return wrapped
 
 
-def _word_statement(self: Any) -> exp.Command | None:
+def _words_ahead(self: Any, *words: str) -> bool:
+    """The next tokens are ``words`` (as plain words), consumed if so."""
+    ahead = self._tokens[self._index:self._index + len(words)]
+    if len(ahead) == len(words) and all(t.token_type in (TokenType.VAR, TokenType.COMMAND)
+                                        and t.text.upper() == w
+                                        for t, w in zip(ahead, words, strict=True)):
+        self._advance(len(words))
+        return True
+    return False
+
+
+def _word_statement(self: Any) -> exp.Expression | None:
     """``AWAIT <job id>`` and ``CANCEL JOB <job id>`` (``statements/jobs.py``) as a
-    ``Command`` whose expression is the parsed id; None for any other statement."""
+    ``Command`` whose expression is the parsed id; the standard's ``START TRANSACTION`` as
+    ``BEGIN``; None for any other statement."""
     for words in (("AWAIT",), ("CANCEL", "JOB")):
-        ahead = self._tokens[self._index:self._index + len(words)]
-        if len(ahead) == len(words) and all(t.token_type in (TokenType.VAR, TokenType.COMMAND)
-                                            and t.text.upper() == w
-                                            for t, w in zip(ahead, words, strict=True)):
-            self._advance(len(words))
+        if _words_ahead(self, *words):
             return exp.Command(this=" ".join(words), expression=self._parse_assignment())
+    if _words_ahead(self, "START", "TRANSACTION"):
+        self._retreat(self._index - 1)  # _parse_transaction reads TRANSACTION itself
+        return self._parse_transaction()
     return None
 
 
@@ -120,6 +131,16 @@ def _series(name: str) -> Any:
     return builder
 
 
+def _date_trunc(args: list[exp.Expression]) -> exp.Expression:
+    """``date_trunc(unit, x)`` as sqlglot builds it when the unit is a word, a text, NULL or
+    a parameter; a unit from any other expression (a column) stays a plain call, so the
+    binder sees the column (sqlglot would keep only its name, as though it were the unit)."""
+    unit = args[0] if args else None
+    if unit is None or isinstance(unit, (exp.Literal, exp.Null, exp.Placeholder, exp.Var)):
+        return DuckDB.Parser.FUNCTIONS["DATE_TRUNC"](args)
+    return exp.Anonymous(this="date_trunc", expressions=args)
+
+
 def _replace_into(self: Any) -> exp.Insert:
     """SQLite's and MySQL's ``REPLACE INTO t ...``: ``INSERT OR REPLACE INTO t ...``."""
     if not self._match(TokenType.INTO, advance=False):
@@ -131,6 +152,8 @@ def _replace_into(self: Any) -> exp.Insert:
 
 # an interval text with both a unit name and a time of day ('1 day 02:30:00')
 _UNITS_AND_TIME = re.compile(r"(?=.*[A-Za-z])(?=.*\d:\d)")
+# ... or ending in 'ago' (PostgreSQL's negation: '6 months ago'), which sqlglot drops
+_AGO = re.compile(r"\sago\s*$", re.IGNORECASE)
 
 
 class Grizzly(DuckDB):
@@ -160,6 +183,7 @@ class Grizzly(DuckDB):
     class Parser(DuckDB.Parser):
         FUNCTIONS = {**DuckDB.Parser.FUNCTIONS, "RANGE": _series("range"),
                      "GENERATE_SERIES": _series("generate_series"),
+                     "DATE_TRUNC": _date_trunc, "DATETRUNC": _date_trunc,
                      # secret('name' [, field]): one or two arguments (secrets/reveal.py)
                      "SECRET": lambda args: exp.Anonymous(this="secret", expressions=args)}
         # PL-Grizzly's MATCH expression (pl/match.py)
@@ -168,9 +192,11 @@ class Grizzly(DuckDB):
 
         def _parse_interval_span(self, this: exp.Expr, parse_function_unit: bool = True
                                  ) -> exp.Interval:
-            """``INTERVAL '1 day 02:30:00'`` kept whole (sqlglot keeps the first
-            number-unit pair and drops the time); the binder reads the text."""
-            if this is not None and this.is_string and _UNITS_AND_TIME.search(this.name):
+            """``INTERVAL '1 day 02:30:00'`` and ``INTERVAL '6 months ago'`` kept whole
+            (sqlglot keeps the first number-unit pair and drops the rest); the binder reads
+            the text."""
+            if this is not None and this.is_string and (_UNITS_AND_TIME.search(this.name)
+                                                        or _AGO.search(this.name)):
                 return self.expression(exp.Interval(this=this))
             return super()._parse_interval_span(this, parse_function_unit)
 

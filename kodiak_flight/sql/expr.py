@@ -218,7 +218,9 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         return Lit(None, to)
     if is_const(e) and pa.types.is_decimal(to) and isinstance(e.value, (int, Decimal)) \
             and not isinstance(e.value, bool):
-        v = Decimal(e.value).quantize(Decimal(1).scaleb(-to.scale), ROUND_HALF_UP)
+        with localcontext() as ctx:
+            ctx.prec = 80  # 38 digits at any scale: the default 28 refuses DECIMAL(38, 35)
+            v = Decimal(e.value).quantize(Decimal(1).scaleb(-to.scale), ROUND_HALF_UP)
         if len(v.as_tuple().digits) > to.precision:
             raise ExecutionError(f"{e.value} does not fit in {sql_name(to)}")
         return Lit(v, to)
@@ -228,6 +230,8 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         # (DuckDB's) drops the zeros at the end, and the point with them ('00:00:00.5')
         return call("replace_substring_regex", [call("cast", [e], pc.CastOptions(to))],
                     pc.ReplaceSubstringOptions(r"\.?0+$", ""))
+    if is_text(to) and pa.types.is_decimal(e.type) and e.type.scale > 6:
+        return decimal_text(e, to)
     if to == pa.float32() and pa.types.is_decimal(e.type):
         if is_const(e):
             return Lit(nearest_float32(Decimal(e.value)), to)
@@ -262,6 +266,21 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
                                             allow_decimal_truncate=not fits,
                                             allow_float_truncate=not exact),
                 what=f"CAST to {sql_name(to)}")
+
+
+def decimal_text(e: Expr, to: pa.DataType) -> Expr:
+    """A decimal as SQL writes it, every digit of its scale after the point. Arrow writes a
+    value under 1e-6 in scientific notation ('0E-10', '1.200E-7'); such a text's digits,
+    padded to the scale, are the fraction of a plain '0.<digits>'."""
+    text = call("cast", [e], pc.CastOptions(to))
+    digits = call("replace_substring_regex", [text],
+                  pc.ReplaceSubstringOptions(r"^-?(\d)\.?(\d*)E-\d+$", r"\1\2"))
+    plain = call("binary_join_element_wise", [
+        call("replace_substring_regex", [text], pc.ReplaceSubstringOptions(r"^(-?).*$", r"\1")),
+        Lit("0.", to), call("utf8_lpad", [digits], pc.PadOptions(e.type.scale, "0")),
+        Lit("", to)])
+    scientific = call("match_substring", [text], pc.MatchSubstringOptions("E"))
+    return call("if_else", [scientific, plain, text])
 
 
 def nearest_float32(d: Decimal) -> float:

@@ -73,10 +73,7 @@ def from_sql(dt: exp.DataType, user: UserTypes | None = None) -> pa.DataType:
     if t in _SIMPLE:
         return _SIMPLE[t]
     if t in (DT.DECIMAL, DT.BIGDECIMAL):
-        params = [int(p.this.this) for p in dt.expressions]
-        prec = params[0] if params else 18
-        scale = params[1] if len(params) > 1 else (3 if not params else 0)
-        return pa.decimal128(prec, scale)
+        return _decimal(dt)
     if t == DT.ARRAY and dt.expressions:
         size = dt.args.get("values")
         if size:
@@ -88,6 +85,21 @@ def from_sql(dt: exp.DataType, user: UserTypes | None = None) -> pa.DataType:
         return pa.struct([pa.field(c.name, from_sql(c.args["kind"], user))
                           for c in dt.expressions])
     raise NotSupportedError(f"type {dt.sql(dialect='duckdb')} is not supported")
+
+
+def _decimal(dt: exp.DataType) -> pa.DataType:
+    """DECIMAL(p, s) with 1 <= p <= 38 and 0 <= s <= p, as PostgreSQL and DuckDB take it."""
+    spelled = dt.sql(dialect="duckdb")
+    texts = [p.this.this if isinstance(p.this, exp.Literal) else None for p in dt.expressions]
+    if len(texts) > 2 or not all(isinstance(x, str) and x.isdigit() for x in texts):
+        raise SqlTypeError(f"{spelled}: DECIMAL takes a precision and a scale, whole numbers")
+    params = [int(x) for x in texts]
+    prec = params[0] if params else 18
+    scale = params[1] if len(params) > 1 else (3 if not params else 0)
+    if not 1 <= prec <= 38 or scale > prec:
+        raise SqlTypeError(f"{spelled}: a DECIMAL's precision must be 1 to 38 and its "
+                           "scale 0 to the precision")
+    return pa.decimal128(prec, scale)
 
 
 def sql_name(t: pa.DataType) -> str:

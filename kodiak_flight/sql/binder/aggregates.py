@@ -11,6 +11,7 @@ from sqlglot import exp
 from .. import functions as F
 from ..errors import BindError, NotSupportedError, SqlTypeError
 from ..expr import Col, Expr, Lit, call, cast, lit
+from ..functions.aggregates import parameter
 from ..plan import AggCall
 from ..scope import Scope
 from ..types import check_key, listable, sql_name
@@ -199,21 +200,9 @@ class AggregateBinder(BinderState):
         """The constant second argument (separator, quantile) taken out of ``args``."""
         spec = fn.aggregate
         assert spec is not None
-        if spec.runs_as is not None:
-            return args, spec.runs_as[1]
-        if spec.parameter == "separator":
-            sep = self.expr(args[1], scope) if len(args) > 1 else lit(",")
-            if not isinstance(sep, Lit):
-                raise NotSupportedError("string_agg separator must be a constant")
-            return args[:1], sep.value
-        if spec.parameter == "quantile":
-            if len(args) < 2:
-                raise BindError(f"{fn.name} needs a quantile argument")
-            q = self.expr(args[1], scope)
-            if not isinstance(q, Lit):
-                raise NotSupportedError("quantile must be a constant")
-            return args[:1], float(q.value)
-        return args, None
+        if spec.parameter is None or spec.runs_as is not None:
+            return args, parameter(fn, [])
+        return args[:1], parameter(fn, [self.expr(a, scope) for a in args[1:2]])
 
     def _agg_argument(self, fn: F.Function, arg: exp.Expression, cond: Expr | None,
                       scope: Scope) -> Expr:

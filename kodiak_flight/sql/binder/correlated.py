@@ -30,7 +30,7 @@ from ..expr import Col, Expr, Lit, SubqueryValue, and_all, call, cast, lit, subs
 from ..optimizer.plan_copy import copy_plan, copyable
 from ..plan import AggCall, Aggregate, Filter, Join, Node, Project, Shared, SharedPlan
 from ..scope import ColInfo, Scope
-from ..types import common_type, is_string
+from ..types import common_type, groupable, is_string, sql_name
 from .aggregates import AggState
 from .context import BinderState, Bound, new_id, new_key
 
@@ -184,6 +184,10 @@ class CorrelatedBinder(BinderState):
         """The distinct values of ``outer`` over ``self.plan``, as a shared plan."""
         base = self.plan
         assert base is not None
+        for e in outer:
+            if not groupable(e.type):  # (the domain is their distinct values)
+                raise NotSupportedError("a correlated subquery reading a column of type "
+                                        f"{sql_name(e.type)} is not supported")
         mapping: dict[str, Expr] = {}
         if copyable(base):
             other: Node = copy_plan(base)

@@ -83,9 +83,13 @@ class FromBinder(BinderState):
             if self.domain is not None:  # a correlated subquery: one row per domain row
                 plan = self.domain.ref()
             return plan, Scope([], self.outer)
-        plan, cols = self.from_item(frm.this)
-        if self.domain is not None:  # (first, so later ON conditions can read it)
-            plan = Join(self.domain.ref(), plan, "cross")
+        if self.domain is not None and isinstance(frm.this, exp.Unnest):
+            # unnest(outer.list) in a correlated subquery: once per row of the domain
+            plan, cols = self.unnest_join(self.domain.ref(), [], frm.this, *item_alias(frm.this))
+        else:
+            plan, cols = self.from_item(frm.this)
+            if self.domain is not None:  # (first, so later ON conditions can read it)
+                plan = Join(self.domain.ref(), plan, "cross")
         for j in sel.args.get("joins") or []:
             if isinstance(j.this, exp.Unnest):  # reads the columns left of it (lateral)
                 plan, cols = self.lateral_unnest(plan, cols, j)

@@ -61,35 +61,62 @@ for _names, _worth in (
 _TIME = re.compile(r"^([+-]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$")
 
 
+_GLUED = re.compile(r"^([+-]?\d+(?:\.\d*)?)([A-Za-z]+)$")  # '2Y', '10days'
+
+
+def _interval_words(text: str, unit: str | None) -> list[str]:
+    """The words of an interval text, a number glued to its unit taken apart."""
+    words: list[str] = []
+    for w in text.split() + ([unit] if unit else []):
+        m = _GLUED.match(w)
+        words.extend((m[1], m[2]) if m is not None and m[2].lower() in _UNITS else (w,))
+    return words
+
+
 def interval_literal(text: str, unit: str | None) -> Lit:
     """An INTERVAL constant: ``INTERVAL '3' DAY``, or a text of number-unit pairs and an
-    optional time (``'1 month 2 days'``, ``'1 day 02:30:00'``, ``'-1.5 hours'``). A
-    fraction of a month is 30 days' share, of a day 24 hours' (as DuckDB counts)."""
-    words = text.split() + ([unit] if unit else [])
-    months = days = 0.0
+    optional time (``'1 month 2 days'``, ``'1 day 02:30:00'``, ``'-1.5 hours'``,
+    ``'2y 3mons'``), ``ago`` at the end negating it (PostgreSQL's). A fraction of a month
+    is 30 days' share, of a day 24 hours' (as DuckDB counts)."""
+    words = _interval_words(text, unit)
+    ago = bool(words) and words[-1].lower() == "ago"
+    words = words[:-1] if ago else words
+    if not words:
+        raise BindError(f"cannot parse interval {text!r}: it has no number")
+    months = days = Decimal(0)
     nanos = 0
     i = 0
     while i < len(words):
         w = words[i]
         if (m := _TIME.match(w)) is not None:
             sign = -1 if m[1] == "-" else 1
-            secs = int(m[2]) * 3600 + int(m[3]) * 60 + float(m[4] or 0)
-            nanos += sign * round(secs * 10**9)
+            secs = int(m[2]) * 3600 + int(m[3]) * 60 + Decimal(m[4] or 0)
+            nanos += sign * int(secs * 10**9)
             i += 1
             continue
         try:
-            n = float(w)
-        except ValueError:
+            n = Decimal(w)
+        except ArithmeticError:
             raise BindError(f"cannot parse interval {text!r}") from None
         if i + 1 >= len(words) or words[i + 1].lower() not in _UNITS:
             shown = words[i + 1] if i + 1 < len(words) else "(none)"
             raise BindError(f"cannot parse interval {text!r}: unknown unit {shown!r}")
         mo, d, ns = _UNITS[words[i + 1].lower()]
-        months, days, nanos = months + n * mo, days + n * d, nanos + round(n * ns)
+        months, days, nanos = months + n * mo, days + n * d, nanos + int(n * ns)
         i += 2
+    return _interval(" ".join((text, unit or "")).strip(), months, days, nanos,
+                     -1 if ago else 1)
+
+
+def _interval(text: str, months: Decimal, days: Decimal, nanos: int, sign: int) -> Lit:
+    """The interval of whole months, whole days and nanoseconds (the fractions carried
+    down), refused where a part leaves its range (32-bit months and days, 64-bit ns)."""
     whole_months = int(months)
     days += (months - whole_months) * 30
     whole_days = int(days)
-    nanos += round((days - whole_days) * 86_400 * 10**9)
-    value = pa.scalar((whole_months, whole_days, nanos), pa.month_day_nano_interval())
+    nanos += int((days - whole_days) * 86_400 * 10**9)
+    parts = (sign * whole_months, sign * whole_days, sign * nanos)
+    if not (all(-2**31 <= p < 2**31 for p in parts[:2]) and -2**63 <= parts[2] < 2**63):
+        raise BindError(f"interval {text!r} is out of range")
+    value = pa.scalar(parts, pa.month_day_nano_interval())
     return Lit(value.as_py(), pa.month_day_nano_interval())

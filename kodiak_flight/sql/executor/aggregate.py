@@ -309,6 +309,8 @@ def finalize(a: AggCall, col: pa.ChunkedArray, order_cols: list | None = None,
     counts = np.bincount(parents, minlength=n) if n else np.zeros(0, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     if a.func == "string_agg":
+        if a.extra is None:  # a NULL separator
+            return pa.nulls(n, pa.string())
         lists = pa.ListArray.from_arrays(pa.array(offsets), values)
         joined = pc.binary_join(lists, a.extra)
         return pc.if_else(pa.array(counts > 0), joined, pa.nulls(n, pa.string()))

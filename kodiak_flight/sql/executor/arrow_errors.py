@@ -14,7 +14,8 @@ from ..interrupt import Interrupt
 from ..types import sql_name
 from .watch import watched
 
-ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError,
+                pa.ArrowCapacityError)
 
 
 # Arrow's messages for a value that does not convert, and SQL's words for them (a ``type``
@@ -38,6 +39,10 @@ REWORDED = (
      "{value} is out of the range of DECIMAL"),
     (re.compile(r"^shift amount must be >= 0 and less than precision of type"),
      "a shift amount must be from 0 to the integer type's width in bits less one"),
+    # a text (or binary) result past the 2 GiB one column of a batch holds
+    (re.compile(r"^Result might not fit in "
+                r"(?:a 32bit (?:utf8|binary)|requested binary/string) array"),
+     "a text result is too large: one column of a batch holds at most 2 GiB of text"),
     # a float that no integer of the type holds
     (re.compile(r"^Float value (?P<value>\S+) was truncated converting to (?P<type>\w+)"),
      "{value} is out of the range of {type}"),

@@ -10,14 +10,39 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..expr import Expr, cast
-from ..types import groupable, is_numeric, is_temporal, sortable
+from ..errors import BindError, NotSupportedError, SqlTypeError
+from ..expr import Expr, Lit, cast, is_text
+from ..types import groupable, is_numeric, is_temporal, sortable, sql_name
 from .operators import as_condition
 from .registry import AGGREGATE, AggregateSpec, Function, first_type, register, returns
 from .strings import to_string
 
 _SKIP_NULLS = pc.ScalarAggregateOptions(skip_nulls=True, min_count=1)
 _COUNT_VALID = pc.CountOptions("only_valid")
+
+
+def parameter(fn: Function, extra: list[Expr]) -> object:
+    """The constant parameter of aggregate ``fn`` from its bound arguments after the first:
+    the separator (',' by default; NULL makes every result NULL, as in DuckDB) or the
+    quantile; None for an aggregate with none."""
+    spec = fn.aggregate
+    assert spec is not None
+    if spec.runs_as is not None:
+        return spec.runs_as[1]
+    if spec.parameter == "separator":
+        sep = extra[0] if extra else Lit(",", pa.string())
+        if not isinstance(sep, Lit):
+            raise NotSupportedError(f"{fn.name}'s separator must be a constant")
+        if sep.value is not None and not is_text(sep.type):
+            raise SqlTypeError(f"{fn.name}'s separator must be text, not {sql_name(sep.type)}")
+        return sep.value
+    if spec.parameter == "quantile":
+        if not extra:
+            raise BindError(f"{fn.name} needs a quantile argument")
+        if not isinstance(extra[0], Lit):
+            raise NotSupportedError("quantile must be a constant")
+        return float(extra[0].value)
+    return None
 
 
 def _sum_type(types: list[pa.DataType]) -> pa.DataType:

@@ -191,15 +191,48 @@ def date_part(args: list[Expr]) -> Expr:
     return extract(str(constant(args[0], "date part")), args[1])
 
 
+_TRUNC_UNITS = ("microsecond", "millisecond", "second", "minute", "hour", "day", "week",
+                "month", "quarter", "year")
+_YEAR_MULTIPLES = {"decade": 10, "century": 100, "millennium": 1000}
+_UNIT_SPELLINGS = {"mon": "month", "yr": "year", "y": "year", "d": "day", "w": "week",
+                   "us": "microsecond", "ms": "millisecond", "decades": "decade",
+                   "centuries": "century", "millennia": "millennium", "millenniums": "millennium"}
+
+
+def _trunc_unit(text: str) -> str:
+    """The unit ``date_trunc`` floors to, from its spellings ('days', 'mon', 'ms')."""
+    unit = _UNIT_SPELLINGS.get(text.lower(), text.lower())
+    if unit not in _TRUNC_UNITS and unit.endswith("s") and unit[:-1] in _TRUNC_UNITS:
+        unit = unit[:-1]
+    if unit not in _TRUNC_UNITS and unit not in _YEAR_MULTIPLES:
+        known = ", ".join((*_TRUNC_UNITS, *_YEAR_MULTIPLES))
+        raise NotSupportedError(f"date_trunc does not know the unit '{text.lower()}' (one of {known})")
+    return unit
+
+
 def date_trunc(args: list[Expr]) -> Expr:
-    """``date_trunc(unit, value)``: floored to the unit (weeks start on Monday)."""
-    unit = str(constant(args[0], "date_trunc unit")).lower()
-    unit = {"mon": "month", "yr": "year", "y": "year", "d": "day", "w": "week"}.get(unit, unit)
+    """``date_trunc(unit, value)``: floored to the unit (weeks start on Monday; a decade,
+    century or millennium starts in a year that is a multiple of 10, 100, 1000, as in
+    DuckDB)."""
+    unit = _trunc_unit(str(constant(args[0], "date_trunc unit")))
     e = args[1]
     if isinstance(e, Lit) and is_string(e.type):
         e = cast(e, pa.timestamp("us"))
+    if unit in _YEAR_MULTIPLES:
+        return _year_multiple(e, _YEAR_MULTIPLES[unit])
     opts = pc.RoundTemporalOptions(1, unit, week_starts_monday=True)
     return call("floor_temporal", [e], opts, what="date_trunc")
+
+
+def _year_multiple(e: Expr, years: int) -> Expr:
+    """``e`` floored to January 1st of the year that is the multiple of ``years`` at or
+    before its own."""
+    if not is_temporal(e.type) or pa.types.is_time(e.type):
+        raise SqlTypeError(f"date_trunc is not defined for operand types ({sql_name(e.type)})")
+    year = cast(call("year", [e]), pa.int64())
+    start = _ops("multiply", _ops("divide", year, _i(years)), _i(years))
+    days = cast(cast(_days_from_civil(start, _i(1), _i(1)), pa.int32()), pa.date32())
+    return days if pa.types.is_date(e.type) else cast(days, e.type)
 
 
 def current_date(args: list[Expr]) -> Expr:

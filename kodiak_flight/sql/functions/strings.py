@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import BindError, NotSupportedError
+from ..errors import BindError, ExecutionError, NotSupportedError
 from ..expr import Expr, Lit, call, cast, lit
 from ..types import is_string
 from .lengths import char_length_kernel
@@ -165,7 +165,7 @@ def _right(args: list[Expr]) -> Expr:
     if not isinstance(args[1], Lit):
         return _ends(args, left=False)
     n = int(constant(args[1], "right length"))
-    if n == 0:
+    if n == 0 or n <= -(1 << 62):  # (nothing is left of a string that short)
         return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(0, 0))
     return call("utf8_slice_codeunits", [to_string(args[0])], pc.SliceOptions(-n))
 
@@ -174,6 +174,8 @@ def pad(args: list[Expr], left: bool) -> Expr:
     """``lpad``/``rpad(s, width[, padding])``."""
     fn = "utf8_lpad" if left else "utf8_rpad"
     width = int(constant(args[1], f"{fn} width"))
+    if width > MAX_PAD:
+        raise ExecutionError(f"{fn[5:]}'s width {width} is too large (at most {MAX_PAD:,})")
     padding = str(constant(args[2], f"{fn} padding")) if len(args) > 2 else " "
     if len(padding) != 1:  # Arrow pads with one character: the padding repeated, cut
         return _padded(to_string(args[0]), width, padding, left)
@@ -194,6 +196,9 @@ def _padded(s: Expr, width: int, padding: str, left: bool) -> Expr:
     fill = lit(padding * (max(width, 0) // len(padding) + 1))
     piece = udf("substring", substring_kernel, [fill, lit(1), short], pa.string())
     return concat([piece, kept] if left else [kept, piece], skip_nulls=False)
+
+
+MAX_PAD = 1 << 30  # lpad/rpad's widest result, in characters: a gigabyte of text a value
 
 
 _TRIMS = {"both": ("utf8_trim_whitespace", "utf8_trim"),
@@ -230,16 +235,48 @@ def _matcher(fn: str) -> Callable[[list[Expr]], Expr]:
     return build
 
 
+# a regular expression's options, DuckDB's letters: RE2's inline flags (None: no flag)
+_REGEX_OPTIONS = {"c": ("i", False), "i": ("i", True), "s": ("s", True), "m": ("s", False),
+                  "n": ("s", False), "p": ("s", False)}
+_RE2_SPECIAL = re.compile(r"([\\.^$|?*+()\[\]{}])")
+
+
+def regex_with_options(pattern: str, options: str, fn: str) -> tuple[str, bool]:
+    """``pattern`` with DuckDB's option letters applied (c/i case, s/m/n/p whether '.'
+    matches a newline, l literal), and whether 'g' (replace every match) was among them."""
+    flags: dict[str, bool] = {}
+    literal = every = False
+    for ch in options:
+        if ch in _REGEX_OPTIONS:
+            flag, on = _REGEX_OPTIONS[ch]
+            flags[flag] = on
+        elif ch == "l":
+            literal = True
+        elif ch == "g" and fn == "regexp_replace":
+            every = True
+        elif not ch.isspace():
+            raise BindError(f"{fn} does not know the option {ch!r} (c, i, l, m, n, p, s"
+                            + (", g)" if fn == "regexp_replace" else ")"))
+    if literal:
+        pattern = _RE2_SPECIAL.sub(r"\\\1", pattern)
+    inline = "".join(f for f, on in flags.items() if on)
+    return (f"(?{inline}){pattern}" if inline else pattern), every
+
+
 def regexp_matches(args: list[Expr]) -> Expr:
+    pattern, _ = regex_with_options(str(constant(args[1], "regexp pattern")),
+                                    str(constant(args[2], "regexp options"))
+                                    if len(args) > 2 else "", "regexp_matches")
     return call("match_substring_regex", [to_string(args[0])],
-                pc.MatchSubstringOptions(constant(args[1], "regexp pattern")))
+                pc.MatchSubstringOptions(pattern))
 
 
 def _regexp_replace(args: list[Expr]) -> Expr:
     flags = str(constant(args[3], "regexp flags")) if len(args) > 3 else ""
-    opts = pc.ReplaceSubstringOptions(str(constant(args[1], "regexp pattern")),
-                                      str(constant(args[2], "regexp replacement")),
-                                      max_replacements=None if "g" in flags else 1)
+    pattern, every = regex_with_options(str(constant(args[1], "regexp pattern")), flags,
+                                        "regexp_replace")
+    opts = pc.ReplaceSubstringOptions(pattern, str(constant(args[2], "regexp replacement")),
+                                      max_replacements=None if every else 1)
     return call("replace_substring_regex", [to_string(args[0])], opts)
 
 
@@ -403,7 +440,8 @@ _fn("right", _right, 2, 2, doc="the last n characters")
 _fn("reverse", kernel("utf8_reverse", to_string))
 _fn("lpad", lambda a: pad(a, left=True), 2, 3, doc="lpad(s, width[, padding])")
 _fn("rpad", lambda a: pad(a, left=False), 2, 3, doc="rpad(s, width[, padding])")
-_fn("regexp_matches", regexp_matches, 2, 2, aliases=("regexp_like",), doc="RE2 search")
+_fn("regexp_matches", regexp_matches, 2, 3, aliases=("regexp_like",),
+    doc="regexp_matches(s, re[, options]): RE2 search")
 _fn("regexp_replace", _regexp_replace, 3, 4, doc="regexp_replace(s, re, to[, 'g'])")
 _fn("repeat", _repeat, 2, 2)
 _fn("like", like, 2, 2)

@@ -13,6 +13,7 @@ import pyarrow as pa
 from ..errors import BindError, NotSupportedError
 from ..expr import Expr, Lit, cast
 from ..types import common_type
+from .aggregates import parameter
 from .operators import coerce_literal
 from .registry import WINDOW, Function, first_type, register, result_type, returns
 
@@ -70,26 +71,6 @@ register(Function("nth_value", WINDOW, _nth_value, 2, 2, result=first_type, wind
                   doc="nth_value(x, n)"))
 
 
-def _aggregate_parameter(fn: Function, args: list[Expr]) -> tuple[list[Expr], Any]:
-    """An aggregate's constant parameter over a window: the separator (default ','), the
-    quantile (default 0.5) or the one ``runs_as`` fixes (median)."""
-    spec = fn.aggregate
-    assert spec is not None
-    if spec.runs_as is not None:
-        return args, spec.runs_as[1]
-    if spec.parameter == "separator":
-        sep = args[1] if len(args) > 1 else Lit(",", pa.string())
-        if not isinstance(sep, Lit):
-            raise NotSupportedError("string_agg separator must be a constant")
-        return args[:1], sep.value
-    if spec.parameter == "quantile":
-        q = args[1] if len(args) > 1 else Lit(0.5, pa.float64())
-        if not isinstance(q, Lit):
-            raise NotSupportedError("quantile must be a constant")
-        return args[:1], float(q.value)
-    return args, None
-
-
 def shape(fn: Function, args: list[Expr]) -> tuple[list[Expr], pa.DataType, Any]:
     """The arguments ``fn`` computes on over a window, its result type and its constant
     parameter (offset, bucket count, position, separator, quantile)."""
@@ -99,7 +80,11 @@ def shape(fn: Function, args: list[Expr]) -> tuple[list[Expr], pa.DataType, Any]
         return args, result_type(fn, [a.type for a in args]), extra
     spec = fn.aggregate
     assert spec is not None
-    args, extra = _aggregate_parameter(fn, args)
+    spec = fn.aggregate
+    assert spec is not None
+    extra = parameter(fn, args[1:2])
+    if spec.parameter is not None and spec.runs_as is None:
+        args = args[:1]
     prepare = spec.window_prepare or spec.prepare
     if prepare is not None:
         args = [prepare(a) for a in args]
