@@ -200,6 +200,21 @@ class Grizzly(DuckDB):
                 return self.expression(exp.Interval(this=this))
             return super()._parse_interval_span(this, parse_function_unit)
 
+        def _parse_type(self, parse_interval: bool = True,
+                        fallback_to_identifier: bool = False) -> exp.Expr | None:
+            """``TIMESTAMP '...'::VARCHAR`` casts the typed constant: sqlglot applies the
+            ``::`` (and other column operators) to the text before the type."""
+            if not (self._curr and self._next and self._next.token_type == TokenType.STRING
+                    and self._curr.token_type in self.TYPE_TOKENS
+                    and self._curr.token_type != TokenType.INTERVAL):
+                return super()._parse_type(parse_interval, fallback_to_identifier)
+            self.COLUMN_OPERATORS = {}
+            try:
+                typed = super()._parse_type(parse_interval, fallback_to_identifier)
+            finally:
+                del self.COLUMN_OPERATORS  # (the class's again)
+            return self._parse_column_ops(typed)
+
         def _parse_bitwise(self) -> exp.Expr | None:
             """Operands joined by value pipes, ``expr |> f(y)`` (pl/pipes.py)."""
             return pipes.value_pipes(self, super()._parse_bitwise(), self._parse_bitwise)

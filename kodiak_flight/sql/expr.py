@@ -238,6 +238,8 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         e = call("cast", [e], pc.CastOptions(pa.float64()))  # Arrow's direct cast misrounds
     if is_text(e.type) and not is_text(to) and not pa.types.is_binary(to):
         e = call("utf8_trim_whitespace", [e])  # ' 12 ' is 12, as in PostgreSQL and DuckDB
+    if is_text(e.type) and pa.types.is_integer(to) and to.bit_width < 64:
+        e = _hex_as_decimal(e)
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
         e = call("round", [headroom(e)], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB)
@@ -266,6 +268,15 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
                                             allow_decimal_truncate=not fits,
                                             allow_float_truncate=not exact),
                 what=f"CAST to {sql_name(to)}")
+
+
+def _hex_as_decimal(e: Expr) -> Expr:
+    """Hexadecimal texts ('0x80') written in decimal ('128'): Arrow's cast to a narrow
+    integer wraps them (-128 as a TINYINT); in decimal they are range-checked."""
+    hexa = call("match_substring_regex", [e], pc.MatchSubstringOptions(r"^[+-]?0[xX]"))
+    wide = call("cast", [call("if_else", [hexa, e, Lit(None, e.type)])],
+                pc.CastOptions(pa.int64()))
+    return call("if_else", [hexa, call("cast", [wide], pc.CastOptions(e.type)), e])
 
 
 def decimal_text(e: Expr, to: pa.DataType) -> Expr:

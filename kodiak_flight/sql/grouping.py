@@ -46,8 +46,17 @@ def _grouping_sets(sel: exp.Select) -> tuple[list[list[exp.Expression]],
     every: dict[str, exp.Expression] = {}
     for s in sets:
         for e in s:
-            every.setdefault(e.sql(), e)
+            every.setdefault(grouping_key(e), e)
     return sets, every
+
+
+def grouping_key(e: exp.Expression) -> str:
+    """A grouping expression's text with its columns' table names left out: ``t.a`` and
+    ``a`` name the same grouping column (GROUPING(t.a) with ROLLUP(a), and back)."""
+    if not any(isinstance(c, exp.Column) and c.table for c in e.walk()):
+        return e.sql()
+    return e.transform(lambda n: exp.column(n.name) if isinstance(n, exp.Column) and n.table
+                       else n).sql()
 
 
 def rewrite(sel: exp.Select, name_of: Callable[[exp.Expression], str]) -> exp.Expression:
@@ -146,17 +155,17 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
              if every else None)
 
     def branch(keep: list[exp.Expression]) -> exp.Select:
-        kept = {e.sql() for e in keep}
+        kept = {grouping_key(e) for e in keep}
 
         def swap(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Grouping):
                 mask = 0
                 for a in node.expressions:
-                    mask = (mask << 1) | (_item_named(sel, a).sql() not in kept)
+                    mask = (mask << 1) | (grouping_key(_item_named(sel, a)) not in kept)
                 return exp.Literal.number(mask)
-            text = node.sql()
             if is_aggregate(node):
-                return combined[text].copy()  # a new node: transform does not look inside
+                return combined[node.sql()].copy()  # a new node: transform does not look in
+            text = grouping_key(node)
             if text in keys and not isinstance(node, exp.Alias):
                 return exp.column(keys[text]) if text in kept else exp.Null()
             return node
@@ -171,7 +180,8 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
             items.append(exp.alias_(swapped(inner), name, quoted=True))
         b = exp.Select(expressions=items).from_(_FINE)
         if keep:
-            b.set("group", exp.Group(expressions=[exp.column(keys[e.sql()]) for e in keep]))
+            b.set("group", exp.Group(expressions=[exp.column(keys[grouping_key(e)])
+                                                 for e in keep]))
         elif not any(e.find(exp.AggFunc) for e in sel.expressions):
             b.set("having", exp.Having(this=exp.true()))
         if sel.args.get("having") is not None:
@@ -207,7 +217,7 @@ def _sets_of(item: exp.Expression) -> list[list[exp.Expression]]:
 
 def _branch(base: exp.Select, keep: list[exp.Expression],
             every: dict[str, exp.Expression]) -> exp.Select:
-    kept = {e.sql() for e in keep}
+    kept = {grouping_key(e) for e in keep}
     dropped = set(every) - kept
     sel = base.copy()
 
@@ -216,11 +226,11 @@ def _branch(base: exp.Select, keep: list[exp.Expression],
             args = node.expressions
             mask = 0
             for a in args:
-                mask = (mask << 1) | (_item_named(base, a).sql() in dropped)
+                mask = (mask << 1) | (grouping_key(_item_named(base, a)) in dropped)
             return exp.Literal.number(mask)
         if is_aggregate(node):  # (registered ones too: product, mode, list...)
             return node.copy()  # a new node: transform does not look inside it
-        if node.sql() in dropped and not isinstance(node, exp.Alias):
+        if grouping_key(node) in dropped and not isinstance(node, exp.Alias):
             return exp.Null()
         return node
 

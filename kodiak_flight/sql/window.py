@@ -492,11 +492,27 @@ def _offset(c: WindowCall, s: _Sorted, args: list[pa.Array]) -> pa.Array:
     """lag / lead: the value ``extra`` rows before / after, in the partition."""
     n = s.n
     k = int(c.extra)
-    j = s.pos - k if c.func == "lag" else s.pos + k
-    ok = (j >= s.gfirst) & (j <= s.gend)
+    if c.ignore_nulls and k and args[0].null_count:
+        j, ok = _offset_valid(args[0], s, k if c.func == "lead" else -k)
+    else:
+        j = s.pos - k if c.func == "lag" else s.pos + k
+        ok = (j >= s.gfirst) & (j <= s.gend)
     vals = args[0].take(pa.array(np.clip(j, 0, max(n - 1, 0)))) if n else args[0]
     fill = args[1] if len(args) > 1 else pa.nulls(n, args[0].type)
     return pc.if_else(pa.array(ok), vals, fill)
+
+
+def _offset_valid(a: pa.Array, s: _Sorted, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """lead (k > 0) / lag (k < 0) IGNORE NULLS: the position of the |k|-th non-NULL value
+    after / before each row, and whether it is in the row's partition."""
+    valid = pc.is_valid(a).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(valid)  # the non-NULL rows' positions, in order
+    before = np.concatenate([[0], np.cumsum(valid)])[s.pos]  # non-NULL rows before each
+    rank = before + k - 1 + valid[s.pos] if k > 0 else before + k
+    inside = (rank >= 0) & (rank < len(at))
+    j = at[np.clip(rank, 0, max(len(at) - 1, 0))] if len(at) else np.zeros_like(s.pos)
+    ok = inside & (j >= s.gfirst) & (j <= s.gend)
+    return j, ok
 
 
 def _value_at(c: WindowCall, a: pa.Array, lo: np.ndarray, hi: np.ndarray, empty: np.ndarray,

@@ -21,11 +21,12 @@ from ..access.attributes import user_attribute
 from ..errors import BindError, NotSupportedError, ParameterError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..functions import conditional, dates, strings
+from ..functions.try_casts import try_cast
 from ..pl import inline
 from ..pl import types as user_types
 from ..scope import Scope
 from ..secrets.reveal import reveal
-from ..types import check_key, from_sql, is_string, sql_name
+from ..types import check_key, from_sql, sql_name
 from . import quantified, tuple_in
 from .aggregates import AggState, is_aggregate
 from .calls import func_args, function_name, typed_name
@@ -101,6 +102,11 @@ class ExpressionBinder(BinderState):
             raise BindError(f"x'{node.this}' is not a BLOB literal: it needs an even number "
                             "of hexadecimal digits") from None
 
+    def _x_ByteString(self, node: exp.ByteString, scope: Scope, agg: AggState | None
+                      ) -> Expr:
+        """``E'a\\nb'``: PostgreSQL's escape string, text (the tokenizer read its escapes)."""
+        return lit(node.this, pa.string())
+
     def _x_Literal(self, node: exp.Literal, scope: Scope, agg: AggState | None) -> Expr:
         if node.is_string:
             return lit(node.this, pa.string())
@@ -127,33 +133,12 @@ class ExpressionBinder(BinderState):
         safe = isinstance(node, exp.TryCast) or node.args.get("safe")
         if user_types.user_type_name(to):  # ``{x: 1, y: 2}::point``: fields by name
             return user_types.coerce(inner, to, f"CAST to {sql_name(to)}",
-                                     self._try_cast if safe else None)
+                                     try_cast if safe else None)
         if safe:
-            return self._try_cast(inner, to)
+            return try_cast(inner, to)
         return cast(inner, to)
 
     _x_TryCast = _x_Cast
-
-    def _try_cast(self, e: Expr, to: pa.DataType) -> Expr:
-        if isinstance(e, Lit):
-            try:
-                out = cast(e, to)
-            except Exception:
-                return Lit(None, to)
-            return out if isinstance(out, Lit) else Lit(None, to)
-        if is_string(e.type):
-            pattern = None
-            if pa.types.is_integer(to):
-                pattern = r"^\s*[+-]?\d+\s*$"
-            elif pa.types.is_floating(to) or pa.types.is_decimal(to):
-                pattern = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
-            elif pa.types.is_date(to):
-                pattern = r"^\d{4}-\d{2}-\d{2}$"
-            if pattern is not None:
-                ok = call("match_substring_regex", [e], pc.MatchSubstringOptions(pattern))
-                clean = call("if_else", [ok, e, Lit(None, e.type)])
-                return cast(clean, to, safe=False)
-        return cast(e, to, safe=False)
 
     def _x_Interval(self, node: exp.Interval, scope: Scope, agg: AggState | None) -> Expr:
         val = node.this
@@ -283,7 +268,8 @@ class ExpressionBinder(BinderState):
             return Lit(None, pa.bool_())
         pattern = _translate_escape(str(pat.value), str(esc.value))
         a = self.expr(like.this, s, g)
-        return strings.like([a, lit(pattern)], ignore_case=isinstance(like, exp.ILike))
+        out = strings.like([a, lit(pattern)], ignore_case=isinstance(like, exp.ILike))
+        return F.not_(out) if like.args.get("negate") is True else out  # NOT LIKE ... ESCAPE
 
     def _x_Glob(self, n: exp.Glob, s: Scope, g: AggState | None) -> Expr:
         a, b = self._bin(n, s, g)
@@ -295,7 +281,10 @@ class ExpressionBinder(BinderState):
                     pc.MatchSubstringOptions(_glob_regex(str(b.value))))
 
     def _x_RegexpLike(self, n: exp.RegexpLike, s: Scope, g: AggState | None) -> Expr:
-        return F.strict(strings.regexp_matches, list(self._bin(n, s, g)))
+        args = list(self._bin(n, s, g))
+        if n.args.get("flag") is not None:  # regexp_matches(s, re, options)
+            args.append(self.expr(n.args["flag"], s, g))
+        return F.strict(strings.regexp_matches, args)
 
     def _x_SimilarTo(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
         raise NotSupportedError("SIMILAR TO is not supported")
@@ -316,6 +305,9 @@ class ExpressionBinder(BinderState):
             return self.in_subquery(x, q, s, g)
         if n.args.get("unnest") is not None:
             raise NotSupportedError("IN UNNEST is not supported")
+        if n.args.get("field") is not None:  # x IN list_column: membership, as DuckDB's
+            return self.call_function(F.require("list_contains"),
+                                      [self.expr(n.args["field"], s, g), x])
         items = [self.expr(i, s, g) for i in n.expressions]
         for i in n.expressions:
             self._hint_params(i, x)

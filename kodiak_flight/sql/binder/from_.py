@@ -495,6 +495,10 @@ def _rename(cols: list[ColInfo], qual: str | None, names: list[str], unique: boo
     """``cols`` under qualifier ``qual``, the first ones renamed to ``names``; ``unique``
     (a subquery, CTE or VALUES: one relation) makes repeated names ``a``, ``a_1``, as DuckDB
     does."""
+    shown = sum(1 for c in cols if not c.hidden)
+    if len(names) > shown:
+        raise BindError(f"{qual or 'the subquery'} has {shown} column"
+                        f"{'s' if shown != 1 else ''} but {len(names)} column names were given")
     new = [names[i] if i < len(names) else c.name for i, c in enumerate(cols)]
     if unique:
         new = unique_names(new)

@@ -153,6 +153,8 @@ def _in(e: exp.In) -> str:
     query = e.args.get("query")
     if query is not None:
         return f"({render(e.this)} IN {render(query)})"
+    if e.args.get("field") is not None:  # x IN list_column
+        return f"({render(e.this)} IN {render(e.args['field'])})"
     return f"({render(e.this)} IN ({_list(e.expressions)}))"
 
 

@@ -44,6 +44,9 @@ class NestedBinder(BinderState):
             elif isinstance(item, exp.Alias):
                 names.append(item.alias)
                 args.append(self.expr(item.this, s, g))
+            elif isinstance(item, exp.Column):  # struct_pack(e): the field is e
+                names.append(item.name)
+                args.append(self.expr(item, s, g))
             else:
                 names.append(f"v{i + 1}")  # row(...)-like: unnamed fields
                 args.append(self.expr(item, s, g))

@@ -269,6 +269,17 @@ class Executor:
             return Out(table=table, ordered=True)
         return Out(decl=seq(self.as_decl(inp), decl))
 
+    def cached_keys(self) -> tuple[set[int], set[int]]:
+        """The keys of the shared rows and subquery values computed so far."""
+        return set(self.shared), set(self._subqueries)
+
+    def forget_cached(self, keep: tuple[set[int], set[int]]) -> None:
+        """Drop the shared rows and subquery values computed since ``keep`` was taken."""
+        for key in set(self.shared) - keep[0]:
+            del self.shared[key]
+        for key in set(self._subqueries) - keep[1]:
+            del self._subqueries[key]
+
     def run_separately(self, plan: Node) -> pa.Table:
         """Run a sub-plan to completion now (subquery values, shared CTEs)."""
         return self.as_table(self.run(plan))

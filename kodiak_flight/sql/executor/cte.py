@@ -52,6 +52,7 @@ def run_recursive_cte(ex: Executor, node: RecursiveCTE) -> Out:
     parts = [work]
     seen = work
     saved = ex.work.get(node.key)
+    before = ex.cached_keys()
     try:
         for _ in range(MAX_RECURSION):
             if work.num_rows == 0:
@@ -59,6 +60,9 @@ def run_recursive_cte(ex: Executor, node: RecursiveCTE) -> Out:
             ex.work[node.key] = work
             ex.checkpoint()  # an iteration over in-memory rows has no scan to check
             new = conform(ex.as_table(ex.run(node.step)))
+            # what the step computed once (a decorrelated subquery's shared rows, a
+            # subquery's value) may read the work table: the next iteration computes it anew
+            ex.forget_cached(before)
             if not node.all:
                 new = new_rows(distinct(new), seen)
                 seen = pa.concat_tables([seen, new])

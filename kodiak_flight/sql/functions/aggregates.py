@@ -41,7 +41,10 @@ def parameter(fn: Function, extra: list[Expr]) -> object:
             raise BindError(f"{fn.name} needs a quantile argument")
         if not isinstance(extra[0], Lit):
             raise NotSupportedError("quantile must be a constant")
-        return float(extra[0].value)
+        q = float(extra[0].value)
+        if not 0 <= q <= 1:  # (DuckDB reads a negative one from the top: not taken)
+            raise BindError(f"{fn.name}'s quantile must be from 0 to 1, not {q:g}")
+        return q
     return None
 
 

@@ -4,11 +4,12 @@ Functions of real numbers compute in DOUBLE, as DuckDB's do."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..expr import Expr, call, cast, headroom, lit
+from ..expr import Expr, Lit, call, cast, headroom, lit
 from .operators import arith
 from .registry import SCALAR, Function, constant, kernel, register
 
@@ -20,11 +21,27 @@ def to_float(e: Expr) -> Expr:
 def _round(args: list[Expr]) -> Expr:
     nd = int(constant(args[1], "round digits")) if len(args) > 1 else 0
     x = args[0]
+    if nd <= _vanishing_digits(x.type):  # rounds every value to 0: Arrow refuses such nd
+        zero = Lit(Decimal(0) if pa.types.is_decimal(x.type) else 0, x.type)
+        return rescaled(call("if_else", [call("is_null", [x]), Lit(None, x.type), zero]),
+                        x.type, nd)
+    if pa.types.is_floating(x.type) and nd > 300:  # no double has digits that far down
+        return x
     if pa.types.is_integer(x.type):  # to tens, hundreds...: Arrow raises past the type
         return x if nd >= 0 else call("round", [x], pc.RoundOptions(nd, "half_towards_infinity"),
                                       what="round")
     return rescaled(call("round", [headroom(x)], pc.RoundOptions(nd, "half_towards_infinity"),
                          what="round"), x.type, nd)
+
+
+def _vanishing_digits(t: pa.DataType) -> float:
+    """The digits argument of round at or below which every value of ``t`` becomes 0
+    (-10 for an INTEGER: 2147483647 is less than half of 10**10)."""
+    if pa.types.is_integer(t):
+        return -len(str(2 ** (t.bit_width - 1)))
+    if pa.types.is_decimal(t):
+        return -(t.precision - t.scale)
+    return -309 if pa.types.is_floating(t) else float("-inf")
 
 
 def rescaled(e: Expr, t: pa.DataType, digits: int) -> Expr:

@@ -42,3 +42,5 @@ def struct_extract(args: list[Expr]) -> Expr:
 
 register(Function("struct_extract", SCALAR, struct_extract, 2, 2,
                   doc="struct_extract(s, 'x'), s.x, s['x']: a field"))
+register(Function("row", SCALAR, lambda a: struct_pack([f"v{i + 1}" for i in range(len(a))], a),
+                  1, None, doc="row(a, b, ...): a struct of unnamed fields v1, v2, ..."))

@@ -72,8 +72,11 @@ def push_down(node: Node, preds: list[Expr]) -> Node:
         return push_join(node, preds)
     if isinstance(node, Aggregate):
         keys = set(node.keys)
-        below = [p for p in preds if p.col_ids() <= keys]
-        above = [p for p in preds if not p.col_ids() <= keys]
+        # (an aggregate without keys gives its one row even from no input: a constant
+        # condition, HAVING 1 = 0, must filter that row, not the input)
+        movable = [bool(keys) and p.col_ids() <= keys for p in preds]
+        below = [p for p, m in zip(preds, movable, strict=True) if m]
+        above = [p for p, m in zip(preds, movable, strict=True) if not m]
         node.input = push_down(node.input, below)
         return with_filter(node, above)
     if isinstance(node, Sort):
