@@ -12,7 +12,8 @@ never ended); ``TIMESTAMP '...'::VARCHAR`` cast the text, not the timestamp (sql
 44) and of a long digit string failed; '0x80' as a TINYINT was -128; ``x IN list_column``
 was read as ``x IN ()`` (false); ``round(42.0, -1000)`` was 42 (and ``round(42, -400)``
 Arrow's error); a negative quantile gave a wrong value; ``(SELECT 42, 41) v(a, b, c)`` took
-the third name silently; ``struct_pack(e)`` named its field v1."""
+the third name silently; ``struct_pack(e)`` named its field v1; strftime printed '%-d'
+as it is and %c / %x in the C locale's form."""
 
 from __future__ import annotations
 
@@ -85,7 +86,10 @@ def pair(db, session):
     "round(42.5, 400), round(42::double, 400), round(2147483647, -10), "
     "round(2147483647, -9), round(x, -30), round(x::decimal(10,2), -8), "
     "round(-7.5::double, -2000) from (values (5), (null)) t(x)",
-    "select struct_pack(e), struct_pack(t.e, f := 2) from (values (1)) t(e)"])
+    "select struct_pack(e), struct_pack(t.e, f := 2) from (values (1)) t(e)",
+    "select strftime(d, '%-d/%-m/%-y %-H:%-M:%-S %-j|%c|%x|%X|%f|%%-d|%Y') from (values "
+    "(timestamp '1992-01-01 01:20:30.123456'), (timestamp '2001-11-21 13:05:09'), (null)) t(d)",
+    "select strftime(date '2001-01-01', '%-y %d %f'), strftime(null::date, '%f')"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)

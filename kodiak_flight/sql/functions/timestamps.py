@@ -6,6 +6,7 @@ with DuckDB's borrowing, a vectorised kernel)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -36,14 +37,58 @@ def strftime(args: list[Expr]) -> Expr:
     if is_string(v.type) and not is_string(fmt.type):
         v, fmt = fmt, v
     v = _temporal(v, "strftime")
-    f = str(constant(fmt, "strftime format"))
-    if "%f" not in f and pa.types.is_timestamp(v.type):
+    pieces = _format_pieces(str(constant(fmt, "strftime format")))
+    whole = v
+    if pa.types.is_timestamp(v.type):
         # Arrow prints %S with the fraction of a second; DuckDB prints whole seconds
-        v = call("cast", [call("floor_temporal", [v], pc.RoundTemporalOptions(1, "second"))],
-                 pc.CastOptions(pa.timestamp("s", v.type.tz), allow_time_truncate=True))
-    elif "%f" in f:
-        raise NotSupportedError("strftime %f (microseconds) is not supported")
-    return call("strftime", [v], pc.StrftimeOptions(f), what="strftime")
+        whole = call("cast", [call("floor_temporal", [v],
+                                   pc.RoundTemporalOptions(1, "second"))],
+                     pc.CastOptions(pa.timestamp("s", v.type.tz), allow_time_truncate=True))
+    parts = [_formatted(v, whole, piece) for piece in pieces]
+    if len(parts) == 1:
+        return parts[0]
+    return call("binary_join_element_wise", [*parts, Lit("", pa.string())])
+
+
+# DuckDB's spellings Arrow's strftime writes otherwise (%c, %x, %X: the C locale's)
+_DUCKDB_FORMATS = {"%c": "%Y-%m-%d %H:%M:%S", "%x": "%Y-%m-%d", "%X": "%H:%M:%S"}
+_FORMAT_TOKEN = re.compile(r"%%|%-?[A-Za-z]")
+
+
+def _format_pieces(f: str) -> list[str]:
+    """A strftime format cut where Arrow cannot follow it: ``%-d`` (no padding) and ``%f``
+    (microseconds) each stand alone; the rest is whole formats for Arrow."""
+    pieces, plain, at = [], "", 0
+    for m in _FORMAT_TOKEN.finditer(f):
+        plain += f[at:m.start()]
+        token, at = m.group(), m.end()
+        if token.startswith("%-") or token == "%f":
+            if plain:
+                pieces.append(plain)
+            pieces.append(token)
+            plain = ""
+        else:
+            plain += _DUCKDB_FORMATS.get(token, token)
+    plain += f[at:]
+    return [*pieces, plain] if plain or not pieces else pieces
+
+
+def _formatted(v: Expr, whole: Expr, piece: str) -> Expr:
+    """One piece of a format (see ``_format_pieces``) applied to ``v``."""
+    if piece == "%f":
+        if not pa.types.is_timestamp(v.type):  # a date: midnight (NULL for NULL)
+            return call("if_else", [call("is_null", [v]), Lit(None, pa.string()),
+                                    Lit("000000", pa.string())])
+        us = call("add", [call("multiply", [cast(call("millisecond", [v]), pa.int64()),
+                                            lit(1000)]),
+                          cast(call("microsecond", [v]), pa.int64())])
+        return call("utf8_lpad", [cast(us, pa.string())], pc.PadOptions(6, "0"))
+    if piece.startswith("%-"):
+        padded = call("strftime", [whole], pc.StrftimeOptions("%" + piece[2:]),
+                      what="strftime")
+        return call("replace_substring_regex", [padded],
+                    pc.ReplaceSubstringOptions(r"^0+(\d)", r"\1"))
+    return call("strftime", [whole], pc.StrftimeOptions(piece), what="strftime")
 
 
 def strptime(args: list[Expr]) -> Expr:
