@@ -237,9 +237,9 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
             return Lit(nearest_float32(Decimal(e.value)), to)
         e = call("cast", [e], pc.CastOptions(pa.float64()))  # Arrow's direct cast misrounds
     if is_text(e.type) and not is_text(to) and not pa.types.is_binary(to):
-        e = call("utf8_trim_whitespace", [e])  # ' 12 ' is 12, as in PostgreSQL and DuckDB
-    if is_text(e.type) and pa.types.is_integer(to) and to.bit_width < 64:
-        e = _hex_as_decimal(e)
+        e = _text_source(e, to)
+        if e.type == to:
+            return e
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
         e = call("round", [headroom(e)], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB)
@@ -268,6 +268,35 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
                                             allow_decimal_truncate=not fits,
                                             allow_float_truncate=not exact),
                 what=f"CAST to {sql_name(to)}")
+
+
+def _text_source(e: Expr, to: pa.DataType) -> Expr:
+    """Text to be cast to ``to``, in the forms Arrow's cast reads (or, where Arrow has no
+    cast, such as to TIME, already cast): PostgreSQL and DuckDB read ' 12 ', '+12',
+    '1900-1-1' and a timestamp with a zone offset, which Arrow refuses."""
+    if pa.types.is_time(to):
+        from .functions.times import time_from_text  # (functions build on this module)
+
+        return time_from_text(e, to)
+    e = call("utf8_trim_whitespace", [e])
+    if pa.types.is_integer(to) or pa.types.is_decimal(to):
+        e = call("replace_substring_regex", [e], pc.ReplaceSubstringOptions(r"^\+", ""))
+    if pa.types.is_integer(to) and to.bit_width < 64:
+        e = _hex_as_decimal(e)
+    if pa.types.is_timestamp(to) and to.tz is None:  # a zone offset or Z is dropped
+        e = call("replace_substring_regex", [e], pc.ReplaceSubstringOptions(
+            r"(\d:\d\d(?::\d\d(?:\.\d*)?)?)\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)$", r"\1"))
+    if pa.types.is_date(to) or pa.types.is_timestamp(to):
+        e = _short_date_parts(e)
+    return e
+
+
+def _short_date_parts(e: Expr) -> Expr:
+    """A date's one-digit month or day written with two ('1900-1-1' is '1900-01-01')."""
+    for pattern, written in ((r"^(\d{4})-(\d)([^\d]|$)", r"\1-0\2\3"),
+                             (r"^(\d{4}-\d\d)-(\d)([^\d]|$)", r"\1-0\2\3")):
+        e = call("replace_substring_regex", [e], pc.ReplaceSubstringOptions(pattern, written))
+    return e
 
 
 def _hex_as_decimal(e: Expr) -> Expr:

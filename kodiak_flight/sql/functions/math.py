@@ -39,8 +39,8 @@ def _vanishing_digits(t: pa.DataType) -> float:
     (-10 for an INTEGER: 2147483647 is less than half of 10**10)."""
     if pa.types.is_integer(t):
         return -len(str(2 ** (t.bit_width - 1)))
-    if pa.types.is_decimal(t):
-        return -(t.precision - t.scale)
+    if pa.types.is_decimal(t):  # (at -(p - s) itself 99 can still round up to 100)
+        return -(t.precision - t.scale) - 1
     return -309 if pa.types.is_floating(t) else float("-inf")
 
 

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from ..expr import Expr, Lit, call, cast
 from ..types import is_string
+from .times import time_from_text
 
 _INTEGER_TEXT = r"^\s*[+-]?\d{1,38}\s*$"
 _NUMBER_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
@@ -37,6 +38,8 @@ def try_cast(e: Expr, to: pa.DataType) -> Expr:
             return cast(_matching(e, _NUMBER_TEXT), to)
         if pa.types.is_date(to):
             return cast(_matching(e, _DATE_TEXT), to)
+        if pa.types.is_time(to):
+            return time_from_text(e, to, lenient=True)
     if (pa.types.is_integer(to) or pa.types.is_decimal(to)) and \
             (pa.types.is_integer(e.type) or pa.types.is_floating(e.type)
              or pa.types.is_decimal(e.type)):
