@@ -13,7 +13,11 @@ never ended); ``TIMESTAMP '...'::VARCHAR`` cast the text, not the timestamp (sql
 was read as ``x IN ()`` (false); ``round(42.0, -1000)`` was 42 (and ``round(42, -400)``
 Arrow's error); a negative quantile gave a wrong value; ``(SELECT 42, 41) v(a, b, c)`` took
 the third name silently; ``struct_pack(e)`` named its field v1; strftime printed '%-d'
-as it is and %c / %x in the C locale's form."""
+as it is and %c / %x in the C locale's form. Text as TIME was refused ('12:11:49.5',
+TIME '10:00:00'), and an ISO timestamp with Z or an offset as TIMESTAMP; a select-list
+alias in WHERE, HAVING or an ORDER BY expression (DuckDB's reading) was not found;
+try_strptime, make_time and make_timestamp did not exist; '+5' as an INTEGER and
+'1900-1-1' as a DATE were refused; UPDATE ... SET (a, b) = (x, y) was refused."""
 
 from __future__ import annotations
 
@@ -89,7 +93,23 @@ def pair(db, session):
     "select struct_pack(e), struct_pack(t.e, f := 2) from (values (1)) t(e)",
     "select strftime(d, '%-d/%-m/%-y %-H:%-M:%-S %-j|%c|%x|%X|%f|%%-d|%Y') from (values "
     "(timestamp '1992-01-01 01:20:30.123456'), (timestamp '2001-11-21 13:05:09'), (null)) t(d)",
-    "select strftime(date '2001-01-01', '%-y %d %f'), strftime(null::date, '%f')"])
+    "select strftime(date '2001-01-01', '%-y %d %f'), strftime(null::date, '%f')",
+    "select time '10:00:00', '12:11:49.5'::time, time '23:59:59.999999', '1:2:03'::time",
+    "select try_cast('10:61' as time), try_cast(x as time) from (values ('10:00'), ('bad'), "
+    "(null), ('10:61')) t(x)",
+    "select '2016-12-16T00:00:00.000Z'::timestamp, '2020-01-01T10:00:00+02:00'::timestamp, "
+    "'2020-01-01 10:00:00-0130'::timestamp, '2020-01-01 10:00:00+02'::timestamp, "
+    "'2020-01-01'::timestamp, '2020-01-01 10:00Z'::timestamp",
+    "select course as c, count(*) as n from students group by course having n > 2",
+    "select type as t from students where t like 'M%'",
+    "select length(course) as l from students order by l * -1, 1",
+    "select course as c from students where course in (select c from (select 'CS' as c) s)",
+    "select try_strptime('21 June, 2018', '%d %B, %Y'), try_strptime('bad', '%d %B, %Y')",
+    "select make_time(10, 20, 30.5), make_timestamp(2020, 1, 2, 3, 4, 5.25), "
+    "make_timestamp(1574802684123 * 1000), make_timestamp(0)",
+    "select make_time(h, 0, 0) from (values (1), (null), (23)) t(h)",
+    "select '+5'::int, ' +7 '::bigint, '+1.5'::decimal(3,1), '1900-1-1'::date, "
+    "'1992-1-01'::date, '2020-3-4 10:00:00'::timestamp, '2020-12-05'::date"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
@@ -110,3 +130,36 @@ def test_hexadecimal_text_out_of_range(pair, sql):
 def test_refused(pair, sql, message):
     session, _ = pair
     refused(session, sql, message)
+
+
+@pytest.mark.parametrize("sql", ["select '25:00:00'::time", "select 'noon'::time",
+                                 "select '24:00:00'::time",
+                                 "select x::time from (values ('10:00'), ('10:61')) t(x)"])
+def test_not_a_time(pair, sql):
+    session, _ = pair
+    refused(session, sql, "could not convert string '.*' to TIME")
+
+
+def test_time_column_from_text(pair):
+    session, duck = pair
+    for sql in ("create table times (k int, v time)",
+                "insert into times values (1, '12:11:49.5'), (1, '12:11:49.5'), "
+                "(2, '06:30:00'), (3, null), (3, '21:15:22')"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select k, mode(v), min(v), max(v) from times group by k")
+
+
+def test_update_set_lists(pair):
+    """PostgreSQL's SET (a, b) = (x, y), in UPDATE and in ON CONFLICT DO UPDATE."""
+    session, duck = pair
+    for sql in ("create table tbl (key int primary key, fruit varchar, cost int)",
+                "insert into tbl values (1, 'apple', 2), (2, 'fig', 5)",
+                "update tbl set (fruit, cost) = ('x', cost + 1), key = key * 10 where key = 1",
+                "insert into tbl values (10, 'z', 0) on conflict do update "
+                "set (fruit, cost) = (excluded.fruit, excluded.cost + 1)"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select * from tbl")
+    refused(session, "update tbl set (fruit, cost) = 3", "needs a list of 2 values")
+    refused(session, "update tbl set cost = 1, cost = 2", "assigned more than once")

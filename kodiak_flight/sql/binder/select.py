@@ -97,7 +97,8 @@ class SelectBinder(BinderState):
         where = sel.args.get("where")
         corr: list[Expr] = []
         if where is not None:
-            corr = self.bind_where(where.this, scope)
+            corr = self.bind_where(_replace_aliases(where.this, _alias_items(sel), scope),
+                                   scope)
         plan = self.plan
 
         items = self.expand_select(sel, scope)
@@ -109,6 +110,8 @@ class SelectBinder(BinderState):
             else None
         group = sel.args.get("group")
         having = sel.args.get("having")
+        if having is not None:
+            having = exp.Having(this=_replace_aliases(having.this, items, scope))
         order = order_all(sel.args.get("order"), len(items))
         agg_present = any(contains_aggregate(e) for _, e in items) or \
             (having is not None) or (group is not None) or \
@@ -355,7 +358,7 @@ class SelectBinder(BinderState):
             if match is not None:
                 out.append((match, desc, nf))
                 continue
-            out.append((self.expr(e, scope, agg), desc, nf))
+            out.append((self.expr(_replace_aliases(e, items, scope), scope, agg), desc, nf))
         return out
 
     def _limit_per_domain(self, sel: exp.Select, bound: Bound, sort_keys: list[SortKey]
@@ -403,16 +406,23 @@ class SelectBinder(BinderState):
 
 def _replace_aliases(node: exp.Expression, items: list[tuple[str, exp.Expression]],
                      scope: Scope) -> exp.Expression:
-    """Select-list aliases used in QUALIFY, replaced by the expressions they name."""
+    """Select-list aliases used in WHERE, HAVING, QUALIFY or an ORDER BY expression,
+    replaced by the expressions they name (DuckDB's reading; a column of the FROM clause
+    of that name wins, and a subquery's own columns are its own)."""
     aliases = {name.lower(): e for name, e in items}
     inputs = {c.name.lower() for c in scope.cols}
 
     def repl(n: exp.Expression) -> exp.Expression:
         if isinstance(n, exp.Column) and not n.table and n.name.lower() in aliases and \
-                n.name.lower() not in inputs:
+                n.name.lower() not in inputs and n.find_ancestor(exp.Query) is None:
             return aliases[n.name.lower()].copy()
         return n
     return node.copy().transform(repl)
+
+
+def _alias_items(sel: exp.Select) -> list[tuple[str, exp.Expression]]:
+    """The select list's aliased items, (alias, expression), before it is expanded."""
+    return [(e.alias, e.this) for e in sel.expressions if isinstance(e, exp.Alias)]
 
 
 def _empty_values(sel_exprs: list[tuple[str, Expr]], aggs: list[AggCall]

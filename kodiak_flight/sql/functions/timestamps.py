@@ -91,11 +91,13 @@ def _formatted(v: Expr, whole: Expr, piece: str) -> Expr:
     return call("strftime", [whole], pc.StrftimeOptions(piece), what="strftime")
 
 
-def strptime(args: list[Expr]) -> Expr:
-    """``strptime(text, format)``: a TIMESTAMP; text that does not match is an error."""
+def strptime(args: list[Expr], lenient: bool = False) -> Expr:
+    """``strptime(text, format)``: a TIMESTAMP; text that does not match is an error (NULL
+    for ``try_strptime``: ``lenient``)."""
     s = args[0] if is_string(args[0].type) else cast(args[0], pa.string())
     f = str(constant(args[1], "strptime format"))
-    return call("strptime", [s], pc.StrptimeOptions(f, "us"), what="strptime")
+    return call("strptime", [s], pc.StrptimeOptions(f, "us", error_is_null=lenient),
+                what="try_strptime" if lenient else "strptime")
 
 
 _BETWEEN = {"year": "years_between", "quarter": "quarters_between",
@@ -211,6 +213,8 @@ register(Function("strftime", SCALAR, strftime, 2, 2, aliases=("time_to_str",),
                   doc="strftime(value, format): text"))
 register(Function("strptime", SCALAR, strptime, 2, 2, aliases=("str_to_time",),
                   doc="strptime(text, format): a TIMESTAMP"))
+register(Function("try_strptime", SCALAR, lambda a: strptime(a, lenient=True), 2, 2,
+                  doc="try_strptime(text, format): NULL where the text does not match"))
 register(Function("date_diff", SCALAR, date_diff, 3, 3, aliases=("datediff",),
                   doc="date_diff(part, start, end): part boundaries crossed"))
 register(Function("date_add", SCALAR, date_add, 2, 2, doc="date_add(value, interval)"))

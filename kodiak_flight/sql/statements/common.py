@@ -141,14 +141,29 @@ def set_clauses(info: Any, clauses: list[exp.Expression]) -> dict[str, exp.Expre
     one of ``info``'s."""
     names = list(info.schema.names)
     sets: dict[str, exp.Expression] = {}
-    for a in clauses:
-        col = a.this.name
+    for col, value in assignments(clauses):
         if col not in names:
             raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
         if col in sets:
             raise BindError(f"column {col!r} is assigned more than once")
-        sets[col] = a.expression
+        sets[col] = value
     return sets
+
+
+def assignments(clauses: list[exp.Expression]) -> list[tuple[str, exp.Expression]]:
+    """``SET a = x, (b, c) = (y, z)`` as (column, expression) pairs, a list of columns
+    matched with a list of values (PostgreSQL's form)."""
+    out: list[tuple[str, exp.Expression]] = []
+    for a in clauses:
+        if not isinstance(a.this, exp.Tuple):
+            out.append((a.this.name, a.expression))
+            continue
+        cols, values = a.this.expressions, a.expression
+        if not isinstance(values, exp.Tuple) or len(values.expressions) != len(cols):
+            raise BindError(f"SET ({', '.join(c.name for c in cols)}) = ... needs a list of "
+                            f"{len(cols)} values in parentheses")
+        out.extend((c.name, v) for c, v in zip(cols, values.expressions, strict=True))
+    return out
 
 
 def quoted(name: str) -> str:

@@ -15,7 +15,7 @@ from engine import errors
 from ..binder import Binder, Context
 from ..binder.correlated import CorrelatedOutsideQuery
 from ..dialect import Grizzly
-from ..errors import BindError, NotSupportedError, suggest
+from ..errors import NotSupportedError
 from ..execution import ExecContext
 from ..expr import cast
 from ..functions import coerce_literal
@@ -69,13 +69,9 @@ def _update_rows(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     check_reads(ctx, info, node)
     scope, fixes = row_scope(info, t.alias_or_name)
     assignments = {}
-    for a in node.expressions:
-        col = a.this.name
-        if col not in info.schema.names:
-            raise BindError(f"column {col!r} not found in {info.name}"
-                            + suggest(col, info.schema.names))
+    for col, value in set_clauses(info, node.expressions).items():
         target = normalize(info.schema.field(col).type)
-        e = Binder(ctx).expr(a.expression, scope)
+        e = Binder(ctx).expr(value, scope)
         e = cast(coerce_literal(e, target), target)
         assignments[col] = compile_row_expr(ctx, e, fixes)
     pred = where_predicate(ctx, info, node, t.alias_or_name)

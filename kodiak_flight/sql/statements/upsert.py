@@ -24,7 +24,7 @@ from ..optimizer import optimize
 from ..plan import Filter, Join, Node, Project, Values
 from ..scope import ColInfo, Scope
 from ..types import normalize
-from .common import set_clauses
+from .common import assignments, set_clauses
 
 
 def simple(conflict: exp.OnConflict) -> list[str] | None:
@@ -32,12 +32,11 @@ def simple(conflict: exp.OnConflict) -> list[str] | None:
     if conflict.args.get("where") is not None:
         return None
     cols = []
-    for a in conflict.expressions:
-        rhs = a.expression
+    for name, rhs in assignments(conflict.expressions):
         if not (isinstance(rhs, exp.Column) and rhs.text("table").lower() == "excluded"
-                and rhs.name == a.this.name):
+                and rhs.name == name):
             return None
-        cols.append(a.this.name)
+        cols.append(name)
     return cols
 
 
