@@ -17,7 +17,9 @@ as it is and %c / %x in the C locale's form. Text as TIME was refused ('12:11:49
 TIME '10:00:00'), and an ISO timestamp with Z or an offset as TIMESTAMP; a select-list
 alias in WHERE, HAVING or an ORDER BY expression (DuckDB's reading) was not found;
 try_strptime, make_time and make_timestamp did not exist; '+5' as an INTEGER and
-'1900-1-1' as a DATE were refused; UPDATE ... SET (a, b) = (x, y) was refused."""
+'1900-1-1' as a DATE were refused; UPDATE ... SET (a, b) = (x, y) was refused; a DECIMAL column % an INTEGER column failed
+with Arrow's text (the quotient's precision); bool_or(NULL) was refused; TRUNCATE, fmod,
+fdiv and even did not exist."""
 
 from __future__ import annotations
 
@@ -109,7 +111,12 @@ def pair(db, session):
     "make_timestamp(1574802684123 * 1000), make_timestamp(0)",
     "select make_time(h, 0, 0) from (values (1), (null), (23)) t(h)",
     "select '+5'::int, ' +7 '::bigint, '+1.5'::decimal(3,1), '1900-1-1'::date, "
-    "'1992-1-01'::date, '2020-3-4 10:00:00'::timestamp, '2020-12-05'::date"])
+    "'1992-1-01'::date, '2020-3-4 10:00:00'::timestamp, '2020-12-05'::date",
+    "select x % y, x % 2, typeof(x % y) from (values (5.5, 2), (-7, 3), (7.25, -2)) t(x, y)",
+    "select 10 % 3, 10.5 % 3.25, -10.5 % 3, 7 % 2.5",
+    "select bool_or(null), bool_and(null), sum(null), count(null)",
+    "select fmod(x, y), fdiv(x, y), even(x), even(-x) from (values (5.5, 2), (-7, 3), "
+    "(4, 0), (null, 1), (2.0, 1), (7, -3)) t(x, y)"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
@@ -163,3 +170,14 @@ def test_update_set_lists(pair):
     check(session, duck, "select * from tbl")
     refused(session, "update tbl set (fruit, cost) = 3", "needs a list of 2 values")
     refused(session, "update tbl set cost = 1, cost = 2", "assigned more than once")
+
+
+def test_truncate(pair):
+    session, duck = pair
+    for sql in ("create table a (i int)", "create table b (i int)",
+                "insert into a values (1), (2)", "insert into b values (3)",
+                "truncate table a", "truncate b"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select (select count(*) from a), (select count(*) from b)")
+    refused(session, "truncate table nope", "does not exist")

@@ -211,7 +211,9 @@ class AggregateBinder(BinderState):
         if contains_aggregate(arg):
             raise BindError("aggregate function calls cannot be nested")
         if pa.types.is_null(e.type):  # Arrow's kernels miscount or refuse the NULL type
-            e = cast(e, pa.int32())
+            spec = fn.aggregate
+            boolean = spec is not None and spec.prepare is F.as_condition
+            e = cast(e, pa.bool_() if boolean else pa.int32())
         if fn.aggregate is not None and fn.aggregate.prepare is not None:
             e = fn.aggregate.prepare(e)
         if cond is not None and fn.name not in KEEPS_NULLS:  # (those read ``keep``)

@@ -20,11 +20,16 @@ from .udf import udf
 
 
 def _numpy_kernel(fn: np.ufunc, out: pa.DataType):
-    """A udf kernel applying ``fn`` to float64 values, NULLs kept."""
-    def run(arr: pa.Array) -> pa.Array:
-        values = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False)
-        mask = None if not arr.null_count else arr.is_null().to_numpy(zero_copy_only=False)
-        return pa.array(fn(values), out, mask=mask)
+    """A udf kernel applying ``fn`` to float64 values, NULL where an argument is."""
+    def run(*arrs: pa.Array) -> pa.Array:
+        values = [pc.fill_null(a, 0).to_numpy(zero_copy_only=False) for a in arrs]
+        mask = None
+        for a in arrs:
+            if a.null_count:
+                nulls = a.is_null().to_numpy(zero_copy_only=False)
+                mask = nulls if mask is None else mask | nulls
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return pa.array(fn(*values), out, mask=mask)
     return run
 
 
@@ -92,6 +97,11 @@ def _float_fn(name: str, arrow: str):
     return build
 
 
+def _even(x: np.ndarray) -> np.ndarray:
+    """Away from zero to the next even integer (2.1 -> 4, -2.1 -> -4, 2 -> 2)."""
+    return np.copysign(np.ceil(np.abs(x) / 2) * 2, x)
+
+
 for _name, _arrow, _doc in (("isnan", "is_nan", "whether x is NaN"),
                             ("isinf", "is_inf", "whether x is infinite"),
                             ("isfinite", "is_finite", "whether x is neither NaN nor infinite")):
@@ -114,3 +124,16 @@ register(Function("lcm", SCALAR, _lcm, 2, 2, aliases=("least_common_multiple",),
                   doc="least common multiple"))
 register(Function("round_even", SCALAR, _round_even, 1, 2, aliases=("roundbankers",),
                   doc="round(x[, digits]) with halves to the even neighbour"))
+def _fdiv(args: list[Expr]) -> Expr:
+    return call("floor", [call("divide", [to_float(args[0]), to_float(args[1])])])
+
+
+register(Function("fmod", SCALAR,
+                  lambda a: call("subtract", [to_float(a[0]),
+                                              call("multiply", [to_float(a[1]), _fdiv(a)])]),
+                  2, 2, doc="fmod(x, y): x - y * floor(x / y), a DOUBLE (DuckDB's)"))
+register(Function("fdiv", SCALAR, _fdiv, 2, 2, doc="fdiv(x, y): floor(x / y) as a DOUBLE"))
+register(Function("even", SCALAR,
+                  lambda a: udf("even", _numpy_kernel(_even, pa.float64()),
+                                [to_float(a[0])], pa.float64()), 1, 1,
+                  doc="even(x): x rounded away from zero to an even integer"))

@@ -141,6 +141,31 @@ def _remainder(a: Expr, b: Expr) -> Expr:
     return call("subtract_checked", [a, call("multiply_checked", [q, b])], what="%")
 
 
+def _decimal_remainder(a: Expr, b: Expr) -> Expr | None:
+    """``a % b`` of decimals on their unscaled BIGINTs at the larger scale, where they fit
+    18 digits (the quotient's decimal, at Arrow's scale for division, leaves 38 digits
+    when multiplied back); a DECIMAL of that scale. None where they do not fit."""
+    ta, tb = (_as_decimal_type(x.type) for x in (a, b))
+    scale = max(ta.scale, tb.scale)
+    whole = max(ta.precision - ta.scale, tb.precision - tb.scale)
+    if whole + scale > 18:
+        return None
+    wide = pa.decimal128(whole + scale, scale)
+    power = Lit(10 ** scale, pa.decimal128(scale + 1, 0))
+    unscaled = [call("cast", [call("multiply_checked", [cast(x, wide), power])],
+                     pc.CastOptions(pa.int64())) for x in (a, b)]
+    q = call("divide_checked", unscaled, what="%")  # (integers: truncated; 0 is an error)
+    r = call("subtract_checked", [unscaled[0], call("multiply_checked", [q, unscaled[1]])])
+    return cast(call("divide", [cast(r, pa.decimal128(18, 0)), power]), wide)
+
+
+def _as_decimal_type(t: pa.DataType) -> pa.DataType:
+    """The DECIMAL holding every value of an integer type (``t`` itself if a DECIMAL)."""
+    if pa.types.is_decimal(t):
+        return t
+    return pa.decimal128(len(str(2 ** t.bit_width)) if t.bit_width < 64 else 20, 0)
+
+
 def arith(op: str, a: Expr, b: Expr) -> Expr:
     """Arithmetic with DuckDB's result types (``/`` is true division, decimals stay exact)."""
     name = {"+": "add_checked", "-": "subtract_checked", "*": "multiply_checked",
@@ -170,6 +195,11 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
             a, b = cast(a, pa.float64()), cast(b, pa.float64())
             return call("divide_checked", [a, b], what="//")
         return call("divide_checked", [cast(a, t), cast(b, t)], what="//")
+    if op == "%" and (pa.types.is_decimal(ta) or pa.types.is_decimal(tb)) and \
+            not (pa.types.is_floating(ta) or pa.types.is_floating(tb)):
+        exact = _decimal_remainder(narrow_int_literal(a), narrow_int_literal(b))
+        if exact is not None:
+            return exact
     if pa.types.is_decimal(ta) or pa.types.is_decimal(tb):
         a, b = _decimal_operands(op, a, b)
     elif ta != tb:

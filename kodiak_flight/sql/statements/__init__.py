@@ -3,7 +3,7 @@
 ``query`` (SELECT, set operations, VALUES), ``explain`` (EXPLAIN, EXPLAIN ANALYZE),
 ``session_control`` (BEGIN, COMMIT,
 ROLLBACK, USE), ``copy``, ``schema``, ``table``, ``view``, ``index``, ``alter``, ``insert``,
-``update``, ``delete``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
+``update``, ``delete``, ``truncate``, ``vacuum``, ``reindex``, ``describe`` (DESCRIBE, SHOW, PRAGMA table_info),
 ``summarize``, ``kill`` (KILL QUERY), ``jobs`` (AWAIT, CANCEL JOB), ``types`` (CREATE/DROP TYPE, SHOW TYPES), ``functions`` (CREATE/DROP/SHOW FUNCTIONS), ``trigger`` (CREATE/DROP TRIGGER, SHOW TRIGGERS), ``secret`` (CREATE/DROP/ALTER SECRET, SHOW SECRETS), ``access`` (roles, grants, users), ``policy`` (row-level security); ``common`` holds what the DDL and DML share. Importing this package
 registers them all.
 """
@@ -30,6 +30,7 @@ from . import (  # noqa: F401 (imported to register; no two statements match one
     summarize,
     table,
     trigger,
+    truncate,
     types,
     update,
     user_attribute,
