@@ -6,7 +6,8 @@ Found: string_agg with a NULL or non-text separator; lpad/rpad to an absurd widt
 capacity error, or a Python string of that size); right(s, -2**63); date_trunc with a
 column or an unknown unit (sqlglot kept the column's name as the unit); DECIMAL(38, 35)
 constants (Python's decimal context holds 28 digits); DECIMAL('hello') and DECIMAL(40);
-intervals past their parts' range; unnest(outer.list) in a LATERAL subquery."""
+intervals past their parts' range; unnest(outer.list) in a LATERAL subquery; EXTRACT(EPOCH)
+of an INTERVAL column (AttributeError), and of its other parts (refused)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,17 @@ def test_start_transaction(session):
     session.execute("insert into r values (1)")
     session.execute("rollback")
     assert session.execute("select count(*) from r").reader.read_all().column(0)[0].as_py() == 0
+
+
+def test_interval_parts(pair):
+    session, duck = pair
+    for sql in ("create table iv (i interval)",
+                "insert into iv values (interval '14 months 40 days 01:02:01.5'), "
+                "(interval '-14 months -3 hours -30 seconds'), (null)"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select extract(year from i), extract(month from i), "
+          "extract(day from i), extract(hour from i), extract(minute from i), "
+          "extract(second from i), extract(millisecond from i), extract(microsecond from i), "
+          "extract(quarter from i), extract(decade from i), date_part('year', i), "
+          "extract(epoch from i), extract(epoch from interval '14 months 3 days') from iv")

@@ -174,11 +174,15 @@ def _sub_second(fn: str, e: Expr) -> Expr:
 
 def extract(part: str, e: Expr) -> Expr:
     """``EXTRACT(part FROM e)``."""
-    if (pa.types.is_duration(e.type) or pa.types.is_interval(e.type)) and \
-            part.lower() == "epoch":
+    if (pa.types.is_duration(e.type) or isinstance(e, Lit) and pa.types.is_interval(e.type)) \
+            and part.lower() == "epoch":
         from .durations import epoch
 
         return epoch(e)
+    if pa.types.is_interval(e.type):
+        from .interval_parts import extract as interval_extract
+
+        return interval_extract(part, e)
     if not is_temporal(e.type):
         if isinstance(e, Lit) and (is_string(e.type) or pa.types.is_null(e.type)):
             e = cast(e, pa.timestamp("us"))  # a text constant, or NULL

@@ -7,11 +7,13 @@ constant integer is folded here."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 
 from ..errors import NotSupportedError, SqlTypeError
 from ..expr import Expr, Lit, call, cast
 from ..types import is_numeric, sql_name
+from .interval_parts import epoch_seconds
 
 _PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 
@@ -133,14 +135,15 @@ def _summed(a: Lit, b: Lit, sign: int) -> Lit:
 
 
 def epoch(e: Expr) -> Expr:
-    """Seconds in a duration (a DOUBLE), or in a constant INTERVAL (a month as 30 days,
-    as DuckDB and PostgreSQL count it)."""
+    """Seconds in a duration (a DOUBLE), or in a constant INTERVAL (a year as 365.25 days,
+    another month as 30, as DuckDB and PostgreSQL count them)."""
     if isinstance(e, Lit) and pa.types.is_interval(e.type):
         v = e.value
         if v is None:
             return Lit(None, pa.float64())
-        days = v.months * 30 + v.days
-        return Lit(days * 86_400 + v.nanoseconds / 10**9, pa.float64())
+        seconds = epoch_seconds(*(np.array([x], np.int64)
+                                  for x in (v.months, v.days, v.nanoseconds)))
+        return Lit(float(seconds[0]), pa.float64())
     per = _PER_SECOND[e.type.unit]
     return call("divide", [cast(cast(e, pa.int64()), pa.float64()), Lit(float(per),
                                                                       pa.float64())])

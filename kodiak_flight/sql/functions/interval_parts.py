@@ -1,0 +1,85 @@
+"""EXTRACT of an INTERVAL's parts (DuckDB's: years and months from its months, days from its
+days, the time parts from its nanoseconds, each truncated toward zero), read from the
+month-day-nanosecond values' buffer by vectorised kernels: Arrow's compute has no access to
+an interval's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import NotSupportedError
+from ..expr import Expr
+from .udf import udf
+
+_FIELDS = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
+_NS = {"hour": 3_600 * 10**9, "minute": 60 * 10**9, "second": 10**9,
+       "millisecond": 10**6, "microsecond": 10**3}
+# the part's unit, and how many of them the next larger part holds (its remainder's modulus)
+_TIME_PARTS = {"hour": None, "minute": 60, "second": 60, "millisecond": 60_000,
+               "microsecond": 60_000_000}
+_YEAR_PARTS = {"year": 1, "decade": 10, "century": 100, "millennium": 1000}
+
+
+def fields(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The months, days and nanoseconds of each interval (0 where NULL)."""
+    buf = a.buffers()[1]
+    if buf is None or not len(a):
+        zeros = np.zeros(len(a), np.int64)
+        return zeros, zeros, zeros
+    raw = np.frombuffer(buf, _FIELDS, count=len(a), offset=a.offset * _FIELDS.itemsize)
+    return (raw["months"].astype(np.int64), raw["days"].astype(np.int64),
+            raw["nanos"].astype(np.int64))
+
+
+def _toward_zero(x: np.ndarray, d: int) -> np.ndarray:
+    return np.sign(x) * (np.abs(x) // d)
+
+
+def _remainder(x: np.ndarray, d: int) -> np.ndarray:
+    return x - _toward_zero(x, d) * d
+
+
+def _part_of(part: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    if part in _YEAR_PARTS:
+        return lambda m, d, n: _toward_zero(_toward_zero(m, 12), _YEAR_PARTS[part])
+    if part == "month":
+        return lambda m, d, n: _remainder(m, 12)
+    if part == "quarter":
+        return lambda m, d, n: _toward_zero(_remainder(m, 12), 3) + 1
+    if part == "day":
+        return lambda m, d, n: d
+    if part in _TIME_PARTS:
+        modulus = _TIME_PARTS[part]
+        return lambda m, d, n: _toward_zero(n, _NS[part]) if modulus is None else \
+            _remainder(_toward_zero(n, _NS[part]), modulus)
+    raise NotSupportedError(f"EXTRACT({part.upper()}) of an INTERVAL is not supported")
+
+
+def extract(part: str, e: Expr) -> Expr:
+    """``EXTRACT(part FROM interval)``, a BIGINT (``epoch``: seconds, a DOUBLE)."""
+    part = part.lower()
+    if part == "epoch":
+        return udf("interval_epoch", _epoch_kernel, [e], pa.float64(), "EXTRACT(EPOCH)")
+    compute = _part_of(part)
+
+    def kernel(a: pa.Array) -> pa.Array:
+        return pa.array(compute(*fields(a)), pa.int64(), mask=_nulls(a))
+    return udf(f"interval_{part}", kernel, [e], pa.int64(), f"EXTRACT({part.upper()})")
+
+
+def _nulls(a: pa.Array) -> np.ndarray | None:
+    return a.is_null().to_numpy(zero_copy_only=False) if a.null_count else None
+
+
+def _epoch_kernel(a: pa.Array) -> pa.Array:
+    return pa.array(epoch_seconds(*fields(a)), pa.float64(), mask=_nulls(a))
+
+
+def epoch_seconds(m: np.ndarray, d: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """An interval's seconds as PostgreSQL and DuckDB count them: a year is 365.25 days,
+    another month 30 days."""
+    days = _toward_zero(m, 12) * 365.25 + _remainder(m, 12) * 30 + d
+    return days * 86_400 + n / 1e9
