@@ -171,6 +171,7 @@ class Grizzly(DuckDB):
 
     class Tokenizer(DuckDB.Tokenizer):
         HEX_STRINGS = [("x'", "'"), ("X'", "'")]  # x'303132': a BLOB literal (SQLite's)
+        IDENTIFIERS = ['"', "`"]  # `my table`: MySQL's quoting, which DuckDB reads too
 
     class Generator(DuckDB.Generator):
         TRANSFORMS = {**DuckDB.Generator.TRANSFORMS,

@@ -224,14 +224,18 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         if len(v.as_tuple().digits) > to.precision:
             raise ExecutionError(f"{e.value} does not fit in {sql_name(to)}")
         return Lit(v, to)
-    if is_text(to) and pa.types.is_timestamp(e.type) and e.type.tz is None \
-            and e.type.unit != "s":
+    if is_text(to) and (pa.types.is_timestamp(e.type) and e.type.tz is None
+                        or pa.types.is_time(e.type)) and e.type.unit != "s":
         # Arrow writes every fractional digit of the unit ('00:00:00.500000'); SQL's text
         # (DuckDB's) drops the zeros at the end, and the point with them ('00:00:00.5')
         return call("replace_substring_regex", [call("cast", [e], pc.CastOptions(to))],
                     pc.ReplaceSubstringOptions(r"\.?0+$", ""))
     if is_text(to) and pa.types.is_decimal(e.type) and e.type.scale > 6:
         return decimal_text(e, to)
+    if is_text(to) and pa.types.is_interval(e.type):  # (Arrow's cast has none)
+        from .functions.interval_text import interval_to_text  # (functions build on this)
+
+        return call("cast", [interval_to_text(e)], pc.CastOptions(to))
     if to == pa.float32() and pa.types.is_decimal(e.type):
         if is_const(e):
             return Lit(nearest_float32(Decimal(e.value)), to)
@@ -278,6 +282,10 @@ def _text_source(e: Expr, to: pa.DataType) -> Expr:
         from .functions.times import time_from_text  # (functions build on this module)
 
         return time_from_text(e, to)
+    if pa.types.is_interval(to):
+        from .functions.interval_text import interval_from_text
+
+        return interval_from_text(e)
     e = call("utf8_trim_whitespace", [e])
     if pa.types.is_integer(to) or pa.types.is_decimal(to):
         e = call("replace_substring_regex", [e], pc.ReplaceSubstringOptions(r"^\+", ""))

@@ -21,6 +21,7 @@ from ..access.attributes import user_attribute
 from ..errors import BindError, NotSupportedError, ParameterError
 from ..expr import Col, Expr, Lit, call, cast, lit
 from ..functions import conditional, dates, strings
+from ..functions.similar import similar_to
 from ..functions.try_casts import try_cast
 from ..pl import inline
 from ..pl import types as user_types
@@ -51,8 +52,8 @@ class ExpressionBinder(BinderState):
         method: Callable[..., Expr] | None = getattr(self, f"_x_{type(node).__name__}", None)
         if method is not None:
             out = method(node, scope, agg)
-            if node.args.get("negate") is True and isinstance(node, (exp.Like, exp.ILike,
-                                                                     exp.Glob, exp.RegexpLike)):
+            if node.args.get("negate") is True and isinstance(
+                    node, (exp.Like, exp.ILike, exp.Glob, exp.RegexpLike, exp.SimilarTo)):
                 out = F.not_(out)
             return out
         if isinstance(node, exp.Func):
@@ -261,6 +262,14 @@ class ExpressionBinder(BinderState):
     def _x_Escape(self, n: exp.Escape, s: Scope, g: AggState | None) -> Expr:
         like = n.this
         esc = self.expr(n.expression, s, g)
+        if isinstance(like, exp.SimilarTo):
+            if not isinstance(esc, Lit):
+                raise NotSupportedError("SIMILAR TO ... ESCAPE needs a constant")
+            if esc.value is None:
+                return Lit(None, pa.bool_())
+            out = similar_to(self.expr(like.this, s, g), self.expr(like.expression, s, g),
+                             str(esc.value))
+            return F.not_(out) if like.args.get("negate") is True else out
         pat = self.expr(like.expression, s, g)
         if not isinstance(pat, Lit) or not isinstance(esc, Lit):
             raise NotSupportedError("LIKE ... ESCAPE needs constants")
@@ -286,8 +295,8 @@ class ExpressionBinder(BinderState):
             args.append(self.expr(n.args["flag"], s, g))
         return F.strict(strings.regexp_matches, args)
 
-    def _x_SimilarTo(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
-        raise NotSupportedError("SIMILAR TO is not supported")
+    def _x_SimilarTo(self, n: exp.SimilarTo, s: Scope, g: AggState | None) -> Expr:
+        return F.strict(lambda a: similar_to(a[0], a[1]), list(self._bin(n, s, g)))
 
     def _x_Between(self, n: exp.Between, s: Scope, g: AggState | None) -> Expr:
         x = self.expr(n.this, s, g)

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from ..errors import BindError
 from ..expr import Lit
+from ..functions.interval_text import UNITS
 
 MAX_DECIMAL_DIGITS = 38
 
@@ -42,22 +43,6 @@ def number_literal(text: str) -> Lit:
     return Lit(Decimal(v), pa.decimal128(38, 0))
 
 
-# interval units: (months, days, nanoseconds) one of them is worth
-_UNITS: dict[str, tuple[int, int, int]] = {}
-for _names, _worth in (
-        (("year", "years", "yr", "yrs", "y"), (12, 0, 0)),
-        (("quarter", "quarters"), (3, 0, 0)),
-        (("month", "months", "mon", "mons"), (1, 0, 0)),
-        (("week", "weeks", "w"), (0, 7, 0)),
-        (("day", "days", "d"), (0, 1, 0)),
-        (("hour", "hours", "h", "hr", "hrs"), (0, 0, 3600 * 10**9)),
-        (("minute", "minutes", "min", "mins", "m"), (0, 0, 60 * 10**9)),
-        (("second", "seconds", "sec", "secs", "s"), (0, 0, 10**9)),
-        (("millisecond", "milliseconds", "ms", "msec", "msecs"), (0, 0, 10**6)),
-        (("microsecond", "microseconds", "us", "usec", "usecs"), (0, 0, 10**3))):
-    for _n in _names:
-        _UNITS[_n] = _worth
-
 _TIME = re.compile(r"^([+-]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$")
 
 
@@ -69,7 +54,7 @@ def _interval_words(text: str, unit: str | None) -> list[str]:
     words: list[str] = []
     for w in text.split() + ([unit] if unit else []):
         m = _GLUED.match(w)
-        words.extend((m[1], m[2]) if m is not None and m[2].lower() in _UNITS else (w,))
+        words.extend((m[1], m[2]) if m is not None and m[2].lower() in UNITS else (w,))
     return words
 
 
@@ -98,10 +83,10 @@ def interval_literal(text: str, unit: str | None) -> Lit:
             n = Decimal(w)
         except ArithmeticError:
             raise BindError(f"cannot parse interval {text!r}") from None
-        if i + 1 >= len(words) or words[i + 1].lower() not in _UNITS:
+        if i + 1 >= len(words) or words[i + 1].lower() not in UNITS:
             shown = words[i + 1] if i + 1 < len(words) else "(none)"
             raise BindError(f"cannot parse interval {text!r}: unknown unit {shown!r}")
-        mo, d, ns = _UNITS[words[i + 1].lower()]
+        mo, d, ns = UNITS[words[i + 1].lower()]
         months, days, nanos = months + n * mo, days + n * d, nanos + int(n * ns)
         i += 2
     return _interval(" ".join((text, unit or "")).strip(), months, days, nanos,

@@ -137,6 +137,18 @@ class NestedBinder(BinderState):
             return Lit(None, pa.string())
         return lit(unit.name if unit is not None else "day")
 
+    def _x_Overlay(self, n: exp.Overlay, s: Scope, g: AggState | None) -> Expr:
+        """``overlay(v PLACING r FROM k [FOR n])``: v's first k - 1 characters, r, then
+        v past its k + n - 1st (n r's length by default), as the standard's substrings."""
+        v, r, k = n.this, n.expression, n.args["from_"]
+        count = n.args.get("for_") or exp.Length(this=r.copy())
+        start = exp.Anonymous(this="substring", expressions=[
+            v.copy(), exp.Literal.number(1), exp.Sub(this=k.copy(), expression=exp.Literal.number(1))])
+        rest = exp.Anonymous(this="substring", expressions=[
+            v.copy(), exp.Add(this=k.copy(), expression=exp.paren(count.copy()))])
+        joined = exp.DPipe(this=exp.DPipe(this=start, expression=r.copy()), expression=rest)
+        return self.expr(joined, s, g)  # type: ignore[attr-defined]
+
     def _x_CurrentSchema(self, n: exp.Expression, s: Scope, g: AggState | None) -> Expr:
         return Lit(self.ctx.schema, pa.string())
 

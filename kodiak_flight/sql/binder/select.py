@@ -118,9 +118,11 @@ class SelectBinder(BinderState):
             (order is not None and any(contains_aggregate(o) for o in order.expressions))
         outer_ids = scope.outer_ids() - self.domain_ids
         corr_eq, corr_res = self.split_correlation(corr, outer_ids)
-        if self.discovering and (corr and (sel.args.get("limit") or sel.args.get("offset"))
+        if self.discovering and (corr and (sel.args.get("limit") or sel.args.get("offset")
+                                           or _has_window(sel))
                                  or corr_res and (agg_present or corr_mode == "scalar")):
-            self.needs_general = True  # LIMIT per outer row, non-equality correlation
+            # LIMIT or a window per outer row, non-equality correlation
+            self.needs_general = True
             corr_res = []
         if corr_res and (agg_present or corr_mode == "scalar"):
             raise NotSupportedError("correlated subqueries with non-equality correlation "
@@ -418,6 +420,12 @@ def _replace_aliases(node: exp.Expression, items: list[tuple[str, exp.Expression
             return aliases[n.name.lower()].copy()
         return n
     return node.copy().transform(repl)
+
+
+def _has_window(sel: exp.Select) -> bool:
+    """Whether the block computes a window function (in its own clauses, not a subquery's):
+    correlated, it must see each outer row's rows alone."""
+    return any(w.find_ancestor(exp.Query) is sel for w in sel.find_all(exp.Window))
 
 
 def _alias_items(sel: exp.Select) -> list[tuple[str, exp.Expression]]:

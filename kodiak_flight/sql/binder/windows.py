@@ -90,7 +90,9 @@ class WindowBinder(BinderState):
             func, raw_args = F.require("count_star"), []
         F.check_arity(func, len(raw_args), name)
         args = [self.expr(a, scope, agg) for a in raw_args]
-        part = []
+        part: list[Expr] = []
+        if self.domain is not None:  # a correlated subquery's rows, per outer row
+            part = [Col(i, t) for i, t in zip(self.domain.ids, self.domain.types, strict=True)]
         for ast in node.args.get("partition_by") or []:
             p = self.expr(ast, scope, agg)
             check_key(p.type, "PARTITION BY", order=True)  # (partitions are found by sorting)

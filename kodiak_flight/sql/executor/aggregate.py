@@ -163,7 +163,10 @@ def grouped_aggregate(ex: Executor, node: Aggregate, inp: Out) -> Out:
                                           constant_ids(node.input))
     specs += sum_check.float_specs(node, "hash_sum", aggregate_spec("sum").options)
     decl = seq(decl, ac.Declaration("aggregate", ac.AggregateNodeOptions(specs, keys=keys)))
-    t = repeat_constants(ex.as_table(Out(decl=decl)), constant)
+    # a small input on one thread: its value lists (string_agg, list) keep the rows' order
+    t = arrow_errors(decl.to_table)(use_threads=False) if is_small(inp) else \
+        ex.as_table(Out(decl=decl))
+    t = repeat_constants(t, constant)
     sum_check.verify_table(node, t)
     cols = {}
     for a in node.aggs:

@@ -3,6 +3,8 @@ DISTINCT)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.acero as ac
@@ -21,6 +23,8 @@ def run_setop(ex: Executor, node: SetOp) -> Out:
     # compared as keys (all but UNION ALL): -0.0 as 0.0, one value in SQL, two to a hash
     floats = set() if node.kind == "union" and node.all else \
         {n for n, (_, t) in enumerate(node.output) if pa.types.is_floating(t)}
+    if node.kind == "union" and node.all:
+        return _concatenated(ex, left, right, ids)
     if node.kind == "union":
         u = union(as_nullable(ex.as_decl(left), ids, floats),
                   as_nullable(ex.as_decl(right), node.right.out_ids(), floats))
@@ -35,6 +39,24 @@ def run_setop(ex: Executor, node: SetOp) -> Out:
     return Out(decl=distinct_semi_join(ex, node, Out(decl=as_nullable(
         ex.as_decl(left), ids, floats)), Out(decl=as_nullable(
             ex.as_decl(right), node.right.out_ids(), floats))))
+
+
+def _concatenated(ex: Executor, left: Out, right: Out, ids: list[str]) -> Out:
+    """UNION ALL: the left rows, then the right ones, as every other database gives them
+    (Acero's union node interleaves its inputs in whatever order they finish)."""
+    first, second = ex.as_reader(left), ex.as_reader(right)
+    schema = pa.schema([pa.field(i, f.type) for i, f in zip(ids, first.schema, strict=True)])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for reader in (first, second):
+            for b in reader:
+                cols = [c if c.type == f.type else c.cast(f.type)
+                        for c, f in zip(b.columns, schema, strict=True)]
+                yield pa.RecordBatch.from_arrays(cols, schema=schema)
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    if left.table is not None and right.table is not None:
+        return Out(table=reader.read_all(), ordered=left.ordered and right.ordered)
+    return Out(reader=reader)
 
 
 def unsigned(t: pa.Table, floats: set[int]) -> pa.Table:

@@ -87,9 +87,12 @@ _PAIRWISE: dict[str, tuple[Callable[[Moments], tuple[np.ndarray, np.ndarray]], s
 }
 
 
+_PAIRWISE["regr_count"] = (lambda m: (m["n"], np.ones(len(m["n"]), dtype=bool)),
+                           "the number of pairs with neither NULL")
+
 for _name, (_compute, _doc) in _PAIRWISE.items():
     register(Function(_name, AGGREGATE, None, 2, 2, (), is_numeric,
-                      returns(pa.float64()),
+                      returns(pa.int64() if _name == "regr_count" else pa.float64()),
                       aggregate=AggregateSpec("hash_list", by_argument=True,
                                               finish=_pairwise(_compute), order_by="used",
                                               distinct=False, by_accepts=is_numeric),

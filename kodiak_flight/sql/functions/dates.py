@@ -36,6 +36,8 @@ def _shift_literal(d: Lit, months: int, days: int, nanos: int) -> Lit:
     v = d.value
     if months:
         v = _add_months_value(v, months)
+    if nanos and not isinstance(v, dt.datetime):  # (a date plus seconds is a timestamp)
+        v = dt.datetime.combine(v, dt.time())
     v = v + dt.timedelta(days=days, microseconds=nanos // 1000)
     if pa.types.is_date(d.type) and nanos == 0:
         return Lit(v, d.type)
@@ -134,10 +136,28 @@ _PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter",
           "millisecond": "millisecond", "microsecond": "microsecond", "epoch": "epoch"}
 
 
+_YEAR_SPANS = {"decade": 10, "century": 100, "millennium": 1000}
+
+
+def _floor_div(x: Expr, d: int) -> Expr:
+    """``x // d`` rounded down for BIGINT ``x`` (Arrow's integer division truncates)."""
+    q = call("divide", [x, lit(d, pa.int64())])
+    below = call("and", [call("less", [x, lit(0, pa.int64())]),
+                         call("not_equal", [call("multiply", [q, lit(d, pa.int64())]), x])])
+    return call("subtract", [q, cast(below, pa.int64())])
+
+
 def _extract(part: str, e: Expr) -> Expr:
     part = part.lower()
     if pa.types.is_date(e.type) and part in ("hour", "minute", "second"):
         return _midnight(e)
+    if part in _YEAR_SPANS:  # decade: year // 10; century, millennium: 2000 is the 20th
+        year = cast(call("year", [e], what=f"EXTRACT({part.upper()})"), pa.int64())
+        span = _YEAR_SPANS[part]
+        if span == 10:
+            return _floor_div(year, 10)
+        return call("add", [_floor_div(call("subtract", [year, lit(1, pa.int64())]), span),
+                            lit(1, pa.int64())])
     fn = _PARTS.get(part)
     if fn is None:
         raise NotSupportedError(f"EXTRACT({part.upper()}) is not supported")

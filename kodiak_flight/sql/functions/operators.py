@@ -10,12 +10,12 @@ COALESCE argument never sees.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import SqlTypeError
+from ..errors import ExecutionError, NotSupportedError, SqlTypeError
 from ..expr import Call, Expr, Lit, Param, call, cast, is_const, lit
 from ..types import common_type, float_type, holds, is_numeric, is_string, is_temporal, sql_name
 from . import durations
@@ -159,6 +159,20 @@ def _decimal_remainder(a: Expr, b: Expr) -> Expr | None:
     return cast(call("divide", [cast(r, pa.decimal128(18, 0)), power]), wide)
 
 
+def _constant_remainder(a: Lit, b: Lit) -> Lit:
+    """``a % b`` of two constants, exactly, with the dividend's sign."""
+    if a.value is None or b.value is None:
+        return Lit(None, pa.decimal128(38, max(_as_decimal_type(a.type).scale,
+                                               _as_decimal_type(b.type).scale)))
+    if b.value == 0:
+        raise ExecutionError("division by zero")
+    with localcontext() as ctx:
+        ctx.prec = 80
+        r = Decimal(a.value) % Decimal(b.value)  # (Decimal's % keeps the dividend's sign)
+    scale = max(0, -r.as_tuple().exponent)
+    return Lit(r, pa.decimal128(min(38, max(len(r.as_tuple().digits), scale, 1)), scale))
+
+
 def _as_decimal_type(t: pa.DataType) -> pa.DataType:
     """The DECIMAL holding every value of an integer type (``t`` itself if a DECIMAL)."""
     if pa.types.is_decimal(t):
@@ -200,6 +214,10 @@ def arith(op: str, a: Expr, b: Expr) -> Expr:
         exact = _decimal_remainder(narrow_int_literal(a), narrow_int_literal(b))
         if exact is not None:
             return exact
+        if isinstance(a, Lit) and isinstance(b, Lit):  # (Python's decimals: exact)
+            return _constant_remainder(a, b)
+        raise NotSupportedError("% of DECIMAL values of more than 18 digits is not "
+                                "supported (it would not be exact)")
     if pa.types.is_decimal(ta) or pa.types.is_decimal(tb):
         a, b = _decimal_operands(op, a, b)
     elif ta != tb:

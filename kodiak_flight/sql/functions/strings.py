@@ -60,6 +60,14 @@ def concat(args: list[Expr], skip_nulls: bool) -> Expr:
     """``concat`` (NULLs skipped: read as '') or ``||`` (a NULL makes NULL). Skipping is
     done by coalescing: the kernel's own ``null_handling="skip"`` drops rows whose inputs
     are all NULL (pyarrow 26) instead of giving ''."""
+    if any(pa.types.is_binary(a.type) for a in args) and \
+            all(pa.types.is_binary(a.type) or pa.types.is_null(a.type) for a in args):
+        empty = Lit(b"", pa.binary())  # BLOBs join as BLOBs
+        blobs = [a if pa.types.is_binary(a.type) else Lit(None, pa.binary()) for a in args]
+        if skip_nulls:
+            blobs = [call("coalesce", [a, empty]) for a in blobs]
+        return call("binary_join_element_wise", [*blobs, empty], pc.JoinOptions("emit_null"),
+                    what="concat")
     strs = [to_string(a) for a in args]
     if skip_nulls:
         strs = [call("coalesce", [a, lit("")]) for a in strs]

@@ -75,6 +75,12 @@ def bind_method(b: Any, node: exp.Dot, scope: Scope, agg: Any) -> Expr:
     cands = [f for s in search_path(b.ctx.schema) for f in find_methods(b.ctx.snap, s, name)]
     fitting = [f for f in cands if f.receiver_type is not None
                and _cost(recv, f.receiver_type) is not None]
+    builtin = F.lookup(name)
+    if not cands and builtin is not None and builtin.kind == F.SCALAR:
+        # DuckDB's chaining: s.lower() is lower(s), the value the first argument
+        args = [recv, *(b.expr(a, scope, agg) for a in call.expressions)]
+        F.check_arity(builtin, len(args), name)
+        return b.call_function(builtin, args, name)
     if not fitting:
         known = ", ".join(sorted({f"[{f.receiver}]" for f in cands}))
         raise BindError(f"no function {name}() for a receiver of type {sql_name(recv.type)}"

@@ -136,15 +136,16 @@ def returning_schema(ctx: Context, node: exp.Expression) -> pa.Schema | None:
     return project(info.schema.empty_table(), ret).schema
 
 
-def set_clauses(info: Any, clauses: list[exp.Expression]) -> dict[str, exp.Expression]:
-    """``SET col = expr, ...`` as each column's expression, every column named once and
-    one of ``info``'s."""
+def set_clauses(info: Any, clauses: list[exp.Expression], last_wins: bool = False
+                ) -> dict[str, exp.Expression]:
+    """``SET col = expr, ...`` as each column's expression, every column one of ``info``'s
+    and named once (or, with ``last_wins``, its last assignment kept, as SQLite keeps it)."""
     names = list(info.schema.names)
     sets: dict[str, exp.Expression] = {}
     for col, value in assignments(clauses):
         if col not in names:
             raise BindError(f"column {col!r} not found in {info.name}" + suggest(col, names))
-        if col in sets:
+        if col in sets and not last_wins:
             raise BindError(f"column {col!r} is assigned more than once")
         sets[col] = value
     return sets

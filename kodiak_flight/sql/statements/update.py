@@ -69,7 +69,7 @@ def _update_rows(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     check_reads(ctx, info, node)
     scope, fixes = row_scope(info, t.alias_or_name)
     assignments = {}
-    for col, value in set_clauses(info, node.expressions).items():
+    for col, value in set_clauses(info, node.expressions, last_wins=True).items():
         target = normalize(info.schema.field(col).type)
         e = Binder(ctx).expr(value, scope)
         e = cast(coerce_literal(e, target), target)
