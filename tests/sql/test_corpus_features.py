@@ -27,6 +27,8 @@ def pair(db, session):
     "date_part('decade', d) from t",
     "select regr_count(y, x) from (values (1, 2), (null, 3), (4, null), (5, 6)) t(y, x)",
     "select g, regr_count(y, x) from (values (1, 1, 1), (2, null, 1)) t(g, y, x) group by g",
+    "select a, (select regr_count(c, d) from (values (5, 1)) bar(c, d) where a = c) "
+    "from (values (5), (6)) foo(a)",
     "select overlay('abcdef' placing 'XX' from 3), overlay('abcdef', 'XX', 3), "
     "overlay('abcdef' placing 'XX' from 3 for 0), overlay('abcdef' placing 'Z' from 3 for 10), "
     "overlay(null placing 'XX' from 2), overlay('abcdef' placing null from 2), "
@@ -80,3 +82,11 @@ def test_interval_column_from_text(pair):
     check(session, duck, "select extract(epoch from i), i::varchar from iv")
     refused(session, "select x::interval from (values ('2 parsecs')) t(x)",
             "could not convert string '2 parsecs' to INTERVAL")
+
+
+def test_strptime_directives_it_cannot_read(pair):
+    """Arrow's strptime accepts %U, %V, %j ... and ignores them (the date stayed 1900-01-01):
+    refused rather than answered wrongly."""
+    session, _ = pair
+    refused(session, "select try_strptime('30', '%U')", "does not read %U")
+    refused(session, "select strptime('2021-19-4', '%G-%V-%u')", "does not read %G")

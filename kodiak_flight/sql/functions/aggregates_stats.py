@@ -95,7 +95,8 @@ for _name, (_compute, _doc) in _PAIRWISE.items():
                       returns(pa.int64() if _name == "regr_count" else pa.float64()),
                       aggregate=AggregateSpec("hash_list", by_argument=True,
                                               finish=_pairwise(_compute), order_by="used",
-                                              distinct=False, by_accepts=is_numeric),
+                                              distinct=False, by_accepts=is_numeric,
+                                              empty=0 if _name == "regr_count" else None),
                       window="generic", doc=f"{_name}(y, x): {_doc}"))
 
 

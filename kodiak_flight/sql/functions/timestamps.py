@@ -91,11 +91,18 @@ def _formatted(v: Expr, whole: Expr, piece: str) -> Expr:
     return call("strftime", [whole], pc.StrftimeOptions(piece), what="strftime")
 
 
+# directives Arrow's strptime accepts and ignores (the date stays 1900-01-01)
+_UNREAD_DIRECTIVES = re.compile(r"%[UWVGgj]")
+
+
 def strptime(args: list[Expr], lenient: bool = False) -> Expr:
     """``strptime(text, format)``: a TIMESTAMP; text that does not match is an error (NULL
     for ``try_strptime``: ``lenient``)."""
     s = args[0] if is_string(args[0].type) else cast(args[0], pa.string())
     f = str(constant(args[1], "strptime format"))
+    if (m := _UNREAD_DIRECTIVES.search(f)) is not None:  # Arrow's parser skips them
+        raise NotSupportedError(f"strptime does not read {m.group()} (weeks and days of the "
+                                "year are not supported)")
     return call("strptime", [s], pc.StrptimeOptions(f, "us", error_is_null=lenient),
                 what="try_strptime" if lenient else "strptime")
 
