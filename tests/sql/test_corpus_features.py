@@ -2,7 +2,7 @@
 (SIMILAR TO against the SQL standard's and PostgreSQL's answers, where DuckDB differs):
 built-in functions called as methods (``v.lower()``), backtick-quoted names, EXTRACT of a
 decade, century or millennium, ``regr_count``, ``overlay``, ``SIMILAR TO``, INTERVAL values
-as text and text as INTERVAL."""
+as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME."""
 
 from __future__ import annotations
 
@@ -90,3 +90,15 @@ def test_strptime_directives_it_cannot_read(pair):
     session, _ = pair
     refused(session, "select try_strptime('30', '%U')", "does not read %U")
     refused(session, "select strptime('2021-19-4', '%G-%V-%u')", "does not read %G")
+
+
+def test_by_name(pair):
+    session, duck = pair
+    check(session, duck, "select 1 as a, 2 as b union all by name select 3 as b, 4 as c")
+    for sql in ("create table ib (i int, j int default 7, k varchar)",
+                "insert into ib by name select 42 as j, 'x' as k",
+                "insert into ib by name select 1 as I"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select * from ib")
+    refused(session, "insert into ib by name select 1 as zz", "column 'zz' not found")

@@ -17,7 +17,7 @@ from ..errors import NotSupportedError
 _QUERY_TAIL = {"with_", "order", "limit", "offset"}
 _SELECT = {"expressions", "distinct", "from_", "joins", "where", "group", "having",
            "qualify", "windows", "sample"} | _QUERY_TAIL
-_SETOP = {"this", "expression", "distinct"} | _QUERY_TAIL
+_SETOP = {"this", "expression", "distinct", "by_name"} | _QUERY_TAIL
 
 # node kind -> the arguments the binder (or the statement module) reads
 HANDLED: dict[type[exp.Expression], set[str]] = {
@@ -40,7 +40,7 @@ HANDLED: dict[type[exp.Expression], set[str]] = {
     exp.Values: {"expressions", "alias", "pivots", "sample"} | _QUERY_TAIL,
     exp.Star: {"except_", "except", "replace", "rename"},
     exp.Insert: {"with_", "this", "expression", "conflict", "returning", "alternative",
-                 "is_function"},
+                 "is_function", "by_name"},
     exp.Update: {"with_", "this", "expressions", "from_", "where", "returning"},
     exp.Delete: {"with_", "this", "using", "where", "returning"},
 }

@@ -25,6 +25,10 @@ class SetOpBinder(BinderState):
             arm.discovering = True
         left = arms[0].bind_query(node.this)
         right = arms[1].bind_query(node.expression)
+        if node.args.get("by_name"):
+            if not isinstance(node, exp.Union):
+                raise NotSupportedError("BY NAME is supported with UNION only")
+            left, right = by_name(left, right)
         if any(b.corr_keys or b.corr_residual is not None for b in (left, right)) or \
                 any(arm.needs_general for arm in arms):
             raise NotSupportedError("correlated subqueries with UNION / INTERSECT / EXCEPT "
@@ -114,3 +118,23 @@ def conform(b: Bound, types: list[pa.DataType]) -> Node:
         return b.plan
     return Project(b.plan, [(new_id(), cast(Col(c.id, c.type), t))
                             for c, t in zip(b.cols, types, strict=True)])
+
+
+def by_name(left: Bound, right: Bound) -> tuple[Bound, Bound]:
+    """``UNION [ALL] BY NAME`` (DuckDB's): both inputs as the columns of the left, then the
+    right's others, matched by name (any case); a column an input lacks is NULL there."""
+    names: list[str] = []
+    for c in left.cols + right.cols:
+        if not c.hidden and c.name.lower() not in {n.lower() for n in names}:
+            names.append(c.name)
+
+    def aligned(b: Bound) -> Bound:
+        have = {c.name.lower(): c for c in b.cols if not c.hidden}
+        exprs: list[tuple[str, Expr]] = []
+        for n in names:
+            c = have.get(n.lower())
+            exprs.append((new_id(), Col(c.id, c.type) if c is not None else
+                          Lit(None, pa.null())))
+        return Bound(Project(b.plan, exprs),
+                     [ColInfo(n, i, e.type) for n, (i, e) in zip(names, exprs, strict=True)])
+    return aligned(left), aligned(right)

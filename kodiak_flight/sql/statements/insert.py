@@ -68,6 +68,8 @@ def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
     src = node.expression
     if src is None:
         raise NotSupportedError("INSERT ... DEFAULT VALUES is not supported")
+    if node.args.get("by_name"):
+        return store(tx, ctx, info, node, _by_name(ctx, info, target, src))
     types = [normalize(info.schema.field(n).type) for n in names]
     if isinstance(src, exp.Values):
         data = _values_table(ctx, src, names, types)
@@ -80,6 +82,27 @@ def insert(tx: Any, ctx: Context, node: exp.Insert) -> int:
         data = data.rename_columns(names)
         data = cast_table(data, types)
     return store(tx, ctx, info, node, data)
+
+
+def _by_name(ctx: Context, info: Any, target: exp.Expression, src: exp.Expression
+             ) -> pa.Table:
+    """``INSERT INTO t BY NAME SELECT ...`` (DuckDB's): each output column goes to the
+    table's column of its name (any case); the others get their defaults."""
+    if isinstance(target, exp.Schema) or isinstance(src, exp.Values):
+        raise BindError("INSERT ... BY NAME takes a query with named columns and no column "
+                        "list")
+    bound = Binder(ctx).bind_query(src)
+    by_lower = {n.lower(): n for n in info.schema.names}
+    names = []
+    for c in bound.cols:
+        if c.name.lower() not in by_lower:
+            raise BindError(f"column {c.name!r} not found in {info.name}"
+                            + suggest(c.name, info.schema.names))
+        names.append(by_lower[c.name.lower()])
+    if len(set(names)) != len(names):
+        raise BindError("INSERT ... BY NAME: the query names a column twice")
+    data = Executor(ctx.snap).table(optimize(bound.plan)).rename_columns(names)
+    return cast_table(data, [normalize(info.schema.field(n).type) for n in names])
 
 
 def insert_table(tx: Any, ctx: Context, node: exp.Insert, data: pa.Table) -> int:
