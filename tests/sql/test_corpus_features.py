@@ -2,7 +2,7 @@
 (SIMILAR TO against the SQL standard's and PostgreSQL's answers, where DuckDB differs):
 built-in functions called as methods (``v.lower()``), backtick-quoted names, EXTRACT of a
 decade, century or millennium, ``regr_count``, ``overlay``, ``SIMILAR TO``, INTERVAL values
-as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME."""
+as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf."""
 
 from __future__ import annotations
 
@@ -41,7 +41,11 @@ def pair(db, session):
     "select extract(epoch from x::interval) from (values ('2 years'), ('16 months'), "
     "('2066343400 microseconds'), ('1 day 02:00:00'), ('-3 hours'), ('1 year 2 mons'), "
     "('1.5 days'), ('2y3d'), (null), ('1 month ago'), ('10:00'), ('1 day -01:30:00'), "
-    "('  2 DAYS ')) t(x)"])
+    "('  2 DAYS ')) t(x)",
+    "select format('{} is {}', 'x', 1), format('{1} {0}', 'a', 'b'), format('{}', null), "
+    "format('{{}} {}', 2.5), printf('%s-%d', 'a', 5), "
+    "printf('%5.2f|%05d|%-4s|', 3.14159, 42, 'ab'), printf('%s', null), format('hello')",
+    "select format('{}: {}', v, k), printf('%s has %d', v, k) from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
@@ -102,3 +106,12 @@ def test_by_name(pair):
         duck.execute(sql)
     check(session, duck, "select * from ib")
     refused(session, "insert into ib by name select 1 as zz", "column 'zz' not found")
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("select format('{:.2f}', 3.1)", "format spec"), ("select printf('%x', 255)", "%x"),
+    ("select format('{} {}', 1)", "needs argument 2"),
+    ("select printf('%d', 'a')", "needs an integer, not VARCHAR")])
+def test_formats_refused(pair, sql, message):
+    session, _ = pair
+    refused(session, sql, message)
