@@ -2,7 +2,7 @@
 (SIMILAR TO against the SQL standard's and PostgreSQL's answers, where DuckDB differs):
 built-in functions called as methods (``v.lower()``), backtick-quoted names, EXTRACT of a
 decade, century or millennium, ``regr_count``, ``overlay``, ``SIMILAR TO``, INTERVAL values
-as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf."""
+as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ def pair(db, session):
     "select format('{} is {}', 'x', 1), format('{1} {0}', 'a', 'b'), format('{}', null), "
     "format('{{}} {}', 2.5), printf('%s-%d', 'a', 5), "
     "printf('%5.2f|%05d|%-4s|', 3.14159, 42, 'ab'), printf('%s', null), format('hello')",
-    "select format('{}: {}', v, k), printf('%s has %d', v, k) from t"])
+    "select format('{}: {}', v, k), printf('%s has %d', v, k) from t",
+    "select levenshtein('kitten', 'sitting'), levenshtein('', 'abc'), levenshtein(null, 'a'), "
+    "levenshtein('héllo', 'hello'), levenshtein('🦆x', 'x🦆'), hamming('abc', 'abd')",
+    "select levenshtein(v, 'hello'), levenshtein('hello', v) from t"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
@@ -115,3 +118,17 @@ def test_by_name(pair):
 def test_formats_refused(pair, sql, message):
     session, _ = pair
     refused(session, sql, message)
+
+
+def test_levenshtein_of_many_rows(db, session):
+    """Random pairs of short strings with multi-byte characters, against DuckDB."""
+    import random
+
+    rng = random.Random(5)
+    alpha = "abcé🦆 "
+    words = [["".join(rng.choice(alpha) for _ in range(rng.randint(0, 12))) for _ in range(500)]
+             for _ in range(2)]
+    words[0][5] = None
+    t = pa.table({"a": words[0], "b": words[1]})
+    session, duck = paired(db, session, {"w": t})
+    check(session, duck, "select levenshtein(a, b) from w")
