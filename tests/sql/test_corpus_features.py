@@ -2,7 +2,7 @@
 (SIMILAR TO against the SQL standard's and PostgreSQL's answers, where DuckDB differs):
 built-in functions called as methods (``v.lower()``), backtick-quoted names, EXTRACT of a
 decade, century or millennium, ``regr_count``, ``overlay``, ``SIMILAR TO``, INTERVAL values
-as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming."""
+as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming, INTERVAL comparisons."""
 
 from __future__ import annotations
 
@@ -132,3 +132,21 @@ def test_levenshtein_of_many_rows(db, session):
     t = pa.table({"a": words[0], "b": words[1]})
     session, duck = paired(db, session, {"w": t})
     check(session, duck, "select levenshtein(a, b) from w")
+
+
+def test_interval_comparisons(pair):
+    """A month is 30 days and a day 24 hours when intervals are compared (PostgreSQL's and
+    DuckDB's rule)."""
+    session, duck = pair
+    check(session, duck, "select interval '30 days' = interval '1 month', "
+          "interval '25 hours' > interval '1 day', interval '1 day' >= interval '24 hours', "
+          "interval '-1 hour' < interval '0 days', interval '1 month' <> interval '31 days', "
+          "null::interval = interval '1 day', age(timestamp '2024-05-01', "
+          "timestamp '2023-01-01') > interval '1 year'")
+    for sql in ("create table iv2 (k int, i interval)",
+                "insert into iv2 values (1, interval '1 day'), (2, interval '2 hours'), "
+                "(3, interval '1 month'), (4, null), (5, interval '-3 days')"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select k from iv2 where i between interval '1 hour' and "
+          "interval '3 days' or i < interval '0 days'")

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import NotSupportedError
-from ..expr import Expr
+from ..expr import Expr, call
 from .udf import udf
 
 _FIELDS = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
@@ -83,3 +83,30 @@ def epoch_seconds(m: np.ndarray, d: np.ndarray, n: np.ndarray) -> np.ndarray:
     another month 30 days."""
     days = _toward_zero(m, 12) * 365.25 + _remainder(m, 12) * 30 + d
     return days * 86_400 + n / 1e9
+
+
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _days_key(a: pa.Array) -> pa.Array:
+    m, d, n = fields(a)
+    return pa.array(m * 30 + d + np.floor_divide(n, _NS_PER_DAY), pa.int64(), mask=_nulls(a))
+
+
+def _nanos_key(a: pa.Array) -> pa.Array:
+    return pa.array(np.mod(fields(a)[2], _NS_PER_DAY), pa.int64(), mask=_nulls(a))
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    """``a op b`` of intervals as PostgreSQL and DuckDB compare them: a month is 30 days,
+    a day 24 hours ('30 days' = '1 month'); by (whole days, nanoseconds into the day)."""
+    (da, na), (db, nb) = ((udf("interval_days_key", _days_key, [x], pa.int64()),
+                           udf("interval_nanos_key", _nanos_key, [x], pa.int64()))
+                          for x in (a, b))
+    same_day = call("equal", [da, db])
+    if op in ("equal", "not_equal"):
+        same = call("and_kleene", [same_day, call("equal", [na, nb])])
+        return same if op == "equal" else call("invert", [same])
+    strict = op.replace("_equal", "")  # less_equal -> less: the days decide unless equal
+    return call("or_kleene", [call(strict, [da, db]),
+                              call("and_kleene", [same_day, call(op, [na, nb])])])

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ..errors import ExecutionError, NotSupportedError, SqlTypeError
 from ..expr import Call, Expr, Lit, Param, call, cast, is_const, lit
 from ..types import common_type, float_type, holds, is_numeric, is_string, is_temporal, sql_name
-from . import durations
+from . import durations, interval_parts
 from .dates import add_days, add_interval
 
 # ---------------------------------------------------------------------------- coercion
@@ -85,6 +85,8 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
     what = f"comparison {OPERATOR_NAMES.get(op, op)}"
     if pa.types.is_duration(a.type) or pa.types.is_duration(b.type):
         a, b = durations.comparable(a, b)
+    if pa.types.is_interval(a.type) and pa.types.is_interval(b.type):
+        return interval_parts.compare(op, a, b)
     if a.type != b.type:
         if pa.types.is_decimal(a.type) or pa.types.is_decimal(b.type):
             a, b = narrow_int_literal(a), narrow_int_literal(b)
