@@ -2,7 +2,7 @@
 (SIMILAR TO against the SQL standard's and PostgreSQL's answers, where DuckDB differs):
 built-in functions called as methods (``v.lower()``), backtick-quoted names, EXTRACT of a
 decade, century or millennium, ``regr_count``, ``overlay``, ``SIMILAR TO``, INTERVAL values
-as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming, INTERVAL comparisons."""
+as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming, INTERVAL comparisons, LIKE with a pattern from a column."""
 
 from __future__ import annotations
 
@@ -150,3 +150,16 @@ def test_interval_comparisons(pair):
         duck.execute(sql)
     check(session, duck, "select k from iv2 where i between interval '1 hour' and "
           "interval '3 days' or i < interval '0 days'")
+
+
+def test_like_patterns_from_columns(pair):
+    session, duck = pair
+    for sql in ("create table strs (s varchar, pat varchar)",
+                "insert into strs values ('abc', 'a%'), ('aba', '%b%'), ('ABA', 'a_a'), "
+                "('xyz', null), (null, 'x'), ('zz', 'zz')"):
+        session.execute(sql)
+        duck.execute(sql)
+    check(session, duck, "select s, pat, s like pat, s ilike pat, s not like pat, "
+          "'aba' like pat from strs")
+    check(session, duck, "select s from strs where s like '%' || substr(pat, 1, 1) || '%'")
+    check(session, duck, "select a.s, b.pat from strs a join strs b on a.s like b.pat")

@@ -76,9 +76,13 @@ def concat(args: list[Expr], skip_nulls: bool) -> Expr:
 
 
 def like(args: list[Expr], ignore_case: bool = False) -> Expr:
-    """``s LIKE pattern`` (``ILIKE`` with ``ignore_case``); the pattern is a constant."""
+    """``s LIKE pattern`` (``ILIKE`` with ``ignore_case``)."""
     if isinstance(args[1], Lit) and args[1].value is None:
         return Lit(None, pa.bool_())  # x LIKE NULL (a prepared pattern is unknown until bound)
+    if not isinstance(args[1], Lit):
+        from .like_columns import like_column  # (it builds on this module's to_string)
+
+        return like_column(to_string(args[0]), to_string(args[1]), ignore_case)
     pat = constant(args[1], "LIKE pattern")
     regex = None if ignore_case else contains_regex(str(pat))
     s = to_string(args[0])
