@@ -2,7 +2,8 @@
 (SIMILAR TO against the SQL standard's and PostgreSQL's answers, where DuckDB differs):
 built-in functions called as methods (``v.lower()``), backtick-quoted names, EXTRACT of a
 decade, century or millennium, ``regr_count``, ``overlay``, ``SIMILAR TO``, INTERVAL values
-as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming, INTERVAL comparisons, LIKE with a pattern from a column."""
+as text and text as INTERVAL, UNION BY NAME and INSERT BY NAME, format and printf, levenshtein and hamming, INTERVAL comparisons, LIKE with a pattern from a column, ``x > ANY (SELECT * ...)``,
+``INTERVAL (n) HOUR`` of a column, TIME plus an interval."""
 
 from __future__ import annotations
 
@@ -48,7 +49,13 @@ def pair(db, session):
     "select format('{}: {}', v, k), printf('%s has %d', v, k) from t",
     "select levenshtein('kitten', 'sitting'), levenshtein('', 'abc'), levenshtein(null, 'a'), "
     "levenshtein('héllo', 'hello'), levenshtein('🦆x', 'x🦆'), hamming('abc', 'abd')",
-    "select levenshtein(v, 'hello'), levenshtein('hello', v) from t"])
+    "select levenshtein(v, 'hello'), levenshtein('hello', v) from t",
+    "select 2 > any(select * from (values (1), (3)) t(i)), "
+    "2 > all(select * from (values (1), (3)) t(i))",
+    "select '2021-08-20'::timestamp + interval (k) hour, interval (k) second, "
+    "extract(epoch from interval (k) day) from t",
+    "select time '10:00' + interval '1 hour', time '23:00' + interval '2 hours', "
+    "time '01:00' - interval '2 hours', time '10:00' + interval '1 day 30 minutes'"])
 def test_against_duckdb(pair, sql):
     session, duck = pair
     check(session, duck, sql)
@@ -163,3 +170,9 @@ def test_like_patterns_from_columns(pair):
           "'aba' like pat from strs")
     check(session, duck, "select s from strs where s like '%' || substr(pat, 1, 1) || '%'")
     check(session, duck, "select a.s, b.pat from strs a join strs b on a.s like b.pat")
+
+
+def test_any_of_several_columns(pair):
+    session, _ = pair
+    refused(session, "select 2 > any(select * from (values (1, 2)) t(i, j))",
+            "must return one column")

@@ -148,7 +148,11 @@ class ExpressionBinder(BinderState):
         if text is None:
             v = self.expr(val, scope, agg)
             if not isinstance(v, Lit):
-                raise NotSupportedError("INTERVAL needs a constant")
+                if unit is None:
+                    raise NotSupportedError("INTERVAL of an expression needs a unit: "
+                                            "INTERVAL (n) DAY")
+                # INTERVAL (n) HOUR: n times one hour (a column of days and smaller units)
+                return F.arith("*", interval_literal("1", unit.name), v)
             text = str(v.value)
         return interval_literal(text, unit.name if unit is not None else None)
 

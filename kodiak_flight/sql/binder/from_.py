@@ -122,6 +122,10 @@ class FromBinder(BinderState):
                 plan, cols = self._parenthesised(item.this)
                 return plan, _rename(cols, alias_name, col_aliases)
             bound = self.nested(None).bind_query(item.this)
+            exact = item.args["alias"].meta.get("exact_columns") if item.args.get("alias") \
+                else None
+            if exact and len([c for c in bound.cols if not c.hidden]) != len(col_aliases):
+                raise BindError(exact)  # (a rewrite's derived table: ANY / ALL's one column)
             return bound.plan, _rename(bound.cols, alias_name, col_aliases, unique=True)
         if isinstance(item, exp.Values):
             bound = self.bind_values(item)

@@ -82,7 +82,7 @@ def with_value(query: exp.Query, select: Callable[[exp.Expression], exp.Expressi
     ``extra(v)``). A plain SELECT is changed in place, so that a correlated one stays
     correlated as written; any other (grouped, limited, a set operation) is read as a
     derived table ``(query) AS __q(__v)``."""
-    if plain(query):
+    if plain(query) and not query.selects[0].find(exp.Star):  # (SELECT * reads as a table)
         q = query.copy()
         v = q.selects[0].unalias() if isinstance(q.selects[0], exp.Alias) else q.selects[0]
         q.set("expressions", [select(v.copy())])
@@ -108,5 +108,6 @@ def derived(query: exp.Query) -> exp.Expression:
     """``(query) AS __q(__v)``: its single column named ``__v``."""
     if len(query.selects) != 1:
         raise NotSupportedError("a subquery compared with ANY or ALL must return one column")
-    return exp.Subquery(this=query.copy(), alias=exp.TableAlias(
-        this=exp.to_identifier("__q"), columns=[exp.to_identifier("__v")]))
+    alias = exp.TableAlias(this=exp.to_identifier("__q"), columns=[exp.to_identifier("__v")])
+    alias.meta["exact_columns"] = "a subquery compared with ANY or ALL must return one column"
+    return exp.Subquery(this=query.copy(), alias=alias)

@@ -52,6 +52,8 @@ def add_interval(op: str, d: Expr, iv: Expr) -> Expr:
     if not isinstance(iv, Lit):
         raise NotSupportedError("interval arithmetic needs a constant interval")
     months, days, nanos = (sign * p for p in _interval_parts(iv))
+    if pa.types.is_time(d.type):
+        return _shift_time(d, nanos)
     if isinstance(d, Lit):
         return _shift_literal(d, months, days, nanos)
     if months:
@@ -74,6 +76,21 @@ def add_interval(op: str, d: Expr, iv: Expr) -> Expr:
     per = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
     delta = days * 86400 * 10**9 // per + nanos // per
     return call("add_checked", [ts, Lit(delta, pa.duration(unit))])
+
+
+def _shift_time(t: Expr, nanos: int) -> Expr:
+    """A TIME moved by an interval's time part, around the clock (23:00 + 2 hours is 01:00,
+    as DuckDB and PostgreSQL give; days and months leave a time of day as it is)."""
+    per = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[t.type.unit]
+    day = 86_400 * 10**9 // per
+    ticks = cast(cast(t, pa.int64()), pa.int64()) if pa.types.is_time64(t.type) else \
+        cast(cast(t, pa.int32()), pa.int64())
+    moved = call("add", [ticks, lit((nanos // per) % day, pa.int64())])
+    wrapped = call("subtract", [moved, call("multiply", [
+        cast(call("greater_equal", [moved, lit(day, pa.int64())]), pa.int64()),
+        lit(day, pa.int64())])])
+    return cast(cast(wrapped, pa.int64() if pa.types.is_time64(t.type) else pa.int32()),
+                t.type)
 
 
 def add_days(d: Expr, n: Expr) -> Expr:
