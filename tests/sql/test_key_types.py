@@ -73,6 +73,10 @@ def test_extremes_refused(session, kind, query):
 
 
 def test_cast_to_text_names_sql_types(session, kind):
+    if kind == "interval":  # (intervals have a text form: tests/sql/test_corpus_features.py)
+        got = session.execute("select cast(s as varchar) from t where i < 2 order by i")
+        assert got.reader.read_all().column(0).to_pylist() == ["00:00:00", "1 month"]
+        return
     with pytest.raises(SqlTypeError) as e:
         session.execute("select cast(s as varchar) from t")
     assert str(e.value) == f"CAST to VARCHAR is not defined for operand types " \
