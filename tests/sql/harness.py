@@ -165,6 +165,13 @@ def paired(db: Any, session: Session, tables: dict[str, pa.Table]) -> tuple[Sess
     return session, duck
 
 
+def run_both(session: Session, duck: Any, *statements: str) -> None:
+    """Run each of ``statements`` (setup: CREATE, INSERT...) on Kodiak and on DuckDB."""
+    for sql in statements:
+        session.execute(sql)
+        duck.execute(sql)
+
+
 def refused(session: Session, sql: str, message: str) -> None:
     """``sql`` fails in ``session`` with a SQL error matching ``message``."""
     import pytest

@@ -30,7 +30,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from .harness import check, paired, refused
+from .harness import check, paired, refused, run_both
 
 
 @pytest.fixture
@@ -171,24 +171,20 @@ def test_not_a_time(pair, sql):
 
 def test_time_column_from_text(pair):
     session, duck = pair
-    for sql in ("create table times (k int, v time)",
-                "insert into times values (1, '12:11:49.5'), (1, '12:11:49.5'), "
-                "(2, '06:30:00'), (3, null), (3, '21:15:22')"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table times (k int, v time)",
+             "insert into times values (1, '12:11:49.5'), (1, '12:11:49.5'), "
+             "(2, '06:30:00'), (3, null), (3, '21:15:22')")
     check(session, duck, "select k, mode(v), min(v), max(v) from times group by k")
 
 
 def test_update_set_lists(pair):
     """PostgreSQL's SET (a, b) = (x, y), in UPDATE and in ON CONFLICT DO UPDATE."""
     session, duck = pair
-    for sql in ("create table tbl (key int primary key, fruit varchar, cost int)",
-                "insert into tbl values (1, 'apple', 2), (2, 'fig', 5)",
-                "update tbl set (fruit, cost) = ('x', cost + 1), key = key * 10 where key = 1",
-                "insert into tbl values (10, 'z', 0) on conflict do update "
-                "set (fruit, cost) = (excluded.fruit, excluded.cost + 1)"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table tbl (key int primary key, fruit varchar, cost int)",
+             "insert into tbl values (1, 'apple', 2), (2, 'fig', 5)",
+             "update tbl set (fruit, cost) = ('x', cost + 1), key = key * 10 where key = 1",
+             "insert into tbl values (10, 'z', 0) on conflict do update "
+             "set (fruit, cost) = (excluded.fruit, excluded.cost + 1)")
     check(session, duck, "select * from tbl")
     refused(session, "update tbl set (fruit, cost) = 3", "needs a list of 2 values")
     refused(session, "insert into tbl values (2, 'y', 0) on conflict do update "
@@ -197,10 +193,8 @@ def test_update_set_lists(pair):
 
 def test_truncate(pair):
     session, duck = pair
-    for sql in ("create table a (i int)", "create table b (i int)",
-                "insert into a values (1), (2)", "insert into b values (3)",
-                "truncate table a", "truncate b"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table a (i int)", "create table b (i int)",
+             "insert into a values (1), (2)", "insert into b values (3)",
+             "truncate table a", "truncate b")
     check(session, duck, "select (select count(*) from a), (select count(*) from b)")
     refused(session, "truncate table nope", "does not exist")

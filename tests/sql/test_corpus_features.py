@@ -10,7 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from .harness import check, paired, refused
+from .harness import check, paired, refused, run_both
 
 
 @pytest.fixture
@@ -63,10 +63,8 @@ def test_against_duckdb(pair, sql):
 
 def test_backtick_names(pair):
     session, duck = pair
-    for sql in ("create table `my table` (`a col` integer, `b col` varchar)",
-                "insert into `my table` values (1, 'x')"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table `my table` (`a col` integer, `b col` varchar)",
+             "insert into `my table` values (1, 'x')")
     check(session, duck, 'select `a col`, -`a col`, "b col" as `my alias` from `my table`')
 
 
@@ -89,10 +87,8 @@ def test_unknown_method(pair):
 
 def test_interval_column_from_text(pair):
     session, duck = pair
-    for sql in ("create table iv (i interval)",
-                "insert into iv values ('2 years'), ('42 days'), (null), ('-3 hours')"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table iv (i interval)",
+             "insert into iv values ('2 years'), ('42 days'), (null), ('-3 hours')")
     check(session, duck, "select extract(epoch from i), i::varchar from iv")
     refused(session, "select x::interval from (values ('2 parsecs')) t(x)",
             "could not convert string '2 parsecs' to INTERVAL")
@@ -109,11 +105,9 @@ def test_strptime_directives_it_cannot_read(pair):
 def test_by_name(pair):
     session, duck = pair
     check(session, duck, "select 1 as a, 2 as b union all by name select 3 as b, 4 as c")
-    for sql in ("create table ib (i int, j int default 7, k varchar)",
-                "insert into ib by name select 42 as j, 'x' as k",
-                "insert into ib by name select 1 as I"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table ib (i int, j int default 7, k varchar)",
+             "insert into ib by name select 42 as j, 'x' as k",
+             "insert into ib by name select 1 as I")
     check(session, duck, "select * from ib")
     refused(session, "insert into ib by name select 1 as zz", "column 'zz' not found")
 
@@ -150,22 +144,18 @@ def test_interval_comparisons(pair):
           "interval '-1 hour' < interval '0 days', interval '1 month' <> interval '31 days', "
           "null::interval = interval '1 day', age(timestamp '2024-05-01', "
           "timestamp '2023-01-01') > interval '1 year'")
-    for sql in ("create table iv2 (k int, i interval)",
-                "insert into iv2 values (1, interval '1 day'), (2, interval '2 hours'), "
-                "(3, interval '1 month'), (4, null), (5, interval '-3 days')"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table iv2 (k int, i interval)",
+             "insert into iv2 values (1, interval '1 day'), (2, interval '2 hours'), "
+             "(3, interval '1 month'), (4, null), (5, interval '-3 days')")
     check(session, duck, "select k from iv2 where i between interval '1 hour' and "
           "interval '3 days' or i < interval '0 days'")
 
 
 def test_like_patterns_from_columns(pair):
     session, duck = pair
-    for sql in ("create table strs (s varchar, pat varchar)",
-                "insert into strs values ('abc', 'a%'), ('aba', '%b%'), ('ABA', 'a_a'), "
-                "('xyz', null), (null, 'x'), ('zz', 'zz')"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table strs (s varchar, pat varchar)",
+             "insert into strs values ('abc', 'a%'), ('aba', '%b%'), ('ABA', 'a_a'), "
+             "('xyz', null), (null, 'x'), ('zz', 'zz')")
     check(session, duck, "select s, pat, s like pat, s ilike pat, s not like pat, "
           "'aba' like pat from strs")
     check(session, duck, "select s from strs where s like '%' || substr(pat, 1, 1) || '%'")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from .harness import check, paired, refused
+from .harness import check, paired, refused, run_both
 
 
 @pytest.fixture
@@ -54,10 +54,8 @@ def test_against_duckdb(pair, sql):
 
 def test_decimal_text_of_a_column(pair):
     session, duck = pair
-    for sql in ("create table dd (x decimal(38,10))",
-                "insert into dd values (0), (0.0000001), (-0.00000012), (1.5), (null), (-3)"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table dd (x decimal(38,10))",
+             "insert into dd values (0), (0.0000001), (-0.00000012), (1.5), (null), (-3)")
     check(session, duck, "select x::varchar, cast(x as text) || 'z' from dd")
 
 
@@ -93,11 +91,9 @@ def test_start_transaction(session):
 
 def test_interval_parts(pair):
     session, duck = pair
-    for sql in ("create table iv (i interval)",
-                "insert into iv values (interval '14 months 40 days 01:02:01.5'), "
-                "(interval '-14 months -3 hours -30 seconds'), (null)"):
-        session.execute(sql)
-        duck.execute(sql)
+    run_both(session, duck, "create table iv (i interval)",
+             "insert into iv values (interval '14 months 40 days 01:02:01.5'), "
+             "(interval '-14 months -3 hours -30 seconds'), (null)")
     check(session, duck, "select extract(year from i), extract(month from i), "
           "extract(day from i), extract(hour from i), extract(minute from i), "
           "extract(second from i), extract(millisecond from i), extract(microsecond from i), "
