@@ -92,6 +92,26 @@ def _clock_nanos(t: pa.StructArray) -> np.ndarray:
     return np.where(negative, -total, total)
 
 
+def _number_unit_pairs(text: pa.Array, n: int) -> tuple[pa.Array, pa.Array, np.ndarray,
+                                                        np.ndarray, np.ndarray]:
+    """The words of each text but its clock ('2y3d' as '2 y 3 d'): the numbers, the units,
+    the row of each, and each row's count of words (two a pair)."""
+    words = pc.replace_substring_regex(
+        text, r"(?:^|\s)[+-]?\d+:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?", "")
+    words = pc.replace_substring_regex(words, r"(\d)([a-z])", r"\1 \2")
+    words = pc.replace_substring_regex(words, r"([a-z])([+-]?\d)", r"\1 \2")
+    tokens = pc.split_pattern_regex(pc.utf8_trim_whitespace(words), r"\s+")
+    flat = pc.list_flatten(tokens)
+    parents = pc.list_parent_indices(tokens).to_numpy(zero_copy_only=False)
+    nonempty = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
+    flat, parents = flat.filter(pa.array(nonempty)), parents[nonempty]
+    counts = np.bincount(parents, minlength=n)
+    position = np.arange(len(parents)) - np.concatenate([[0], np.cumsum(counts)[:-1]])[parents]
+    even = position % 2 == 0
+    return (flat.filter(pa.array(even)), flat.filter(pa.array(~even)), parents[even],
+            parents[~even], counts)
+
+
 def from_text_kernel(s: pa.Array) -> pa.Array:
     """'2 years', '1 day 02:00:00', '-3 hours', '1 month ago' as intervals (a fraction of a
     month is 30 days' share, of a day 24 hours', as the INTERVAL constants count)."""
@@ -102,21 +122,7 @@ def from_text_kernel(s: pa.Array) -> pa.Array:
                              r"(?:^|\s)" + _TIME + r"(?:\s|$)")
     has_clock = pc.is_valid(clock).to_numpy(zero_copy_only=False)
     nanos = np.where(has_clock, _clock_nanos(clock), 0)
-    words = pc.replace_substring_regex(text, r"(?:^|\s)[+-]?\d+:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?",
-                                       "")
-    words = pc.replace_substring_regex(words, r"(\d)([a-z])", r"\1 \2")  # '2y3d'
-    words = pc.replace_substring_regex(words, r"([a-z])([+-]?\d)", r"\1 \2")
-    tokens = pc.split_pattern_regex(pc.utf8_trim_whitespace(words), r"\s+")
-    flat = pc.list_flatten(tokens)
-    parents = pc.list_parent_indices(tokens).to_numpy(zero_copy_only=False)
-    nonempty = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
-    flat, parents = flat.filter(pa.array(nonempty)), parents[nonempty]
-    counts = np.bincount(parents, minlength=len(s))
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    position = np.arange(len(parents)) - first[parents]
-    numbers, units = flat.filter(pa.array(position % 2 == 0)), flat.filter(
-        pa.array(position % 2 == 1))
-    num_rows, unit_rows = parents[position % 2 == 0], parents[position % 2 == 1]
+    numbers, units, num_rows, unit_rows, counts = _number_unit_pairs(text, len(s))
     names = pa.array(list(UNITS))
     found = pc.index_in(units, value_set=names).to_numpy(zero_copy_only=False)
     number_ok = pc.match_substring_regex(numbers, r"^[+-]?(\d+\.?\d*|\.\d+)$").to_numpy(
