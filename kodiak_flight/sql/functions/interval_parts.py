@@ -34,27 +34,29 @@ def fields(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             raw["nanos"].astype(np.int64))
 
 
-def _toward_zero(x: np.ndarray, d: int) -> np.ndarray:
+def toward_zero(x: np.ndarray, d: int) -> np.ndarray:
+    """``x / d`` truncated toward zero (numpy's ``//`` floors)."""
     return np.sign(x) * (np.abs(x) // d)
 
 
-def _remainder(x: np.ndarray, d: int) -> np.ndarray:
-    return x - _toward_zero(x, d) * d
+def remainder(x: np.ndarray, d: int) -> np.ndarray:
+    """What ``toward_zero`` leaves: the sign of ``x``, as SQL's %."""
+    return x - toward_zero(x, d) * d
 
 
 def _part_of(part: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     if part in _YEAR_PARTS:
-        return lambda m, d, n: _toward_zero(_toward_zero(m, 12), _YEAR_PARTS[part])
+        return lambda m, d, n: toward_zero(toward_zero(m, 12), _YEAR_PARTS[part])
     if part == "month":
-        return lambda m, d, n: _remainder(m, 12)
+        return lambda m, d, n: remainder(m, 12)
     if part == "quarter":
-        return lambda m, d, n: _toward_zero(_remainder(m, 12), 3) + 1
+        return lambda m, d, n: toward_zero(remainder(m, 12), 3) + 1
     if part == "day":
         return lambda m, d, n: d
     if part in _TIME_PARTS:
         modulus = _TIME_PARTS[part]
-        return lambda m, d, n: _toward_zero(n, _NS[part]) if modulus is None else \
-            _remainder(_toward_zero(n, _NS[part]), modulus)
+        return lambda m, d, n: toward_zero(n, _NS[part]) if modulus is None else \
+            remainder(toward_zero(n, _NS[part]), modulus)
     raise NotSupportedError(f"EXTRACT({part.upper()}) of an INTERVAL is not supported")
 
 
@@ -81,7 +83,7 @@ def _epoch_kernel(a: pa.Array) -> pa.Array:
 def epoch_seconds(m: np.ndarray, d: np.ndarray, n: np.ndarray) -> np.ndarray:
     """An interval's seconds as PostgreSQL and DuckDB count them: a year is 365.25 days,
     another month 30 days."""
-    days = _toward_zero(m, 12) * 365.25 + _remainder(m, 12) * 30 + d
+    days = toward_zero(m, 12) * 365.25 + remainder(m, 12) * 30 + d
     return days * 86_400 + n / 1e9
 
 

@@ -9,7 +9,8 @@ import pyarrow.compute as pc
 
 from ..errors import ExecutionError
 from ..expr import Expr
-from .interval_parts import fields
+from .interval_parts import fields, remainder, toward_zero
+from .times import group_number
 from .udf import udf
 
 # interval units: (months, days, nanoseconds) one of them is worth
@@ -59,7 +60,7 @@ def _clock(nanos: np.ndarray) -> pa.Array:
 
 def text_kernel(a: pa.Array) -> pa.Array:
     m, d, n = fields(a)
-    years, months = np.sign(m) * (np.abs(m) // 12), m - np.sign(m) * (np.abs(m) // 12) * 12
+    years, months = toward_zero(m, 12), remainder(m, 12)
     clock = pc.if_else(pa.array((n != 0) | ((m == 0) & (d == 0))), _clock(n), "")
     text = pc.binary_join_element_wise(_counted(years, "year"), _counted(months, "month"),
                                        _counted(d, "day"), clock, "")
@@ -81,13 +82,11 @@ def _bad(s: pa.Array, bad: np.ndarray) -> None:
 
 
 def _clock_nanos(t: pa.StructArray) -> np.ndarray:
-    def part(name: str) -> np.ndarray:
-        f = pc.if_else(pc.equal(t.field(name), ""), "0", t.field(name))
-        return pc.cast(pc.fill_null(f, "0"), pa.int64()).to_numpy(zero_copy_only=False)
     frac = pc.utf8_rpad(pc.fill_null(t.field("f"), ""), 9, "0")
     ns = pc.cast(pc.if_else(pc.equal(frac, ""), "0", frac), pa.int64()).to_numpy(
         zero_copy_only=False)
-    total = ((part("h") * 60 + part("m")) * 60 + part("s")) * 10**9 + ns
+    h, m, sec = (group_number(t, k) for k in ("h", "m", "s"))
+    total = ((h * 60 + m) * 60 + sec) * 10**9 + ns
     negative = pc.equal(pc.fill_null(t.field("sign"), ""), "-").to_numpy(zero_copy_only=False)
     return np.where(negative, -total, total)
 

@@ -17,7 +17,8 @@ _TIME_TEXT = (r"^\s*(?P<h>\d{1,2}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2})(?:\.(?P<f>\d
 _US_PER_DAY = 86_400_000_000
 
 
-def _part(parts: pa.StructArray, name: str) -> np.ndarray:
+def group_number(parts: pa.StructArray, name: str) -> np.ndarray:
+    """A regular expression's captured group ``name`` as integers (0 where it took nothing)."""
     text = pc.if_else(pc.equal(parts.field(name), ""), "0", parts.field(name))
     return pc.cast(pc.fill_null(text, "0"), pa.int64()).to_numpy(zero_copy_only=False)
 
@@ -26,7 +27,7 @@ def _microseconds(s: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Microseconds since midnight of each text 'H:MM[:SS[.fraction]]' (before 24:00), and
     which non-NULL texts are not such a time."""
     parts = pc.extract_regex(s, _TIME_TEXT)
-    h, m, sec = (_part(parts, k) for k in ("h", "m", "s"))
+    h, m, sec = (group_number(parts, k) for k in ("h", "m", "s"))
     frac = pc.utf8_rpad(pc.fill_null(parts.field("f"), ""), 6, "0")
     us = pc.cast(pc.utf8_slice_codeunits(frac, 0, 6), pa.int64()).to_numpy(zero_copy_only=False)
     total = ((h * 60 + m) * 60 + sec) * 1_000_000 + us
