@@ -115,6 +115,20 @@ def _settle(self: Any, query: exp.Select) -> exp.Select:
     return self._build_pipe_cte(query=query, expressions=[exp.Star()])
 
 
+def _first_item_joins(query: exp.Expr | None) -> exp.Expr | None:
+    """FROM-first queries (``FROM a JOIN b``, ``FROM a, b SELECT ...``): sqlglot hangs the
+    joins on the first FROM item; they move to the SELECT, where the binder reads joins."""
+    select = query
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    frm = select.args.get("from_") if isinstance(select, exp.Select) else None
+    joins = frm.this.args.get("joins") if frm is not None else None
+    if joins:
+        frm.this.set("joins", None)
+        select.set("joins", [*joins, *(select.args.get("joins") or [])])
+    return query
+
+
 def _series(name: str) -> Any:
     """``range`` / ``generate_series`` as sqlglot builds them for 1 to 3 arguments; any other
     count stays a plain call of that name, so its error names the function and the count
@@ -256,6 +270,9 @@ class Grizzly(DuckDB):
 
         def _parse_statement(self) -> exp.Expr | None:
             return _word_statement(self) or super()._parse_statement()
+
+        def _parse_select_query(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+            return _first_item_joins(super()._parse_select_query(*args, **kwargs))
 
         def _parse_function_args(self, alias: bool = False) -> list[exp.Expr]:
             """Arguments, then ``USING SECRET name`` as ``secret := 'name'``
