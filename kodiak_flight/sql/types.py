@@ -70,6 +70,8 @@ def from_sql(dt: exp.DataType, user: UserTypes | None = None) -> pa.DataType:
     t = dt.this
     if t == DT.USERDEFINED and user is not None:
         return user(str(dt.args.get("kind") or ""))
+    if t == DT.FLOAT and dt.expressions:
+        return _float(dt)
     if t in _SIMPLE:
         return _SIMPLE[t]
     if t in (DT.DECIMAL, DT.BIGDECIMAL):
@@ -85,6 +87,16 @@ def from_sql(dt: exp.DataType, user: UserTypes | None = None) -> pa.DataType:
         return pa.struct([pa.field(c.name, from_sql(c.args["kind"], user))
                           for c in dt.expressions])
     raise NotSupportedError(f"type {dt.sql(dialect='duckdb')} is not supported")
+
+
+def _float(dt: exp.DataType) -> pa.DataType:
+    """The standard's FLOAT(p): binary digits of precision, 1-24 a FLOAT, 25-53 a DOUBLE."""
+    text = dt.expressions[0].this
+    bits = int(text.this) if isinstance(text, exp.Literal) and text.this.isdigit() else 0
+    if not 1 <= bits <= 53 or len(dt.expressions) > 1:
+        spelled = ", ".join(e.sql() for e in dt.expressions)
+        raise SqlTypeError(f"FLOAT({spelled}): the precision must be 1 to 53 bits")
+    return pa.float32() if bits <= 24 else pa.float64()
 
 
 def _decimal(dt: exp.DataType) -> pa.DataType:

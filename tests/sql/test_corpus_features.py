@@ -113,7 +113,10 @@ def test_by_name(pair):
 
 
 @pytest.mark.parametrize("sql,message", [
-    ("select format('{:.2f}', 3.1)", "format spec"), ("select printf('%x', 255)", "%x"),
+    ("select format('{:x}', 3)", "format spec"), ("select printf('%x', 255)", "%x"),
+    ("select printf('%+d', 5)", "'%\\+d' is not supported"),
+    ("select printf('100%')", "'%' is not supported"),
+    ("select printf('%*d', i, 5) from range(2) t(i)", "width \\(\\*\\) must be a constant"),
     ("select format('{} {}', 1)", "needs argument 2"),
     ("select printf('%d', 'a')", "needs an integer, not VARCHAR")])
 def test_formats_refused(pair, sql, message):

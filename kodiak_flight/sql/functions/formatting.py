@@ -16,7 +16,13 @@ from .registry import SCALAR, Function, constant, register
 from .strings import concat, to_string
 
 _BRACES = re.compile(r"\{\{|\}\}|\{(\d*)(:[^}]*)?\}")
-_PERCENT = re.compile(r"%%|%([-0]*)(\d*)(?:\.(\d+))?([a-zA-Z])")
+# a placeholder's spec as fmt reads it, in part: fill and alignment, width, fixed decimals
+_FMT_SPEC = re.compile(r":(?:(?P<fill>[^{}])?(?P<align>[<>^]))?(?P<zero>0)?(?P<width>\d+)?"
+                       r"(?:\.(?P<digits>\d+)f)?")
+_ALIGN = {"<": "utf8_rpad", ">": "utf8_lpad", "^": "utf8_center"}
+# a directive: flags, width (or * for the next argument), precision, conversion; a '%'
+# followed by anything else is matched too, so that it is refused rather than printed
+_PERCENT = re.compile(r"%%|%([-0+ #]*)(\*|\d*)(?:\.(\d+))?([a-zA-Z]?)")
 
 
 def _format(args: list[Expr]) -> Expr:
@@ -30,17 +36,44 @@ def _format(args: list[Expr]) -> Expr:
         if m.group() in ("{{", "}}"):
             pieces.append(Lit(m.group()[0], pa.string()))
             continue
-        if m.group(2):
-            raise NotSupportedError(f"format spec {m.group()} is not supported (only {{}} "
-                                    "and {n})")
         n = int(m.group(1)) if m.group(1) else auto
         auto = auto + 1 if not m.group(1) else auto
         if n >= len(values):
             raise BindError(f"format string {fmt!r} needs argument {n + 1}, "
                             f"{len(values)} given")
-        pieces.append(to_string(values[n]))
+        pieces.append(_placeholder(values[n], m.group(2) or "", m.group()))
     pieces.append(Lit(fmt[at:], pa.string()))
     return concat(pieces, skip_nulls=False)
+
+
+def _fixed(v: Expr, digits: int) -> Expr:
+    """A number as text with ``digits`` decimals, a tie to the even digit (as C's printf
+    and fmt round the value they are given)."""
+    rounded = call("round", [v], pc.RoundOptions(digits, "half_to_even"))
+    return cast(cast(rounded, pa.decimal128(38, digits)), pa.string())
+
+
+def _placeholder(v: Expr, spec: str, whole: str) -> Expr:
+    """One ``{...}`` with its spec (``{:.2f}``, ``{:>8}``, ``{:*^9}``, ``{:05}``)."""
+    m = _FMT_SPEC.fullmatch(spec) if spec else None
+    if spec and m is None:
+        raise NotSupportedError(f"format spec {whole} is not supported ({{:[fill]<|>|^}}, "
+                                "a width, .Nf)")
+    if m is None:
+        return to_string(v)
+    if m["digits"] is not None:
+        if not (pa.types.is_integer(v.type) or pa.types.is_floating(v.type)
+                or pa.types.is_decimal(v.type)):
+            raise BindError(f"format {whole} needs a number, not {sql_name(v.type)}")
+        text = _fixed(v, int(m["digits"]))
+    else:
+        text = to_string(v)
+    if not m["width"]:
+        return text
+    numeric = not pa.types.is_string(v.type)
+    fill = m["fill"] or ("0" if m["zero"] and not m["align"] else " ")
+    align = m["align"] or (">" if numeric or m["zero"] else "<")
+    return call(_ALIGN[align], [text], pc.PadOptions(int(m["width"]), fill))
 
 
 def _printf(args: list[Expr]) -> Expr:
@@ -53,12 +86,28 @@ def _printf(args: list[Expr]) -> Expr:
         if m.group() == "%%":
             pieces.append(Lit("%", pa.string()))
             continue
+        flags, width, precision, kind = m.groups()
+        if kind not in ("s", "d", "i", "f") or flags.strip("-0"):
+            raise NotSupportedError(f"printf {m.group()!r} is not supported (%s, %d, %i, "
+                                    "%f with - or 0, a width and a precision)")
+        if width == "*":  # the width is the next argument (a constant)
+            width, k = str(_star_width(values, k, fmt)), k + 1
         if k >= len(values):
             raise BindError(f"printf format {fmt!r} needs more than {len(values)} arguments")
-        pieces.append(_spec(values[k], *m.groups()))
+        pieces.append(_spec(values[k], flags, width, precision, kind))
         k += 1
     pieces.append(Lit(fmt[at:], pa.string()))
     return concat(pieces, skip_nulls=False)
+
+
+def _star_width(values: list[Expr], k: int, fmt: str) -> int:
+    """The width ``%*d`` reads from argument ``k``: a constant, not negative."""
+    if k >= len(values):
+        raise BindError(f"printf format {fmt!r} needs more than {len(values)} arguments")
+    width = constant(values[k], "printf width (*)")
+    if not isinstance(width, int) or isinstance(width, bool) or width < 0:
+        raise BindError(f"printf width (*) must be a whole number from 0, not {width!r}")
+    return width
 
 
 def _spec(v: Expr, flags: str, width: str, precision: str | None, kind: str) -> Expr:
@@ -69,11 +118,8 @@ def _spec(v: Expr, flags: str, width: str, precision: str | None, kind: str) -> 
         if not pa.types.is_integer(v.type):
             raise BindError(f"printf %{kind} needs an integer, not {sql_name(v.type)}")
         text = cast(v, pa.string())
-    elif kind == "f":
-        digits = int(precision) if precision is not None else 6
-        text = cast(cast(v, pa.decimal128(38, digits)), pa.string())
-    else:
-        raise NotSupportedError(f"printf %{kind} is not supported (%s, %d, %i, %f)")
+    else:  # f
+        text = _fixed(v, int(precision) if precision is not None else 6)
     if width:
         pad = "0" if "0" in flags and "-" not in flags and kind != "s" else " "
         fn = "utf8_rpad" if "-" in flags else "utf8_lpad"
