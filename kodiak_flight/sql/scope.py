@@ -50,6 +50,15 @@ class Scope:
             hits = visible or hits
         return hits
 
+    def resolvable(self, name: str, qual: str | None = None) -> bool:
+        """Whether ``qual.name`` names a column of this scope or an enclosing one."""
+        scope: Scope | None = self
+        while scope is not None:
+            if scope.find(name, qual):
+                return True
+            scope = scope.parent
+        return False
+
     def resolve(self, name: str, qual: str | None = None) -> tuple[ColInfo, bool]:
         """The column ``qual.name``; the flag says it came from an enclosing query."""
         scope: Scope | None = self

@@ -8,7 +8,9 @@ joins on the first FROM item. printf printed a directive it did not know as it s
 ('%*d', '%+d': now the width from an argument is read, the rest refused); FLOAT(p) was a
 FLOAT for every p (25 to 53 bits is a DOUBLE). Refused, now read: format's specs
 ({:.2f}, {:>8}, {:*^9}, {:05}); printf's and format's fixed decimals round a tie to even,
-as C and fmt do for the value they are given."""
+as C and fmt do for the value they are given. An aggregate of an enclosing query's columns
+only, in a subquery (``(SELECT sum(i1.i) FROM t i2)``), summed the outer value once per
+inner row; the standard makes it the enclosing query's aggregate: refused for now."""
 
 from __future__ import annotations
 
@@ -55,3 +57,19 @@ def test_from_first_pipe_join(pair):
 def test_float_precision_refused(pair, sql):
     session, _ = pair
     refused(session, sql, "the precision must be 1 to 53 bits")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT (SELECT sum(i1.i) FROM integers i2 LIMIT 1) FROM integers i1",
+    "SELECT (SELECT covar_pop(i1.i, i1.i) FROM integers i2) FROM integers i1",
+    "SELECT i1.i, (SELECT sum(i1.i)) FROM integers i1 GROUP BY i1.i"])
+def test_outer_aggregate_refused(pair, sql):
+    session, _ = pair
+    refused(session, sql, "enclosing query's columns only, inside a subquery")
+
+
+def test_inner_aggregates_of_outer_columns(pair):
+    session, duck = pair
+    check(session, duck, "SELECT (SELECT sum(i1.i + i2.i) FROM integers i2) FROM integers i1")
+    check(session, duck, "SELECT (SELECT count(*) FROM integers i2 WHERE i2.i > i1.i) "
+          "FROM integers i1")

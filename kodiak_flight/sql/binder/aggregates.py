@@ -99,6 +99,29 @@ def first_or_last(node: exp.Expression, filt: exp.Expression | None
     return exp.Anonymous(this="list_extract", expressions=[values, at])
 
 
+def _plain_columns(node: exp.Expression) -> list[exp.Column]:
+    """The columns ``node`` reads itself (not those of the subqueries inside it)."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, exp.Column):
+            out.append(n)
+        elif not isinstance(n, (exp.Select, exp.Subquery, exp.Lambda)):
+            stack.extend(n.iter_expressions())
+    return out
+
+
+def _outer_only(args: list[exp.Expression], scope: Scope) -> bool:
+    """Whether every column the arguments read comes from an enclosing query: the standard
+    makes such an aggregate the enclosing query's (``(SELECT sum(outer.x) FROM t)``)."""
+    if scope.parent is None:
+        return False
+    cols = [c for a in args for c in _plain_columns(a)]
+    outer = scope.parent
+    return bool(cols) and all(not scope.find(c.name, c.table or None)
+                              and outer.resolvable(c.name, c.table or None) for c in cols)
+
+
 class AggregateBinder(BinderState):
     """Binds aggregate calls (``sum(x)``, ``count(DISTINCT x)``, ``... FILTER (WHERE c)``,
     ``string_agg(x, ',' ORDER BY y)``) to columns of the block's ``Aggregate``."""
@@ -130,6 +153,10 @@ class AggregateBinder(BinderState):
             args = list(args[0].expressions) + args[1:]
         if fn.name == "count" and (not args or isinstance(args[0], exp.Star)):
             fn, args = F.require("count_star"), []
+        if _outer_only(args, scope):
+            raise NotSupportedError(f"{name}() of an enclosing query's columns only, inside a "
+                                    "subquery, is not supported (it would aggregate the "
+                                    "enclosing query's rows)")
         F.check_arity(fn, len(args), name)
         if fn.name == "avg" and not distinct and not order_items:
             via_sum = self._decimal_avg(args[0], filt, scope, agg)
