@@ -244,6 +244,12 @@ def cast(e: Expr, to: pa.DataType, safe: bool = True) -> Expr:
         e = _text_source(e, to)
         if e.type == to:
             return e
+        if pa.types.is_decimal(to) and to.scale < 38:
+            # one digit more than the target keeps, to round on below ('9.99' is 10 as a
+            # DECIMAL(2, 0); Arrow's cast of the text would truncate it to 9)
+            wide = pa.decimal256(76, to.scale + 1)
+            e = call("cast", [e], pc.CastOptions(wide, allow_decimal_truncate=True),
+                     what=f"CAST to {sql_name(to)}")
     if pa.types.is_integer(to) and (pa.types.is_floating(e.type) or pa.types.is_decimal(e.type)):
         mode = "half_to_even" if pa.types.is_floating(e.type) else "half_towards_infinity"
         e = call("round", [headroom(e)], pc.RoundOptions(0, mode))  # SQL rounds (as DuckDB)

@@ -10,7 +10,11 @@ FLOAT for every p (25 to 53 bits is a DOUBLE). Refused, now read: format's specs
 ({:.2f}, {:>8}, {:*^9}, {:05}); printf's and format's fixed decimals round a tie to even,
 as C and fmt do for the value they are given. An aggregate of an enclosing query's columns
 only, in a subquery (``(SELECT sum(i1.i) FROM t i2)``), summed the outer value once per
-inner row; the standard makes it the enclosing query's aggregate: refused for now."""
+inner row; the standard makes it the enclosing query's aggregate: refused for now. Text
+cast to a DECIMAL was truncated, not rounded ('9.99' as a DECIMAL(2, 0) was 9, '1.25' as a
+DECIMAL(2, 1) 1.2); an integer constant past a BIGINT was a DECIMAL(38, 0), so comparing
+it with a DECIMAL(25, 5) needed 43 digits and fell to DOUBLE (10**20 > 99999999999999999999.99999
+was false)."""
 
 from __future__ import annotations
 
@@ -39,6 +43,14 @@ def pair(db, session):
     "from integers",
     "select format('{0:.1f} {0}', 2.25::double), printf('%.1f|%.0f|%.3f', 2.25, 2.5, i::double) "
     "from integers",
+    "select '1.25'::decimal(2,1), '-1.25'::decimal(2,1), '1.24999'::decimal(3,2), "
+    "'9.99'::decimal(2,0), ' 7 '::decimal(3,1), '+1.5'::decimal(3,0), '1e3'::decimal(6,1)",
+    "select x::decimal(2,1) from (values ('1.25'), ('2.35'), ('-0.05'), (null)) t(x)",
+    "select '12345678901234567890123456789012345678'::decimal(38,0), "
+    "'0.123456789012345678901234567890123456789'::decimal(38,37)",
+    "select try_cast('9.99' as decimal(1,0)), try_cast('1.25' as decimal(2,1))",
+    "select 100000000000000000000 > 99999999999999999999.99999, "
+    "100000000000000000000 * 10, -100000000000000000000 - 1",
     "select typeof(cast(null as float(25))), typeof(cast(null as float(53))), "
     "typeof(cast(null as float(24))), typeof(cast(null as float(1)))"])
 def test_against_duckdb(pair, sql):
@@ -73,3 +85,10 @@ def test_inner_aggregates_of_outer_columns(pair):
     check(session, duck, "SELECT (SELECT sum(i1.i + i2.i) FROM integers i2) FROM integers i1")
     check(session, duck, "SELECT (SELECT count(*) FROM integers i2 WHERE i2.i > i1.i) "
           "FROM integers i1")
+
+
+@pytest.mark.parametrize("sql", ["select '9.99'::decimal(1,0)",
+                                 "select x::decimal(1,0) from (values ('9.99')) t(x)"])
+def test_decimal_text_out_of_range(pair, sql):
+    session, _ = pair
+    refused(session, sql, "does not fit in a DECIMAL of precision 1")

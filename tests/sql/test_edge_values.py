@@ -65,8 +65,8 @@ def test_against_duckdb(pair, sql):
     ("select cast(f as integer) from t", "inf is out of the range of INTEGER"),
     ("select cast('nan'::double as bigint)", "nan is out of the range of BIGINT"),
     ("select cast(1000000000000000000 as decimal(18,3))", "does not fit in DECIMAL\\(18,3\\)"),
-    ("select cast(x as decimal(4,2)) from t", "does not fit in precision 4"),
-    ("select cast(d as decimal(9,2)) from t", "does not fit in precision 9"),
+    ("select cast(x as decimal(4,2)) from t", "does not fit in a DECIMAL of precision 4"),
+    ("select cast(d as decimal(9,2)) from t", "does not fit in a DECIMAL of precision 9"),
     # a double past the DECIMAL's precision (was 0.00)
     ("select cast(5000000000.0::double as decimal(6,2))", "does not fit in DECIMAL\\(6,2\\)"),
     ("select cast(f * 1e10 as decimal(6,2)) from t", "does not fit in DECIMAL\\(6,2\\)"),

@@ -16,7 +16,7 @@ MAX_DECIMAL_DIGITS = 38
 
 
 def number_literal(text: str) -> Lit:
-    """``text`` as SQL reads a number: an INTEGER, a BIGINT, else a DECIMAL(38, 0); with a
+    """``text`` as SQL reads a number: an INTEGER, a BIGINT, else a DECIMAL of its digits; with a
     point, the DECIMAL of its digits; with an exponent, or past 38 digits, a DOUBLE (as
     DuckDB reads them)."""
     if any(ch in text for ch in "eE"):
@@ -40,7 +40,8 @@ def number_literal(text: str) -> Lit:
         return Lit(v, pa.int32())
     if -2**63 <= v < 2**63:
         return Lit(v, pa.int64())
-    return Lit(Decimal(v), pa.decimal128(38, 0))
+    # as many digits as it has: compared with a DECIMAL(25, 5), both fit DECIMAL(26, 5)
+    return Lit(Decimal(v), pa.decimal128(len(text.lstrip("+-").lstrip("0")), 0))
 
 
 _TIME = re.compile(r"^([+-]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$")

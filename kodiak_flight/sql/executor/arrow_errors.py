@@ -35,6 +35,8 @@ REWORDED = (
     (re.compile(r"^Cannot convert (?P<value>\S+) to Decimal(?:32|64|128|256)\(precision = "
                 r"(?P<p>\d+), scale = (?P<s>\d+)\): overflow"),
      "a value does not fit in DECIMAL({p},{s}) (its magnitude is {value})"),
+    (re.compile(r"^Decimal value does not fit in precision (?P<p>\d+)"),
+     "a value does not fit in a DECIMAL of precision {p} (rounded to its scale)"),
     (re.compile(r"^Cannot convert (?P<value>-?(?:nan|inf)) to Decimal"),
      "{value} is out of the range of DECIMAL"),
     (re.compile(r"^shift amount must be >= 0 and less than precision of type"),
