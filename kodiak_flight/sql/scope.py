@@ -21,6 +21,9 @@ class ColInfo:
     type: pa.DataType
     qual: str | None = None  # table alias or name
     hidden: bool = False  # excluded from * (the right copy of a USING column)
+    # the schema of the stored table or view FROM names without an alias: what a column
+    # written schema.table.column must name
+    schema: str | None = None
 
 
 @dataclass

@@ -14,7 +14,11 @@ inner row; the standard makes it the enclosing query's aggregate: refused for no
 cast to a DECIMAL was truncated, not rounded ('9.99' as a DECIMAL(2, 0) was 9, '1.25' as a
 DECIMAL(2, 1) 1.2); an integer constant past a BIGINT was a DECIMAL(38, 0), so comparing
 it with a DECIMAL(25, 5) needed 43 digits and fell to DOUBLE (10**20 > 99999999999999999999.99999
-was false)."""
+was false). Accepted and ignored, now refused: CREATE INDEX ... USING another method, a
+partial index's WHERE, INCLUDE columns, storage options; a WITH name or a WINDOW name given
+twice (the last won); schema.table.column naming a table not in FROM (the schema was
+ignored); ORDER BY a name two different result columns have (the first won); DISTINCT ON
+a position past the select list (read as a constant: one row)."""
 
 from __future__ import annotations
 
@@ -92,3 +96,38 @@ def test_inner_aggregates_of_outer_columns(pair):
 def test_decimal_text_out_of_range(pair, sql):
     session, _ = pair
     refused(session, sql, "does not fit in a DECIMAL of precision 1")
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("create index ix on integers using hash (i)", "index method hash is not supported"),
+    ("create index ix on integers (i) where i > 1", "partial index"),
+    ("create index ix on integers (i) include (i)", "INCLUDE columns"),
+    ("with c as (select 1), c as (select 2) select * from c", "'c' is given more than once"),
+    ("select sum(1) over w from integers window w as (), w as (order by 1)",
+     "window 'w' is defined more than once"),
+    ("select nope.integers.i from integers", "table nope.integers is not in FROM"),
+    ("select main.t.i from (select 1 as i) t", "table main.t is not in FROM"),
+    ("select a.i, b.i from integers a, integers b order by i", "ORDER BY 'i' is ambiguous"),
+    ("select i as bar, 1 - i as bar from integers order by bar", "'bar' is ambiguous"),
+    ("select distinct on (2) i from integers", "DISTINCT ON position 2 is out of range"),
+    ("select distinct on (1) i from integers order by 2", "ORDER BY position 2 is out of")])
+def test_refused_not_ignored(pair, sql, message):
+    session, _ = pair
+    refused(session, sql, message)
+
+
+@pytest.mark.parametrize("sql", [
+    "select main.integers.i from integers", "select main.integers.i from main.integers",
+    "select i, i from integers order by i",
+    "with c as (select 1 as x) select * from (with c as (select 2 as x) select * from c)",
+    "select distinct on (1) i from integers order by 1"])
+def test_still_read(pair, sql):
+    session, duck = pair
+    check(session, duck, sql)
+
+
+def test_btree_index_still_made(pair):
+    session, _ = pair
+    session.execute("create index ix on integers using btree (i)")
+    got = session.execute("select i from integers where i = 2").reader.read_all()
+    assert got.column("i").to_pylist() == [2]

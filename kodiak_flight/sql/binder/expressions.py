@@ -71,6 +71,10 @@ class ExpressionBinder(BinderState):
             if field is None:
                 raise
             return field
+        schema = node.text("db")
+        if schema and schema.lower() != (col.schema or "").lower():
+            raise BindError(f"table {schema}.{node.table} is not in FROM (referenced by "
+                            f"{node.sql(dialect='duckdb')!r})")
         if outer:
             for seen in self.ctx.corr_recorders:  # subqueries finding their correlation
                 seen.append(col.id)

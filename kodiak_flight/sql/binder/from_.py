@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -65,6 +66,8 @@ class FromBinder(BinderState):
         try:
             for cte in with_.expressions:
                 name = cte.alias_or_name.lower()
+                if name in frame:
+                    raise BindError(f"WITH query name {name!r} is given more than once")
                 if recursive and _references(cte.this, name):
                     cte = cte.copy()
                     cte.meta["recursive"] = True
@@ -226,11 +229,15 @@ class FromBinder(BinderState):
             self.ctx.check_read(rel)
             target = WriteTarget(("select",))
         if rel.kind == "view":
-            return self._bind_view(rel.view, qual, col_aliases)
-        if rel.kind == "system":
-            return self._bind_system(rel.name, qual, col_aliases)
-        node, cols = self._scan(rel.table, qual, col_aliases)
-        return secured(self, rel.table, node, cols, target.commands), cols
+            node, cols = self._bind_view(rel.view, qual, col_aliases)
+        elif rel.kind == "system":
+            node, cols = self._bind_system(rel.name, qual, col_aliases)
+        else:
+            node, cols = self._scan(rel.table, qual, col_aliases)
+            node = secured(self, rel.table, node, cols, target.commands)
+        if alias_name is None:
+            cols = [replace(c, schema=rel.schema) for c in cols]
+        return node, cols
 
     def _cte_item(self, cte: exp.Expression, name: str, qual: str, col_aliases: list[str]
                   ) -> tuple[Node, list[ColInfo]]:

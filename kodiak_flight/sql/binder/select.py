@@ -36,6 +36,17 @@ from .sample import sampled
 from .windows import contains_window
 
 
+def named_windows(sel: exp.Select) -> dict[str, exp.Expression]:
+    """The WINDOW clause's definitions by name; a name defined twice is refused."""
+    out: dict[str, exp.Expression] = {}
+    for w in sel.args.get("windows") or []:
+        name = w.this.name.lower()
+        if name in out:
+            raise BindError(f"window {name!r} is defined more than once")
+        out[name] = w
+    return out
+
+
 class _Outputs(NamedTuple):
     """A SELECT block bound up to its windows and projection."""
 
@@ -104,7 +115,7 @@ class SelectBinder(BinderState):
         items = self.expand_select(sel, scope)
         plan, scope, items = self.unnest_select_items(plan, scope, items, sel)  # type: ignore
         self.plan, self.scope = plan, scope
-        self.named_windows = {w.this.name.lower(): w for w in sel.args.get("windows") or []}
+        self.named_windows = named_windows(sel)
         qualify = sel.args.get("qualify")
         qualify_ast = _replace_aliases(qualify.this, items, scope) if qualify is not None \
             else None
@@ -340,9 +351,12 @@ class SelectBinder(BinderState):
         if order is None:
             return []
         out = []
-        aliases = {}
-        for i, (name, _) in enumerate(items):
-            aliases.setdefault(name.lower(), i)
+        aliases: dict[str, int] = {}
+        twice: set[str] = set()  # names two different output columns have
+        for i, (name, ast) in enumerate(items):
+            first = aliases.setdefault(name.lower(), i)
+            if first != i and items[first][1] != ast:
+                twice.add(name.lower())
         for o in order.expressions:
             e = o.this
             desc = bool(o.args.get("desc"))
@@ -353,6 +367,9 @@ class SelectBinder(BinderState):
                     raise BindError(f"ORDER BY position {idx + 1} is out of range")
                 out.append((idx, desc, nf))
                 continue
+            if isinstance(e, exp.Column) and not e.table and e.name.lower() in twice:
+                raise BindError(f"ORDER BY {e.name!r} is ambiguous: two result columns have "
+                                "that name")
             if isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
                 out.append((aliases[e.name.lower()], desc, nf))
                 continue
@@ -478,8 +495,11 @@ def _distinct_on(sel: exp.Select) -> exp.Select:
     items = list(sel.expressions)
     aliases = {e.alias: e.this for e in items if isinstance(e, exp.Alias)}
 
-    def resolve(x: exp.Expression) -> exp.Expression:
-        if isinstance(x, exp.Literal) and x.is_int and 1 <= int(x.name) <= len(items):
+    def resolve(x: exp.Expression, what: str = "DISTINCT ON") -> exp.Expression:
+        if isinstance(x, exp.Literal) and x.is_int:
+            if not 1 <= int(x.name) <= len(items):
+                raise BindError(f"{what} position {x.name} is out of range (1 to "
+                                f"{len(items)})")
             x = items[int(x.name) - 1]
             return (x.this if isinstance(x, exp.Alias) else x).copy()
         if isinstance(x, exp.Column) and not x.table and x.name in aliases:
@@ -488,7 +508,7 @@ def _distinct_on(sel: exp.Select) -> exp.Select:
 
     keys = [resolve(k) for k in (on.expressions if isinstance(on, exp.Tuple) else [on])]
     order = sel.args.get("order")
-    ordered = [exp.Ordered(this=resolve(o.this), desc=o.args.get("desc"),
+    ordered = [exp.Ordered(this=resolve(o.this, "ORDER BY"), desc=o.args.get("desc"),
                            nulls_first=o.args.get("nulls_first"))
                for o in (order.expressions if order is not None else [])]
     window = exp.Window(this=exp.RowNumber(), partition_by=keys,
