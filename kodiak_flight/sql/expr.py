@@ -391,6 +391,15 @@ def to_arrow(e: Expr, resolve: Callable[[Expr], Expr] | None = None) -> pc.Expre
     raise TypeError(f"cannot compile {e!r}")  # pragma: no cover
 
 
+def volatile(e: Expr) -> bool:
+    """Whether ``e`` calls a function whose value is new on every row (random(); their
+    kernels are named ``volatile_...``, ``functions/random_values.py``): it must be computed
+    once where it stands, never moved below a filter or copied."""
+    if isinstance(e, Call):
+        return e.fn.startswith("kodiak_volatile_") or any(volatile(a) for a in e.args)
+    return False
+
+
 def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
     """Replace column references by the expressions ``mapping`` gives for their ids."""
     if isinstance(e, Col):

@@ -66,3 +66,21 @@ def test_off_by_default(tmp_path: Any, runs: list[int]) -> None:
             assert srv.result_cache is None
     finally:
         db.close()
+
+
+def test_random_is_never_served_again(tmp_path: Any) -> None:
+    """random() is drawn anew on every run, prepared or not, cache or not."""
+    db = engine.Database.open(str(tmp_path / "db"))
+    try:
+        with running(db, result_cache_bytes=1 << 20) as srv:
+            uri = f"grpc://127.0.0.1:{srv.port}"
+            for sql in ("select random()", "select max(random()) from range(5)"):
+                assert len({fetch(uri, sql)[0][0] for _ in range(3)}) == 3
+            with flight_sql.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
+                got = set()
+                for _ in range(3):
+                    cur.execute("select random() + ?", parameters=(0,))
+                    got.add(cur.fetchall()[0][0])
+                assert len(got) == 3
+    finally:
+        db.close()

@@ -22,6 +22,8 @@ a position past the select list (read as a constant: one row)."""
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pytest
 
@@ -131,3 +133,57 @@ def test_btree_index_still_made(pair):
     session.execute("create index ix on integers using btree (i)")
     got = session.execute("select i from integers where i = 2").reader.read_all()
     assert got.column("i").to_pylist() == [2]
+
+
+def _one(session, sql, params=None):
+    return session.execute(sql, params).reader.read_all().column(0).to_pylist()
+
+
+def test_random_per_row(pair):
+    session, _ = pair
+    n, distinct, low, high = session.execute(
+        "select count(*), count(distinct r), min(r), max(r) "
+        "from (select random() as r from range(20000))").reader.read_all().to_pylist()[0] \
+        .values()
+    assert (n, distinct) == (20000, 20000) and 0 <= low < 0.01 and 0.99 < high < 1
+
+
+def test_random_seen_once_by_a_filter(pair):
+    session, _ = pair
+    # the filter above the derived table tests the r it returns (not a second draw)
+    assert _one(session, "select count(*) from (select random() as r from range(2000)) "
+                         "where r < 0.5 and r >= 0.5") == [0]
+    got = _one(session, "select r from (select random() as r from range(2000)) where r < 0.25")
+    assert got and all(r < 0.25 for r in got)
+
+
+def test_random_cte_referenced_twice_is_one_draw(pair):
+    session, _ = pair
+    assert _one(session, "with r as (select random() as v from range(50)) "
+                         "select count(*) from r a join r b on a.v = b.v") == [50]
+
+
+def test_random_new_each_execution(pair):
+    session, _ = pair
+    for sql in ("select random()", "select max(random()) from range(3)"):
+        assert len({_one(session, sql)[0] for _ in range(4)}) == 4
+    params = pa.table({"p": [1]})
+    assert len({_one(session, "select random(), ?", params)[0] for _ in range(4)}) == 4
+
+
+def test_random_in_writes(pair):
+    session, _ = pair
+    session.execute("create table w (i int, x double)")
+    session.execute("insert into w select range, random() from range(100)")
+    session.execute("update w set x = random() where i < 50")
+    assert _one(session, "select count(distinct x) from w") == [100]
+
+
+def test_uuids(pair):
+    session, _ = pair
+    got = _one(session, "select gen_random_uuid() from range(1000)")
+    assert len(set(got)) == 1000
+    pattern = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    assert all(pattern.match(u) for u in got)
+    assert pattern.match(_one(session, "select uuid()")[0])
+    assert _one(session, "select gen_random_uuid() = gen_random_uuid()") == [False]

@@ -434,12 +434,14 @@ class ExpressionBinder(BinderState):
         if fn.kind == F.TABLE:
             raise BindError(f"table function {name}() can only be used in FROM")
         args = [self.expr(a, scope, agg) for a in func_args(node)]
-        return self.call_function(fn, args, name)
+        carrier = row_carrier(scope, agg) if fn.rows else None
+        return self.call_function(fn, args, name, carrier)
 
-    def call_function(self, fn: F.Function, args: list[Expr], name: str | None = None
-                      ) -> Expr:
+    def call_function(self, fn: F.Function, args: list[Expr], name: str | None = None,
+                      carrier: Expr | None = None) -> Expr:
         """Scalar function ``fn`` applied to ``args``; a plan holding a function that is not
-        immutable (now(), current_date) is not reused by later executions."""
+        immutable (now(), current_date) is not reused by later executions. ``carrier``: a
+        column of the rows a function such as random() is computed for."""
         if not fn.immutable:
             self.ctx.volatile = True
         if fn.volatility == F.STABLE and not args:  # one value for the whole statement
@@ -447,7 +449,16 @@ class ExpressionBinder(BinderState):
             if fn.name not in memo:
                 memo[fn.name] = F.apply(fn, args, name)
             return copy.copy(memo[fn.name])
-        return F.apply(fn, args, name)
+        return F.apply(fn, args, name, carrier)
+
+
+def row_carrier(scope: Scope, agg: AggState | None) -> Expr | None:
+    """A column of the rows an expression in ``scope`` is computed for (after ``agg``, a
+    group key); None where they are one row (no FROM, no GROUP BY over an aggregate)."""
+    if agg is not None:
+        keys = agg.key_cols + agg.extra_keys
+        return keys[0] if keys else None
+    return Col(scope.cols[0].id, scope.cols[0].type) if scope.cols else None
 
 
 def _glob_regex(pattern: str) -> str:

@@ -71,9 +71,10 @@ class FromBinder(BinderState):
                 if recursive and _references(cte.this, name):
                     cte = cte.copy()
                     cte.meta["recursive"] = True
-                elif _reference_count(node, name) > 1 and not _volatile(cte.this):
+                elif _reference_count(node, name) > 1:
                     cte = cte.copy()
-                    cte.meta["shared"] = True  # referenced twice or more: compute once
+                    cte.meta["shared"] = True  # referenced twice or more: computed once
+                    # (so each reference sees the same random() values, as PostgreSQL's)
                 frame[name] = cte
             yield
         finally:
@@ -520,10 +521,6 @@ def _rename(cols: list[ColInfo], qual: str | None, names: list[str], unique: boo
 def _reference_count(node: exp.Expression, name: str) -> int:
     return sum(1 for t in node.find_all(exp.Table) if t.name.lower() == name and
                not t.text("db"))
-
-
-def _volatile(node: exp.Expression) -> bool:
-    return any(isinstance(f, (exp.Rand,)) for f in node.find_all(exp.Func))
 
 
 def _references(node: exp.Expression, name: str) -> bool:

@@ -84,6 +84,10 @@ class Function:
     aggregate: AggregateSpec | None = None
     window: str | None = None
     doc: str = ""
+    # a VOLATILE function computed row by row (random()): the binder passes it a column of
+    # the rows (whose length its kernel reads) as its last argument, or none where the rows
+    # are one (``functions/random_values.py``)
+    rows: bool = False
 
     @property
     def immutable(self) -> bool:
@@ -172,10 +176,14 @@ def check_arity(fn: Function, n: int, name: str | None = None) -> None:
                         f"{fn.expected()}, got {n}")
 
 
-def apply(fn: Function, args: list[Expr], name: str | None = None) -> Expr:
-    """The bound expression of scalar function ``fn`` over ``args``."""
+def apply(fn: Function, args: list[Expr], name: str | None = None,
+          carrier: Expr | None = None) -> Expr:
+    """The bound expression of scalar function ``fn`` over ``args``; ``carrier`` is the
+    column of the rows a ``rows`` function is computed for."""
     check_arity(fn, len(args), name)
     assert fn.build is not None
+    if fn.rows:
+        return fn.build(args + ([carrier] if carrier is not None else []))
     return strict(fn.build, args)
 
 

@@ -6,7 +6,7 @@ NULLs it would add, and each tree of inner joins is reordered (``join_order``).
 
 from __future__ import annotations
 
-from ..expr import Call, Col, Expr, Lit, and_all, conjuncts, substitute
+from ..expr import Call, Col, Expr, Lit, and_all, conjuncts, substitute, volatile
 from ..plan import (
     Aggregate,
     Filter,
@@ -58,7 +58,8 @@ def push_down(node: Node, preds: list[Expr]) -> Node:
         mapping = {i: e for i, e in node.exprs}
         below, above = [], []
         for p in preds:
-            if p.col_ids() <= set(mapping) and not has_subquery(p):
+            if p.col_ids() <= set(mapping) and not has_subquery(p) \
+                    and not any(volatile(mapping[c]) for c in p.col_ids()):
                 below.append(substitute(p, mapping))
             else:
                 above.append(p)
