@@ -27,7 +27,7 @@ import re
 import pyarrow as pa
 import pytest
 
-from .harness import check, paired, refused
+from .harness import check, paired, refused, run_both
 
 
 @pytest.fixture
@@ -187,3 +187,40 @@ def test_uuids(pair):
     assert all(pattern.match(u) for u in got)
     assert pattern.match(_one(session, "select uuid()")[0])
     assert _one(session, "select gen_random_uuid() = gen_random_uuid()") == [False]
+
+
+@pytest.mark.parametrize("statement", [
+    "delete from a where (i, j) in (select i, j from b)",
+    "delete from a where exists (select 1 from b where b.i = a.i and b.j > 3)",
+    "delete from a using b where a.j = b.j",
+    "delete from a as x using b, b as c where x.i = b.i and c.j = 5",
+    "delete from a x where x.i is null and exists (select 1 from b where b.j = 5)",
+    "delete from a using (values (1)) v(k) where a.i = v.k"])
+def test_delete_picked_by_a_query_without_a_key(pair, statement):
+    """DELETE ... USING and DELETE with a correlated subquery on a table without a primary
+    key (refused before): the rows told apart by their values."""
+    session, duck = pair
+    run_both(session, duck, "create table a (i int, j int, s varchar, d date)",
+             "insert into a values (1, 1, 'x', '2020-01-01'), (2, 2, null, null), "
+             "(3, 3, 'z', '2020-01-03'), (1, 1, 'x', '2020-01-01'), (null, 5, 'n', null), "
+             "(null, null, null, null), (1, 1, 'x', '2020-01-02')",
+             "create table b (i int, j int)", "insert into b values (1, 1), (3, 4), (null, 5)",
+             statement)
+    check(session, duck, "select * from a")
+
+
+def test_delete_without_a_key_returning(pair):
+    session, _ = pair
+    session.execute("create table a (i int, s varchar)")
+    session.execute("insert into a values (1, 'x'), (2, 'y'), (1, 'x')")
+    got = session.execute("delete from a where exists (select 1 from integers n "
+                          "where n.i = a.i) and i < 2 returning s").reader.read_all()
+    assert got.column("s").to_pylist() == ["x", "x"]
+    assert session.execute("select count(*) from a").reader.read_all()[0][0].as_py() == 1
+
+
+def test_delete_without_a_key_nested_column_refused(pair):
+    session, _ = pair
+    session.execute("create table l (i int, v int[])")
+    refused(session, "delete from l using integers n where l.i = n.i",
+            "cannot for v \\(INTEGER\\[\\]\\): give the table a primary key")
