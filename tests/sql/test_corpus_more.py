@@ -27,6 +27,8 @@ import re
 import pyarrow as pa
 import pytest
 
+import engine
+
 from .harness import check, paired, refused, run_both
 
 
@@ -224,3 +226,37 @@ def test_delete_without_a_key_nested_column_refused(pair):
     session.execute("create table l (i int, v int[])")
     refused(session, "delete from l using integers n where l.i = n.i",
             "cannot for v \\(INTEGER\\[\\]\\): give the table a primary key")
+
+
+KEYLESS = ["create table a (i int, j int, s varchar, d date)",
+           "insert into a values (1, 1, 'x', '2020-01-01'), (2, 2, null, null), "
+           "(3, 3, 'z', '2020-01-03'), (1, 1, 'x', '2020-01-01'), (null, 5, 'n', null), "
+           "(null, null, null, null), (1, 1, 'x', '2020-01-02')",
+           "create table b (i int, j int)", "insert into b values (1, 10), (3, 30), (null, 5)"]
+
+
+@pytest.mark.parametrize("statement", [
+    "update a set j = b.j from b where a.i = b.i",
+    "update a set s = (select max(j)::varchar from b where b.i = a.i)",
+    "update a set j = j + 1, s = 'w' where exists (select 1 from b where b.i = a.i "
+    "and b.j > 20)",
+    "update a as x set d = x.d + 1 from b where x.i = b.i and b.j < 20",
+    "update a set j = 0 from b where b.j > 1000"])
+def test_update_picked_by_a_query_without_a_key(pair, statement):
+    """UPDATE ... FROM and UPDATE with a correlated subquery on a table without a primary
+    key (refused before): new values looked up by each row's values."""
+    session, duck = pair
+    run_both(session, duck, *KEYLESS, statement)
+    check(session, duck, "select * from a")
+
+
+def test_update_without_a_key_ambiguous_and_returning(pair):
+    session, _ = pair
+    for sql in KEYLESS:
+        session.execute(sql)
+    session.execute("insert into b values (1, 11)")
+    with pytest.raises(engine.errors.ConstraintError, match="with different new values"):
+        session.execute("update a set j = b.j from b where a.i = b.i")
+    got = session.execute("update a set j = (select min(j) from b where b.i = a.i) "
+                          "where i = 1 and d = '2020-01-01' returning j").reader.read_all()
+    assert got.column("j").to_pylist() == [10, 10]

@@ -9,11 +9,8 @@ from sqlglot import exp
 
 from ..binder import Context
 from ..binder.correlated import CorrelatedOutsideQuery
-from ..dialect import parse
-from ..errors import NotSupportedError
 from ..execution import ExecContext
 from ..result import Result, written
-from ..types import sql_name
 from .common import (
     RowWrite,
     existing_table,
@@ -25,6 +22,7 @@ from .common import (
     where_predicate,
 )
 from .instead_of import view_target
+from .keyless import delete_by_values
 from .registry import register
 from .row_security import check_reads, mark_target
 from .update import keyed_target, restricted_write
@@ -61,7 +59,7 @@ def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     using = node.args.get("using") or []
     info = existing_table(ctx, node.this, "delete")
     if not info.primary_key and not restricted_write(ctx, node):
-        return delete(tx, ctx, by_values(node, info, using))
+        return delete(tx, ctx, delete_by_values(node, info, using))
     info, alias = keyed_target(ctx, node, "DELETE ... USING" if using else
                                "DELETE with a correlated subquery")
     ret = returning(ctx, info, node)
@@ -79,28 +77,3 @@ def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
 
 
 
-
-def by_values(node: exp.Delete, info: Any, using: list[exp.Expression]) -> exp.Delete:
-    """``DELETE FROM t [USING ...] WHERE p`` on a table without a primary key, as ``DELETE
-    FROM t WHERE key(t) IN (SELECT DISTINCT key(t) FROM t, ... WHERE p)``: a row is told
-    apart by its values alone (rows with the same values are the same to any condition that
-    does not draw random numbers), so the rows p picks are those whose values a query, free
-    to join and to run correlated subqueries, picks. ``key`` writes every column, a NULL as
-    such, into one text that no other values give."""
-    nested = [f"{c} ({sql_name(t)})" for c, t in zip(info.schema.names, info.schema.types,
-                                                       strict=True) if pa.types.is_nested(t)]
-    if nested:
-        raise NotSupportedError(f"DELETE of rows picked by a join or a correlated subquery, "
-                                f"on {info.name!r} (no primary key), tells rows apart by "
-                                f"their values, which it cannot for {', '.join(nested)}: "
-                                "give the table a primary key")
-    alias = quoted(node.this.alias_or_name)
-    parts = [f"coalesce('v' || length(CAST({alias}.{quoted(c)} AS VARCHAR)) || ':' || "
-             f"CAST({alias}.{quoted(c)} AS VARCHAR), 'n')" for c in info.schema.names]
-    key = " || ".join(parts)
-    picked = join_query(node, f"DISTINCT {key}", using)
-    out = node.copy()
-    out.set("using", None)
-    out.set("where", exp.Where(this=exp.In(this=parse(f"SELECT {key}")[0].expressions[0],
-                                           query=exp.Subquery(this=picked))))
-    return out

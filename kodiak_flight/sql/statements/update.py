@@ -38,6 +38,7 @@ from .common import (
     write_right,
 )
 from .instead_of import view_target
+from .keyless import update_by_values
 from .registry import register
 from .row_security import check_new_rows, check_reads, is_restricted, mark_target
 
@@ -108,6 +109,10 @@ def _update_from(tx: Any, ctx: Context, node: exp.Update) -> int | pa.Table:
     """UPDATE ... FROM, and UPDATE with a correlated subquery: a query picks the rows by key
     and computes their new values."""
     frm = node.args.get("from_") or node.args.get("from")
+    target = existing_table(ctx, node.this, "update")
+    if not target.primary_key and not restricted_write(ctx, node):
+        check_reads(ctx, target, node)
+        return update_by_values(tx, ctx, node, target, frm)
     info, alias = keyed_target(ctx, node, "UPDATE ... FROM" if frm is not None else
                                "UPDATE with a correlated subquery")
     ret = returning(ctx, info, node)
