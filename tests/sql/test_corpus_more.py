@@ -260,3 +260,36 @@ def test_update_without_a_key_ambiguous_and_returning(pair):
     got = session.execute("update a set j = (select min(j) from b where b.i = a.i) "
                           "where i = 1 and d = '2020-01-01' returning j").reader.read_all()
     assert got.column("j").to_pylist() == [10, 10]
+
+
+@pytest.mark.parametrize("sql", [
+    "select time_bucket(interval '15 minutes', timestamp '2024-03-05 10:37:12'), "
+    "time_bucket(interval '1 week', date '2024-03-06'), "
+    "time_bucket(interval '3 months', timestamp '2024-08-05 10:37:12'), "
+    "time_bucket(interval '2 days', timestamp '1999-12-31 10:37:12'), "
+    "time_bucket(interval '1 year', date '2024-03-05'), "
+    "time_bucket(interval '10 years', date '1994-03-05'), "
+    "time_bucket(interval '1 day', timestamp '1960-03-05 10:00')",
+    "select time_bucket(interval '1 hour', timestamp '2024-03-05 10:37:12', "
+    "interval '15 minutes'), time_bucket(interval '1 day', timestamp '2024-03-05 10:37:12', "
+    "timestamp '2024-01-01 06:00:00'), "
+    "time_bucket(interval '2 months', date '2024-03-05', interval '1 day'), "
+    "time_bucket(cast(null as interval), timestamp '2024-03-05 10:00')",
+    "select t, time_bucket(interval '90 seconds', t), time_bucket(interval '2 months', t) "
+    "from (values (timestamp '2024-01-01 00:01:31'), (null), "
+    "(timestamp '1969-12-31 23:59:59')) v(t)",
+    "select time_bucket(interval '7 days', date '2024-01-01' + i * 3) as w, count(*) "
+    "from integers group by w"])
+def test_time_bucket(pair, sql):
+    session, duck = pair
+    check(session, duck, sql)
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("select time_bucket(interval '1 month 1 day', timestamp '2024-03-05')",
+     "months alone"),
+    ("select time_bucket(interval '0 days', timestamp '2024-03-05')", "greater than zero"),
+    ("select time_bucket(interval '1 day', 5)", "takes an INTERVAL and a DATE or TIMESTAMP")])
+def test_time_bucket_refused(pair, sql, message):
+    session, _ = pair
+    refused(session, sql, message)

@@ -29,6 +29,7 @@ from . import (
     structs,
     system,
     tables,
+    time_buckets,
     timestamps,
     windows,
 )
@@ -81,6 +82,6 @@ __all__ = [
     "conditional", "constant", "dates", "distances", "formatting", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "make_times", "math", "math_more", "narrow_int_literal", "not_", "or_", "random_values", "register", "require", "result_type",
     "strict",
-    "hashing", "lists", "series", "strings", "structs", "system", "table_function", "timestamps",
+    "hashing", "lists", "series", "strings", "structs", "system", "table_function", "time_buckets", "timestamps",
     "tables", "unify", "unregister", "windows",
 ]
