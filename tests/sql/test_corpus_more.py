@@ -293,3 +293,15 @@ def test_time_bucket(pair, sql):
 def test_time_bucket_refused(pair, sql, message):
     session, _ = pair
     refused(session, sql, message)
+
+
+@pytest.mark.parametrize("sql", [
+    "select list_sum([1,2,3]), list_avg([1,2,4]), list_min(['b','a']), "
+    "list_max([1.5, null, 2.5]), list_count([1,null,3]), list_product([2,3,4]), "
+    "cardinality([1, 2, 3])",
+    "select l, list_sum(l), list_avg(l), list_min(l), list_max(l), list_count(l), "
+    "list_product(l) from (values ([1,2]), ([]::int[]), (null), ([null]::int[]), ([5])) t(l)",
+    "select list_sum([1.50, 2.25]), list_avg([1.5, 2.5]::decimal(5,2)[])"])
+def test_list_aggregates(pair, sql):
+    session, duck = pair
+    check(session, duck, sql)

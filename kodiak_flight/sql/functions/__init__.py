@@ -19,6 +19,7 @@ from . import (
     distances,
     formatting,
     hashing,
+    list_aggregates,
     lists,
     make_times,
     math,
@@ -82,6 +83,6 @@ __all__ = [
     "conditional", "constant", "dates", "distances", "formatting", "functions", "generation", "guard", "in_list",
     "kernel", "lookup", "make_times", "math", "math_more", "narrow_int_literal", "not_", "or_", "random_values", "register", "require", "result_type",
     "strict",
-    "hashing", "lists", "series", "strings", "structs", "system", "table_function", "time_buckets", "timestamps",
+    "hashing", "list_aggregates", "lists", "series", "strings", "structs", "system", "table_function", "time_buckets", "timestamps",
     "tables", "unify", "unregister", "windows",
 ]

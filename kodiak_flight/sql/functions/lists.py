@@ -21,7 +21,7 @@ def is_list(t: pa.DataType) -> bool:
     return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
-def _require_list(e: Expr, what: str) -> Expr:
+def require_list(e: Expr, what: str) -> Expr:
     if pa.types.is_null(e.type):
         return Lit(None, pa.list_(pa.int32()))
     if not is_list(e.type):
@@ -127,12 +127,12 @@ def list_value(args: list[Expr]) -> Expr:
 
 
 def list_length(args: list[Expr]) -> Expr:
-    lst = _require_list(args[0], "array_length")
+    lst = require_list(args[0], "array_length")
     return cast(call("list_value_length", [lst]), pa.int64())
 
 
 def list_contains(args: list[Expr]) -> Expr:
-    lst = _require_list(args[0], "list_contains")
+    lst = require_list(args[0], "list_contains")
     t = lst.type.value_type
     if pa.types.is_null(t):  # [] holds nothing
         t = args[1].type if not pa.types.is_null(args[1].type) else pa.int32()
@@ -143,14 +143,14 @@ def list_contains(args: list[Expr]) -> Expr:
 
 def list_extract(args: list[Expr]) -> Expr:
     """``list_extract(l, i)``: the i-th element, 1-based (negative: from the end)."""
-    lst = _require_list(args[0], "list_extract")
+    lst = require_list(args[0], "list_extract")
     return udf("list_extract", _extract_kernel, [lst, cast(args[1], pa.int64())],
                lst.type.value_type, "list_extract")
 
 
 def list_slice(args: list[Expr]) -> Expr:
     """``list_slice(l, begin, end)``: elements begin..end, 1-based and inclusive."""
-    lst = _require_list(args[0], "list_slice")
+    lst = require_list(args[0], "list_slice")
     b, e = (cast(a, pa.int64()) for a in args[1:3])
     return udf("list_slice", _slice_kernel, [lst, b, e], lst.type, "list_slice")
 
@@ -161,7 +161,7 @@ def _fn(name: str, build, lo: int, hi: int | None, aliases: tuple[str, ...] = ()
 
 
 _fn("list_value", list_value, 0, None, ("array", "list_pack"), "[a, b, ...]: a list")
-_fn("array_length", list_length, 1, 1, ("array_size", "list_length"),
+_fn("array_length", list_length, 1, 1, ("array_size", "list_length", "cardinality"),
     "elements of a list (also len)")
 _fn("list_contains", list_contains, 2, 2, ("array_contains", "list_has", "array_has"),
     "whether the list holds the value")
