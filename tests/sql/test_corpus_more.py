@@ -305,3 +305,11 @@ def test_time_bucket_refused(pair, sql, message):
 def test_list_aggregates(pair, sql):
     session, duck = pair
     check(session, duck, sql)
+
+
+def test_sha1(pair):
+    session, duck = pair
+    run_both(session, duck, "create table h (v varchar)",
+             "insert into h values (''), ('hello'), (repeat('a', 55)), (repeat('a', 56)), "
+             "(repeat('a', 64)), (repeat('x', 200)), ('héllo'), (null)")
+    check(session, duck, "select v, sha1(v) from h")

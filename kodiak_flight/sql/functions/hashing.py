@@ -1,9 +1,9 @@
-"""Hash functions: ``md5`` and ``sha256`` (lower-case hex digests of the text's UTF-8 bytes,
-as DuckDB gives) and ``hash`` (a UBIGINT). Arrow has no such kernels, so MD5 and SHA-256 are
-written here in numpy, every row's padded message processed block by block in lockstep (no
-loop over rows). ``hash`` is DuckDB's MurmurHash64 finaliser for integers, booleans, dates
-and timestamps and NULL (the same values DuckDB gives); other types hash their bytes'
-MD5, which is not DuckDB's value."""
+"""Hash functions: ``md5``, ``sha1`` and ``sha256`` (lower-case hex digests of the text's
+UTF-8 bytes, as DuckDB gives) and ``hash`` (a UBIGINT). Arrow has no such kernels, so the
+digests are written here in numpy, every row's padded message processed block by block in
+lockstep (no loop over rows). ``hash`` is DuckDB's MurmurHash64 finaliser for integers,
+booleans, dates and timestamps and NULL (the same values DuckDB gives); other types hash
+their bytes' MD5, which is not DuckDB's value."""
 
 from __future__ import annotations
 
@@ -123,6 +123,30 @@ def _sha256_rounds(state: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.stack([a, b, c, d, e, f, g, h], axis=1)
 
 
+# ---------------------------------------------------------------------------- SHA-1
+
+_SHA1_INIT = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
+_SHA1_K = (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6)
+
+
+def _sha1_rounds(state: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """SHA-1's message schedule and 80 rounds over one block per row."""
+    w = [m[:, i] for i in range(16)]
+    for i in range(16, 80):
+        w.append(_rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1))
+    a, b, c, d, e = (state[:, i].copy() for i in range(5))
+    for i in range(80):
+        if i < 20:
+            f = (b & c) | (~b & d)
+        elif i < 40 or i >= 60:
+            f = b ^ c ^ d
+        else:
+            f = (b & c) | (b & d) | (c & d)
+        t = _rotl(a, 5) + f + e + _U32(_SHA1_K[i // 20]) + w[i]
+        a, b, c, d, e = t, a, _rotl(b, 30), c, d
+    return np.stack([a, b, c, d, e], axis=1)
+
+
 # ---------------------------------------------------------------------------- hex output
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -151,6 +175,11 @@ def _md5_kernel(a: pa.Array) -> pa.Array:
     state = _digest_rounds(_as_bytes(a), False,
                            [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476], _md5_rounds)
     return _hex(state.astype("<u4").view(np.uint8).reshape(len(a), 16), a)
+
+
+def _sha1_kernel(a: pa.Array) -> pa.Array:
+    state = _digest_rounds(_as_bytes(a), True, _SHA1_INIT, _sha1_rounds)
+    return _hex(state.astype(">u4").view(np.uint8).reshape(len(a), 20), a)
 
 
 def _sha256_kernel(a: pa.Array) -> pa.Array:
@@ -222,6 +251,10 @@ def _md5(args: list[Expr]) -> Expr:
     return udf("md5", _md5_kernel, [_text(args[0], "md5")], pa.string(), "md5")
 
 
+def _sha1(args: list[Expr]) -> Expr:
+    return udf("sha1", _sha1_kernel, [_text(args[0], "sha1")], pa.string(), "sha1")
+
+
 def _sha256(args: list[Expr]) -> Expr:
     if len(args) > 1:  # sha2(x, bits)
         bits = args[1]
@@ -240,6 +273,7 @@ def _hash(args: list[Expr]) -> Expr:
 
 
 register(Function("md5", SCALAR, _md5, 1, 1, doc="MD5 digest as 32 hex digits"))
+register(Function("sha1", SCALAR, _sha1, 1, 1, doc="SHA-1 digest as 40 hex digits"))
 register(Function("sha256", SCALAR, _sha256, 1, 2, aliases=("sha2",),
                   doc="SHA-256 digest as 64 hex digits"))
 register(Function("hash", SCALAR, _hash, 1, 1,
