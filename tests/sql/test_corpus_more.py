@@ -313,3 +313,11 @@ def test_sha1(pair):
              "insert into h values (''), ('hello'), (repeat('a', 55)), (repeat('a', 56)), "
              "(repeat('a', 64)), (repeat('x', 200)), ('héllo'), (null)")
     check(session, duck, "select v, sha1(v) from h")
+
+
+def test_format_bytes(pair):
+    session, duck = pair
+    check(session, duck, "select x, format_bytes(x), formatReadableDecimalSize(x) from (values "
+          "(0), (1), (-1), (1023), (1024), (1536), (1048575), (1048576), (1073741824), "
+          "(1099511627776), (1125899906842624), (5368709120), (-1024), (10239), (10240), "
+          "(1000000000000000000), (9223372036854775807), (999), (1000), (null)) t(x)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -14,6 +15,7 @@ from ..expr import Expr, Lit, call, cast
 from ..types import sql_name
 from .registry import SCALAR, Function, constant, register
 from .strings import concat, to_string
+from .udf import udf
 
 _BRACES = re.compile(r"\{\{|\}\}|\{(\d*)(:[^}]*)?\}")
 # a placeholder's spec as fmt reads it, in part: fill and alignment, width, fixed decimals
@@ -127,6 +129,50 @@ def _spec(v: Expr, flags: str, width: str, precision: str | None, kind: str) -> 
     return text
 
 
+_BINARY = ("KiB", "MiB", "GiB", "TiB", "PiB")
+_DECIMAL = ("kB", "MB", "GB", "TB", "PB")
+
+
+def _size_kernel(base: int, units: tuple[str, ...]):  # noqa: ANN202 (a kernel for udf)
+    def sizes(n: pa.Array) -> pa.Array:
+        """Byte counts as DuckDB writes them: 'N bytes' below one unit, else one decimal
+        (cut, not rounded) and the largest unit that fits."""
+        v = pc.fill_null(n, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        neg = v < 0
+        a = np.abs(v + neg).astype(np.uint64) + neg  # |v|, also of the least BIGINT
+        k = sum((a >= np.uint64(base) ** np.uint64(j)).astype(np.int64)
+                for j in range(1, len(units) + 1))
+        unit = np.power(np.uint64(base), k.astype(np.uint64))
+        whole, tenth = a // unit, (a % unit) * 10 // unit
+        sign = np.where(v < 0, "-", "")
+        scaled = np.char.add(np.char.add(np.char.add(sign, whole.astype(str)), "."),
+                             tenth.astype(str))
+        named = np.char.add(np.char.add(scaled, " "),
+                            np.array(("",) + units)[k])
+        small = np.char.add(v.astype(str), np.where(np.abs(v) == 1, " byte", " bytes"))
+        out = np.where(k == 0, small, named)
+        return pa.array(out, pa.string(), mask=n.is_null().to_numpy(zero_copy_only=False))
+    return sizes
+
+
+def _format_bytes(base: int, units: tuple[str, ...], name: str):  # noqa: ANN202
+    def build(args: list[Expr]) -> Expr:
+        t = args[0].type
+        if not (pa.types.is_integer(t) or pa.types.is_null(t)
+                or pa.types.is_decimal(t) and t.scale == 0):
+            raise BindError(f"{name} needs a whole number of bytes, not "
+                            f"{sql_name(args[0].type)}")
+        return udf(name, _size_kernel(base, units), [cast(args[0], pa.int64())],
+                   pa.string(), name)
+    return build
+
+
+register(Function("format_bytes", SCALAR, _format_bytes(1024, _BINARY, "format_bytes"), 1, 1,
+                  aliases=("formatreadablesize",),
+                  doc="format_bytes(n): '1.5 KiB' (powers of 1024, one decimal)"))
+register(Function("formatreadabledecimalsize", SCALAR,
+                  _format_bytes(1000, _DECIMAL, "formatReadableDecimalSize"), 1, 1,
+                  doc="formatReadableDecimalSize(n): '1.5 kB' (powers of 1000)"))
 register(Function("format", SCALAR, _format, 1, None,
                   doc="format('{} and {}', a, b): the arguments in the placeholders"))
 register(Function("printf", SCALAR, _printf, 1, None,
