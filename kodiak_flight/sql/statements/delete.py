@@ -1,4 +1,5 @@
-"""DELETE, and DELETE ... USING (the rows a join with the other tables picks, by key)."""
+"""DELETE, and DELETE ... USING (the rows a join with the other tables picks, by key; on a
+table without one, by their values: ``keyless.py``)."""
 
 from __future__ import annotations
 
@@ -74,6 +75,3 @@ def _delete_using(tx: Any, ctx: Context, node: exp.Delete) -> int | pa.Table:
     if ret is not None:
         return project(matched.cast(info.schema), ret)
     return n
-
-
-

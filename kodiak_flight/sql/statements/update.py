@@ -1,6 +1,7 @@
 """UPDATE, and UPDATE ... FROM: a query joins the target with the other tables and picks
 the target's rows (by primary key) and their new values; the engine then replaces those rows
-in one all-or-nothing statement (``Transaction.replace``)."""
+in one all-or-nothing statement (``Transaction.replace``). A table without a primary key is
+updated by its rows' values instead (``keyless.py``)."""
 
 from __future__ import annotations
 
