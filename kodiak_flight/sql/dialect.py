@@ -129,6 +129,28 @@ def _first_item_joins(query: exp.Expr | None) -> exp.Expr | None:
     return query
 
 
+_KEPT: dict[str, int] = {}  # sqlglot builder name -> most arguments it keeps (measured)
+
+
+def _most_kept(name: str, builder: Any, dialect: Any) -> int:
+    """How many column arguments sqlglot's builder for ``name`` keeps, at most: past that it
+    drops the rest silently (``quantile_disc(x, 0.1, 50)``, ``ltrim(a, b, c)``)."""
+    if name not in _KEPT:
+        kept = 0
+        for n in range(1, 9):
+            args = [exp.column(f"__arg{i}") for i in range(n)]
+            try:
+                built = builder(args)
+            except TypeError:
+                built = builder(args, dialect=dialect)
+            except Exception:  # (a builder refusing this count)
+                continue
+            if isinstance(built, exp.Expression) and any(x is args[-1] for x in built.walk()):
+                kept = n
+        _KEPT[name] = kept
+    return _KEPT[name]
+
+
 def _series(name: str) -> Any:
     """``range`` / ``generate_series`` as sqlglot builds them for 1 to 3 arguments; any other
     count stays a plain call of that name, so its error names the function and the count
@@ -237,12 +259,36 @@ class Grizzly(DuckDB):
         def validate_expression(self, expression: Any, args: Any = None) -> Any:
             """A call with the wrong arguments is refused naming the function as typed
             (sqlglot's own message names its class: ``TimeToStr`` for strftime)."""
-            if self.error_level != ErrorLevel.IGNORE and isinstance(expression, exp.Func) \
-                    and expression.error_messages(args):
+            if self.error_level != ErrorLevel.IGNORE and (
+                    isinstance(expression, exp.Func) and expression.error_messages(args)
+                    or self._dropped(expression, args)):
                 name = self._called_name() or expression.sql_name().lower()
                 self.raise_error(f"wrong number of arguments to {name}()")
                 return expression
             return super().validate_expression(expression, args)
+
+        def _parse_distinct_arg_function(self, func: Any, distinct_index: int = 0) -> Any:
+            """``quantile_disc([DISTINCT] x, q)`` and the like, their arguments checked as any
+            call's (sqlglot builds these without, dropping a third argument)."""
+            is_distinct = self._match(TokenType.DISTINCT)
+            if not is_distinct:
+                self._match(TokenType.ALL)
+            args = [self._parse_lambda()]
+            if self._match(TokenType.COMMA):
+                args.extend(self._parse_function_args())
+            if is_distinct and distinct_index < len(args):
+                args[distinct_index] = self.expression(
+                    exp.Distinct(expressions=[args[distinct_index]]))
+            return self.validate_expression(func.from_arg_list(args), args)
+
+        def _dropped(self, call: exp.Expression, args: Any) -> bool:
+            """Whether sqlglot's builder left out arguments of the call being parsed."""
+            if not isinstance(args, list) or not args or isinstance(call, exp.Anonymous) or \
+                    any(x is args[-1] for x in call.walk()):
+                return False
+            name = (self._called_name() or "").upper()
+            builder = self.FUNCTIONS.get(name)
+            return builder is not None and len(args) > _most_kept(name, builder, self.dialect)
 
         def _called_name(self) -> str | None:
             """The name before the innermost open parenthesis (the call being parsed)."""

@@ -43,11 +43,12 @@ class Scope:
             p = p.parent
         return out
 
-    def find(self, name: str, qual: str | None) -> list[ColInfo]:
+    def find(self, name: str, qual: str | None, schema: str | None = None) -> list[ColInfo]:
         lname = name.lower()
         lq = qual.lower() if qual else None
         hits = [c for c in self.cols if c.name.lower() == lname
-                and (lq is None or (c.qual or "").lower() == lq)]
+                and (lq is None or (c.qual or "").lower() == lq)
+                and (schema is None or (c.schema or "").lower() == schema.lower())]
         if len(hits) > 1 and lq is None:
             visible = [c for c in hits if not c.hidden]
             hits = visible or hits
@@ -62,12 +63,14 @@ class Scope:
             scope = scope.parent
         return False
 
-    def resolve(self, name: str, qual: str | None = None) -> tuple[ColInfo, bool]:
-        """The column ``qual.name``; the flag says it came from an enclosing query."""
+    def resolve(self, name: str, qual: str | None = None, schema: str | None = None
+                ) -> tuple[ColInfo, bool]:
+        """The column ``[schema.]qual.name``; the flag says it came from an enclosing
+        query."""
         scope: Scope | None = self
         outer = False
         while scope is not None:
-            hits = scope.find(name, qual)
+            hits = scope.find(name, qual, schema)
             if len(hits) == 1:
                 return hits[0], outer
             if len(hits) > 1:
@@ -76,6 +79,9 @@ class Scope:
             scope = scope.parent
             outer = True
         shown = f"{qual}.{name}" if qual else name
+        if schema:
+            raise BindError(f"table {schema}.{qual} is not in FROM (referenced by "
+                            f"'{schema}.{shown}')")
         if qual and not any((c.qual or "").lower() == qual.lower() for c in self._all()):
             raise BindError(f"table or alias {qual!r} not found in FROM clause (referenced by "
                             f"{shown!r})" + suggest(qual, {c.qual for c in self._all() if c.qual}))

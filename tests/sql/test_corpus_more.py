@@ -321,3 +321,33 @@ def test_format_bytes(pair):
           "(0), (1), (-1), (1023), (1024), (1536), (1048575), (1048576), (1073741824), "
           "(1099511627776), (1125899906842624), (5368709120), (-1024), (10239), (10240), "
           "(1000000000000000000), (9223372036854775807), (999), (1000), (null)) t(x)")
+
+
+def test_same_table_name_in_two_schemas(pair):
+    """Two tables named alike in two schemas: * and schema.table.column tell them apart (the
+    expansion of * was ambiguous), * EXCLUDE leaves out only the column it names."""
+    session, duck = pair
+    run_both(session, duck, "create schema s1", "create schema s2",
+             "create table s1.t1 as select 42 as t", "create table s2.t1 as select 84 as t")
+    for sql in ("select * from s1.t1, s2.t1", "select s1.t1.t, s2.t1.t from s1.t1, s2.t1",
+                "select * exclude (s1.t1.t) from s1.t1, s2.t1"):
+        check(session, duck, sql)
+    refused(session, "select * exclude (t1.t) from s1.t1, s2.t1", "select list is empty")
+    refused(session, "select t1.t from s1.t1, s2.t1", "ambiguous")
+
+
+def test_struct_field_under_schema_and_table(pair):
+    session, duck = pair
+    run_both(session, duck, "create table st (i int, s struct(a int))",
+             "insert into st values (1, {'a': 5})")
+    check(session, duck, "select main.st.s.a, st.s.a, s.a from st")
+
+
+@pytest.mark.parametrize("sql,name", [
+    ("select quantile_disc(i, 0.1, 50) from integers", "quantile_disc"),
+    ("select mod(1, 2, 3)", "mod"), ("select ltrim('a', 'b', 'c')", "ltrim"),
+    ("select lpad('a', 3, 'x', 'y')", "lpad"), ("select strftime(now(), '%Y', 3)", "strftime")])
+def test_extra_arguments_refused(pair, sql, name):
+    """sqlglot's builders for these kept their first arguments and dropped the rest."""
+    session, _ = pair
+    refused(session, sql, f"wrong number of arguments to {name}\\(\\)")

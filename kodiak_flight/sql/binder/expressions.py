@@ -65,16 +65,13 @@ class ExpressionBinder(BinderState):
         if isinstance(node.this, exp.Star):
             raise BindError("* is not allowed here")
         try:
-            col, outer = scope.resolve(node.name, node.text("table") or None)
+            col, outer = scope.resolve(node.name, node.text("table") or None,
+                                       node.text("db") or None)
         except BindError:
             field = self.struct_path(node, scope, agg) if node.table else None  # type: ignore[attr-defined]
             if field is None:
                 raise
             return field
-        schema = node.text("db")
-        if schema and schema.lower() != (col.schema or "").lower():
-            raise BindError(f"table {schema}.{node.table} is not in FROM (referenced by "
-                            f"{node.sql(dialect='duckdb')!r})")
         if outer:
             for seen in self.ctx.corr_recorders:  # subqueries finding their correlation
                 seen.append(col.id)

@@ -86,14 +86,15 @@ class NestedBinder(BinderState):
         return structs.field(self.expr(n.this, s, g), str(key.value))
 
     def struct_path(self, node: exp.Column, s: Scope, g: AggState | None) -> Expr | None:
-        """``s.x`` / ``t.s.x``: a field of a struct column, when the qualifier is not a
-        table; None when no struct column fits."""
+        """``s.x`` / ``t.s.x`` / ``schema.t.s.x``: a field of a struct column, when the
+        qualifier is not a table; None when no struct column fits."""
         parts = [p.name for p in node.parts]
-        for k in (1, 2):  # the column is parts[0] (s.x) or parts[1] after a table (t.s.x)
+        for k in (1, 2, 3):  # the column is parts[k - 1], after a table and a schema
             if len(parts) <= k:
                 continue
             col = exp.Column(this=exp.to_identifier(parts[k - 1]),
-                             table=exp.to_identifier(parts[k - 2]) if k == 2 else None)
+                             table=exp.to_identifier(parts[k - 2]) if k >= 2 else None,
+                             db=exp.to_identifier(parts[k - 3]) if k == 3 else None)
             try:
                 e = self._x_Column(col, s, g)  # type: ignore[attr-defined]
             except BindError:

@@ -36,6 +36,13 @@ from .sample import sampled
 from .windows import contains_window
 
 
+def _names(ref: exp.Expression, c: ColInfo) -> bool:
+    """Whether ``ref`` (``* EXCLUDE``'s ``[schema.][table.]column``) names column ``c``."""
+    return ref.name.lower() == c.name.lower() and \
+        all(not part or part.lower() == (have or "").lower()
+            for part, have in ((ref.text("table"), c.qual), (ref.text("db"), c.schema)))
+
+
 def named_windows(sel: exp.Select) -> dict[str, exp.Expression]:
     """The WINDOW clause's definitions by name; a name defined twice is refused."""
     out: dict[str, exp.Expression] = {}
@@ -278,8 +285,8 @@ class SelectBinder(BinderState):
                 else None
             if star is not None:
                 qual = item.text("table") if isinstance(item, exp.Column) else None
-                excl = {c.name.lower() for c in (star.args.get("except_") or
-                                                 star.args.get("except") or [])}
+                excluded = star.args.get("except_") or star.args.get("except") or []
+                excl = {c.name.lower() for c in excluded}
                 repl = {a.alias.lower(): a.this for a in (star.args.get("replace") or [])}
                 renames = {a.this.name.lower(): a.alias for a in (star.args.get("rename") or [])}
                 cols = [c for c in scope.cols if not c.hidden and
@@ -293,11 +300,14 @@ class SelectBinder(BinderState):
                         raise BindError(f"column {k!r} in * EXCLUDE/REPLACE/RENAME not found"
                                         + suggest(k, [c.name for c in cols]))
                 for c in cols:
-                    if c.name.lower() in excl:
+                    if any(_names(x, c) for x in excluded):
                         continue
-                    ref = exp.column(c.name, table=c.qual, quoted=True) if c.qual else \
-                        exp.column(c.name, quoted=True)
+                    ref = exp.column(c.name, table=c.qual, db=c.schema, quoted=True) \
+                        if c.qual else exp.column(c.name, quoted=True)
                     out.append((renames.get(c.name.lower(), c.name), repl.get(c.name.lower(), ref)))
+                if excluded and not out:
+                    raise BindError("the select list is empty once * EXCLUDE has left out "
+                                    "its columns")
                 continue
             if isinstance(item, exp.Alias):
                 out.append((item.alias, item.this))
