@@ -226,6 +226,9 @@ class Transaction:
                     ) from exc
             cols.append(ColumnDef(i, n, f.type, f.nullable and n not in nn, default))
         ids = {c.name: c.id for c in cols}
+        for c in [*primary_key, *(c for u in unique for c in u)]:
+            if c.lower() in ids:
+                _check_key_type(cols[ids[c.lower()]])
         pk = tuple(ids[c.lower()] for c in primary_key)
         if len(set(pk)) != len(pk):
             raise SchemaError("a primary key column is listed twice")
@@ -313,6 +316,8 @@ class Transaction:
             raise AlreadyExists(f"index {iname!r} already exists")
         if not columns:
             raise SchemaError("an index needs at least one column")
+        for c in columns:
+            _check_key_type(td.column(c))
         ids = tuple(td.column(c).id for c in columns)
         self._alter(td.replace(indexes=(*td.indexes, IndexDef(iname, ids, unique))))
         return True
@@ -744,6 +749,14 @@ class Transaction:
         state = State(w.catalog, w.tables, self._base.lsn, self._base.version,
                       w.catalog_version, w.data_versions)
         return Snapshot(state, self._db.fs, self._db.root)
+
+
+def _check_key_type(col: ColumnDef) -> None:
+    """A key's (primary key, unique, index) column holds values the B+ trees can compare:
+    not lists, structs or maps."""
+    if pa.types.is_nested(col.type):
+        raise SchemaError(f"column {col.name!r} of type {col.type} cannot be part of a key "
+                          "or an index")
 
 
 def _raise(exc: Exception) -> Any:

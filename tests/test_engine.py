@@ -640,3 +640,19 @@ def test_added_column_over_segments_of_many_batches(db):
     late = db.snapshot().scan("big", ["tag", "v"], col("k") >= n - 5).read_all()
     assert late.to_pylist() == [{"tag": "old", "v": v} for v in range(n - 5, n)] + [
         {"tag": "new", "v": 0}]
+
+
+def test_keys_and_indexes_refuse_nested_columns(tmp_path):
+    """The B+ trees compare key values: a list, struct or map column cannot be one."""
+    db = engine.Database.open(str(tmp_path / "db"))
+    try:
+        schema = pa.schema([("l", pa.list_(pa.int32())), ("k", pa.int32())])
+        with pytest.raises(engine.errors.SchemaError, match="cannot be part of a key"):
+            db.create_table("main.a", schema, primary_key=["l"])
+        with pytest.raises(engine.errors.SchemaError, match="cannot be part of a key"):
+            db.create_table("main.b", schema, unique=[("l",)])
+        db.create_table("main.c", schema)
+        with pytest.raises(engine.errors.SchemaError, match="cannot be part of a key"):
+            db.create_index("ic", "main.c", ["l"])
+    finally:
+        db.close()

@@ -351,3 +351,19 @@ def test_extra_arguments_refused(pair, sql, name):
     """sqlglot's builders for these kept their first arguments and dropped the rest."""
     session, _ = pair
     refused(session, sql, f"wrong number of arguments to {name}\\(\\)")
+
+
+@pytest.mark.parametrize("sql", [
+    "create table x1 (l int[] primary key, v int)", "create table x2 (l int[], unique (l))",
+    "create table x3 (i interval primary key)",
+    "create table x4 (s struct(a int) unique)"])
+def test_keys_on_values_without_order_refused(pair, sql):
+    """A list as a primary key was accepted, and its first INSERT an internal error."""
+    session, _ = pair
+    refused(session, sql, "PRIMARY KEY or UNIQUE constraint on .* is not supported")
+
+
+def test_index_on_values_without_order_refused(pair):
+    session, _ = pair
+    session.execute("create table li (l int[], k int)")
+    refused(session, "create index il on li (l)", "an index on 'l' is not supported")

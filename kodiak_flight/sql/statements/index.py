@@ -7,6 +7,7 @@ from sqlglot import exp
 from ..errors import BindError, NotSupportedError, suggest
 from ..execution import ExecContext
 from ..result import Result, done
+from ..types import check_key
 from .common import existing_table
 from .registry import Statement, register
 from .reindex import indexes_named
@@ -27,6 +28,7 @@ class CreateIndex(Statement):
             if c not in info.schema.names:
                 raise BindError(f"column {c!r} not found in {info.name}"
                                 + suggest(c, info.schema.names))
+            check_key(info.schema.field(c).type, f"an index on {c!r}", order=True)
         ex.tx.create_index(idx.name, info.name, cols, unique=bool(node.args.get("unique")),
                            if_not_exists=bool(node.args.get("exists")))
         return done()

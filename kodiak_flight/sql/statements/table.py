@@ -17,7 +17,7 @@ from ..expr import cast
 from ..functions import coerce_literal
 from ..optimizer import optimize
 from ..result import Result, done, written
-from ..types import from_sql
+from ..types import check_key, from_sql
 from .common import constant
 from .registry import Statement, register
 
@@ -155,6 +155,9 @@ def _create_with_columns(tx: Any, ctx: Context, name: str, schema: exp.Schema,
             raise BindError(f"constraint names unknown column {c!r}" + suggest(c, names))
     if len(set(names)) != len(names):
         raise BindError("duplicate column name in CREATE TABLE")
+    types = dict(zip(names, (f.type for f in fields), strict=True))
+    for c in dict.fromkeys(pk + [c for u in unique for c in u]):
+        check_key(types[c], f"a PRIMARY KEY or UNIQUE constraint on {c!r}", order=True)
     tx.create_table(name, pa.schema(fields), primary_key=tuple(pk), not_null=tuple(not_null),
                     defaults=defaults, unique=tuple(unique), if_not_exists=exists)
     return -1
