@@ -195,24 +195,27 @@ def reaggregated(sel: exp.Select, name_of: Callable[[exp.Expression], str]
 
 
 def _sets_of(item: exp.Expression) -> list[list[exp.Expression]]:
+    """The grouping sets one GROUP BY item stands for; in ROLLUP and CUBE a parenthesised
+    list (``CUBE((a, b), c)``) is one unit, kept or left out whole."""
     if isinstance(item, exp.Rollup):
-        cols = list(item.expressions)
-        return [cols[:n] for n in range(len(cols), -1, -1)]
+        units = [_unit(e) for e in item.expressions]
+        return [[e for u in units[:n] for e in u] for n in range(len(units), -1, -1)]
     if isinstance(item, exp.Cube):
-        cols = list(item.expressions)
-        return [[c for c, keep in zip(cols, mask, strict=True) if keep]
-                for mask in itertools.product((True, False), repeat=len(cols))]
+        units = [_unit(e) for e in item.expressions]
+        return [[e for u, keep in zip(units, mask, strict=True) if keep for e in u]
+                for mask in itertools.product((True, False), repeat=len(units))]
     if isinstance(item, exp.GroupingSets):
-        out = []
-        for s in item.expressions:
-            if isinstance(s, exp.Tuple):
-                out.append(list(s.expressions))
-            elif isinstance(s, exp.Paren):
-                out.append([s.this])
-            else:
-                out.append([s])
-        return out
+        return [_unit(s) for s in item.expressions]
     return [[item]]
+
+
+def _unit(e: exp.Expression) -> list[exp.Expression]:
+    """``(a, b)`` as [a, b], ``(a)`` as [a], ``a`` as [a]."""
+    if isinstance(e, exp.Tuple):
+        return list(e.expressions)
+    if isinstance(e, exp.Paren):
+        return [e.this]
+    return [e]
 
 
 def _branch(base: exp.Select, keep: list[exp.Expression],

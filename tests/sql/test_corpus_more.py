@@ -367,3 +367,16 @@ def test_index_on_values_without_order_refused(pair):
     session, _ = pair
     session.execute("create table li (l int[], k int)")
     refused(session, "create index il on li (l)", "an index on 'l' is not supported")
+
+
+@pytest.mark.parametrize("sql", [
+    "select a, b, count(*) from s group by cube ((a, b))",
+    "select a, b, c, count(*) from s group by rollup ((a, b), c)",
+    "select a, b, c, grouping(a), count(*) from s group by cube ((a, b), c)",
+    "select a, b, count(*) from s group by grouping sets ((a, b), (a), ())"])
+def test_grouping_units(pair, sql):
+    """A parenthesised list in ROLLUP or CUBE is one unit (refused before)."""
+    session, duck = pair
+    run_both(session, duck, "create table s (a int, b int, c int)",
+             "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
+    check(session, duck, sql)
