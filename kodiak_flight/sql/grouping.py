@@ -73,6 +73,29 @@ def rewrite(sel: exp.Select, name_of: Callable[[exp.Expression], str]) -> exp.Ex
     return _union(sel, [_branch(base, s, every) for s in sets])
 
 
+_ORDER = "__gs_order"
+
+
+def order_by_items(sel: exp.Select) -> exp.Select:
+    """``sel`` with each ORDER BY item that holds an aggregate or GROUPING() (``ORDER BY
+    GROUPING(a), sum(b)``) computed as a select item of its own, which the ORDER BY names:
+    above the union of the grouping sets' branches only their output columns are left."""
+    order = sel.args.get("order")
+    if order is None or not any(is_aggregate(n) for o in order.expressions
+                                for n in o.this.walk()):
+        return sel
+    sel = sel.copy()
+    hidden: list[str] = []
+    for i, o in enumerate(sel.args["order"].expressions):
+        if any(is_aggregate(n) for n in o.this.walk()):
+            name = f"{_ORDER}{i}"
+            sel.append("expressions", exp.alias_(o.this.copy(), name, quoted=True))
+            o.set("this", exp.column(name, quoted=True))
+            hidden.append(name)
+    sel.meta["hidden"] = hidden
+    return sel
+
+
 def _union(sel: exp.Select, branches: list[exp.Select],
            with_: exp.With | None = None) -> exp.Expression:
     """UNION ALL of ``branches`` under ``sel``'s ORDER BY / LIMIT / OFFSET."""
@@ -82,7 +105,9 @@ def _union(sel: exp.Select, branches: list[exp.Select],
     order, limit, offset = (sel.args.get(k) for k in ("order", "limit", "offset"))
     if order is None and limit is None and offset is None and with_ is None:
         return out
-    query = exp.Select(expressions=[exp.Star()]).from_(out.subquery("__g"))
+    hidden = [exp.column(n, quoted=True) for n in sel.meta.get("hidden", [])]
+    star = exp.Star(except_=hidden) if hidden else exp.Star()
+    query = exp.Select(expressions=[star]).from_(out.subquery("__g"))
     for k, v in (("order", order), ("limit", limit), ("offset", offset)):
         if v is not None:
             query.set(k, v.copy())

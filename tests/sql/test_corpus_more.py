@@ -380,3 +380,17 @@ def test_grouping_units(pair, sql):
     run_both(session, duck, "create table s (a int, b int, c int)",
              "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
     check(session, duck, sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "select a, b, count(*) from s group by cube (a, b) order by grouping(a), grouping(b), 1, 2",
+    "select a, count(*) from s group by rollup (a) order by count(*) desc, a",
+    "select a, sum(b) from s group by rollup (a) order by sum(c), a limit 2",
+    "select a, median(b) from s group by rollup (a) order by median(c) desc, a"])
+def test_grouping_sets_ordered_by_aggregates(pair, sql):
+    """ORDER BY GROUPING() or an aggregate over grouping sets (refused before: above the
+    union of the sets' branches only their output columns were left)."""
+    session, duck = pair
+    run_both(session, duck, "create table s (a int, b int, c int)",
+             "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
+    check(session, duck, sql)

@@ -80,6 +80,7 @@ class SelectBinder(BinderState):
                 raise NotSupportedError("set operations and grouping sets in a correlated "
                                         "subquery are not supported")
             if isinstance(node, exp.Select) and grouping.has_grouping_sets(node):
+                node = grouping.order_by_items(node)
                 once = grouping.reaggregated(node, self.output_name)
                 if once is not None:
                     try:  # the input read once; if that form does not bind, the plain one
