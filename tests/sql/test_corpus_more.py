@@ -394,3 +394,23 @@ def test_grouping_sets_ordered_by_aggregates(pair, sql):
     run_both(session, duck, "create table s (a int, b int, c int)",
              "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
     check(session, duck, sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "create table d1 (i int, x double default random())",
+    "create table d2 (i int, t timestamp default now())",
+    "create table d3 (i int, t date default current_date)",
+    "alter table integers add column t timestamp default now()"])
+def test_defaults_that_change_refused(pair, sql):
+    """A DEFAULT of now() or random() was computed once, at CREATE TABLE, and every row got
+    that value; the engine keeps defaults as values, so such defaults are refused."""
+    session, _ = pair
+    refused(session, sql, "a default is a constant")
+
+
+def test_constant_defaults_still_read(pair):
+    session, _ = pair
+    session.execute("create table d5 (i int, t int default 1 + 2, s varchar default 'x' || 'y')")
+    session.execute("insert into d5 (i) values (1)")
+    got = session.execute("select t, s from d5").reader.read_all().to_pylist()
+    assert got == [{"t": 3, "s": "xy"}]

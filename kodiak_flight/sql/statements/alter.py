@@ -16,7 +16,7 @@ from ..expr import cast
 from ..functions import coerce_literal
 from ..result import Result, done
 from ..types import from_sql
-from .common import constant, existing_table
+from .common import default_value, existing_table
 from .registry import Statement, register
 
 
@@ -53,7 +53,7 @@ def alter(tx: Any, ctx: Context, node: exp.Alter) -> None:
             for c in action.args.get("constraints") or []:
                 k = c.args.get("kind")
                 if isinstance(k, exp.DefaultColumnConstraint):
-                    v = constant(ctx, k.this)
+                    v = default_value(ctx, k.this)
                     default = cast(coerce_literal(v, t), t).value
                 elif isinstance(k, exp.NotNullColumnConstraint):
                     nullable = False

@@ -50,6 +50,22 @@ def constant(ctx: Context, node: exp.Expression) -> Any:
     return e
 
 
+def default_value(ctx: Context, node: exp.Expression) -> Any:
+    """A column's DEFAULT, which the engine keeps as a value: a constant. ``now()``,
+    ``random()`` and the like are refused, not frozen at their value when the table is
+    created or altered."""
+    before, ctx.volatile = ctx.volatile, False
+    try:
+        v = constant(ctx, node)
+        if ctx.volatile:
+            raise NotSupportedError(f"DEFAULT {node.sql(dialect='duckdb')} is not supported: "
+                                    "a default is a constant (this would be computed once, "
+                                    "now, not for each row)")
+    finally:
+        ctx.volatile = ctx.volatile or before
+    return v
+
+
 def row_scope(info: Any, qual: str) -> tuple[Scope, dict[str, Expr]]:
     """Scope whose column ids are the table's real column names, plus view-cast fixes."""
     cols, fixes = [], {}

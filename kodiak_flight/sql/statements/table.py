@@ -18,7 +18,7 @@ from ..functions import coerce_literal
 from ..optimizer import optimize
 from ..result import Result, done, written
 from ..types import check_key, from_sql
-from .common import constant
+from .common import default_value
 from .registry import Statement, register
 
 
@@ -135,7 +135,7 @@ def _create_with_columns(tx: Any, ctx: Context, name: str, schema: exp.Schema,
                     if not k.args.get("allow_null"):
                         not_null.append(cname)
                 elif isinstance(k, exp.DefaultColumnConstraint):
-                    v = constant(ctx, k.this)
+                    v = default_value(ctx, k.this)
                     defaults[cname] = cast(coerce_literal(v, t), t).value \
                         if not pa.types.is_null(v.type) else None
                 elif isinstance(k, exp.UniqueColumnConstraint):
