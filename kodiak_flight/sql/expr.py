@@ -391,6 +391,11 @@ def to_arrow(e: Expr, resolve: Callable[[Expr], Expr] | None = None) -> pc.Expre
     raise TypeError(f"cannot compile {e!r}")  # pragma: no cover
 
 
+def repeated(value: pa.Scalar, n: int) -> pa.Array:
+    """``value`` ``n`` times (Arrow's ``repeat`` of a nested value fails for n = 0)."""
+    return pa.repeat(value, n) if n else pa.array([], value.type)
+
+
 def volatile(e: Expr) -> bool:
     """Whether ``e`` calls a function whose value is new on every row (random(); their
     kernels are named ``volatile_...``, ``functions/random_values.py``): it must be computed

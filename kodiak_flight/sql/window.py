@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from . import functions as F
 from .errors import BindError, NotSupportedError
-from .expr import Col, Expr, Lit
+from .expr import Col, Expr, Lit, repeated
 from .plan import AggCall, SortKey, Window, WindowCall
 
 _EXPAND_LIMIT = 50_000_000  # elements, for frames of functions with no incremental form
@@ -243,7 +243,7 @@ def run_window(ex: Any, node: Window, t: pa.Table) -> pa.Table:
         if isinstance(e, Col) and e.id in t.column_names:
             col = t.column(e.id)
         elif isinstance(e, Lit):
-            col = pa.chunked_array([pa.repeat(pa.scalar(e.value, e.type), n)])
+            col = pa.chunked_array([repeated(pa.scalar(e.value, e.type), n)])
         else:
             col = evaluate_compiled(t, ex.compile(e))
         arr = col.combine_chunks() if col.num_chunks else pa.array([], col.type)

@@ -414,3 +414,15 @@ def test_constant_defaults_still_read(pair):
     session.execute("insert into d5 (i) values (1)")
     got = session.execute("select t, s from d5").reader.read_all().to_pylist()
     assert got == [{"t": 3, "s": "xy"}]
+
+
+@pytest.mark.parametrize("sql", [
+    "select [1] as l where false", "select list_value(1) where false",
+    "select {'a': 1} as s where false",
+    "select array_length(l), list_sum(l), list_count(l) from (select [1] as l where false)",
+    "select [1] as l, count(*) over () from range(0)"])
+def test_nested_constants_over_no_rows(pair, sql):
+    """A list or struct constant over no rows failed with Arrow's 'Must pass at least one
+    array' (``pa.repeat`` of a nested value zero times)."""
+    session, duck = pair
+    check(session, duck, sql)

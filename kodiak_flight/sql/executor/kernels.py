@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.acero as ac
 import pyarrow.compute as pc
 
-from ..expr import Call, Col, Expr, Lit
+from ..expr import Call, Col, Expr, Lit, repeated
 from .acero import seq, source_table
 from .arrow_errors import arrow_errors
 
@@ -21,7 +21,7 @@ def evaluate(t: pa.Table, e: Expr) -> pa.Array | pa.ChunkedArray:
     if isinstance(e, Col):
         return t.column(e.id)
     v = kernel(t, e)
-    return pa.repeat(v, t.num_rows) if isinstance(v, pa.Scalar) else v
+    return repeated(v, t.num_rows) if isinstance(v, pa.Scalar) else v
 
 
 def kernel(t: pa.Table, e: Expr) -> pa.Array | pa.Scalar:

@@ -25,10 +25,14 @@ def _per_row(lists: pa.ListArray, kernel: str) -> pa.Array:
     rows = pc.list_parent_indices(lists)
     done = pa.table({"row": rows, "v": flat}).group_by("row", use_threads=False) \
         .aggregate([("v", kernel)])
+    done = done.combine_chunks()  # (no rows: columns of no chunks)
     at = np.full(len(lists), -1, dtype=np.int64)
-    at[done.column("row").to_numpy()] = np.arange(done.num_rows)
+    if done.num_rows:
+        at[done.column("row").chunk(0).to_numpy()] = np.arange(done.num_rows)
     picked = pa.array(at, mask=at < 0)
-    out = done.column(1).combine_chunks().take(picked)
+    agg = done.column(1)
+    found = agg.chunk(0) if agg.num_chunks else pa.array([], agg.type)
+    out = found.take(picked)
     if kernel == "count":  # every list that is not NULL has a count
         out = pc.if_else(lists.is_null(), pa.scalar(None, out.type), pc.fill_null(out, 0))
     return out

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..expr import Expr, call
+from ..expr import Expr, call, repeated
 
 Kernel = Callable[..., pa.Array]  # (arrays of one batch, all of its length) -> array
 
@@ -27,7 +27,7 @@ _registered: set[str] = set()
 
 def _as_array(v: pa.Array | pa.Scalar, n: int) -> pa.Array:
     if isinstance(v, pa.Scalar):
-        return pa.repeat(v, n)
+        return repeated(v, n)
     if isinstance(v, pa.ChunkedArray):
         return v.combine_chunks()
     return v

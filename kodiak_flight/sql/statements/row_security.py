@@ -29,6 +29,7 @@ from ..access.policies import (
 )
 from ..binder import Binder, Context
 from ..errors import NotSupportedError, PermissionDenied
+from ..expr import repeated
 from ..functions import as_condition
 from .common import compile_row_expr, row_scope
 
@@ -103,7 +104,7 @@ def _whole_rows(info: Any, data: pa.Table) -> pa.Table | None:
             if f.name.lower() in given:
                 cols.append(data.column(given[f.name.lower()]).cast(f.type))
             else:
-                cols.append(pa.repeat(pa.scalar(info.defaults.get(f.name), f.type),
+                cols.append(repeated(pa.scalar(info.defaults.get(f.name), f.type),
                                       data.num_rows))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
         return None

@@ -34,6 +34,7 @@ from engine import errors
 from ..access import definer_rights
 from ..errors import ExecutionError, NotSupportedError, SqlError
 from ..execution import ExecContext
+from ..expr import repeated
 from . import body
 from .model import Trigger, triggers_on
 
@@ -306,7 +307,7 @@ class Firing:
         info = self._info(name)
         n = table.num_rows
         return pa.table([table.column(f.name).cast(f.type) if f.name in table.column_names
-                         else pa.repeat(pa.scalar(info.defaults[f.name], f.type), n)
+                         else repeated(pa.scalar(info.defaults[f.name], f.type), n)
                          if info.defaults.get(f.name) is not None else pa.nulls(n, f.type)
                          for f in info.schema],
                         schema=pa.schema([f.with_nullable(True) for f in info.schema]))
