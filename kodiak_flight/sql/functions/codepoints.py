@@ -14,7 +14,7 @@ from .registry import SCALAR, Function, constant, register
 from .slices import char_starts
 from .strings import to_string
 from .substring import value_bytes
-from .udf import udf
+from .udf import constant_of, udf
 
 _MAX = 0x10FFFF
 
@@ -59,7 +59,7 @@ def _strings(sizes: np.ndarray, data: np.ndarray) -> pa.Array:
 
 def _constant(v: pa.Scalar | pa.Array) -> str:
     """A constant argument's text (a scalar, or an array repeating it)."""
-    return str(v.as_py() if isinstance(v, pa.Scalar) else v[0].as_py())
+    return str(constant_of(v).as_py())
 
 
 def ascii_kernel(arr: pa.Array) -> pa.Array:

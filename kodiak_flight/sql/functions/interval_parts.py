@@ -88,6 +88,12 @@ def epoch_seconds(m: np.ndarray, d: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 
 _NS_PER_DAY = 86_400 * 10**9
+US_PER_DAY = 86_400_000_000
+
+
+def day_micros(v: pa.MonthDayNano) -> int:
+    """An interval constant's days and time as microseconds (its months left aside)."""
+    return v.days * US_PER_DAY + v.nanoseconds // 1000
 
 
 def _days_key(a: pa.Array) -> pa.Array:

@@ -20,10 +20,10 @@ from sqlglot import exp
 
 from ..errors import BindError, SqlTypeError
 from ..types import sql_name
+from .interval_parts import US_PER_DAY, day_micros
 from .registry import TABLE, Function, register
 
 BATCH_ROWS = 1 << 16
-_US_PER_DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -127,8 +127,7 @@ def _timestamps(name: str, values: list[Any], t: pa.DataType, inclusive: bool) -
     step = values[2]
     months, days, nanos = step.months, step.days, step.nanoseconds
     if months == 0:
-        return _arithmetic(name, t, start, stop, days * _US_PER_DAY + nanos // 1000,
-                           inclusive)
+        return _arithmetic(name, t, start, stop, day_micros(step), inclusive)
     if days or nanos:
         raise SqlTypeError(f"{name}(): an INTERVAL step mixing months with days or time "
                            "is not supported")
@@ -149,11 +148,11 @@ def _micros(v: Any) -> int:
 def _monthly(t: pa.DataType, start: int, stop: int, months: int, inclusive: bool) -> Series:
     """Steps of whole months, added one after another as DuckDB does: the day of month is
     clamped to each month's length and stays clamped (Jan 31, Feb 29, Mar 29, ...)."""
-    day0, tod = divmod(start, _US_PER_DAY)
+    day0, tod = divmod(start, US_PER_DAY)
     d0 = np.datetime64(day0, "D")
     m0 = d0.astype("datetime64[M]")
     dom0 = int((d0 - m0).astype(np.int64)) + 1
-    span = (np.datetime64(stop // _US_PER_DAY, "D").astype("datetime64[M]") - m0
+    span = (np.datetime64(stop // US_PER_DAY, "D").astype("datetime64[M]") - m0
             ).astype(np.int64)
     n = max(0, int(span) // months + 2)
     k = np.arange(n, dtype=np.int64)
@@ -161,7 +160,7 @@ def _monthly(t: pa.DataType, start: int, stop: int, months: int, inclusive: bool
     length = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")
               ).astype(np.int64)
     dom = np.minimum.accumulate(np.minimum(length, dom0))
-    micros = (month.astype("datetime64[D]").astype(np.int64) + dom - 1) * _US_PER_DAY + tod
+    micros = (month.astype("datetime64[D]").astype(np.int64) + dom - 1) * US_PER_DAY + tod
     keep = (micros <= stop if inclusive else micros < stop) if months > 0 else \
         (micros >= stop if inclusive else micros > stop)
     out = micros[:int(np.argmin(keep)) if not keep.all() else n]

@@ -20,6 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .udf import constant_of
+
 SAMPLE_BYTES = 1 << 16
 DENSE = 1 / 128  # candidates per position above which Arrow's kernel is used
 KEPT_BYTES = 16 << 20  # scratch kept per thread up to this size
@@ -29,8 +31,7 @@ _local = threading.local()
 def contains_kernel(arr: pa.Array, needle: pa.Scalar | pa.Array) -> pa.Array:
     """The registered kernel (``functions/udf.py``): ``needle`` is the LIKE pattern's
     constant middle, a scalar (or, when Arrow folds a call of constants, an array of it)."""
-    value = needle if isinstance(needle, pa.Scalar) else needle[0]
-    return contains(arr, value.as_py().encode())
+    return contains(arr, constant_of(needle).as_py().encode())
 
 
 def value_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -13,18 +13,12 @@ import pyarrow.compute as pc
 from ..errors import BindError, NotSupportedError, SqlTypeError
 from ..expr import Expr, Lit, cast, is_const
 from ..types import sql_name
+from .interval_parts import day_micros
 from .registry import SCALAR, Function, constant, register
-from .udf import udf
+from .udf import constant_of, udf
 
-_US_PER_DAY = 86_400_000_000
 _MONDAY_2000 = 946_857_600_000_000  # 2000-01-03 00:00:00, microseconds since 1970
 _MONTHS_TO_2000 = 360  # 1970-01 to 2000-01
-
-
-def _value(x: pa.Scalar | pa.Array) -> int:
-    """A constant argument's value (folding a call of constants, Arrow passes it as an
-    array of one)."""
-    return x.as_py() if isinstance(x, pa.Scalar) else x[0].as_py()
 
 
 def _floor_bucket(x: np.ndarray, width: int, origin: int) -> np.ndarray:
@@ -33,17 +27,18 @@ def _floor_bucket(x: np.ndarray, width: int, origin: int) -> np.ndarray:
 
 def _micro_kernel(t: pa.Array, width: pa.Scalar, origin: pa.Scalar) -> pa.Array:
     x = pc.fill_null(t.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
-    out = _floor_bucket(x, _value(width), _value(origin))
+    out = _floor_bucket(x, constant_of(width).as_py(), constant_of(origin).as_py())
     return pa.array(out, pa.int64(), mask=t.is_null().to_numpy(zero_copy_only=False)) \
         .cast(pa.timestamp("us"))
 
 
 def _month_kernel(t: pa.Array, width: pa.Scalar, offset: pa.Scalar) -> pa.Array:
-    x = pc.fill_null(t.cast(pa.int64()), 0).to_numpy(zero_copy_only=False) - _value(offset)
+    shift = constant_of(offset).as_py()
+    x = pc.fill_null(t.cast(pa.int64()), 0).to_numpy(zero_copy_only=False) - shift
     months = x.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
-    start = _floor_bucket(months, _value(width), _MONTHS_TO_2000)
+    start = _floor_bucket(months, constant_of(width).as_py(), _MONTHS_TO_2000)
     us = start.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
-    return pa.array(us + _value(offset), pa.int64(),
+    return pa.array(us + shift, pa.int64(),
                     mask=t.is_null().to_numpy(zero_copy_only=False)).cast(pa.timestamp("us"))
 
 
@@ -51,7 +46,7 @@ def _micros(interval: pa.MonthDayNano, what: str) -> int:
     if interval.months:
         raise NotSupportedError(f"time_bucket's {what} must not have months (it is "
                                 f"{interval.months} months)")
-    return interval.days * _US_PER_DAY + interval.nanoseconds // 1000
+    return day_micros(interval)
 
 
 def _time_bucket(args: list[Expr]) -> Expr:

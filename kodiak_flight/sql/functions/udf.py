@@ -42,6 +42,12 @@ def _wrap(kernel: Kernel, out: pa.DataType, scalars: bool) -> Callable[..., pa.A
     return run
 
 
+def constant_of(x: pa.Scalar | pa.Array) -> pa.Scalar:
+    """A constant argument as a ``scalars`` kernel receives it: a scalar, or (when Arrow
+    folds a call of constants) an array repeating it."""
+    return x if isinstance(x, pa.Scalar) else x[0]
+
+
 def signature(name: str, types: list[pa.DataType], out: pa.DataType) -> str:
     """The Arrow function name of kernel ``name`` over ``types``."""
     return f"kodiak_{name}({','.join(str(t) for t in types)})->{out}"
