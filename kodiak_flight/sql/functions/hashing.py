@@ -152,12 +152,20 @@ def _sha1_rounds(state: np.ndarray, m: np.ndarray) -> np.ndarray:
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
+def hex_digits(raw: np.ndarray) -> np.ndarray:
+    """Rows of bytes (uint8, n x w) as the ASCII codes of their lower-case hex digits
+    (n x 2w)."""
+    n, width = raw.shape
+    chars = np.empty((n, width * 2), dtype=np.uint8)
+    chars[:, 0::2] = _HEX[raw >> 4]
+    chars[:, 1::2] = _HEX[raw & 15]
+    return chars
+
+
 def _hex(digest: np.ndarray, valid: pa.Array) -> pa.Array:
     """Rows of digest bytes as lower-case hex strings."""
     n, width = digest.shape
-    chars = np.empty((n, width * 2), dtype=np.uint8)
-    chars[:, 0::2] = _HEX[digest >> 4]
-    chars[:, 1::2] = _HEX[digest & 15]
+    chars = hex_digits(digest)
     offsets = (np.arange(n + 1, dtype=np.int32) * width * 2)
     validity = None
     if valid.null_count:

@@ -14,11 +14,10 @@ import numpy as np
 import pyarrow as pa
 
 from ..expr import Expr, Lit
+from .hashing import hex_digits
 from .registry import SCALAR, VOLATILE, Function, register
 from .udf import udf
 
-# two lower-case hexadecimal digits for each byte value, as ASCII codes
-_HEX = np.array([list(f"{b:02x}".encode()) for b in range(256)], dtype=np.uint8)
 # where a UUID's 32 digits go in its 36 characters (dashes after 8, 12, 16 and 20)
 _DIGITS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 
@@ -34,7 +33,7 @@ def _uuids(n: int) -> pa.Array:
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC's variant
     text = np.full((n, 36), ord("-"), dtype=np.uint8)
-    text[:, _DIGITS] = _HEX[raw].reshape(n, 32)
+    text[:, _DIGITS] = hex_digits(raw)
     fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(36), n,
                                                  [None, pa.py_buffer(text.tobytes())])
     return fixed.cast(pa.binary()).cast(pa.string())
