@@ -93,20 +93,23 @@ def _printf(args: list[Expr]) -> Expr:
             raise NotSupportedError(f"printf {m.group()!r} is not supported (%s, %d, %i, "
                                     "%f with - or 0, a width and a precision)")
         if width == "*":  # the width is the next argument (a constant)
-            width, k = str(_star_width(values, k, fmt)), k + 1
-        if k >= len(values):
-            raise BindError(f"printf format {fmt!r} needs more than {len(values)} arguments")
-        pieces.append(_spec(values[k], flags, width, precision, kind))
+            width, k = str(_star_width(_argument(values, k, fmt))), k + 1
+        pieces.append(_spec(_argument(values, k, fmt), flags, width, precision, kind))
         k += 1
     pieces.append(Lit(fmt[at:], pa.string()))
     return concat(pieces, skip_nulls=False)
 
 
-def _star_width(values: list[Expr], k: int, fmt: str) -> int:
-    """The width ``%*d`` reads from argument ``k``: a constant, not negative."""
+def _argument(values: list[Expr], k: int, fmt: str) -> Expr:
+    """printf's argument ``k`` (from 0, after the format), which ``fmt`` needs."""
     if k >= len(values):
         raise BindError(f"printf format {fmt!r} needs more than {len(values)} arguments")
-    width = constant(values[k], "printf width (*)")
+    return values[k]
+
+
+def _star_width(arg: Expr) -> int:
+    """The width ``%*d`` reads from its argument: a constant, not negative."""
+    width = constant(arg, "printf width (*)")
     if not isinstance(width, int) or isinstance(width, bool) or width < 0:
         raise BindError(f"printf width (*) must be a whole number from 0, not {width!r}")
     return width
