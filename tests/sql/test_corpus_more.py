@@ -369,16 +369,23 @@ def test_index_on_values_without_order_refused(pair):
     refused(session, "create index il on li (l)", "an index on 'l' is not supported")
 
 
+@pytest.fixture
+def grouped(pair):
+    """``pair`` with a small table ``s`` (a, b, c) to group."""
+    session, duck = pair
+    run_both(session, duck, "create table s (a int, b int, c int)",
+             "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
+    return session, duck
+
+
 @pytest.mark.parametrize("sql", [
     "select a, b, count(*) from s group by cube ((a, b))",
     "select a, b, c, count(*) from s group by rollup ((a, b), c)",
     "select a, b, c, grouping(a), count(*) from s group by cube ((a, b), c)",
     "select a, b, count(*) from s group by grouping sets ((a, b), (a), ())"])
-def test_grouping_units(pair, sql):
+def test_grouping_units(grouped, sql):
     """A parenthesised list in ROLLUP or CUBE is one unit (refused before)."""
-    session, duck = pair
-    run_both(session, duck, "create table s (a int, b int, c int)",
-             "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
+    session, duck = grouped
     check(session, duck, sql)
 
 
@@ -387,12 +394,10 @@ def test_grouping_units(pair, sql):
     "select a, count(*) from s group by rollup (a) order by count(*) desc, a",
     "select a, sum(b) from s group by rollup (a) order by sum(c), a limit 2",
     "select a, median(b) from s group by rollup (a) order by median(c) desc, a"])
-def test_grouping_sets_ordered_by_aggregates(pair, sql):
+def test_grouping_sets_ordered_by_aggregates(grouped, sql):
     """ORDER BY GROUPING() or an aggregate over grouping sets (refused before: above the
     union of the sets' branches only their output columns were left)."""
-    session, duck = pair
-    run_both(session, duck, "create table s (a int, b int, c int)",
-             "insert into s values (1, 1, 1), (1, 2, 1), (2, 1, 2)")
+    session, duck = grouped
     check(session, duck, sql)
 
 
